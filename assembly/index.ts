@@ -1,0 +1,10 @@
+// The Wasm boundary: every kernel the TypeScript runtime calls (see src/kernels.ts), nothing else.
+export { gemm, gemmScratchBytes } from './gemm';
+export { softmax } from './softmax';
+export { context } from './context';
+export { attention, attentionScratchBytes } from './attention';
+
+/** First byte after static data: the TypeScript allocator owns memory from here on. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,222 @@
+/**
+ * The allocator over the module's imported `WebAssembly.Memory`, and resident tensors.
+ *
+ * Invariants: every block starts and ends on a 16-byte boundary (v128 loads and the wasm
+ * page size both divide evenly); `free` holds disjoint, address-sorted, coalesced blocks that
+ * all lie below `top`; everything in [top, memory size) is unused. Only this object writes
+ * the block tables, so one allocating thread (the main one) may later share the memory with
+ * workers that compute on pointers they are given.
+ */
+const ALIGN = 16;
+const PAGE = 65536;
+/** wasm32 addresses 2^32 bytes; we keep the last page unused so end pointers stay < 2^32. */
+export const MAX_BYTES = 65535 * PAGE;
+
+interface Block {
+  ptr: number;
+  size: number;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+export interface MemoryStats {
+  /** Bytes in live allocations (tensors and scratch). */
+  bytesInUse: number;
+  /** The most `bytesInUse` has been since the runtime started (or `resetPeak()`). */
+  peakBytes: number;
+  /** Size of the Wasm linear memory. */
+  capacityBytes: number;
+  /** Number of live allocations. */
+  allocations: number;
+}
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private readonly base: number;
+  private top: number;
+  private free: Block[] = [];
+  private readonly live = new Map<number, number>();
+  private inUse = 0;
+  private peak = 0;
+  private f32?: Float32Array;
+  /** Resident tensors not yet disposed (for `runtime.scope`). */
+  readonly tensors = new Set<Tensor>();
+
+  constructor(memory: WebAssembly.Memory, heapBase: number) {
+    this.memory = memory;
+    this.base = Math.ceil(heapBase / ALIGN) * ALIGN;
+    this.top = this.base;
+  }
+
+  /** Allocates `bytes` (rounded up to 16), zero-filled only where memory is fresh; returns the pointer. */
+  alloc(bytes: number): number {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`allocation size must be a non-negative number of bytes, received ${bytes}`);
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    let ptr = -1;
+    // First fit over the address-sorted free list keeps low addresses busy and the top free.
+    for (let i = 0; i < this.free.length; i++) {
+      const block = this.free[i]!;
+      if (block.size < size) continue;
+      ptr = block.ptr;
+      if (block.size === size) this.free.splice(i, 1);
+      else {
+        block.ptr += size;
+        block.size -= size;
+      }
+      break;
+    }
+    if (ptr < 0) {
+      ptr = this.top;
+      this.ensureCapacity(ptr + size, size);
+      this.top = ptr + size;
+    }
+    this.live.set(ptr, size);
+    this.inUse += size;
+    if (this.inUse > this.peak) this.peak = this.inUse;
+    return ptr;
+  }
+
+  /** Returns a block to the free list, merging it with its neighbours and with the top. */
+  release(ptr: number): void {
+    const size = this.live.get(ptr);
+    if (size === undefined) throw new Error(`wasm-attention: pointer ${ptr} is not a live allocation (double free?)`);
+    this.live.delete(ptr);
+    this.inUse -= size;
+    let lo = 0;
+    let hi = this.free.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.free[mid]!.ptr < ptr) lo = mid + 1;
+      else hi = mid;
+    }
+    const block: Block = { ptr, size };
+    const prev = this.free[lo - 1];
+    const next = this.free[lo];
+    if (prev && prev.ptr + prev.size === ptr) {
+      prev.size += size;
+      if (next && prev.ptr + prev.size === next.ptr) {
+        prev.size += next.size;
+        this.free.splice(lo, 1);
+      }
+    } else if (next && ptr + size === next.ptr) {
+      next.ptr = ptr;
+      next.size += size;
+    } else {
+      this.free.splice(lo, 0, block);
+    }
+    const last = this.free[this.free.length - 1];
+    if (last && last.ptr + last.size === this.top) {
+      this.top = last.ptr;
+      this.free.pop();
+    }
+  }
+
+  private ensureCapacity(end: number, request: number): void {
+    const capacity = this.memory.buffer.byteLength;
+    if (end <= capacity) return;
+    if (end > MAX_BYTES) {
+      throw new RangeError(
+        `wasm-attention: cannot allocate ${mib(request)}: Wasm memory would reach ${mib(end)}, past the wasm32 limit of ${mib(MAX_BYTES)} ` +
+          `(${mib(this.inUse)} in use in ${this.live.size} allocations)`,
+      );
+    }
+    // Grow by at least half the current size so a run of growing requests costs O(log n) grows.
+    const needed = Math.ceil((end - capacity) / PAGE);
+    const wanted = Math.min(Math.max(needed, Math.ceil(capacity / PAGE / 2)), MAX_BYTES / PAGE - capacity / PAGE);
+    try {
+      this.memory.grow(wanted);
+    } catch {
+      try {
+        this.memory.grow(needed);
+      } catch (error) {
+        throw new RangeError(
+          `wasm-attention: cannot allocate ${mib(request)}: the engine refused to grow Wasm memory from ${mib(capacity)} to ${mib(end)} (${(error as Error).message})`,
+        );
+      }
+    }
+  }
+
+  /** A Float32Array over the whole memory, re-made whenever growth replaced the buffer. */
+  floats(): Float32Array {
+    const buffer = this.memory.buffer;
+    if (this.f32 === undefined || this.f32.buffer !== buffer) this.f32 = new Float32Array(buffer);
+    return this.f32;
+  }
+
+  /** A view of `length` floats at `ptr`, valid until the next allocation that grows memory. */
+  view(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  liveTensors(): Tensor[] {
+    return [...this.tensors];
+  }
+
+  isLive(ptr: number): boolean {
+    return this.live.has(ptr);
+  }
+
+  stats(): MemoryStats {
+    return { bytesInUse: this.inUse, peakBytes: this.peak, capacityBytes: this.memory.buffer.byteLength, allocations: this.live.size };
+  }
+
+  resetPeak(): void {
+    this.peak = this.inUse;
+  }
+}
+
+/**
+ * A float32 tensor resident in Wasm memory (row-major). Kernels read and write it in place; it
+ * stays until `dispose()`. `data` is a fresh view each time, so it is never stale after growth.
+ */
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  private heap: Heap | undefined;
+  private address: number;
+
+  /** @internal Use `runtime.tensor(...)` or `runtime.empty(...)`. */
+  constructor(heap: Heap, shape: readonly number[]) {
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.heap = heap;
+    this.address = heap.alloc(this.size * 4);
+    heap.tensors.add(this);
+  }
+
+  get disposed(): boolean {
+    return this.heap === undefined;
+  }
+
+  /** Byte offset in Wasm memory. */
+  get ptr(): number {
+    if (this.heap === undefined) throw new Error('wasm-attention: this tensor was disposed');
+    return this.address;
+  }
+
+  /** A live view of the values (re-made from the current buffer on every access). */
+  get data(): Float32Array {
+    if (this.heap === undefined) throw new Error('wasm-attention: this tensor was disposed');
+    return this.heap.view(this.address, this.size);
+  }
+
+  /** A copy of the values that outlives the tensor. */
+  toArray(): Float32Array {
+    return this.data.slice();
+  }
+
+  /** Frees the memory; later use of this tensor throws. Idempotent. */
+  dispose(): void {
+    if (this.heap === undefined) return;
+    this.heap.release(this.address);
+    this.heap.tensors.delete(this);
+    this.heap = undefined;
+  }
+
+  /** @internal */
+  belongsTo(heap: Heap): boolean {
+    return this.heap === heap;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * What the runtime hands every op: the kernels, the heap, and helpers that move user data into
+ * Wasm memory once per call and free every temporary when the call ends, even on error.
+ */
+import type { Kernels } from '../kernels.js';
+import { Tensor, type Heap } from '../memory.js';
+import type { Checked } from '../validate.js';
+
+export class Workspace {
+  private scratchPtr = -1;
+  private scratchSize = 0;
+
+  constructor(
+    readonly kernels: Kernels,
+    readonly heap: Heap,
+  ) {}
+
+  /**
+   * A reusable scratch block of at least `bytes`, kept between calls (hot paths such as a decoder
+   * step then allocate nothing). Valid until the next `scratch` call.
+   */
+  scratch(bytes: number): number {
+    if (bytes <= this.scratchSize) return this.scratchPtr;
+    if (this.scratchPtr >= 0) this.heap.release(this.scratchPtr);
+    this.scratchPtr = -1;
+    this.scratchSize = 0;
+    this.scratchPtr = this.heap.alloc(bytes);
+    this.scratchSize = Math.ceil(bytes / 16) * 16;
+    return this.scratchPtr;
+  }
+
+  /** Frees the scratch block (after a large call, so the peak does not stay resident). */
+  trimScratch(keepBytes: number): void {
+    if (this.scratchSize > keepBytes && this.scratchPtr >= 0) {
+      this.heap.release(this.scratchPtr);
+      this.scratchPtr = -1;
+      this.scratchSize = 0;
+    }
+  }
+
+  /** Runs `body` with a list that collects temporaries; they are freed however `body` ends. */
+  run<T>(body: (temps: Temps) => T): T {
+    const temps = new Temps(this.heap);
+    try {
+      return body(temps);
+    } finally {
+      temps.dispose();
+    }
+  }
+}
+
+/** Temporaries of one call. */
+export class Temps {
+  private readonly list: Tensor[] = [];
+  private readonly blocks: number[] = [];
+
+  constructor(private readonly heap: Heap) {}
+
+  /** The resident pointer of a checked argument, copying plain data in (once) when needed. */
+  input(arg: Checked): number {
+    if (arg.tensor) return arg.tensor.ptr;
+    const t = this.tensor(arg.shape);
+    this.heap.floats().set(arg.data!, t.ptr >>> 2);
+    return t.ptr;
+  }
+
+  tensor(shape: readonly number[]): Tensor {
+    const t = new Tensor(this.heap, shape);
+    this.list.push(t);
+    return t;
+  }
+
+  /** Int32 values copied into memory (e.g. per-batch key lengths); returns the pointer. */
+  int32(values: Int32Array): number {
+    const ptr = this.heap.alloc(values.byteLength);
+    this.blocks.push(ptr);
+    new Int32Array(this.heap.memory.buffer, ptr, values.length).set(values);
+    return ptr;
+  }
+
+  /** Keeps `t` alive past the call (it becomes the caller's). */
+  keep(t: Tensor): Tensor {
+    const i = this.list.indexOf(t);
+    if (i >= 0) this.list.splice(i, 1);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.list) t.dispose();
+    for (const ptr of this.blocks) this.heap.release(ptr);
+    this.list.length = 0;
+    this.blocks.length = 0;
+  }
+}

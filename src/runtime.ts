@@ -1,0 +1,132 @@
+/** init(): pick a build, give it a memory, and bind the ops to its kernels. */
+import { chooseBackend, supportedBackends, type Backend } from './backend.js';
+import { loadKernels, type WasmSource } from './load.js';
+import { Heap, Tensor, type MemoryStats } from './memory.js';
+import { attentionContext } from './ops/context.js';
+import { matmul, type MatmulOptions } from './ops/matmul.js';
+import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
+import { softmax, type SoftmaxOptions } from './ops/softmax.js';
+import { Workspace } from './ops/workspace.js';
+import { checkShape, describe, formatShape, type TensorLike } from './validate.js';
+
+export interface InitOptions {
+  /** Force a build instead of the best one the engine validates; fails if the engine lacks it. */
+  backend?: Backend;
+  /** Initial Wasm memory in MiB (it grows on demand); default 16. */
+  initialMemoryMiB?: number;
+  /** Where to load the chosen build from (URL, path URL or bytes); default: the file shipped beside the package. */
+  wasm?: WasmSource;
+}
+
+type Resident<O> = O extends { resident: true } ? Tensor : Float32Array;
+
+export class AttentionRuntime {
+  /** The build that runs. */
+  readonly backend: Backend;
+  /** Why that build was chosen. */
+  readonly backendReason: string;
+  private readonly ws: Workspace;
+
+  /** @internal use `init()` */
+  constructor(backend: Backend, reason: string, ws: Workspace) {
+    this.backend = backend;
+    this.backendReason = reason;
+    this.ws = ws;
+  }
+
+  /** The Wasm memory the kernels run on (shared with workers in a later version). */
+  get memory(): WebAssembly.Memory {
+    return this.ws.heap.memory;
+  }
+
+  /** Copies `data` into a resident tensor of `shape` (row-major). Dispose it when done. */
+  tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
+    const dims = checkShape('shape', shape);
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (!(data instanceof Float32Array) && !Array.isArray(data) && !ArrayBuffer.isView(data)) {
+      throw new TypeError(`data must be a Float32Array or an array of numbers, received ${describe(data)}`);
+    }
+    if (data.length !== size) throw new RangeError(`data has ${data.length} elements but shape ${formatShape(dims)} needs ${size}`);
+    const t = new Tensor(this.ws.heap, dims);
+    this.ws.heap.floats().set(data, t.ptr >>> 2);
+    return t;
+  }
+
+  /** A resident tensor of `shape` filled with zeros. */
+  zeros(shape: readonly number[]): Tensor {
+    const t = new Tensor(this.ws.heap, checkShape('shape', shape));
+    t.data.fill(0);
+    return t;
+  }
+
+  /**
+   * Runs `body`; every tensor created through this runtime inside it is disposed when it returns
+   * (or throws), except the ones it returns (a tensor, or an array / object of tensors).
+   */
+  scope<T>(body: () => T): T {
+    const before = new Set(this.ws.heap.liveTensors());
+    let result: T | undefined;
+    try {
+      result = body();
+      return result;
+    } finally {
+      const kept = new Set<Tensor>();
+      const collect = (value: unknown): void => {
+        if (value instanceof Tensor) kept.add(value);
+        else if (Array.isArray(value)) value.forEach(collect);
+        else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+      };
+      collect(result);
+      for (const t of this.ws.heap.liveTensors()) if (!before.has(t) && !kept.has(t)) t.dispose();
+    }
+  }
+
+  /** Bytes in use, their peak, and the memory's capacity. */
+  memoryStats(): MemoryStats {
+    return this.ws.heap.stats();
+  }
+
+  /** Starts a new peak measurement from what is in use now. */
+  resetPeakMemory(): void {
+    this.ws.heap.resetPeak();
+  }
+
+  /**
+   * softmax(q·kᵀ·scale + mask)·v with q [B,H,Lq,D], k [B,H,Lk,D], v [B,H,Lk,Dv]
+   * ([H,L,D] and [L,D] too) → { output [B,H,Lq,Dv], weights? [B,H,Lq,Lk] }.
+   */
+  scaledDotProductAttention<O extends AttentionOptions>(q: TensorLike, k: TensorLike, v: TensorLike, options?: O): AttentionResult<Resident<O>> {
+    return scaledDotProductAttention(this.ws, q, k, v, options) as AttentionResult<Resident<O>>;
+  }
+
+  /** a [..., M, K] · b [K, N] (or bᵀ for b [N, K] with `transposeB`) + bias [N] → [..., M, N]. */
+  matmul<O extends MatmulOptions>(a: TensorLike, b: TensorLike, options?: O): Resident<O> {
+    return matmul(this.ws, a, b, options) as Resident<O>;
+  }
+
+  /** softmax(x·scale + mask) over the last dimension of x. */
+  softmax<O extends SoftmaxOptions>(x: TensorLike, options?: O): Resident<O> {
+    return softmax(this.ws, x, options) as Resident<O>;
+  }
+
+  /** Context vectors: weights [M, S] (or [S]) · values [S, D] → [M, D] (or [D]). */
+  attentionContext<O extends { resident?: boolean }>(weights: TensorLike, values: TensorLike, options?: O): Resident<O> {
+    return attentionContext(this.ws, weights, values, options) as Resident<O>;
+  }
+}
+
+const MIB = 2 ** 20;
+
+/** Loads the best build this engine supports (or `options.backend`) and returns a runtime. */
+export async function init(options: InitOptions = {}): Promise<AttentionRuntime> {
+  const { backend, reason } = chooseBackend(options.backend);
+  const initialMiB = options.initialMemoryMiB ?? 16;
+  if (typeof initialMiB !== 'number' || !Number.isInteger(initialMiB) || initialMiB < 1 || initialMiB > 4095) {
+    throw new RangeError(`options.initialMemoryMiB must be an integer in [1, 4095], received ${describe(initialMiB)}`);
+  }
+  const memory = new WebAssembly.Memory({ initial: (initialMiB * MIB) / 65536, maximum: 65536 });
+  const kernels = await loadKernels(backend, memory, options.wasm);
+  return new AttentionRuntime(backend, reason, new Workspace(kernels, new Heap(memory, kernels.heapBase())));
+}
+
+export { supportedBackends };

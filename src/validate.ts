@@ -1,0 +1,118 @@
+/**
+ * Checks on user input. Each failure names the argument and says what was expected and what
+ * was received; nothing is allocated before every check has passed, so a bad call leaves the
+ * runtime as it was.
+ */
+import { Tensor, type Heap } from './memory.js';
+
+/** A tensor given by value: row-major float32 data and its shape. */
+export interface TensorData {
+  data: Float32Array;
+  shape: readonly number[];
+}
+
+/** What every op accepts: a resident tensor or plain data. */
+export type TensorLike = Tensor | TensorData;
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `Array(${value.length})`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+export function formatShape(shape: readonly (number | string)[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** A shape: an array of positive safe integers. */
+export function checkShape(name: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw new TypeError(`${name} must be an array of dimensions, received ${describe(shape)}`);
+  for (const dim of shape) {
+    if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 1) {
+      throw new RangeError(`${name} must hold positive integers, received ${formatShape(shape.map((d) => (typeof d === 'number' ? d : describe(d))))}`);
+    }
+  }
+  return shape as number[];
+}
+
+/** A checked tensor argument: its shape, and either its resident tensor or its data. */
+export interface Checked {
+  name: string;
+  shape: number[];
+  tensor?: Tensor;
+  data?: Float32Array;
+}
+
+export function checkTensor(name: string, value: unknown, heap: Heap): Checked {
+  if (value instanceof Tensor) {
+    if (value.disposed) throw new TypeError(`${name} is a disposed tensor`);
+    if (!value.belongsTo(heap)) throw new TypeError(`${name} is a tensor of another runtime`);
+    return { name, shape: [...value.shape], tensor: value };
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(`${name} must be a tensor or { data: Float32Array, shape: number[] }, received ${describe(value)}`);
+  }
+  const { data, shape } = value as Partial<TensorData>;
+  if (!(data instanceof Float32Array)) throw new TypeError(`${name}.data must be a Float32Array, received ${describe(data)}`);
+  const dims = checkShape(`${name}.shape`, shape);
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (data.length !== size) {
+    throw new RangeError(`${name}.data has ${data.length} elements but ${name}.shape ${formatShape(dims)} needs ${size}`);
+  }
+  return { name, shape: dims, data };
+}
+
+/** Reads a rank-2, -3 or -4 shape as [batch, heads, length, dim]. */
+export function asBHLD(arg: Checked): [number, number, number, number] {
+  const s = arg.shape;
+  if (s.length === 4) return [s[0]!, s[1]!, s[2]!, s[3]!];
+  if (s.length === 3) return [1, s[0]!, s[1]!, s[2]!];
+  if (s.length === 2) return [1, 1, s[0]!, s[1]!];
+  throw new RangeError(`${arg.name} must have shape [batch, heads, length, dim], [heads, length, dim] or [length, dim], received ${formatShape(s)}`);
+}
+
+/** Throws unless `shape` matches `expected`, where a string entry names a free dimension. */
+export function expectShape(name: string, shape: readonly number[], expected: readonly (number | string)[], why: string): void {
+  const ok = shape.length === expected.length && expected.every((e, i) => typeof e === 'string' || e === shape[i]);
+  if (!ok) throw new RangeError(`${name}: expected shape ${formatShape(expected)} (${why}), received ${formatShape(shape)}`);
+}
+
+export function checkBoolean(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, received ${describe(value)}`);
+  return value;
+}
+
+export function checkFinite(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number, received ${describe(value)}`);
+  return value;
+}
+
+/** Per-batch key lengths: `batch` integers in [0, max]. */
+export function checkLengths(name: string, value: unknown, batch: number, max: number): Int32Array | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
+    throw new TypeError(`${name} must be an array of ${batch} integers, received ${describe(value)}`);
+  }
+  const lengths = value as ArrayLike<number>;
+  if (lengths.length !== batch) throw new RangeError(`${name}: expected ${batch} entries (one per batch), received ${lengths.length}`);
+  const out = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const n = lengths[b];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) {
+      throw new RangeError(`${name}[${b}] must be an integer in [0, ${max}], received ${describe(n)}`);
+    }
+    out[b] = n;
+  }
+  return out;
+}
+
+export function checkOptions(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object, received ${describe(value)}`);
+  return value as Record<string, unknown>;
+}

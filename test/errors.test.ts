@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { init, reference } from '../src/index.js';
+import { maxAbsDiff, tensor } from './helpers.js';
+
+const q = tensor([2, 2, 5, 8], 1);
+const k = tensor([2, 2, 7, 8], 2);
+const v = tensor([2, 2, 7, 6], 3);
+
+describe('bad input gets a clear error and leaves the runtime working', () => {
+  const cases: [string, () => unknown[], ErrorConstructor, RegExp][] = [
+    ['q not an object', () => [42, k, v], TypeError, /^q must be a tensor or \{ data: Float32Array, shape: number\[\] \}, received 42$/],
+    ['non-Float32Array data', () => [{ data: [...q.data], shape: q.shape }, k, v], TypeError, /^q\.data must be a Float32Array, received Array\(160\)$/],
+    ['Float64Array data', () => [q, { data: new Float64Array(k.data), shape: k.shape }, v], TypeError, /^k\.data must be a Float32Array, received Float64Array\(224\)$/],
+    ['wrong data length', () => [q, k, { data: v.data.subarray(1), shape: v.shape }], RangeError, /^v\.data has 167 elements but v\.shape \[2, 2, 7, 6\] needs 168$/],
+    ['NaN dim', () => [{ data: q.data, shape: [2, 2, NaN, 8] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, 2, NaN, 8\]$/],
+    ['negative dim', () => [{ data: q.data, shape: [2, -2, 5, 8] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, -2, 5, 8\]$/],
+    ['fractional dim', () => [{ data: q.data, shape: [2, 2, 2.5, 16] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, 2, 2\.5, 16\]$/],
+    ['rank 5', () => [{ data: q.data, shape: [1, 2, 2, 5, 8] }, k, v], RangeError, /^q must have shape \[batch, heads, length, dim\].*received \[1, 2, 2, 5, 8\]$/],
+    ['mismatched D', () => [q, { data: new Float32Array(2 * 2 * 7 * 4), shape: [2, 2, 7, 4] }, v], RangeError, /^k: expected shape \[2, 2, Lk, 8\] \(the rank, batch, heads and D of q\), received \[2, 2, 7, 4\]$/],
+    ['mismatched heads', () => [q, k, { data: new Float32Array(2 * 3 * 7 * 6), shape: [2, 3, 7, 6] }], RangeError, /^v: expected shape \[2, 2, 7, Dv\] .*received \[2, 3, 7, 6\]$/],
+    ['mismatched Lk', () => [q, k, { data: new Float32Array(2 * 2 * 6 * 6), shape: [2, 2, 6, 6] }], RangeError, /^v: expected shape \[2, 2, 7, Dv\] .*received \[2, 2, 6, 6\]$/],
+    ['mismatched rank', () => [q, { data: k.data, shape: [4, 7, 8] }, v], RangeError, /^k: expected shape \[2, 2, Lk, 8\]/],
+    ['key lengths too long', () => [q, k, v, { keyLengths: [7, 8] }], RangeError, /^options\.keyLengths\[1\] must be an integer in \[0, 7\], received 8$/],
+    ['key lengths negative', () => [q, k, v, { keyLengths: [-1, 3] }], RangeError, /^options\.keyLengths\[0\] must be an integer in \[0, 7\], received -1$/],
+    ['key lengths count', () => [q, k, v, { keyLengths: [7] }], RangeError, /^options\.keyLengths: expected 2 entries \(one per batch\), received 1$/],
+    ['key lengths type', () => [q, k, v, { keyLengths: 7 }], TypeError, /^options\.keyLengths must be an array of 2 integers, received 7$/],
+    ['scale NaN', () => [q, k, v, { scale: NaN }], TypeError, /^options\.scale must be a finite number, received NaN$/],
+    ['causal not boolean', () => [q, k, v, { causal: 'yes' }], TypeError, /^options\.causal must be a boolean, received "yes"$/],
+  ];
+
+  it.each(cases)('%s', async (_name, args, type, message) => {
+    const rt = await init({ backend: 'simd' });
+    const before = rt.memoryStats();
+    const call = () => (rt.scaledDotProductAttention as (...a: unknown[]) => unknown)(...args());
+    expect(call).toThrow(type);
+    expect(call).toThrow(message);
+    expect(rt.memoryStats()).toEqual(before); // nothing was allocated or leaked
+    const out = rt.scaledDotProductAttention(q, k, v).output;
+    expect(maxAbsDiff(out, reference.scaledDotProductAttention(q, k, v).output)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('rejects a disposed tensor and a tensor of another runtime', async () => {
+    const rt = await init({ backend: 'simd' });
+    const other = await init({ backend: 'scalar' });
+    const kt = rt.tensor(k.data, k.shape);
+    kt.dispose();
+    expect(() => rt.scaledDotProductAttention(q, kt, v)).toThrow(/^k is a disposed tensor$/);
+    expect(() => kt.data).toThrow(/disposed/);
+    const foreign = other.tensor(v.data, v.shape);
+    expect(() => rt.scaledDotProductAttention(q, k, foreign)).toThrow(/^v is a tensor of another runtime$/);
+    expect(rt.scaledDotProductAttention(q, k, v).output.length).toBe(2 * 2 * 5 * 6);
+  });
+
+  it('names the argument of matmul, softmax and attentionContext', async () => {
+    const rt = await init({ backend: 'simd' });
+    expect(() => rt.matmul(tensor([3, 4], 1), tensor([5, 6], 2))).toThrow(/^b: expected shape \[4, N\] .*received \[5, 6\]$/);
+    expect(() => rt.matmul(tensor([3, 4], 1), tensor([4, 6], 2), { bias: tensor([5], 3) })).toThrow(/^options\.bias: expected shape \[6\]/);
+    expect(() => rt.softmax(tensor([3, 4], 1), { mask: tensor([3], 2) })).toThrow(/^options\.mask: expected shape \[3, 4\] .* or \[4\].*received \[3\]$/);
+    expect(() => rt.attentionContext(tensor([2, 4], 1), tensor([5, 3], 2))).toThrow(/^values: expected shape \[4, D\] .*received \[5, 3\]$/);
+    expect(() => rt.tensor(new Float32Array(5), [2, 3])).toThrow(/^data has 5 elements but shape \[2, 3\] needs 6$/);
+  });
+});

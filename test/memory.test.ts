@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { init, reference } from '../src/index.js';
+import { maxAbsDiff, tensor } from './helpers.js';
+
+describe('memory', () => {
+  it('hands out 16-byte aligned tensors and reuses freed blocks', async () => {
+    const rt = await init({ backend: 'simd' });
+    const a = rt.zeros([3]);
+    const b = rt.zeros([5]);
+    expect(a.ptr % 16).toBe(0);
+    expect(b.ptr % 16).toBe(0);
+    expect(b.ptr - a.ptr).toBe(16);
+    const pa = a.ptr;
+    a.dispose();
+    const c = rt.zeros([2]);
+    expect(c.ptr).toBe(pa); // the freed block is reused
+    b.dispose();
+    c.dispose();
+    expect(rt.memoryStats().bytesInUse).toBe(0);
+    expect(rt.memoryStats().allocations).toBe(0);
+  });
+
+  it('grows in the middle of use; views made after growth see the data, resident tensors keep theirs', async () => {
+    const rt = await init({ backend: 'simd', initialMemoryMiB: 1 });
+    const { q, k, v } = { q: tensor([1, 2, 8, 16], 1), k: tensor([1, 2, 8, 16], 2), v: tensor([1, 2, 8, 16], 3) };
+    const kt = rt.tensor(k.data, k.shape);
+    const stale = kt.data;
+    const before = rt.memoryStats().capacityBytes;
+    const big = rt.zeros([4 * 1024 * 1024]); // 16 MiB: forces growth
+    expect(rt.memoryStats().capacityBytes).toBeGreaterThan(before);
+    expect(stale.length).toBe(0); // a view taken before growth is detached...
+    expect([...kt.data]).toEqual([...k.data]); // ...but `data` is re-made from the current buffer
+    const out = rt.scaledDotProductAttention(q, kt, v).output;
+    expect(maxAbsDiff(out, reference.scaledDotProductAttention(q, k, v).output)).toBeLessThanOrEqual(1e-5);
+    big.dispose();
+    kt.dispose();
+  });
+
+  it('reports bytes in use, peak and capacity', async () => {
+    const rt = await init({ backend: 'scalar' });
+    const base = rt.memoryStats().bytesInUse;
+    rt.resetPeakMemory();
+    const t = rt.zeros([1000]);
+    expect(rt.memoryStats().bytesInUse - base).toBe(4000);
+    t.dispose();
+    const s = rt.memoryStats();
+    expect(s.bytesInUse).toBe(base);
+    expect(s.peakBytes - base).toBe(4000);
+    expect(s.capacityBytes).toBeGreaterThanOrEqual(16 * 2 ** 20);
+  });
+
+  it('throws a RangeError before the wasm32 limit and keeps working', async () => {
+    const rt = await init({ backend: 'simd' });
+    expect(() => rt.zeros([1024, 1024, 1024, 2])).toThrow(RangeError); // 8 GiB
+    expect(() => rt.zeros([1024, 1024, 1024, 2])).toThrow(/wasm32 limit/);
+    const t = rt.tensor([1, 2, 3], [3]);
+    expect([...t.data]).toEqual([1, 2, 3]);
+    t.dispose();
+  });
+
+  it('scope() disposes the temporaries it made and keeps what it returns', async () => {
+    const rt = await init({ backend: 'simd' });
+    const outside = rt.zeros([4]);
+    const kept = rt.scope(() => {
+      rt.zeros([10]);
+      const q = rt.tensor(new Float32Array(16).fill(1), [4, 4]);
+      return rt.scaledDotProductAttention(q, q, q, { resident: true }).output;
+    });
+    expect(kept.disposed).toBe(false);
+    expect(outside.disposed).toBe(false);
+    expect(rt.memoryStats().allocations).toBe(3); // outside, kept, and the op scratch block
+    expect(() => rt.scope(() => { rt.zeros([10]); throw new Error('boom'); })).toThrow('boom');
+    expect(rt.memoryStats().allocations).toBe(3);
+    kept.dispose();
+    outside.dispose();
+  });
+
+  it('keeps a flat footprint over 10^5 calls', async () => {
+    const rt = await init({ backend: 'simd' });
+    const { q, k, v } = { q: tensor([1, 1, 4, 8], 1), k: tensor([1, 1, 6, 8], 2), v: tensor([1, 1, 6, 8], 3) };
+    rt.scaledDotProductAttention(q, k, v);
+    const after1 = rt.memoryStats();
+    for (let i = 0; i < 100_000; i++) rt.scaledDotProductAttention(q, k, v, { causal: (i & 1) === 1 });
+    const after = rt.memoryStats();
+    expect(after.bytesInUse).toBe(after1.bytesInUse);
+    expect(after.allocations).toBe(after1.allocations);
+    expect(after.capacityBytes).toBe(after1.capacityBytes);
+    expect(after.peakBytes).toBe(after1.peakBytes);
+  });
+});
