@@ -32,6 +32,9 @@ import { exp2f32, exp2f32x4, madd4 } from "./vmath";
 /** Keys per packed K panel (= 4 v128). */
 // @ts-ignore: decorator
 @inline const PW: i32 = 16;
+/** Heads with at most this many query rows read K in place instead of packing it. */
+// @ts-ignore: decorator
+@inline const DIRECT_MAX_LQ: i32 = QB;
 // @ts-ignore: decorator
 @inline const LOG2E: f32 = 1.44269504088896341;
 
@@ -172,31 +175,36 @@ function loadQ(q: usize, qRow: usize, nr: i32, d: i32, s: f32, qs: usize): void 
   v128.store(sa, a0); v128.store(sa, a1, 16); v128.store(sa, a2, 32); v128.store(sa, a3, 48);
 }
 
-/** Scalar build: 2 query rows × 4 keys (kp points at the panel's column j), 8 accumulators. */
+/**
+ * Scalar build: 2 query rows × 4 keys, 8 accumulators. Key i, dimension dd is at
+ * k + i·jStep + dd·dStep: packed panel (jStep = 4, dStep = 64) or row-major K (jStep = kRow, dStep = 4).
+ */
 // @ts-ignore: decorator
-@inline function qk2x4s(qa: usize, qb: usize, kp: usize, d: i32, sa: usize, sb: usize): void {
+@inline function qk2x4s(qa: usize, qb: usize, k: usize, jStep: usize, dStep: usize, d: i32,
+                        sa: usize, sb: usize): void {
   let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
   let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
   for (let dd = 0; dd < d; dd++) {
-    const k0 = load<f32>(kp), k1 = load<f32>(kp, 4), k2 = load<f32>(kp, 8), k3 = load<f32>(kp, 12);
+    const k0 = load<f32>(k), k1 = load<f32>(k + jStep);
+    const k2 = load<f32>(k + 2 * jStep), k3 = load<f32>(k + 3 * jStep);
     const x = load<f32>(qa), y = load<f32>(qb);
     a0 += x * k0; a1 += x * k1; a2 += x * k2; a3 += x * k3;
     b0 += y * k0; b1 += y * k1; b2 += y * k2; b3 += y * k3;
-    kp += 64; qa += 4; qb += 4;
+    k += dStep; qa += 4; qb += 4;
   }
   store<f32>(sa, a0); store<f32>(sa, a1, 4); store<f32>(sa, a2, 8); store<f32>(sa, a3, 12);
   store<f32>(sb, b0); store<f32>(sb, b1, 4); store<f32>(sb, b2, 8); store<f32>(sb, b3, 12);
 }
 
-/** Scalar build: 1 query row × 4 keys. */
+/** Scalar build: 1 query row × 4 keys (same addressing as qk2x4s). */
 // @ts-ignore: decorator
-@inline function qk1x4s(qa: usize, kp: usize, d: i32, sa: usize): void {
+@inline function qk1x4s(qa: usize, k: usize, jStep: usize, dStep: usize, d: i32, sa: usize): void {
   let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
   for (let dd = 0; dd < d; dd++) {
     const x = load<f32>(qa);
-    a0 += x * load<f32>(kp); a1 += x * load<f32>(kp, 4);
-    a2 += x * load<f32>(kp, 8); a3 += x * load<f32>(kp, 12);
-    kp += 64; qa += 4;
+    a0 += x * load<f32>(k); a1 += x * load<f32>(k + jStep);
+    a2 += x * load<f32>(k + 2 * jStep); a3 += x * load<f32>(k + 3 * jStep);
+    k += dStep; qa += 4;
   }
   store<f32>(sa, a0); store<f32>(sa, a1, 4); store<f32>(sa, a2, 8); store<f32>(sa, a3, 12);
 }
@@ -222,7 +230,7 @@ function scoreBlock(qs: usize, nr: i32, d: i32, kp: usize, np: i32, s: usize): v
       } else {
         for (let j = 0; j < PW; j += 4) {
           const jo = <usize>j << 2;
-          qk2x4s(qa, qb, panel + jo, d, sa + off + jo, sb + off + jo);
+          qk2x4s(qa, qb, panel + jo, 4, 64, d, sa + off + jo, sb + off + jo);
         }
       }
     }
@@ -239,9 +247,138 @@ function scoreBlock(qs: usize, nr: i32, d: i32, kp: usize, np: i32, s: usize): v
       } else {
         for (let j = 0; j < PW; j += 4) {
           const jo = <usize>j << 2;
-          qk1x4s(qa, panel + jo, d, sa + off + jo);
+          qk1x4s(qa, panel + jo, 4, 64, d, sa + off + jo);
         }
       }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct QK (K read in place, row-major): used when a head has a single query block (lq ≤ QB,
+// e.g. decoder steps), where packing K would cost a full extra pass over K for one use.
+
+/** [Σ a0, Σ a1, Σ a2, Σ a3]: horizontal sums of four vectors. */
+// @ts-ignore: decorator
+@inline function hsum4x4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t0 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const t1 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+}
+
+/** [k0[dd], k1[dd], k2[dd], k3[dd]] for the 4 key rows at k0, k0 + kRow, ... */
+// @ts-ignore: decorator
+@inline function gather4(k0: usize, kRow: usize, off: usize): v128 {
+  let t = f32x4.splat(load<f32>(k0 + off));
+  t = f32x4.replace_lane(t, 1, load<f32>(k0 + kRow + off));
+  t = f32x4.replace_lane(t, 2, load<f32>(k0 + 2 * kRow + off));
+  return f32x4.replace_lane(t, 3, load<f32>(k0 + 3 * kRow + off));
+}
+
+/** 2 query rows × 4 row-major keys: 8 accumulators over d in steps of 4, then horizontal sums. */
+// @ts-ignore: decorator
+@inline function qk2x4d(qa: usize, qb: usize, k0: usize, kRow: usize, d: i32, sa: usize, sb: usize): void {
+  const k1 = k0 + kRow, k2 = k1 + kRow, k3 = k2 + kRow;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let dd = 0;
+  for (; dd + 4 <= d; dd += 4) {
+    const off = <usize>dd << 2;
+    const x = v128.load(qa + off), y = v128.load(qb + off);
+    const v0 = v128.load(k0 + off), v1 = v128.load(k1 + off);
+    const v2 = v128.load(k2 + off), v3 = v128.load(k3 + off);
+    a0 = madd4(x, v0, a0); a1 = madd4(x, v1, a1); a2 = madd4(x, v2, a2); a3 = madd4(x, v3, a3);
+    b0 = madd4(y, v0, b0); b1 = madd4(y, v1, b1); b2 = madd4(y, v2, b2); b3 = madd4(y, v3, b3);
+  }
+  let ra = hsum4x4(a0, a1, a2, a3), rb = hsum4x4(b0, b1, b2, b3);
+  // dimension tail (d % 4)
+  for (; dd < d; dd++) {
+    const off = <usize>dd << 2;
+    const kt = gather4(k0, kRow, off);
+    ra = madd4(v128.load32_splat(qa + off), kt, ra);
+    rb = madd4(v128.load32_splat(qb + off), kt, rb);
+  }
+  v128.store(sa, ra); v128.store(sb, rb);
+}
+
+/** 1 query row × 4 row-major keys. */
+// @ts-ignore: decorator
+@inline function qk1x4d(qa: usize, k0: usize, kRow: usize, d: i32, sa: usize): void {
+  const k1 = k0 + kRow, k2 = k1 + kRow, k3 = k2 + kRow;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let dd = 0;
+  for (; dd + 4 <= d; dd += 4) {
+    const off = <usize>dd << 2;
+    const x = v128.load(qa + off);
+    a0 = madd4(x, v128.load(k0 + off), a0); a1 = madd4(x, v128.load(k1 + off), a1);
+    a2 = madd4(x, v128.load(k2 + off), a2); a3 = madd4(x, v128.load(k3 + off), a3);
+  }
+  let ra = hsum4x4(a0, a1, a2, a3);
+  for (; dd < d; dd++) {
+    const off = <usize>dd << 2;
+    ra = madd4(v128.load32_splat(qa + off), gather4(k0, kRow, off), ra);
+  }
+  v128.store(sa, ra);
+}
+
+/** a·b over d elements (key tail of the direct path). */
+// @ts-ignore: decorator
+@inline function dot(a: usize, b: usize, d: i32): f32 {
+  let sum: f32 = 0;
+  let dd = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (; dd + 4 <= d; dd += 4) {
+      const off = <usize>dd << 2;
+      acc = madd4(v128.load(a + off), v128.load(b + off), acc);
+    }
+    sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1))
+        + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  }
+  for (; dd < d; dd++) {
+    const off = <usize>dd << 2;
+    sum += load<f32>(a + off) * load<f32>(b + off);
+  }
+  return sum;
+}
+
+/**
+ * Score tile from row-major K: S[r][j] = Qs[r]·k[j] for r < nr, j < w
+ * (k points at the block's first key, row stride kRow bytes; S row stride KB).
+ */
+function scoreBlockDirect(qs: usize, nr: i32, d: i32, k: usize, kRow: usize, w: i32, s: usize): void {
+  const qRow = <usize>d << 2;
+  const sRow = <usize>KB << 2;
+  let r = 0;
+  // row pairs
+  for (; r + 2 <= nr; r += 2) {
+    const qa = qs + <usize>r * qRow, qb = qa + qRow;
+    const sa = s + <usize>r * sRow, sb = sa + sRow;
+    let j = 0;
+    for (; j + 4 <= w; j += 4) {
+      const kj = k + <usize>j * kRow, jo = <usize>j << 2;
+      if (ASC_FEATURE_SIMD) qk2x4d(qa, qb, kj, kRow, d, sa + jo, sb + jo);
+      else qk2x4s(qa, qb, kj, kRow, 4, d, sa + jo, sb + jo);
+    }
+    for (; j < w; j++) {
+      const kj = k + <usize>j * kRow, jo = <usize>j << 2;
+      store<f32>(sa + jo, dot(qa, kj, d));
+      store<f32>(sb + jo, dot(qb, kj, d));
+    }
+  }
+  // odd last row
+  if (r < nr) {
+    const qa = qs + <usize>r * qRow;
+    const sa = s + <usize>r * sRow;
+    let j = 0;
+    for (; j + 4 <= w; j += 4) {
+      const kj = k + <usize>j * kRow, jo = <usize>j << 2;
+      if (ASC_FEATURE_SIMD) qk1x4d(qa, kj, kRow, d, sa + jo);
+      else qk1x4s(qa, kj, kRow, 4, d, sa + jo);
+    }
+    for (; j < w; j++) {
+      const kj = k + <usize>j * kRow;
+      store<f32>(sa + (<usize>j << 2), dot(qa, kj, d));
     }
   }
 }
@@ -547,6 +684,7 @@ export function attention(
   const vRow = <usize>vSL << 2, oRow = <usize>oSL << 2;
   const qScale = scale * LOG2E; // scores in the log2 domain: softmax needs only 2^x
   const shift = lk - lq;        // causal: query i sees keys j <= i + shift
+  const direct = lq <= DIRECT_MAX_LQ; // one query block per head: K is used once, don't pack it
 
   for (let b = 0; b < batch; b++) {
     // keys [lkb, lk) are hidden for this batch entry and never touched
@@ -556,7 +694,7 @@ export function attention(
       const kh = k + (<usize>(b * kSB + h * kSH) << 2);
       const vh = v + (<usize>(b * vSB + h * vSH) << 2);
       const oh = out + (<usize>(b * oSB + h * oSH) << 2);
-      if (lkb > 0) packK(kh, kRow, lkb, d, kPanels);
+      if (!direct && lkb > 0) packK(kh, kRow, lkb, d, kPanels);
 
       // query blocks [i0, i0 + nr)
       for (let i0 = 0; i0 < lq; i0 += QB) {
@@ -581,7 +719,11 @@ export function attention(
         // m = max of its visible scores so far, l = Σ 2^(s − m), O = Σ 2^(s − m)·v
         for (let j0 = 0; j0 < kEnd; j0 += KB) {
           const w = min<i32>(KB, kEnd - j0);
-          scoreBlock(qBlock, nr, d, kPanels + <usize>(j0 / PW) * panelBytes, (w + PW - 1) / PW, sTile);
+          if (direct) {
+            scoreBlockDirect(qBlock, nr, d, kh + <usize>j0 * kRow, kRow, w, sTile);
+          } else {
+            scoreBlock(qBlock, nr, d, kPanels + <usize>(j0 / PW) * panelBytes, (w + PW - 1) / PW, sTile);
+          }
           for (let r = 0; r < nr; r++) {
             // row r sees keys j < limit; c = visible keys of this block
             let limit = lkb;

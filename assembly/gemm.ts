@@ -52,11 +52,20 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   }
 
   if (m < DIRECT_M) {
-    // Each row i on its own: C[i,:] (op)= A[i,:]·op(B), B read in place.
-    for (let i = 0; i < m; i++) {
+    // Rows in pairs (SIMD: each load of B serves two rows), then one at a time:
+    // C[i,:] (op)= A[i,:]·op(B), B read in place.
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 2 <= m; i += 2) {
+        const ai = a + <usize>i * lda4, ci = c + <usize>i * ldc4;
+        if (transB) rows2NT(ai, lda4, b, ldb4, ci, ldc4, n, k, bias, addC);
+        else rows2NN(ai, lda4, b, ldb4, ci, ldc4, n, k, bias, addC);
+      }
+    }
+    for (; i < m; i++) {
       const ai = a + <usize>i * lda4, ci = c + <usize>i * ldc4;
-      if (transB) rowNT(ai, b, ldb4, ci, n, k, bias, addC);
-      else rowNN(ai, b, ldb4, ci, n, k, bias, addC);
+      if (transB) rowNT(ai, b, ldb4, ci, 0, n, k, bias, addC);
+      else rowNN(ai, b, ldb4, ci, 0, n, k, bias, addC);
     }
     return;
   }
@@ -322,11 +331,11 @@ function scalarTile1x4(a: usize, p: usize, kc: i32, c: usize, nv: i32, bias: usi
 // ---------------------------------------------------------------------------------------------
 // Direct (unpacked) kernels for a few rows: one row a of A, C row c.
 
-/** B[k,n] row-major: C[0:n] (op)= Σ_kk a[kk]·B[kk, 0:n]; column blocks of 32, 8, 4, then 1. */
-function rowNN(a: usize, b: usize, ldb4: usize, c: usize, n: i32, k: i32, bias: usize, addC: bool): void {
-  let j = 0;
+/** B[k,n] row-major: C[j0:n] (op)= Σ_kk a[kk]·B[kk, j0:n]; column blocks of 16, 8 (SIMD) or 4 (scalar), then 1. */
+function rowNN(a: usize, b: usize, ldb4: usize, c: usize, j0: i32, n: i32, k: i32, bias: usize, addC: bool): void {
+  let j = j0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 32 <= n; j += 32) row1x32(a, b + (<usize>j << 2), ldb4, c + (<usize>j << 2), k, bias ? bias + (<usize>j << 2) : 0, addC);
+    for (; j + 16 <= n; j += 16) row1x16(a, b + (<usize>j << 2), ldb4, c + (<usize>j << 2), k, bias ? bias + (<usize>j << 2) : 0, addC);
     for (; j + 8 <= n; j += 8) row1x8(a, b + (<usize>j << 2), ldb4, c + (<usize>j << 2), k, bias ? bias + (<usize>j << 2) : 0, addC);
   } else {
     for (; j + 4 <= n; j += 4) row1x4s(a, b + (<usize>j << 2), ldb4, c + (<usize>j << 2), k, bias ? bias + (<usize>j << 2) : 0, addC);
@@ -340,24 +349,55 @@ function rowNN(a: usize, b: usize, ldb4: usize, c: usize, n: i32, k: i32, bias: 
   }
 }
 
-/** 1×32 unpacked tile: 8 accumulators over B[kk, 0:32]. */
-function row1x32(a: usize, b: usize, ldb4: usize, c: usize, k: i32, bias: usize, addC: bool): void {
+/** Two rows, B[k,n]: C[r, :] (op)= Σ_kk A[r, kk]·B[kk, :] for r < 2; 2×16 tiles, then row by row. */
+function rows2NN(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, ldc4: usize,
+                 n: i32, k: i32, bias: usize, addC: bool): void {
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const j4 = <usize>j << 2;
+    row2x16(a, lda4, b + j4, ldb4, c + j4, ldc4, k, bias ? bias + j4 : 0, addC);
+  }
+  if (j < n) {
+    rowNN(a, b, ldb4, c, j, n, k, bias, addC);
+    rowNN(a + lda4, b, ldb4, c + ldc4, j, n, k, bias, addC);
+  }
+}
+
+/** 2×16 unpacked tile: 8 accumulators over B[kk, 0:16]. */
+function row2x16(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, ldc4: usize,
+                 k: i32, bias: usize, addC: bool): void {
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+  const a1 = a + lda4;
+  // sr0..sr3 = Σ_{kk < t/4} A[r, kk]·B[kk, 0:16]
+  for (let t: usize = 0, e = <usize>k << 2; t < e; t += 4) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
+    let x = v128.load32_splat(a + t);
+    s00 = madd(x, b0, s00); s01 = madd(x, b1, s01); s02 = madd(x, b2, s02); s03 = madd(x, b3, s03);
+    x = v128.load32_splat(a1 + t);
+    s10 = madd(x, b0, s10); s11 = madd(x, b1, s11); s12 = madd(x, b2, s12); s13 = madd(x, b3, s13);
+    b += ldb4;
+  }
+  const b32: usize = bias ? bias + 32 : 0;
+  storeRow8(c, s00, s01, 8, bias, addC);
+  storeRow8(c + 32, s02, s03, 8, b32, addC);
+  storeRow8(c + ldc4, s10, s11, 8, bias, addC);
+  storeRow8(c + ldc4 + 32, s12, s13, 8, b32, addC);
+}
+
+/** 1×16 unpacked tile: 4 accumulators over B[kk, 0:16] (measured faster here than 1×32). */
+function row1x16(a: usize, b: usize, ldb4: usize, c: usize, k: i32, bias: usize, addC: bool): void {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-  let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
   const end = a + (<usize>k << 2);
-  // s0..s7 = Σ_{kk so far} a[kk]·B[kk, 0:32]
+  // s0..s3 = Σ_{kk so far} a[kk]·B[kk, 0:16]
   while (a < end) {
     const x = v128.load32_splat(a);
     s0 = madd(x, v128.load(b), s0); s1 = madd(x, v128.load(b, 16), s1);
     s2 = madd(x, v128.load(b, 32), s2); s3 = madd(x, v128.load(b, 48), s3);
-    s4 = madd(x, v128.load(b, 64), s4); s5 = madd(x, v128.load(b, 80), s5);
-    s6 = madd(x, v128.load(b, 96), s6); s7 = madd(x, v128.load(b, 112), s7);
     a += 4; b += ldb4;
   }
   storeRow8(c, s0, s1, 8, bias, addC);
   storeRow8(c + 32, s2, s3, 8, bias ? bias + 32 : 0, addC);
-  storeRow8(c + 64, s4, s5, 8, bias ? bias + 64 : 0, addC);
-  storeRow8(c + 96, s6, s7, 8, bias ? bias + 96 : 0, addC);
 }
 
 /** 1×8 unpacked tile: 2 accumulators over B[kk, 0:8]. */
@@ -385,15 +425,70 @@ function row1x4s(a: usize, b: usize, ldb4: usize, c: usize, k: i32, bias: usize,
   scalarStore4(c, s0, s1, s2, s3, 4, bias, addC);
 }
 
-/** B[n,k] (Bᵀ): C[j] (op)= a·B[j, :] for j < n; columns 4 at a time, then 1. */
-function rowNT(a: usize, b: usize, ldb4: usize, c: usize, n: i32, k: i32, bias: usize, addC: bool): void {
-  let j = 0;
+/** B[n,k] (Bᵀ): C[j] (op)= a·B[j, :] for j0 ≤ j < n; columns 4 at a time, then 1. */
+function rowNT(a: usize, b: usize, ldb4: usize, c: usize, j0: i32, n: i32, k: i32, bias: usize, addC: bool): void {
+  let j = j0;
   for (; j + 4 <= n; j += 4) {
     dot1x4(a, b + <usize>j * ldb4, ldb4, c + (<usize>j << 2), k, bias ? bias + (<usize>j << 2) : 0, addC);
   }
   for (; j < n; j++) {
     store1(c + (<usize>j << 2), dot(a, b + <usize>j * ldb4, k), bias ? bias + (<usize>j << 2) : 0, addC);
   }
+}
+
+/** Two rows, B[n,k] (Bᵀ): C[r, j] (op)= A[r, :]·B[j, :] for r < 2; 2×4 tiles, then row by row. */
+function rows2NT(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, ldc4: usize,
+                 n: i32, k: i32, bias: usize, addC: bool): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const j4 = <usize>j << 2;
+    dot2x4(a, lda4, b + <usize>j * ldb4, ldb4, c + j4, ldc4, k, bias ? bias + j4 : 0, addC);
+  }
+  if (j < n) {
+    rowNT(a, b, ldb4, c, j, n, k, bias, addC);
+    rowNT(a + lda4, b, ldb4, c + ldc4, j, n, k, bias, addC);
+  }
+}
+
+/** Lanes of the four accumulators summed: [Σ s0, Σ s1, Σ s2, Σ s3] (a 4×4 transpose-and-add). */
+@inline function hsum4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const u0 = f32x4.add(f32x4.shuffle(s0, s1, 0, 4, 1, 5), f32x4.shuffle(s0, s1, 2, 6, 3, 7));
+  const u1 = f32x4.add(f32x4.shuffle(s2, s3, 0, 4, 1, 5), f32x4.shuffle(s2, s3, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(u0, u1, 0, 1, 4, 5), f32x4.shuffle(u0, u1, 2, 3, 6, 7));
+}
+
+/** 2×4 dot tile: C[r, 0:4] (op)= [A_r·B0 … A_r·B3], A_r = a + r·lda, Bj = b + j·ldb; 8 accumulators. */
+function dot2x4(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, ldc4: usize,
+                k: i32, bias: usize, addC: bool): void {
+  const a1 = a + lda4, b1 = b + ldb4, b2 = b1 + ldb4, b3 = b2 + ldb4;
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+  let t: usize = 0;
+  const e = <usize>k << 2;
+  // lane l of srj = Σ_{kk < t/4, kk ≡ l mod 4} A_r[kk]·Bj[kk]
+  for (const e4 = e & ~15; t < e4; t += 16) {
+    const x0 = v128.load(a + t), x1 = v128.load(a1 + t);
+    let y = v128.load(b + t);
+    s00 = madd(x0, y, s00); s10 = madd(x1, y, s10);
+    y = v128.load(b1 + t);
+    s01 = madd(x0, y, s01); s11 = madd(x1, y, s11);
+    y = v128.load(b2 + t);
+    s02 = madd(x0, y, s02); s12 = madd(x1, y, s12);
+    y = v128.load(b3 + t);
+    s03 = madd(x0, y, s03); s13 = madd(x1, y, s13);
+  }
+  let r0 = hsum4(s00, s01, s02, s03), r1 = hsum4(s10, s11, s12, s13);
+  // k tail (k mod 4 terms).
+  for (; t < e; t += 4) {
+    let v = f32x4.splat(load<f32>(b + t));
+    v = f32x4.replace_lane(v, 1, load<f32>(b1 + t));
+    v = f32x4.replace_lane(v, 2, load<f32>(b2 + t));
+    v = f32x4.replace_lane(v, 3, load<f32>(b3 + t));
+    r0 = madd(v128.load32_splat(a + t), v, r0);
+    r1 = madd(v128.load32_splat(a1 + t), v, r1);
+  }
+  store4(c, r0, bias, addC);
+  store4(c + ldc4, r1, bias, addC);
 }
 
 /** C[0:4] (op)= [a·B0, a·B1, a·B2, a·B3] with Br = B + r·ldb: four dot products of length k. */
@@ -409,10 +504,7 @@ function dot1x4(a: usize, b: usize, ldb4: usize, c: usize, k: i32, bias: usize, 
       s0 = madd(x, v128.load(b + t), s0); s1 = madd(x, v128.load(b1 + t), s1);
       s2 = madd(x, v128.load(b2 + t), s2); s3 = madd(x, v128.load(b3 + t), s3);
     }
-    // Transpose-and-add: r = [Σ s0, Σ s1, Σ s2, Σ s3].
-    const u0 = f32x4.add(f32x4.shuffle(s0, s1, 0, 4, 1, 5), f32x4.shuffle(s0, s1, 2, 6, 3, 7));
-    const u1 = f32x4.add(f32x4.shuffle(s2, s3, 0, 4, 1, 5), f32x4.shuffle(s2, s3, 2, 6, 3, 7));
-    let r = f32x4.add(f32x4.shuffle(u0, u1, 0, 1, 4, 5), f32x4.shuffle(u0, u1, 2, 3, 6, 7));
+    let r = hsum4(s0, s1, s2, s3);
     // k tail (k mod 4 terms).
     for (; t < e; t += 4) {
       let v = f32x4.splat(load<f32>(b + t));
