@@ -13,6 +13,8 @@
 // Masks are all "visible prefix" masks: query i sees keys j < limit(i) with
 //   limit(i) = min(keyLength[b], i + lk − lq + 1 if causal), so key blocks past the last row's
 // limit are never computed (causal costs about half; padding keys cost nothing).
+// Short queries (lq ≤ 16, e.g. decoder steps over a KV cache) skip the packing: there is one query
+// block per head, so each key is used once and the QK kernel reads row-major K in place.
 //
 // Scratch layout (all offsets 16-byte multiples; the scratch pointer is 16-byte aligned):
 //   S  : QB×KB f32 score / probability tile (row stride KB)
@@ -20,6 +22,7 @@
 //   Qs : QB×d f32 query block × scale·log2e (row stride d)
 //   O  : QB×dvP f32 output accumulator, dvP = dv rounded up to 4 (row stride dvP)
 //   Kp : ceil(lk/16) panels of 16×d f32: Kp[p][dd·16 + j] = k[16p + j, dd], zero-padded
+//        (absent when lq ≤ DIRECT_MAX_LQ)
 
 import { exp2f32, exp2f32x4, madd4 } from "./vmath";
 
@@ -50,7 +53,7 @@ import { exp2f32, exp2f32x4, madd4 } from "./vmath";
 
 /** Scratch bytes `attention` needs for these sizes (16-byte multiple). */
 export function attentionScratchBytes(lq: i32, lk: i32, d: i32, dv: i32): i32 {
-  const panels = (lk + PW - 1) / PW;
+  const panels = lq <= DIRECT_MAX_LQ ? 0 : (lk + PW - 1) / PW;
   return scoreBytes()            // S
     + stateBytes()               // M, L, A
     + QB * d * 4                 // Qs
@@ -212,42 +215,39 @@ function loadQ(q: usize, qRow: usize, nr: i32, d: i32, s: f32, qs: usize): void 
 /**
  * Score tile: S[r][16p + j] = Qs[r]·k[key 16p + j] (log2 domain) for r < nr, p < np
  * (np panels starting at kp; S row stride KB).
+ * Panels outer, row pairs inner: one panel (16·d floats) stays in L1 across the query block.
  */
 function scoreBlock(qs: usize, nr: i32, d: i32, kp: usize, np: i32, s: usize): void {
   const qRow = <usize>d << 2;
   const panelBytes = <usize>(PW * d) << 2;
   const sRow = <usize>KB << 2;
-  let r = 0;
-  // row pairs
-  for (; r + 2 <= nr; r += 2) {
-    const qa = qs + <usize>r * qRow, qb = qa + qRow;
-    const sa = s + <usize>r * sRow, sb = sa + sRow;
-    for (let p = 0; p < np; p++) {
-      const panel = kp + <usize>p * panelBytes;
-      const off = <usize>(p * PW) << 2;
+  for (let p = 0; p < np; p++) {
+    const panel = kp + <usize>p * panelBytes;
+    const sp = s + (<usize>(p * PW) << 2);
+    let r = 0;
+    // row pairs
+    for (; r + 2 <= nr; r += 2) {
+      const qa = qs + <usize>r * qRow, qb = qa + qRow;
+      const sa = sp + <usize>r * sRow, sb = sa + sRow;
       if (ASC_FEATURE_SIMD) {
-        qk2x16(qa, qb, panel, d, sa + off, sb + off);
+        qk2x16(qa, qb, panel, d, sa, sb);
       } else {
         for (let j = 0; j < PW; j += 4) {
           const jo = <usize>j << 2;
-          qk2x4s(qa, qb, panel + jo, 4, 64, d, sa + off + jo, sb + off + jo);
+          qk2x4s(qa, qb, panel + jo, 4, 64, d, sa + jo, sb + jo);
         }
       }
     }
-  }
-  // odd last row
-  if (r < nr) {
-    const qa = qs + <usize>r * qRow;
-    const sa = s + <usize>r * sRow;
-    for (let p = 0; p < np; p++) {
-      const panel = kp + <usize>p * panelBytes;
-      const off = <usize>(p * PW) << 2;
+    // odd last row
+    if (r < nr) {
+      const qa = qs + <usize>r * qRow;
+      const sa = sp + <usize>r * sRow;
       if (ASC_FEATURE_SIMD) {
-        qk1x16(qa, panel, d, sa + off);
+        qk1x16(qa, panel, d, sa);
       } else {
         for (let j = 0; j < PW; j += 4) {
           const jo = <usize>j << 2;
-          qk1x4s(qa, panel + jo, 4, 64, d, sa + off + jo);
+          qk1x4s(qa, panel + jo, 4, 64, d, sa + jo);
         }
       }
     }
@@ -558,63 +558,56 @@ function softmaxRow(s: usize, c: i32, w: i32, mp: usize, lp: usize, ap: usize): 
 /**
  * O[r][c] = A[r]·O[r][c] + Σ_{j<w} P[r][j]·v[j][c] for r < nr, c < dv
  * (P = score tile, row stride KB; O row stride dvP; v row stride vRow bytes).
+ * Column strips outer, row pairs inner: one strip of V (w × 16 floats) stays in L1 across the
+ * query block.
  */
 function pvBlock(p: usize, v: usize, vRow: usize, w: i32, nr: i32, dv: i32, dvP: i32,
                  o: usize, alpha: usize): void {
   const pRow = <usize>KB << 2;
   const oRow = <usize>dvP << 2;
-  let r = 0;
-  // row pairs
-  for (; r + 2 <= nr; r += 2) {
-    const pa = p + <usize>r * pRow, pb = pa + pRow;
-    const oa = o + <usize>r * oRow, ob = oa + oRow;
-    const alphaA = load<f32>(alpha + (<usize>r << 2)), alphaB = load<f32>(alpha + (<usize>r << 2), 4);
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 16 <= dv; c += 16) {
-        const co = <usize>c << 2;
-        pv2x16(pa, pb, v + co, vRow, w, oa + co, ob + co, alphaA, alphaB);
-      }
-      for (; c + 4 <= dv; c += 4) {
-        const co = <usize>c << 2;
-        pv2x4(pa, pb, v + co, vRow, w, oa + co, ob + co, alphaA, alphaB);
-      }
-    } else {
-      for (; c + 4 <= dv; c += 4) {
-        const co = <usize>c << 2;
-        pv2x4s(pa, pb, v + co, vRow, w, oa + co, ob + co, alphaA, alphaB);
-      }
-    }
-    for (; c < dv; c++) {
+  const pairs = nr & ~1;
+  const odd = nr & 1;
+  const pLast = p + <usize>pairs * pRow, oLast = o + <usize>pairs * oRow;
+  const aLast: f32 = odd ? load<f32>(alpha + (<usize>pairs << 2)) : 0;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    // 16-column strips
+    for (; c + 16 <= dv; c += 16) {
       const co = <usize>c << 2;
-      pv1x1(pa, v + co, vRow, w, oa + co, alphaA);
-      pv1x1(pb, v + co, vRow, w, ob + co, alphaB);
+      for (let r = 0; r < pairs; r += 2) {
+        const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow + co;
+        const ar = alpha + (<usize>r << 2);
+        pv2x16(pa, pa + pRow, v + co, vRow, w, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4));
+      }
+      if (odd) pv1x16(pLast, v + co, vRow, w, oLast + co, aLast);
+    }
+    // 4-column strips
+    for (; c + 4 <= dv; c += 4) {
+      const co = <usize>c << 2;
+      for (let r = 0; r < pairs; r += 2) {
+        const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow + co;
+        const ar = alpha + (<usize>r << 2);
+        pv2x4(pa, pa + pRow, v + co, vRow, w, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4));
+      }
+      if (odd) pv1x4(pLast, v + co, vRow, w, oLast + co, aLast);
+    }
+  } else {
+    // 4-column strips, scalar
+    for (; c + 4 <= dv; c += 4) {
+      const co = <usize>c << 2;
+      for (let r = 0; r < pairs; r += 2) {
+        const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow + co;
+        const ar = alpha + (<usize>r << 2);
+        pv2x4s(pa, pa + pRow, v + co, vRow, w, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4));
+      }
+      if (odd) pv1x4s(pLast, v + co, vRow, w, oLast + co, aLast);
     }
   }
-  // odd last row
-  if (r < nr) {
-    const pa = p + <usize>r * pRow;
-    const oa = o + <usize>r * oRow;
-    const alphaA = load<f32>(alpha + (<usize>r << 2));
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 16 <= dv; c += 16) {
-        const co = <usize>c << 2;
-        pv1x16(pa, v + co, vRow, w, oa + co, alphaA);
-      }
-      for (; c + 4 <= dv; c += 4) {
-        const co = <usize>c << 2;
-        pv1x4(pa, v + co, vRow, w, oa + co, alphaA);
-      }
-    } else {
-      for (; c + 4 <= dv; c += 4) {
-        const co = <usize>c << 2;
-        pv1x4s(pa, v + co, vRow, w, oa + co, alphaA);
-      }
-    }
-    for (; c < dv; c++) {
-      const co = <usize>c << 2;
-      pv1x1(pa, v + co, vRow, w, oa + co, alphaA);
+  // single columns (dv % 4)
+  for (; c < dv; c++) {
+    const co = <usize>c << 2;
+    for (let r = 0; r < nr; r++) {
+      pv1x1(p + <usize>r * pRow, v + co, vRow, w, o + <usize>r * oRow + co, load<f32>(alpha + (<usize>r << 2)));
     }
   }
 }

@@ -6,8 +6,9 @@
 // element of A per row and step. Row tails use 2×8 and 1×8 kernels; the n tail computes on the
 // zero padding and stores only the valid columns.
 //
-// Direct path (m < DIRECT_M, e.g. a matrix-vector product): packing B would cost as much as
-// the multiply, so B is read in place: row·matrix axpy tiles for B[k,n], dot products for Bᵀ.
+// Direct path (m < DIRECT_M = 16, e.g. a matrix-vector product or a decoder step): packing B
+// would cost as much as the multiply, so B is read in place, two rows of A at a time:
+// 2×16 row·matrix tiles for B[k,n], 2×4 dot-product tiles for Bᵀ.
 //
 // One source, three builds: ASC_FEATURE_SIMD selects the f32x4 kernels, ASC_FEATURE_RELAXED_SIMD
 // turns multiply-add into f32x4.relaxed_madd; the scalar build uses the same packing and plain
@@ -17,13 +18,18 @@
 const NR: i32 = 8;
 /** Rows per main micro-kernel tile. */
 const MR: i32 = 4;
-/** k block. A packed panel is KC·NR·4 = 8 KiB and stays in L1 while the row loop streams A;
- *  the packed block KC·n·4 bytes (1.5 MiB for n = 1536) is the scratch. */
-const KC: i32 = 256;
-/** Below this many rows of A the unpacked (direct) kernels are used. */
-const DIRECT_M: i32 = 4;
+/** k block: a packed panel is KC·NR·4 = 16 KiB and stays in L1 (32 KiB) while row tiles of A
+ *  pass over it; the packed block KC·n·4 bytes (3 MiB for n = 1536) is the scratch. */
+const KC: i32 = 512;
+/** Row block: A[i0:i0+MC, k0:k0+KC] is 256 KiB and stays in L2 (1 MiB) while the panels pass.
+ *  (KC 512 / MC 128 measured best of 128–512 / 64–256 on 1024³ and 2048×512×1024.) */
+const MC: i32 = 128;
+/** Below this many rows of A the unpacked (direct) kernels are used: with two rows per tile
+ *  they match the packed path up to m ≈ 16 (B re-read m/2 times from L2 vs packing it); packed
+ *  wins from m = 32 (measured n 256–1536, k 512). */
+const DIRECT_M: i32 = 16;
 
-/** Scratch bytes gemm needs to pack B for these sizes (16-byte multiple): min(k, 256) · ⌈n/8⌉·8 · 4. */
+/** Scratch bytes gemm needs to pack B for these sizes (16-byte multiple): min(k, 512) · ⌈n/8⌉·8 · 4. */
 export function gemmScratchBytes(n: i32, k: i32): i32 {
   if (n <= 0 || k <= 0) return 0;
   const kc = k < KC ? k : KC;
@@ -34,7 +40,7 @@ export function gemmScratchBytes(n: i32, k: i32): i32 {
  * C[m,n] = A[m,k] · op(B) (+ bias[n] if bias != 0) (+ C if accumulate != 0), row-major with leading dims in f32 elements.
  * op(B) = B[k,n] (ldb ≥ n) when transB == 0; op(B) = Bᵀ with B stored [n,k] (ldb ≥ k) when transB != 0
  * (the PyTorch Linear layout: y = x·Wᵀ + b with W [out,in]).
- * scratch: gemmScratchBytes(n, k) bytes, 16-byte aligned (unused when m < 4).
+ * scratch: gemmScratchBytes(n, k) bytes, 16-byte aligned (unused when m < 16).
  */
 export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
                      m: i32, n: i32, k: i32, transB: i32, bias: usize, accumulate: i32, scratch: usize): void {
@@ -79,22 +85,26 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
     const blockBias: usize = first ? bias : 0;     // bias enters once, with the first k block
     const blockAddC = addC || !first;               // later k blocks add onto the partial C
     const ak = a + (<usize>k0 << 2);
-    // Panel p holds op(B)[k0:k0+kc, 8p:8p+8]; every row tile of A[:, k0:k0+kc] passes over it.
-    for (let p = 0; p < panels; p++) {
-      const j0 = p * NR;
-      const nv = n - j0 < NR ? n - j0 : NR;
-      const pb = scratch + <usize>p * <usize>kc * (<usize>NR << 2);
-      const cj = c + (<usize>j0 << 2);
-      const bj: usize = blockBias ? blockBias + (<usize>j0 << 2) : 0;
-      let i = 0;
-      for (; i + MR <= m; i += MR) {
-        gemm4x8(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const iend = m - i0 < MC ? m : i0 + MC;
+      // Panel p holds op(B)[k0:k0+kc, 8p:8p+8]; the row tiles of A[i0:iend, k0:k0+kc] pass over
+      // it, each adding its 4×8 (2×8, 1×8 at the row tail) block of C.
+      for (let p = 0; p < panels; p++) {
+        const j0 = p * NR;
+        const nv = n - j0 < NR ? n - j0 : NR;
+        const pb = scratch + <usize>p * <usize>kc * (<usize>NR << 2);
+        const cj = c + (<usize>j0 << 2);
+        const bj: usize = blockBias ? blockBias + (<usize>j0 << 2) : 0;
+        let i = i0;
+        for (; i + MR <= iend; i += MR) {
+          gemm4x8(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
+        }
+        if (i + 2 <= iend) {
+          gemm2x8(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
+          i += 2;
+        }
+        if (i < iend) gemm1x8(ak + <usize>i * lda4, pb, kc, cj + <usize>i * ldc4, nv, bj, blockAddC);
       }
-      if (i + 2 <= m) {
-        gemm2x8(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
-        i += 2;
-      }
-      if (i < m) gemm1x8(ak + <usize>i * lda4, pb, kc, cj + <usize>i * ldc4, nv, bj, blockAddC);
     }
   }
 }

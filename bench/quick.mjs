@@ -6,7 +6,7 @@ import { init, reference, supportedBackends } from '../dist/index.js';
 
 const rand = (n, seed) => {
   let s = seed;
-  return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
 };
 const qkv = (b, h, l, d) => ['q', 'k', 'v'].map((_, i) => ({ data: rand(b * h * l * d, i + 1), shape: [b, h, l, d] }));
 
