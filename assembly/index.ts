@@ -3,6 +3,8 @@ export { gemm, gemmScratchBytes } from './gemm';
 export { softmax } from './softmax';
 export { context } from './context';
 export { attention, attentionScratchBytes } from './attention';
+export { additiveScores, tanhInPlace } from './additive';
+export { rope } from './position';
 
 /** First byte after static data: the TypeScript allocator owns memory from here on. */
 export function heapBase(): usize {

@@ -5,4 +5,7 @@ export type { TensorData, TensorLike } from './validate.js';
 export type { AttentionOptions, AttentionResult } from './ops/sdpa.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SoftmaxOptions } from './ops/softmax.js';
+export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult, Seq2seqAttention, BoundAttention } from './ops/seq2seq.js';
+export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, ForwardOptions, KVCache } from './ops/mha.js';
+export type { RopeOptions, RopeStyle } from './ops/position.js';
 export * as reference from './reference/index.js';

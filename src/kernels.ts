@@ -37,4 +37,15 @@ export interface Kernels {
     batch: number, heads: number, lq: number, lk: number, d: number, dv: number,
     scale: number, causal: number, keyLengths: number, scratch: number,
   ): void;
+
+  /** scores[s] = Σ_i v[i]·tanh(q[i] + keys[s, i]) + vBias for s < n, i < h (Bahdanau / Luong concat). */
+  additiveScores(q: number, keys: number, ldk: number, v: number, vBias: number, scores: number, n: number, h: number): void;
+  /** x[i] = tanh(x[i]) for i < n. */
+  tanhInPlace(x: number, n: number): void;
+
+  /**
+   * Rotary embedding of x [rows, length, d] at positions 0..length−1 of `table` [length, d/2, (cos, sin)];
+   * style 0: pairs (i, i + d/2), style 1: pairs (2i, 2i + 1). out may equal x.
+   */
+  rope(x: number, out: number, rows: number, length: number, d: number, table: number, style: number): void;
 }

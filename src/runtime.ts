@@ -5,6 +5,9 @@ import { Heap, Tensor, type MemoryStats } from './memory.js';
 import { attentionContext } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
+import { MultiHeadAttention, type MultiHeadAttentionConfig } from './ops/mha.js';
+import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
+import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './ops/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
 import { Workspace } from './ops/workspace.js';
 import { checkShape, describe, formatShape, type TensorLike } from './validate.js';
@@ -112,6 +115,39 @@ export class AttentionRuntime {
   /** Context vectors: weights [M, S] (or [S]) · values [S, D] → [M, D] (or [D]). */
   attentionContext<O extends { resident?: boolean }>(weights: TensorLike, values: TensorLike, options?: O): Resident<O> {
     return attentionContext(this.ws, weights, values, options) as Resident<O>;
+  }
+
+  /**
+   * Luong attention for seq2seq decoders: `{ score: 'dot' }`, `{ score: 'general', W }` or
+   * `{ score: 'concat', Wa, va, ba? }`, each optionally with `Wc` (and `bc`) for the attentional
+   * state tanh(Wc·[c; h]). `.bind(encoderStates [B, S, H])` → memory; `memory.step(h [B, H])`.
+   */
+  luongAttention(options: LuongOptions): Seq2seqAttention {
+    return luongAttention(this.ws, options);
+  }
+
+  /** Bahdanau (additive) attention from the PyTorch tutorial's state_dict (`Wa`, `Ua`, `Va`). */
+  bahdanauAttention(weights: BahdanauWeights): Seq2seqAttention {
+    return bahdanauAttention(this.ws, weights);
+  }
+
+  /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict. */
+  multiHeadAttention(config: MultiHeadAttentionConfig): MultiHeadAttention {
+    return new MultiHeadAttention(this.ws, config);
+  }
+
+  /** The sinusoidal position table [maxLength, dim]: sin on even, cos on odd dimensions, base 10000. */
+  sinusoidalEncoding(maxLength: number, dim: number): Float32Array {
+    return sinusoidalEncoding(maxLength, dim);
+  }
+
+  /**
+   * Rotary position embedding of x [..., L, D] (positions along L from `offset`), style 'half'
+   * (GPT-NeoX / LLaMA) or 'interleaved' (RoFormer). Returns a new array (or, for a resident tensor,
+   * a new tensor) unless `inPlace`.
+   */
+  rope<X extends TensorLike | Float32Array>(x: X, options: RopeOptions): X extends Tensor ? Tensor : Float32Array {
+    return rope(this.ws, x, options) as X extends Tensor ? Tensor : Float32Array;
   }
 }
 

@@ -116,3 +116,19 @@ export function checkOptions(name: string, value: unknown): Record<string, unkno
   if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object, received ${describe(value)}`);
   return value as Record<string, unknown>;
 }
+
+/** A named weight of a module: present, float32, and of the expected shape (string entries are free). */
+export function checkWeight(where: string, name: string, value: unknown, heap: Heap, expected: readonly (number | string)[], why: string): Checked {
+  const label = `${where}: ${name}`;
+  if (value === undefined || value === null) throw new TypeError(`${label} is missing (expected shape ${formatShape(expected)}, ${why})`);
+  const arg = checkTensor(label, value, heap);
+  expectShape(label, arg.shape, expected, why);
+  return arg;
+}
+
+export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], received ${describe(value)}`);
+  }
+  return value;
+}
