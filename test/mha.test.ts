@@ -65,6 +65,14 @@ describe.each(BUILDS)('multi-head attention on the %s build', (backend) => {
     expect(() => mha.step({ data: new Float32Array(b * e), shape: [b, e] }, cache)).toThrow(
       new RangeError(`cache is full: it holds maxLength = ${l} positions (createCache({ maxLength })); reset() it or make a larger one`),
     );
+    // Truncating and stepping again gives the same token output.
+    const lastToken = new Float32Array(b * e);
+    for (let i = 0; i < b; i++) lastToken.set(x.data.subarray((i * l + l - 1) * e, (i * l + l) * e), i * e);
+    const again = mha.step({ data: lastToken, shape: [b, e] }, (cache.truncate(l - 1), cache));
+    const wantLast = new Float32Array(b * e);
+    for (let i = 0; i < b; i++) wantLast.set(full.subarray((i * l + l - 1) * e, (i * l + l) * e), i * e);
+    expect(maxAbsDiff(again, wantLast)).toBeLessThanOrEqual(1e-5);
+    expect(() => cache.truncate(l + 1)).toThrow(/^length must be an integer in \[0, 21\], received 22$/);
     cache.reset();
     expect(cache.length).toBe(0);
     cache.dispose();

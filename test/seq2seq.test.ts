@@ -69,7 +69,7 @@ describe.each(BUILDS)('seq2seq attention on the %s build', (backend) => {
       const memory = att.bind(hs, { lengths });
       for (let t = 0; t < 4; t++) {
         const h = tensor([B, H], 30 + t);
-        expectStep(memory.step(h), reference.luongStep(config, h, hs, lengths), `${JSON.stringify(Object.keys(config))} step ${t}`);
+        expectStep(memory.step(h), reference.luongAttention(config).attend(h, hs, { lengths }), `${JSON.stringify(Object.keys(config))} step ${t}`);
       }
       memory.dispose();
       att.dispose();
@@ -87,7 +87,7 @@ describe.each(BUILDS)('seq2seq attention on the %s build', (backend) => {
     for (let t = 0; t < 4; t++) {
       const h = tensor([B, H], 60 + t);
       const got = memory.step(h);
-      expectStep(got, reference.bahdanauStep(weights, h, hs, lengths), `step ${t}`);
+      expectStep(got, reference.bahdanauAttention(weights).attend(h, hs, { lengths }), `step ${t}`);
       expect([...got.weights.subarray(S + 7, 2 * S)]).toEqual(new Array(S - 7).fill(0));
       expect([...got.weights.subarray(2 * S)]).toEqual(new Array(S).fill(0)); // no source at all: zeros, not NaN
       expect([...got.context.subarray(2 * H)]).toEqual(new Array(H).fill(0));
@@ -137,7 +137,7 @@ describe.each(BUILDS)('seq2seq attention on the %s build', (backend) => {
     // Only the small per-step buffers are allocated: no copy of the 9×8 encoder states.
     expect(rt.memoryStats().bytesInUse - before).toBeLessThan(9 * 8 * 4 + 4 * 16 * 4);
     const h = tensor([1, 8], 71);
-    expectStep(memory.step(h), reference.luongStep({ score: 'dot' }, h, hsData), 'resident');
+    expectStep(memory.step(h), reference.luongAttention({ score: 'dot' }).attend(h, hsData), 'resident');
     memory.dispose();
     expect(hs.disposed).toBe(false);
     hs.dispose();

@@ -65,6 +65,11 @@ export class KVCache {
     this.filled = 0;
   }
 
+  /** Keeps the first `length` positions and forgets the rest (e.g. to re-decode from there). */
+  truncate(length: number): void {
+    this.filled = checkInteger('length', length, 0, this.filled);
+  }
+
   /** @internal */
   advance(): void {
     this.filled++;

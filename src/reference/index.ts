@@ -8,6 +8,6 @@ export { softmax } from './softmax.js';
 export { attentionContext } from './context.js';
 export { scaledDotProductAttention } from './sdpa.js';
 export type { ReferenceTensor } from './tensor.js';
-export { luongStep, bahdanauStep, type ReferenceLuong, type ReferenceStep } from './seq2seq.js';
+export { luongAttention, bahdanauAttention, ReferenceSeq2seq, type ReferenceLuong, type ReferenceStep } from './seq2seq.js';
 export { multiHeadAttention } from './mha.js';
 export { sinusoidalEncoding, rope } from './position.js';

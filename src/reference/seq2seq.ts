@@ -17,73 +17,130 @@ export interface ReferenceLuong {
   bc?: ReferenceTensor;
 }
 
-/** y = W·x (+ b) for W [out, in] stored row-major, reading x from `xs` at offset `at`. */
-function linear(W: ReferenceTensor, x: ArrayLike<number>, b?: ReferenceTensor, inOffset = 0): number[] {
-  const [out, inp] = W.shape as [number, number];
-  const y: number[] = [];
-  for (let o = 0; o < out; o++) {
-    let sum = b ? b.data[o]! : 0;
-    for (let i = 0; i < inp; i++) sum += W.data[o * inp + i]! * x[inOffset + i]!;
-    y.push(sum);
+/** y[r, o] = Σ_i x[r, i]·W[o, col0 + i] (+ b[o]) for x [rows, n], W [out, ldw] (a Linear weight, maybe a column slice). */
+function linear(x: ArrayLike<number>, rows: number, n: number, W: ReferenceTensor, col0 = 0, b?: ReferenceTensor): Float64Array {
+  const [out, ldw] = W.shape as [number, number];
+  const y = new Float64Array(rows * out);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < out; o++) {
+      let sum = b ? b.data[o]! : 0;
+      for (let i = 0; i < n; i++) sum += x[r * n + i]! * W.data[o * ldw + col0 + i]!;
+      y[r * out + o] = sum;
+    }
   }
   return y;
 }
 
+/** How one attention scores: keys from hs (once per source), a query from h (per step), and the score of (query, key). */
+interface Scorer {
+  keys(hs: Float32Array, rows: number, H: number): ArrayLike<number>;
+  query(h: Float32Array, H: number): ArrayLike<number>;
+  /** additive: v and its bias; dot product otherwise. */
+  v?: Float32Array;
+  vBias?: number;
+}
+
 /**
- * One decoder step for every batch b: scores over hs[b] (h [B, H], hs [B, S, H]), weights =
- * softmax over s < lengths[b] (0 beyond), context = Σ_s weights[s]·hs[b, s], and, with Wc,
- * attentional = tanh(Wc·[context; h] + bc).
+ * A bound decode over hs [B, S, H]: per step, for every batch b,
+ *   scores[s] = query·keys[s] (dot, general) or v·tanh(query + keys[s]) + vBias (concat, additive)
+ *   weights = softmax(scores) over s < lengths[b] (0 beyond; all 0 when lengths[b] = 0)
+ *   context = Σ_s weights[s]·hs[b, s];   attentional = tanh(Wc·[context; h] + bc) when Wc is given.
  */
-function step(
-  h: ReferenceTensor,
-  hs: ReferenceTensor,
-  score: (b: number, hb: number[], hsRow: number[]) => number,
-  lengths: ArrayLike<number> | undefined,
-  Wc?: ReferenceTensor,
-  bc?: ReferenceTensor,
-): ReferenceStep {
-  const H = hs.shape[hs.shape.length - 1]!;
-  const S = hs.shape[hs.shape.length - 2]!;
-  const B = hs.data.length / (S * H);
-  const out: ReferenceStep = { context: new Float32Array(B * H), weights: new Float32Array(B * S), scores: new Float32Array(B * S) };
-  if (Wc) out.attentional = new Float32Array(B * H);
-  for (let b = 0; b < B; b++) {
-    const hb = Array.from(h.data.subarray(b * H, (b + 1) * H));
-    const rows = Array.from({ length: S }, (_, s) => Array.from(hs.data.subarray((b * S + s) * H, (b * S + s + 1) * H)));
-    const scores = rows.map((row) => score(b, hb, row));
-    const n = lengths ? lengths[b]! : S;
-    const max = Math.max(...scores.slice(0, n));
-    const e = scores.map((x, s) => (s < n ? Math.exp(x - max) : 0));
-    const sum = e.reduce((a, x) => a + x, 0);
-    const w = e.map((x) => (n > 0 ? x / sum : 0));
-    const c = new Array<number>(H).fill(0);
-    rows.forEach((row, s) => row.forEach((x, i) => (c[i]! += w[s]! * x)));
-    out.scores.set(scores, b * S);
-    out.weights.set(w, b * S);
-    out.context.set(c, b * H);
-    if (Wc) out.attentional!.set(linear(Wc, [...c, ...hb], bc).map(Math.tanh), b * H);
+class ReferenceMemory {
+  private readonly keys: ArrayLike<number>;
+  constructor(
+    private readonly scorer: Scorer,
+    private readonly hs: Float32Array,
+    private readonly B: number,
+    private readonly S: number,
+    private readonly H: number,
+    private readonly lengths: ArrayLike<number> | undefined,
+    private readonly Wc?: ReferenceTensor,
+    private readonly bc?: ReferenceTensor,
+  ) {
+    this.keys = scorer.keys(hs, B * S, H);
   }
-  return out;
+
+  step(h: ReferenceTensor): ReferenceStep {
+    const { B, S, H, hs, keys, scorer } = this;
+    const out: ReferenceStep = { context: new Float32Array(B * H), weights: new Float32Array(B * S), scores: new Float32Array(B * S) };
+    if (this.Wc) out.attentional = new Float32Array(B * H);
+    const e = new Float64Array(S);
+    for (let b = 0; b < B; b++) {
+      const hb = h.data.subarray(b * H, (b + 1) * H);
+      const q = scorer.query(hb, H);
+      for (let s = 0; s < S; s++) {
+        let score = scorer.vBias ?? 0;
+        for (let i = 0; i < H; i++) {
+          const k = keys[(b * S + s) * H + i]!;
+          score += scorer.v ? scorer.v[i]! * Math.tanh(q[i]! + k) : q[i]! * k;
+        }
+        out.scores[b * S + s] = e[s] = score;
+      }
+      const n = this.lengths ? this.lengths[b]! : S;
+      let max = -Infinity;
+      for (let s = 0; s < n; s++) max = Math.max(max, e[s]!);
+      let sum = 0;
+      for (let s = 0; s < n; s++) sum += e[s] = Math.exp(e[s]! - max);
+      const c = new Float64Array(H);
+      for (let s = 0; s < n; s++) {
+        const w = e[s]! / sum;
+        out.weights[b * S + s] = w;
+        for (let i = 0; i < H; i++) c[i] += w * hs[(b * S + s) * H + i]!;
+      }
+      out.context.set(c, b * H);
+      if (this.Wc) {
+        const cat = new Float64Array(2 * H);
+        cat.set(c);
+        cat.set(hb, H);
+        out.attentional!.set(linear(cat, 1, 2 * H, this.Wc, 0, this.bc).map(Math.tanh), b * H);
+      }
+    }
+    return out;
+  }
 }
 
-/** Luong attention: dot h·hs, general h·(W·hs), concat va·tanh(Wa·[h; hs] + ba). */
-export function luongStep(p: ReferenceLuong, h: ReferenceTensor, hs: ReferenceTensor, lengths?: ArrayLike<number>): ReferenceStep {
-  const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
-  const score =
+/** Plain-JS twin of `runtime.luongAttention` / `runtime.bahdanauAttention`: `bind(hs).step(h)`, or `attend(h, hs)`. */
+export class ReferenceSeq2seq {
+  constructor(
+    private readonly scorer: Scorer,
+    private readonly Wc?: ReferenceTensor,
+    private readonly bc?: ReferenceTensor,
+  ) {}
+
+  bind(hs: ReferenceTensor, options: { lengths?: ArrayLike<number> } = {}): ReferenceMemory {
+    const H = hs.shape[hs.shape.length - 1]!;
+    const S = hs.shape[hs.shape.length - 2]!;
+    return new ReferenceMemory(this.scorer, hs.data, hs.data.length / (S * H), S, H, options.lengths, this.Wc, this.bc);
+  }
+
+  attend(h: ReferenceTensor, hs: ReferenceTensor, options: { lengths?: ArrayLike<number> } = {}): ReferenceStep {
+    return this.bind(hs, options).step(h);
+  }
+}
+
+/** Luong: dot h·hs; general h·(W·hs); concat va·tanh(Wa·[h; hs] + ba) = va·tanh(Wa[:, :H]·h + (Wa[:, H:]·hs + ba)). */
+export function luongAttention(p: ReferenceLuong): ReferenceSeq2seq {
+  const identity: Scorer = { keys: (hs) => hs, query: (h) => h };
+  const scorer: Scorer =
     p.score === 'dot'
-      ? (_: number, hb: number[], row: number[]) => dot(hb, row)
+      ? identity
       : p.score === 'general'
-        ? (_: number, hb: number[], row: number[]) => dot(hb, linear(p.W!, row))
-        : (_: number, hb: number[], row: number[]) => dot(Array.from(p.va!.data), linear(p.Wa!, [...hb, ...row], p.ba).map(Math.tanh));
-  return step(h, hs, score, lengths, p.Wc, p.bc);
+        ? { keys: (hs, rows, H) => linear(hs, rows, H, p.W!), query: (h) => h }
+        : {
+            keys: (hs, rows, H) => linear(hs, rows, H, p.Wa!, H, p.ba),
+            query: (h, H) => linear(h, 1, H, p.Wa!, 0),
+            v: p.va!.data,
+          };
+  return new ReferenceSeq2seq(scorer, p.Wc, p.bc);
 }
 
-/** Bahdanau attention as the PyTorch tutorial's module: Va(tanh(Wa(h) + Ua(hs))). */
-export function bahdanauStep(w: Record<string, ReferenceTensor>, h: ReferenceTensor, hs: ReferenceTensor, lengths?: ArrayLike<number>): ReferenceStep {
-  const score = (_: number, hb: number[], row: number[]) => {
-    const q = linear(w['Wa.weight']!, hb, w['Wa.bias']);
-    const k = linear(w['Ua.weight']!, row, w['Ua.bias']);
-    return linear(w['Va.weight']!, q.map((x, i) => Math.tanh(x + k[i]!)), w['Va.bias'])[0]!;
-  };
-  return step(h, hs, score, lengths);
+/** Bahdanau as the PyTorch tutorial's module: scores = Va(tanh(Wa(h) + Ua(hs))). */
+export function bahdanauAttention(w: Record<string, ReferenceTensor>): ReferenceSeq2seq {
+  return new ReferenceSeq2seq({
+    keys: (hs, rows, H) => linear(hs, rows, H, w['Ua.weight']!, 0, w['Ua.bias']),
+    query: (h, H) => linear(h, 1, H, w['Wa.weight']!, 0, w['Wa.bias']),
+    v: w['Va.weight']!.data,
+    vBias: w['Va.bias']!.data[0]!,
+  });
 }
