@@ -1,6 +1,8 @@
-import { instantiate } from '@assemblyscript/loader';
 import type { Backend } from './backend.js';
 import type { Kernels } from './kernels.js';
+
+// No dependency and no Node builtin in the static import graph: `dist/index.js` loads as is in a
+// browser (`<script type="module">`, a relative path or an import map) and in every bundler.
 
 // One literal `new URL(…, import.meta.url)` per build, so bundlers (Vite, webpack, esbuild)
 // see and emit each .wasm file without configuration.
@@ -22,7 +24,7 @@ async function readFileUrl(url: URL): Promise<Uint8Array> {
   // Reached only for file: URLs (Node, Deno, Bun); kept out of the static import graph so a
   // browser bundle never pulls in a Node builtin.
   const fsName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ fsName)) as { readFile(path: URL): Promise<Uint8Array> };
+  const fs = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName)) as { readFile(path: URL): Promise<Uint8Array> };
   try {
     return await fs.readFile(url);
   } catch (error) {
@@ -37,22 +39,50 @@ async function fetchWasm(url: URL): Promise<Response | ArrayBuffer> {
   } catch (error) {
     throw new Error(`wasm-attention: cannot fetch ${url.href}: ${(error as Error).message}`);
   }
-  if (!response.ok) throw new Error(`wasm-attention: cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new Error(`wasm-attention: cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}`.trimEnd());
   // instantiateStreaming needs the right MIME type; fall back to bytes when a server omits it.
   const type = response.headers.get('content-type') ?? '';
-  return type.startsWith('application/wasm') ? response : response.arrayBuffer();
+  return type.startsWith('application/wasm') && typeof WebAssembly.instantiateStreaming === 'function' ? response : response.arrayBuffer();
+}
+
+/** An AssemblyScript string (UTF-16, byte length in the 4 bytes before it) read out of memory. */
+function readString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return 'null';
+  const bytes = new Uint32Array(memory.buffer)[(ptr - 4) >>> 2]!;
+  const units = new Uint16Array(memory.buffer, ptr, bytes >>> 1);
+  let text = '';
+  for (let i = 0; i < units.length; i += 4096) text += String.fromCharCode(...units.subarray(i, i + 4096));
+  return text;
 }
 
 /** Instantiates one build on `memory`; kernel aborts become JS `Error`s carrying the message. */
 export async function loadKernels(backend: Backend, memory: WebAssembly.Memory, source?: WasmSource): Promise<Kernels> {
-  const imports = { env: { memory } };
-  let input: Response | ArrayBuffer | Uint8Array | WebAssembly.Module;
-  if (source instanceof WebAssembly.Module || source instanceof ArrayBuffer || source instanceof Uint8Array) {
-    input = source;
+  const imports = {
+    env: {
+      memory,
+      // What AssemblyScript imports for abort() / trace() when a build uses them (release builds
+      // normally import only the memory; unused imports are ignored).
+      abort(message: number, file: number, line: number, column: number): never {
+        throw new Error(`abort: ${readString(memory, message)} at ${readString(memory, file)}:${line}:${column}`);
+      },
+      trace(message: number, n: number, ...args: number[]): void {
+        console.log(`trace: ${readString(memory, message)}${n ? ' ' : ''}${args.slice(0, n).join(', ')}`);
+      },
+      seed: Date.now,
+    },
+  };
+  let instance: WebAssembly.Instance;
+  if (source instanceof WebAssembly.Module) {
+    instance = await WebAssembly.instantiate(source, imports);
+  } else if (source instanceof ArrayBuffer || source instanceof Uint8Array) {
+    instance = (await WebAssembly.instantiate(source as BufferSource, imports)).instance;
   } else {
     const url = source === undefined ? wasmUrl(backend) : new URL(source, import.meta.url);
-    input = url.protocol === 'file:' ? await readFileUrl(url) : await fetchWasm(url);
+    const input = url.protocol === 'file:' ? await readFileUrl(url) : await fetchWasm(url);
+    instance =
+      input instanceof Response
+        ? (await WebAssembly.instantiateStreaming(input, imports)).instance
+        : (await WebAssembly.instantiate(input as BufferSource, imports)).instance;
   }
-  const { exports } = await instantiate<Record<string, unknown>>(input as ArrayBuffer, imports);
-  return exports as unknown as Kernels;
+  return instance.exports as unknown as Kernels;
 }

@@ -1,0 +1,200 @@
+// The demo's small deterministic inputs: the seed-004 worked example, a sentence with position
+// encodings for self-attention, and a toy translation for seq2seq alignment. The runtime's
+// `sinusoidalEncoding` and `luongAttention` are used when it has them; the plain fallbacks here
+// (the table; one scaledDotProductAttention call) keep the page working on an older build.
+
+/** Seed 004: decoder state h [1, 3] attending over four encoder states hs [4, 3]. */
+export const SEED004 = {
+  h: [10, 5, 10],
+  hs: [
+    [0, 1, 1],
+    [5, 0, 1],
+    [1, 1, 0],
+    [0, 5, 1],
+  ],
+};
+
+/**
+ * The worked example step by step with the runtime's ops, and once fused:
+ * scores = h·hsᵀ [4], weights = softmax(scores) [4], context = Σ_s weights[s]·hs[s] [3].
+ */
+export function seed004(rt, h = SEED004.h, hs = SEED004.hs) {
+  const hT = { data: Float32Array.from(h), shape: [1, h.length] };
+  const hsT = { data: Float32Array.from(hs.flat()), shape: [hs.length, h.length] };
+  const scores = rt.matmul(hT, hsT, { transposeB: true });
+  const weights = rt.softmax({ data: scores, shape: [1, hs.length] });
+  const context = rt.attentionContext({ data: weights, shape: [1, hs.length] }, hsT);
+  const fused = rt.scaledDotProductAttention(hT, hsT, hsT, { scale: 1, returnWeights: true });
+  return { scores, weights, context, fused: { output: fused.output, weights: fused.weights } };
+}
+
+/** PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(p / 10000^(2i/dim)): [maxLength, dim]. */
+export function sinusoidalEncoding(rt, maxLength, dim) {
+  if (typeof rt.sinusoidalEncoding === 'function') {
+    const pe = rt.sinusoidalEncoding(maxLength, dim);
+    return pe instanceof Float32Array ? pe : Float32Array.from(pe.data ?? pe);
+  }
+  const pe = new Float32Array(maxLength * dim);
+  for (let p = 0; p < maxLength; p++) {
+    for (let e = 0; e < dim; e++) {
+      const angle = p / Math.pow(10000, (e - (e % 2)) / dim);
+      pe[p * dim + e] = e % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }
+  }
+  return pe;
+}
+
+// A small seeded generator (mulberry32) and Gaussian samples: the same pictures on every load.
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+function gaussian(next) {
+  return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+}
+function hash(text) {
+  let h = 2166136261;
+  for (const c of text) h = Math.imul(h ^ c.codePointAt(0), 16777619);
+  return h >>> 0;
+}
+/** A unit vector of `dim` Gaussian entries from `seed`. */
+function unitVector(seed, dim) {
+  const next = rng(seed);
+  const v = Array.from({ length: dim }, () => gaussian(next));
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+export const SENTENCE = 'the cat sat on the mat and the cat slept'.split(' ');
+const WORD_DIM = 16;
+const POS_DIM = 16;
+
+/** What each head of the self-attention example looks at (head dim 16). */
+export const HEADS = [
+  { name: 'same word', note: 'q = k = word embedding' },
+  { name: 'previous token', note: 'q = PE(p) rotated back one position, k = PE' },
+  { name: 'nearby tokens', note: 'q = k = PE (sinusoidal)' },
+  { name: 'random projection', note: 'q, k = seeded random maps of [word; PE]' },
+];
+
+/**
+ * Self-attention over `words` with 4 heads: each token is [word embedding (16); sinusoidal
+ * position encoding (16)]; each head projects it to q, k, v of size 16 (see HEADS), and the
+ * runtime returns the weights [1, 4, L, L] (causal: query i sees keys j ≤ i).
+ */
+export function sentenceAttention(rt, { words = SENTENCE, causal = false } = {}) {
+  const L = words.length;
+  const H = HEADS.length;
+  const D = 16;
+  const pe = sinusoidalEncoding(rt, L, POS_DIM);
+  const word = words.map((w) => unitVector(hash(w), WORD_DIM));
+  const pos = (p) => Array.from(pe.subarray(p * POS_DIM, (p + 1) * POS_DIM));
+  // PE(p − 1) is a linear function of PE(p): each (sin, cos) pair of frequency ω turns by −ω.
+  // That is why a head can attend "one back" with a fixed projection of the position encoding.
+  const back = (v) => {
+    const out = v.slice();
+    for (let i = 0; i < POS_DIM / 2; i++) {
+      const w = 1 / Math.pow(10000, (2 * i) / POS_DIM);
+      const [s, c] = [v[2 * i], v[2 * i + 1]];
+      out[2 * i] = s * Math.cos(w) - c * Math.sin(w);
+      out[2 * i + 1] = c * Math.cos(w) + s * Math.sin(w);
+    }
+    return out;
+  };
+  const next = rng(404);
+  const Wq = Array.from({ length: D * 32 }, () => gaussian(next) / Math.sqrt(32));
+  const Wk = Array.from({ length: D * 32 }, () => gaussian(next) / Math.sqrt(32));
+  const project = (W, x) => Array.from({ length: D }, (_, r) => x.reduce((acc, xi, c) => acc + W[r * 32 + c] * xi, 0));
+  // Per-head sharpness is folded into q, so one call with scale 1 serves all heads.
+  const perHead = [
+    (p) => [word[p].map((x) => 5 * x), word[p]],
+    (p) => [back(pos(p)).map((x) => 6 * x), pos(p)],
+    (p) => [pos(p).map((x) => 1.5 * x), pos(p)],
+    (p) => {
+      const x = [...word[p], ...pos(p)];
+      return [project(Wq, x).map((v) => v * 1.5), project(Wk, x)];
+    },
+  ];
+  const q = new Float32Array(H * L * D);
+  const k = new Float32Array(H * L * D);
+  for (let h = 0; h < H; h++) {
+    for (let p = 0; p < L; p++) {
+      const [qv, kv] = perHead[h](p);
+      q.set(qv, (h * L + p) * D);
+      k.set(kv, (h * L + p) * D);
+    }
+  }
+  const shape = [1, H, L, D];
+  const { weights } = rt.scaledDotProductAttention({ data: q, shape }, { data: k, shape }, { data: k, shape }, { scale: 1, causal, returnWeights: true });
+  return { words, heads: H, length: L, weights };
+}
+
+// Bahdanau et al.'s example sentence and its French translation; ALIGN says which source words
+// each target word comes from (with weights). "European Economic Area" → "zone économique
+// européenne" is the reordering that makes the famous anti-diagonal block.
+export const SOURCE = 'The agreement on the European Economic Area was signed in August 1992 . <end>'.split(' ');
+export const TARGET = "L' accord sur la zone économique européenne a été signé en août 1992 . <end>".split(' ');
+const ALIGN = [
+  { 0: 1 },
+  { 1: 1 },
+  { 2: 1 },
+  { 3: 0.8, 6: 0.3 },
+  { 6: 1 },
+  { 5: 1 },
+  { 4: 1 },
+  { 7: 0.9, 8: 0.2 },
+  { 7: 0.7, 8: 0.5 },
+  { 8: 1 },
+  { 9: 1 },
+  { 10: 1 },
+  { 11: 1 },
+  { 12: 1 },
+  { 13: 1 },
+];
+
+/**
+ * Seq2seq dot-product (Luong "dot") alignment of the toy translation: encoder states hs [S, 32]
+ * are seeded unit vectors; decoder state t is built as 6·Σ_s ALIGN[t][s]·hs[s] plus seeded noise.
+ * Weights [T, S] = softmax(h·hsᵀ) per decoder step, context [T, 32] = weights·hs. Runs as a decode
+ * loop through `rt.luongAttention({ score: 'dot' })` (encoder states bound once, one step per
+ * target word), or as one scaledDotProductAttention call on a runtime without it.
+ */
+export function seq2seqAlignment(rt) {
+  const S = SOURCE.length;
+  const T = TARGET.length;
+  const D = 32;
+  const hs = SOURCE.map((w, s) => unitVector(hash(`${w}@${s}`), D));
+  const next = rng(1992);
+  const h = ALIGN.map((row) => {
+    const v = Array.from({ length: D }, () => (0.6 * gaussian(next)) / Math.sqrt(D));
+    for (const [s, a] of Object.entries(row)) for (let i = 0; i < D; i++) v[i] += a * hs[s][i];
+    return v.map((x) => 6 * x);
+  });
+  const encoder = Float32Array.from(hs.flat());
+  if (typeof rt.luongAttention === 'function') {
+    const weights = new Float32Array(T * S);
+    const context = new Float32Array(T * D);
+    const attention = rt.luongAttention({ score: 'dot' });
+    const memory = attention.bind({ data: encoder, shape: [1, S, D] });
+    try {
+      for (let t = 0; t < T; t++) {
+        const step = memory.step({ data: Float32Array.from(h[t]), shape: [1, D] });
+        weights.set(step.weights, t * S);
+        context.set(step.context, t * D);
+      }
+    } finally {
+      memory.dispose();
+      attention.dispose?.();
+    }
+    return { source: SOURCE, target: TARGET, weights, context, via: 'luongAttention' };
+  }
+  const hsT = { data: encoder, shape: [S, D] };
+  const { output, weights } = rt.scaledDotProductAttention({ data: Float32Array.from(h.flat()), shape: [T, D] }, hsT, hsT, { scale: 1, returnWeights: true });
+  return { source: SOURCE, target: TARGET, weights, context: output, via: 'scaledDotProductAttention' };
+}

@@ -1,0 +1,221 @@
+// The demo page. The small interactive pictures run on the main thread (they take a millisecond);
+// the benchmark runs in a Web Worker. The package is imported the way a user would: its public
+// entry, which finds its .wasm builds through import.meta.url.
+import { init, supportedBackends } from '../dist/index.js';
+import { SEED004, seed004, sentenceAttention, HEADS, seq2seqAlignment } from './examples.js';
+import { drawHeatmap, drawBars } from './heatmap.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const forced = params.get('backend') || undefined;
+const fmt = (x) => (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : String(+x.toFixed(4)));
+const fmtVec = (xs) => `[${Array.from(xs, fmt).join(', ')}]`;
+
+// What the browser tests (and a curious reader in the console) can reach.
+const demo = (window.demo = { rt: null, timings: {}, bench: null });
+
+function showError(error) {
+  const box = $('error');
+  box.hidden = false;
+  box.textContent = String(error && error.message ? error.message : error);
+  console.error(error);
+}
+
+/** Runs `fn` and records how long it took (compute + draw) under `name`. */
+function timed(name, fn) {
+  const t0 = performance.now();
+  fn();
+  const ms = performance.now() - t0;
+  demo.timings[name] = ms;
+  return ms;
+}
+
+// ── 1. Seed 004 ────────────────────────────────────────────────────────────────────────────────
+function renderSeed004(rt) {
+  const inputs = [...$('h-inputs').querySelectorAll('input')];
+  const h = inputs.map((i) => Number(i.value) || 0);
+  const { scores, weights, context, fused } = seed004(rt, h, SEED004.hs);
+  const body = $('seed-table').tBodies[0];
+  body.replaceChildren(
+    ...SEED004.hs.map((row, s) => {
+      const tr = document.createElement('tr');
+      tr.innerHTML =
+        `<td>${s}</td><td class="vector">[${row.join(', ')}]</td>` +
+        `<td data-testid="score-${s}" data-value="${scores[s]}">${fmt(scores[s])}</td>` +
+        `<td data-testid="weight-${s}" data-value="${weights[s]}"><span class="bar-track"><span class="bar" style="width:${(weights[s] * 100).toFixed(2)}%"></span></span>${fmt(weights[s])}</td>`;
+      return tr;
+    }),
+  );
+  const ctx = $('seed-context');
+  ctx.textContent = fmtVec(context);
+  ctx.dataset.values = JSON.stringify(Array.from(context));
+  let diff = 0;
+  for (let i = 0; i < context.length; i++) diff = Math.max(diff, Math.abs(context[i] - fused.output[i]));
+  $('seed-fused').textContent = `one fused call (scaledDotProductAttention, scale 1): ${fmtVec(fused.output)}, max difference ${fmt(diff)}`;
+}
+
+// ── 2. Self-attention heatmaps ─────────────────────────────────────────────────────────────────
+function renderSelf(rt) {
+  const words = $('sentence').value.trim().split(/\s+/).filter(Boolean).slice(0, 16);
+  if (words.length === 0) return;
+  const causal = $('causal').checked;
+  const { weights, length: L } = sentenceAttention(rt, { words, causal });
+  const holder = $('heads');
+  if (holder.children.length !== HEADS.length) {
+    holder.replaceChildren(
+      ...HEADS.map((head, h) => {
+        const fig = document.createElement('figure');
+        fig.className = 'head';
+        fig.innerHTML = `<figcaption>head ${h + 1}: ${head.name}<br /><span>${head.note}</span></figcaption><canvas data-testid="head-${h}"></canvas>`;
+        return fig;
+      }),
+    );
+  }
+  demo.self = { words, causal, weights };
+  [...holder.querySelectorAll('canvas')].forEach((canvas, h) => {
+    const locate = drawHeatmap(canvas, weights, {
+      rows: L,
+      cols: L,
+      rowLabels: words,
+      colLabels: words,
+      offset: h * L * L,
+      cell: L > 12 ? 16 : 20,
+      masked: (i, j) => causal && j > i,
+    });
+    canvas.dataset.causal = String(causal);
+    canvas.onmousemove = (e) => {
+      const at = locate(e.offsetX, e.offsetY);
+      $('self-hover').textContent = at
+        ? `head ${h + 1}: "${words[at.i]}" (${at.i}) → "${words[at.j]}" (${at.j}): weight ${fmt(weights[(h * L + at.i) * L + at.j])}`
+        : '\u00a0';
+    };
+  });
+}
+
+// ── 3. Seq2seq alignment ───────────────────────────────────────────────────────────────────────
+function renderAlignment(rt) {
+  const { source, target, weights, via } = seq2seqAlignment(rt);
+  $('align-via').textContent =
+    via === 'luongAttention'
+      ? "computed as a decode loop: rt.luongAttention({ score: 'dot' }).bind(encoder states), then one step(h) per output word"
+      : 'computed with one rt.scaledDotProductAttention call (scale 1, returnWeights)';
+  const canvas = $('align');
+  const locate = drawHeatmap(canvas, weights, { rows: target.length, cols: source.length, rowLabels: target, colLabels: source, cell: 24 });
+  canvas.onmousemove = (e) => {
+    const at = locate(e.offsetX, e.offsetY);
+    $('align-hover').textContent = at ? `"${target[at.i]}" → "${source[at.j]}": weight ${fmt(weights[at.i * source.length + at.j])}` : '\u00a0';
+  };
+  demo.alignment = { source, target, weights };
+}
+
+// ── 4. Benchmark in a worker ───────────────────────────────────────────────────────────────────
+const COLOURS = { 'wasm relaxed-simd': '#08306b', 'wasm simd': '#2171b5', 'wasm scalar': '#6baed6', 'plain JS': '#e8843a' };
+
+function chart(results) {
+  const groups = [];
+  for (const r of results) {
+    let g = groups.find((x) => x.title === r.shapeName);
+    if (!g) groups.push((g = { title: r.shapeName, bars: [] }));
+    const vs = r.impl === 'plain JS' ? '' : ` · ${r.vsJs.toFixed(1)}× JS`;
+    g.bars.push({ label: r.impl, value: r.gflops, colour: COLOURS[r.impl] ?? '#888', text: `${r.medianMs < 1 ? r.medianMs.toFixed(3) : r.medianMs.toFixed(2)} ms · ${r.gflops.toFixed(2)} GFLOP/s${vs}` });
+  }
+  // Wasm builds (best first) above the JS bar they are compared with.
+  for (const g of groups) g.bars.sort((a, b) => (a.label === 'plain JS') - (b.label === 'plain JS'));
+  drawBars($('bench-chart'), groups, { unit: 'GFLOP/s' });
+}
+
+/** Runs the benchmark in a worker; resolves to the results. Options: { shapes?: string[], timing? }. */
+function runBench(options = {}) {
+  const button = $('bench-run');
+  const progress = $('bench-progress');
+  const status = $('bench-status');
+  button.disabled = true;
+  progress.value = 0;
+  const results = [];
+  chart(results);
+  // Main-thread heartbeat: the longest gap between 16 ms timer ticks while the worker runs.
+  let last = performance.now();
+  let maxGap = 0;
+  const beat = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 16);
+  const worker = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
+  const t0 = performance.now();
+  demo.bench = { running: true, results };
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      clearInterval(beat);
+      worker.terminate();
+      button.disabled = false;
+      demo.bench.running = false;
+      demo.bench.heartbeatMaxGapMs = maxGap;
+      $('bench-heartbeat').textContent = `Main thread during the run: longest gap between 16 ms timer ticks ${maxGap.toFixed(0)} ms.`;
+    };
+    worker.onmessage = ({ data }) => {
+      if (data.type === 'progress') {
+        progress.max = data.total;
+        progress.value = data.done;
+        status.textContent = `shape ${Math.min(data.total, Math.floor(data.done) + 1)}/${data.total} · ${data.label}…`;
+      } else if (data.type === 'result') {
+        results.push(data.result);
+        chart(results);
+      } else if (data.type === 'done') {
+        finish();
+        status.textContent = `done in ${((performance.now() - t0) / 1000).toFixed(1)} s (builds: ${data.builds.join(', ')})`;
+        demo.bench.done = true;
+        resolve(results);
+      } else if (data.type === 'error') {
+        finish();
+        status.textContent = 'failed';
+        showError(data.message);
+        reject(new Error(data.message));
+      }
+    };
+    worker.onerror = (event) => {
+      finish();
+      status.textContent = 'failed';
+      showError(event.message || 'the benchmark worker failed to start');
+      reject(new Error(event.message));
+    };
+    const shapes = options.shapes ?? params.get('bench')?.split(',');
+    worker.postMessage({ type: 'run', backend: forced ?? 'auto', shapes, timing: options.timing });
+  });
+}
+demo.runBench = runBench;
+
+// ── Start ──────────────────────────────────────────────────────────────────────────────────────
+async function main() {
+  $('supported').textContent = supportedBackends().join(', ');
+  const rt = await init(forced ? { backend: forced } : {});
+  demo.rt = rt;
+  $('backend').textContent = rt.backend;
+  $('backend-reason').textContent = `(${rt.backendReason})`;
+  document.title = `wasm-attention (${rt.backend})`;
+
+  timed('seed004', () => renderSeed004(rt));
+  for (const input of $('h-inputs').querySelectorAll('input')) input.addEventListener('input', () => timed('seed004', () => renderSeed004(rt)));
+  $('h-reset').addEventListener('click', () => {
+    [...$('h-inputs').querySelectorAll('input')].forEach((input, i) => (input.value = String(SEED004.h[i])));
+    timed('seed004', () => renderSeed004(rt));
+  });
+
+  const self = () => {
+    const ms = timed('self', () => renderSelf(rt));
+    $('self-timing').textContent = `computed and drawn in ${ms.toFixed(1)} ms`;
+  };
+  self();
+  $('causal').addEventListener('change', self);
+  $('sentence').addEventListener('input', self);
+
+  timed('alignment', () => renderAlignment(rt));
+  $('bench-run').addEventListener('click', () => runBench().catch(() => {}));
+  document.body.dataset.ready = 'true';
+}
+
+demo.ready = main().catch((error) => {
+  document.body.dataset.ready = 'error';
+  $('backend').textContent = 'failed';
+  showError(error);
+});

@@ -1,0 +1,94 @@
+// `npm run demo`: a tiny static server for the demo page, with no dependencies. It serves the
+// package the way a user's server would: demo/ (the page), dist/ (the public entry, loaded as
+// `../dist/index.js`) and build/ (the .wasm files, found by dist/ through import.meta.url and sent
+// as application/wasm so the browser can compile them while they download).
+//
+//   node demo/server.mjs [--port 5173] [--host 127.0.0.1]
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVED = ['demo', 'dist', 'build'];
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ts': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Starts the server; `port: 0` picks a free port. `root` and `dirs` (the top-level folders served,
+ * or null for all of root) default to the package's demo/, dist/ and build/. Resolves to { url, origin, close() }.
+ */
+export function startDemoServer({ port = 5173, host = '127.0.0.1', root = ROOT, dirs = SERVED } = {}) {
+  root = root.endsWith(sep) ? root : root + sep;
+  const server = createServer(async (req, res) => {
+    const send = (status, body, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      return send(400, 'bad request\n');
+    }
+    if ((path === '/' || path === '/demo') && dirs?.includes('demo')) {
+      res.writeHead(302, { location: '/demo/' });
+      return res.end();
+    }
+    if (path.endsWith('/')) path += 'index.html';
+    const file = normalize(join(root, path));
+    const top = file.slice(root.length).split(sep)[0];
+    if (!file.startsWith(root) || (dirs !== null && !dirs.includes(top))) return send(404, `not found: ${path}\n`);
+    try {
+      if (!(await stat(file)).isFile()) return send(404, `not found: ${path}\n`);
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': body.length,
+        'cache-control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      send(404, `not found: ${path}\n`);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const { port: actual } = server.address();
+      resolve({
+        origin: `http://${host}:${actual}`,
+        url: `http://${host}:${actual}/demo/`,
+        close: () => new Promise((done) => { server.closeAllConnections?.(); server.close(() => done()); }),
+      });
+    });
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const arg = (name, fallback) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : fallback;
+  };
+  for (const need of ['dist/index.js', 'build/simd.wasm']) {
+    try {
+      await stat(join(ROOT, need));
+    } catch {
+      console.error(`demo: ${need} is missing; run \`npm run build\` first`);
+      process.exit(1);
+    }
+  }
+  const { url } = await startDemoServer({ port: Number(arg('port', process.env.PORT ?? 5173)), host: arg('host', '127.0.0.1') });
+  console.log(`wasm-attention demo: ${url}  (add ?backend=scalar to force a build; Ctrl+C stops)`);
+}
