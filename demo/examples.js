@@ -1,7 +1,5 @@
 // The demo's small deterministic inputs: the seed-004 worked example, a sentence with position
-// encodings for self-attention, and a toy translation for seq2seq alignment. The runtime's
-// `sinusoidalEncoding` and `luongAttention` are used when it has them; the plain fallbacks here
-// (the table; one scaledDotProductAttention call) keep the page working on an older build.
+// encodings for self-attention, and a toy translation for seq2seq alignment.
 
 /** Seed 004: decoder state h [1, 3] attending over four encoder states hs [4, 3]. */
 export const SEED004 = {
@@ -26,22 +24,6 @@ export function seed004(rt, h = SEED004.h, hs = SEED004.hs) {
   const context = rt.attentionContext({ data: weights, shape: [1, hs.length] }, hsT);
   const fused = rt.scaledDotProductAttention(hT, hsT, hsT, { scale: 1, returnWeights: true });
   return { scores, weights, context, fused: { output: fused.output, weights: fused.weights } };
-}
-
-/** PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(p / 10000^(2i/dim)): [maxLength, dim]. */
-export function sinusoidalEncoding(rt, maxLength, dim) {
-  if (typeof rt.sinusoidalEncoding === 'function') {
-    const pe = rt.sinusoidalEncoding(maxLength, dim);
-    return pe instanceof Float32Array ? pe : Float32Array.from(pe.data ?? pe);
-  }
-  const pe = new Float32Array(maxLength * dim);
-  for (let p = 0; p < maxLength; p++) {
-    for (let e = 0; e < dim; e++) {
-      const angle = p / Math.pow(10000, (e - (e % 2)) / dim);
-      pe[p * dim + e] = e % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
-    }
-  }
-  return pe;
 }
 
 // A small seeded generator (mulberry32) and Gaussian samples: the same pictures on every load.
@@ -92,7 +74,7 @@ export function sentenceAttention(rt, { words = SENTENCE, causal = false } = {})
   const L = words.length;
   const H = HEADS.length;
   const D = 16;
-  const pe = sinusoidalEncoding(rt, L, POS_DIM);
+  const pe = rt.sinusoidalEncoding(L, POS_DIM);
   const word = words.map((w) => unitVector(hash(w), WORD_DIM));
   const pos = (p) => Array.from(pe.subarray(p * POS_DIM, (p + 1) * POS_DIM));
   // PE(p − 1) is a linear function of PE(p): each (sin, cos) pair of frequency ω turns by −ω.
@@ -162,8 +144,8 @@ const ALIGN = [
  * Seq2seq dot-product (Luong "dot") alignment of the toy translation: encoder states hs [S, 32]
  * are seeded unit vectors; decoder state t is built as 6·Σ_s ALIGN[t][s]·hs[s] plus seeded noise.
  * Weights [T, S] = softmax(h·hsᵀ) per decoder step, context [T, 32] = weights·hs. Runs as a decode
- * loop through `rt.luongAttention({ score: 'dot' })` (encoder states bound once, one step per
- * target word), or as one scaledDotProductAttention call on a runtime without it.
+ * loop through `rt.luongAttention({ score: 'dot' })`: encoder states bound once, one step per
+ * target word.
  */
 export function seq2seqAlignment(rt) {
   const S = SOURCE.length;
@@ -177,24 +159,19 @@ export function seq2seqAlignment(rt) {
     return v.map((x) => 6 * x);
   });
   const encoder = Float32Array.from(hs.flat());
-  if (typeof rt.luongAttention === 'function') {
-    const weights = new Float32Array(T * S);
-    const context = new Float32Array(T * D);
-    const attention = rt.luongAttention({ score: 'dot' });
-    const memory = attention.bind({ data: encoder, shape: [1, S, D] });
-    try {
-      for (let t = 0; t < T; t++) {
-        const step = memory.step({ data: Float32Array.from(h[t]), shape: [1, D] });
-        weights.set(step.weights, t * S);
-        context.set(step.context, t * D);
-      }
-    } finally {
-      memory.dispose();
-      attention.dispose?.();
+  const weights = new Float32Array(T * S);
+  const context = new Float32Array(T * D);
+  const attention = rt.luongAttention({ score: 'dot' });
+  const memory = attention.bind({ data: encoder, shape: [1, S, D] });
+  try {
+    for (let t = 0; t < T; t++) {
+      const step = memory.step({ data: Float32Array.from(h[t]), shape: [1, D] });
+      weights.set(step.weights, t * S);
+      context.set(step.context, t * D);
     }
-    return { source: SOURCE, target: TARGET, weights, context, via: 'luongAttention' };
+  } finally {
+    memory.dispose();
+    attention.dispose();
   }
-  const hsT = { data: encoder, shape: [S, D] };
-  const { output, weights } = rt.scaledDotProductAttention({ data: Float32Array.from(h.flat()), shape: [T, D] }, hsT, hsT, { scale: 1, returnWeights: true });
-  return { source: SOURCE, target: TARGET, weights, context: output, via: 'scaledDotProductAttention' };
+  return { source: SOURCE, target: TARGET, weights, context };
 }

@@ -94,11 +94,9 @@ function renderSelf(rt) {
 
 // ── 3. Seq2seq alignment ───────────────────────────────────────────────────────────────────────
 function renderAlignment(rt) {
-  const { source, target, weights, via } = seq2seqAlignment(rt);
+  const { source, target, weights } = seq2seqAlignment(rt);
   $('align-via').textContent =
-    via === 'luongAttention'
-      ? "computed as a decode loop: rt.luongAttention({ score: 'dot' }).bind(encoder states), then one step(h) per output word"
-      : 'computed with one rt.scaledDotProductAttention call (scale 1, returnWeights)';
+    "computed as a decode loop: rt.luongAttention({ score: 'dot' }).bind(encoder states), then one step(h) per output word";
   const canvas = $('align');
   const locate = drawHeatmap(canvas, weights, { rows: target.length, cols: source.length, rowLabels: target, colLabels: source, cell: 24 });
   canvas.onmousemove = (e) => {
