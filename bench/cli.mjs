@@ -1,0 +1,137 @@
+// `npm run bench`: this runtime (every build the engine runs) against the plain-JS reference and
+// the libraries users pick today, on the seq2seq, self-attention, multi-head, causal and long
+// workloads (bench/workloads.mjs), then memory scaling in fresh processes. Prints a table per
+// workload and the issue's bars; `--json` writes bench/results/<date>-<machine>.json and the charts.
+//
+//   --quick            short run (fewer, shorter rounds; memory scaling to N 8192)
+//   --filter S2,S4     workloads whose id starts with one of these (memory: "memory")
+//   --json             write the JSON record and the SVG charts (to --out, default bench/results)
+//   --contenders ids   only these contenders (prefixes: wasm, plain-js, tfjs, ort-web, ort-node)
+//   --no-peers         leave the peers out; --no-install: do not install them when missing
+//   --no-memory        skip memory scaling; --memory-timeout s (90), --memory-cap MiB (8192)
+//   --tiny             tiny shapes (the bench's own test)
+// `node bench/write.mjs <record.json>` re-renders the Markdown and the charts of a recorded run.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { contenders as allContenders } from './contenders.mjs';
+import { memoryScaling } from './memory.mjs';
+import { DEFAULT_PEERS_DIR, peersInstalled } from './peers/index.mjs';
+import { barsText, checkBars, environment, machineSlug, memoryTable, textTable } from './report.mjs';
+import { writeOutputs } from './write.mjs';
+import { progressBar, runWorkload } from './runner.mjs';
+import { scalingLengths, unavailable, workloads } from './workloads.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    tiny: { type: 'boolean', default: false },
+    filter: { type: 'string' },
+    contenders: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(HERE, 'results') },
+    machine: { type: 'string' },
+    'no-peers': { type: 'boolean', default: false },
+    'no-install': { type: 'boolean', default: false },
+    'peers-dir': { type: 'string', default: DEFAULT_PEERS_DIR },
+    'no-memory': { type: 'boolean', default: false },
+    'memory-timeout': { type: 'string', default: '90' },
+    'memory-cap': { type: 'string', default: '8192' },
+    'no-progress': { type: 'boolean', default: false },
+  },
+});
+const list = (s) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+const filters = list(args.filter);
+const peersDir = args['no-peers'] ? false : resolve(args['peers-dir']);
+
+// ---- the peers: a separate package, installed on first use ------------------------------------
+function installPeers(dir) {
+  console.error(`Installing the peer libraries into ${dir} (first run only, ~500 MB; onnxruntime-node's GPU download is skipped)…`);
+  const lock = (() => {
+    try {
+      readFileSync(join(dir, 'package-lock.json'));
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const r = spawnSync('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund', '--prefix', dir], {
+    stdio: 'inherit',
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
+  if (r.status !== 0) console.error(`Installing the peers failed (exit ${r.status}); they are reported as not installed.`);
+}
+if (peersDir && !peersInstalled(peersDir) && !args['no-install']) installPeers(peersDir);
+
+// ---- settings ------------------------------------------------------------------------------------
+const settings = args.tiny
+  ? { rounds: 1, sliceMs: 5, warmupMs: 5 }
+  : args.quick
+    ? { rounds: 2, sliceMs: 150, warmupMs: 250 }
+    : { rounds: 5, sliceMs: 400, warmupMs: 300 };
+const wanted = (id) => !filters || filters.some((f) => id.toLowerCase().startsWith(f.toLowerCase()));
+const all = await allContenders({ peersDir, only: list(args.contenders) });
+const ourRuntime = all.find((c) => c.runtime)?.runtime;
+const chosen = workloads({ tiny: args.tiny }).filter((w) => wanted(w.id));
+const runMemory = !args['no-memory'] && (!filters || wanted('memory'));
+const lengths = scalingLengths({ tiny: args.tiny, quick: args.quick });
+const env = environment({
+  versions: {
+    'wasm-attention': JSON.parse(readFileSync(join(HERE, '..', 'package.json'), 'utf8')).version,
+    tinybench: JSON.parse(readFileSync(join(HERE, '..', 'node_modules', 'tinybench', 'package.json'), 'utf8')).version,
+    ...Object.fromEntries(all.filter((c) => c.version).map((c) => [c.id, c.version])),
+  },
+  backends: all.filter((c) => c.group === 'ours').map((c) => ({ id: c.id, status: c.status })),
+  options: { quick: args.quick, tiny: args.tiny, filter: filters ?? null, ...settings, memoryTimeoutS: Number(args['memory-timeout']), memoryCapMiB: Number(args['memory-cap']) },
+});
+
+console.log(`wasm-attention benchmark — ${env.machine.cpu} (${env.machine.cores} cores), Node ${env.node}${env.execArgv.length ? ` ${env.execArgv.join(' ')}` : ''}, ${env.date.slice(0, 10)}`);
+for (const c of all) if (c.status !== 'ok') console.log(`  ${c.label}: ${c.status}`);
+
+// ---- the workloads -------------------------------------------------------------------------------
+const memoryContenders = all.filter((c) => c.threads === 1);
+const steps = chosen.length * all.length * (1 + settings.rounds) + (runMemory ? memoryContenders.length * lengths.length : 0);
+const bar = progressBar(steps, { enabled: !args['no-progress'] });
+const results = [];
+for (const w of chosen) {
+  const why = unavailable(w, ourRuntime);
+  if (why) {
+    for (let i = 0; i < all.length * (1 + settings.rounds); i++) bar.tick(`${w.id} skipped`);
+    results.push({ id: w.id, title: w.title, shapeLabel: w.shapeLabel, flops: w.flops, status: why, rows: [] });
+    bar.note(`\n${w.id}  ${w.title}: ${why}`);
+    continue;
+  }
+  const res = await runWorkload(w, all, { ...settings, tiny: args.tiny, progress: bar.tick });
+  results.push(res);
+  bar.note(`\n${textTable(res)}`);
+}
+
+// ---- memory scaling ------------------------------------------------------------------------------
+let memory = null;
+if (runMemory) {
+  memory = await memoryScaling(memoryContenders, lengths, {
+    timeoutMs: Number(args['memory-timeout']) * 1000,
+    capBytes: Number(args['memory-cap']) * 2 ** 20,
+    peersDir,
+    progress: bar.tick,
+  });
+  bar.note(`\nMemory scaling: single-head D 64 self-attention, one call per fresh process (time, memory)\n${memoryTable(memory, lengths)}`);
+}
+bar.done();
+for (const c of all) c.close?.();
+
+const bars = checkBars(results, memory);
+if (bars.length) console.log(`\nThe issue's bars, this run:\n${barsText(bars)}`);
+
+// ---- the record and the charts -------------------------------------------------------------------
+if (args.json) {
+  const machineName = args.machine ?? machineSlug(env);
+  const record = { ...env, machineName, contenders: all.map(({ id, label, group, threads, status, version }) => ({ id, label, group, threads, status, version })), workloads: results, memory, lengths, bars };
+  const files = writeOutputs(record, args.out);
+  console.log(`\nWrote ${Object.values(files).join(', ')}`);
+}
+// Child processes (remote peers) are unref'd; peers' worker threads may linger: end here.
+process.exit(0);

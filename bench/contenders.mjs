@@ -1,0 +1,155 @@
+// The contenders: this runtime (one per build the engine runs) and the plain-JS reference, then
+// the peers (bench/peers/). A contender is
+//   { id, label, group: 'ours' | 'reference' | 'peer', threads, version?, status: 'ok' | reason,
+//     prepare(workload, inputs) → Promise<{ run(), result(), dispose() }> }
+// `run()` is what is timed (sync, or async for peers whose API is); `result()` gives the output
+// in the workload's layout to check against the reference. A contender that cannot do a workload
+// throws `Unsupported` from prepare.
+import { BACKENDS, init, reference, supportedBackends } from '../dist/index.js';
+import { peerContenders } from './peers/index.mjs';
+
+export { Unsupported } from './errors.mjs';
+import { Unsupported } from './errors.mjs';
+
+// ---- this runtime -----------------------------------------------------------------------------
+export function ours(rt) {
+  return {
+    id: `wasm-${rt.backend}`,
+    label: `wasm-attention ${rt.backend}`,
+    group: 'ours',
+    threads: 1,
+    status: 'ok',
+    runtime: rt,
+    async prepare(w, inp) {
+      const made = [];
+      const keep = (t) => (made.push(t), t);
+      const dispose = () => {
+        for (const t of made) t.dispose();
+      };
+      switch (w.kind) {
+        case 'sdpa': {
+          const s = w.shape;
+          const opts = { causal: s.causal, scale: s.scale };
+          // Resident inputs: what is timed is the kernel plus the copy of the output. A decoder step
+          // (resident 'kv') copies its one query in per call, as a decode loop would.
+          const [k, v] = [inp.k, inp.v].map((t) => keep(rt.tensor(t.data, t.shape)));
+          const q = w.resident === 'kv' ? inp.q : keep(rt.tensor(inp.q.data, inp.q.shape));
+          const run = () => rt.scaledDotProductAttention(q, k, v, opts).output;
+          return { run, result: run, dispose };
+        }
+        case 'bahdanau': {
+          const attn = rt.bahdanauAttention(inp.weights);
+          const memory = attn.bind(inp.hs);
+          const run = () => memory.step(inp.h).context;
+          return { run, result: run, dispose: () => (memory.dispose?.(), attn.dispose?.()) };
+        }
+        case 'mha': {
+          const mha = rt.multiHeadAttention(inp.config);
+          const x = keep(rt.tensor(inp.x.data, inp.x.shape));
+          const run = () => mha.forward(x).output;
+          return { run, result: run, dispose: () => (dispose(), mha.dispose?.()) };
+        }
+        case 'decode': {
+          const { e, t } = w.shape;
+          const mha = rt.multiHeadAttention(inp.config);
+          const cache = mha.createCache({ batch: 1, maxLength: t + 1 });
+          for (let i = 0; i < t; i++) mha.step({ data: inp.x.data.subarray(i * e, (i + 1) * e), shape: [1, e] }, cache);
+          const last = { data: inp.x.data.slice(t * e), shape: [1, e] };
+          // Each timed step decodes token T+1 again: forget it, then step.
+          const run = () => (cache.truncate(t), mha.step(last, cache));
+          return { run, result: run, dispose: () => (cache.dispose(), mha.dispose?.()) };
+        }
+      }
+      throw new Unsupported(`no adapter for ${w.kind}`);
+    },
+  };
+}
+
+// ---- the plain-JS reference: the baseline of every ratio -------------------------------------
+export const plainJs = {
+  id: 'plain-js',
+  label: 'plain JS reference',
+  group: 'reference',
+  threads: 1,
+  status: 'ok',
+  async prepare(w, inp) {
+    switch (w.kind) {
+      case 'sdpa':
+      case 'mha':
+        return { run: () => w.reference(inp), result: () => w.reference(inp) };
+      case 'bahdanau': {
+        const memory = reference.bahdanauAttention(inp.weights).bind(inp.hs);
+        const run = () => memory.step(inp.h).context;
+        return { run, result: run };
+      }
+      case 'decode':
+        return decodeReference(w, inp);
+    }
+    throw new Unsupported(`no adapter for ${w.kind}`);
+  },
+};
+
+// A plain-JS decode step with a cache (the reference has no cache): project the new token, append
+// its key and value, attend over the T+1 cached positions per head, project out. float64 sums.
+function decodeReference(w, inp) {
+  const { e, heads, t } = w.shape;
+  const dh = e / heads;
+  const W = inp.config.weights;
+  const [Win, bIn, Wo, bo] = [W.in_proj_weight.data, W.in_proj_bias.data, W['out_proj.weight'].data, W['out_proj.bias'].data];
+  const linear = (x, Wt, b, row0, n, out) => {
+    for (let o = 0; o < n; o++) {
+      let sum = b[row0 + o];
+      for (let i = 0; i < e; i++) sum += Wt[(row0 + o) * e + i] * x[i];
+      out[o] = sum;
+    }
+  };
+  const K = new Float32Array((t + 1) * e);
+  const V = new Float32Array((t + 1) * e);
+  for (let p = 0; p < t; p++) {
+    const xp = inp.x.data.subarray(p * e, (p + 1) * e);
+    linear(xp, Win, bIn, e, e, K.subarray(p * e));
+    linear(xp, Win, bIn, 2 * e, e, V.subarray(p * e));
+  }
+  const x = inp.x.data.subarray(t * e);
+  const q = new Float64Array(e);
+  const attn = new Float64Array(e);
+  const s = new Float64Array(t + 1);
+  const run = () => {
+    linear(x, Win, bIn, 0, e, q);
+    linear(x, Win, bIn, e, e, K.subarray(t * e));
+    linear(x, Win, bIn, 2 * e, e, V.subarray(t * e));
+    attn.fill(0);
+    for (let h = 0; h < heads; h++) {
+      let max = -Infinity;
+      for (let j = 0; j <= t; j++) {
+        let dot = 0;
+        for (let c = h * dh; c < (h + 1) * dh; c++) dot += q[c] * K[j * e + c];
+        s[j] = dot / Math.sqrt(dh);
+        if (s[j] > max) max = s[j];
+      }
+      let sum = 0;
+      for (let j = 0; j <= t; j++) sum += s[j] = Math.exp(s[j] - max);
+      for (let j = 0; j <= t; j++) for (let c = h * dh; c < (h + 1) * dh; c++) attn[c] += (s[j] / sum) * V[j * e + c];
+    }
+    const out = new Float32Array(e);
+    linear(attn, Wo, bo, 0, e, out);
+    return out;
+  };
+  return { run, result: run };
+}
+
+/** Every contender, in report order. `peers`: where the peer package lives (or false for none). */
+export async function contenders({ peersDir, only } = {}) {
+  const list = [];
+  const have = supportedBackends();
+  for (const backend of BACKENDS) {
+    if (have.includes(backend)) list.push(ours(await init({ backend })));
+    else {
+      const hint = backend === 'relaxed-simd' ? ' (Node 20 needs --experimental-wasm-relaxed-simd)' : '';
+      list.push({ id: `wasm-${backend}`, label: `wasm-attention ${backend}`, group: 'ours', threads: 1, status: `not supported by this engine${hint}` });
+    }
+  }
+  list.push(plainJs);
+  list.push(...(await peerContenders(peersDir)));
+  return only ? list.filter((c) => only.some((o) => c.id === o || c.id.startsWith(o))) : list;
+}
