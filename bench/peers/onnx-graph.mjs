@@ -7,6 +7,8 @@
 //              query, key, value [B, L, H·D] (heads interleaved in the rows, as a model produces them).
 //   mhaProjGraph: torch.nn.MultiheadAttention with its projections (weights as initializers), as
 //              plain ops or around the fused Attention / MultiHeadAttention ops.
+//   kvStepGraph: one decode step of that module with a KV cache (past_* in, present_* out).
+//   bahdanauGraph: one Bahdanau decoder step, the bound encoder side as initializers.
 // Inputs that are resident for the workload (the encoder states of a decoder step) may be baked in
 // as initializers, the closest onnxruntime comes to keeping them resident.
 
@@ -52,7 +54,7 @@ function node(op, inputs, outputs, { domain = '', attrs = [] } = {}) {
   return msg(1, [...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, `${op}_${outputs[0]}`), str(4, op), ...attrs, ...(domain ? [str(7, domain)] : [])]);
 }
 function valueInfo(field, name, shape) {
-  const dims = shape.map((d) => msg(1, [int(1, d)]));
+  const dims = shape.map((d) => msg(1, [typeof d === 'string' ? str(2, d) : int(1, d)])); // a string: a symbolic dim
   return msg(field, [str(1, name), msg(2, [msg(1, [int(1, FLOAT), msg(2, dims)])])]);
 }
 function initializer(name, data, shape) {
@@ -157,4 +159,135 @@ export function mhaProjGraph({ b, l, e, heads, weights, variant = 'attention' })
   }
   nodes.push(node('MatMul', ['attn', 'wo_t'], ['o']), node('Add', ['o', 'bo'], ['out']));
   return model(nodes, [['x', [b, l, e]]], [['out', [b, l, e]]], inits, [['', 17], ['com.microsoft', 1]]);
+}
+
+/**
+ * Keys and values of the first `t` positions of x [1, ≥t, E] under nn.MultiheadAttention's
+ * in-projection: { k, v } [t, E] each (heads interleaved in the rows). Used once, untimed, to fill
+ * a peer's KV cache before a decode step (float64 sums, stored as float32).
+ */
+export function projectKV(weights, x, e, t) {
+  const W = weights.in_proj_weight.data;
+  const bias = weights.in_proj_bias.data;
+  const k = new Float32Array(t * e);
+  const v = new Float32Array(t * e);
+  for (let p = 0; p < t; p++)
+    for (let o = 0; o < e; o++) {
+      let sk = bias[e + o];
+      let sv = bias[2 * e + o];
+      for (let i = 0; i < e; i++) {
+        const xi = x[p * e + i];
+        sk += W[(e + o) * e + i] * xi;
+        sv += W[(2 * e + o) * e + i] * xi;
+      }
+      k[p * e + o] = sk;
+      v[p * e + o] = sv;
+    }
+  return { k, v };
+}
+
+/** [L, H·D] rows → [H, L, D] (per head), or [H, D, L] with `transpose`. */
+export function splitHeads(x, l, heads, d, transpose = false) {
+  const y = new Float32Array(x.length);
+  for (let p = 0; p < l; p++)
+    for (let h = 0; h < heads; h++)
+      for (let c = 0; c < d; c++) y[transpose ? (h * d + c) * l + p : (h * l + p) * d + c] = x[p * heads * d + h * d + c];
+  return y;
+}
+
+/**
+ * One decode step of torch.nn.MultiheadAttention with a KV cache, weights as initializers.
+ * Inputs x [1, 1, E], past_key, past_value; outputs out [1, 1, E], present_key, present_value
+ * (the cache grown by the new position, to feed back as the next step's past).
+ *   variant 'mha':    MatMul(x, W_qᵀ | W_kᵀ | W_vᵀ) → com.microsoft MultiHeadAttention (bias [3E],
+ *                     past_key / past_value [1, H, T, D] → present [1, H, T+1, D]) → out-projection.
+ *   variant 'matmul': plain ops: MatMul + Add per projection → Reshape / Transpose to heads; the key
+ *                     cache kept transposed, past_key [1, H, D, T] (Concat on the last axis, no
+ *                     per-step transpose of the cache), past_value [1, H, T, D]; q·scale → MatMul →
+ *                     Softmax → MatMul → Transpose / Reshape → out-projection.
+ */
+export function kvStepGraph({ e, heads, weights, variant = 'mha' }) {
+  const d = e / heads;
+  const W = weights.in_proj_weight.data;
+  const inits = [initializer('wo_t', transposed(weights['out_proj.weight'].data, e, e), [e, e]), initializer('bo', weights['out_proj.bias'].data, [e])];
+  const nodes = [];
+  // The cache length is symbolic, as in an exported decoder (the same session runs every step).
+  const x = [1, 1, e];
+  let pastK = [1, heads, 'past', d];
+  let presentK = [1, heads, 'present', d];
+  const pastV = [1, heads, 'past', d];
+  const presentV = [1, heads, 'present', d];
+  if (variant === 'mha') {
+    inits.push(initializer('bias', weights.in_proj_bias.data, [3 * e]));
+    ['q', 'k', 'v'].forEach((n, i) => {
+      inits.push(initializer(`w${n}_t`, transposed(W.subarray(i * e * e, (i + 1) * e * e), e, e), [e, e]));
+      nodes.push(node('MatMul', ['x', `w${n}_t`], [n]));
+    });
+    nodes.push(
+      node('MultiHeadAttention', ['q', 'k', 'v', 'bias', '', '', 'past_key', 'past_value'], ['attn', 'present_key', 'present_value'], {
+        domain: 'com.microsoft',
+        attrs: [intAttr('num_heads', heads)],
+      }),
+    );
+  } else {
+    pastK = [1, heads, d, 'past'];
+    presentK = [1, heads, d, 'present'];
+    inits.push(int64Initializer('split_shape', [1, 1, heads, d]), int64Initializer('merge_shape', [1, 1, e]), initializer('scale', Float32Array.of(1 / Math.sqrt(d)), []));
+    ['q', 'k', 'v'].forEach((n, i) => {
+      inits.push(initializer(`w${n}_t`, transposed(W.subarray(i * e * e, (i + 1) * e * e), e, e), [e, e]), initializer(`b${n}`, weights.in_proj_bias.data.slice(i * e, (i + 1) * e), [e]));
+      nodes.push(node('MatMul', ['x', `w${n}_t`], [`${n}_mm`]), node('Add', [`${n}_mm`, `b${n}`], [`${n}_p`]), node('Reshape', [`${n}_p`, 'split_shape'], [`${n}_4d`]));
+      nodes.push(node('Transpose', [`${n}_4d`], [`${n}_h`], { attrs: [intsAttr('perm', n === 'k' ? [0, 2, 3, 1] : [0, 2, 1, 3])] }));
+    });
+    nodes.push(node('Concat', ['past_key', 'k_h'], ['present_key'], { attrs: [intAttr('axis', 3)] }), node('Concat', ['past_value', 'v_h'], ['present_value'], { attrs: [intAttr('axis', 2)] }));
+    nodes.push(node('Mul', ['q_h', 'scale'], ['qs']), node('MatMul', ['qs', 'present_key'], ['s']), node('Softmax', ['s'], ['p'], { attrs: [intAttr('axis', -1)] }), node('MatMul', ['p', 'present_value'], ['ctx']));
+    nodes.push(node('Transpose', ['ctx'], ['ctx_t'], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }), node('Reshape', ['ctx_t', 'merge_shape'], ['attn']));
+  }
+  nodes.push(node('MatMul', ['attn', 'wo_t'], ['o']), node('Add', ['o', 'bo'], ['out']));
+  return model(
+    nodes,
+    [['x', x], ['past_key', pastK], ['past_value', pastV]],
+    [['out', x], ['present_key', presentK], ['present_value', presentV]],
+    inits,
+    [['', 17], ['com.microsoft', 1]],
+  );
+}
+
+/**
+ * One Bahdanau decoder step (the PyTorch seq2seq tutorial's module) over S bound encoder states,
+ * as plain ops: h [1, H] → MatMul(Wa.weightᵀ) → Add(Wa.bias) → Add(keys) → Tanh → MatMul(Va.weightᵀ)
+ * → Add(Va.bias) → Reshape [1, S] → Softmax → MatMul(hs) → context [1, H]. The encoder side is bound
+ * once as initializers: keys = hs·Ua.weightᵀ + Ua.bias [S, H] (precomputed, as `bind` does) and hs [S, H].
+ */
+export function bahdanauGraph({ s, hid, weights, hs }) {
+  const H = hid;
+  const keys = new Float32Array(s * H);
+  const Ua = weights['Ua.weight'].data;
+  const ub = weights['Ua.bias'].data;
+  for (let r = 0; r < s; r++)
+    for (let o = 0; o < H; o++) {
+      let sum = ub[o];
+      for (let i = 0; i < H; i++) sum += Ua[o * H + i] * hs[r * H + i];
+      keys[r * H + o] = sum;
+    }
+  const inits = [
+    initializer('wa_t', transposed(weights['Wa.weight'].data, H, H), [H, H]),
+    initializer('ba', weights['Wa.bias'].data, [H]),
+    initializer('keys', keys, [s, H]),
+    initializer('va_t', weights['Va.weight'].data, [H, 1]),
+    initializer('vb', weights['Va.bias'].data, [1]),
+    initializer('hs', hs, [s, H]),
+    int64Initializer('row_shape', [1, s]),
+  ];
+  const nodes = [
+    node('MatMul', ['h', 'wa_t'], ['q_mm']),
+    node('Add', ['q_mm', 'ba'], ['q']),
+    node('Add', ['keys', 'q'], ['pre']),
+    node('Tanh', ['pre'], ['act']),
+    node('MatMul', ['act', 'va_t'], ['sc_mm']),
+    node('Add', ['sc_mm', 'vb'], ['sc']),
+    node('Reshape', ['sc', 'row_shape'], ['sc_row']),
+    node('Softmax', ['sc_row'], ['p'], { attrs: [intAttr('axis', -1)] }),
+    node('MatMul', ['p', 'hs'], ['out']),
+  ];
+  return model(nodes, [['h', [1, H]]], [['out', [1, H]]], inits, [['', 17]]);
 }

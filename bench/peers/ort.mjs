@@ -4,9 +4,10 @@
 // in per run (the web build into its wasm heap), which is part of the price of using it. For a
 // decoder step the encoder states are baked into the model as initializers: resident, the most
 // onnxruntime allows. For multi-head attention with projections the module's weights are
-// initializers (pre-transposed), and the graphs are onnx-graph.mjs's mhaProjGraph.
+// initializers (pre-transposed), and the graphs are onnx-graph.mjs's mhaProjGraph; the KV-cache
+// decode step and the Bahdanau step are described at prepareStep / prepareBahdanau below.
 import { Unsupported } from '../errors.mjs';
-import { mhaGraph, mhaProjGraph, sdpaGraph } from './onnx-graph.mjs';
+import { bahdanauGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
 
 /** [B, H, L, D] ↔ [B, L, H·D] (the MultiHeadAttention op's layout). */
 function toBLE(x, [b, h, l, d]) {
@@ -50,6 +51,41 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
     const run = async () => (await session.run(feeds)).out.data;
     return { run, async: true, result: run, dispose: () => session.release() };
   }
+  // Decode step with a KV cache (kvStepGraph): the cache is a pair of ort.Tensors that a decode
+  // loop feeds back each step (present_* of one run is past_* of the next). Untimed: the cache of
+  // the first T−1 positions is projected in JS, then onnxruntime steps token T on it, and its
+  // present_key / present_value (T positions) become the cache of the timed step, so the check of
+  // the output also checks the feed-back. Timed: one session.run of token T+1 over that T-position
+  // cache, i.e. the new token's projections, the growth of the cache (the op / Concat copies past
+  // into a fresh present of T+1 positions; the web build also copies x and the cache into its wasm
+  // heap and the outputs back out), the attention and the out-projection. Every timed call decodes
+  // the same token over the same cache (its present is dropped), as the other contenders do.
+  async function prepareStep(w, inp) {
+    const { e, heads, t } = w.shape;
+    const d = e / heads;
+    const variant = graph === 'mha' ? 'mha' : 'matmul';
+    const session = await createSession(kvStepGraph({ e, heads, weights: inp.config.weights, variant }));
+    const prefill = t - 1;
+    const { k, v } = projectKV(inp.config.weights, inp.x.data, e, prefill);
+    const kDims = variant === 'mha' ? [1, heads, prefill, d] : [1, heads, d, prefill];
+    const token = (i) => new ort.Tensor('float32', inp.x.data.slice(i * e, (i + 1) * e), [1, 1, e]);
+    const first = await session.run({ x: token(prefill), past_key: new ort.Tensor('float32', splitHeads(k, prefill, heads, d, variant !== 'mha'), kDims), past_value: new ort.Tensor('float32', splitHeads(v, prefill, heads, d), [1, heads, prefill, d]) });
+    const feeds = { x: token(t), past_key: first.present_key, past_value: first.present_value };
+    const run = async () => (await session.run(feeds)).out.data;
+    return { run, async: true, result: run, dispose: () => session.release() };
+  }
+  // Bahdanau decoder step (bahdanauGraph): the bound encoder side (Ua·hs + b and hs) is baked in as
+  // initializers, resident; timed: one session.run with the decoder state h [1, H] (Wa·h + b, add,
+  // tanh, ·Va, softmax, weights·hs). Plain ops only (no fused op for additive attention), so only
+  // the MatMul-graph contenders run it.
+  async function prepareBahdanau(w, inp) {
+    if (graph === 'mha') throw new Unsupported('no fused op for additive attention (see the MatMul graph)');
+    const { s, hid } = w.shape;
+    const session = await createSession(bahdanauGraph({ s, hid, weights: inp.weights, hs: inp.hs.data }));
+    const feeds = { h: new ort.Tensor('float32', inp.h.data, [1, hid]) };
+    const run = async () => (await session.run(feeds)).out.data;
+    return { run, async: true, result: run, dispose: () => session.release() };
+  }
   return {
     id: `ort-${flavor}-${graph}-${threads}t`,
     label: `ort-${flavor} ${graph === 'mha' ? 'MHA op' : 'MatMul graph'} ${threads}T`,
@@ -59,6 +95,8 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
     version: `onnxruntime-${flavor} ${version}`,
     async prepare(w, inp) {
       if (w.kind === 'mha') return prepareProj(w, inp);
+      if (w.kind === 'decode') return prepareStep(w, inp);
+      if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
       if (w.kind !== 'sdpa') throw new Unsupported(`no onnxruntime adapter for ${w.kind}`);
       const s = w.shape;
       const mha = graph === 'mha';
