@@ -45,6 +45,53 @@
 // @ts-ignore: decorator
 @inline const EXP_BIAS: i32 = 0x3F800000; // 127 << 23
 
+// f32x4 constants live in linear memory (K4 rows, 16 bytes each). V8 rematerialises a v128.const
+// at every use (movabs + vmovq + vpunpcklqdq, per constant, per loop iteration); a v128 loaded
+// from memory costs one load or stays in a register.
+// @ts-ignore: decorator
+@inline const K_C1: i32 = 0;
+// @ts-ignore: decorator
+@inline const K_C2: i32 = 16;
+// @ts-ignore: decorator
+@inline const K_C3: i32 = 32;
+// @ts-ignore: decorator
+@inline const K_C4: i32 = 48;
+// @ts-ignore: decorator
+@inline const K_C5: i32 = 64;
+// @ts-ignore: decorator
+@inline const K_C6: i32 = 80;
+/** 1.0, whose bits are also EXP_BIAS (127 << 23). */
+// @ts-ignore: decorator
+@inline const K_ONE: i32 = 96;
+// @ts-ignore: decorator
+@inline const K_MAGIC: i32 = 112;
+// @ts-ignore: decorator
+@inline const K_LO2: i32 = 128;   // -127 (exp2 input floor)
+// @ts-ignore: decorator
+@inline const K_HI2: i32 = 144;   // 127 (exp2 input cap)
+// @ts-ignore: decorator
+@inline const K_LOE: i32 = 160;   // -88 (exp input floor)
+// @ts-ignore: decorator
+@inline const K_HIE: i32 = 176;   // 88 (exp input cap)
+// @ts-ignore: decorator
+@inline const K_LOG2E: i32 = 192;
+// @ts-ignore: decorator
+@inline const K_LN2_HI: i32 = 208;
+// @ts-ignore: decorator
+@inline const K_LN2_LO: i32 = 224;
+const K4: usize = memory.data<f32>([
+  C1, C1, C1, C1, C2, C2, C2, C2, C3, C3, C3, C3, C4, C4, C4, C4, C5, C5, C5, C5, C6, C6, C6, C6,
+  1.0, 1.0, 1.0, 1.0, MAGIC, MAGIC, MAGIC, MAGIC, -127.0, -127.0, -127.0, -127.0, 127.0, 127.0, 127.0, 127.0,
+  -88.0, -88.0, -88.0, -88.0, 88.0, 88.0, 88.0, 88.0, LOG2E, LOG2E, LOG2E, LOG2E,
+  LN2_HI, LN2_HI, LN2_HI, LN2_HI, LN2_LO, LN2_LO, LN2_LO, LN2_LO,
+], 16);
+
+/** The f32x4 constant at row `offset` of K4. */
+// @ts-ignore: decorator
+@inline function k4(offset: i32): v128 {
+  return v128.load(K4 + <usize>offset);
+}
+
 /** a·b + c on f32x4: fused (relaxed_madd) in the relaxed-SIMD build, mul + add otherwise. */
 // @ts-ignore: decorator
 @inline export function madd4(a: v128, b: v128, c: v128): v128 {
@@ -58,25 +105,25 @@
 /** 2^f ≈ 1 + f·P(f) for f ∈ [-0.5, 0.5] (Horner). */
 // @ts-ignore: decorator
 @inline function pow2poly4(f: v128): v128 {
-  let p = madd4(f32x4.splat(C6), f, f32x4.splat(C5));
-  p = madd4(p, f, f32x4.splat(C4));
-  p = madd4(p, f, f32x4.splat(C3));
-  p = madd4(p, f, f32x4.splat(C2));
-  p = madd4(p, f, f32x4.splat(C1));
-  return madd4(p, f, f32x4.splat(1.0));
+  let p = madd4(k4(K_C6), f, k4(K_C5));
+  p = madd4(p, f, k4(K_C4));
+  p = madd4(p, f, k4(K_C3));
+  p = madd4(p, f, k4(K_C2));
+  p = madd4(p, f, k4(K_C1));
+  return madd4(p, f, k4(K_ONE));
 }
 
 /** 2^x for f32x4. Exactly 0 for x < -126.5 and -Infinity; finite ≈ 2^127 cap above. */
 // @ts-ignore: decorator
 @inline export function exp2f32x4(x: v128): v128 {
-  x = f32x4.pmax(x, f32x4.splat(-127.0)); // pmax(x, c) = x < c ? c : x : -inf → -127
-  x = f32x4.pmin(x, f32x4.splat(127.0));
-  const magic = f32x4.splat(MAGIC);
+  x = f32x4.pmax(x, k4(K_LO2));           // pmax(x, c) = x < c ? c : x : -inf → -127
+  x = f32x4.pmin(x, k4(K_HI2));
+  const magic = k4(K_MAGIC);
   const t = f32x4.add(x, magic);          // low mantissa bits of t hold n = round(x)
   const n = f32x4.sub(t, magic);
   const f = f32x4.sub(x, n);              // exact, in [-0.5, 0.5]
   // (bits(t) << 23) == n << 23 (the magic's own bits shift out); n = -127 → 0.0
-  const scale = i32x4.add(i32x4.shl(t, 23), i32x4.splat(EXP_BIAS));
+  const scale = i32x4.add(i32x4.shl(t, 23), k4(K_ONE)); // bits(1.0) = EXP_BIAS
   return f32x4.mul(pow2poly4(f), scale);
 }
 
@@ -101,16 +148,17 @@
 /** e^x for f32x4: 0 below ≈ -88 (and for -Infinity), ≈ 2^127 cap above ≈ 88. */
 // @ts-ignore: decorator
 @inline export function expf32x4(x: v128): v128 {
-  x = f32x4.pmax(x, f32x4.splat(-88.0));  // 2^(-127) after rounding → 0; keeps n in range
-  x = f32x4.pmin(x, f32x4.splat(88.0));
-  const magic = f32x4.splat(MAGIC);
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), magic);
+  x = f32x4.pmax(x, k4(K_LOE));           // 2^(-127) after rounding → 0; keeps n in range
+  x = f32x4.pmin(x, k4(K_HIE));
+  const magic = k4(K_MAGIC);
+  const log2e = k4(K_LOG2E);
+  const t = f32x4.add(f32x4.mul(x, log2e), magic);
   const n = f32x4.sub(t, magic);
   // r = x - n·ln2 in two parts (n·LN2_HI exact), then f = r·log2e ∈ [-0.5, 0.5] (about)
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  const f = f32x4.mul(r, f32x4.splat(LOG2E));
-  const scale = i32x4.add(i32x4.shl(t, 23), i32x4.splat(EXP_BIAS));
+  let r = f32x4.sub(x, f32x4.mul(n, k4(K_LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, k4(K_LN2_LO)));
+  const f = f32x4.mul(r, log2e);
+  const scale = i32x4.add(i32x4.shl(t, 23), k4(K_ONE)); // bits(1.0) = EXP_BIAS
   return f32x4.mul(pow2poly4(f), scale);
 }
 

@@ -32,7 +32,9 @@ export function ours(rt) {
           const opts = { causal: s.causal, scale: s.scale };
           // Resident inputs: what is timed is the kernel plus the copy of the output. A decoder step
           // (resident 'kv') copies its one query in per call, as a decode loop would.
-          const [k, v] = [inp.k, inp.v].map((t) => keep(rt.tensor(t.data, t.shape)));
+          // Keys that are also the values (seq2seq encoder states) are one resident tensor.
+          const k = keep(rt.tensor(inp.k.data, inp.k.shape));
+          const v = inp.v === inp.k ? k : keep(rt.tensor(inp.v.data, inp.v.shape));
           const q = w.resident === 'kv' ? inp.q : keep(rt.tensor(inp.q.data, inp.q.shape));
           const run = () => rt.scaledDotProductAttention(q, k, v, opts).output;
           return { run, result: run, dispose };

@@ -36,10 +36,12 @@ export function livePairs(lq, lk, causal) {
 const SDPA = [
   {
     id: 'S1',
-    title: 'seq2seq decoder step (dot): 1 query [256] over 512 resident encoder states',
+    title: 'seq2seq decoder step (dot): 1 query [256] over 512 resident encoder states hs (key = value = hs)',
     shape: { b: 1, h: 1, lq: 1, lk: 512, d: 256, scale: 1 },
     tiny: { b: 1, h: 1, lq: 1, lk: 37, d: 24, scale: 1 },
     resident: 'kv',
+    // dot attention of seq2seq: the encoder states are both the keys and the values
+    sharedKV: true,
   },
   { id: 'S2', title: 'self-attention, 1 head, N 512, D 64', shape: { b: 1, h: 1, lq: 512, lk: 512, d: 64 }, tiny: { b: 1, h: 1, lq: 33, lk: 33, d: 16 } },
   { id: 'S3', title: 'multi-head core, B 1, H 8, N 256, D 64', shape: { b: 1, h: 8, lq: 256, lk: 256, d: 64 }, tiny: { b: 1, h: 2, lq: 19, lk: 19, d: 8 } },
@@ -64,14 +66,15 @@ function sdpaWorkload(def, tiny) {
     resident: def.resident ?? 'qkv',
     shapeLabel: `B${s.b} H${s.h} Lq${s.lq} Lk${s.lk} D${s.d}${s.causal ? ' causal' : ''}`,
     flops: 4 * s.b * s.h * livePairs(s.lq, s.lk, s.causal) * s.d,
-    makeInputs: () => sdpaInputs(s),
+    makeInputs: () => sdpaInputs(s, def.sharedKV),
     reference: (inp) => reference.scaledDotProductAttention(inp.q, inp.k, inp.v, { causal: s.causal, scale: s.scale }).output,
   };
 }
 
-/** q, k, v [B, H, L, D] for one sdpa shape. */
-export function sdpaInputs(s) {
-  return { q: tensor([s.b, s.h, s.lq, s.d], 1), k: tensor([s.b, s.h, s.lk, s.d], 2), v: tensor([s.b, s.h, s.lk, s.d], 3) };
+/** q, k, v [B, H, L, D] for one sdpa shape; with `sharedKV`, v is the same object as k. */
+export function sdpaInputs(s, sharedKV = false) {
+  const k = tensor([s.b, s.h, s.lk, s.d], 2);
+  return { q: tensor([s.b, s.h, s.lq, s.d], 1), k, v: sharedKV ? k : tensor([s.b, s.h, s.lk, s.d], 3) };
 }
 
 /** Single-head D 64 self-attention of length n: the memory-scaling workload. */

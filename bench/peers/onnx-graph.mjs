@@ -80,14 +80,16 @@ export function causalMask(lq, lk) {
 
 /**
  * softmax(Q·Kᵀ·scale [+ causal mask])·V as plain ONNX ops. Shapes [B, H, Lq, D] etc.
- * `resident`: { k, v } Float32Arrays baked in as initializers instead of graph inputs.
+ * `resident`: { k, v } Float32Arrays baked in as initializers instead of graph inputs (one
+ * initializer when k === v: the encoder states of seq2seq attention are keys and values).
  */
 export function sdpaGraph({ b, h, lq, lk, d, scale, causal = false, resident }) {
   const q = [b, h, lq, d];
   const kv = [b, h, lk, d];
   const inits = [initializer('scale', Float32Array.of(scale), [])];
   const inputs = [['q', q]];
-  if (resident) inits.push(initializer('k', resident.k, kv), initializer('v', resident.v, kv));
+  const vName = resident && resident.v === resident.k ? 'k' : 'v';
+  if (resident) inits.push(initializer('k', resident.k, kv), ...(vName === 'v' ? [initializer('v', resident.v, kv)] : []));
   else inputs.push(['k', kv], ['v', kv]);
   const nodes = [node('Transpose', ['k'], ['kt'], { attrs: [intsAttr('perm', [0, 1, 3, 2])] }), node('MatMul', ['q', 'kt'], ['s']), node('Mul', ['s', 'scale'], ['ss'])];
   let logits = 'ss';
@@ -96,7 +98,7 @@ export function sdpaGraph({ b, h, lq, lk, d, scale, causal = false, resident }) 
     nodes.push(node('Add', ['ss', 'mask'], ['sm']));
     logits = 'sm';
   }
-  nodes.push(node('Softmax', [logits], ['p'], { attrs: [intAttr('axis', -1)] }), node('MatMul', ['p', 'v'], ['out']));
+  nodes.push(node('Softmax', [logits], ['p'], { attrs: [intAttr('axis', -1)] }), node('MatMul', ['p', vName], ['out']));
   return model(nodes, inputs, [['out', q]], inits, [['', 17]]);
 }
 
@@ -105,11 +107,12 @@ export function mhaGraph({ b, h, lq, lk, d, scale, causal = false, resident }) {
   const e = h * d;
   const inputs = [['query', [b, lq, e]]];
   const inits = [];
-  if (resident) inits.push(initializer('key', resident.k, [b, lk, e]), initializer('value', resident.v, [b, lk, e]));
+  const vName = resident && resident.v === resident.k ? 'key' : 'value';
+  if (resident) inits.push(initializer('key', resident.k, [b, lk, e]), ...(vName === 'value' ? [initializer('value', resident.v, [b, lk, e])] : []));
   else inputs.push(['key', [b, lk, e]], ['value', [b, lk, e]]);
   const attrs = [intAttr('num_heads', h), floatAttr('scale', scale)];
   if (causal) attrs.push(intAttr('unidirectional', 1));
-  const nodes = [node('MultiHeadAttention', ['query', 'key', 'value'], ['out'], { domain: 'com.microsoft', attrs })];
+  const nodes = [node('MultiHeadAttention', ['query', 'key', vName], ['out'], { domain: 'com.microsoft', attrs })];
   return model(nodes, inputs, [['out', [b, lq, e]]], inits, [['', 17], ['com.microsoft', 1]]);
 }
 

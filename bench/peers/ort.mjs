@@ -104,7 +104,9 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
       const kvShape = [s.b, s.h, s.lk, s.d];
       const lay = (t, shape) => (mha ? toBLE(t.data, shape) : t.data);
       const dims = (shape) => (mha ? [shape[0], shape[2], shape[1] * shape[3]] : shape);
-      const resident = w.resident === 'kv' ? { k: lay(inp.k, kvShape), v: lay(inp.v, kvShape) } : undefined;
+      const residentK = w.resident === 'kv' ? lay(inp.k, kvShape) : undefined;
+      // keys that are also the values (seq2seq encoder states): one initializer feeds both
+      const resident = residentK && { k: residentK, v: inp.v === inp.k ? residentK : lay(inp.v, kvShape) };
       const model = (mha ? mhaGraph : sdpaGraph)({ ...s, resident });
       const session = await createSession(model);
       const names = mha ? ['query', 'key', 'value'] : ['q', 'k', 'v'];

@@ -147,7 +147,7 @@ export async function tfjsContender(require) {
       for (let bh = 0; bh < b * h; bh++) {
         const q = keep(tf.tensor2d(inp.q.data.subarray(bh * lq * d, (bh + 1) * lq * d), [lq, d]));
         const k = keep(tf.tensor2d(inp.k.data.subarray(bh * lk * d, (bh + 1) * lk * d), [lk, d]));
-        const v = keep(tf.tensor2d(inp.v.data.subarray(bh * lk * d, (bh + 1) * lk * d), [lk, d]));
+        const v = inp.v === inp.k ? k : keep(tf.tensor2d(inp.v.data.subarray(bh * lk * d, (bh + 1) * lk * d), [lk, d]));
         // Resident encoder states (a decoder step): Kᵀ made once.
         const kt = w.resident === 'kv' ? keep(tf.transpose(k)) : null;
         heads.push({ q, k, v, kt });
