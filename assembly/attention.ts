@@ -151,14 +151,17 @@ function loadQ(q: usize, qRow: usize, nr: i32, d: i32, s: f32, qs: usize): void 
 @inline function qk2x16(qa: usize, qb: usize, kp: usize, d: i32, sa: usize, sb: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  for (let dd = 0; dd < d; dd++) {
+  // do-while (d ≥ 1) with the panel pointer as the induction variable: V8 emits one compare-and-
+  // branch per iteration and no extra jump (the loop is dispatch-bound without FMA)
+  const kEnd = kp + (<usize>d << 6);
+  do {
     const k0 = v128.load(kp), k1 = v128.load(kp, 16);
     const k2 = v128.load(kp, 32), k3 = v128.load(kp, 48);
     const x = v128.load32_splat(qa), y = v128.load32_splat(qb);
     a0 = madd4(x, k0, a0); a1 = madd4(x, k1, a1); a2 = madd4(x, k2, a2); a3 = madd4(x, k3, a3);
     b0 = madd4(y, k0, b0); b1 = madd4(y, k1, b1); b2 = madd4(y, k2, b2); b3 = madd4(y, k3, b3);
     kp += 64; qa += 4; qb += 4;
-  }
+  } while (kp < kEnd);
   v128.store(sa, a0); v128.store(sa, a1, 16); v128.store(sa, a2, 32); v128.store(sa, a3, 48);
   v128.store(sb, b0); v128.store(sb, b1, 16); v128.store(sb, b2, 32); v128.store(sb, b3, 48);
 }
@@ -459,13 +462,15 @@ function softmaxRow(s: usize, c: i32, w: i32, mp: usize, lp: usize, ap: usize): 
   let a2 = f32x4.mul(v128.load(oa, 32), xa), a3 = f32x4.mul(v128.load(oa, 48), xa);
   let b0 = f32x4.mul(v128.load(ob), xb), b1 = f32x4.mul(v128.load(ob, 16), xb);
   let b2 = f32x4.mul(v128.load(ob, 32), xb), b3 = f32x4.mul(v128.load(ob, 48), xb);
-  for (let j = 0; j < w; j++) {
+  // do-while (w ≥ 1) over the probability pointer, as in qk2x16
+  const paEnd = pa + (<usize>w << 2);
+  do {
     const v0 = v128.load(v), v1 = v128.load(v, 16), v2 = v128.load(v, 32), v3 = v128.load(v, 48);
     const x = v128.load32_splat(pa), y = v128.load32_splat(pb);
     a0 = madd4(x, v0, a0); a1 = madd4(x, v1, a1); a2 = madd4(x, v2, a2); a3 = madd4(x, v3, a3);
     b0 = madd4(y, v0, b0); b1 = madd4(y, v1, b1); b2 = madd4(y, v2, b2); b3 = madd4(y, v3, b3);
     v += vRow; pa += 4; pb += 4;
-  }
+  } while (pa < paEnd);
   v128.store(oa, a0); v128.store(oa, a1, 16); v128.store(oa, a2, 32); v128.store(oa, a3, 48);
   v128.store(ob, b0); v128.store(ob, b1, 16); v128.store(ob, b2, 32); v128.store(ob, b3, 48);
 }
