@@ -69,7 +69,11 @@ export async function peerContenders(dir = DEFAULT_PEERS_DIR) {
   const made = new Map();
   for (const spec of loadOrder) {
     const base = { id: spec.id, label: spec.label, group: 'peer', threads: spec.threads };
-    if (!dir || !installed(dir, spec.pkg)) {
+    if (!dir) {
+      made.set(spec.id, { ...base, status: 'left out (--no-peers)' });
+      continue;
+    }
+    if (!installed(dir, spec.pkg)) {
       made.set(spec.id, { ...base, status: `not installed (${spec.pkg}; \`npm run bench\` installs bench/peers)` });
       continue;
     }
