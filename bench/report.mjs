@@ -101,18 +101,19 @@ export function checkBars(results, memory) {
       add(`S4: causal costs about half of non-causal (${id})`, f <= 0.6, `causal ${formatTime(causal.median)} / non-causal ${formatTime(full.median)} = ${f.toFixed(2)}`);
     }
   }
-  for (const id of ['wasm-relaxed-simd', 'wasm-simd']) {
-    const ours = row(by.S1, id);
+  // the decoder-step bars hold for both decoder steps: dot (S1) and Bahdanau (S1-bahdanau)
+  for (const [step, id] of ['S1', 'S1-bahdanau'].flatMap((w) => ['wasm-relaxed-simd', 'wasm-simd'].map((c) => [w, c]))) {
+    const ours = row(by[step], id);
     if (!ours) continue;
-    const ortWeb = fastest(by.S1, ['ort-web-matmul-1t', 'ort-web-mha-1t']);
-    const ortNode = fastest(by.S1, ['ort-node-matmul-1t', 'ort-node-mha-1t']);
+    const ortWeb = fastest(by[step], ['ort-web-matmul-1t', 'ort-web-mha-1t']);
+    const ortNode = fastest(by[step], ['ort-node-matmul-1t', 'ort-node-mha-1t']);
     add(
-      `S1 (${id}): ≥ 10× faster than ort-web`,
+      `${step} (${id}): ≥ 10× faster than ort-web`,
       ortWeb ? ortWeb.median / ours.median >= 10 : null,
       ortWeb ? `${formatTime(ours.median)} vs ${formatTime(ortWeb.median)} (${ortWeb.label}): ${ratio(ortWeb.median / ours.median)}` : 'ort-web not measured',
     );
     add(
-      `S1 (${id}): no slower than ort-node`,
+      `${step} (${id}): no slower than ort-node`,
       ortNode ? ours.median <= ortNode.median : null,
       ortNode ? `${formatTime(ours.median)} vs ${formatTime(ortNode.median)} (${ortNode.label}): ${ratio(ortNode.median / ours.median)}` : 'ort-node not measured',
     );
