@@ -1,5 +1,5 @@
 // Additive (Bahdanau / Luong-concat) attention scores over precomputed keys.
-import { madd4, tanhClamp4, tanhDen4, tanhf32, tanhf32x4, tanhNum4, tanhRatio4, TANH_K } from './vmath';
+import { expf32, expf32x4, madd4, tanhClamp4, tanhDen4, tanhf32, tanhf32x4, tanhNum4, tanhRatio4, TANH_K } from './vmath';
 
 /**
  * scores[s] = Σ_i v[i]·tanh(q[i] + keys[s, i]) + vBias   for s < n, i < h
@@ -88,5 +88,76 @@ export function tanhInPlace(x: usize, n: i32): void {
   for (; i < n; i++) {
     const p = x + (<usize>i << 2);
     store<f32>(p, tanhf32(load<f32>(p)));
+  }
+}
+
+// ---- factored form ---------------------------------------------------------------------------------
+// tanh(z) = 1 − 2/(1 + e^{2z}) and e^{2(q + k)} = e^{2q}·e^{2k}, so with f = e^{2q}/2 (per step, h
+// exps) and e = e^{2k} (per bound source, once):
+//   v·tanh(q + k) = v − v / (1/2 + f·e)
+//   scores[s] = (Σ_i v[i] + vBias) − Σ_i v[i] / (1/2 + f[i]·e[s, i])
+// One multiply-add and one divide per element instead of a tanh. Valid when |q|, |k| ≤
+// FACTORED_LIMIT (20): f·e then lies in [e^-80/2, e^80/2], finite and normal, and saturates the right
+// way (f·e → ∞: tanh → 1; f·e → 0: tanh → −1). The caller checks the limit (expScale returns max|x|)
+// and falls back to additiveScores. Error: e^x has relative error ≤ 1.2e-7, so f·e is within ~3e-7
+// relative and tanh within ~1.5e-7 + a rounding of the divide (test/tanh.test.ts checks it).
+
+/** 0.5 in static memory. */
+const HALF: usize = memory.data<f32>([0.5]);
+
+/** out[i] = b·e^{a·x[i]} for i < n; returns max |x[i]| (NaN if any x is NaN). */
+export function expScale(x: usize, out: usize, n: i32, a: f32, b: f32): f32 {
+  let maxAbs: f32 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const av = f32x4.splat(a), bv = f32x4.splat(b);
+    let m = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const xv = v128.load(x + o);
+      m = f32x4.max(m, f32x4.abs(xv)); // max, not pmax: a NaN propagates
+      v128.store(out + o, f32x4.mul(expf32x4(f32x4.mul(xv, av)), bv));
+    }
+    maxAbs = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const xi = load<f32>(x + o);
+    maxAbs = max<f32>(maxAbs, Mathf.abs(xi));
+    store<f32>(out + o, expf32(xi * a) * b);
+  }
+  return maxAbs;
+}
+
+/**
+ * scores[s] = c − Σ_i v[i] / (1/2 + f[i]·e[s, i]) for s < n, i < h (the factored additive score,
+ * see above): f [h] = e^{2q}/2, e [n, h] (row stride lde) = e^{2·keys}, c = Σ v + vBias.
+ */
+export function additiveScoresFactored(f: usize, e: usize, lde: i32, v: usize, c: f32, scores: usize, n: i32, h: i32): void {
+  for (let s = 0; s < n; s++) {
+    const row = e + ((<usize>s * <usize>lde) << 2);
+    let sum: f32 = 0;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const half = v128.load32_splat(HALF); // loaded, not a v128.const (V8 would rebuild it per use)
+      let a0 = f32x4.splat(0), a1 = a0;
+      // two independent divide chains per row
+      for (; i + 8 <= h; i += 8) {
+        const o = <usize>i << 2;
+        a0 = f32x4.add(a0, f32x4.div(v128.load(v + o), madd4(v128.load(f + o), v128.load(row + o), half)));
+        a1 = f32x4.add(a1, f32x4.div(v128.load(v + o, 16), madd4(v128.load(f + o, 16), v128.load(row + o, 16), half)));
+      }
+      for (; i + 4 <= h; i += 4) {
+        const o = <usize>i << 2;
+        a0 = f32x4.add(a0, f32x4.div(v128.load(v + o), madd4(v128.load(f + o), v128.load(row + o), half)));
+      }
+      a0 = f32x4.add(a0, a1);
+      sum = (f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1)) + (f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3));
+    }
+    for (; i < h; i++) {
+      const o = <usize>i << 2;
+      sum += load<f32>(v + o) / (load<f32>(f + o) * load<f32>(row + o) + <f32>0.5);
+    }
+    store<f32>(scores + (<usize>s << 2), c - sum);
   }
 }

@@ -3,7 +3,7 @@ export { gemm, gemmScratchBytes } from './gemm';
 export { softmax } from './softmax';
 export { context } from './context';
 export { attention, attentionScratchBytes } from './attention';
-export { additiveScores, tanhInPlace } from './additive';
+export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from './additive';
 export { rope } from './position';
 
 /** First byte after static data: the TypeScript allocator owns memory from here on. */

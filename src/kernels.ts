@@ -38,6 +38,10 @@ export interface Kernels {
     scale: number, causal: number, keyLengths: number, scratch: number,
   ): void;
 
+  /** out[i] = b·e^{a·x[i]}; returns max |x[i]| (see assembly/additive.ts, factored form). */
+  expScale(x: number, out: number, n: number, a: number, b: number): number;
+  /** scores[s] = c − Σ_i v[i] / (1/2 + f[i]·e[s, i]): the additive score from f = e^{2q}/2, e = e^{2k}, c = Σv + vBias. */
+  additiveScoresFactored(f: number, e: number, lde: number, v: number, c: number, scores: number, n: number, h: number): void;
   /** scores[s] = Σ_i v[i]·tanh(q[i] + keys[s, i]) + vBias for s < n, i < h (Bahdanau / Luong concat). */
   additiveScores(q: number, keys: number, ldk: number, v: number, vBias: number, scores: number, n: number, h: number): void;
   /** x[i] = tanh(x[i]) for i < n. */

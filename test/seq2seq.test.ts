@@ -112,6 +112,29 @@ describe.each(BUILDS)('seq2seq attention on the %s build', (backend) => {
     expect(maxAbsDiff(r.context, [w1, w1])).toBeLessThanOrEqual(1e-6);
   });
 
+  it('additive scores are exact in both forms: factored (|q|, |k| ≤ 20) and tanh (beyond, at bind or per step)', async () => {
+    const rt = await runtimeFor(backend);
+    const h = 16;
+    const eye = { data: new Float32Array(h * h).map((_, i) => (i % (h + 1) === 0 ? 1 : 0)), shape: [h, h] };
+    const zeros = { data: new Float32Array(h), shape: [h] };
+    const va = tensor([1, h], 7);
+    const att = rt.bahdanauAttention({ 'Wa.weight': eye, 'Wa.bias': zeros, 'Ua.weight': eye, 'Ua.bias': zeros, 'Va.weight': va, 'Va.bias': { data: new Float32Array([0.25]), shape: [1] } });
+    // identity projections: q = decoder state, keys = encoder states, score = Σ Va·tanh(q + k) + 0.25
+    const want = (q: Float32Array, ks: Float32Array) =>
+      Array.from({ length: ks.length / h }, (_, s) => va.data.reduce((acc, v, i) => acc + v * Math.tanh(q[i]! + ks[s * h + i]!), 0.25));
+    const cases: [string, number, number][] = [['factored', 15, 15], ['tanh at bind (|k| = 25)', 15, 25], ['tanh at the step (|q| = 30)', 30, 15]];
+    for (const [what, qMax, kMax] of cases) {
+      const q = tensor([h], 11, -qMax, qMax).data;
+      const ks = tensor([9, h], 12, -kMax, kMax).data;
+      ks.set(q.map((x) => -x + 0.01), 0);                         // q + k ≈ 0.01: cancellation
+      ks.set(q.map((x) => -x - 0.5), h);                          // q + k = -0.5
+      ks.set(q.map((x) => Math.max(-kMax, Math.min(kMax, -x))), 2 * h); // q + k ≈ 0 inside the range
+      const got = att.attend({ data: q, shape: [h] }, { data: ks, shape: [9, h] }).scores;
+      expect(maxAbsDiff(got, want(q, ks)), what).toBeLessThanOrEqual(2e-6);
+    }
+    att.dispose();
+  });
+
   it('tanh (attentional state with Wc = [0 | I]) is within 2.2e-7 of Math.tanh over [-12, 12]', async () => {
     const rt = await runtimeFor(backend);
     const n = 2001;

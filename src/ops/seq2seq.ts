@@ -62,6 +62,12 @@ export interface StepResult {
 
 type Kind = 'dot' | 'general' | 'concat' | 'additive';
 
+/**
+ * Additive scores use the factored form v − v/(1/2 + e^{2q}/2·e^{2k}) while every |q| and |k| is at
+ * most this (e^{±80} stays a normal float32); larger values take the tanh kernel.
+ */
+const FACTORED_LIMIT = 20;
+
 /** Resident weights of one attention module (pointers into Wasm memory; 0 = absent). */
 interface Weights {
   hidden: number;
@@ -159,6 +165,12 @@ export class BoundAttention {
   private readonly blocks: Tensor[] = [];
   private readonly hs: number;
   private readonly keys: number;
+  /** e^{2·keys} [B, S, H] for the factored additive score, or 0 (not additive, or some |key| > FACTORED_LIMIT). */
+  private readonly keysExp: number = 0;
+  /** e^{2q}/2 [B, H], the step's half of the factored score (with keysExp). */
+  private readonly queryExp: number = 0;
+  /** Σ Va + vBias: the constant of the factored score. */
+  private readonly vTotal: number = 0;
   private readonly query: number; // [B, H] projected decoder state (or h itself)
   private readonly cat: number; // [B, 2H]: [c; h]
   private readonly scores: number; // [B, S]
@@ -195,6 +207,16 @@ export class BoundAttention {
         this.keys = alloc([batch, source, hidden]);
         k.gemm(this.hs, hidden, w.k, w.ldk, this.keys, hidden, batch * source, hidden, hidden, 1, w.kBias, 0, ws.scratch(k.gemmScratchBytes(hidden, hidden)));
       }
+      // Additive scores: e^{2·keys} once, so a step needs no tanh (assembly/additive.ts, factored form).
+      if (w.v !== 0) {
+        const e = alloc([batch, source, hidden]);
+        if (k.expScale(this.keys, e, batch * source * hidden, 2, 1) <= FACTORED_LIMIT) {
+          this.keysExp = e;
+          this.queryExp = alloc([batch, hidden]);
+          const va = ws.heap.floats().subarray(w.v >>> 2, (w.v >>> 2) + hidden);
+          this.vTotal = va.reduce((acc, x) => acc + x, 0) + w.vBias;
+        } else this.blocks.pop()!.dispose();
+      }
       this.cat = alloc([batch, 2 * hidden]);
       this.query = w.q === 0 ? this.cat + hidden * 4 : alloc([batch, hidden]);
       this.scores = alloc([batch, source]);
@@ -227,7 +249,12 @@ export class BoundAttention {
       const keys = this.keys + b * source * hidden * 4;
       const scores = this.scores + b * source * 4;
       if (w.v === 0) k.gemm(q, hidden, keys, hidden, scores, source, 1, source, hidden, 1, 0, 0, 0);
-      else k.additiveScores(q, keys, hidden, w.v, w.vBias, scores, source, hidden);
+      else {
+        const f = this.queryExp === 0 ? 0 : this.queryExp + b * hidden * 4;
+        if (f !== 0 && k.expScale(q, f, hidden, 2, 0.5) <= FACTORED_LIMIT) {
+          k.additiveScoresFactored(f, this.keysExp + b * source * hidden * 4, hidden, w.v, this.vTotal, scores, source, hidden);
+        } else k.additiveScores(q, keys, hidden, w.v, w.vBias, scores, source, hidden);
+      }
     }
     f32.copyWithin(this.weights >>> 2, this.scores >>> 2, (this.scores >>> 2) + batch * source);
     for (let b = 0; b < batch; b++) {
