@@ -1,5 +1,8 @@
 // Additive (Bahdanau / Luong-concat) attention scores over precomputed keys.
-import { expf32, expf32x4, madd4, tanhClamp4, tanhDen4, tanhf32, tanhf32x4, tanhNum4, tanhRatio4, TANH_K } from './vmath';
+import {
+  expf32, expf32x4, k4, K_HALF, K_TA1, K_TA2, K_TANH_CAP, K_TB1, K_TB2, K_TB3, K_TWO, madd4,
+  tanhClamp4, tanhDen4, tanhf32, tanhf32x4, tanhNum4, tanhRatio4,
+} from './vmath';
 
 /**
  * scores[s] = Σ_i v[i]·tanh(q[i] + keys[s, i]) + vBias   for s < n, i < h
@@ -33,18 +36,15 @@ export function additiveScores(q: usize, keys: usize, ldk: i32, v: usize, vBias:
  * over the 4-lane groups of a row: each iteration computes A, B (clamp, polynomials) of group j and
  * finishes group j − 1 (2AB / (A² + B²), the division, the v-weighted accumulation). The two chains
  * are independent, so the core overlaps them instead of waiting on one long chain per group (load →
- * clamp → polynomials → division → accumulate). The tanh constants are splat-loaded once from TANH_K
+ * clamp → polynomials → division → accumulate). The tanh constants are loaded once from vmath's K4 table
  * (V8 would re-materialise v128.const operands at every use inside the loop).
  */
 function additiveScores4(q: usize, keys: usize, ldk: i32, v: usize, vBias: f32, scores: usize, n: i32, h: i32): void {
-  const cap = v128.load32_splat(TANH_K, 0);
+  const cap = k4(K_TANH_CAP);
   const negCap = f32x4.neg(cap);
-  const a1 = v128.load32_splat(TANH_K, 4);
-  const a2 = v128.load32_splat(TANH_K, 8);
-  const b1 = v128.load32_splat(TANH_K, 12);
-  const b2 = v128.load32_splat(TANH_K, 16);
-  const b3 = v128.load32_splat(TANH_K, 20);
-  const two = v128.load32_splat(TANH_K, 24);
+  const a1 = k4(K_TA1), a2 = k4(K_TA2);
+  const b1 = k4(K_TB1), b2 = k4(K_TB2), b3 = k4(K_TB3);
+  const two = k4(K_TWO);
   for (let s = 0; s < n; s++) {
     const row = keys + ((<usize>s * <usize>ldk) << 2);
     let sum: f32 = 0;
@@ -102,9 +102,6 @@ export function tanhInPlace(x: usize, n: i32): void {
 // and falls back to additiveScores. Error: e^x has relative error ≤ 1.2e-7, so f·e is within ~3e-7
 // relative and tanh within ~1.5e-7 + a rounding of the divide (test/tanh.test.ts checks it).
 
-/** 0.5 in static memory. */
-const HALF: usize = memory.data<f32>([0.5]);
-
 /** out[i] = b·e^{a·x[i]} for i < n; returns max |x[i]| (NaN if any x is NaN). */
 export function expScale(x: usize, out: usize, n: i32, a: f32, b: f32): f32 {
   let maxAbs: f32 = 0;
@@ -139,7 +136,7 @@ export function additiveScoresFactored(f: usize, e: usize, lde: i32, v: usize, c
     let sum: f32 = 0;
     let i = 0;
     if (ASC_FEATURE_SIMD) {
-      const half = v128.load32_splat(HALF); // loaded, not a v128.const (V8 would rebuild it per use)
+      const half = k4(K_HALF); // loaded, not a v128.const (V8 would rebuild it per use)
       let a0 = f32x4.splat(0), a1 = a0;
       // two independent divide chains per row
       for (; i + 8 <= h; i += 8) {

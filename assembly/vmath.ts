@@ -45,6 +45,20 @@
 // @ts-ignore: decorator
 @inline const EXP_BIAS: i32 = 0x3F800000; // 127 << 23
 
+// tanh coefficients (the method and their fit: see the tanh section below).
+// @ts-ignore: decorator
+@inline const TANH_CAP: f32 = 9.0;
+// @ts-ignore: decorator
+@inline const TA1: f32 = 0.02965343;
+// @ts-ignore: decorator
+@inline const TA2: f32 = 1.1176055e-4;
+// @ts-ignore: decorator
+@inline const TB1: f32 = 0.225973234;
+// @ts-ignore: decorator
+@inline const TB2: f32 = 0.00238817302;
+// @ts-ignore: decorator
+@inline const TB3: f32 = 2.35903667e-6;
+
 // f32x4 constants live in linear memory (K4 rows, 16 bytes each). V8 rematerialises a v128.const
 // at every use (movabs + vmovq + vpunpcklqdq, per constant, per loop iteration); a v128 loaded
 // from memory costs one load or stays in a register.
@@ -79,16 +93,34 @@
 @inline const K_LN2_HI: i32 = 208;
 // @ts-ignore: decorator
 @inline const K_LN2_LO: i32 = 224;
+// @ts-ignore: decorator
+@inline export const K_TANH_CAP: i32 = 240;   // 9 (tanh input clamp)
+// @ts-ignore: decorator
+@inline export const K_TA1: i32 = 256;
+// @ts-ignore: decorator
+@inline export const K_TA2: i32 = 272;
+// @ts-ignore: decorator
+@inline export const K_TB1: i32 = 288;
+// @ts-ignore: decorator
+@inline export const K_TB2: i32 = 304;
+// @ts-ignore: decorator
+@inline export const K_TB3: i32 = 320;
+// @ts-ignore: decorator
+@inline export const K_TWO: i32 = 336;
+// @ts-ignore: decorator
+@inline export const K_HALF: i32 = 352;
 const K4: usize = memory.data<f32>([
   C1, C1, C1, C1, C2, C2, C2, C2, C3, C3, C3, C3, C4, C4, C4, C4, C5, C5, C5, C5, C6, C6, C6, C6,
   1.0, 1.0, 1.0, 1.0, MAGIC, MAGIC, MAGIC, MAGIC, -127.0, -127.0, -127.0, -127.0, 127.0, 127.0, 127.0, 127.0,
   -88.0, -88.0, -88.0, -88.0, 88.0, 88.0, 88.0, 88.0, LOG2E, LOG2E, LOG2E, LOG2E,
   LN2_HI, LN2_HI, LN2_HI, LN2_HI, LN2_LO, LN2_LO, LN2_LO, LN2_LO,
+  TANH_CAP, TANH_CAP, TANH_CAP, TANH_CAP, TA1, TA1, TA1, TA1, TA2, TA2, TA2, TA2,
+  TB1, TB1, TB1, TB1, TB2, TB2, TB2, TB2, TB3, TB3, TB3, TB3, 2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 0.5,
 ], 16);
 
-/** The f32x4 constant at row `offset` of K4. */
+/** The f32x4 constant at row `offset` of K4 (hot loops outside this file load theirs once, before the loop). */
 // @ts-ignore: decorator
-@inline function k4(offset: i32): v128 {
+@inline export function k4(offset: i32): v128 {
   return v128.load(K4 + <usize>offset);
 }
 
@@ -211,26 +243,7 @@ const K4: usize = memory.data<f32>([
 //   relaxed-simd 2.07e-7 (x = 0.9799; fused madd; on hardware without FMA it equals the simd build).
 // No output above 1 in magnitude; odd symmetry is bitwise. test/seq2seq.test.ts and
 // test/tanh.test.ts assert ≤ 2.2e-7 on every build.
-// @ts-ignore: decorator
-@inline const TANH_CAP: f32 = 9.0;
-// @ts-ignore: decorator
-@inline const TA1: f32 = 0.02965343;
-// @ts-ignore: decorator
-@inline const TA2: f32 = 1.1176055e-4;
-// @ts-ignore: decorator
-@inline const TB1: f32 = 0.225973234;
-// @ts-ignore: decorator
-@inline const TB2: f32 = 0.00238817302;
-// @ts-ignore: decorator
-@inline const TB3: f32 = 2.35903667e-6;
-
-/**
- * The tanh constants in static memory, in this order: CAP, A1, A2, B1, B2, B3, 2 (byte offsets 0, 4,
- * …, 24). Hot loops splat-load them once (v128.load32_splat(TANH_K, offset)) before the loop: V8
- * re-materialises every v128.const at each use inside a loop (3 instructions each), a load it cannot
- * fold keeps them in registers.
- */
-export const TANH_K: usize = memory.data<f32>([TANH_CAP, TA1, TA2, TB1, TB2, TB3, 2.0]);
+// (the coefficients TANH_CAP, TA1, TA2, TB1, TB2, TB3 are declared with the K4 table above)
 
 /** a = clamp(x, -cap, cap); NaN stays NaN. */
 // @ts-ignore: decorator
@@ -256,14 +269,15 @@ export const TANH_K: usize = memory.data<f32>([TANH_CAP, TA1, TA2, TB1, TB2, TB3
   return f32x4.div(f32x4.mul(f32x4.add(A, A), B), madd4(A, A, f32x4.mul(B, B)));
 }
 
-/** tanh for f32x4 (hot loops: compose the parts above with constants loaded from TANH_K). */
+/** tanh for f32x4 (hot loops: compose the parts above with their K4 constants loaded once). */
 // @ts-ignore: decorator
 @inline export function tanhf32x4(x: v128): v128 {
-  const a = tanhClamp4(x, f32x4.splat(TANH_CAP), f32x4.splat(-TANH_CAP));
+  const cap = k4(K_TANH_CAP), one = k4(K_ONE);
+  const a = tanhClamp4(x, cap, f32x4.neg(cap));
   const t = f32x4.mul(a, a);
-  const A = tanhNum4(a, t, f32x4.splat(TA1), f32x4.splat(TA2));
-  const B = tanhDen4(t, f32x4.splat(TB1), f32x4.splat(TB2), f32x4.splat(TB3), f32x4.splat(2.0));
-  return f32x4.pmax(f32x4.pmin(tanhRatio4(A, B), f32x4.splat(1.0)), f32x4.splat(-1.0));
+  const A = tanhNum4(a, t, k4(K_TA1), k4(K_TA2));
+  const B = tanhDen4(t, k4(K_TB1), k4(K_TB2), k4(K_TB3), k4(K_TWO));
+  return f32x4.pmax(f32x4.pmin(tanhRatio4(A, B), one), f32x4.neg(one));
 }
 
 /** Scalar twin of tanhf32x4 (same algorithm, constants and operation order; no FMA). */
