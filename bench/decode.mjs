@@ -6,11 +6,8 @@
 import { Bench } from 'tinybench';
 import { init, reference } from '../dist/index.js';
 
-const rand = (n, seed, amp = 1) => {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 2 * amp);
-};
-const T = (shape, seed, amp) => ({ data: rand(shape.reduce((a, b) => a * b, 1), seed, amp), shape });
+// Seeded inputs, uniform in [-amp, amp] from reference.uniform, the generator of the tests and the demo.
+const T = (shape, seed, amp = 1) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed, -amp, amp), shape });
 const maxErr = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const report = (bench, flops) => {
   for (const t of bench.tasks) {

@@ -4,11 +4,8 @@
 import { Bench } from 'tinybench';
 import { init, reference, supportedBackends } from '../dist/index.js';
 
-const rand = (n, seed) => {
-  let s = seed;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
-};
-const qkv = (b, h, l, d) => ['q', 'k', 'v'].map((_, i) => ({ data: rand(b * h * l * d, i + 1), shape: [b, h, l, d] }));
+// Seeded inputs, uniform in [-1, 1] from reference.uniform, the generator of the tests and the demo.
+const qkv = (b, h, l, d) => ['q', 'k', 'v'].map((_, i) => ({ data: reference.uniform(b * h * l * d, i + 1), shape: [b, h, l, d] }));
 
 const runtimes = [];
 for (const backend of supportedBackends()) runtimes.push(await init({ backend }));

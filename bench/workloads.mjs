@@ -8,20 +8,8 @@
 //   kind 'decode'    one incremental decode step of that module with a KV cache of T positions
 import { reference } from '../dist/index.js';
 
-/** Deterministic uniform values in [lo, hi) (mulberry32), the same in every process. */
-export function uniform(n, seed, lo = -1, hi = 1) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
-const tensor = (shape, seed, scale = 1) => ({ data: uniform(shape.reduce((a, b) => a * b, 1), seed, -scale, scale), shape });
+// reference.uniform: the seeded generator the tests and the demo use too, the same in every process.
+const tensor = (shape, seed, scale = 1) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed, -scale, scale), shape });
 
 /** Query–key pairs that are computed: causal (bottom-right aligned) keeps j ≤ i + Lk − Lq. */
 export function livePairs(lq, lk, causal) {

@@ -15,13 +15,6 @@ const SHAPES = [
 
 const flops = (s) => 4 * s.b * s.h * s.lq * s.lk * s.d * (s.causal ? 0.5 : 1);
 
-function rand(n, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-  return out;
-}
-
 /** Calls per timed sample so that a sample lasts ≥ 2 ms (browsers coarsen performance.now() to 0.1 ms without cross-origin isolation). */
 function batchSize(fn) {
   let batch = 1;
@@ -46,9 +39,10 @@ self.onmessage = async ({ data }) => {
     const results = [];
     const progress = (i, fraction, label) => self.postMessage({ type: 'progress', done: i + fraction, total: shapes.length, label });
     for (const [index, s] of shapes.entries()) {
-      const q = { data: rand(s.b * s.h * s.lq * s.d, 1), shape: [s.b, s.h, s.lq, s.d] };
-      const k = { data: rand(s.b * s.h * s.lk * s.d, 2), shape: [s.b, s.h, s.lk, s.d] };
-      const v = { data: rand(s.b * s.h * s.lk * s.d, 3), shape: [s.b, s.h, s.lk, s.d] };
+      // Seeded inputs, uniform in [-1, 1]: the package's generator, the one the tests and benchmarks use.
+      const q = { data: reference.uniform(s.b * s.h * s.lq * s.d, 1), shape: [s.b, s.h, s.lq, s.d] };
+      const k = { data: reference.uniform(s.b * s.h * s.lk * s.d, 2), shape: [s.b, s.h, s.lk, s.d] };
+      const v = { data: reference.uniform(s.b * s.h * s.lk * s.d, 3), shape: [s.b, s.h, s.lk, s.d] };
       const options = { causal: s.causal };
       progress(index, 0, `${s.name}: checking and warming up`);
       const want = reference.scaledDotProductAttention(q, k, v, options).output;

@@ -1,8 +1,10 @@
-// The demo's small deterministic inputs: the seed-004 worked example, a sentence with position
-// encodings for self-attention, and a toy translation for seq2seq alignment.
+// The demo's small deterministic inputs: the worked example (a decoder state scoring four encoder
+// states), a sentence with position encodings for self-attention, and a toy translation for
+// seq2seq alignment.
+import { reference } from '../dist/index.js';
 
-/** Seed 004: decoder state h [1, 3] attending over four encoder states hs [4, 3]. */
-export const SEED004 = {
+/** The worked example: decoder state h [1, 3] attending over four encoder states hs [4, 3]. */
+export const WORKED_EXAMPLE = {
   h: [10, 5, 10],
   hs: [
     [0, 1, 1],
@@ -16,7 +18,7 @@ export const SEED004 = {
  * The worked example step by step with the runtime's ops, and once fused:
  * scores = h·hsᵀ [4], weights = softmax(scores) [4], context = Σ_s weights[s]·hs[s] [3].
  */
-export function seed004(rt, h = SEED004.h, hs = SEED004.hs) {
+export function workedExample(rt, h = WORKED_EXAMPLE.h, hs = WORKED_EXAMPLE.hs) {
   const hT = { data: Float32Array.from(h), shape: [1, h.length] };
   const hsT = { data: Float32Array.from(hs.flat()), shape: [hs.length, h.length] };
   const scores = rt.matmul(hT, hsT, { transposeB: true });
@@ -26,19 +28,15 @@ export function seed004(rt, h = SEED004.h, hs = SEED004.hs) {
   return { scores, weights, context, fused: { output: fused.output, weights: fused.weights } };
 }
 
-// A small seeded generator (mulberry32) and Gaussian samples: the same pictures on every load.
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-function gaussian(next) {
-  return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+/**
+ * `n` standard normal samples from `seed` (Box–Muller, a pair of uniforms per sample) drawn with
+ * the package's seeded generator, `reference.uniform`, the one the tests and benchmarks use: the
+ * same pictures on every load.
+ */
+function gaussians(n, seed) {
+  // lo = 1, hi = 0: the values are 1 − u for u in [0, 1), so in (0, 1] and the logarithm is finite.
+  const u = reference.uniform(2 * n, seed, 1, 0);
+  return Array.from({ length: n }, (_, i) => Math.sqrt(-2 * Math.log(u[2 * i])) * Math.cos(2 * Math.PI * u[2 * i + 1]));
 }
 function hash(text) {
   let h = 2166136261;
@@ -47,8 +45,7 @@ function hash(text) {
 }
 /** A unit vector of `dim` Gaussian entries from `seed`. */
 function unitVector(seed, dim) {
-  const next = rng(seed);
-  const v = Array.from({ length: dim }, () => gaussian(next));
+  const v = gaussians(dim, seed);
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 }
@@ -89,9 +86,9 @@ export function sentenceAttention(rt, { words = SENTENCE, causal = false } = {})
     }
     return out;
   };
-  const next = rng(404);
-  const Wq = Array.from({ length: D * 32 }, () => gaussian(next) / Math.sqrt(32));
-  const Wk = Array.from({ length: D * 32 }, () => gaussian(next) / Math.sqrt(32));
+  const g = gaussians(2 * D * 32, 404);
+  const Wq = g.slice(0, D * 32).map((x) => x / Math.sqrt(32));
+  const Wk = g.slice(D * 32).map((x) => x / Math.sqrt(32));
   const project = (W, x) => Array.from({ length: D }, (_, r) => x.reduce((acc, xi, c) => acc + W[r * 32 + c] * xi, 0));
   // Per-head sharpness is folded into q, so one call with scale 1 serves all heads.
   const perHead = [
@@ -152,9 +149,9 @@ export function seq2seqAlignment(rt) {
   const T = TARGET.length;
   const D = 32;
   const hs = SOURCE.map((w, s) => unitVector(hash(`${w}@${s}`), D));
-  const next = rng(1992);
-  const h = ALIGN.map((row) => {
-    const v = Array.from({ length: D }, () => (0.6 * gaussian(next)) / Math.sqrt(D));
+  const noise = gaussians(T * D, 1992);
+  const h = ALIGN.map((row, t) => {
+    const v = Array.from({ length: D }, (_, i) => (0.6 * noise[t * D + i]) / Math.sqrt(D));
     for (const [s, a] of Object.entries(row)) for (let i = 0; i < D; i++) v[i] += a * hs[s][i];
     return v.map((x) => 6 * x);
   });

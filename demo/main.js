@@ -2,7 +2,7 @@
 // the benchmark runs in a Web Worker. The package is imported the way a user would: its public
 // entry, which finds its .wasm builds through import.meta.url.
 import { init, supportedBackends } from '../dist/index.js';
-import { SEED004, seed004, sentenceAttention, HEADS, seq2seqAlignment } from './examples.js';
+import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, seq2seqAlignment } from './examples.js';
 import { drawHeatmap, drawBars } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
@@ -30,14 +30,14 @@ function timed(name, fn) {
   return ms;
 }
 
-// ── 1. Seed 004 ────────────────────────────────────────────────────────────────────────────────
-function renderSeed004(rt) {
+// ── 1. The worked example ──────────────────────────────────────────────────────────────────────
+function renderWorkedExample(rt) {
   const inputs = [...$('h-inputs').querySelectorAll('input')];
   const h = inputs.map((i) => Number(i.value) || 0);
-  const { scores, weights, context, fused } = seed004(rt, h, SEED004.hs);
-  const body = $('seed-table').tBodies[0];
+  const { scores, weights, context, fused } = workedExample(rt, h, WORKED_EXAMPLE.hs);
+  const body = $('worked-table').tBodies[0];
   body.replaceChildren(
-    ...SEED004.hs.map((row, s) => {
+    ...WORKED_EXAMPLE.hs.map((row, s) => {
       const tr = document.createElement('tr');
       tr.innerHTML =
         `<td>${s}</td><td class="vector">[${row.join(', ')}]</td>` +
@@ -46,12 +46,12 @@ function renderSeed004(rt) {
       return tr;
     }),
   );
-  const ctx = $('seed-context');
+  const ctx = $('worked-context');
   ctx.textContent = fmtVec(context);
   ctx.dataset.values = JSON.stringify(Array.from(context));
   let diff = 0;
   for (let i = 0; i < context.length; i++) diff = Math.max(diff, Math.abs(context[i] - fused.output[i]));
-  $('seed-fused').textContent = `one fused call (scaledDotProductAttention, scale 1): ${fmtVec(fused.output)}, max difference ${fmt(diff)}`;
+  $('worked-fused').textContent = `one fused call (scaledDotProductAttention, scale 1): ${fmtVec(fused.output)}, max difference ${fmt(diff)}`;
 }
 
 // ── 2. Self-attention heatmaps ─────────────────────────────────────────────────────────────────
@@ -192,11 +192,11 @@ async function main() {
   $('backend-reason').textContent = `(${rt.backendReason})`;
   document.title = `wasm-attention (${rt.backend})`;
 
-  timed('seed004', () => renderSeed004(rt));
-  for (const input of $('h-inputs').querySelectorAll('input')) input.addEventListener('input', () => timed('seed004', () => renderSeed004(rt)));
+  timed('workedExample', () => renderWorkedExample(rt));
+  for (const input of $('h-inputs').querySelectorAll('input')) input.addEventListener('input', () => timed('workedExample', () => renderWorkedExample(rt)));
   $('h-reset').addEventListener('click', () => {
-    [...$('h-inputs').querySelectorAll('input')].forEach((input, i) => (input.value = String(SEED004.h[i])));
-    timed('seed004', () => renderSeed004(rt));
+    [...$('h-inputs').querySelectorAll('input')].forEach((input, i) => (input.value = String(WORKED_EXAMPLE.h[i])));
+    timed('workedExample', () => renderWorkedExample(rt));
   });
 
   const self = () => {

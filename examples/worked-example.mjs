@@ -1,4 +1,4 @@
-// `npm start`: the seed-004 worked example step by step, then one self-attention shape timed
+// `npm start`: the worked example (a decoder state scoring four encoder states) step by step, then one self-attention shape timed
 // against the plain-JS reference (tinybench, side by side in one run).
 import { Bench } from 'tinybench';
 import { init, reference } from '../dist/index.js';
@@ -6,12 +6,12 @@ import { init, reference } from '../dist/index.js';
 const rt = await init();
 console.log(`wasm-attention on the ${rt.backend} build (${rt.backendReason})\n`);
 
-// Seed 004: the decoder state is the query; the encoder states are keys and values.
+// The worked example: the decoder state is the query; the encoder states are keys and values.
 const h = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };
 const hs = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };
 const fmt = (xs) => `[${[...xs].map((x) => (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : +x.toFixed(4))).join(', ')}]`;
 
-console.log('Seed 004: decoder state h = [10, 5, 10], encoder states hs =');
+console.log('The worked example: decoder state h = [10, 5, 10] scoring four encoder states hs =');
 for (let s = 0; s < 4; s++) console.log(`  hs[${s}] = ${fmt(hs.data.subarray(s * 3, s * 3 + 3))}`);
 const scores = rt.matmul(h, hs, { transposeB: true });
 console.log(`1. scores   = hs·h                 = ${fmt(scores)}`);
@@ -24,10 +24,10 @@ console.log(`   in one fused call                = ${fmt(fused)}\n`);
 
 // One self-attention shape: B1 H8 L256 D64, as in a small transformer layer.
 const [B, H, L, D] = [1, 8, 256, 64];
-const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-const q = { data: rand(B * H * L * D), shape: [B, H, L, D] };
-const k = { data: rand(B * H * L * D), shape: [B, H, L, D] };
-const v = { data: rand(B * H * L * D), shape: [B, H, L, D] };
+// Seeded inputs, uniform in [-1, 1]: reference.uniform, the generator of the tests and benchmarks.
+const q = { data: reference.uniform(B * H * L * D, 1), shape: [B, H, L, D] };
+const k = { data: reference.uniform(B * H * L * D, 2), shape: [B, H, L, D] };
+const v = { data: reference.uniform(B * H * L * D, 3), shape: [B, H, L, D] };
 const bench = new Bench({ time: 1000, warmupTime: 200 });
 bench
   .add(`wasm ${rt.backend}`, () => rt.scaledDotProductAttention(q, k, v))

@@ -1,18 +1,8 @@
 import { init, supportedBackends, type AttentionRuntime, type Backend } from '../src/index.js';
+import { uniform } from '../src/reference/random.js';
 
-/** Deterministic uniform values in [lo, hi) (mulberry32), so failures reproduce. */
-export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
+// The one seeded generator of tests, bench and demo (mulberry32), so failures reproduce.
+export { uniform };
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);

@@ -39,7 +39,7 @@ function expectStep(got: { context: Float32Array; weights: Float32Array; scores:
 }
 
 describe.each(BUILDS)('seq2seq attention on the %s build', (backend) => {
-  it('seed 004 with Luong dot: scores [15, 60, 15, 35], context ≈ [5, 6.94e-11, 1]', async () => {
+  it('the worked example with Luong dot: scores [15, 60, 15, 35], context ≈ [5, 6.94e-11, 1]', async () => {
     const rt = await runtimeFor(backend);
     const att = rt.luongAttention({ score: 'dot' });
     const hs = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILDS, runtimeFor } from './helpers.js';
 
-// The worked example of seed 004: one decoder state attends over four encoder states
+// The worked example: one decoder state attends over four encoder states
 // (query = decoder state, key = value = encoder states), unscaled dot-product scores.
 const decoder = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };
 const encoder = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };
@@ -11,7 +11,7 @@ const encoder = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), 
 const E25 = Math.exp(-25) / (1 + 2 * Math.exp(-45) + Math.exp(-25));
 const E45 = Math.exp(-45) / (1 + 2 * Math.exp(-45) + Math.exp(-25));
 
-describe.each(BUILDS)('seed 004 worked example on the %s build', (backend) => {
+describe.each(BUILDS)('the worked example (a decoder state scoring four encoder states) on the %s build', (backend) => {
   it('step by step: scores, weights, context', async () => {
     const rt = await runtimeFor(backend);
     const scores = rt.matmul(decoder, encoder, { transposeB: true });

@@ -11,3 +11,4 @@ export type { ReferenceTensor } from './tensor.js';
 export { luongAttention, bahdanauAttention, ReferenceSeq2seq, type ReferenceLuong, type ReferenceStep } from './seq2seq.js';
 export { multiHeadAttention } from './mha.js';
 export { sinusoidalEncoding, rope } from './position.js';
+export { uniform } from './random.js';

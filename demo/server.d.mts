@@ -1,0 +1,24 @@
+// Types of demo/server.mjs, for the TypeScript that imports it (test/browser.test.ts).
+
+export interface DemoServerOptions {
+  /** Port to listen on; 0 picks a free one. Default 5173. */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Folder served; default the package root. */
+  root?: string;
+  /** Top-level folders of `root` that are served, or null for all of it; default demo/, dist/ and build/. */
+  dirs?: readonly string[] | null;
+}
+
+export interface DemoServer {
+  /** `http://host:port` */
+  origin: string;
+  /** The demo page: `http://host:port/demo/` */
+  url: string;
+  /** Stops the server, closing open connections. */
+  close(): Promise<void>;
+}
+
+/** Starts the demo's static server; resolves once it listens. */
+export function startDemoServer(options?: DemoServerOptions): Promise<DemoServer>;
