@@ -1,6 +1,7 @@
 // Additive (Bahdanau / Luong-concat) attention scores over precomputed keys.
+import { hmax, hsum, madd4 } from './simd';
 import {
-  expf32, expf32x4, k4, K_HALF, K_TA1, K_TA2, K_TANH_CAP, K_TB1, K_TB2, K_TB3, K_TWO, madd4,
+  expf32, expf32x4, k4, K_HALF, K_TA1, K_TA2, K_TANH_CAP, K_TB1, K_TB2, K_TB3, K_TWO,
   tanhClamp4, tanhDen4, tanhf32, tanhf32x4, tanhNum4, tanhRatio4,
 } from './vmath';
 
@@ -21,7 +22,6 @@ export function additiveScores(q: usize, keys: usize, ldk: i32, v: usize, vBias:
 }
 
 /** Σ_{from ≤ i < h} v[i]·tanh(q[i] + row[i]), scalar. */
-// @ts-ignore: decorator
 @inline function additiveTail(q: usize, row: usize, v: usize, from: i32, h: i32): f32 {
   let sum: f32 = 0;
   for (let i = from; i < h; i++) {
@@ -70,7 +70,7 @@ function additiveScores4(q: usize, keys: usize, ldk: i32, v: usize, vBias: f32, 
       }
       // stage 2 of the last group
       acc = madd4(v128.load(v + (<usize>i << 2) - 16), tanhRatio4(A, B), acc);
-      sum = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      sum = hsum(acc);
     }
     store<f32>(scores + (<usize>s << 2), sum + additiveTail(q, row, v, i, h) + vBias);
   }
@@ -115,7 +115,7 @@ export function expScale(x: usize, out: usize, n: i32, a: f32, b: f32): f32 {
       m = f32x4.max(m, f32x4.abs(xv)); // max, not pmax: a NaN propagates
       v128.store(out + o, f32x4.mul(expf32x4(f32x4.mul(xv, av)), bv));
     }
-    maxAbs = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    maxAbs = hmax(m);
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
@@ -149,7 +149,7 @@ export function additiveScoresFactored(f: usize, e: usize, lde: i32, v: usize, c
         a0 = f32x4.add(a0, f32x4.div(v128.load(v + o), madd4(v128.load(f + o), v128.load(row + o), half)));
       }
       a0 = f32x4.add(a0, a1);
-      sum = (f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1)) + (f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3));
+      sum = hsum(a0);
     }
     for (; i < h; i++) {
       const o = <usize>i << 2;

@@ -1,10 +1,33 @@
 // The Wasm boundary: every kernel the TypeScript runtime calls (see src/kernels.ts), nothing else.
-export { gemm, gemmScratchBytes } from './gemm';
+//
+// Kernel families: gemm/ (packing, packed and rows micro-kernels, driver), attention/ (parameter
+// block, visibility rule, packing, QK / online softmax / PV, fused and materialised drivers), and
+// single-file kernels (softmax, additive scores, rotary embedding). simd.ts and vmath.ts hold the
+// helpers they share.
+import { DIRECT_M, KC, MC, MR, NB, NR } from './gemm/tiles';
+import { DIRECT_MAX_LQ, KB, PW, QB } from './attention/tiles';
+import { PARAMS_BYTES } from './attention/params';
+
+export { gemm, gemmScratchBytes } from './gemm/gemm';
 export { softmax } from './softmax';
-export { context } from './context';
-export { attention, attentionScratchBytes } from './attention';
+export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
+export { attentionWeights, attentionWeightsScratchBytes, attentionWeightsWorkItems } from './attention/weights';
 export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from './additive';
 export { rope } from './position';
+
+// Tile and block sizes, for the kernel test harness and the per-kernel bench (their edge cases).
+export const GEMM_MR: i32 = MR;
+export const GEMM_NR: i32 = NR;
+export const GEMM_KC: i32 = KC;
+export const GEMM_MC: i32 = MC;
+export const GEMM_DIRECT_M: i32 = DIRECT_M;
+export const GEMM_NB: i32 = NB;
+export const ATTENTION_QB: i32 = QB;
+export const ATTENTION_KB: i32 = KB;
+export const ATTENTION_PW: i32 = PW;
+export const ATTENTION_DIRECT_MAX_LQ: i32 = DIRECT_MAX_LQ;
+/** Bytes of the attention parameter block (src/ops/attention-params.ts writes it). */
+export const ATTENTION_PARAMS_BYTES: i32 = PARAMS_BYTES;
 
 /** First byte after static data: the TypeScript allocator owns memory from here on. */
 export function heapBase(): usize {

@@ -22,7 +22,6 @@ export function rope(x: usize, out: usize, rows: i32, length: i32, d: i32, table
   }
 }
 
-// @ts-ignore: decorator
 @inline function ropeHalf(src: usize, dst: usize, t: usize, half: i32): void {
   const hb = <usize>half << 2;
   let i = 0;
@@ -50,7 +49,6 @@ export function rope(x: usize, out: usize, rows: i32, length: i32, d: i32, table
   }
 }
 
-// @ts-ignore: decorator
 @inline function ropeInterleaved(src: usize, dst: usize, t: usize, half: i32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {

@@ -1,34 +1,42 @@
-// Row softmax with scale, additive mask and visible-key limits (causal, key lengths).
+// Row softmax with scale, an additive mask and a visible key range.
 import { expf32, expf32x4 } from './vmath';
+import { hmax, hsum } from './simd';
 
 /**
- * In place, for row i of x [rows, cols] (leading dim ldx):
- *   visible(i) = clamp(min(keyLength, causal ? i + causalOffset + 1 : cols), 0, cols)
- *   z_j = x_j·scale + mask[i·ldMask + j]  for j < visible(i)      (mask == 0: no mask)
- *   y_j = exp(z_j − max z) / Σ_j exp(z_j − max z),  y_j = 0 for j ≥ visible(i)
- * A row whose z are all -Infinity (or that sees no key) becomes zeros, never NaN.
+ * In place, for each row i of x [rows, cols] (leading dim ldx): softmaxRange over keys
+ * [0, visible) (visible clamped to [0, cols]), with mask row i·ldMask (mask = 0: none;
+ * ldMask = 0: one mask row for all rows).
  */
 export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
-                        mask: usize, ldMask: i32, keyLength: i32, causal: i32, causalOffset: i32): void {
+                        mask: usize, ldMask: i32, visible: i32): void {
+  const hi = min<i32>(max<i32>(visible, 0), cols);
   for (let i = 0; i < rows; i++) {
     const row = x + ((<usize>i * <usize>ldx) << 2);
-    let visible = keyLength < cols ? keyLength : cols;
-    if (causal != 0 && i + causalOffset + 1 < visible) visible = i + causalOffset + 1;
-    if (visible < 0) visible = 0;
     const maskRow: usize = mask == 0 ? 0 : mask + ((<usize>i * <usize>ldMask) << 2);
-    const max = scaleMaskMax(row, maskRow, visible, scale);
-    if (max == -Infinity) {
-      fillZero(row, cols);
-      continue;
-    }
-    const sum = expSum(row, visible, max);
-    scaleRow(row, visible, 1.0 / sum);
-    fillZero(row + (<usize>visible << 2), cols - visible);
+    softmaxRange(row, 0, hi, cols, scale, maskRow);
   }
 }
 
+/**
+ * One row of cols values, visible keys [lo, hi) (0 ≤ lo ≤ hi ≤ cols):
+ *   z_j = x_j·scale + mask_j,  y_j = exp(z_j − max z) / Σ exp(z − max z)  for lo ≤ j < hi,
+ *   y_j = 0 elsewhere. A row whose z are all -Infinity (or that sees no key) becomes zeros.
+ */
+export function softmaxRange(row: usize, lo: i32, hi: i32, cols: i32, scale: f32, maskRow: usize): void {
+  const first = row + (<usize>lo << 2);
+  const n = hi - lo;
+  const max = scaleMaskMax(first, maskRow == 0 ? 0 : maskRow + (<usize>lo << 2), n, scale);
+  if (max == -Infinity) {
+    fillZero(row, cols);
+    return;
+  }
+  const sum = expSum(first, n, max);
+  scaleRow(first, n, 1.0 / sum);
+  fillZero(row, lo);
+  fillZero(row + (<usize>hi << 2), cols - hi);
+}
+
 /** z_j = x_j·scale + m_j in place for j < n; returns max_j z_j (-Infinity when n = 0). */
-// @ts-ignore: decorator
 @inline function scaleMaskMax(row: usize, maskRow: usize, n: i32, scale: f32): f32 {
   let max: f32 = -Infinity;
   let j = 0;
@@ -42,8 +50,7 @@ export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
       v128.store(p, z);
       m4 = f32x4.pmax(m4, z);
     }
-    max = Mathf.max(Mathf.max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)),
-                    Mathf.max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+    max = hmax(m4);
   }
   for (; j < n; j++) {
     const p = row + (<usize>j << 2);
@@ -56,7 +63,6 @@ export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
 }
 
 /** y_j = exp(z_j − max) in place for j < n; returns Σ_j y_j. */
-// @ts-ignore: decorator
 @inline function expSum(row: usize, n: i32, max: f32): f32 {
   let sum: f32 = 0;
   let j = 0;
@@ -69,8 +75,7 @@ export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
       v128.store(p, y);
       sum4 = f32x4.add(sum4, y);
     }
-    sum = (f32x4.extract_lane(sum4, 0) + f32x4.extract_lane(sum4, 1)) +
-          (f32x4.extract_lane(sum4, 2) + f32x4.extract_lane(sum4, 3));
+    sum = hsum(sum4);
   }
   for (; j < n; j++) {
     const p = row + (<usize>j << 2);
@@ -81,7 +86,6 @@ export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
   return sum;
 }
 
-// @ts-ignore: decorator
 @inline function scaleRow(row: usize, n: i32, factor: f32): void {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
@@ -97,7 +101,6 @@ export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
   }
 }
 
-// @ts-ignore: decorator
 @inline function fillZero(p: usize, n: i32): void {
   if (n > 0) memory.fill(p, 0, <usize>n << 2);
 }

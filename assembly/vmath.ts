@@ -1,4 +1,5 @@
 // Vector math for f32x4 and scalar twins: 2^x, e^x and tanh.
+import { madd4 } from './simd';
 //
 // Algorithm (both widths, bit-identical between scalar and SIMD builds except for
 // FMA contraction in the relaxed build):
@@ -10,7 +11,7 @@
 // e^x: n = round(x·log2e), r = x - n·ln2 (Cody–Waite two-part ln2), f = r·log2e, then as above.
 //
 // Measured max relative error vs Math.pow(2, x) / Math.exp(x) in float64 (dense sweep of 4,194,304
-// evenly spaced points per interval, harness /tmp/attn/vmath_err.mjs, Node 20):
+// evenly spaced points per interval against float64, Node 20; test/kernels.test.ts checks e^x through expScale):
 //   exp2f32 / exp2f32x4 on [-126, 0]: 8.93e-8 (< 1 ulp); on [0, 127]: 8.93e-8
 //   expf32  / expf32x4  on [-87, 0]:  1.09e-7;           on [0, 88]:  1.12e-7
 // Same in the scalar, SIMD and relaxed-SIMD builds, except the relaxed f32x4 versions (fused
@@ -19,95 +20,55 @@
 
 // Degree-6 minimax coefficients for (2^f - 1)/f on [-0.5, 0.5] (fit in float64, rounded to f32;
 // the f32 Horner evaluation has max relative error 9.1e-8).
-// @ts-ignore: decorator
 @inline const C1: f32 = 0.693147182;
-// @ts-ignore: decorator
 @inline const C2: f32 = 0.240226373;
-// @ts-ignore: decorator
 @inline const C3: f32 = 0.0555036515;
-// @ts-ignore: decorator
 @inline const C4: f32 = 0.0096200183;
-// @ts-ignore: decorator
 @inline const C5: f32 = 0.00133895816;
-// @ts-ignore: decorator
 @inline const C6: f32 = 0.000149025174;
 
 /** 1.5·2^23: adding it rounds an f32 of magnitude < 2^22 to an integer (ties to even). */
-// @ts-ignore: decorator
 @inline const MAGIC: f32 = 12582912.0;
-// @ts-ignore: decorator
 @inline const LOG2E: f32 = 1.44269504088896341;
 /** ln2 = LN2_HI + LN2_LO; LN2_HI has 9 significant bits so n·LN2_HI is exact for |n| < 2^15. */
-// @ts-ignore: decorator
 @inline const LN2_HI: f32 = 0.693359375;
-// @ts-ignore: decorator
 @inline const LN2_LO: f32 = -2.12194440e-4;
-// @ts-ignore: decorator
 @inline const EXP_BIAS: i32 = 0x3F800000; // 127 << 23
 
 // tanh coefficients (the method and their fit: see the tanh section below).
-// @ts-ignore: decorator
 @inline const TANH_CAP: f32 = 9.0;
-// @ts-ignore: decorator
 @inline const TA1: f32 = 0.02965343;
-// @ts-ignore: decorator
 @inline const TA2: f32 = 1.1176055e-4;
-// @ts-ignore: decorator
 @inline const TB1: f32 = 0.225973234;
-// @ts-ignore: decorator
 @inline const TB2: f32 = 0.00238817302;
-// @ts-ignore: decorator
 @inline const TB3: f32 = 2.35903667e-6;
 
 // f32x4 constants live in linear memory (K4 rows, 16 bytes each). V8 rematerialises a v128.const
 // at every use (movabs + vmovq + vpunpcklqdq, per constant, per loop iteration); a v128 loaded
 // from memory costs one load or stays in a register.
-// @ts-ignore: decorator
 @inline const K_C1: i32 = 0;
-// @ts-ignore: decorator
 @inline const K_C2: i32 = 16;
-// @ts-ignore: decorator
 @inline const K_C3: i32 = 32;
-// @ts-ignore: decorator
 @inline const K_C4: i32 = 48;
-// @ts-ignore: decorator
 @inline const K_C5: i32 = 64;
-// @ts-ignore: decorator
 @inline const K_C6: i32 = 80;
 /** 1.0, whose bits are also EXP_BIAS (127 << 23). */
-// @ts-ignore: decorator
 @inline const K_ONE: i32 = 96;
-// @ts-ignore: decorator
 @inline const K_MAGIC: i32 = 112;
-// @ts-ignore: decorator
 @inline const K_LO2: i32 = 128;   // -127 (exp2 input floor)
-// @ts-ignore: decorator
 @inline const K_HI2: i32 = 144;   // 127 (exp2 input cap)
-// @ts-ignore: decorator
 @inline const K_LOE: i32 = 160;   // -88 (exp input floor)
-// @ts-ignore: decorator
 @inline const K_HIE: i32 = 176;   // 88 (exp input cap)
-// @ts-ignore: decorator
 @inline const K_LOG2E: i32 = 192;
-// @ts-ignore: decorator
 @inline const K_LN2_HI: i32 = 208;
-// @ts-ignore: decorator
 @inline const K_LN2_LO: i32 = 224;
-// @ts-ignore: decorator
 @inline export const K_TANH_CAP: i32 = 240;   // 9 (tanh input clamp)
-// @ts-ignore: decorator
 @inline export const K_TA1: i32 = 256;
-// @ts-ignore: decorator
 @inline export const K_TA2: i32 = 272;
-// @ts-ignore: decorator
 @inline export const K_TB1: i32 = 288;
-// @ts-ignore: decorator
 @inline export const K_TB2: i32 = 304;
-// @ts-ignore: decorator
 @inline export const K_TB3: i32 = 320;
-// @ts-ignore: decorator
 @inline export const K_TWO: i32 = 336;
-// @ts-ignore: decorator
 @inline export const K_HALF: i32 = 352;
 const K4: usize = memory.data<f32>([
   C1, C1, C1, C1, C2, C2, C2, C2, C3, C3, C3, C3, C4, C4, C4, C4, C5, C5, C5, C5, C6, C6, C6, C6,
@@ -119,23 +80,11 @@ const K4: usize = memory.data<f32>([
 ], 16);
 
 /** The f32x4 constant at row `offset` of K4 (hot loops outside this file load theirs once, before the loop). */
-// @ts-ignore: decorator
 @inline export function k4(offset: i32): v128 {
   return v128.load(K4 + <usize>offset);
 }
 
-/** a·b + c on f32x4: fused (relaxed_madd) in the relaxed-SIMD build, mul + add otherwise. */
-// @ts-ignore: decorator
-@inline export function madd4(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(f32x4.mul(a, b), c);
-  }
-}
-
 /** 2^f ≈ 1 + f·P(f) for f ∈ [-0.5, 0.5] (Horner). */
-// @ts-ignore: decorator
 @inline function pow2poly4(f: v128): v128 {
   let p = madd4(k4(K_C6), f, k4(K_C5));
   p = madd4(p, f, k4(K_C4));
@@ -146,7 +95,6 @@ const K4: usize = memory.data<f32>([
 }
 
 /** 2^x for f32x4. Exactly 0 for x < -126.5 and -Infinity; finite ≈ 2^127 cap above. */
-// @ts-ignore: decorator
 @inline export function exp2f32x4(x: v128): v128 {
   x = f32x4.pmax(x, k4(K_LO2));           // pmax(x, c) = x < c ? c : x : -inf → -127
   x = f32x4.pmin(x, k4(K_HI2));
@@ -160,7 +108,6 @@ const K4: usize = memory.data<f32>([
 }
 
 /** Scalar twin of exp2f32x4 (same algorithm and constants). */
-// @ts-ignore: decorator
 @inline export function exp2f32(x: f32): f32 {
   x = x < <f32>-127.0 ? <f32>-127.0 : x;
   x = x > <f32>127.0 ? <f32>127.0 : x;
@@ -178,7 +125,6 @@ const K4: usize = memory.data<f32>([
 }
 
 /** e^x for f32x4: 0 below ≈ -88 (and for -Infinity), ≈ 2^127 cap above ≈ 88. */
-// @ts-ignore: decorator
 @inline export function expf32x4(x: v128): v128 {
   x = f32x4.pmax(x, k4(K_LOE));           // 2^(-127) after rounding → 0; keeps n in range
   x = f32x4.pmin(x, k4(K_HIE));
@@ -195,7 +141,6 @@ const K4: usize = memory.data<f32>([
 }
 
 /** Scalar twin of expf32x4. */
-// @ts-ignore: decorator
 @inline export function expf32(x: f32): f32 {
   x = x < <f32>-88.0 ? <f32>-88.0 : x;
   x = x > <f32>88.0 ? <f32>88.0 : x;
@@ -246,31 +191,26 @@ const K4: usize = memory.data<f32>([
 // (the coefficients TANH_CAP, TA1, TA2, TB1, TB2, TB3 are declared with the K4 table above)
 
 /** a = clamp(x, -cap, cap); NaN stays NaN. */
-// @ts-ignore: decorator
 @inline export function tanhClamp4(x: v128, cap: v128, negCap: v128): v128 {
   return f32x4.pmax(f32x4.pmin(x, cap), negCap);
 }
 
 /** A = a·(1 + t·(A1 + A2·t)) for t = a², as a + (a·t)·(A1 + A2·t) so the leading term is exact. */
-// @ts-ignore: decorator
 @inline export function tanhNum4(a: v128, t: v128, a1: v128, a2: v128): v128 {
   return madd4(f32x4.mul(a, t), madd4(a2, t, a1), a);
 }
 
 /** B = 2 + t·(B1 + t·(B2 + B3·t)) (Horner). */
-// @ts-ignore: decorator
 @inline export function tanhDen4(t: v128, b1: v128, b2: v128, b3: v128, two: v128): v128 {
   return madd4(madd4(madd4(b3, t, b2), t, b1), t, two);
 }
 
 /** 2AB / (A² + B²): tanh from the half-angle pair (may exceed 1 in magnitude by 1 ulp, see above). */
-// @ts-ignore: decorator
 @inline export function tanhRatio4(A: v128, B: v128): v128 {
   return f32x4.div(f32x4.mul(f32x4.add(A, A), B), madd4(A, A, f32x4.mul(B, B)));
 }
 
 /** tanh for f32x4 (hot loops: compose the parts above with their K4 constants loaded once). */
-// @ts-ignore: decorator
 @inline export function tanhf32x4(x: v128): v128 {
   const cap = k4(K_TANH_CAP), one = k4(K_ONE);
   const a = tanhClamp4(x, cap, f32x4.neg(cap));
@@ -281,7 +221,6 @@ const K4: usize = memory.data<f32>([
 }
 
 /** Scalar twin of tanhf32x4 (same algorithm, constants and operation order; no FMA). */
-// @ts-ignore: decorator
 @inline export function tanhf32(x: f32): f32 {
   let a = x > TANH_CAP ? TANH_CAP : x;
   a = a < -TANH_CAP ? -TANH_CAP : a;

@@ -2,6 +2,7 @@ export { init, AttentionRuntime, supportedBackends, type InitOptions } from './r
 export { BACKENDS, type Backend } from './backend.js';
 export { Tensor, type MemoryStats } from './memory.js';
 export type { TensorData, TensorLike } from './validate.js';
+export type { KernelTiles } from './kernels.js';
 export type { AttentionOptions, AttentionResult } from './ops/sdpa.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SoftmaxOptions } from './ops/softmax.js';

@@ -2,41 +2,44 @@
  * The Wasm boundary: the exports of `assembly/index.ts`, as the TypeScript side calls them.
  * Pointers are byte offsets into linear memory; strides and sizes are in f32 elements.
  * Kernels never allocate and never validate: the caller passes checked sizes and scratch.
+ * Entries that take a work range [begin, end) compute those items only, with the scratch they are
+ * given; any split of the items gives the same bits.
  */
 export interface Kernels {
   /** First byte after the module's static data: the allocator starts here. */
   heapBase(): number;
 
-  gemmScratchBytes(n: number, k: number): number;
-  /** C[m,n] = A[m,k]·op(B) (+ bias[n]) (+ C if accumulate); op(B) = B[k,n] or Bᵀ for B stored [n,k]. */
+  /** Scratch bytes `gemm` needs to pack B (0 on its few-rows path, m < GEMM_DIRECT_M). */
+  gemmScratchBytes(m: number, n: number, k: number): number;
+  /**
+   * C[m,n] = A[m,k]·op(B) (+ bias[n]) (+ C if accumulate); op(B) = B[k,n] or Bᵀ for B stored [n,k].
+   * A column range [j0, j1) of C is the call on b + j0 (or b + j0·ldb for Bᵀ), c + j0, bias + j0, n = j1 − j0.
+   */
   gemm(
     a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
     m: number, n: number, k: number, transB: number, bias: number, accumulate: number, scratch: number,
   ): void;
 
   /**
-   * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over the visible keys
-   * j < min(keyLength, causal ? i + causalOffset + 1 : cols); hidden keys get weight 0, and a row
-   * with no visible key (or only -inf) becomes all zeros. mask = 0: none; ldMask = 0: one mask row for all.
+   * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
+   * the other keys get weight 0, and a row with no visible key (or only -inf) becomes all zeros.
+   * mask = 0: none; ldMask = 0: one mask row for all.
    */
-  softmax(
-    x: number, ldx: number, rows: number, cols: number, scale: number,
-    mask: number, ldMask: number, keyLength: number, causal: number, causalOffset: number,
-  ): void;
+  softmax(x: number, ldx: number, rows: number, cols: number, scale: number, mask: number, ldMask: number, visible: number): void;
 
-  /** out[i, :] = Σ_j w[i, j]·v[j, :] for w [m, s], v [s, d]. */
-  context(w: number, ldw: number, v: number, ldv: number, out: number, ldo: number, m: number, s: number, d: number): void;
+  /** Work items of `attention` for the parameter block at `params` (src/ops/attention-params.ts). */
+  attentionWorkItems(params: number): number;
+  /** Scratch bytes one `attention` call needs. */
+  attentionScratchBytes(params: number): number;
+  /** Fused softmax(q·kᵀ·scale | visible keys)·v for work items [begin, end) (see assembly/attention/fused.ts). */
+  attention(params: number, begin: number, end: number, scratch: number): void;
 
-  attentionScratchBytes(lq: number, lk: number, d: number, dv: number): number;
-  /** Fused softmax(q·kᵀ·scale + mask)·v over [batch, heads, length, dim] with strides (see assembly/attention.ts). */
-  attention(
-    q: number, qSB: number, qSH: number, qSL: number,
-    k: number, kSB: number, kSH: number, kSL: number,
-    v: number, vSB: number, vSH: number, vSL: number,
-    out: number, oSB: number, oSH: number, oSL: number,
-    batch: number, heads: number, lq: number, lk: number, d: number, dv: number,
-    scale: number, causal: number, keyLengths: number, scratch: number,
-  ): void;
+  /** Work items of `attentionWeights` (one per batch and head). */
+  attentionWeightsWorkItems(params: number): number;
+  /** Scratch bytes one `attentionWeights` call needs. */
+  attentionWeightsScratchBytes(params: number): number;
+  /** The same attention with the weights [B, H, Lq, Lk] written to `weights` (assembly/attention/weights.ts). */
+  attentionWeights(params: number, begin: number, end: number, weights: number, scratch: number): void;
 
   /** out[i] = b·e^{a·x[i]}; returns max |x[i]| (see assembly/additive.ts, factored form). */
   expScale(x: number, out: number, n: number, a: number, b: number): number;
@@ -52,4 +55,55 @@ export interface Kernels {
    * style 0: pairs (i, i + d/2), style 1: pairs (2i, 2i + 1). out may equal x.
    */
   rope(x: number, out: number, rows: number, length: number, d: number, table: number, style: number): void;
+
+  GEMM_MR: WebAssembly.Global;
+  GEMM_NR: WebAssembly.Global;
+  GEMM_KC: WebAssembly.Global;
+  GEMM_MC: WebAssembly.Global;
+  GEMM_DIRECT_M: WebAssembly.Global;
+  GEMM_NB: WebAssembly.Global;
+  ATTENTION_QB: WebAssembly.Global;
+  ATTENTION_KB: WebAssembly.Global;
+  ATTENTION_PW: WebAssembly.Global;
+  ATTENTION_DIRECT_MAX_LQ: WebAssembly.Global;
+  ATTENTION_PARAMS_BYTES: WebAssembly.Global;
+}
+
+type FunctionNames = { [K in keyof Kernels]: Kernels[K] extends (...args: never[]) => unknown ? K : never }[keyof Kernels];
+type Arity = { [K in FunctionNames]: Kernels[K] extends (...args: infer P) => unknown ? P['length'] : never };
+
+/**
+ * The parameter count of every kernel function, checked against the interface above at compile
+ * time (a wrong number does not type-check) and against the module's exports by test/kernels.test.ts.
+ */
+export const KERNEL_ARITY: Arity = {
+  heapBase: 0,
+  gemmScratchBytes: 3,
+  gemm: 13,
+  softmax: 8,
+  attentionWorkItems: 1,
+  attentionScratchBytes: 1,
+  attention: 4,
+  attentionWeightsWorkItems: 1,
+  attentionWeightsScratchBytes: 1,
+  attentionWeights: 5,
+  expScale: 5,
+  additiveScoresFactored: 8,
+  additiveScores: 8,
+  tanhInPlace: 2,
+  rope: 7,
+};
+
+/** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */
+export interface KernelTiles {
+  gemm: { MR: number; NR: number; KC: number; MC: number; DIRECT_M: number; NB: number };
+  attention: { QB: number; KB: number; PW: number; DIRECT_MAX_LQ: number };
+}
+
+export function kernelTiles(k: Kernels): KernelTiles {
+  const v = (g: WebAssembly.Global): number => g.value as number;
+  return {
+    gemm: { MR: v(k.GEMM_MR), NR: v(k.GEMM_NR), KC: v(k.GEMM_KC), MC: v(k.GEMM_MC), DIRECT_M: v(k.GEMM_DIRECT_M), NB: v(k.GEMM_NB) },
+    attention: { QB: v(k.ATTENTION_QB), KB: v(k.ATTENTION_KB), PW: v(k.ATTENTION_PW), DIRECT_MAX_LQ: v(k.ATTENTION_DIRECT_MAX_LQ) },
+  };
 }

@@ -41,6 +41,7 @@ export class Heap {
   private inUse = 0;
   private peak = 0;
   private f32?: Float32Array;
+  private i32?: Int32Array;
   /** Resident tensors not yet disposed (for `runtime.scope`). */
   readonly tensors = new Set<Tensor>();
 
@@ -145,6 +146,13 @@ export class Heap {
     return this.f32;
   }
 
+  /** An Int32Array over the whole memory, re-made whenever growth replaced the buffer. */
+  ints(): Int32Array {
+    const buffer = this.memory.buffer;
+    if (this.i32 === undefined || this.i32.buffer !== buffer) this.i32 = new Int32Array(buffer);
+    return this.i32;
+  }
+
   /** A view of `length` floats at `ptr`, valid until the next allocation that grows memory. */
   view(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
@@ -152,10 +160,6 @@ export class Heap {
 
   liveTensors(): Tensor[] {
     return [...this.tensors];
-  }
-
-  isLive(ptr: number): boolean {
-    return this.live.has(ptr);
   }
 
   stats(): MemoryStats {

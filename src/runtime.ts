@@ -10,6 +10,8 @@ import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
 import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './ops/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
 import { Workspace } from './ops/workspace.js';
+import { PARAMS_BYTES } from './ops/attention-params.js';
+import { kernelTiles, type KernelTiles } from './kernels.js';
 import { checkShape, describe, formatShape, type TensorLike } from './validate.js';
 
 export interface InitOptions {
@@ -35,6 +37,15 @@ export class AttentionRuntime {
     this.backend = backend;
     this.backendReason = reason;
     this.ws = ws;
+  }
+
+  /**
+   * The tile and block sizes this build's kernels use (gemm: MR×NR micro-tiles, KC×MC blocks, the
+   * few-rows cut-off DIRECT_M; attention: QB query rows × KB keys, PW-key panels). Shapes just
+   * past a multiple of these run the kernels' tail paths.
+   */
+  get tiles(): KernelTiles {
+    return kernelTiles(this.ws.kernels);
   }
 
   /** The Wasm memory the kernels run on (shared with workers in a later version). */
@@ -162,7 +173,12 @@ export async function init(options: InitOptions = {}): Promise<AttentionRuntime>
   }
   const memory = new WebAssembly.Memory({ initial: (initialMiB * MIB) / 65536, maximum: 65536 });
   const kernels = await loadKernels(backend, memory, options.wasm);
-  return new AttentionRuntime(backend, reason, new Workspace(kernels, new Heap(memory, kernels.heapBase())));
+  const heap = new Heap(memory, kernels.heapBase());
+  const paramsBytes = kernels.ATTENTION_PARAMS_BYTES?.value as number | undefined;
+  if (paramsBytes !== PARAMS_BYTES) {
+    throw new Error(`wasm-attention: the ${backend} build does not match this runtime (attention parameter block of ${paramsBytes} bytes, expected ${PARAMS_BYTES}); rebuild with npm run build`);
+  }
+  return new AttentionRuntime(backend, reason, new Workspace(kernels, heap));
 }
 
 export { supportedBackends };

@@ -1,6 +1,7 @@
 /** The context vectors of attention: a weighted sum of value rows, c[i] = Σ_j w[i, j]·v[j]. */
 import type { Tensor } from '../memory.js';
 import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../validate.js';
+import { mat, matmulNN } from './linear.js';
 import type { Workspace } from './workspace.js';
 
 /** weights [M, S] (or [S]) and values [S, D] → context [M, D] (or [D]). */
@@ -17,7 +18,7 @@ export function attentionContext(ws: Workspace, weights: TensorLike, values: Ten
     const wp = temps.input(wa);
     const vp = temps.input(va);
     const out = temps.tensor(wa.shape.length === 2 ? [m, d] : [d]);
-    ws.kernels.context(wp, s, vp, d, out.ptr, d, m, s, d);
+    matmulNN(ws, mat(wp, s), mat(vp, d), mat(out.ptr, d), m, d, s);
     return resident ? temps.keep(out) : out.toArray();
   });
 }

@@ -1,6 +1,7 @@
 /** Matrix multiply through the packed gemm kernel: y = a·b (+ bias), or a·bᵀ (+ bias) for b [N, K] (PyTorch Linear). */
 import type { Tensor } from '../memory.js';
 import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../validate.js';
+import { linear, mat, matmulNN } from './linear.js';
 import type { Workspace } from './workspace.js';
 
 export interface MatmulOptions {
@@ -31,8 +32,8 @@ export function matmul(ws: Workspace, a: TensorLike, b: TensorLike, options?: Ma
     const bp = temps.input(ba);
     const biasPtr = biasArg ? temps.input(biasArg) : 0;
     const out = temps.tensor([...aa.shape.slice(0, -1), n]);
-    const scratch = ws.scratch(ws.kernels.gemmScratchBytes(n, k));
-    ws.kernels.gemm(ap, k, bp, transB ? k : n, out.ptr, n, m, n, k, transB ? 1 : 0, biasPtr, 0, scratch);
+    const product = transB ? linear : matmulNN;
+    product(ws, mat(ap, k), mat(bp, transB ? k : n), mat(out.ptr, n), m, n, k, { bias: biasPtr });
     return resident ? temps.keep(out) : out.toArray();
   });
 }

@@ -10,6 +10,7 @@
 import { Tensor } from '../memory.js';
 import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
 import { attendFused, attendMaterialised, type View } from './attend.js';
+import { at, linear, mat, offset, type Mat } from './linear.js';
 import type { Workspace } from './workspace.js';
 
 export interface MultiHeadAttentionWeights {
@@ -127,11 +128,10 @@ export class MultiHeadAttention {
     if (this.inW.disposed) throw new Error('multiHeadAttention: this module was disposed');
   }
 
-  /** y [rows, n] = x [rows, E]·W[row0 : row0 + n]ᵀ + bias[row0 : row0 + n], written with row stride ldy. */
-  private project(x: number, rows: number, w: Tensor, bias: Tensor, row0: number, n: number, y: number, ldy: number): void {
-    const k = this.ws.kernels;
+  /** y [rows, n] = x [rows, E]·W[row0 : row0 + n]ᵀ + bias[row0 : row0 + n]. */
+  private project(x: Mat, rows: number, w: Tensor, bias: Tensor, row0: number, n: number, y: Mat): void {
     const e = this.embedDim;
-    k.gemm(x, e, w.ptr + row0 * e * 4, e, y, ldy, rows, n, e, 1, bias.ptr + row0 * 4, 0, this.ws.scratch(k.gemmScratchBytes(n, e)));
+    linear(this.ws, x, at(mat(w.ptr, e), row0), y, rows, n, e, { bias: offset(bias.ptr, row0) });
   }
 
   /**
@@ -163,40 +163,43 @@ export class MultiHeadAttention {
     const keyLengths = checkLengths('options.keyLengths', opts.keyLengths, batch, lk);
 
     return ws.run((temps) => {
-      const xq = temps.input(qa);
+      const xq = mat(temps.input(qa), e);
+      // heads are read in place: head h of a row is its columns h·Dh … (h+1)·Dh
+      const heads4 = (m: Mat, length: number): View => ({ ptr: m.ptr, sB: length * m.ld, sH: dh, sL: m.ld });
       let q: View, k: View, v: View;
       if (self) {
         // One gemm: rows [q | k | v] of width 3E.
-        const qkv = temps.tensor([batch * lq, 3 * e]).ptr;
-        this.project(xq, batch * lq, this.inW, this.inB, 0, 3 * e, qkv, 3 * e);
-        q = { ptr: qkv, sB: lq * 3 * e, sH: dh, sL: 3 * e };
-        k = { ...q, ptr: qkv + e * 4 };
-        v = { ...q, ptr: qkv + 2 * e * 4 };
+        const qkv = mat(temps.tensor([batch * lq, 3 * e]).ptr, 3 * e);
+        this.project(xq, batch * lq, this.inW, this.inB, 0, 3 * e, qkv);
+        q = heads4(qkv, lq);
+        k = heads4(at(qkv, 0, e), lq);
+        v = heads4(at(qkv, 0, 2 * e), lq);
       } else {
-        const qp = temps.tensor([batch * lq, e]).ptr;
-        this.project(xq, batch * lq, this.inW, this.inB, 0, e, qp, e);
-        const kv = temps.tensor([batch * lk, 2 * e]).ptr;
-        const xk = temps.input(ka);
-        if (va === ka) this.project(xk, batch * lk, this.inW, this.inB, e, 2 * e, kv, 2 * e);
+        const qm = mat(temps.tensor([batch * lq, e]).ptr, e);
+        this.project(xq, batch * lq, this.inW, this.inB, 0, e, qm);
+        const kv = mat(temps.tensor([batch * lk, 2 * e]).ptr, 2 * e);
+        const xk = mat(temps.input(ka), e);
+        if (va === ka) this.project(xk, batch * lk, this.inW, this.inB, e, 2 * e, kv);
         else {
-          this.project(xk, batch * lk, this.inW, this.inB, e, e, kv, 2 * e);
-          this.project(temps.input(va), batch * lk, this.inW, this.inB, 2 * e, e, kv + e * 4, 2 * e);
+          this.project(xk, batch * lk, this.inW, this.inB, e, e, kv);
+          this.project(mat(temps.input(va), e), batch * lk, this.inW, this.inB, 2 * e, e, at(kv, 0, e));
         }
-        q = { ptr: qp, sB: lq * e, sH: dh, sL: e };
-        k = { ptr: kv, sB: lk * 2 * e, sH: dh, sL: 2 * e };
-        v = { ...k, ptr: kv + e * 4 };
+        q = heads4(qm, lq);
+        k = heads4(kv, lk);
+        v = heads4(at(kv, 0, e), lk);
       }
-      const attn = temps.tensor([batch * lq, e]).ptr;
+      const attn = mat(temps.tensor([batch * lq, e]).ptr, e);
       const problem = {
         q, k, v,
-        out: { ptr: attn, sB: lq * e, sH: dh, sL: e },
-        batch, heads, lq, lk, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal, keyLengths,
+        out: heads4(attn, lq),
+        batch, heads, lq, lk, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal,
+        keyLengths: keyLengths ? temps.int32(keyLengths) : 0,
       };
       let weights: Float32Array | undefined;
       if (needWeights) weights = averageHeads(heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk), batch, heads, lq * lk);
-      else attendFused(ws, temps, problem);
+      else attendFused(ws, problem);
       const out = temps.tensor(qa.shape);
-      this.project(attn, batch * lq, this.outW, this.outB, 0, e, out.ptr, e);
+      this.project(attn, batch * lq, this.outW, this.outB, 0, e, mat(out.ptr, e));
       const output = out.toArray();
       return weights ? { output, weights } : { output };
     });
@@ -235,27 +238,27 @@ export class MultiHeadAttention {
     if (t >= cache.maxLength) throw new RangeError(`cache is full: it holds maxLength = ${cache.maxLength} positions (createCache({ maxLength })); reset() it or make a larger one`);
     const batch = cache.batch;
     return ws.run((temps) => {
-      const qkv = temps.tensor([batch, 3 * e]).ptr;
-      this.project(temps.input(xa), batch, this.inW, this.inB, 0, 3 * e, qkv, 3 * e);
+      const qkv = mat(temps.tensor([batch, 3 * e]).ptr, 3 * e);
+      this.project(mat(temps.input(xa), e), batch, this.inW, this.inB, 0, 3 * e, qkv);
       // Append k and v of the new token at position t of every sequence.
       const f32 = ws.heap.floats();
       const rowStride = cache.maxLength * e;
       for (let b = 0; b < batch; b++) {
-        const src = (qkv >>> 2) + b * 3 * e;
+        const src = (qkv.ptr >>> 2) + b * 3 * e;
         f32.copyWithin((cache.k.ptr >>> 2) + b * rowStride + t * e, src + e, src + 2 * e);
         f32.copyWithin((cache.v.ptr >>> 2) + b * rowStride + t * e, src + 2 * e, src + 3 * e);
       }
-      const attn = temps.tensor([batch, e]).ptr;
-      attendFused(ws, temps, {
-        q: { ptr: qkv, sB: 3 * e, sH: dh, sL: 3 * e },
+      const attn = mat(temps.tensor([batch, e]).ptr, e);
+      attendFused(ws, {
+        q: { ptr: qkv.ptr, sB: 3 * e, sH: dh, sL: 3 * e },
         k: { ptr: cache.k.ptr, sB: rowStride, sH: dh, sL: e },
         v: { ptr: cache.v.ptr, sB: rowStride, sH: dh, sL: e },
-        out: { ptr: attn, sB: e, sH: dh, sL: e },
-        batch, heads, lq: 1, lk: t + 1, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal: false,
+        out: { ptr: attn.ptr, sB: e, sH: dh, sL: e },
+        batch, heads, lq: 1, lk: t + 1, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal: false, keyLengths: 0,
       });
       cache.advance();
       const out = temps.tensor([batch, e]);
-      this.project(attn, batch, this.outW, this.outB, 0, e, out.ptr, e);
+      this.project(attn, batch, this.outW, this.outB, 0, e, mat(out.ptr, e));
       return out.toArray();
     });
   }

@@ -35,19 +35,13 @@ export interface RopeOptions {
   inPlace?: boolean;
 }
 
-interface Table {
-  key: string;
-  ptr: number;
-}
-const tables = new WeakMap<Workspace, Table>();
-
 /** The (cos, sin) table [L, D/2, 2] for positions offset..offset+L−1, kept resident for the next call with the same key. */
 function ropeTable(ws: Workspace, length: number, d: number, offset: number, base: number): number {
   const key = `${length},${d},${offset},${base}`;
-  const cached = tables.get(ws);
-  if (cached && cached.key === key && ws.heap.isLive(cached.ptr)) return cached.ptr;
-  if (cached && ws.heap.isLive(cached.ptr)) ws.heap.release(cached.ptr);
-  tables.delete(ws);
+  const cached = ws.ropeTable;
+  if (cached && cached.key === key) return cached.ptr;
+  if (cached) ws.heap.release(cached.ptr);
+  ws.ropeTable = undefined;
   const half = d / 2;
   const ptr = ws.heap.alloc(length * half * 8);
   const t = ws.heap.view(ptr, length * half * 2);
@@ -58,7 +52,7 @@ function ropeTable(ws: Workspace, length: number, d: number, offset: number, bas
       t[(p * half + i) * 2 + 1] = Math.sin(angle);
     }
   }
-  tables.set(ws, { key, ptr });
+  ws.ropeTable = { key, ptr };
   return ptr;
 }
 

@@ -65,11 +65,11 @@ export function scaledDotProductAttention(ws: Workspace, q: TensorLike, k: Tenso
       ...p,
       scale,
       causal,
-      keyLengths,
+      keyLengths: keyLengths ? temps.int32(keyLengths) : 0,
     };
     let weights: Float32Array | undefined;
     if (returnWeights) weights = ws.heap.view(attendMaterialised(ws, temps, problem), p.batch * p.heads * p.lq * p.lk).slice();
-    else attendFused(ws, temps, problem);
+    else attendFused(ws, problem);
     const output = resident ? temps.keep(out) : out.toArray();
     return weights ? { output, weights } : { output };
   });

@@ -14,6 +14,7 @@
  */
 import { Tensor } from '../memory.js';
 import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
+import { at, linear, mat, matmulNN } from './linear.js';
 import type { Workspace } from './workspace.js';
 
 export type LuongScore = 'dot' | 'general' | 'concat';
@@ -205,7 +206,7 @@ export class BoundAttention {
       if (w.k === 0) this.keys = this.hs;
       else {
         this.keys = alloc([batch, source, hidden]);
-        k.gemm(this.hs, hidden, w.k, w.ldk, this.keys, hidden, batch * source, hidden, hidden, 1, w.kBias, 0, ws.scratch(k.gemmScratchBytes(hidden, hidden)));
+        linear(ws, mat(this.hs, hidden), mat(w.k, w.ldk), mat(this.keys, hidden), batch * source, hidden, hidden, { bias: w.kBias });
       }
       // Additive scores: e^{2·keys} once, so a step needs no tanh (assembly/additive.ts, factored form).
       if (w.v !== 0) {
@@ -240,30 +241,28 @@ export class BoundAttention {
     // h goes into the second half of each [c; h] row (the attentional state reads it there too).
     const hData = h.tensor ? h.tensor.data : h.data!;
     for (let b = 0; b < batch; b++) f32.set(hData.subarray(b * hidden, (b + 1) * hidden), ((this.cat >>> 2) + b * 2 * hidden + hidden));
-    if (w.q !== 0) {
-      k.gemm(this.cat + hidden * 4, 2 * hidden, w.q, w.ldq, this.query, hidden, batch, hidden, hidden, 1, w.qBias, 0, ws.scratch(k.gemmScratchBytes(hidden, hidden)));
-    }
-    const ldQuery = w.q === 0 ? 2 * hidden : hidden;
+    // [c; h] rows: the context goes into the first half, h is in the second
+    const cat = mat(this.cat, 2 * hidden);
+    const query = w.q === 0 ? at(cat, 0, hidden) : mat(this.query, hidden);
+    if (w.q !== 0) linear(ws, at(cat, 0, hidden), mat(w.q, w.ldq), query, batch, hidden, hidden, { bias: w.qBias });
+    // per batch entry: [B, S, H] as S rows of H, [B, S] as one row of S
+    const keys = mat(this.keys, hidden), hs = mat(this.hs, hidden);
+    const scores = mat(this.scores, source), weights = mat(this.weights, source);
+    const keysExp = mat(this.keysExp, hidden), queryExp = mat(this.queryExp, hidden);
     for (let b = 0; b < batch; b++) {
-      const q = this.query + b * ldQuery * 4;
-      const keys = this.keys + b * source * hidden * 4;
-      const scores = this.scores + b * source * 4;
-      if (w.v === 0) k.gemm(q, hidden, keys, hidden, scores, source, 1, source, hidden, 1, 0, 0, 0);
-      else {
-        const f = this.queryExp === 0 ? 0 : this.queryExp + b * hidden * 4;
-        if (f !== 0 && k.expScale(q, f, hidden, 2, 0.5) <= FACTORED_LIMIT) {
-          k.additiveScoresFactored(f, this.keysExp + b * source * hidden * 4, hidden, w.v, this.vTotal, scores, source, hidden);
-        } else k.additiveScores(q, keys, hidden, w.v, w.vBias, scores, source, hidden);
-      }
+      const q = at(query, b).ptr, kb = at(keys, b * source).ptr, sb = at(scores, b).ptr;
+      if (w.v === 0) linear(ws, at(query, b), at(keys, b * source), at(scores, b), 1, source, hidden);
+      else if (this.queryExp !== 0 && k.expScale(q, at(queryExp, b).ptr, hidden, 2, 0.5) <= FACTORED_LIMIT) {
+        k.additiveScoresFactored(at(queryExp, b).ptr, at(keysExp, b * source).ptr, hidden, w.v, this.vTotal, sb, source, hidden);
+      } else k.additiveScores(q, kb, hidden, w.v, w.vBias, sb, source, hidden);
     }
     f32.copyWithin(this.weights >>> 2, this.scores >>> 2, (this.scores >>> 2) + batch * source);
     for (let b = 0; b < batch; b++) {
-      const weights = this.weights + b * source * 4;
-      k.softmax(weights, source, 1, source, 1, 0, 0, this.lengths[b]!, 0, 0);
-      k.context(weights, source, this.hs + b * source * hidden * 4, hidden, this.cat + b * 2 * hidden * 4, 2 * hidden, 1, source, hidden);
+      k.softmax(at(weights, b).ptr, source, 1, source, 1, 0, 0, this.lengths[b]!);
+      matmulNN(ws, at(weights, b), at(hs, b * source), at(cat, b), 1, hidden, source);
     }
     if (this.state !== 0) {
-      k.gemm(this.cat, 2 * hidden, w.c, 2 * hidden, this.state, hidden, batch, hidden, 2 * hidden, 1, w.cBias, 0, ws.scratch(k.gemmScratchBytes(hidden, 2 * hidden)));
+      linear(ws, cat, mat(w.c, 2 * hidden), mat(this.state, hidden), batch, hidden, 2 * hidden, { bias: w.cBias });
       k.tanhInPlace(this.state, batch * hidden);
     }
     const view = ws.heap.floats();

@@ -34,7 +34,7 @@ export function softmax(ws: Workspace, x: TensorLike, options?: SoftmaxOptions):
     if (xa.tensor) ws.heap.floats().copyWithin(out.ptr >>> 2, xa.tensor.ptr >>> 2, (xa.tensor.ptr >>> 2) + out.size);
     else ws.heap.floats().set(xa.data!, out.ptr >>> 2);
     const maskPtr = maskArg ? temps.input(maskArg) : 0;
-    ws.kernels.softmax(out.ptr, n, rows, n, scale, maskPtr, ldMask, n, 0, 0);
+    ws.kernels.softmax(out.ptr, n, rows, n, scale, maskPtr, ldMask, n);
     return resident ? temps.keep(out) : out.toArray();
   });
 }

@@ -5,10 +5,14 @@
 import type { Kernels } from '../kernels.js';
 import { Tensor, type Heap } from '../memory.js';
 import type { Checked } from '../validate.js';
+import { PARAMS_BYTES } from './attention-params.js';
 
 export class Workspace {
   private scratchPtr = -1;
   private scratchSize = 0;
+  private paramsPtr = -1;
+  /** The rotary (cos, sin) table of the last `rope` call, kept for the next call with the same key. */
+  ropeTable: { key: string; ptr: number } | undefined;
 
   constructor(
     readonly kernels: Kernels,
@@ -20,6 +24,7 @@ export class Workspace {
    * step then allocate nothing). Valid until the next `scratch` call.
    */
   scratch(bytes: number): number {
+    if (bytes === 0) return 0;
     if (bytes <= this.scratchSize) return this.scratchPtr;
     if (this.scratchPtr >= 0) this.heap.release(this.scratchPtr);
     this.scratchPtr = -1;
@@ -29,13 +34,10 @@ export class Workspace {
     return this.scratchPtr;
   }
 
-  /** Frees the scratch block (after a large call, so the peak does not stay resident). */
-  trimScratch(keepBytes: number): void {
-    if (this.scratchSize > keepBytes && this.scratchPtr >= 0) {
-      this.heap.release(this.scratchPtr);
-      this.scratchPtr = -1;
-      this.scratchSize = 0;
-    }
+  /** The attention parameter block (src/ops/attention-params.ts), allocated once and rewritten per call. */
+  attentionParams(): number {
+    if (this.paramsPtr < 0) this.paramsPtr = this.heap.alloc(PARAMS_BYTES);
+    return this.paramsPtr;
   }
 
   /** Runs `body` with a list that collects temporaries; they are freed however `body` ends. */

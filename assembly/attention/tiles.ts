@@ -1,0 +1,12 @@
+// The fused kernel's block sizes. The kernel test harness and the per-kernel bench read them
+// through the module's exports (ATTENTION_* in assembly/index.ts), so their edge cases follow.
+
+/** Query rows per block: one work item of the fused kernel. */
+export const QB: i32 = 16;
+/** Keys per block (score tile width). */
+export const KB: i32 = 128;
+/** Keys per packed K panel (= 4 v128). */
+export const PW: i32 = 16;
+/** Heads with at most this many query rows read K in place instead of packing it (one query
+ *  block per head uses each key once, so packing would be a full extra pass over K). */
+export const DIRECT_MAX_LQ: i32 = QB;

@@ -1,0 +1,39 @@
+// Attention with its weights materialised, for callers that want to see them: per (batch, head),
+//   W = softmax(q·kᵀ·scale over visibleRange(b, i)) [Lq, Lk]   (gemm, row softmax)
+//   out = W·v                                                  (gemm)
+// Same parameter block and visibility rule as the fused kernel; O(Lq·Lk) memory per head, so it
+// is for visualisation and small shapes. A work item is one (b, h): item n = b·H + h.
+import { gemm, gemmScratchBytes } from '../gemm/gemm';
+import { softmaxRange } from '../softmax';
+import { BATCH, D, DV, f32At, HEADS, headPtr, i32At, K, LK, LQ, OUT, Q, SCALE, V } from './params';
+import { visibleHi, visibleLo } from './visibility';
+
+/** Work items of `attentionWeights`: B·H. */
+export function attentionWeightsWorkItems(params: usize): i32 {
+  return i32At(params, BATCH) * i32At(params, HEADS);
+}
+
+/** Scratch bytes one `attentionWeights` call needs for this parameter block. */
+export function attentionWeightsScratchBytes(params: usize): i32 {
+  const lq = i32At(params, LQ), lk = i32At(params, LK);
+  return max<i32>(gemmScratchBytes(lq, lk, i32At(params, D)), gemmScratchBytes(lq, i32At(params, DV), lk));
+}
+
+/** Items [begin, end): out as the fused kernel computes it, and weights [B, H, Lq, Lk] (contiguous). */
+export function attentionWeights(params: usize, begin: i32, end: i32, weights: usize, scratch: usize): void {
+  const heads = i32At(params, HEADS), lq = i32At(params, LQ), lk = i32At(params, LK);
+  const d = i32At(params, D), dv = i32At(params, DV);
+  const scale = f32At(params, SCALE);
+  const qSL = i32At(params, Q + 12), kSL = i32At(params, K + 12);
+  const vSL = i32At(params, V + 12), oSL = i32At(params, OUT + 12);
+  for (let item = begin; item < end; item++) {
+    const b = item / heads, h = item - b * heads;
+    const w = weights + (<usize>item * <usize>lq * <usize>lk << 2);
+    gemm(headPtr(params, Q, b, h), qSL, headPtr(params, K, b, h), kSL, w, lk, lq, lk, d, 1, 0, 0, scratch);
+    for (let i = 0; i < lq; i++) {
+      const lo = visibleLo(params, b, i);
+      softmaxRange(w + (<usize>i * <usize>lk << 2), lo, visibleHi(params, b, i), lk, scale, 0);
+    }
+    gemm(w, lk, headPtr(params, V, b, h), vSL, headPtr(params, OUT, b, h), oSL, lq, dv, lk, 0, 0, 0, scratch);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Matrix products over resident memory for the ops: each sizes its own gemm scratch, so no op
+ * knows the kernel's tiles or paths. A `Mat` is a row-major matrix in Wasm memory whose rows are
+ * `ld` floats apart; `at(m, row, col)` is the sub-matrix starting there (heads inside [B, L, H·D]
+ * rows, the halves of a [c; h] row, one batch of a [B, S, H] tensor).
+ */
+import type { Workspace } from './workspace.js';
+
+export interface Mat {
+  ptr: number;
+  ld: number;
+}
+
+export function mat(ptr: number, ld: number): Mat {
+  return { ptr, ld };
+}
+
+/** The sub-matrix of `m` from (row, col) on, with the same row stride. */
+export function at(m: Mat, row: number, col = 0): Mat {
+  return { ptr: m.ptr + 4 * (row * m.ld + col), ld: m.ld };
+}
+
+/** The address `floats` floats past `ptr` (an element of a vector, e.g. a slice of a bias). */
+export function offset(ptr: number, floats: number): number {
+  return ptr + 4 * floats;
+}
+
+export interface ProductOptions {
+  /** A bias [n] added to every row (its pointer), or 0. */
+  bias?: number;
+  /** y += product instead of y = product (residual adds). */
+  accumulate?: boolean;
+}
+
+/** y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (its rows `w.ld` apart). */
+export function linear(ws: Workspace, x: Mat, w: Mat, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+  const kern = ws.kernels;
+  const scratch = ws.scratch(kern.gemmScratchBytes(rows, n, k));
+  kern.gemm(x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0, scratch);
+}
+
+/** c[m, n] = a[m, k]·b[k, n] (+ bias) (+ c). */
+export function matmulNN(ws: Workspace, a: Mat, b: Mat, c: Mat, m: number, n: number, k: number, options: ProductOptions = {}): void {
+  const kern = ws.kernels;
+  const scratch = ws.scratch(kern.gemmScratchBytes(m, n, k));
+  kern.gemm(a.ptr, a.ld, b.ptr, b.ld, c.ptr, c.ld, m, n, k, 0, options.bias ?? 0, options.accumulate ? 1 : 0, scratch);
+}
