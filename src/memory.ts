@@ -181,7 +181,7 @@ export class Tensor {
   private heap: Heap | undefined;
   private address: number;
 
-  /** @internal Use `runtime.tensor(...)` or `runtime.empty(...)`. */
+  /** @internal Use `runtime.tensor(...)` or `runtime.zeros(...)`. */
   constructor(heap: Heap, shape: readonly number[]) {
     this.shape = Object.freeze([...shape]);
     this.size = shape.reduce((a, b) => a * b, 1);

@@ -87,4 +87,39 @@ describe('memory', () => {
     expect(after.capacityBytes).toBe(after1.capacityBytes);
     expect(after.peakBytes).toBe(after1.peakBytes);
   });
+
+  it('a module whose weights cannot all be copied in frees the ones it had copied', async () => {
+    const rt = await init({ backend: 'simd' });
+    // The heap is internal; failing its nth allocation stands in for running out of Wasm memory.
+    const heap = (rt as unknown as { ws: { heap: { alloc(bytes: number): number } } }).ws.heap;
+    const alloc = heap.alloc.bind(heap);
+    const H = 6;
+    const modules: [string, () => unknown][] = [
+      ['bahdanauAttention', () => rt.bahdanauAttention({
+        'Wa.weight': tensor([H, H], 1), 'Wa.bias': tensor([H], 2), 'Ua.weight': tensor([H, H], 3),
+        'Ua.bias': tensor([H], 4), 'Va.weight': tensor([1, H], 5), 'Va.bias': tensor([1], 6),
+      })],
+      ['luongAttention concat', () => rt.luongAttention({ score: 'concat', Wa: tensor([H, 2 * H], 7), va: tensor([H], 8), ba: tensor([H], 9), Wc: tensor([H, 2 * H], 10) })],
+      ['multiHeadAttention', () => rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: {
+        in_proj_weight: tensor([3 * H, H], 11), in_proj_bias: tensor([3 * H], 12), 'out_proj.weight': tensor([H, H], 13), 'out_proj.bias': tensor([H], 14),
+      } })],
+    ];
+    for (const [name, make] of modules) {
+      for (let failAt = 1; failAt <= 4; failAt++) {
+        const before = rt.memoryStats();
+        let calls = 0;
+        heap.alloc = (bytes) => {
+          if (++calls === failAt) throw new RangeError('out of Wasm memory (test)');
+          return alloc(bytes);
+        };
+        try {
+          expect(make, `${name}, allocation ${failAt} fails`).toThrow(/out of Wasm memory \(test\)/);
+        } finally {
+          heap.alloc = alloc;
+        }
+        expect(rt.memoryStats().bytesInUse, `${name}, allocation ${failAt} fails`).toBe(before.bytesInUse);
+        expect(rt.memoryStats().allocations).toBe(before.allocations);
+      }
+    }
+  });
 });

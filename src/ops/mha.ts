@@ -8,9 +8,10 @@
  * transposed or copied between the projections and the attention.
  */
 import { Tensor } from '../memory.js';
-import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
+import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type TensorLike } from '../validate.js';
 import { attendFused, attendMaterialised, type View } from './attend.js';
 import { at, linear, mat, offset, type Mat } from './linear.js';
+import { residentWeights } from './weights.js';
 import type { Workspace } from './workspace.js';
 
 export interface MultiHeadAttentionWeights {
@@ -109,19 +110,8 @@ export class MultiHeadAttention {
     this.embedDim = e;
     this.numHeads = heads;
     this.headDim = e / heads;
-    const copy = (arg: Checked): Tensor => {
-      const t = new Tensor(heap, arg.shape);
-      heap.floats().set(arg.tensor ? arg.tensor.data : arg.data!, t.ptr >>> 2);
-      return t;
-    };
-    const made: Tensor[] = [];
-    try {
-      for (const arg of [inW, inB, outW, outB]) made.push(copy(arg));
-    } catch (error) {
-      for (const t of made) t.dispose();
-      throw error;
-    }
-    [this.inW, this.inB, this.outW, this.outB] = made as [Tensor, Tensor, Tensor, Tensor];
+    const t = residentWeights(heap, { inW, inB, outW, outB });
+    [this.inW, this.inB, this.outW, this.outB] = [t.inW!, t.inB!, t.outW!, t.outB!];
   }
 
   private assertLive(): void {

@@ -14,7 +14,8 @@
  */
 import { Tensor } from '../memory.js';
 import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
-import { at, linear, mat, matmulNN } from './linear.js';
+import { at, linear, mat, matmulNN, offset } from './linear.js';
+import { ptrOf, residentWeights } from './weights.js';
 import type { Workspace } from './workspace.js';
 
 export type LuongScore = 'dot' | 'general' | 'concat';
@@ -172,7 +173,7 @@ export class BoundAttention {
   private readonly queryExp: number = 0;
   /** Σ Va + vBias: the constant of the factored score. */
   private readonly vTotal: number = 0;
-  private readonly query: number; // [B, H] projected decoder state (or h itself)
+  private readonly query: number; // [B, H] projected decoder state (0 when the query is h itself)
   private readonly cat: number; // [B, 2H]: [c; h]
   private readonly scores: number; // [B, S]
   private readonly weights: number; // [B, S]
@@ -219,7 +220,7 @@ export class BoundAttention {
         } else this.blocks.pop()!.dispose();
       }
       this.cat = alloc([batch, 2 * hidden]);
-      this.query = w.q === 0 ? this.cat + hidden * 4 : alloc([batch, hidden]);
+      this.query = w.q === 0 ? 0 : alloc([batch, hidden]);
       this.scores = alloc([batch, source]);
       this.weights = alloc([batch, source]);
       this.state = w.c === 0 ? 0 : alloc([batch, hidden]);
@@ -287,13 +288,6 @@ export class BoundAttention {
 
 // --- construction ------------------------------------------------------------------------------
 
-function resident(ws: Workspace, arg: Checked, owned: Tensor[]): number {
-  const t = new Tensor(ws.heap, arg.shape);
-  owned.push(t);
-  ws.heap.floats().set(arg.tensor ? arg.tensor.data : arg.data!, t.ptr >>> 2);
-  return t.ptr;
-}
-
 const NONE: Omit<Weights, 'hidden'> = { q: 0, ldq: 0, qBias: 0, k: 0, ldk: 0, kBias: 0, v: 0, vBias: 0, c: 0, cBias: 0 };
 
 export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAttention {
@@ -323,20 +317,16 @@ export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAtt
     if (opts.Wc === undefined) throw new TypeError(`${where}: bc is given without Wc`);
     checks.push(['bc', checkWeight(where, 'bc', opts.bc, heap, [hidden], 'the bias of Wc, [H]')]);
   }
-  const owned: Tensor[] = [];
-  const ptr = (name: keyof LuongOptions): number => {
-    const c = checks.find(([n]) => n === name)?.[1];
-    return c ? resident(ws, c, owned) : 0;
-  };
+  const t = residentWeights(heap, Object.fromEntries(checks) as Record<keyof LuongOptions, Checked | undefined>);
   const w: Weights = { hidden, ...NONE };
-  if (score === 'general') Object.assign(w, { k: ptr('W'), ldk: hidden });
+  if (score === 'general') Object.assign(w, { k: ptrOf(t.W), ldk: hidden });
   if (score === 'concat') {
-    const wa = ptr('Wa');
+    const wa = ptrOf(t.Wa);
     // Wa·[h; hs] = Wa[:, :H]·h + Wa[:, H:]·hs: the hs half (and ba) goes to the keys at bind.
-    Object.assign(w, { q: wa, ldq: 2 * hidden, k: wa + hidden * 4, ldk: 2 * hidden, kBias: ptr('ba'), v: ptr('va') });
+    Object.assign(w, { q: wa, ldq: 2 * hidden, k: offset(wa, hidden), ldk: 2 * hidden, kBias: ptrOf(t.ba), v: ptrOf(t.va) });
   }
-  Object.assign(w, { c: ptr('Wc'), cBias: ptr('bc') });
-  return new Seq2seqAttention(ws, score, where, w, owned);
+  Object.assign(w, { c: ptrOf(t.Wc), cBias: ptrOf(t.bc) });
+  return new Seq2seqAttention(ws, score, where, w, Object.values(t).filter((x): x is Tensor => x !== undefined));
 }
 
 export function bahdanauAttention(ws: Workspace, weights: BahdanauWeights): Seq2seqAttention {
@@ -354,19 +344,19 @@ export function bahdanauAttention(ws: Workspace, weights: BahdanauWeights): Seq2
     va: checkWeight(where, "weights['Va.weight']", weights['Va.weight'], heap, [1, hidden], `Linear(${hidden}, 1) weight as [out, in]`),
     vab: checkWeight(where, "weights['Va.bias']", weights['Va.bias'], heap, [1], `Linear(${hidden}, 1) bias`),
   };
-  const owned: Tensor[] = [];
   const vBias = (args.vab.tensor ? args.vab.tensor.data : args.vab.data!)[0]!;
+  const t = residentWeights(heap, { wa, wab: args.wab, ua: args.ua, uab: args.uab, va: args.va });
   const w: Weights = {
     ...NONE,
     hidden,
-    q: resident(ws, wa, owned),
+    q: ptrOf(t.wa),
     ldq: hidden,
-    qBias: resident(ws, args.wab, owned),
-    k: resident(ws, args.ua, owned),
+    qBias: ptrOf(t.wab),
+    k: ptrOf(t.ua),
     ldk: hidden,
-    kBias: resident(ws, args.uab, owned),
-    v: resident(ws, args.va, owned),
+    kBias: ptrOf(t.uab),
+    v: ptrOf(t.va),
     vBias,
   };
-  return new Seq2seqAttention(ws, 'additive', where, w, owned);
+  return new Seq2seqAttention(ws, 'additive', where, w, Object.values(t).filter((x): x is Tensor => x !== undefined));
 }

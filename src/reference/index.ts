@@ -7,6 +7,7 @@ export { matmul } from './matmul.js';
 export { softmax } from './softmax.js';
 export { attentionContext } from './context.js';
 export { scaledDotProductAttention } from './sdpa.js';
+export { visibleRange, type Visibility } from './visibility.js';
 export type { ReferenceTensor } from './tensor.js';
 export { luongAttention, bahdanauAttention, ReferenceSeq2seq, type ReferenceLuong, type ReferenceStep } from './seq2seq.js';
 export { multiHeadAttention } from './mha.js';

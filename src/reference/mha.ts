@@ -1,4 +1,5 @@
 import type { ReferenceTensor } from './tensor.js';
+import { visibleRange } from './visibility.js';
 
 /**
  * torch.nn.MultiheadAttention (batch_first, bias) forward, written out: q = query·W_qᵀ + b_q,
@@ -39,21 +40,21 @@ export function multiHeadAttention(
   const v = project(value.data, B * S, 2);
   const attn = new Float64Array(B * L * E);
   const weights = options.needWeights ? new Float32Array(B * L * S) : undefined;
+  const rule = { lq: L, lk: S, causal: options.causal, keyLengths: options.keyLengths };
   for (let b = 0; b < B; b++) {
-    const n = options.keyLengths ? options.keyLengths[b]! : S;
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < L; i++) {
-        const visible = Math.max(0, Math.min(n, options.causal ? i + S - L + 1 : S));
-        const s = new Float64Array(visible);
-        for (let j = 0; j < visible; j++) {
+        const [lo, hi] = visibleRange(rule, b, i);
+        const s = new Float64Array(hi);
+        for (let j = lo; j < hi; j++) {
           let dot = 0;
           for (let e = 0; e < Dh; e++) dot += q[(b * L + i) * E + h * Dh + e]! * k[(b * S + j) * E + h * Dh + e]!;
           s[j] = dot / Math.sqrt(Dh);
         }
-        const max = Math.max(...s);
+        const max = Math.max(...s.subarray(lo));
         let sum = 0;
-        for (let j = 0; j < visible; j++) sum += s[j] = Math.exp(s[j]! - max);
-        for (let j = 0; j < visible; j++) {
+        for (let j = lo; j < hi; j++) sum += s[j] = Math.exp(s[j]! - max);
+        for (let j = lo; j < hi; j++) {
           const p = s[j]! / sum;
           if (weights) weights[(b * L + i) * S + j] += p / H;
           for (let e = 0; e < Dh; e++) attn[(b * L + i) * E + h * Dh + e] += p * v[(b * S + j) * E + h * Dh + e]!;

@@ -1,4 +1,5 @@
 import { bhld, type ReferenceTensor } from './tensor.js';
+import { visibleRange } from './visibility.js';
 
 export interface ReferenceAttentionOptions {
   causal?: boolean;
@@ -9,7 +10,8 @@ export interface ReferenceAttentionOptions {
 
 /**
  * For every (batch b, head h, query i): s_j = q_i·k_j·scale over the keys query i sees
- * (j < keyLengths[b], and j ≤ i + Lk − Lq when causal), w = softmax(s), output_i = Σ_j w_j·v_j.
+ * (visibleRange: j < keyLengths[b], and j ≤ i + Lk − Lq when causal), w = softmax(s),
+ * output_i = Σ_j w_j·v_j.
  * A query that sees no key outputs zeros and zero weights.
  */
 export function scaledDotProductAttention(
@@ -26,15 +28,15 @@ export function scaledDotProductAttention(
   const weights = options.returnWeights ? new Float32Array(batch * heads * lq * lk) : undefined;
   const w = new Float64Array(lk);
   const acc = new Float64Array(dv);
+  const rule = { lq, lk, causal: options.causal, keyLengths: options.keyLengths };
   for (let b = 0; b < batch; b++) {
-    const keyLength = options.keyLengths ? options.keyLengths[b]! : lk;
     for (let h = 0; h < heads; h++) {
       const bh = b * heads + h;
       for (let i = 0; i < lq; i++) {
-        const visible = Math.max(0, Math.min(keyLength, options.causal ? i + lk - lq + 1 : lk));
+        const [lo, hi] = visibleRange(rule, b, i);
         const qi = (bh * lq + i) * d;
         let max = -Infinity;
-        for (let j = 0; j < visible; j++) {
+        for (let j = lo; j < hi; j++) {
           const kj = (bh * lk + j) * d;
           let dot = 0;
           for (let e = 0; e < d; e++) dot += q.data[qi + e]! * k.data[kj + e]!;
@@ -42,9 +44,9 @@ export function scaledDotProductAttention(
           if (w[j]! > max) max = w[j]!;
         }
         let sum = 0;
-        for (let j = 0; j < visible; j++) sum += w[j] = Math.exp(w[j]! - max);
+        for (let j = lo; j < hi; j++) sum += w[j] = Math.exp(w[j]! - max);
         acc.fill(0);
-        for (let j = 0; j < visible; j++) {
+        for (let j = lo; j < hi; j++) {
           const p = w[j]! / sum;
           if (weights) weights[(bh * lq + i) * lk + j] = p;
           const vj = (bh * lk + j) * dv;
