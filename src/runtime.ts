@@ -2,7 +2,7 @@
 import { chooseBackend, supportedBackends, type Backend } from './backend.js';
 import { loadKernels, type WasmSource } from './load.js';
 import { Heap, Tensor, type MemoryStats } from './memory.js';
-import { attentionContext } from './ops/context.js';
+import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
 import { MultiHeadAttention, type MultiHeadAttentionConfig } from './ops/mha.js';
@@ -12,7 +12,7 @@ import { softmax, type SoftmaxOptions } from './ops/softmax.js';
 import { Workspace } from './ops/workspace.js';
 import { PARAMS_BYTES } from './ops/attention-params.js';
 import { kernelTiles, type KernelTiles } from './kernels.js';
-import { checkShape, describe, formatShape, type TensorLike } from './validate.js';
+import { checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './validate.js';
 
 export interface InitOptions {
   /** Force a build instead of the best one the engine validates; fails if the engine lacks it. */
@@ -23,7 +23,11 @@ export interface InitOptions {
   wasm?: WasmSource;
 }
 
+/** The output type an options object asks for: a resident `Tensor` with `resident: true`, else a copy. */
 type Resident<O> = O extends { resident: true } ? Tensor : Float32Array;
+/** sdpa's result for options O: `weights` is present when O asks for them. */
+export type AttentionResultFor<O> = AttentionResult<Resident<O>> &
+  (O extends { returnWeights: true } ? { weights: Float32Array } : unknown);
 
 export class AttentionRuntime {
   /** The build that runs. */
@@ -109,23 +113,31 @@ export class AttentionRuntime {
    * softmax(q·kᵀ·scale + mask)·v with q [B,H,Lq,D], k [B,H,Lk,D], v [B,H,Lk,Dv]
    * ([H,L,D] and [L,D] too) → { output [B,H,Lq,Dv], weights? [B,H,Lq,Lk] }.
    */
-  scaledDotProductAttention<O extends AttentionOptions>(q: TensorLike, k: TensorLike, v: TensorLike, options?: O): AttentionResult<Resident<O>> {
-    return scaledDotProductAttention(this.ws, q, k, v, options) as AttentionResult<Resident<O>>;
+  scaledDotProductAttention<O extends AttentionOptions = {}>(q: TensorLike, k: TensorLike, v: TensorLike, options?: Exact<O, AttentionOptions>): AttentionResultFor<O>;
+  scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions): AttentionResult<Float32Array | Tensor>;
+  scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions): AttentionResult<Float32Array | Tensor> {
+    return scaledDotProductAttention(this.ws, q, k, v, options);
   }
 
   /** a [..., M, K] · b [K, N] (or bᵀ for b [N, K] with `transposeB`) + bias [N] → [..., M, N]. */
-  matmul<O extends MatmulOptions>(a: TensorLike, b: TensorLike, options?: O): Resident<O> {
-    return matmul(this.ws, a, b, options) as Resident<O>;
+  matmul<O extends MatmulOptions = {}>(a: TensorLike, b: TensorLike, options?: Exact<O, MatmulOptions>): Resident<O>;
+  matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Float32Array | Tensor;
+  matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Float32Array | Tensor {
+    return matmul(this.ws, a, b, options);
   }
 
   /** softmax(x·scale + mask) over the last dimension of x. */
-  softmax<O extends SoftmaxOptions>(x: TensorLike, options?: O): Resident<O> {
-    return softmax(this.ws, x, options) as Resident<O>;
+  softmax<O extends SoftmaxOptions = {}>(x: TensorLike, options?: Exact<O, SoftmaxOptions>): Resident<O>;
+  softmax(x: TensorLike, options?: SoftmaxOptions): Float32Array | Tensor;
+  softmax(x: TensorLike, options?: SoftmaxOptions): Float32Array | Tensor {
+    return softmax(this.ws, x, options);
   }
 
   /** Context vectors: weights [M, S] (or [S]) · values [S, D] → [M, D] (or [D]). */
-  attentionContext<O extends { resident?: boolean }>(weights: TensorLike, values: TensorLike, options?: O): Resident<O> {
-    return attentionContext(this.ws, weights, values, options) as Resident<O>;
+  attentionContext<O extends ContextOptions = {}>(weights: TensorLike, values: TensorLike, options?: Exact<O, ContextOptions>): Resident<O>;
+  attentionContext(weights: TensorLike, values: TensorLike, options?: ContextOptions): Float32Array | Tensor;
+  attentionContext(weights: TensorLike, values: TensorLike, options?: ContextOptions): Float32Array | Tensor {
+    return attentionContext(this.ws, weights, values, options);
   }
 
   /**
@@ -166,6 +178,7 @@ const MIB = 2 ** 20;
 
 /** Loads the best build this engine supports (or `options.backend`) and returns a runtime. */
 export async function init(options: InitOptions = {}): Promise<AttentionRuntime> {
+  checkOptions('options', options, ['backend', 'initialMemoryMiB', 'wasm'], 'init');
   const { backend, reason } = chooseBackend(options.backend);
   const initialMiB = options.initialMemoryMiB ?? 16;
   if (typeof initialMiB !== 'number' || !Number.isInteger(initialMiB) || initialMiB < 1 || initialMiB > 4095) {

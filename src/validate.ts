@@ -14,6 +14,17 @@ export interface TensorData {
 /** What every op accepts: a resident tensor or plain data. */
 export type TensorLike = Tensor | TensorData;
 
+/**
+ * O with every key that T lacks typed `never`: an option name the op does not know fails to
+ * compile (as it throws at run time), even when the object also has known options.
+ */
+export type Exact<O, T> = O & Record<Exclude<keyof O, keyof T>, never>;
+
+/** Whether an argument in a tensor position is really an options object (no tensor has neither data nor shape). */
+export function isOptionsObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !(value instanceof Tensor) && !('data' in value) && !('shape' in value);
+}
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `Array(${value.length})`;
@@ -111,10 +122,65 @@ export function checkLengths(name: string, value: unknown, batch: number, max: n
   return out;
 }
 
-export function checkOptions(name: string, value: unknown): Record<string, unknown> {
+/**
+ * An options object of `fn`: undefined (no options) or an object whose every key is one of `known`.
+ * An unknown key is a TypeError that names it and the nearest known name, because a misspelt
+ * option silently ignored gives a wrong result (PyTorch users type `is_causal`, `attn_mask`).
+ */
+export function checkOptions(name: string, value: unknown, known: readonly string[], fn: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object, received ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw new TypeError(`${name} of ${fn} must be an object, received ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new TypeError(`${name}.${key} is not an option of ${fn}; ${hint(key, known)}`);
+  }
   return value as Record<string, unknown>;
+}
+
+/** Names from PyTorch and other libraries that users carry over, and what to use here instead. */
+const FOREIGN: Record<string, string> = {
+  is_causal: 'causal',
+  iscausal: 'causal',
+  key_padding_mask: 'keyLengths',
+  keypaddingmask: 'keyLengths',
+  need_weights: 'needWeights',
+  return_weights: 'returnWeights',
+  attn_mask: '',
+  attnmask: '',
+  mask: '',
+};
+
+function hint(key: string, known: readonly string[]): string {
+  const folded = key.toLowerCase().replace(/[_-]/g, '');
+  const foreign = FOREIGN[key] ?? FOREIGN[folded];
+  if (foreign !== undefined) {
+    if (foreign !== '' && known.includes(foreign)) return `did you mean ${foreign}?`;
+    if (foreign === '') {
+      return `arbitrary attention masks are not supported; masking is by ${known.filter((k) => k === 'causal' || k === 'keyLengths').join(' and ') || 'the options listed'} (options: ${known.join(', ')})`;
+    }
+  }
+  let best = '';
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = editDistance(folded, name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? `did you mean ${best}?` : `its options are ${known.join(', ')}`;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** A named weight of a module: present, float32, and of the expected shape (string entries are free). */

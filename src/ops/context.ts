@@ -4,11 +4,16 @@ import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type
 import { mat, matmulNN } from './linear.js';
 import type { Workspace } from './workspace.js';
 
+export interface ContextOptions {
+  /** Return the output as a resident `Tensor`. */
+  resident?: boolean;
+}
+
 /** weights [M, S] (or [S]) and values [S, D] → context [M, D] (or [D]). */
-export function attentionContext(ws: Workspace, weights: TensorLike, values: TensorLike, options?: { resident?: boolean }): Float32Array | Tensor {
+export function attentionContext(ws: Workspace, weights: TensorLike, values: TensorLike, options?: ContextOptions): Float32Array | Tensor {
   const wa = checkTensor('weights', weights, ws.heap);
   const va = checkTensor('values', values, ws.heap);
-  const resident = checkBoolean('options.resident', checkOptions('options', options).resident);
+  const resident = checkBoolean('options.resident', checkOptions('options', options, ['resident'], 'attentionContext').resident);
   if (wa.shape.length > 2) throw new RangeError(`weights: expected shape [M, S] or [S], received ${formatShape(wa.shape)}`);
   const s = wa.shape[wa.shape.length - 1]!;
   const m = wa.shape.length === 2 ? wa.shape[0]! : 1;

@@ -17,7 +17,7 @@ export interface MatmulOptions {
 export function matmul(ws: Workspace, a: TensorLike, b: TensorLike, options?: MatmulOptions): Float32Array | Tensor {
   const aa = checkTensor('a', a, ws.heap);
   const ba = checkTensor('b', b, ws.heap);
-  const opts = checkOptions('options', options);
+  const opts = checkOptions('options', options, ['transposeB', 'bias', 'resident'], 'matmul');
   const transB = checkBoolean('options.transposeB', opts.transposeB);
   const resident = checkBoolean('options.resident', opts.resident);
   if (aa.shape.length < 2) throw new RangeError(`a: expected shape [..., M, K], received ${formatShape(aa.shape)}`);

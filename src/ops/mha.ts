@@ -8,7 +8,7 @@
  * transposed or copied between the projections and the attention.
  */
 import { Tensor } from '../memory.js';
-import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type TensorLike } from '../validate.js';
+import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../validate.js';
 import { attendFused, attendMaterialised, type View } from './attend.js';
 import { at, linear, mat, offset, type Mat } from './linear.js';
 import { residentWeights } from './weights.js';
@@ -35,6 +35,9 @@ export interface ForwardOptions {
   /** Also return the weights [B, L, S] averaged over heads (PyTorch's default). */
   needWeights?: boolean;
 }
+
+/** What `forward` returns for options O: `weights` [B, L, S] is present when O asks for them. */
+export type ForwardResult<O> = { output: Float32Array; weights?: Float32Array } & (O extends { needWeights: true } ? { weights: Float32Array } : unknown);
 
 export class KVCache {
   readonly batch: number;
@@ -96,11 +99,11 @@ export class MultiHeadAttention {
   /** @internal use `runtime.multiHeadAttention(...)` */
   constructor(ws: Workspace, config: MultiHeadAttentionConfig) {
     const where = 'multiHeadAttention';
-    const cfg = checkOptions('config', config);
+    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'weights'], where);
     const e = checkInteger(`${where}: embedDim`, cfg.embedDim, 1);
     const heads = checkInteger(`${where}: numHeads`, cfg.numHeads, 1);
     if (e % heads !== 0) throw new RangeError(`${where}: embedDim ${e} must be divisible by numHeads ${heads}`);
-    const weights = checkOptions(`${where}: weights`, cfg.weights);
+    const weights = checkOptions('config.weights', cfg.weights, ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'], where);
     const heap = ws.heap;
     const inW = checkWeight(where, 'in_proj_weight', weights.in_proj_weight, heap, [3 * e, e], 'the q, k, v projections stacked as [3E, E]');
     const inB = checkWeight(where, 'in_proj_bias', weights.in_proj_bias, heap, [3 * e], '[3E]');
@@ -128,7 +131,15 @@ export class MultiHeadAttention {
    * query [B, L, E] (or [L, E]); key, value [B, S, E] (omit both for self-attention; omit value to
    * use key as value) → { output [B, L, E], weights? [B, L, S] averaged over heads }.
    */
-  forward(query: TensorLike, key?: TensorLike, value?: TensorLike, options?: ForwardOptions): { output: Float32Array; weights?: Float32Array } {
+  forward<O extends ForwardOptions = {}>(query: TensorLike, options?: Exact<O, ForwardOptions>): ForwardResult<O>;
+  forward(query: TensorLike, options?: ForwardOptions): ForwardResult<ForwardOptions>;
+  forward<O extends ForwardOptions = {}>(query: TensorLike, key: TensorLike | undefined, value?: TensorLike, options?: Exact<O, ForwardOptions>): ForwardResult<O>;
+  forward(query: TensorLike, key: TensorLike | undefined, value?: TensorLike, options?: ForwardOptions): ForwardResult<ForwardOptions>;
+  forward(query: TensorLike, ...rest: unknown[]): ForwardResult<ForwardOptions> {
+    // forward(x, options) is self-attention with options
+    const selfWithOptions = rest.length === 1 && isOptionsObject(rest[0]);
+    const [key, value, options] = (selfWithOptions ? [undefined, undefined, rest[0]] : rest) as [TensorLike?, TensorLike?, ForwardOptions?];
+    if (!selfWithOptions && rest.length > 3) throw new TypeError(`forward takes (query, options) or (query, key, value, options), received ${rest.length + 1} arguments`);
     this.assertLive();
     const { ws, embedDim: e, numHeads: heads, headDim: dh } = this;
     const heap = ws.heap;
@@ -147,7 +158,7 @@ export class MultiHeadAttention {
       expectShape('value', va.shape, ka.shape, 'the shape of key');
     }
     const lk = ka.shape[ka.shape.length - 2]!;
-    const opts = checkOptions('options', options);
+    const opts = checkOptions('options', options, ['causal', 'keyLengths', 'needWeights'], 'forward');
     const causal = checkBoolean('options.causal', opts.causal);
     const needWeights = checkBoolean('options.needWeights', opts.needWeights);
     const keyLengths = checkLengths('options.keyLengths', opts.keyLengths, batch, lk);
@@ -198,7 +209,7 @@ export class MultiHeadAttention {
   /** A resident key/value cache for incremental decoding: [batch, maxLength, E] each. */
   createCache(options: { batch: number; maxLength: number }): KVCache {
     this.assertLive();
-    const opts = checkOptions('options', options);
+    const opts = checkOptions('options', options, ['batch', 'maxLength'], 'createCache');
     const batch = checkInteger('options.batch', opts.batch, 1);
     const maxLength = checkInteger('options.maxLength', opts.maxLength, 1);
     const k = new Tensor(this.ws.heap, [batch, maxLength, this.embedDim]);

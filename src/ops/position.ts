@@ -58,7 +58,7 @@ function ropeTable(ws: Workspace, length: number, d: number, offset: number, bas
 
 /** Rotary embedding of x [..., L, D]: each pair (a, b) at position p turns by p·θ_i. */
 export function rope(ws: Workspace, x: TensorLike | Float32Array, options: RopeOptions): Float32Array | Tensor {
-  const opts = checkOptions('options', options);
+  const opts = checkOptions('options', options, ['style', 'shape', 'offset', 'base', 'inPlace'], 'rope');
   let arg;
   if (x instanceof Float32Array) {
     const shape = checkShape('options.shape', opts.shape);

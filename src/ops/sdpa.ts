@@ -34,7 +34,7 @@ export function scaledDotProductAttention(ws: Workspace, q: TensorLike, k: Tenso
   const qa = checkTensor('q', q, heap);
   const ka = checkTensor('k', k, heap);
   const va = checkTensor('v', v, heap);
-  const opts = checkOptions('options', options);
+  const opts = checkOptions('options', options, ['causal', 'keyLengths', 'scale', 'returnWeights', 'resident'], 'scaledDotProductAttention');
   const q4 = asBHLD(qa);
   const k4 = asBHLD(ka);
   const v4 = asBHLD(va);

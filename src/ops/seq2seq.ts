@@ -119,7 +119,7 @@ export class Seq2seqAttention {
   bind(encoderStates: TensorLike, options?: BindOptions): BoundAttention {
     this.assertLive();
     const hs = checkTensor('encoderStates', encoderStates, this.ws.heap);
-    const opts = checkOptions('options', options);
+    const opts = checkOptions('options', options, ['lengths'], 'bind');
     if (hs.shape.length !== 2 && hs.shape.length !== 3) {
       throw new RangeError(`encoderStates: expected shape [B, S, H] or [S, H], received ${formatShape(hs.shape)}`);
     }
@@ -292,7 +292,7 @@ const NONE: Omit<Weights, 'hidden'> = { q: 0, ldq: 0, qBias: 0, k: 0, ldk: 0, kB
 
 export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAttention {
   const where = 'luongAttention';
-  const opts = checkOptions('options', options);
+  const opts = checkOptions('options', options, ['score', 'W', 'Wa', 'ba', 'va', 'Wc', 'bc'], 'luongAttention');
   const score = opts.score;
   if (score !== 'dot' && score !== 'general' && score !== 'concat') {
     throw new TypeError(`${where}: options.score must be 'dot', 'general' or 'concat', received ${describe(score)}`);
@@ -329,9 +329,12 @@ export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAtt
   return new Seq2seqAttention(ws, score, where, w, Object.values(t).filter((x): x is Tensor => x !== undefined));
 }
 
+const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weight', 'Va.bias'];
+
 export function bahdanauAttention(ws: Workspace, weights: BahdanauWeights): Seq2seqAttention {
   const where = 'bahdanauAttention';
-  if (typeof weights !== 'object' || weights === null) throw new TypeError(`${where}: weights must be a state_dict object, received ${describe(weights)}`);
+  checkOptions('weights', weights, BAHDANAU_NAMES, where);
+  if (weights === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
   const heap = ws.heap;
   const wa = checkWeight(where, "weights['Wa.weight']", weights['Wa.weight'], heap, ['H', 'H'], 'Linear(H, H) weight as [out, in]');
   const hidden = wa.shape[0]!;

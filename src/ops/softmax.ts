@@ -15,7 +15,7 @@ export interface SoftmaxOptions {
 /** softmax(x·scale + mask) over the last dim of x [..., N]; a row with every entry -Infinity becomes zeros. */
 export function softmax(ws: Workspace, x: TensorLike, options?: SoftmaxOptions): Float32Array | Tensor {
   const xa = checkTensor('x', x, ws.heap);
-  const opts = checkOptions('options', options);
+  const opts = checkOptions('options', options, ['mask', 'scale', 'resident'], 'softmax');
   const scale = checkFinite('options.scale', opts.scale, 1);
   const resident = checkBoolean('options.resident', opts.resident);
   const n = xa.shape[xa.shape.length - 1]!;
