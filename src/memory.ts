@@ -30,10 +30,16 @@ export interface MemoryStats {
   capacityBytes: number;
   /** Number of live allocations. */
   allocations: number;
+  /**
+   * Tensors freed because they were garbage-collected without `dispose()` (with the caches, bound
+   * memories and modules that held them). Non-zero means a leak that the safety net caught:
+   * dispose explicitly, or memory stays in use until the collector happens to run.
+   */
+  rescued: number;
 }
 
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  private wasmMemory: WebAssembly.Memory | undefined;
   private readonly base: number;
   private top: number;
   private free: Block[] = [];
@@ -42,11 +48,18 @@ export class Heap {
   private peak = 0;
   private f32?: Float32Array;
   private i32?: Int32Array;
-  /** Resident tensors not yet disposed (for `runtime.scope`). */
-  readonly tensors = new Set<Tensor>();
+  private rescuedCount = 0;
+  /** Tensors made inside each open `runtime.scope` (innermost last). */
+  readonly scopes: Tensor[][] = [];
+  /** Frees the block of a tensor that was collected without dispose(). */
+  readonly finalizer = new FinalizationRegistry<number>((ptr) => {
+    if (this.wasmMemory === undefined || !this.live.has(ptr)) return;
+    this.release(ptr);
+    this.rescuedCount++;
+  });
 
   constructor(memory: WebAssembly.Memory, heapBase: number) {
-    this.memory = memory;
+    this.wasmMemory = memory;
     this.base = Math.ceil(heapBase / ALIGN) * ALIGN;
     this.top = this.base;
   }
@@ -139,6 +152,26 @@ export class Heap {
     }
   }
 
+  /** The Wasm memory (throws once the runtime was disposed). */
+  get memory(): WebAssembly.Memory {
+    if (this.wasmMemory === undefined) throw new Error('wasm-attention: this runtime was disposed; call init() for a new one');
+    return this.wasmMemory;
+  }
+
+  get disposed(): boolean {
+    return this.wasmMemory === undefined;
+  }
+
+  /** Lets go of the memory and every block: tensors and modules still held throw on use. */
+  dispose(): void {
+    this.wasmMemory = undefined;
+    this.f32 = undefined;
+    this.i32 = undefined;
+    this.live.clear();
+    this.free = [];
+    this.inUse = 0;
+  }
+
   /** A Float32Array over the whole memory, re-made whenever growth replaced the buffer. */
   floats(): Float32Array {
     const buffer = this.memory.buffer;
@@ -158,12 +191,8 @@ export class Heap {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
 
-  liveTensors(): Tensor[] {
-    return [...this.tensors];
-  }
-
   stats(): MemoryStats {
-    return { bytesInUse: this.inUse, peakBytes: this.peak, capacityBytes: this.memory.buffer.byteLength, allocations: this.live.size };
+    return { bytesInUse: this.inUse, peakBytes: this.peak, capacityBytes: this.memory.buffer.byteLength, allocations: this.live.size, rescued: this.rescuedCount };
   }
 
   resetPeak(): void {
@@ -173,7 +202,9 @@ export class Heap {
 
 /**
  * A float32 tensor resident in Wasm memory (row-major). Kernels read and write it in place; it
- * stays until `dispose()`. `data` is a fresh view each time, so it is never stale after growth.
+ * stays until `dispose()` (or, as a safety net, until it is garbage-collected: see
+ * `MemoryStats.rescued`). `data` is a view made on each access: a view kept in a variable is
+ * detached when memory grows, so re-read `tensor.data` after any call that may allocate.
  */
 export class Tensor {
   readonly shape: readonly number[];
@@ -182,21 +213,27 @@ export class Tensor {
   private address: number;
 
   /** @internal Use `runtime.tensor(...)` or `runtime.zeros(...)`. */
-  constructor(heap: Heap, shape: readonly number[]) {
+  constructor(heap: Heap, shape: readonly number[], temporary = false) {
     this.shape = Object.freeze([...shape]);
     this.size = shape.reduce((a, b) => a * b, 1);
     this.heap = heap;
     this.address = heap.alloc(this.size * 4);
-    heap.tensors.add(this);
+    // an op's temporaries are always disposed before it returns: no scope or safety net needed
+    if (!temporary) {
+      heap.finalizer.register(this, this.address, this);
+      heap.scopes.at(-1)?.push(this);
+    }
   }
 
+  /** True after `dispose()`, or once its runtime was disposed. */
   get disposed(): boolean {
-    return this.heap === undefined;
+    return this.heap === undefined || this.heap.disposed;
   }
 
   /** Byte offset in Wasm memory. */
   get ptr(): number {
     if (this.heap === undefined) throw new Error('wasm-attention: this tensor was disposed');
+    if (this.heap.disposed) throw new Error('wasm-attention: the runtime of this tensor was disposed');
     return this.address;
   }
 
@@ -214,9 +251,17 @@ export class Tensor {
   /** Frees the memory; later use of this tensor throws. Idempotent. */
   dispose(): void {
     if (this.heap === undefined) return;
-    this.heap.release(this.address);
-    this.heap.tensors.delete(this);
+    this.heap.finalizer.unregister(this);
+    if (!this.heap.disposed) this.heap.release(this.address);
     this.heap = undefined;
+  }
+
+  /** @internal An op's temporary handed to the caller: registered as if the caller had made it. */
+  adopt(): Tensor {
+    const heap = this.heap!;
+    heap.finalizer.register(this, this.address, this);
+    heap.scopes.at(-1)?.push(this);
+    return this;
   }
 
   /** @internal */

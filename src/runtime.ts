@@ -82,12 +82,15 @@ export class AttentionRuntime {
    * (or throws), except the ones it returns (a tensor, or an array / object of tensors).
    */
   scope<T>(body: () => T): T {
-    const before = new Set(this.ws.heap.liveTensors());
+    const made: Tensor[] = [];
+    const scopes = this.ws.heap.scopes;
+    scopes.push(made);
     let result: T | undefined;
     try {
       result = body();
       return result;
     } finally {
+      scopes.splice(scopes.lastIndexOf(made), 1);
       const kept = new Set<Tensor>();
       const collect = (value: unknown): void => {
         if (value instanceof Tensor) kept.add(value);
@@ -95,8 +98,25 @@ export class AttentionRuntime {
         else if (value && typeof value === 'object') Object.values(value).forEach(collect);
       };
       collect(result);
-      for (const t of this.ws.heap.liveTensors()) if (!before.has(t) && !kept.has(t)) t.dispose();
+      for (const t of made) {
+        if (kept.has(t)) scopes.at(-1)?.push(t); // an enclosing scope owns what this one returns
+        else t.dispose();
+      }
     }
+  }
+
+  /**
+   * Ends this runtime: its Wasm module and memory are let go (Wasm memory never shrinks, so this,
+   * followed by a new `init()`, is how a process gives back memory that one large call grew).
+   * Tensors, modules, caches and bound memories made by it throw on use afterwards. Idempotent.
+   */
+  dispose(): void {
+    if (!this.ws.heap.disposed) this.ws.dispose();
+  }
+
+  /** True after `dispose()`. */
+  get disposed(): boolean {
+    return this.ws.heap.disposed;
   }
 
   /** Bytes in use, their peak, and the memory's capacity. */

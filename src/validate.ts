@@ -5,9 +5,12 @@
  */
 import { Tensor, type Heap } from './memory.js';
 
-/** A tensor given by value: row-major float32 data and its shape. */
+/**
+ * A tensor given by value: row-major data and its shape. Float32Array data is used as is; an
+ * array of numbers (a PyTorch tensor's `.flatten().tolist()`) is converted to float32 once.
+ */
 export interface TensorData {
-  data: Float32Array;
+  data: Float32Array | readonly number[];
   shape: readonly number[];
 }
 
@@ -63,11 +66,25 @@ export function checkTensor(name: string, value: unknown, heap: Heap): Checked {
     if (!value.belongsTo(heap)) throw new TypeError(`${name} is a tensor of another runtime`);
     return { name, shape: [...value.shape], tensor: value };
   }
-  if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`${name} must be a tensor or { data: Float32Array, shape: number[] }, received ${describe(value)}`);
+  if (ArrayBuffer.isView(value) || Array.isArray(value)) {
+    throw new TypeError(`${name} is a bare ${describe(value)} without a shape: pass { data, shape } (e.g. { data, shape: [B, H, L, D] }) or a runtime tensor (runtime.tensor(data, shape))`);
   }
-  const { data, shape } = value as Partial<TensorData>;
-  if (!(data instanceof Float32Array)) throw new TypeError(`${name}.data must be a Float32Array, received ${describe(data)}`);
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(`${name} must be a runtime tensor or { data, shape } (data a Float32Array or an array of numbers), received ${describe(value)}`);
+  }
+  const { shape } = value as Partial<TensorData>;
+  let data = (value as Partial<TensorData>).data as unknown;
+  if (Array.isArray(data)) {
+    if (data.some((x) => Array.isArray(x))) {
+      throw new TypeError(`${name}.data is a nested array: flatten it row-major (data.flat(Infinity), or PyTorch's t.flatten().tolist()) and give its dimensions as ${name}.shape`);
+    }
+    const bad = data.findIndex((x) => typeof x !== 'number');
+    if (bad >= 0) throw new TypeError(`${name}.data[${bad}] must be a number, received ${describe(data[bad])}`);
+    data = Float32Array.from(data as number[]);
+  }
+  if (!(data instanceof Float32Array)) {
+    throw new TypeError(`${name}.data must be a Float32Array or an array of numbers, received ${describe(data)}${data === undefined ? ` (pass { data, shape } or a runtime tensor)` : ''}`);
+  }
   const dims = checkShape(`${name}.shape`, shape);
   const size = dims.reduce((a, b) => a * b, 1);
   if (data.length !== size) {

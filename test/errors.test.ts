@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { init, reference } from '../src/index.js';
+import { init, reference, type MultiHeadAttentionWeights } from '../src/index.js';
 import { maxAbsDiff, tensor } from './helpers.js';
 
 const q = tensor([2, 2, 5, 8], 1);
@@ -8,9 +8,12 @@ const v = tensor([2, 2, 7, 6], 3);
 
 describe('bad input gets a clear error and leaves the runtime working', () => {
   const cases: [string, () => unknown[], ErrorConstructor, RegExp][] = [
-    ['q not an object', () => [42, k, v], TypeError, /^q must be a tensor or \{ data: Float32Array, shape: number\[\] \}, received 42$/],
-    ['non-Float32Array data', () => [{ data: [...q.data], shape: q.shape }, k, v], TypeError, /^q\.data must be a Float32Array, received Array\(160\)$/],
-    ['Float64Array data', () => [q, { data: new Float64Array(k.data), shape: k.shape }, v], TypeError, /^k\.data must be a Float32Array, received Float64Array\(224\)$/],
+    ['q not an object', () => [42, k, v], TypeError, /^q must be a runtime tensor or \{ data, shape \} \(data a Float32Array or an array of numbers\), received 42$/],
+    ['bare Float32Array', () => [q.data, k, v], TypeError, /^q is a bare Float32Array\(160\) without a shape: pass \{ data, shape \} \(e\.g\. \{ data, shape: \[B, H, L, D\] \}\) or a runtime tensor \(runtime\.tensor\(data, shape\)\)$/],
+    ['nested array data', () => [{ data: [[1, 2], [3, 4]], shape: [2, 2] }, k, v], TypeError, /^q\.data is a nested array: flatten it row-major/],
+    ['non-number in array data', () => [{ data: [1, '2'], shape: [2, 1] }, k, v], TypeError, /^q\.data\[1\] must be a number, received "2"$/],
+    ['no data', () => [{ shape: q.shape }, k, v], TypeError, /^q\.data must be a Float32Array or an array of numbers, received undefined \(pass \{ data, shape \} or a runtime tensor\)$/],
+    ['Float64Array data', () => [q, { data: new Float64Array(k.data), shape: k.shape }, v], TypeError, /^k\.data must be a Float32Array or an array of numbers, received Float64Array\(224\)$/],
     ['wrong data length', () => [q, k, { data: v.data.subarray(1), shape: v.shape }], RangeError, /^v\.data has 167 elements but v\.shape \[2, 2, 7, 6\] needs 168$/],
     ['NaN dim', () => [{ data: q.data, shape: [2, 2, NaN, 8] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, 2, NaN, 8\]$/],
     ['negative dim', () => [{ data: q.data, shape: [2, -2, 5, 8] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, -2, 5, 8\]$/],
@@ -58,5 +61,18 @@ describe('bad input gets a clear error and leaves the runtime working', () => {
     expect(() => rt.softmax(tensor([3, 4], 1), { mask: tensor([3], 2) })).toThrow(/^options\.mask: expected shape \[3, 4\] .* or \[4\].*received \[3\]$/);
     expect(() => rt.attentionContext(tensor([2, 4], 1), tensor([5, 3], 2))).toThrow(/^values: expected shape \[4, D\] .*received \[5, 3\]$/);
     expect(() => rt.tensor(new Float32Array(5), [2, 3])).toThrow(/^data has 5 elements but shape \[2, 3\] needs 6$/);
+  });
+
+  it('accepts data as an array of numbers (a PyTorch tensor\'s flatten().tolist()) with its shape', async () => {
+    const rt = await init({ backend: 'simd' });
+    const fromArrays = rt.scaledDotProductAttention({ data: [...q.data], shape: q.shape }, { data: [...k.data], shape: k.shape }, v).output;
+    expect([...fromArrays]).toEqual([...rt.scaledDotProductAttention(q, k, v).output]);
+    const H = 4;
+    const weights = { in_proj_weight: tensor([3 * H, H], 1), in_proj_bias: tensor([3 * H], 2), 'out_proj.weight': tensor([H, H], 3), 'out_proj.bias': tensor([H], 4) };
+    const asArrays = Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, { data: Array.from(t.data), shape: t.shape }]));
+    const x = tensor([1, 3, H], 5);
+    const a = rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights }).forward(x).output;
+    const b = rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: asArrays as unknown as MultiHeadAttentionWeights }).forward(x).output;
+    expect([...b]).toEqual([...a]);
   });
 });

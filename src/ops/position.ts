@@ -82,6 +82,9 @@ export function rope(ws: Workspace, x: TensorLike | Float32Array, options: RopeO
   const base = checkFinite('options.base', opts.base, 10000);
   if (base <= 0) throw new RangeError(`options.base must be positive, received ${base}`);
   const inPlace = checkBoolean('options.inPlace', opts.inPlace);
+  if (inPlace && !arg.tensor && !(x instanceof Float32Array) && !((x as { data?: unknown }).data instanceof Float32Array)) {
+    throw new TypeError('options.inPlace needs x to be a resident tensor or Float32Array data (an array of numbers is copied to float32, so it cannot be rotated in place)');
+  }
   const rows = shape.slice(0, -2).reduce((a, b) => a * b, 1);
   const style = opts.style === 'half' ? 0 : 1;
 

@@ -166,6 +166,7 @@ export class BoundAttention {
   private readonly lengths: Int32Array;
   private readonly blocks: Tensor[] = [];
   private readonly hs: number;
+  private readonly hsTensor: Tensor | undefined;
   private readonly keys: number;
   /** e^{2·keys} [B, S, H] for the factored additive score, or 0 (not additive, or some |key| > FACTORED_LIMIT). */
   private readonly keysExp: number = 0;
@@ -198,7 +199,10 @@ export class BoundAttention {
     };
     try {
       // The encoder states: the caller's resident tensor as is, or one copy for the whole decode.
-      if (hs.tensor) this.hs = hs.tensor.ptr;
+      if (hs.tensor) {
+        this.hs = hs.tensor.ptr;
+        this.hsTensor = hs.tensor; // the caller's tensor, read in place: keep it from being collected
+      }
       else {
         this.hs = alloc([batch, source, hidden]);
         ws.heap.floats().set(hs.data!, this.hs >>> 2);

@@ -14,10 +14,30 @@ export class Workspace {
   /** The rotary (cos, sin) table of the last `rope` call, kept for the next call with the same key. */
   ropeTable: { key: string; ptr: number } | undefined;
 
+  private liveKernels: Kernels | undefined;
+
   constructor(
-    readonly kernels: Kernels,
+    kernels: Kernels,
     readonly heap: Heap,
-  ) {}
+  ) {
+    this.liveKernels = kernels;
+  }
+
+  /** The module's exports (throws once the runtime was disposed). */
+  get kernels(): Kernels {
+    if (this.liveKernels === undefined) throw new Error('wasm-attention: this runtime was disposed; call init() for a new one');
+    return this.liveKernels;
+  }
+
+  /**
+   * Lets go of the module and its memory, so both can be collected even while modules, caches or
+   * tensors made by this runtime are still referenced (they throw on use).
+   */
+  dispose(): void {
+    this.liveKernels = undefined;
+    this.ropeTable = undefined;
+    this.heap.dispose();
+  }
 
   /**
    * A reusable scratch block of at least `bytes`, kept between calls (hot paths such as a decoder
@@ -67,7 +87,7 @@ export class Temps {
   }
 
   tensor(shape: readonly number[]): Tensor {
-    const t = new Tensor(this.heap, shape);
+    const t = new Tensor(this.heap, shape, true);
     this.list.push(t);
     return t;
   }
@@ -80,11 +100,11 @@ export class Temps {
     return ptr;
   }
 
-  /** Keeps `t` alive past the call (it becomes the caller's). */
+  /** Keeps `t` alive past the call: the caller gets a tensor of its own (in its scope, under the safety net). */
   keep(t: Tensor): Tensor {
     const i = this.list.indexOf(t);
     if (i >= 0) this.list.splice(i, 1);
-    return t;
+    return t.adopt();
   }
 
   dispose(): void {
