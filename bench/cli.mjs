@@ -10,6 +10,7 @@
 //   --no-peers         leave the peers out; --no-install: do not install them when missing
 //   --no-memory        skip memory scaling; --memory-timeout s (90), --memory-cap MiB (8192)
 //   --tiny             tiny shapes (the bench's own test)
+//   --kernels          only the per-kernel bench: perf cases of bench/kernel-cases.mjs, raw kernels, every build (--filter: case names)
 // `node bench/write.mjs <record.json>` re-renders the Markdown and the charts of a recorded run.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { DEFAULT_PEERS_DIR, peersInstalled } from './peers/index.mjs';
 import { barsText, checkBars, environment, machineSlug, memoryTable, textTable } from './report.mjs';
 import { writeOutputs } from './write.mjs';
 import { progressBar, runWorkload } from './runner.mjs';
+import { kernelTable, runKernelBench } from './kernels.mjs';
 import { scalingLengths, unavailable, workloads } from './workloads.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -41,11 +43,41 @@ const { values: args } = parseArgs({
     'memory-timeout': { type: 'string', default: '90' },
     'memory-cap': { type: 'string', default: '8192' },
     'no-progress': { type: 'boolean', default: false },
+    kernels: { type: 'boolean', default: false },
   },
 });
 const list = (s) => s?.split(',').map((x) => x.trim()).filter(Boolean);
 const filters = list(args.filter);
 const peersDir = args['no-peers'] ? false : resolve(args['peers-dir']);
+
+// ---- settings ------------------------------------------------------------------------------------
+const settings = args.tiny
+  ? { rounds: 1, sliceMs: 5, warmupMs: 5 }
+  : args.quick
+    ? { rounds: 2, sliceMs: 150, warmupMs: 250 }
+    : { rounds: 5, sliceMs: 400, warmupMs: 300 };
+
+// ---- --kernels: the per-kernel bench alone (no peers, no memory scaling) ------------------------
+if (args.kernels) {
+  const machine = environment();
+  console.log(`wasm-attention kernels — ${machine.machine.cpu} (${machine.machine.cores} cores), Node ${machine.node}${machine.execArgv.length ? ` ${machine.execArgv.join(' ')}` : ''}, ${machine.date.slice(0, 10)}`);
+  let bar;
+  try {
+    const progress = (total) => (bar = progressBar(total, { enabled: !args['no-progress'] })).tick;
+    const run = await runKernelBench({ ...settings, tiny: args.tiny, filter: filters, progress });
+    bar?.done();
+    const t = run.tiles;
+    console.log(`\nRaw kernels, every build; each output checked against the float64 reference first (normalised error ≤ 1e-5).`);
+    console.log(`Tiles: gemm MR=${t.gemm.MR} NR=${t.gemm.NR} KC=${t.gemm.KC} MC=${t.gemm.MC} DIRECT_M=${t.gemm.DIRECT_M} NB=${t.gemm.NB}; attention QB=${t.attention.QB} KB=${t.attention.KB} PW=${t.attention.PW} DIRECT_MAX_LQ=${t.attention.DIRECT_MAX_LQ}`);
+    console.log(`Median of ${settings.rounds} interleaved round${settings.rounds === 1 ? "" : "s"} of ${settings.sliceMs} ms per build; GFLOP/s = flops / median (attention: live pairs only; softmax: 5 per element).\n`);
+    console.log(kernelTable(run));
+  } catch (error) {
+    bar?.done();
+    console.error(`\n${error.message ?? error}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
 
 // ---- the peers: a separate package, installed on first use ------------------------------------
 function installPeers(dir) {
@@ -66,12 +98,7 @@ function installPeers(dir) {
 }
 if (peersDir && !peersInstalled(peersDir) && !args['no-install']) installPeers(peersDir);
 
-// ---- settings ------------------------------------------------------------------------------------
-const settings = args.tiny
-  ? { rounds: 1, sliceMs: 5, warmupMs: 5 }
-  : args.quick
-    ? { rounds: 2, sliceMs: 150, warmupMs: 250 }
-    : { rounds: 5, sliceMs: 400, warmupMs: 300 };
+// ---- contenders and workloads --------------------------------------------------------------------
 const wanted = (id) => !filters || filters.some((f) => id.toLowerCase().startsWith(f.toLowerCase()));
 const all = await allContenders({ peersDir, only: list(args.contenders) });
 const ourRuntime = all.find((c) => c.runtime)?.runtime;

@@ -70,3 +70,16 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     expect(existsSync(noPeers)).toBe(false); // nothing was installed
   });
 });
+
+describe('npm run bench -- --kernels --tiny (the per-kernel bench)', () => {
+  it('checks every perf case of the kernel table against the reference, times every build and prints the table', async () => {
+    const { stdout } = await run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--kernels', '--tiny', '--no-progress'], {
+      cwd: root,
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/median\s+GFLOP\/s/);
+    for (const name of ['gemm NT', 'gemm NN', 'attention B1 H8', 'attention B1 H1', 'attention decode', 'attentionWeights', 'softmax'])
+      expect(stdout).toMatch(new RegExp(`^${name}\\b.*\\d\\.\\d\\d$`, 'm')); // a row that ends in a GFLOP/s
+    expect(stdout).not.toMatch(/Memory scaling|not installed/); // --kernels runs nothing else
+  });
+});

@@ -1,0 +1,322 @@
+// The kernel test harness: every edge case of bench/kernel-cases.mjs (the table that also drives
+// `npm run bench -- --kernels`) on the RAW kernels of every build, against a float64 reference,
+// with one tolerance for every kernel: ‖got − ref‖₂ / ‖ref‖₂ ≤ 1e-5. Edge sizes come from the tile
+// constants the build exports, so they follow any change of the tiles. Also: any split of the work
+// items (attention) or of the columns at multiples of GEMM_NB (gemm) gives the same bits; e^x
+// accuracy through expScale; the module's exports match src/kernels.ts.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../src/index.js';
+import { KERNEL_ARITY, kernelTiles, type KernelTiles } from '../src/kernels.js';
+import { loadKernels } from '../src/load.js';
+import { Heap } from '../src/memory.js';
+import { PARAMS_BYTES, writeAttentionParams } from '../src/ops/attention-params.js';
+import {
+  attentionDims,
+  describeDims,
+  failureMessage,
+  gemmDims,
+  kernelCases,
+  KERNELS,
+  makeCase,
+  prepareCase,
+  tileSummary,
+  type AttentionCase,
+  type CaseEnv,
+  type GemmCase,
+  type KernelCase,
+  type KernelName,
+  type PreparedCase,
+} from '../bench/kernel-cases.mjs';
+import { BUILDS, uniform } from './helpers.js';
+
+/** References are the same for every build: computed once. */
+const cache = new Map<string, unknown>();
+
+interface Env extends CaseEnv {
+  tiles: KernelTiles;
+  memory: WebAssembly.Memory;
+}
+
+async function kernelsFor(backend: Backend): Promise<Env> {
+  const memory = new WebAssembly.Memory({ initial: 64 }); // 4 MiB; the heap grows it on demand
+  const k = await loadKernels(backend, memory);
+  const heap = new Heap(memory, k.heapBase());
+  return { k, heap, memory, tiles: kernelTiles(k), writeAttentionParams, uniform, cache };
+}
+
+const bits = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
+
+/** Elements where two arrays differ in their bits: count and the first index. */
+function bitDifferences(a: Float32Array, b: Float32Array): { count: number; first: number } {
+  const x = bits(a), y = bits(b);
+  let count = 0, first = -1;
+  for (let i = 0; i < x.length; i++)
+    if (x[i] !== y[i]) {
+      if (first < 0) first = i;
+      count++;
+    }
+  return { count, first };
+}
+
+/** Splits of [0, n): arbitrary cut points, every item alone, and a seeded random partition. */
+function splits(n: number, seed: number): Array<Array<[number, number]>> {
+  const cut = (points: number[]): Array<[number, number]> => {
+    const p = [...new Set([0, ...points.filter((x) => x > 0 && x < n), n])].sort((a, b) => a - b);
+    return p.slice(1).map((end, i) => [p[i]!, end]);
+  };
+  let s = seed;
+  const random = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const randomPoints = Array.from({ length: Math.min(n, 4) }, () => Math.floor(random() * n));
+  return [cut([1, n - 2]), cut(Array.from({ length: n }, (_, i) => i)), cut(randomPoints), cut([Math.floor(n / 2)])];
+}
+
+describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
+  let env: Env;
+  let cases: KernelCase[];
+  beforeAll(async () => {
+    env = await kernelsFor(backend);
+    cases = kernelCases(env.tiles);
+  });
+
+  it.each(KERNELS)('%s matches the float64 reference on every edge case', (kernel: KernelName) => {
+    const mine = cases.filter((c) => c.edge && c.kernel === kernel);
+    expect(mine.length).toBeGreaterThan(0);
+    const failures: string[] = [];
+    const record = { cases: mine.length, error: 0, at: '' };
+    for (const c of mine) {
+      const p = prepareCase(env, c);
+      try {
+        const result = p.check();
+        const relative = Object.values(result.errors).filter((e) => !e.absolute).map((e) => e.error);
+        const error = Math.max(0, ...relative);
+        if (!(error <= record.error)) Object.assign(record, { error, at: describeDims(c) });
+        if (!result.ok) failures.push(failureMessage(c, backend, env.tiles, result));
+      } finally {
+        p.release();
+      }
+    }
+    console.log(`${kernel} ${backend}: ${record.cases} edge cases, worst normalised error ${record.error.toExponential(2)} (${record.at})`);
+    if (failures.length) expect.fail(`${failures.length} of ${mine.length} ${kernel} cases failed on ${backend}:\n${failures.join('\n')}`);
+    expect(env.heap.stats().allocations).toBe(0);
+  });
+
+  // ---- work ranges --------------------------------------------------------------------------------
+  /** Attention problems on both paths (in place: Lq ≤ DIRECT_MAX_LQ; packed: larger), B2 H3, causal + key lengths. */
+  function rangeCases(kernel: 'attention' | 'attentionWeights'): AttentionCase[] {
+    const { QB, KB, PW, DIRECT_MAX_LQ } = env.tiles.attention;
+    const lk = 2 * KB + PW + 1;
+    return [
+      attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ, lk, d: PW + 1, causal: true, keyLengths: [KB + 1, lk] }),
+      attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + 2 * QB + 1, lk, d: PW + 1, dv: PW - 1, causal: true, keyLengths: [lk, KB - 1], layout: 'blhd' }),
+      attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + QB + 1, lk: KB + 1, d: 64, keyLengths: [0, PW + 1], layout: 'padded' }),
+      attentionDims({ batch: 2, heads: 3, lq: 1, lk, d: 64, causal: true }),
+    ].map((dims) => makeCase(kernel, dims));
+  }
+
+  it.each(['attention', 'attentionWeights'] as const)('%s: every split of the work items gives the same bits as one call', (kernel) => {
+    const failures: string[] = [];
+    for (const c of rangeCases(kernel)) {
+      const p: PreparedCase = prepareCase(env, c);
+      try {
+        const whole = p.check();
+        if (!whole.ok) failures.push(failureMessage(c, backend, env.tiles, whole));
+        const want = p.outputs();
+        for (const parts of splits(p.items, p.items)) {
+          p.reset();
+          for (const [begin, end] of parts) p.runItems!(begin, end, p.newScratch());
+          const got = p.outputs();
+          for (const name of Object.keys(want)) {
+            const diff = bitDifferences(got[name]!, want[name]!);
+            if (diff.count) {
+              failures.push(
+                `${kernel} ${backend} ${describeDims(c)} (${tileSummary(kernel, env.tiles)}): items ${JSON.stringify(parts)} of ${p.items}: ` +
+                  `${name} differs from one call in ${diff.count} elements (first ${diff.first})`,
+              );
+            }
+          }
+        }
+      } finally {
+        p.release();
+      }
+    }
+    if (failures.length) expect.fail(failures.join('\n'));
+  });
+
+  it('gemm: column ranges split at multiples of GEMM_NB give the same bits as one call (both paths, both layouts, bias)', () => {
+    const { MR, NR, KC, MC, DIRECT_M, NB } = env.tiles.gemm;
+    const n = 3 * NB + NR + 1;
+    const failures: string[] = [];
+    const gemmCases: GemmCase[] = [];
+    for (const m of [MR + 1, DIRECT_M - 1, DIRECT_M + 1, MC + 1])
+      for (const transB of [0, 1] as const) {
+        gemmCases.push(makeCase('gemm', gemmDims(m, n, 4 * MR + 1, transB, { bias: true, strided: m === MR + 1 })));
+        gemmCases.push(makeCase('gemm', gemmDims(m, n, KC + 1, transB, { bias: true, accumulate: true })));
+      }
+    const columnSplits = [[0, NB, 3 * NB, n], [0, NB, 2 * NB, 3 * NB, n], [0, 2 * NB, n], [0, 3 * NB, n]];
+    for (const c of gemmCases) {
+      const p = prepareCase(env, c);
+      const { m, k, transB, ldb, lda, ldc, accumulate } = c.dims;
+      try {
+        const whole = p.check();
+        if (!whole.ok) failures.push(failureMessage(c, backend, env.tiles, whole));
+        const want = p.outputs().C!;
+        for (const cuts of columnSplits) {
+          p.reset();
+          for (let s = 0; s + 1 < cuts.length; s++) {
+            const j0 = cuts[s]!, j1 = cuts[s + 1]!;
+            const b = p.ptr.b! + 4 * (transB ? j0 * ldb : j0);
+            const scratch = p.newScratch(env.k.gemmScratchBytes(m, j1 - j0, k));
+            env.k.gemm(p.ptr.a!, lda, b, ldb, p.ptr.c! + 4 * j0, ldc, m, j1 - j0, k, transB, p.ptr.bias! + 4 * j0, accumulate ? 1 : 0, scratch);
+          }
+          const diff = bitDifferences(p.outputs().C!, want);
+          if (diff.count) {
+            failures.push(
+              `gemm ${backend} ${describeDims(c)} (${tileSummary('gemm', env.tiles)}): columns split at ${cuts.join(',')} ` +
+                `differ from one call in ${diff.count} elements (first ${diff.first})`,
+            );
+          }
+        }
+      } finally {
+        p.release();
+      }
+    }
+    if (failures.length) expect.fail(failures.join('\n'));
+  });
+
+  // ---- e^x ----------------------------------------------------------------------------------------
+  it('expScale: e^x within 1.3e-7 relative of Math.exp over a dense sweep of [-87, 88]; returns max |x|', () => {
+    const total = 1 << 22;
+    const chunk = 1 << 18;
+    const x = env.heap.alloc(chunk * 4);
+    const out = env.heap.alloc(chunk * 4);
+    let worstRel = 0, worstAt = 0, maxAbs = 0;
+    try {
+      for (let at = 0; at < total; at += chunk) {
+        const xs = new Float32Array(chunk);
+        for (let i = 0; i < chunk; i++) xs[i] = -87 + (175 * (at + i)) / (total - 1);
+        env.heap.floats().set(xs, x >>> 2);
+        maxAbs = Math.max(maxAbs, env.k.expScale(x, out, chunk, 1, 1));
+        const ys = env.heap.view(out, chunk);
+        for (let i = 0; i < chunk; i++) {
+          const want = Math.exp(xs[i]!);
+          const rel = Math.abs(ys[i]! - want) / want;
+          if (!(rel <= worstRel)) [worstRel, worstAt] = [rel, xs[i]!];
+        }
+      }
+    } finally {
+      env.heap.release(x);
+      env.heap.release(out);
+    }
+    console.log(`expScale ${backend}: max relative error of e^x ${worstRel.toExponential(3)} at x = ${worstAt}`);
+    expect(worstRel, `worst at x = ${worstAt}`).toBeLessThanOrEqual(1.3e-7);
+    expect(maxAbs).toBe(88);
+  });
+
+  // ---- the boundary -------------------------------------------------------------------------------
+  it('exports exactly the functions of KERNEL_ARITY with their parameter counts, and the tile globals', () => {
+    const exports = env.k as unknown as Record<string, unknown>;
+    const arity = KERNEL_ARITY as Record<string, number>;
+    const globals: string[] = [];
+    const problems: string[] = [];
+    for (const [name, value] of Object.entries(exports)) {
+      if (typeof value === 'function') {
+        if (!(name in arity)) problems.push(`function ${name} is exported but not in KERNEL_ARITY`);
+        else if (value.length !== arity[name]) problems.push(`${name} takes ${value.length} parameters, KERNEL_ARITY says ${arity[name]}`);
+      } else if (value instanceof WebAssembly.Global) globals.push(name);
+      else problems.push(`unexpected export ${name}`);
+    }
+    for (const name of Object.keys(arity)) if (typeof exports[name] !== 'function') problems.push(`${name} is in KERNEL_ARITY but not exported`);
+    expect(problems).toEqual([]);
+    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_PARAMS_BYTES'];
+    expect(globals.sort()).toEqual([...tileGlobals].sort());
+    for (const name of tileGlobals) {
+      const value = (exports[name] as WebAssembly.Global).value as number;
+      expect(Number.isInteger(value) && value > 0, `${name} = ${value}`).toBe(true);
+    }
+    expect(env.k.ATTENTION_PARAMS_BYTES.value).toBe(PARAMS_BYTES);
+  });
+});
+
+// ---- the table itself -----------------------------------------------------------------------------
+describe('the kernel case table', () => {
+  const has = <T>(xs: T[], x: T): boolean => xs.includes(x);
+
+  it('follows the tile constants: other tiles give other edge sizes', () => {
+    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4 } };
+    const cases = kernelCases(tiles).filter((c) => c.edge);
+    const gemm = cases.filter((c): c is GemmCase => c.kernel === 'gemm').map((c) => c.dims);
+    const attention = cases.filter((c): c is AttentionCase => c.kernel === 'attention').map((c) => c.dims);
+    expect([...new Set(gemm.map((d) => d.m))].sort((a, b) => a - b)).toEqual([1, 2, 5, 6, 7, 23, 24, 25, 61]);
+    for (const n of [1, 11, 12, 13, 49]) expect(has(gemm.map((d) => d.n), n), `n=${n}`).toBe(true);
+    for (const k of [95, 96, 97, 195]) expect(has(gemm.map((d) => d.k), k), `k=${k}`).toBe(true);
+    expect([...new Set(attention.map((d) => d.lq))].sort((a, b) => a - b)).toEqual([1, 4, 5, 7, 8, 9, 17]);
+    expect([...new Set(attention.map((d) => d.lk))].sort((a, b) => a - b)).toEqual([1, 7, 8, 9, 63, 64, 65, 137]);
+    expect([...new Set(attention.map((d) => d.d))].sort((a, b) => a - b)).toEqual([1, 3, 4, 5, 9, 64]);
+  });
+
+  it('covers what the kernels branch on, for the tiles of the first build', async () => {
+    const { k } = await kernelsFor(BUILDS[0]!);
+    const tiles = kernelTiles(k);
+    const { MR, NR, KC, MC, DIRECT_M, NB } = tiles.gemm;
+    const { QB, KB, PW, DIRECT_MAX_LQ } = tiles.attention;
+    const cases = kernelCases(tiles);
+    const edge = cases.filter((c) => c.edge);
+    const gemm = edge.filter((c): c is GemmCase => c.kernel === 'gemm').map((c) => c.dims);
+    // m × n × k × layout, every combination
+    for (const m of [1, 2, MR - 1, MR, MR + 1, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1, MC + 1])
+      for (const n of [1, NR - 1, NR, NR + 1, 2 * NB + 1])
+        for (const kk of [1, 3, 4, 5, 17])
+          for (const t of [0, 1]) expect(gemm.some((d) => d.m === m && d.n === n && d.k === kk && d.transB === t), `gemm ${m}×${n}×${kk} transB=${t}`).toBe(true);
+    // bias × accumulate on both paths and layouts; accumulate across the k block
+    for (const packed of [false, true])
+      for (const t of [0, 1])
+        for (const bias of [false, true])
+          for (const acc of [false, true])
+            expect(gemm.some((d) => (d.m >= DIRECT_M) === packed && d.transB === t && d.bias === bias && d.accumulate === acc && d.k > 0), `packed=${packed} transB=${t} bias=${bias} accumulate=${acc}`).toBe(true);
+    for (const kk of [KC - 1, KC, KC + 1, 2 * KC + 3])
+      for (const m of [DIRECT_M, MC + 1])
+        for (const t of [0, 1]) expect(gemm.some((d) => d.k === kk && d.m === m && d.n === NR + 1 && d.transB === t), `k block ${kk} m=${m} transB=${t}`).toBe(true);
+    for (const t of [0, 1]) expect(gemm.some((d) => d.k > KC && d.accumulate && d.transB === t)).toBe(true);
+    expect(gemm.some((d) => d.lda > d.k && d.ldc > d.n)).toBe(true);
+
+    for (const kernel of ['attention', 'attentionWeights'] as const) {
+      const att = edge.filter((c): c is AttentionCase => c.kernel === kernel).map((c) => c.dims);
+      for (const lq of [1, QB - 1, QB, QB + 1, 2 * QB + 1])
+        for (const lk of [1, PW - 1, PW, PW + 1, KB - 1, KB, KB + 1, 2 * KB + PW + 1]) {
+          for (const d of [1, 3, 4, 5, PW + 1, 64]) expect(att.some((x) => x.lq === lq && x.lk === lk && x.d === d), `${kernel} lq=${lq} lk=${lk} d=${d}`).toBe(true);
+          for (const causal of [false, true]) expect(att.some((x) => x.lq === lq && x.lk === lk && x.causal === causal), `${kernel} lq=${lq} lk=${lk} causal=${causal}`).toBe(true);
+        }
+      expect(att.some((x) => x.lq <= DIRECT_MAX_LQ) && att.some((x) => x.lq > DIRECT_MAX_LQ)).toBe(true);
+      expect(att.some((x) => x.dv !== x.d)).toBe(true);
+      expect(att.some((x) => x.batch === 2 && x.heads === 2)).toBe(true);
+      expect(att.some((x) => x.causal && x.keyLengths !== null)).toBe(true);
+      expect(att.some((x) => x.keyLengths?.includes(0))).toBe(true);
+      expect(att.some((x) => x.batch === 2 && x.keyLengths?.includes(0) && x.keyLengths.some((l) => l > 0))).toBe(true);
+      for (const layout of ['bhld', 'blhd', 'padded'] as const) expect(att.some((x) => x.layout === layout)).toBe(true);
+    }
+    const softmax = edge.filter((c) => c.kernel === 'softmax');
+    for (const mask of ['none', 'row', 'full']) expect(softmax.some((c) => c.kernel === 'softmax' && c.dims.mask === mask && c.dims.visible < c.dims.cols)).toBe(true);
+
+    // The perf cases of the brief, and their flops.
+    const perf = cases.filter((c) => c.perf);
+    const find = (kernel: KernelName, dims: Record<string, unknown>): KernelCase | undefined =>
+      perf.find((c) => c.kernel === kernel && Object.entries(dims).every(([key, v]) => (c.dims as unknown as Record<string, unknown>)[key] === v));
+    expect(find('gemm', { m: 256, n: 1536, k: 512, transB: 1 })?.flops).toBe(2 * 256 * 1536 * 512);
+    expect(find('gemm', { m: 1, n: 1536, k: 512, transB: 1 })?.flops).toBe(2 * 1536 * 512);
+    expect(find('gemm', { m: 512, n: 512, k: 512, transB: 0 })?.flops).toBe(2 * 512 ** 3);
+    expect(find('attention', { batch: 1, heads: 8, lq: 256, lk: 256, d: 64, causal: false })?.flops).toBe(4 * 8 * 256 * 256 * 64);
+    expect(find('attention', { batch: 1, heads: 1, lq: 1024, lk: 1024, d: 64, causal: true })?.flops).toBe(4 * 64 * ((1024 * 1025) / 2));
+    expect(find('attention', { batch: 1, heads: 8, lq: 1, lk: 4096, d: 128 })?.flops).toBe(4 * 8 * 4096 * 128);
+    expect(find('attentionWeights', { batch: 1, heads: 8, lq: 256, lk: 256, d: 64 })?.flops).toBe(4 * 8 * 256 * 256 * 64);
+    expect(find('softmax', { rows: 256, cols: 1024 })).toBeDefined();
+    expect(perf.length).toBe(8);
+  });
+
+  it('counts only the live pairs in attention flops (bottom-right causal, key lengths)', () => {
+    // Lq 2, Lk 4, causal: query 0 sees keys 0..2, query 1 sees 0..3; key lengths [2]: 2 + 2.
+    const c = makeCase('attention', attentionDims({ lq: 2, lk: 4, d: 8, causal: true }));
+    expect(c.flops).toBe(4 * 8 * (3 + 4));
+    expect(makeCase('attention', attentionDims({ lq: 2, lk: 4, d: 8, causal: true, keyLengths: [2] })).flops).toBe(4 * 8 * 4);
+    expect(makeCase('attention', attentionDims({ batch: 2, lq: 2, lk: 4, d: 8, dv: 4, keyLengths: [0, 3] })).flops).toBe(2 * (8 + 4) * 6);
+  });
+});
