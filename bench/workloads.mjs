@@ -120,7 +120,7 @@ function mhaWorkload(tiny) {
     flops: 8 * s.l * s.e * s.e + 4 * s.l * s.l * s.e,
     requires: { runtime: 'multiHeadAttention', reference: 'multiHeadAttention' },
     makeInputs: () => ({ config: { embedDim: s.e, numHeads: s.heads, weights: mhaWeights(s.e, 21) }, x: tensor([1, s.l, s.e], 25) }),
-    reference: (inp) => reference.multiHeadAttention(inp.config, inp.x).output,
+    reference: (inp) => reference.multiHeadAttention(inp.config).forward(inp.x).output,
   };
 }
 
@@ -139,7 +139,7 @@ function decodeWorkload(tiny) {
     // x: the whole sequence [1, T+1, E]; the step feeds its last token after T cached ones.
     makeInputs: () => ({ config: { embedDim: s.e, numHeads: s.heads, weights: mhaWeights(s.e, 31) }, x: tensor([1, s.t + 1, s.e], 35) }),
     // The last row of the causal forward is what the step must produce.
-    reference: (inp) => reference.multiHeadAttention(inp.config, inp.x, inp.x, inp.x, { causal: true }).output.slice(s.t * s.e),
+    reference: (inp) => reference.multiHeadAttention(inp.config).forward(inp.x, { causal: true }).output.slice(s.t * s.e),
   };
 }
 

@@ -70,8 +70,11 @@ const implementations: [string, () => Promise<Impl>][] = [
     };
   }]),
   ['reference', async () => ({
-    mha: (q, k, v, o) => reference.multiHeadAttention(mhaConfig, q, k ?? q, v ?? k ?? q, o),
-    bahdanau: (w) => reference.bahdanauAttention(w) as unknown as Seq2seq,
+    mha: (q, k, v, o) => {
+      const m = reference.multiHeadAttention(mhaConfig as never);
+      try { return m.forward(q, k, v, o); } finally { m.dispose(); }
+    },
+    bahdanau: (w) => reference.bahdanauAttention(w as never) as unknown as Seq2seq,
     luong: (c) => reference.luongAttention(c as never) as unknown as Seq2seq,
     rope: (x, o) => reference.rope(x, o),
     sdpa: (q, k, v, o) => reference.scaledDotProductAttention(q, k, v, o),

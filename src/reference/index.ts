@@ -2,14 +2,42 @@
  * Plain-JavaScript twins of every op: straightforward loops in float64 arithmetic over
  * float32 storage. They are the test oracle and the benchmark baseline, and they import
  * nothing else of this package. Inputs are `{ data: Float32Array, shape }`, row-major.
+ *
+ * The twins mirror the runtime's public API: the same names, call shapes, option names and
+ * result shapes, so code written against `rt` (an `AttentionRuntime`) runs unchanged against
+ * `reference`. `reference.multiHeadAttention(config)` is a module with forward / createCache /
+ * step; `reference.luongAttention(options)` and `reference.bahdanauAttention(stateDict)` bind
+ * and step. The `resident` option is accepted and ignored (results are always Float32Arrays).
  */
-export { matmul } from './matmul.js';
-export { softmax } from './softmax.js';
-export { attentionContext } from './context.js';
-export { scaledDotProductAttention } from './sdpa.js';
+export { matmul, type ReferenceMatmulOptions } from './matmul.js';
+export { softmax, type ReferenceSoftmaxOptions } from './softmax.js';
+export { attentionContext, type ReferenceContextOptions } from './context.js';
+export { scaledDotProductAttention, type ReferenceAttentionOptions, type ReferenceAttentionResult, type ReferenceAttentionResultFor } from './sdpa.js';
 export { visibleRange, type Visibility } from './visibility.js';
 export type { ReferenceTensor } from './tensor.js';
-export { luongAttention, bahdanauAttention, ReferenceSeq2seq, type ReferenceLuong, type ReferenceStep } from './seq2seq.js';
-export { multiHeadAttention } from './mha.js';
-export { sinusoidalEncoding, rope } from './position.js';
+export type { Exact } from './check.js';
+export {
+  luongAttention,
+  bahdanauAttention,
+  ReferenceSeq2seqAttention,
+  ReferenceBoundAttention,
+  type ReferenceLuongScore,
+  type ReferenceLuongOptions,
+  type ReferenceBahdanauWeights,
+  type ReferenceBindOptions,
+  type ReferenceStepResult,
+  type ReferenceLuong,
+  type ReferenceStep,
+} from './seq2seq.js';
+export {
+  multiHeadAttention,
+  ReferenceMultiHeadAttention,
+  ReferenceKVCache,
+  type ReferenceMultiHeadAttentionConfig,
+  type ReferenceMultiHeadAttentionWeights,
+  type ReferenceForwardOptions,
+  type ReferenceForwardResult,
+  type ReferenceCacheOptions,
+} from './mha.js';
+export { sinusoidalEncoding, rope, type ReferenceRopeOptions, type ReferenceRopeStyle } from './position.js';
 export { uniform } from './random.js';
