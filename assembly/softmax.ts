@@ -13,21 +13,31 @@ export function softmax(x: usize, ldx: i32, rows: i32, cols: i32, scale: f32,
   for (let i = 0; i < rows; i++) {
     const row = x + ((<usize>i * <usize>ldx) << 2);
     const maskRow: usize = mask == 0 ? 0 : mask + ((<usize>i * <usize>ldMask) << 2);
-    softmaxRange(row, 0, hi, cols, scale, maskRow);
+    softmaxRange(row, 0, hi, cols, scale, maskRow, false);
   }
 }
 
 /**
  * One row of cols values, visible keys [lo, hi) (0 ≤ lo ≤ hi ≤ cols):
  *   z_j = x_j·scale + mask_j,  y_j = exp(z_j − max z) / Σ exp(z − max z)  for lo ≤ j < hi,
- *   y_j = 0 elsewhere. A row whose z are all -Infinity (or that sees no key) becomes zeros.
+ *   y_j = 0 elsewhere. A row that sees no key becomes zeros. A NaN z (or +Infinity, through
+ *   ∞ − ∞) makes the visible y NaN. A row whose visible z are all -Infinity becomes zeros when
+ *   -Infinity is a mask (allNegInfIsNaN false: the additive-mask softmax) and NaN when it came
+ *   from the inputs (true: attention, whose masks are ranges), as the softmax of all -inf is.
  */
-export function softmaxRange(row: usize, lo: i32, hi: i32, cols: i32, scale: f32, maskRow: usize): void {
+export function softmaxRange(row: usize, lo: i32, hi: i32, cols: i32, scale: f32, maskRow: usize, allNegInfIsNaN: bool): void {
   const first = row + (<usize>lo << 2);
   const n = hi - lo;
   const max = scaleMaskMax(first, maskRow == 0 ? 0 : maskRow + (<usize>lo << 2), n, scale);
   if (max == -Infinity) {
+    // the max skips NaN: the visible z are all -inf, or some are NaN
+    let nan = n > 0 && allNegInfIsNaN;
+    for (let j = 0; j < n && !nan; j++) {
+      const z = load<f32>(first + (<usize>j << 2));
+      nan = z != z;
+    }
     fillZero(row, cols);
+    if (nan) for (let j = lo; j < hi; j++) store<f32>(row + (<usize>j << 2), NaN);
     return;
   }
   const sum = expSum(first, n, max);

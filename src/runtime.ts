@@ -134,6 +134,7 @@ export class AttentionRuntime {
    * ([H,L,D] and [L,D] too) → { output [B,H,Lq,Dv], weights? [B,H,Lq,Lk] }.
    */
   scaledDotProductAttention<O extends AttentionOptions = {}>(q: TensorLike, k: TensorLike, v: TensorLike, options?: Exact<O, AttentionOptions>): AttentionResultFor<O>;
+  scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions & { resident?: false }): AttentionResult<Float32Array>;
   scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions): AttentionResult<Float32Array | Tensor>;
   scaledDotProductAttention(q: TensorLike, k: TensorLike, v: TensorLike, options?: AttentionOptions): AttentionResult<Float32Array | Tensor> {
     return scaledDotProductAttention(this.ws, q, k, v, options);
@@ -141,6 +142,7 @@ export class AttentionRuntime {
 
   /** a [..., M, K] · b [K, N] (or bᵀ for b [N, K] with `transposeB`) + bias [N] → [..., M, N]. */
   matmul<O extends MatmulOptions = {}>(a: TensorLike, b: TensorLike, options?: Exact<O, MatmulOptions>): Resident<O>;
+  matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions & { resident?: false }): Float32Array;
   matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Float32Array | Tensor;
   matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Float32Array | Tensor {
     return matmul(this.ws, a, b, options);
@@ -148,6 +150,7 @@ export class AttentionRuntime {
 
   /** softmax(x·scale + mask) over the last dimension of x. */
   softmax<O extends SoftmaxOptions = {}>(x: TensorLike, options?: Exact<O, SoftmaxOptions>): Resident<O>;
+  softmax(x: TensorLike, options?: SoftmaxOptions & { resident?: false }): Float32Array;
   softmax(x: TensorLike, options?: SoftmaxOptions): Float32Array | Tensor;
   softmax(x: TensorLike, options?: SoftmaxOptions): Float32Array | Tensor {
     return softmax(this.ws, x, options);
@@ -155,6 +158,7 @@ export class AttentionRuntime {
 
   /** Context vectors: weights [M, S] (or [S]) · values [S, D] → [M, D] (or [D]). */
   attentionContext<O extends ContextOptions = {}>(weights: TensorLike, values: TensorLike, options?: Exact<O, ContextOptions>): Resident<O>;
+  attentionContext(weights: TensorLike, values: TensorLike, options?: ContextOptions & { resident?: false }): Float32Array;
   attentionContext(weights: TensorLike, values: TensorLike, options?: ContextOptions): Float32Array | Tensor;
   attentionContext(weights: TensorLike, values: TensorLike, options?: ContextOptions): Float32Array | Tensor {
     return attentionContext(this.ws, weights, values, options);

@@ -18,6 +18,7 @@
 // Scratch layout (attentionScratchBytes; offsets are 16-byte multiples):
 //   S  : QB×KB f32 score / probability tile (row stride KB)
 //   M,L,A : QB f32 each: running max (log2 domain), running sum, current rescale factor α
+//   R  : QB (i32, i32): each row's visible keys [a, c) within the current key block
 //   Qs : QB×D f32 query block (row stride D)
 //   O  : QB×DvP f32 output accumulator, DvP = Dv rounded up to 4
 //   Kp : ⌈Lk/16⌉ panels of 16×D f32 (absent when Lq ≤ 16)
@@ -43,6 +44,7 @@ export function attentionScratchBytes(params: usize): i32 {
   const panels = lq <= DIRECT_MAX_LQ ? 0 : (lk + PW - 1) / PW;
   return QB * KB * 4                // S
     + 3 * QB * 4                    // M, L, A
+    + 2 * QB * 4                    // R
     + QB * d * 4                    // Qs
     + QB * roundUp4(dv) * 4         // O
     + panels * PW * d * 4;          // Kp
@@ -63,7 +65,8 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
   const mState = sTile + <usize>(QB * KB * 4);
   const lState = mState + <usize>(QB * 4);
   const aState = lState + <usize>(QB * 4);
-  const qBlock = aState + <usize>(QB * 4);
+  const rowRange = aState + <usize>(QB * 4);
+  const qBlock = rowRange + <usize>(QB * 8);
   const oTile = qBlock + (<usize>(QB * d) << 2);
   const kPanels = oTile + (<usize>(QB * dvP) << 2);
   const panelBytes = <usize>(PW * d) << 2;
@@ -109,9 +112,17 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
         const a = min<i32>(max<i32>(visibleLo(params, b, i0 + r) - j0, 0), w);
         const c = max<i32>(min<i32>(visibleHi(params, b, i0 + r) - j0, w), a);
         const ro = <usize>r << 2;
+        store<i32>(rowRange + (<usize>r << 3), a);
+        store<i32>(rowRange + (<usize>r << 3), c, 4);
         onlineSoftmaxRow(sTile + (<usize>(r * KB) << 2), a, c, w, mState + ro, lState + ro, aState + ro);
       }
-      pvBlock(sTile, vh + <usize>j0 * vRow, vRow, w, nr, dv, dvP, oTile, aState);
+      pvBlock(sTile, vh + <usize>j0 * vRow, vRow, nr, dv, dvP, oTile, aState, rowRange);
+    }
+    // a row that saw keys but has l = 0 saw only -inf scores (from its inputs, not a mask): the
+    // softmax of all -inf is NaN, as in PyTorch
+    for (let r = 0; r < nr; r++) {
+      const lr = lState + (<usize>r << 2);
+      if (load<f32>(lr) == 0 && visibleHi(params, b, i0 + r) > visibleLo(params, b, i0 + r)) store<f32>(lr, NaN);
     }
     writeOut(oTile, dvP, lState, nr, dv, outBlock, oRow);
   }

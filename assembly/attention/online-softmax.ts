@@ -26,7 +26,12 @@ export function onlineSoftmaxRow(s: usize, a: i32, c: i32, w: i32, mp: usize, lp
   }
   const mNew = max<f32>(mOld, rowMax);
   if (mNew == -Infinity) {
-    // nothing visible so far: P = 0, α = 1, state unchanged
+    // nothing visible so far, or its scores are all -inf or NaN: P = 0, α = 1, and a NaN score
+    // makes the running sum NaN (the max above skips NaN, the sum must not)
+    for (let j = a; j < c; j++) {
+      const x = load<f32>(s + (<usize>j << 2));
+      if (x != x) store<f32>(lp, NaN);
+    }
     memory.fill(s, 0, <usize>w << 2);
     store<f32>(ap, 1);
     return;
@@ -63,11 +68,11 @@ export function onlineSoftmaxRow(s: usize, a: i32, c: i32, w: i32, mp: usize, lp
   store<f32>(ap, alpha);
 }
 
-/** out[r][c] = O[r][c] / L[r], or 0 when L[r] = 0 (the query saw no key), r < nr, c < dv. */
+/** out[r][c] = O[r][c] / L[r]: 0 when L[r] = 0 (the query saw no key), NaN when L[r] is NaN, r < nr, c < dv. */
 export function writeOut(o: usize, dvP: i32, l: usize, nr: i32, dv: i32, out: usize, outRow: usize): void {
   for (let r = 0; r < nr; r++) {
     const sum = load<f32>(l + (<usize>r << 2));
-    const inv: f32 = sum > 0 ? <f32>1.0 / sum : 0;
+    const inv: f32 = sum == 0 ? 0 : <f32>1.0 / sum;
     const src = o + (<usize>(r * dvP) << 2);
     const dst = out + <usize>r * outRow;
     let c = 0;

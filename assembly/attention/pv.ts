@@ -104,59 +104,100 @@ import { KB } from './tiles';
   store<f32>(oa, a);
 }
 
+// Strip kernels by width (the argument is a constant after inlining): 16, 4 (SIMD) or 4 (scalar
+// build, kind 3), and 1. A pair call needs count ≥ 1; a single-row call takes count 0 (α only).
+
+@inline function pvPair(kind: i32, pa: usize, pb: usize, v: usize, vRow: usize, w: i32,
+                        oa: usize, ob: usize, alphaA: f32, alphaB: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (kind == 16) {
+      pv2x16(pa, pb, v, vRow, w, oa, ob, alphaA, alphaB);
+      return;
+    }
+    if (kind == 4) {
+      pv2x4(pa, pb, v, vRow, w, oa, ob, alphaA, alphaB);
+      return;
+    }
+  }
+  if (kind == 3) pv2x4Scalar(pa, pb, v, vRow, w, oa, ob, alphaA, alphaB);
+  else {
+    pv1x1(pa, v, vRow, w, oa, alphaA);
+    pv1x1(pb, v, vRow, w, ob, alphaB);
+  }
+}
+
+@inline function pvSingle(kind: i32, pa: usize, v: usize, vRow: usize, w: i32, oa: usize, alphaA: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (kind == 16) {
+      pv1x16(pa, v, vRow, w, oa, alphaA);
+      return;
+    }
+    if (kind == 4) {
+      pv1x4(pa, v, vRow, w, oa, alphaA);
+      return;
+    }
+  }
+  if (kind == 3) pv1x4Scalar(pa, v, vRow, w, oa, alphaA);
+  else pv1x1(pa, v, vRow, w, oa, alphaA);
+}
+
 /**
- * O[r][c] = A[r]·O[r][c] + Σ_{j<w} P[r][j]·v[j][c] for r < nr, c < dv
- * (P = score tile, row stride KB; O row stride dvP; v row stride vRow bytes).
- * Column strips outer, row pairs inner: one strip of V (w × 16 floats) stays in L1 across the
- * query block.
+ * Rows a and b (P rows pa, pb; O rows oa, ob) of one column strip, each over its own visible keys
+ * [aa, ca) and [ab, cb): the keys both see go through the pair kernel, the rest row by row (α
+ * applied once per row). A key a row does not see is never multiplied into its O, so a non-finite
+ * value there cannot reach it (0·∞ would be NaN).
  */
-export function pvBlock(p: usize, v: usize, vRow: usize, w: i32, nr: i32, dv: i32, dvP: i32,
-                        o: usize, alpha: usize): void {
+@inline function pvRowPair(kind: i32, pa: usize, pb: usize, v: usize, vRow: usize,
+                           oa: usize, ob: usize, alphaA: f32, alphaB: f32,
+                           aa: i32, ca: i32, ab: i32, cb: i32): void {
+  const lo = max<i32>(aa, ab), hi = min<i32>(ca, cb);
+  if (hi > lo) {
+    pvPair(kind, pa + (<usize>lo << 2), pb + (<usize>lo << 2), v + <usize>lo * vRow, vRow, hi - lo, oa, ob, alphaA, alphaB);
+    if (aa < lo) pvSingle(kind, pa + (<usize>aa << 2), v + <usize>aa * vRow, vRow, lo - aa, oa, 1);
+    if (ca > hi) pvSingle(kind, pa + (<usize>hi << 2), v + <usize>hi * vRow, vRow, ca - hi, oa, 1);
+    if (ab < lo) pvSingle(kind, pb + (<usize>ab << 2), v + <usize>ab * vRow, vRow, lo - ab, ob, 1);
+    if (cb > hi) pvSingle(kind, pb + (<usize>hi << 2), v + <usize>hi * vRow, vRow, cb - hi, ob, 1);
+  } else {
+    pvSingle(kind, pa + (<usize>aa << 2), v + <usize>aa * vRow, vRow, ca - aa, oa, alphaA);
+    pvSingle(kind, pb + (<usize>ab << 2), v + <usize>ab * vRow, vRow, cb - ab, ob, alphaB);
+  }
+}
+
+/** One column strip of width `kind` at byte offset co, every row of the block. */
+@inline function pvStrip(kind: i32, p: usize, pRow: usize, v: usize, vRow: usize, o: usize, oRow: usize,
+                         nr: i32, alpha: usize, range: usize): void {
+  let r = 0;
+  for (; r + 2 <= nr; r += 2) {
+    const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow;
+    const ar = alpha + (<usize>r << 2), rr = range + (<usize>r << 3);
+    pvRowPair(kind, pa, pa + pRow, v, vRow, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4),
+              load<i32>(rr), load<i32>(rr, 4), load<i32>(rr, 8), load<i32>(rr, 12));
+  }
+  if (r < nr) {
+    const rr = range + (<usize>r << 3);
+    const a = load<i32>(rr);
+    pvSingle(kind, p + <usize>r * pRow + (<usize>a << 2), v + <usize>a * vRow, vRow, load<i32>(rr, 4) - a,
+             o + <usize>r * oRow, load<f32>(alpha + (<usize>r << 2)));
+  }
+}
+
+/**
+ * O[r][c] = A[r]·O[r][c] + Σ_{j ∈ [a_r, c_r)} P[r][j]·v[j][c] for r < nr, c < dv, where
+ * range[r] = (a_r, c_r) is row r's visible keys in this block (i32 pairs); P = score tile (row
+ * stride KB), O row stride dvP, v row stride vRow bytes. Column strips outer, row pairs inner: one
+ * strip of V (w × 16 floats) stays in L1 across the query block.
+ */
+export function pvBlock(p: usize, v: usize, vRow: usize, nr: i32, dv: i32, dvP: i32,
+                        o: usize, alpha: usize, range: usize): void {
   const pRow = <usize>KB << 2;
   const oRow = <usize>dvP << 2;
-  const pairs = nr & ~1;
-  const odd = nr & 1;
-  const pLast = p + <usize>pairs * pRow, oLast = o + <usize>pairs * oRow;
-  const aLast: f32 = odd ? load<f32>(alpha + (<usize>pairs << 2)) : 0;
   let c = 0;
   if (ASC_FEATURE_SIMD) {
-    // 16-column strips
-    for (; c + 16 <= dv; c += 16) {
-      const co = <usize>c << 2;
-      for (let r = 0; r < pairs; r += 2) {
-        const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow + co;
-        const ar = alpha + (<usize>r << 2);
-        pv2x16(pa, pa + pRow, v + co, vRow, w, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4));
-      }
-      if (odd) pv1x16(pLast, v + co, vRow, w, oLast + co, aLast);
-    }
-    // 4-column strips
-    for (; c + 4 <= dv; c += 4) {
-      const co = <usize>c << 2;
-      for (let r = 0; r < pairs; r += 2) {
-        const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow + co;
-        const ar = alpha + (<usize>r << 2);
-        pv2x4(pa, pa + pRow, v + co, vRow, w, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4));
-      }
-      if (odd) pv1x4(pLast, v + co, vRow, w, oLast + co, aLast);
-    }
+    for (; c + 16 <= dv; c += 16) pvStrip(16, p, pRow, v + (<usize>c << 2), vRow, o + (<usize>c << 2), oRow, nr, alpha, range);
+    for (; c + 4 <= dv; c += 4) pvStrip(4, p, pRow, v + (<usize>c << 2), vRow, o + (<usize>c << 2), oRow, nr, alpha, range);
   } else {
-    // 4-column strips, scalar
-    for (; c + 4 <= dv; c += 4) {
-      const co = <usize>c << 2;
-      for (let r = 0; r < pairs; r += 2) {
-        const pa = p + <usize>r * pRow, oa = o + <usize>r * oRow + co;
-        const ar = alpha + (<usize>r << 2);
-        pv2x4Scalar(pa, pa + pRow, v + co, vRow, w, oa, oa + oRow, load<f32>(ar), load<f32>(ar, 4));
-      }
-      if (odd) pv1x4Scalar(pLast, v + co, vRow, w, oLast + co, aLast);
-    }
+    for (; c + 4 <= dv; c += 4) pvStrip(3, p, pRow, v + (<usize>c << 2), vRow, o + (<usize>c << 2), oRow, nr, alpha, range);
   }
   // single columns (dv % 4)
-  for (; c < dv; c++) {
-    const co = <usize>c << 2;
-    for (let r = 0; r < nr; r++) {
-      pv1x1(p + <usize>r * pRow, v + co, vRow, w, o + <usize>r * oRow + co, load<f32>(alpha + (<usize>r << 2)));
-    }
-  }
+  for (; c < dv; c++) pvStrip(1, p, pRow, v + (<usize>c << 2), vRow, o + (<usize>c << 2), oRow, nr, alpha, range);
 }

@@ -1,6 +1,6 @@
 // Attention with its weights materialised, for callers that want to see them: per (batch, head),
 //   W = softmax(q·kᵀ·scale over visibleRange(b, i)) [Lq, Lk]   (gemm, row softmax)
-//   out = W·v                                                  (gemm)
+//   out = W·v                                                  (gemm per run of rows with one range)
 // Same parameter block and visibility rule as the fused kernel; O(Lq·Lk) memory per head, so it
 // is for visualisation and small shapes. A work item is one (b, h): item n = b·H + h.
 import { gemm, gemmScratchBytes } from '../gemm/gemm';
@@ -32,8 +32,18 @@ export function attentionWeights(params: usize, begin: i32, end: i32, weights: u
     gemm(headPtr(params, Q, b, h), qSL, headPtr(params, K, b, h), kSL, w, lk, lq, lk, d, 1, 0, 0, scratch);
     for (let i = 0; i < lq; i++) {
       const lo = visibleLo(params, b, i);
-      softmaxRange(w + (<usize>i * <usize>lk << 2), lo, visibleHi(params, b, i), lk, scale, 0);
+      softmaxRange(w + (<usize>i * <usize>lk << 2), lo, visibleHi(params, b, i), lk, scale, 0, true);
     }
-    gemm(w, lk, headPtr(params, V, b, h), vSL, headPtr(params, OUT, b, h), oSL, lq, dv, lk, 0, 0, 0, scratch);
+    // out = W·v over each run of rows that see the same keys [lo, hi), reading only those keys of
+    // v (a zero weight times a non-finite hidden value would be NaN)
+    const vh = headPtr(params, V, b, h), oh = headPtr(params, OUT, b, h);
+    for (let i0 = 0; i0 < lq;) {
+      const lo = visibleLo(params, b, i0), hi = visibleHi(params, b, i0);
+      let i1 = i0 + 1;
+      while (i1 < lq && visibleLo(params, b, i1) == lo && visibleHi(params, b, i1) == hi) i1++;
+      gemm(w + ((<usize>i0 * <usize>lk + <usize>lo) << 2), lk, vh + (<usize>(lo * vSL) << 2), vSL,
+           oh + (<usize>(i0 * oSL) << 2), oSL, i1 - i0, dv, hi - lo, 0, 0, 0, scratch);
+      i0 = i1;
+    }
   }
 }

@@ -264,7 +264,8 @@ export class BoundAttention {
     f32.copyWithin(this.weights >>> 2, this.scores >>> 2, (this.scores >>> 2) + batch * source);
     for (let b = 0; b < batch; b++) {
       k.softmax(at(weights, b).ptr, source, 1, source, 1, 0, 0, this.lengths[b]!);
-      matmulNN(ws, at(weights, b), at(hs, b * source), at(cat, b), 1, hidden, source);
+      // only the visible source positions: a zero weight times a non-finite padding value would be NaN
+      matmulNN(ws, at(weights, b), at(hs, b * source), at(cat, b), 1, hidden, this.lengths[b]!);
     }
     if (this.state !== 0) {
       linear(ws, cat, mat(w.c, 2 * hidden), mat(this.state, hidden), batch, hidden, 2 * hidden, { bias: w.cBias });
