@@ -19,7 +19,7 @@ describe('bad input gets a clear error and leaves the runtime working', () => {
     ['negative dim', () => [{ data: q.data, shape: [2, -2, 5, 8] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, -2, 5, 8\]$/],
     ['fractional dim', () => [{ data: q.data, shape: [2, 2, 2.5, 16] }, k, v], RangeError, /^q\.shape must hold positive integers, received \[2, 2, 2\.5, 16\]$/],
     ['rank 5', () => [{ data: q.data, shape: [1, 2, 2, 5, 8] }, k, v], RangeError, /^q must have shape \[batch, heads, length, dim\].*received \[1, 2, 2, 5, 8\]$/],
-    ['mismatched D', () => [q, { data: new Float32Array(2 * 2 * 7 * 4), shape: [2, 2, 7, 4] }, v], RangeError, /^k: expected shape \[2, 2, Lk, 8\] \(the rank, batch, heads and D of q\), received \[2, 2, 7, 4\]$/],
+    ['mismatched D', () => [q, { data: new Float32Array(2 * 2 * 7 * 4), shape: [2, 2, 7, 4] }, v], RangeError, /^k: expected shape \[2, 2, Lk, 8\] \(the rank, batch and D of q; heads H = 2 or a divisor of it for grouped-query attention\), received \[2, 2, 7, 4\]$/],
     ['mismatched heads', () => [q, k, { data: new Float32Array(2 * 3 * 7 * 6), shape: [2, 3, 7, 6] }], RangeError, /^v: expected shape \[2, 2, 7, Dv\] .*received \[2, 3, 7, 6\]$/],
     ['mismatched Lk', () => [q, k, { data: new Float32Array(2 * 2 * 6 * 6), shape: [2, 2, 6, 6] }], RangeError, /^v: expected shape \[2, 2, 7, Dv\] .*received \[2, 2, 6, 6\]$/],
     ['mismatched rank', () => [q, { data: k.data, shape: [4, 7, 8] }, v], RangeError, /^k: expected shape \[2, 2, Lk, 8\]/],

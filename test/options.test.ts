@@ -21,12 +21,14 @@ describe('unknown option names', () => {
     expect(() => rt.scaledDotProductAttention(q, k, v, { isCausal: true })).toThrow(/^options\.isCausal is not an option of scaledDotProductAttention; did you mean causal\?$/);
     // @ts-expect-error PyTorch's functional name, with a known option beside it
     expect(() => rt.scaledDotProductAttention(q, k, v, { scale: 1, is_causal: true })).toThrow(/options\.is_causal .*did you mean causal\?/);
-    // @ts-expect-error no arbitrary masks
-    expect(() => rt.scaledDotProductAttention(q, k, v, { mask: tensor([4, 6], 4) })).toThrow(/options\.mask is not an option .*arbitrary attention masks are not supported; masking is by causal and keyLengths/);
-    // @ts-expect-error no arbitrary masks
-    expect(() => rt.scaledDotProductAttention(q, k, v, { attn_mask: tensor([4, 6], 4) })).toThrow(/options\.attn_mask .*not supported/);
-    // @ts-expect-error no sliding windows
-    expect(() => rt.scaledDotProductAttention(q, k, v, { window: 4 })).toThrow(/options\.window is not an option of scaledDotProductAttention; its options are causal, keyLengths, scale, returnWeights, resident/);
+    // @ts-expect-error the mask option is attnMask
+    expect(() => rt.scaledDotProductAttention(q, k, v, { mask: tensor([4, 6], 4) })).toThrow(/options\.mask is not an option of scaledDotProductAttention; did you mean attnMask\?/);
+    // @ts-expect-error PyTorch's name
+    expect(() => rt.scaledDotProductAttention(q, k, v, { attn_mask: tensor([4, 6], 4) })).toThrow(/options\.attn_mask .*did you mean attnMask\?/);
+    // @ts-expect-error PyTorch's flag: grouped-query attention follows from the shapes
+    expect(() => rt.scaledDotProductAttention(q, k, v, { enable_gqa: true })).toThrow(/options\.enable_gqa .*give k and v fewer heads than q/);
+    // @ts-expect-error a window is [left, right]
+    expect(() => rt.scaledDotProductAttention(q, k, v, { window: 4 })).toThrow(/^options\.window must be \[left, right\], two integers ≥ −1/);
     expect(() => rt.scaledDotProductAttention(q, k, v, 'causal' as never)).toThrow(TypeError);
     expect(rt.memoryStats()).toEqual(before);
     // the same call with the right name still works
@@ -68,6 +70,8 @@ describe('unknown option names', () => {
     expect(() => mha.forward(x, { is_causal: true })).toThrow(/options\.is_causal is not an option of forward; did you mean causal\?/);
     // @ts-expect-error
     expect(() => mha.forward(x, undefined, undefined, { need_weights: true })).toThrow(/did you mean needWeights\?/);
+    // @ts-expect-error this module takes causal and keyLengths
+    expect(() => mha.forward(x, { attn_mask: tensor([3, 3], 1) })).toThrow(/options\.attn_mask is not an option of forward; attention masks are not supported here; masking is by causal and keyLengths/);
     // @ts-expect-error
     expect(() => mha.createCache({ batch: 1, max_length: 4 })).toThrow(/options\.max_length is not an option of createCache; did you mean maxLength\?/);
     // forward(x, options) is self-attention with options, the same as forward(x, undefined, undefined, options)

@@ -68,29 +68,19 @@ export function onlineSoftmaxRow(s: usize, a: i32, c: i32, w: i32, mp: usize, lp
   store<f32>(ap, alpha);
 }
 
-/** out[r][c] = O[r][c] / L[r]: 0 when L[r] = 0 (the query saw no key), NaN when L[r] is NaN, r < nr, c < dv. */
-export function writeOut(o: usize, dvP: i32, l: usize, nr: i32, dv: i32, out: usize, outRow: usize): void {
-  for (let r = 0; r < nr; r++) {
-    const sum = load<f32>(l + (<usize>r << 2));
-    const inv: f32 = sum == 0 ? 0 : <f32>1.0 / sum;
-    const src = o + (<usize>(r * dvP) << 2);
-    const dst = out + <usize>r * outRow;
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      const iv = f32x4.splat(inv);
-      for (; c + 4 <= dv; c += 4) {
-        const co = <usize>c << 2;
-        v128.store(dst + co, f32x4.mul(v128.load(src + co), iv));
-      }
-    }
-    for (; c < dv; c++) {
+/** dst[c] = O[c] / sum for c < dv: 0 when sum = 0 (the query saw no key), NaN when sum is NaN. */
+export function writeOutRow(o: usize, sum: f32, dv: i32, dst: usize): void {
+  const inv: f32 = sum == 0 ? 0 : <f32>1.0 / sum;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    const iv = f32x4.splat(inv);
+    for (; c + 4 <= dv; c += 4) {
       const co = <usize>c << 2;
-      store<f32>(dst + co, load<f32>(src + co) * inv);
+      v128.store(dst + co, f32x4.mul(v128.load(o + co), iv));
     }
   }
-}
-
-/** out[r][0..dv) = 0 for r < nr. */
-export function zeroRows(out: usize, outRow: usize, nr: i32, dv: i32): void {
-  for (let r = 0; r < nr; r++) memory.fill(out + <usize>r * outRow, 0, <usize>dv << 2);
+  for (; c < dv; c++) {
+    const co = <usize>c << 2;
+    store<f32>(dst + co, load<f32>(o + co) * inv);
+  }
 }

@@ -46,22 +46,18 @@ export function packK(k: usize, kRow: usize, j0: i32, j1: i32, d: i32, kp: usize
   }
 }
 
-/** Qs[r][dd] = q[r][dd]·s for r < nr (query row stride qRow bytes, Qs row stride d). */
-export function loadQ(q: usize, qRow: usize, nr: i32, d: i32, s: f32, qs: usize): void {
-  for (let r = 0; r < nr; r++) {
-    const src = q + <usize>r * qRow;
-    const dst = qs + (<usize>(r * d) << 2);
-    let dd = 0;
-    if (ASC_FEATURE_SIMD) {
-      const sv = f32x4.splat(s);
-      for (; dd + 4 <= d; dd += 4) {
-        const off = <usize>dd << 2;
-        v128.store(dst + off, f32x4.mul(v128.load(src + off), sv));
-      }
-    }
-    for (; dd < d; dd++) {
+/** dst[dd] = src[dd]·s for dd < d: one query row, scaled. */
+export function loadQRow(src: usize, d: i32, s: f32, dst: usize): void {
+  let dd = 0;
+  if (ASC_FEATURE_SIMD) {
+    const sv = f32x4.splat(s);
+    for (; dd + 4 <= d; dd += 4) {
       const off = <usize>dd << 2;
-      store<f32>(dst + off, load<f32>(src + off) * s);
+      v128.store(dst + off, f32x4.mul(v128.load(src + off), sv));
     }
+  }
+  for (; dd < d; dd++) {
+    const off = <usize>dd << 2;
+    store<f32>(dst + off, load<f32>(src + off) * s);
   }
 }

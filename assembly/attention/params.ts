@@ -35,8 +35,38 @@ export const SCALE: i32 = 88;
 export const CAUSAL: i32 = 92;
 /** Pointer to i32[batch]: keys j ≥ keyLengths[b] are hidden (0 = none; 0 ≤ keyLengths[b] ≤ Lk). */
 export const KEY_LENGTHS: i32 = 96;
+/** Query heads per kv head (grouped-query attention): query head h reads k and v of head ⌊h / GROUP⌋.
+ *  HEADS counts query heads; the k and v views are indexed by kv head. */
+export const GROUP: i32 = 100;
+/** Sliding window around pos(i) = i + Lk − Lq: keys pos − left … pos + right are visible; −1 = unbounded. */
+export const WINDOW_LEFT: i32 = 104;
+export const WINDOW_RIGHT: i32 = 108;
+/** f32: logit soft-capping s = c·tanh(s/c) of the scaled scores, before bias and mask; 0 = off. */
+export const SOFTCAP: i32 = 112;
+/** What is added to the scores: BIAS_NONE, BIAS_ALIBI (s −= slope[h]·|j − pos(i)|), BIAS_RELATIVE
+ *  (s += table[bucket(j − pos(i)), h], T5). */
+export const BIAS_KIND: i32 = 116;
+/** ALiBi: f32[H] slopes. Relative: f32[numBuckets, H] table. */
+export const BIAS_TABLE: i32 = 120;
+/** Relative: i32[Lk + Lq − 1], the bucket of relative distance d = j − pos(i) at index d + Lk − 1. */
+export const BIAS_BUCKETS: i32 = 124;
+/** Pointer to the mask (0 = none), its kind and its element strides over (b, h, i, j) (0 = broadcast). */
+export const MASK: i32 = 128;
+export const MASK_KIND: i32 = 132;
+export const MASK_SB: i32 = 136;
+export const MASK_SH: i32 = 140;
+export const MASK_SL: i32 = 144;
+export const MASK_SK: i32 = 148;
 /** Bytes of the block (a 16-byte multiple). */
-export const PARAMS_BYTES: i32 = 112;
+export const PARAMS_BYTES: i32 = 160;
+
+export const BIAS_NONE: i32 = 0;
+export const BIAS_ALIBI: i32 = 1;
+export const BIAS_RELATIVE: i32 = 2;
+/** u8 per element, non-zero = may attend (PyTorch's bool convention). */
+export const MASK_BOOL: i32 = 1;
+/** f32 per element, added to the scores (−inf hides). */
+export const MASK_ADD: i32 = 2;
 
 @inline export function i32At(params: usize, field: i32): i32 {
   return load<i32>(params + <usize>field);
@@ -50,7 +80,8 @@ export const PARAMS_BYTES: i32 = 112;
   return load<f32>(params + <usize>field);
 }
 
-/** Byte address of (b, h, i = 0) in the view whose pointer field is `base` (strides follow it). */
+/** Byte address of (b, h, i = 0) in the view whose pointer field is `base` (strides follow it;
+ *  for k and v, h is the kv head). */
 @inline export function headPtr(params: usize, base: i32, b: i32, h: i32): usize {
   return ptrAt(params, base) + (<usize>(b * i32At(params, base + 4) + h * i32At(params, base + 8)) << 2);
 }

@@ -29,13 +29,30 @@ export interface Problem {
   causal: boolean;
   /** Pointer to i32[batch] key lengths in Wasm memory, or 0. */
   keyLengths: number;
+  /** Query heads per kv head (default 1); `heads` counts query heads, the k and v views kv heads. */
+  group?: number;
+  /** Sliding window (−1 = unbounded on that side); default none. */
+  windowLeft?: number;
+  windowRight?: number;
+  /** Logit soft-capping c (0 = off). */
+  softcap?: number;
+  /** 0 none, 1 ALiBi (biasTable = f32[H] slopes), 2 relative (biasTable = f32[numBuckets, H], biasBuckets = i32[Lk + Lq − 1]). */
+  biasKind?: number;
+  biasTable?: number;
+  biasBuckets?: number;
+  /** Pointer to the mask (0 = none): maskKind 1 = u8 (non-zero: may attend), 2 = f32 added; element strides over (b, h, i, j). */
+  mask?: number;
+  maskKind?: number;
+  maskStrides?: readonly number[];
 }
 
 // Field offsets in 4-byte words (assembly/attention/params.ts has them in bytes).
 const Q = 0, K = 4, V = 8, OUT = 12;
 const BATCH = 16, HEADS = 17, LQ = 18, LK = 19, D = 20, DV = 21, SCALE = 22, CAUSAL = 23, KEY_LENGTHS = 24;
+const GROUP = 25, WINDOW_LEFT = 26, WINDOW_RIGHT = 27, SOFTCAP = 28, BIAS_KIND = 29, BIAS_TABLE = 30, BIAS_BUCKETS = 31;
+const MASK = 32, MASK_KIND = 33, MASK_STRIDES = 34;
 /** Bytes of the block; the module exports the same number (ATTENTION_PARAMS_BYTES), checked at init. */
-export const PARAMS_BYTES = 112;
+export const PARAMS_BYTES = 160;
 
 /** Writes `p` into the block at `ptr` (PARAMS_BYTES, 16-byte aligned). */
 export function writeAttentionParams(heap: Heap, ptr: number, p: Problem): void {
@@ -55,6 +72,16 @@ export function writeAttentionParams(heap: Heap, ptr: number, p: Problem): void 
   f32[at + SCALE] = p.scale;
   i32[at + CAUSAL] = p.causal ? 1 : 0;
   i32[at + KEY_LENGTHS] = p.keyLengths;
+  i32[at + GROUP] = p.group ?? 1;
+  i32[at + WINDOW_LEFT] = p.windowLeft ?? -1;
+  i32[at + WINDOW_RIGHT] = p.windowRight ?? -1;
+  f32[at + SOFTCAP] = p.softcap ?? 0;
+  i32[at + BIAS_KIND] = p.biasKind ?? 0;
+  i32[at + BIAS_TABLE] = p.biasTable ?? 0;
+  i32[at + BIAS_BUCKETS] = p.biasBuckets ?? 0;
+  i32[at + MASK] = p.mask ?? 0;
+  i32[at + MASK_KIND] = p.maskKind ?? 0;
+  for (let s = 0; s < 4; s++) i32[at + MASK_STRIDES + s] = p.maskStrides?.[s] ?? 0;
 }
 
 function writeView(i32: Int32Array, at: number, t: View): void {

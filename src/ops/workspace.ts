@@ -100,6 +100,22 @@ export class Temps {
     return ptr;
   }
 
+  /** Float32 values copied into memory; returns the pointer. */
+  float32(values: Float32Array): number {
+    const ptr = this.heap.alloc(values.byteLength);
+    this.blocks.push(ptr);
+    new Float32Array(this.heap.memory.buffer, ptr, values.length).set(values);
+    return ptr;
+  }
+
+  /** Bytes copied into memory (e.g. a bool mask); returns the pointer. */
+  bytes(values: Uint8Array): number {
+    const ptr = this.heap.alloc(values.byteLength);
+    this.blocks.push(ptr);
+    new Uint8Array(this.heap.memory.buffer, ptr, values.length).set(values);
+    return ptr;
+  }
+
   /** Keeps `t` alive past the call: the caller gets a tensor of its own (in its scope, under the safety net). */
   keep(t: Tensor): Tensor {
     const i = this.list.indexOf(t);
