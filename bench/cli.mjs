@@ -1,7 +1,12 @@
 // `npm run bench`: this runtime (every build the engine runs) against the plain-JS reference and
 // the libraries users pick today, on the seq2seq, self-attention, multi-head, causal and long
 // workloads (bench/workloads.mjs), then memory scaling in fresh processes. Prints a table per
-// workload and the issue's bars; `--json` writes bench/results/<date>-<machine>.json and the charts.
+// workload and a summary in plain words (each workload against the plain-JS reference and each peer
+// that ran, causal vs full cost, memory scaling); `--json` writes bench/results/<date>-<machine>.json
+// (with the summary), the Markdown tables and the charts.
+//
+// Contenders left out (--no-peers, --contenders) get no rows: one line at the top names them.
+// Selected peers that are not installed or fail keep their row, with the reason.
 //
 //   --quick            short run (fewer, shorter rounds; memory scaling to N 8192)
 //   --filter S2,S4     workloads whose id starts with one of these (memory: "memory")
@@ -19,8 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { contenders as allContenders } from './contenders.mjs';
 import { memoryScaling } from './memory.mjs';
-import { DEFAULT_PEERS_DIR, peersInstalled } from './peers/index.mjs';
-import { barsText, checkBars, environment, machineSlug, memoryTable, textTable } from './report.mjs';
+import { DEFAULT_PEERS_DIR, PEER_SPECS, peersInstalled } from './peers/index.mjs';
+import { environment, leftOutLines, machineSlug, memoryTable, summarize, summaryText, textTable, unavailableLines } from './report.mjs';
 import { writeOutputs } from './write.mjs';
 import { progressBar, runWorkload } from './runner.mjs';
 import { kernelTable, runKernelBench } from './kernels.mjs';
@@ -61,18 +66,18 @@ const settings = args.tiny
 if (args.kernels) {
   const machine = environment();
   console.log(`wasm-attention kernels — ${machine.machine.cpu} (${machine.machine.cores} cores), Node ${machine.node}${machine.execArgv.length ? ` ${machine.execArgv.join(' ')}` : ''}, ${machine.date.slice(0, 10)}`);
-  let bar;
+  let meter;
   try {
-    const progress = (total) => (bar = progressBar(total, { enabled: !args['no-progress'] })).tick;
+    const progress = (total) => (meter = progressBar(total, { enabled: !args['no-progress'] })).tick;
     const run = await runKernelBench({ ...settings, tiny: args.tiny, filter: filters, progress });
-    bar?.done();
+    meter?.done();
     const t = run.tiles;
     console.log(`\nRaw kernels, every build; each output checked against the float64 reference first (normalised error ≤ 1e-5).`);
     console.log(`Tiles: gemm MR=${t.gemm.MR} NR=${t.gemm.NR} KC=${t.gemm.KC} MC=${t.gemm.MC} DIRECT_M=${t.gemm.DIRECT_M} NB=${t.gemm.NB}; attention QB=${t.attention.QB} KB=${t.attention.KB} PW=${t.attention.PW} DIRECT_MAX_LQ=${t.attention.DIRECT_MAX_LQ}`);
     console.log(`Median of ${settings.rounds} interleaved round${settings.rounds === 1 ? "" : "s"} of ${settings.sliceMs} ms per build; GFLOP/s = flops / median (attention: live pairs only; softmax: 5 per element).\n`);
     console.log(kernelTable(run));
   } catch (error) {
-    bar?.done();
+    meter?.done();
     console.error(`\n${error.message ?? error}`);
     process.exit(1);
   }
@@ -96,11 +101,13 @@ function installPeers(dir) {
   });
   if (r.status !== 0) console.error(`Installing the peers failed (exit ${r.status}); they are reported as not installed.`);
 }
-if (peersDir && !peersInstalled(peersDir) && !args['no-install']) installPeers(peersDir);
+const only = list(args.contenders);
+const peerPicked = PEER_SPECS.some((s) => !only || only.some((o) => s.id === o || s.id.startsWith(o)));
+if (peersDir && peerPicked && !peersInstalled(peersDir) && !args['no-install']) installPeers(peersDir);
 
 // ---- contenders and workloads --------------------------------------------------------------------
 const wanted = (id) => !filters || filters.some((f) => id.toLowerCase().startsWith(f.toLowerCase()));
-const all = await allContenders({ peersDir, only: list(args.contenders) });
+const { selected: all, leftOut } = await allContenders({ peersDir, only });
 const ourRuntime = all.find((c) => c.runtime)?.runtime;
 const chosen = workloads({ tiny: args.tiny }).filter((w) => wanted(w.id));
 const runMemory = !args['no-memory'] && (!filters || wanted('memory'));
@@ -116,24 +123,24 @@ const env = environment({
 });
 
 console.log(`wasm-attention benchmark — ${env.machine.cpu} (${env.machine.cores} cores), Node ${env.node}${env.execArgv.length ? ` ${env.execArgv.join(' ')}` : ''}, ${env.date.slice(0, 10)}`);
-for (const c of all) if (c.status !== 'ok') console.log(`  ${c.label}: ${c.status}`);
+for (const line of [...leftOutLines(leftOut, all), ...unavailableLines(all)]) console.log(`  ${line}`);
 
 // ---- the workloads -------------------------------------------------------------------------------
 const memoryContenders = all.filter((c) => c.threads === 1);
 const steps = chosen.length * all.length * (1 + settings.rounds) + (runMemory ? memoryContenders.length * lengths.length : 0);
-const bar = progressBar(steps, { enabled: !args['no-progress'] });
+const meter = progressBar(steps, { enabled: !args['no-progress'] });
 const results = [];
 for (const w of chosen) {
   const why = unavailable(w, ourRuntime);
   if (why) {
-    for (let i = 0; i < all.length * (1 + settings.rounds); i++) bar.tick(`${w.id} skipped`);
+    for (let i = 0; i < all.length * (1 + settings.rounds); i++) meter.tick(`${w.id} skipped`);
     results.push({ id: w.id, title: w.title, shapeLabel: w.shapeLabel, flops: w.flops, status: why, rows: [] });
-    bar.note(`\n${w.id}  ${w.title}: ${why}`);
+    meter.note(`\n${w.id}  ${w.title}: ${why}`);
     continue;
   }
-  const res = await runWorkload(w, all, { ...settings, tiny: args.tiny, progress: bar.tick });
+  const res = await runWorkload(w, all, { ...settings, tiny: args.tiny, progress: meter.tick });
   results.push(res);
-  bar.note(`\n${textTable(res)}`);
+  meter.note(`\n${textTable(res)}`);
 }
 
 // ---- memory scaling ------------------------------------------------------------------------------
@@ -143,20 +150,20 @@ if (runMemory) {
     timeoutMs: Number(args['memory-timeout']) * 1000,
     capBytes: Number(args['memory-cap']) * 2 ** 20,
     peersDir,
-    progress: bar.tick,
+    progress: meter.tick,
   });
-  bar.note(`\nMemory scaling: single-head D 64 self-attention, one call per fresh process (time, memory)\n${memoryTable(memory, lengths)}`);
+  meter.note(`\nMemory scaling: single-head D 64 self-attention, one call per fresh process (time, memory)\n${memoryTable(memory, lengths)}`);
 }
-bar.done();
+meter.done();
 for (const c of all) c.close?.();
 
-const bars = checkBars(results, memory);
-if (bars.length) console.log(`\nThe issue's bars, this run:\n${barsText(bars)}`);
+const summary = summarize(results, memory, lengths);
+console.log(`\n${summaryText(summary)}`);
 
 // ---- the record and the charts -------------------------------------------------------------------
 if (args.json) {
   const machineName = args.machine ?? machineSlug(env);
-  const record = { ...env, machineName, contenders: all.map(({ id, label, group, threads, status, version }) => ({ id, label, group, threads, status, version })), workloads: results, memory, lengths, bars };
+  const record = { ...env, machineName, contenders: all.map(({ id, label, group, threads, status, version }) => ({ id, label, group, threads, status, version })), leftOut, workloads: results, memory, lengths, summary };
   const files = writeOutputs(record, args.out);
   console.log(`\nWrote ${Object.values(files).join(', ')}`);
 }

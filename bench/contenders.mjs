@@ -6,7 +6,7 @@
 // in the workload's layout to check against the reference. A contender that cannot do a workload
 // throws `Unsupported` from prepare.
 import { BACKENDS, init, reference, supportedBackends } from '../dist/index.js';
-import { peerContenders } from './peers/index.mjs';
+import { PEER_SPECS, peerContenders } from './peers/index.mjs';
 
 export { Unsupported } from './errors.mjs';
 import { Unsupported } from './errors.mjs';
@@ -140,8 +140,15 @@ function decodeReference(w, inp) {
   return { run, result: run };
 }
 
-/** Every contender, in report order. `peers`: where the peer package lives (or false for none). */
+/**
+ * The contenders of a run, in report order, and the ones left out of it.
+ * `peersDir`: where the peer package lives, or false to leave the peers out (--no-peers);
+ * `only`: contender ids or id prefixes to keep (--contenders).
+ * → { selected: [contender], leftOut: [{ id, label, group, threads, reason: '--no-peers' | '--contenders <ids>' }] }
+ * Peers are loaded only when at least one of them is selected.
+ */
 export async function contenders({ peersDir, only } = {}) {
+  const picked = (id) => !only || only.some((o) => id === o || id.startsWith(o));
   const list = [];
   const have = supportedBackends();
   for (const backend of BACKENDS) {
@@ -152,6 +159,17 @@ export async function contenders({ peersDir, only } = {}) {
     }
   }
   list.push(plainJs);
-  list.push(...(await peerContenders(peersDir)));
-  return only ? list.filter((c) => only.some((o) => c.id === o || c.id.startsWith(o))) : list;
+  const leftOut = [];
+  const byChoice = `--contenders ${only?.join(',')}`;
+  const describe = (c, reason) => ({ id: c.id, label: c.label, group: c.group, threads: c.threads, reason });
+  const selected = list.filter((c) => picked(c.id) || (leftOut.push(describe(c, byChoice)), false));
+  if (peersDir === false) leftOut.push(...PEER_SPECS.map((s) => describe({ ...s, group: 'peer' }, '--no-peers')));
+  else if (!PEER_SPECS.some((s) => picked(s.id))) leftOut.push(...PEER_SPECS.map((s) => describe({ ...s, group: 'peer' }, byChoice)));
+  else {
+    for (const peer of await peerContenders(peersDir)) {
+      if (picked(peer.id)) selected.push(peer);
+      else (peer.close?.(), leftOut.push(describe(peer, byChoice)));
+    }
+  }
+  return { selected, leftOut };
 }

@@ -1,4 +1,4 @@
-// `npm run bench:decode`: the decoding hot paths of issue 3, side by side in one tinybench run.
+// `npm run bench:decode`: the decoding hot paths, side by side in one tinybench run.
 //  - a bound seq2seq decoder step (B1, S = 512, H = 256), Luong dot and Bahdanau, against the
 //    plain-JS reference bound the same way (its keys precomputed once too);
 //  - multi-head attention (E = 512, 8 heads): mha.step for the 512th token with a KV cache,
@@ -6,7 +6,7 @@
 import { Bench } from 'tinybench';
 import { init, reference } from '../dist/index.js';
 
-// Seeded inputs, uniform in [-amp, amp] from reference.uniform, the generator of the tests and the demo.
+// Deterministic inputs, uniform in [-amp, amp] from reference.uniform, the generator of the tests and the demo.
 const T = (shape, seed, amp = 1) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed, -amp, amp), shape });
 const maxErr = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const report = (bench, flops) => {

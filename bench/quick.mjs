@@ -4,7 +4,7 @@
 import { Bench } from 'tinybench';
 import { init, reference, supportedBackends } from '../dist/index.js';
 
-// Seeded inputs, uniform in [-1, 1] from reference.uniform, the generator of the tests and the demo.
+// Deterministic inputs, uniform in [-1, 1] from reference.uniform, the generator of the tests and the demo.
 const qkv = (b, h, l, d) => ['q', 'k', 'v'].map((_, i) => ({ data: reference.uniform(b * h * l * d, i + 1), shape: [b, h, l, d] }));
 
 const runtimes = [];

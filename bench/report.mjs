@@ -1,5 +1,6 @@
 // The report: a table per workload (text for the terminal, Markdown for the README), the memory-
-// scaling table, the issue's bars checked against this run, and the JSON record.
+// scaling table, a plain-words summary of the run (each workload against the plain-JS reference
+// and the peers, the causal mask's cost, memory scaling), and the JSON record.
 import { arch, cpus, platform, totalmem } from 'node:os';
 
 const MIB = 2 ** 20;
@@ -14,18 +15,43 @@ const ratio = (x) => (x === undefined ? '–' : x >= 100 ? `${x.toFixed(0)}×` :
 const gflops = (x) => (x === undefined ? '–' : x >= 10 ? x.toFixed(1) : x.toPrecision(2));
 const mib = (bytes) => (bytes === undefined ? '–' : `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`);
 
-function cells(row) {
+function cells(row, columns) {
   if (row.status !== 'ok') return null;
-  return [formatTime(row.median), formatTime(row.p75), String(row.samples), gflops(row.gflops), ratio(row.vsJs), ratio(row.vsBestPeer)];
+  const all = { median: formatTime(row.median), p75: formatTime(row.p75), samples: String(row.samples), 'GFLOP/s': gflops(row.gflops), '× plain JS': ratio(row.vsJs), '× best peer': ratio(row.vsBestPeer) };
+  return columns.slice(1).map((c) => all[c]);
 }
 const HEAD = ['contender', 'median', 'p75', 'samples', 'GFLOP/s', '× plain JS', '× best peer'];
+// The ratio columns only when the run has what they compare with (the reference; peers, measured
+// or not: their rows say why).
+const headOf = (res) => HEAD.filter((h) => (h === '× plain JS' ? res.rows.some((r) => r.group === 'reference') : h === '× best peer' ? res.rows.some((r) => r.group === 'peer') : true));
+
+/**
+ * The rows to print: a peer library whose contenders all could not run for the same reason (not
+ * installed, say) gets one row instead of one per contender.
+ */
+function textRows(res) {
+  const out = [];
+  for (const r of res.rows) {
+    if (r.group !== 'peer' || r.status === 'ok') {
+      out.push({ label: r.label, row: r });
+      continue;
+    }
+    const lib = libraryOf(r);
+    const same = res.rows.filter((x) => x.group === 'peer' && libraryOf(x) === lib);
+    if (same.length > 1 && same.every((x) => x.status === r.status)) {
+      if (same[0] === r) out.push({ label: `${lib} (${same.length} contenders)`, row: r });
+    } else out.push({ label: r.label, row: r });
+  }
+  return out;
+}
 
 /** Plain-text table of one workload's result. */
 export function textTable(res) {
-  const body = res.rows.map((r) => [r.label, ...(cells(r) ?? [r.status])]);
-  const widths = HEAD.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 2).map((b) => b[i].length)));
+  const head = headOf(res);
+  const body = textRows(res).map(({ label, row: r }) => [label, ...(cells(r, head) ?? [r.status])]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b.length > 2 || i === 0 ? b[i].length : 0))));
   const line = (cols) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const out = [`${res.id}  ${res.title}  [${res.shapeLabel}, ${(res.flops / 1e6).toPrecision(3)} MFLOP]`, line(HEAD), line(widths.map((w) => '-'.repeat(w)))];
+  const out = [`${res.id}  ${res.title}  [${res.shapeLabel}, ${(res.flops / 1e6).toPrecision(3)} MFLOP]`, line(head), line(widths.map((w) => '-'.repeat(w)))];
   for (const b of body) out.push(b.length > 2 ? line(b) : `${b[0].padEnd(widths[0])}  ${b[1]}`);
   if (res.bestPeer) out.push(`best peer: ${res.rows.find((r) => r.id === res.bestPeer).label}`);
   return out.join('\n');
@@ -33,11 +59,12 @@ export function textTable(res) {
 
 /** Markdown table of one workload's result. */
 export function markdownTable(res) {
-  const out = [`**${res.id}** ${res.title} (${res.shapeLabel}; ${(res.flops / 1e6).toPrecision(3)} MFLOP)`, '', `| ${HEAD.join(' | ')} |`, `| ${HEAD.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`];
+  const head = headOf(res);
+  const out = [`**${res.id}** ${res.title} (${res.shapeLabel}; ${(res.flops / 1e6).toPrecision(3)} MFLOP)`, '', `| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`];
   for (const r of res.rows) {
-    const c = cells(r);
+    const c = cells(r, head);
     const name = r.group === 'ours' ? `**${r.label}**` : r.label;
-    out.push(c ? `| ${name} | ${c.join(' | ')} |` : `| ${name} | ${r.status} ||||||`);
+    out.push(c ? `| ${name} | ${c.join(' | ')} |` : `| ${name} | ${r.status} |${'|'.repeat(head.length - 2)}`);
   }
   return out.join('\n');
 }
@@ -61,92 +88,192 @@ export function memoryTable(mem, lengths, { markdown = false } = {}) {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => (r.length > 2 ? line(r) : `${r[0].padEnd(widths[0])}  ${r[1]}`))].join('\n');
 }
 
-// ---- the issue's bars ---------------------------------------------------------------------------
-const row = (res, id) => res?.rows.find((r) => r.id === id && r.status === 'ok');
-const fastest = (res, ids) => ids.map((id) => row(res, id)).filter(Boolean).sort((a, b) => a.median - b.median)[0];
+// ---- names ---------------------------------------------------------------------------------------
+const LIBRARIES = [
+  [/^tfjs-/, 'tfjs-wasm'],
+  [/^ort-web-/, 'onnxruntime-web'],
+  [/^ort-node-/, 'onnxruntime-node'],
+];
+/** The library a contender belongs to: wasm-attention, the plain-JS reference, or a peer's package. */
+export function libraryOf(c) {
+  if (c.group === 'ours') return 'wasm-attention';
+  if (c.group === 'reference') return c.label ?? 'plain JS reference';
+  return LIBRARIES.find(([re]) => re.test(c.id))?.[1] ?? c.label ?? c.id;
+}
+const threadsOf = (id) => Number(/-(\d+)t$/.exec(id)?.[1] ?? 1);
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A peer as the summary names it: its library, with the thread count for onnxruntime. */
+function peerName(id) {
+  const lib = libraryOf({ id, group: 'peer' });
+  return lib.startsWith('onnxruntime') ? `${lib} (${plural(threadsOf(id), 'thread')})` : lib;
+}
+/** …and with the ONNX graph, where the two graphs are told apart (memory scaling). */
+function peerGraphName(id) {
+  const graph = /-matmul-/.test(id) ? 'MatMul graph' : /-mha-/.test(id) ? 'MHA op' : null;
+  return graph ? `${libraryOf({ id, group: 'peer' })} (${plural(threadsOf(id), 'thread')}, ${graph})` : peerName(id);
+}
+const buildName = (row) => row.label.replace(/^wasm-attention /, '');
+const shorten = (status) => (status.length > 90 ? `${status.slice(0, 34)} … ${status.slice(-50)}` : status);
 
-/** Each bar of the issue, checked against this run: { bar, met: true | false | null (not measured), detail }. */
-export function checkBars(results, memory) {
-  const by = Object.fromEntries(results.map((r) => [r.id, r]));
-  const bars = [];
-  const add = (bar, met, detail) => bars.push({ bar, met, detail });
-  for (const id of ['S2', 'S3', 'S4', 'S5']) {
-    const res = by[id];
-    const simd = row(res, 'wasm-simd');
-    const relaxed = row(res, 'wasm-relaxed-simd');
-    const ortWeb = fastest(res, ['ort-web-matmul-1t', 'ort-web-mha-1t']);
-    const tfjs = row(res, 'tfjs-wasm');
-    const js = row(res, 'plain-js');
-    if (!res) continue;
-    if (!simd) {
-      add(`${id}: SIMD build beats ort-web 1T and tfjs-wasm, ≥ 40× plain JS`, null, 'simd build not measured');
-      continue;
+/**
+ * One line per reason: the contenders left out of this run. A library whose every contender was
+ * left out for the same reason is named once (e.g. "onnxruntime-web" for its four contenders).
+ */
+export function leftOutLines(leftOut, selected = []) {
+  const lines = [];
+  for (const reason of [...new Set(leftOut.map((c) => c.reason))]) {
+    const names = [];
+    for (const c of leftOut.filter((x) => x.reason === reason)) {
+      const lib = libraryOf(c);
+      const whole = c.group === 'peer' && !selected.some((s) => libraryOf(s) === lib) && leftOut.filter((x) => libraryOf(x) === lib).every((x) => x.reason === reason);
+      const name = whole ? lib : c.label;
+      if (!names.includes(name)) names.push(name);
     }
-    const parts = [];
-    let met = true;
-    if (ortWeb) (parts.push(`${ratio(ortWeb.median / simd.median)} ${ortWeb.label}`), (met &&= simd.median < ortWeb.median));
-    else parts.push('ort-web not measured');
-    if (tfjs) (parts.push(`${ratio(tfjs.median / simd.median)} tfjs-wasm`), (met &&= simd.median < tfjs.median));
-    else parts.push('tfjs-wasm not measured');
-    if (js) (parts.push(`${ratio(js.median / simd.median)} plain JS`), (met &&= js.median / simd.median >= 40));
-    else parts.push('plain JS not measured');
-    add(`${id}: SIMD build beats ort-web 1T and tfjs-wasm, ≥ 40× plain JS`, ortWeb && tfjs && js ? met : met ? null : false, `simd ${gflops(simd.gflops)} GFLOP/s: ${parts.join(', ')}`);
-    if (relaxed) add(`${id}: relaxed-simd faster than simd`, relaxed.median < simd.median, `${ratio(simd.median / relaxed.median)} simd (${gflops(relaxed.gflops)} vs ${gflops(simd.gflops)} GFLOP/s)`);
+    const peersOnly = leftOut.filter((x) => x.reason === reason).every((x) => x.group === 'peer');
+    lines.push(`${peersOnly ? 'peers left out' : 'left out'} (${reason}): ${names.join(', ')}`);
   }
-  for (const id of ['wasm-relaxed-simd', 'wasm-simd']) {
-    const causal = row(by.S4, id);
-    const full = row(by['S4-full'], id);
-    if (causal && full) {
-      const f = causal.median / full.median;
-      add(`S4: causal costs about half of non-causal (${id})`, f <= 0.6, `causal ${formatTime(causal.median)} / non-causal ${formatTime(full.median)} = ${f.toFixed(2)}`);
-    }
-  }
-  // the decoder-step bars hold for both decoder steps: dot (S1) and Bahdanau (S1-bahdanau)
-  for (const [step, id] of ['S1', 'S1-bahdanau'].flatMap((w) => ['wasm-relaxed-simd', 'wasm-simd'].map((c) => [w, c]))) {
-    const ours = row(by[step], id);
-    if (!ours) continue;
-    const ortWeb = fastest(by[step], ['ort-web-matmul-1t', 'ort-web-mha-1t']);
-    const ortNode = fastest(by[step], ['ort-node-matmul-1t', 'ort-node-mha-1t']);
-    add(
-      `${step} (${id}): ≥ 10× faster than ort-web`,
-      ortWeb ? ortWeb.median / ours.median >= 10 : null,
-      ortWeb ? `${formatTime(ours.median)} vs ${formatTime(ortWeb.median)} (${ortWeb.label}): ${ratio(ortWeb.median / ours.median)}` : 'ort-web not measured',
-    );
-    add(
-      `${step} (${id}): no slower than ort-node`,
-      ortNode ? ours.median <= ortNode.median : null,
-      ortNode ? `${formatTime(ours.median)} vs ${formatTime(ortNode.median)} (${ortNode.label}): ${ratio(ortNode.median / ours.median)}` : 'ort-node not measured',
-    );
-  }
-  if (memory) {
-    for (const m of memory.filter((x) => x.group === 'ours' && x.status === 'ok')) {
-      const run = m.runs.find((r) => r.n === 32768);
-      if (!run) continue;
-      add(
-        `Memory (${m.id}): N 32768 completes in < 64 MiB of Wasm memory`,
-        run.status === 'ok' && run.wasmCapacityBytes < 64 * MIB,
-        run.status === 'ok' ? `Wasm memory ${mib(run.wasmCapacityBytes)} (peak allocated ${mib(run.wasmPeakBytes)}), RSS ${mib(run.peakRssBytes)}, ${formatTime(run.ms)}` : run.status,
-      );
-    }
-    const peers = memory.filter((x) => x.group === 'peer' && x.status === 'ok');
-    const reached32k = memory.some((x) => x.runs.some((r) => r.n === 32768));
-    if (peers.length && reached32k) {
-      const detail = peers.map((p) => {
-        const run = p.runs.find((r) => r.n === 32768);
-        return `${p.label}: ${run ? (run.status === 'ok' ? `completes, RSS ${mib(run.peakRssBytes)}` : run.status) : `stopped before (largest N ${p.largestOk ?? 'none'})`}`;
-      });
-      const fine = peers.filter((p) => {
-        const run = p.runs.find((r) => r.n === 32768);
-        return run?.status === 'ok' && run.peakRssBytes < 1024 * MIB;
-      });
-      add('Memory: at N 32768 the peers fail or need GBs', fine.length === 0, detail.join('; '));
-    }
-  }
-  return bars;
+  return lines;
 }
 
-export function barsText(bars) {
-  return bars.map((b) => `${b.met === true ? 'MET   ' : b.met === false ? 'MISSED' : 'n/a   '}  ${b.bar}: ${b.detail}`).join('\n');
+/** One line per library and reason: selected contenders that cannot run (not installed, failed to load). */
+export function unavailableLines(selected) {
+  const groups = new Map();
+  for (const c of selected.filter((x) => x.status !== 'ok')) {
+    const key = c.group === 'peer' ? `${libraryOf(c)}\n${c.status}` : `${c.label}\n${c.status}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(c);
+  }
+  return [...groups.values()].map((cs) => {
+    const c = cs[0];
+    const name = cs.length === 1 ? c.label : `${libraryOf(c)} (${cs.length} contenders)`;
+    return `${name}: ${c.status}`;
+  });
+}
+
+// ---- the summary: what this run says, in plain words ---------------------------------------------
+const row = (res, id) => res?.rows.find((r) => r.id === id && r.status === 'ok' && r.median > 0);
+const fastest = (res, ids) => ids.map((id) => row(res, id)).filter(Boolean).sort((a, b) => a.median - b.median)[0];
+const ran = (res) => (res?.rows ?? []).filter((r) => r.status === 'ok' && r.median > 0);
+const times = (x) => (x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(x < 1.1 ? 2 : 1)}×`);
+/** "1.9× faster than X" or "2.2× slower than X": `speedup` = their time ÷ ours. */
+const compare = (speedup, name) => (Math.abs(speedup - 1) < 0.005 ? `as fast as ${name}` : speedup > 1 ? `${times(speedup)} faster than ${name}` : `${times(1 / speedup)} slower than ${name}`);
+
+/** Per peer library and thread count, the faster of its graphs that ran: [{ name, row }]. */
+function peerFamilies(res) {
+  const families = new Map();
+  for (const r of ran(res).filter((x) => x.group === 'peer')) {
+    const name = peerName(r.id);
+    if (!families.has(name) || r.median < families.get(name).median) families.set(name, r);
+  }
+  return [...families].map(([name, r]) => ({ name, row: r }));
+}
+
+function workloadSummary(res) {
+  // The title's first phrase and the shape that ran (titles give the full-size shape, --tiny runs small ones).
+  const head = `${res.id} ${res.title.split(/[:,]/)[0]} [${res.shapeLabel}]`;
+  const base = { id: res.id, title: res.title, shapeLabel: res.shapeLabel };
+  if (!res.rows.length) return { ...base, text: `${head}: not run (${res.status})` };
+  const best = ran(res)
+    .filter((r) => r.group === 'ours')
+    .sort((a, b) => a.median - b.median)[0];
+  if (!best) return { ...base, text: `${head}: no wasm-attention build ran` };
+  const js = ran(res).find((r) => r.group === 'reference');
+  const peers = peerFamilies(res).map(({ name, row: r }) => ({ name, id: r.id, median: r.median, speedup: r.median / best.median }));
+  const vsJs = js ? js.median / best.median : undefined;
+  const parts = [`${buildName(best)} ${formatTime(best.median)}`];
+  if (vsJs !== undefined) parts.push(compare(vsJs, 'the plain-JS reference'));
+  let text = `${head}: ${parts.join(', ')}`;
+  if (peers.length) text += ` — ${peers.map((p) => compare(p.speedup, p.name)).join(', ')}`;
+  else if (res.rows.some((r) => r.group === 'peer')) text += ' — no peer ran';
+  return { ...base, build: best.id, median: best.median, vsJs, peers, text };
+}
+
+function causalSummary(causal, full) {
+  if (!causal?.rows.length || !full?.rows.length) return null;
+  const rows = [];
+  for (const r of ran(causal).filter((x) => x.group !== 'peer')) {
+    const f = row(full, r.id);
+    if (f) rows.push({ name: r.group === 'ours' ? buildName(r) : r.label, id: r.id, causalMs: r.median, fullMs: f.median, fraction: r.median / f.median, ours: r.group === 'ours' });
+  }
+  const fullFamilies = new Map(peerFamilies(full).map(({ name, row: r }) => [name, r]));
+  for (const { name, row: r } of peerFamilies(causal)) {
+    const f = fullFamilies.get(name);
+    if (f) rows.push({ name, id: r.id, causalMs: r.median, fullMs: f.median, fraction: r.median / f.median, ours: false });
+  }
+  if (!rows.length) return null;
+  const cells = rows.map((r) => `${r.name} ${r.fraction.toFixed(2)}${r.ours ? ` (${formatTime(r.causalMs)} vs ${formatTime(r.fullMs)})` : ''}`);
+  return {
+    rows: rows.map(({ ours, ...r }) => r),
+    text: `Causal vs full attention: ${causal.id} (causal) takes this fraction of the time of ${full.id} (same shape, no mask): ${cells.join(', ')}`,
+  };
+}
+
+function memorySummary(memory, lengths) {
+  const rows = [];
+  for (const m of memory.filter((x) => x.status === 'ok')) {
+    const name = m.group === 'peer' ? peerGraphName(m.id) : m.label;
+    const failed = m.runs.find((r) => r.status !== 'ok');
+    const last = m.runs.find((r) => r.n === m.largestOk && r.status === 'ok');
+    const out = { id: m.id, name, largestN: m.largestOk ?? null };
+    if (failed) Object.assign(out, { failedAt: failed.n, failure: failed.status });
+    const stop = failed ? `N ${failed.n}: ${shorten(failed.status)}` : '';
+    if (!last) {
+      rows.push({ ...out, text: `${name}: no N completed${stop ? `; ${stop}` : ''}` });
+      continue;
+    }
+    const wasmBytes = last.wasmCapacityBytes ?? last.peer?.wasmBytes;
+    Object.assign(out, { ms: last.ms, wasmBytes, peakRssBytes: last.peakRssBytes });
+    const mem = [formatTime(last.ms), ...(wasmBytes ? [`Wasm memory ${mib(wasmBytes)}`] : []), ...(last.peakRssBytes ? [`peak RSS ${mib(last.peakRssBytes)}`] : [])].join(', ');
+    rows.push({ ...out, text: `${name}: ${failed ? '' : 'every '}N up to ${m.largestOk} (at N ${m.largestOk}: ${mem})${stop ? `; ${stop}` : ''}` });
+  }
+  if (!rows.length) return null;
+  const span = lengths.length > 1 ? `N ${lengths[0]} to ${lengths.at(-1)}` : `N ${lengths[0]}`;
+  return { lengths, rows, text: `Memory scaling, single-head D 64 self-attention, ${span}, one call per fresh process (the longest N each contender completed, and its time and peak memory there):` };
+}
+
+/**
+ * What this run says, in plain words: per workload, the fastest wasm-attention build against the
+ * plain-JS reference and against each peer library that ran; the cost of the causal mask (S4 vs
+ * S4-full); and how far each contender scaled in memory.
+ * → { peersNowhere, workloads: [{ id, build, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, memory }
+ */
+export function summarize(results, memory, lengths) {
+  const by = Object.fromEntries(results.map((r) => [r.id, r]));
+  const workloads = results.map(workloadSummary);
+  // Peers in the run that ran nowhere (not installed, say): said once, not on every line.
+  const peersNowhere = results.some((r) => r.rows.some((x) => x.group === 'peer')) && !results.some((r) => ran(r).some((x) => x.group === 'peer'));
+  if (peersNowhere) for (const w of workloads) w.text = w.text.replace(/ — no peer ran$/, '');
+  return {
+    peersNowhere,
+    workloads,
+    causal: causalSummary(by.S4, by['S4-full']),
+    memory: memory && lengths ? memorySummary(memory, lengths) : null,
+  };
+}
+
+const peersRan = (summary) => summary.workloads.some((w) => w.peers?.length);
+function summaryHead(summary) {
+  const against = [...(summary.workloads.some((w) => w.vsJs !== undefined) ? ['the plain-JS reference'] : []), ...(peersRan(summary) ? ['each peer library that ran'] : [])];
+  const note = peersRan(summary) ? "; a peer's time is the faster of its two ONNX graphs (MatMul graph, MHA op) where it has two" : '';
+  const nowhere = summary.peersNowhere ? '; no peer library ran (the tables say why)' : '';
+  return `per workload, the fastest wasm-attention build (median time per call)${against.length ? ` against ${against.join(' and ')}` : ''}${note}${nowhere}`;
+}
+
+/** The summary as text for the terminal. */
+export function summaryText(summary) {
+  const out = [`Summary of this run: ${summaryHead(summary)}.`];
+  for (const w of summary.workloads) out.push(`  ${w.text}`);
+  if (summary.causal) out.push(summary.causal.text);
+  if (summary.memory) out.push(summary.memory.text, ...summary.memory.rows.map((r) => `  ${r.text}`));
+  return out.join('\n');
+}
+
+/** The summary as Markdown, for the run's .md file. */
+export function summaryMarkdown(summary) {
+  const out = [`**In short**: ${summaryHead(summary)}.`, '', ...summary.workloads.map((w) => `- ${w.text}`)];
+  if (summary.causal) out.push(`- ${summary.causal.text}`);
+  if (summary.memory) out.push('', summary.memory.text, '', ...summary.memory.rows.map((r) => `- ${r.text}`));
+  return out.join('\n');
 }
 
 // ---- the record -----------------------------------------------------------------------------------
@@ -180,7 +307,7 @@ export function machineSlug(env) {
  * (single thread unless marked): median (GFLOP/s). For the README.
  */
 export function summaryTable(results) {
-  const families = [
+  const FAMILIES = [
     ['wasm relaxed-simd', ['wasm-relaxed-simd']],
     ['wasm simd', ['wasm-simd']],
     ['wasm scalar', ['wasm-scalar']],
@@ -191,6 +318,9 @@ export function summaryTable(results) {
     ['ort-node 1T', ['ort-node-matmul-1t', 'ort-node-mha-1t']],
     ['ort-node 2T', ['ort-node-matmul-2t', 'ort-node-mha-2t']],
   ];
+  // Only the columns of contenders that are in the run (measured or not; left-out ones are not).
+  const present = new Set(results.flatMap((res) => res.rows.map((r) => r.id)));
+  const families = FAMILIES.filter(([, ids]) => ids.some((id) => present.has(id)));
   const head = ['workload', ...families.map(([name]) => name)];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`];
   for (const res of results) {

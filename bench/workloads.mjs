@@ -8,7 +8,7 @@
 //   kind 'decode'    one incremental decode step of that module with a KV cache of T positions
 import { reference } from '../dist/index.js';
 
-// reference.uniform: the seeded generator the tests and the demo use too, the same in every process.
+// reference.uniform: the deterministic generator the tests and the demo use too, the same in every process.
 const tensor = (shape, seed, scale = 1) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed, -scale, scale), shape });
 
 /** Query–key pairs that are computed: causal (bottom-right aligned) keeps j ≤ i + Lk − Lq. */

@@ -5,11 +5,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { colours, gflopsChart, memoryChart } from './chart.mjs';
-import { markdownTable, memoryTable, summaryTable } from './report.mjs';
+import { markdownTable, memoryTable, summarize, summaryMarkdown, summaryTable } from './report.mjs';
 
 /** → the paths written. */
 export function writeOutputs(record, out, { json = true } = {}) {
-  const { date, machine, node, workloads: results, memory, lengths, bars, options } = record;
+  const { date, machine, node, workloads: results, memory, lengths, options } = record;
+  // Records written before the summary existed: it is derived from the measurements, so derive it.
+  const summary = record.summary ?? summarize(results, memory, lengths);
   const stem = `${date.slice(0, 10)}-${record.machineName}`;
   mkdirSync(out, { recursive: true });
   const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${node}, ${date.slice(0, 10)}${options?.quick ? ' (quick run)' : ''}`;
@@ -22,11 +24,11 @@ export function writeOutputs(record, out, { json = true } = {}) {
   }
   const md = [
     `Measured ${date.slice(0, 16).replace('T', ' ')} UTC on ${subtitle}.`,
-    '**Summary**: median time per call (GFLOP/s); a peer column shows the faster of its two graphs (MatMul graph, MHA op).',
+    summaryMarkdown(summary),
+    '**All workloads**: median time per call (GFLOP/s); a peer column shows the faster of its two graphs (MatMul graph, MHA op).',
     summaryTable(results),
     ...results.map((r) => (r.rows.length ? markdownTable(r) : `**${r.id}** ${r.title}: ${r.status}`)),
     ...(memory ? ['**Memory scaling** (single-head D 64 self-attention, one call per fresh process: time, Wasm memory, peak RSS)', memoryTable(memory, lengths, { markdown: true })] : []),
-    ...(bars?.length ? ['**The bars**', bars.map((b) => `- ${b.met === true ? '✅' : b.met === false ? '❌' : '–'} ${b.bar}: ${b.detail}`).join('\n')] : []),
   ].join('\n\n');
   writeFileSync(files.markdown, `${md}\n`);
   if (json) writeFileSync(files.json, `${JSON.stringify(record, null, 1)}\n`);

@@ -39,7 +39,7 @@ self.onmessage = async ({ data }) => {
     const results = [];
     const progress = (i, fraction, label) => self.postMessage({ type: 'progress', done: i + fraction, total: shapes.length, label });
     for (const [index, s] of shapes.entries()) {
-      // Seeded inputs, uniform in [-1, 1]: the package's generator, the one the tests and benchmarks use.
+      // Deterministic inputs, uniform in [-1, 1]: the package's generator, the one the tests and benchmarks use.
       const q = { data: reference.uniform(s.b * s.h * s.lq * s.d, 1), shape: [s.b, s.h, s.lq, s.d] };
       const k = { data: reference.uniform(s.b * s.h * s.lk * s.d, 2), shape: [s.b, s.h, s.lk, s.d] };
       const v = { data: reference.uniform(s.b * s.h * s.lk * s.d, 3), shape: [s.b, s.h, s.lk, s.d] };

@@ -30,8 +30,8 @@ export function workedExample(rt, h = WORKED_EXAMPLE.h, hs = WORKED_EXAMPLE.hs) 
 
 /**
  * `n` standard normal samples from `seed` (Box–Muller, a pair of uniforms per sample) drawn with
- * the package's seeded generator, `reference.uniform`, the one the tests and benchmarks use: the
- * same pictures on every load.
+ * the package's deterministic generator, `reference.uniform`, the one the tests and benchmarks
+ * use: the same pictures on every load.
  */
 function gaussians(n, seed) {
   // lo = 1, hi = 0: the values are 1 − u for u in [0, 1), so in (0, 1] and the logarithm is finite.
@@ -51,6 +51,8 @@ function unitVector(seed, dim) {
 }
 
 export const SENTENCE = 'the cat sat on the mat and the cat slept'.split(' ');
+/** The longest sentence the self-attention example draws: four L×L heatmaps stay readable up to here. */
+export const MAX_WORDS = 16;
 const WORD_DIM = 16;
 const POS_DIM = 16;
 
@@ -59,7 +61,7 @@ export const HEADS = [
   { name: 'same word', note: 'q = k = word embedding' },
   { name: 'previous token', note: 'q = PE(p) rotated back one position, k = PE' },
   { name: 'nearby tokens', note: 'q = k = PE (sinusoidal)' },
-  { name: 'random projection', note: 'q, k = seeded random maps of [word; PE]' },
+  { name: 'random projection', note: 'q, k = fixed pseudo-random maps of [word; PE]' },
 ];
 
 /**
@@ -139,10 +141,10 @@ const ALIGN = [
 
 /**
  * Seq2seq dot-product (Luong "dot") alignment of the toy translation: encoder states hs [S, 32]
- * are seeded unit vectors; decoder state t is built as 6·Σ_s ALIGN[t][s]·hs[s] plus seeded noise.
- * Weights [T, S] = softmax(h·hsᵀ) per decoder step, context [T, 32] = weights·hs. Runs as a decode
- * loop through `rt.luongAttention({ score: 'dot' })`: encoder states bound once, one step per
- * target word.
+ * are fixed pseudo-random unit vectors; decoder state t is built as 6·Σ_s ALIGN[t][s]·hs[s] plus
+ * fixed pseudo-random noise. Weights [T, S] = softmax(h·hsᵀ) per decoder step, context [T, 32] =
+ * weights·hs. Runs as a decode loop through `rt.luongAttention({ score: 'dot' })`: encoder states
+ * bound once, one step per target word.
  */
 export function seq2seqAlignment(rt) {
   const S = SOURCE.length;

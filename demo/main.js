@@ -2,7 +2,7 @@
 // the benchmark runs in a Web Worker. The package is imported the way a user would: its public
 // entry, which finds its .wasm builds through import.meta.url.
 import { init, supportedBackends } from '../dist/index.js';
-import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, seq2seqAlignment } from './examples.js';
+import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, MAX_WORDS, seq2seqAlignment } from './examples.js';
 import { drawHeatmap, drawBars } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
@@ -56,7 +56,12 @@ function renderWorkedExample(rt) {
 
 // ── 2. Self-attention heatmaps ─────────────────────────────────────────────────────────────────
 function renderSelf(rt) {
-  const words = $('sentence').value.trim().split(/\s+/).filter(Boolean).slice(0, 16);
+  const typed = $('sentence').value.trim().split(/\s+/).filter(Boolean);
+  const words = typed.slice(0, MAX_WORDS);
+  // Longer text is cut to MAX_WORDS: say so next to the input.
+  const cut = $('sentence-cut');
+  cut.hidden = typed.length <= MAX_WORDS;
+  cut.textContent = cut.hidden ? '' : `showing the first ${MAX_WORDS} of ${typed.length} words`;
   if (words.length === 0) return;
   const causal = $('causal').checked;
   const { weights, length: L } = sentenceAttention(rt, { words, causal });
@@ -71,7 +76,7 @@ function renderSelf(rt) {
       }),
     );
   }
-  demo.self = { words, causal, weights };
+  demo.self = { words, typedWords: typed.length, causal, weights };
   [...holder.querySelectorAll('canvas')].forEach((canvas, h) => {
     const locate = drawHeatmap(canvas, weights, {
       rows: L,
@@ -185,6 +190,7 @@ demo.runBench = runBench;
 
 // ── Start ──────────────────────────────────────────────────────────────────────────────────────
 async function main() {
+  $('sentence-limit').textContent = `up to ${MAX_WORDS} words; longer text is cut`;
   $('supported').textContent = supportedBackends().join(', ');
   const rt = await init(forced ? { backend: forced } : {});
   demo.rt = rt;

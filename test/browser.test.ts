@@ -1,11 +1,12 @@
 // The package in a real browser: Debian's Chromium driven by playwright-core (never a downloaded
 // browser). Serves the demo page with demo/server.mjs, loads it the way a user would (dist/index.js
 // finding build/*.wasm through import.meta.url), checks the worked example's numbers in the DOM,
-// the heatmaps, the causal mask, the in-browser benchmark and the page's responsiveness while it
-// runs, on the best build and on the forced scalar build; then the same package through a Vite
-// build. Saves a screenshot to test-results/demo.png (UPDATE_SCREENSHOT=1 writes demo/screenshot.png,
-// the README's picture, instead). Speed ratios are printed, not asserted: speed is claimed from
-// benchmarks, and this shared machine is too noisy for a timing assertion.
+// the heatmaps, the causal mask, the sentence's word limit, the in-browser benchmark and the
+// page's responsiveness while it runs, on the best build and on the forced scalar build; then the
+// same package through a Vite build. Saves a screenshot to test-results/demo.png
+// (UPDATE_SCREENSHOT=1 writes demo/screenshot.png, the README's picture, instead). Speed ratios
+// are printed, not asserted: speed is claimed from benchmarks, and this shared machine is too
+// noisy for a timing assertion.
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ interface BenchResult {
 }
 interface Demo {
   rt: { backend: string; backendReason: string };
-  self: { words: string[]; causal: boolean; weights: Float32Array };
+  self: { words: string[]; typedWords: number; causal: boolean; weights: Float32Array };
   alignment: { source: string[]; target: string[]; weights: Float32Array };
   bench: { running: boolean; done?: boolean; results: BenchResult[]; heartbeatMaxGapMs?: number } | null;
   runBench(options?: { shapes?: string[] }): Promise<BenchResult[]>;
@@ -179,6 +180,22 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     expect(argmax).toEqual(ALIGNED);
   }
 
+  /** The sentence box says how many words it draws, and says so when it cuts a longer text. */
+  async function checkSentenceLimit(page: Page): Promise<void> {
+    expect(await page.textContent('[data-testid="sentence-limit"]')).toBe('up to 16 words; longer text is cut');
+    const note = page.locator('[data-testid="sentence-cut"]');
+    expect(await note.isVisible()).toBe(false);
+    const original = await page.inputValue('[data-testid="sentence"]');
+    const long = Array.from({ length: 23 }, (_, i) => `w${i}`).join(' ');
+    await page.fill('[data-testid="sentence"]', long);
+    expect(await note.isVisible()).toBe(true);
+    expect(await note.textContent()).toBe('showing the first 16 of 23 words');
+    expect(await page.evaluate(() => [window.demo.self.words.length, window.demo.self.typedWords])).toEqual([16, 23]);
+    await page.fill('[data-testid="sentence"]', original);
+    expect(await note.isVisible()).toBe(false);
+    expect(await page.evaluate(() => window.demo.self.words.join(' '))).toBe(original);
+  }
+
   /** Clicks the causal toggle (or edits the decoder state) and waits for the next frame: ms. */
   function interact(page: Page, kind: 'toggle' | 'edit') {
     return page.evaluate(async (what) => {
@@ -226,6 +243,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     expect(await page.evaluate(() => (globalThis as unknown as { streamed: number }).streamed)).toBeGreaterThanOrEqual(1);
     await checkWorkedExample(page);
     await checkHeatmaps(page);
+    await checkSentenceLimit(page);
 
     const { results, latencies, heartbeatMaxGapMs } = await benchmark(page);
     const impls = new Set(results.map((r) => r.impl));
