@@ -163,9 +163,11 @@ const FOREIGN: Record<string, string> = {
   keypaddingmask: 'keyLengths',
   need_weights: 'needWeights',
   return_weights: 'returnWeights',
-  attn_mask: '',
-  attnmask: '',
-  mask: '',
+  attn_mask: 'attnMask',
+  attnmask: 'attnMask',
+  mask: 'attnMask',
+  window_size: 'window',
+  enable_gqa: '',
 };
 
 function hint(key: string, known: readonly string[]): string {
@@ -173,9 +175,10 @@ function hint(key: string, known: readonly string[]): string {
   const foreign = FOREIGN[key] ?? FOREIGN[folded];
   if (foreign !== undefined) {
     if (foreign !== '' && known.includes(foreign)) return `did you mean ${foreign}?`;
-    if (foreign === '') {
-      return `arbitrary attention masks are not supported; masking is by ${known.filter((k) => k === 'causal' || k === 'keyLengths').join(' and ') || 'the options listed'} (options: ${known.join(', ')})`;
+    if (foreign === 'attnMask') {
+      return `attention masks are not supported here; masking is by ${known.filter((k) => k === 'causal' || k === 'keyLengths').join(' and ') || 'the options listed'} (options: ${known.join(', ')})`;
     }
+    if (key === 'enable_gqa') return 'grouped-query attention needs no option: give k and v fewer heads than q (a divisor of its heads)';
   }
   let best = '';
   let bestDistance = Infinity;

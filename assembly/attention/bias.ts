@@ -4,13 +4,13 @@
 // score tile (unit = log2 e), the materialised path on natural-unit scores (unit = 1).
 import { tanhf32, tanhf32x4 } from '../vmath';
 import {
-  BIAS_ALIBI, BIAS_BUCKETS, BIAS_KIND, BIAS_NONE, BIAS_RELATIVE, BIAS_TABLE, f32At, HEADS, i32At, LK, LQ,
-  MASK, MASK_BOOL, MASK_KIND, MASK_SB, MASK_SH, MASK_SK, MASK_SL, ptrAt, SOFTCAP,
+  ALIBI_SLOPES, f32At, HEADS, i32At, LK, LQ, MASK, MASK_BOOL, MASK_KIND, MASK_SB, MASK_SH, MASK_SK, MASK_SL,
+  ptrAt, RELATIVE_BUCKETS, RELATIVE_TABLE, SOFTCAP,
 } from './params';
 
 /** Whether the block asks for any of the steps below (when not, the kernels skip them entirely). */
 export function hasScoreStep(params: usize): bool {
-  return f32At(params, SOFTCAP) > 0 || i32At(params, BIAS_KIND) != BIAS_NONE || ptrAt(params, MASK) != 0;
+  return f32At(params, SOFTCAP) > 0 || ptrAt(params, ALIBI_SLOPES) != 0 || ptrAt(params, RELATIVE_TABLE) != 0 || ptrAt(params, MASK) != 0;
 }
 
 /**
@@ -26,15 +26,14 @@ export function scoreStep(params: usize, b: i32, h: i32, i: i32, j0: i32, n: i32
   const pos = i + i32At(params, LK) - i32At(params, LQ);
   const cap = f32At(params, SOFTCAP);
   if (cap > 0) softcapRow(row, n, cap * unit);
-  const kind = i32At(params, BIAS_KIND);
-  if (kind == BIAS_ALIBI) {
-    const slope = load<f32>(ptrAt(params, BIAS_TABLE) + (<usize>h << 2)) * unit;
-    alibiRow(row, n, <f32>(j0 - pos), slope);
-  } else if (kind == BIAS_RELATIVE) {
+  const slopes = ptrAt(params, ALIBI_SLOPES);
+  if (slopes != 0) alibiRow(row, n, <f32>(j0 - pos), load<f32>(slopes + (<usize>h << 2)) * unit);
+  const relative = ptrAt(params, RELATIVE_TABLE);
+  if (relative != 0) {
     const heads = i32At(params, HEADS);
-    const table = ptrAt(params, BIAS_TABLE) + (<usize>h << 2);
+    const table = relative + (<usize>h << 2);
     // buckets[d + Lk − 1] for d = j − pos
-    const buckets = ptrAt(params, BIAS_BUCKETS) + (<usize>(j0 - pos + i32At(params, LK) - 1) << 2);
+    const buckets = ptrAt(params, RELATIVE_BUCKETS) + (<usize>(j0 - pos + i32At(params, LK) - 1) << 2);
     for (let j = 0; j < n; j++) {
       const p = row + (<usize>j << 2);
       const bucket = load<i32>(buckets + (<usize>j << 2));

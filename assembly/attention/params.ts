@@ -43,13 +43,12 @@ export const WINDOW_LEFT: i32 = 104;
 export const WINDOW_RIGHT: i32 = 108;
 /** f32: logit soft-capping s = c·tanh(s/c) of the scaled scores, before bias and mask; 0 = off. */
 export const SOFTCAP: i32 = 112;
-/** What is added to the scores: BIAS_NONE, BIAS_ALIBI (s −= slope[h]·|j − pos(i)|), BIAS_RELATIVE
- *  (s += table[bucket(j − pos(i)), h], T5). */
-export const BIAS_KIND: i32 = 116;
-/** ALiBi: f32[H] slopes. Relative: f32[numBuckets, H] table. */
-export const BIAS_TABLE: i32 = 120;
+/** ALiBi: pointer to f32[H] slopes, s −= slope[h]·|j − pos(i)| (0 = none). */
+export const ALIBI_SLOPES: i32 = 116;
+/** T5 relative position bias: pointer to the f32[numBuckets, H] table, s += table[bucket(j − pos(i)), h] (0 = none). */
+export const RELATIVE_TABLE: i32 = 120;
 /** Relative: i32[Lk + Lq − 1], the bucket of relative distance d = j − pos(i) at index d + Lk − 1. */
-export const BIAS_BUCKETS: i32 = 124;
+export const RELATIVE_BUCKETS: i32 = 124;
 /** Pointer to the mask (0 = none), its kind and its element strides over (b, h, i, j) (0 = broadcast). */
 export const MASK: i32 = 128;
 export const MASK_KIND: i32 = 132;
@@ -60,9 +59,6 @@ export const MASK_SK: i32 = 148;
 /** Bytes of the block (a 16-byte multiple). */
 export const PARAMS_BYTES: i32 = 160;
 
-export const BIAS_NONE: i32 = 0;
-export const BIAS_ALIBI: i32 = 1;
-export const BIAS_RELATIVE: i32 = 2;
 /** u8 per element, non-zero = may attend (PyTorch's bool convention). */
 export const MASK_BOOL: i32 = 1;
 /** f32 per element, added to the scores (−inf hides). */

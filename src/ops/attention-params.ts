@@ -36,10 +36,11 @@ export interface Problem {
   windowRight?: number;
   /** Logit soft-capping c (0 = off). */
   softcap?: number;
-  /** 0 none, 1 ALiBi (biasTable = f32[H] slopes), 2 relative (biasTable = f32[numBuckets, H], biasBuckets = i32[Lk + Lq − 1]). */
-  biasKind?: number;
-  biasTable?: number;
-  biasBuckets?: number;
+  /** ALiBi: pointer to f32[H] slopes (0 = none). */
+  alibiSlopes?: number;
+  /** T5 relative bias: pointers to the f32[numBuckets, H] table and the i32[Lk + Lq − 1] buckets by distance (0 = none). */
+  relativeTable?: number;
+  relativeBuckets?: number;
   /** Pointer to the mask (0 = none): maskKind 1 = u8 (non-zero: may attend), 2 = f32 added; element strides over (b, h, i, j). */
   mask?: number;
   maskKind?: number;
@@ -49,7 +50,7 @@ export interface Problem {
 // Field offsets in 4-byte words (assembly/attention/params.ts has them in bytes).
 const Q = 0, K = 4, V = 8, OUT = 12;
 const BATCH = 16, HEADS = 17, LQ = 18, LK = 19, D = 20, DV = 21, SCALE = 22, CAUSAL = 23, KEY_LENGTHS = 24;
-const GROUP = 25, WINDOW_LEFT = 26, WINDOW_RIGHT = 27, SOFTCAP = 28, BIAS_KIND = 29, BIAS_TABLE = 30, BIAS_BUCKETS = 31;
+const GROUP = 25, WINDOW_LEFT = 26, WINDOW_RIGHT = 27, SOFTCAP = 28, ALIBI_SLOPES = 29, RELATIVE_TABLE = 30, RELATIVE_BUCKETS = 31;
 const MASK = 32, MASK_KIND = 33, MASK_STRIDES = 34;
 /** Bytes of the block; the module exports the same number (ATTENTION_PARAMS_BYTES), checked at init. */
 export const PARAMS_BYTES = 160;
@@ -76,9 +77,9 @@ export function writeAttentionParams(heap: Heap, ptr: number, p: Problem): void 
   i32[at + WINDOW_LEFT] = p.windowLeft ?? -1;
   i32[at + WINDOW_RIGHT] = p.windowRight ?? -1;
   f32[at + SOFTCAP] = p.softcap ?? 0;
-  i32[at + BIAS_KIND] = p.biasKind ?? 0;
-  i32[at + BIAS_TABLE] = p.biasTable ?? 0;
-  i32[at + BIAS_BUCKETS] = p.biasBuckets ?? 0;
+  i32[at + ALIBI_SLOPES] = p.alibiSlopes ?? 0;
+  i32[at + RELATIVE_TABLE] = p.relativeTable ?? 0;
+  i32[at + RELATIVE_BUCKETS] = p.relativeBuckets ?? 0;
   i32[at + MASK] = p.mask ?? 0;
   i32[at + MASK_KIND] = p.maskKind ?? 0;
   for (let s = 0; s < 4; s++) i32[at + MASK_STRIDES + s] = p.maskStrides?.[s] ?? 0;

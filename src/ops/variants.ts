@@ -37,13 +37,14 @@ export interface Variants {
   windowLeft: number;
   windowRight: number;
   softcap: number;
-  bias: { kind: 'none' } | { kind: 'alibi'; slopes: Float32Array } | { kind: 'relative'; table: Checked; buckets: Int32Array };
+  alibi?: Float32Array;
+  relative?: { table: Checked; buckets: Int32Array };
   mask?: { kind: 'bool'; data: Uint8Array; strides: number[] } | { kind: 'add'; data: Float32Array; strides: number[] };
 }
 
 /** Checks the variant options for a problem of query heads H over [B, ·, Lq, Lk]. */
 export function checkVariants(opts: Record<string, unknown>, batch: number, heads: number, lq: number, lk: number, heap: Heap): Variants {
-  const out: Variants = { windowLeft: -1, windowRight: -1, softcap: 0, bias: { kind: 'none' } };
+  const out: Variants = { windowLeft: -1, windowRight: -1, softcap: 0 };
   if (opts['window'] !== undefined) {
     const w = opts['window'];
     const ok = Array.isArray(w) && w.length === 2 && w.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= -1);
@@ -56,10 +57,7 @@ export function checkVariants(opts: Record<string, unknown>, batch: number, head
     out.softcap = c;
   }
   const alibi = opts['alibi'];
-  if (alibi !== undefined && alibi !== false && opts['relativeBias'] !== undefined) {
-    throw new TypeError('options.alibi and options.relativeBias are two position biases: give one of them');
-  }
-  if (alibi === true) out.bias = { kind: 'alibi', slopes: alibiSlopes(heads) };
+  if (alibi === true) out.alibi = alibiSlopes(heads);
   else if (alibi !== undefined && alibi !== false) {
     if (!(alibi instanceof Float32Array) && !Array.isArray(alibi)) {
       throw new TypeError(`options.alibi must be true (the standard slopes) or one slope per head (Float32Array or number[]), received ${describe(alibi)}`);
@@ -67,7 +65,7 @@ export function checkVariants(opts: Record<string, unknown>, batch: number, head
     const slopes = Float32Array.from(alibi as ArrayLike<number>);
     if (slopes.length !== heads) throw new RangeError(`options.alibi: expected ${heads} slopes (one per query head), received ${slopes.length}`);
     if (!slopes.every(Number.isFinite)) throw new RangeError('options.alibi: slopes must be finite numbers');
-    out.bias = { kind: 'alibi', slopes };
+    out.alibi = slopes;
   }
   if (opts['relativeBias'] !== undefined) {
     const rb = checkOptions('options.relativeBias', opts['relativeBias'], ['table', 'numBuckets', 'maxDistance', 'bidirectional'], 'scaledDotProductAttention');
@@ -79,7 +77,7 @@ export function checkVariants(opts: Record<string, unknown>, batch: number, head
     if (table.shape.length !== 2 || table.shape[0] !== nb || table.shape[1] !== heads) {
       throw new RangeError(`options.relativeBias.table: expected shape [${nb}, ${heads}] ([numBuckets, H], T5's relative_attention_bias.weight), received ${formatShape(table.shape)}`);
     }
-    out.bias = { kind: 'relative', table, buckets: relativeBuckets(lq, lk, bidi, nb, md) };
+    out.relative = { table, buckets: relativeBuckets(lq, lk, bidi, nb, md) };
   }
   if (opts['attnMask'] !== undefined) out.mask = checkMask(opts['attnMask'], [batch, heads, lq, lk]);
   return out;
@@ -118,14 +116,14 @@ function checkMask(value: unknown, target: number[]): NonNullable<Variants['mask
 
 /** The parameter-block fields of checked variants, their data copied into Wasm memory (temporaries of `temps`). */
 export function variantFields(temps: Temps, v: Variants) {
-  let biasKind = 0, biasTable = 0, biasBuckets = 0;
-  if (v.bias.kind === 'alibi') [biasKind, biasTable] = [1, temps.float32(v.bias.slopes)];
-  else if (v.bias.kind === 'relative') [biasKind, biasTable, biasBuckets] = [2, temps.input(v.bias.table), temps.int32(v.bias.buckets)];
+  const alibiSlopes = v.alibi ? temps.float32(v.alibi) : 0;
+  const relativeTable = v.relative ? temps.input(v.relative.table) : 0;
+  const relativeBuckets = v.relative ? temps.int32(v.relative.buckets) : 0;
   let mask = 0, maskKind = 0, maskStrides = [0, 0, 0, 0];
   if (v.mask) {
     mask = v.mask.kind === 'bool' ? temps.bytes(v.mask.data) : temps.float32(v.mask.data);
     maskKind = v.mask.kind === 'bool' ? 1 : 2;
     maskStrides = v.mask.strides;
   }
-  return { windowLeft: v.windowLeft, windowRight: v.windowRight, softcap: v.softcap, biasKind, biasTable, biasBuckets, mask, maskKind, maskStrides };
+  return { windowLeft: v.windowLeft, windowRight: v.windowRight, softcap: v.softcap, alibiSlopes, relativeTable, relativeBuckets, mask, maskKind, maskStrides };
 }
