@@ -13,7 +13,7 @@ export { softmax } from './softmax';
 export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
 export { attentionWeights, attentionWeightsScratchBytes, attentionWeightsWorkItems } from './attention/weights';
 export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from './additive';
-export { rope } from './position';
+export { rope, ropeHeads } from './position';
 
 // Tile and block sizes, for the kernel test harness and the per-kernel bench (their edge cases).
 export const GEMM_MR: i32 = MR;

@@ -22,6 +22,26 @@ export function rope(x: usize, out: usize, rows: i32, length: i32, d: i32, table
   }
 }
 
+/**
+ * In place, the same rotation for heads read inside wider rows: head h of position p in batch b is
+ * the d floats at x + 4·(b·sB + p·sL + h·sH) (strides in floats), for b < batch, p < length, h < heads
+ * (the q or k columns of a [B, L, H·D] projection, without copying them out).
+ */
+export function ropeHeads(x: usize, batch: i32, length: i32, heads: i32, d: i32, sB: i32, sL: i32, sH: i32,
+                          table: usize, style: i32): void {
+  const half = d >> 1;
+  for (let b = 0; b < batch; b++) {
+    for (let p = 0; p < length; p++) {
+      const t = table + ((<usize>p * <usize>half) << 3);
+      for (let h = 0; h < heads; h++) {
+        const src = x + (<usize>(b * sB + p * sL + h * sH) << 2);
+        if (style == 0) ropeHalf(src, src, t, half);
+        else ropeInterleaved(src, src, t, half);
+      }
+    }
+  }
+}
+
 @inline function ropeHalf(src: usize, dst: usize, t: usize, half: i32): void {
   const hb = <usize>half << 2;
   let i = 0;

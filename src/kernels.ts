@@ -55,6 +55,8 @@ export interface Kernels {
    * style 0: pairs (i, i + d/2), style 1: pairs (2i, 2i + 1). out may equal x.
    */
   rope(x: number, out: number, rows: number, length: number, d: number, table: number, style: number): void;
+  /** In place, rotary embedding of heads inside wider rows: head h of position p, batch b at x + 4·(b·sB + p·sL + h·sH). */
+  ropeHeads(x: number, batch: number, length: number, heads: number, d: number, sB: number, sL: number, sH: number, table: number, style: number): void;
 
   GEMM_MR: WebAssembly.Global;
   GEMM_NR: WebAssembly.Global;
@@ -92,6 +94,7 @@ export const KERNEL_ARITY: Arity = {
   additiveScores: 8,
   tanhInPlace: 2,
   rope: 7,
+  ropeHeads: 10,
 };
 
 /** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */

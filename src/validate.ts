@@ -167,6 +167,8 @@ const FOREIGN: Record<string, string> = {
   attnmask: 'attnMask',
   mask: 'attnMask',
   window_size: 'window',
+  sliding_window: 'window',
+  slidingwindow: 'window',
   enable_gqa: '',
 };
 

@@ -63,7 +63,7 @@ describe.each(BUILDS)('multi-head attention on the %s build', (backend) => {
     }
     expect(cache.length).toBe(l);
     expect(() => mha.step({ data: new Float32Array(b * e), shape: [b, e] }, cache)).toThrow(
-      new RangeError(`cache is full: it holds maxLength = ${l} positions (createCache({ maxLength })); reset() it or make a larger one`),
+      new RangeError(`cache is full: it holds maxLength = ${l} positions (createCache({ maxLength })); reset() it, make a larger one, or use createCache({ window }) for a sliding window`),
     );
     // Truncating and stepping again gives the same token output.
     const lastToken = new Float32Array(b * e);
@@ -83,10 +83,10 @@ describe.each(BUILDS)('multi-head attention on the %s build', (backend) => {
     const rt = await runtimeFor(backend);
     const w = mhaWeights(16, 1);
     expect(() => rt.multiHeadAttention({ embedDim: 16, numHeads: 4, weights: { ...w, in_proj_weight: tensor([48, 15], 1) } })).toThrow(
-      new RangeError('multiHeadAttention: in_proj_weight: expected shape [48, 16] (the q, k, v projections stacked as [3E, E]), received [48, 15]'),
+      new RangeError('multiHeadAttention: weights.in_proj_weight: expected shape [48, 16] (the q, k, v projections stacked as [3E, E]), received [48, 15]'),
     );
     const { 'out_proj.bias': _, ...missing } = w;
-    expect(() => rt.multiHeadAttention({ embedDim: 16, numHeads: 4, weights: missing as never })).toThrow(/^multiHeadAttention: 'out_proj.bias' is missing/);
+    expect(() => rt.multiHeadAttention({ embedDim: 16, numHeads: 4, weights: missing as never })).toThrow(/^multiHeadAttention: weights\['out_proj.bias'\] is missing \(expected shape \[16\], \[E\] \(or bias: false\)\)/);
     expect(() => rt.multiHeadAttention({ embedDim: 16, numHeads: 5, weights: w })).toThrow(/^multiHeadAttention: embedDim 16 must be divisible by numHeads 5$/);
     const mha = rt.multiHeadAttention({ embedDim: 16, numHeads: 4, weights: w });
     expect(() => mha.forward(tensor([2, 3, 15], 1))).toThrow(/^query: expected shape \[2, L, 16\] \(embedDim of the module\), received \[2, 3, 15\]$/);

@@ -70,8 +70,10 @@ describe('unknown option names', () => {
     expect(() => mha.forward(x, { is_causal: true })).toThrow(/options\.is_causal is not an option of forward; did you mean causal\?/);
     // @ts-expect-error
     expect(() => mha.forward(x, undefined, undefined, { need_weights: true })).toThrow(/did you mean needWeights\?/);
-    // @ts-expect-error this module takes causal and keyLengths
-    expect(() => mha.forward(x, { attn_mask: tensor([3, 3], 1) })).toThrow(/options\.attn_mask is not an option of forward; attention masks are not supported here; masking is by causal and keyLengths/);
+    // @ts-expect-error PyTorch's name
+    expect(() => mha.forward(x, { attn_mask: tensor([3, 3], 1) })).toThrow(/options\.attn_mask is not an option of forward; did you mean attnMask\?/);
+    // @ts-expect-error createCache has no such option
+    expect(() => mha.createCache({ batch: 1, sliding_window: 4 })).toThrow(/options\.sliding_window is not an option of createCache; did you mean window\?/);
     // @ts-expect-error
     expect(() => mha.createCache({ batch: 1, max_length: 4 })).toThrow(/options\.max_length is not an option of createCache; did you mean maxLength\?/);
     // forward(x, options) is self-attention with options, the same as forward(x, undefined, undefined, options)

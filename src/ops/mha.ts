@@ -1,37 +1,69 @@
 /**
- * Multi-head attention with the weights of `torch.nn.MultiheadAttention(E, heads, bias=True,
- * batch_first=True)`:
- *   [q | k | v] = x·in_proj_weightᵀ + in_proj_bias      (one gemm for self-attention, bias fused)
- *   head h attends with q, k, v columns h·Dh … (h+1)·Dh, scale 1/√Dh   (one fused kernel call, all heads)
- *   output = concat(heads)·out_proj.weightᵀ + out_proj.bias
- * The heads are read and written in place inside the [B, L, E] rows (strides), so nothing is
+ * Multi-head attention from a trained module's state_dict: `torch.nn.MultiheadAttention(E, H,
+ * batch_first=True)` (in_proj_weight …) or a Hugging Face Llama-style attention (q_proj, k_proj,
+ * v_proj, o_proj; grouped-query with Hk key/value heads, optional rotary embedding):
+ *   [q | k | v] = x·W_inᵀ + b_in        (one gemm for self-attention, bias fused; q has H heads, k and v Hk)
+ *   q, k rotated by RoPE at their positions (when configured)
+ *   head h attends with kv head ⌊h/(H/Hk)⌋, scale 1/√Dh   (one fused kernel call, all heads)
+ *   output = concat(heads)·W_outᵀ + b_out
+ * The heads are read and written in place inside the [B, L, ·] rows (strides), so nothing is
  * transposed or copied between the projections and the attention.
  */
 import { Tensor } from '../memory.js';
-import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../validate.js';
+import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../validate.js';
 import { attendFused, attendMaterialised, type View } from './attend.js';
+import { KVCache } from './kv-cache.js';
 import { at, linear, mat, offset, type Mat } from './linear.js';
-import { residentWeights } from './weights.js';
+import { loadProjections, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
+import { ropeTable, type RopeStyle } from './position.js';
+import { checkVariants, variantFields, type AttentionMask } from './variants.js';
 import type { Workspace } from './workspace.js';
 
+export { KVCache };
+
+/** The state_dict of `torch.nn.MultiheadAttention` (batch_first; no biases with `bias: false`). */
 export interface MultiHeadAttentionWeights {
   in_proj_weight: TensorLike;
-  in_proj_bias: TensorLike;
+  in_proj_bias?: TensorLike;
   'out_proj.weight': TensorLike;
-  'out_proj.bias': TensorLike;
+  'out_proj.bias'?: TensorLike;
+}
+
+/** Hugging Face Llama-style projections (biases optional: Qwen has q/k/v biases). */
+export interface SplitProjectionWeights {
+  'q_proj.weight': TensorLike;
+  'k_proj.weight': TensorLike;
+  'v_proj.weight': TensorLike;
+  'o_proj.weight': TensorLike;
+  'q_proj.bias'?: TensorLike;
+  'k_proj.bias'?: TensorLike;
+  'v_proj.bias'?: TensorLike;
+  'o_proj.bias'?: TensorLike;
 }
 
 export interface MultiHeadAttentionConfig {
   embedDim: number;
   numHeads: number;
-  weights: MultiHeadAttentionWeights;
+  /** Key/value heads for grouped-query attention (a divisor of numHeads; needs the q_proj … form). Default numHeads. */
+  numKeyValueHeads?: number;
+  /** The PyTorch form without in_proj_bias / out_proj.bias (`bias=False`). Default true. */
+  bias?: boolean;
+  /** Rotary embedding of q and k inside forward and step (Llama: style 'half', base 10000 or the model's rope_theta). */
+  rope?: { style: RopeStyle; base?: number };
+  weights: MultiHeadAttentionWeights | SplitProjectionWeights;
 }
 
 export interface ForwardOptions {
   /** Query i of L sees key j only when j ≤ i + S − L (bottom-right aligned; for self-attention the usual causal mask). */
   causal?: boolean;
-  /** Per batch: keys j ≥ keyLengths[b] are padding (PyTorch's key_padding_mask as lengths). */
+  /** Per batch: keys j ≥ keyLengths[b] are padding (right padding). */
   keyLengths?: ArrayLike<number>;
+  /** [B, S] true where a key is padding (PyTorch's key_padding_mask convention: true = ignore), e.g. left padding. */
+  keyPaddingMask?: { data: Uint8Array | readonly boolean[]; shape: readonly number[] };
+  /** Broadcastable to [B, H, L, S]: Uint8Array / boolean[] true = may attend (PyTorch SDPA's convention, the opposite of nn.MultiheadAttention's bool attn_mask), or a Float32Array added to the scores. */
+  attnMask?: AttentionMask;
+  /** Sliding window [left, right] around pos(i) = i + S − L (−1: unbounded); [W − 1, 0] with causal is Mistral's window of W. */
+  window?: readonly [number, number];
   /** Also return the weights [B, L, S] averaged over heads (PyTorch's default). */
   needWeights?: boolean;
 }
@@ -39,97 +71,77 @@ export interface ForwardOptions {
 /** What `forward` returns for options O: `weights` [B, L, S] is present when O asks for them. */
 export type ForwardResult<O> = { output: Float32Array; weights?: Float32Array } & (O extends { needWeights: true } ? { weights: Float32Array } : unknown);
 
-export class KVCache {
-  readonly batch: number;
-  readonly maxLength: number;
-  /** @internal */ readonly owner: MultiHeadAttention;
-  /** @internal [B, maxLength, E] */ readonly k: Tensor;
-  /** @internal [B, maxLength, E] */ readonly v: Tensor;
-  private filled = 0;
-
-  /** @internal use `mha.createCache(...)` */
-  constructor(owner: MultiHeadAttention, k: Tensor, v: Tensor, batch: number, maxLength: number) {
-    this.owner = owner;
-    this.k = k;
-    this.v = v;
-    this.batch = batch;
-    this.maxLength = maxLength;
-  }
-
-  /** Positions filled so far. */
-  get length(): number {
-    return this.filled;
-  }
-
-  get disposed(): boolean {
-    return this.k.disposed;
-  }
-
-  /** Starts a new sequence (keeps the memory). */
-  reset(): void {
-    this.filled = 0;
-  }
-
-  /** Keeps the first `length` positions and forgets the rest (e.g. to re-decode from there). */
-  truncate(length: number): void {
-    this.filled = checkInteger('length', length, 0, this.filled);
-  }
-
-  /** @internal */
-  advance(): void {
-    this.filled++;
-  }
-
-  dispose(): void {
-    this.k.dispose();
-    this.v.dispose();
-  }
-}
+const FORWARD_OPTIONS = ['causal', 'keyLengths', 'keyPaddingMask', 'attnMask', 'window', 'needWeights'];
 
 export class MultiHeadAttention {
   readonly embedDim: number;
   readonly numHeads: number;
+  readonly numKeyValueHeads: number;
   readonly headDim: number;
   private readonly ws: Workspace;
-  private readonly inW: Tensor;
-  private readonly inB: Tensor;
-  private readonly outW: Tensor;
-  private readonly outB: Tensor;
+  private readonly proj: Projections;
+  private readonly rope: { style: 0 | 1; base: number } | undefined;
 
   /** @internal use `runtime.multiHeadAttention(...)` */
   constructor(ws: Workspace, config: MultiHeadAttentionConfig) {
     const where = 'multiHeadAttention';
-    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'weights'], where);
-    const e = checkInteger(`${where}: embedDim`, cfg.embedDim, 1);
-    const heads = checkInteger(`${where}: numHeads`, cfg.numHeads, 1);
+    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights'], where);
+    const e = checkInteger(`${where}: embedDim`, cfg['embedDim'], 1);
+    const heads = checkInteger(`${where}: numHeads`, cfg['numHeads'], 1);
     if (e % heads !== 0) throw new RangeError(`${where}: embedDim ${e} must be divisible by numHeads ${heads}`);
-    const weights = checkOptions('config.weights', cfg.weights, ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'], where);
-    const heap = ws.heap;
-    const inW = checkWeight(where, 'in_proj_weight', weights.in_proj_weight, heap, [3 * e, e], 'the q, k, v projections stacked as [3E, E]');
-    const inB = checkWeight(where, 'in_proj_bias', weights.in_proj_bias, heap, [3 * e], '[3E]');
-    const outW = checkWeight(where, "'out_proj.weight'", weights['out_proj.weight'], heap, [e, e], 'Linear(E, E) weight as [out, in]');
-    const outB = checkWeight(where, "'out_proj.bias'", weights['out_proj.bias'], heap, [e], '[E]');
+    const kvHeads = cfg['numKeyValueHeads'] === undefined ? heads : checkInteger(`${where}: numKeyValueHeads`, cfg['numKeyValueHeads'], 1, heads);
+    if (heads % kvHeads !== 0) throw new RangeError(`${where}: numKeyValueHeads ${kvHeads} must divide numHeads ${heads} (each key/value head serves numHeads / numKeyValueHeads query heads)`);
+    const bias = cfg['bias'] === undefined ? true : checkBoolean(`${where}: bias`, cfg['bias']);
+    if (cfg['rope'] !== undefined) {
+      const r = checkOptions('config.rope', cfg['rope'], ['style', 'base'], where);
+      if (r['style'] !== 'half' && r['style'] !== 'interleaved') throw new TypeError(`${where}: rope.style must be 'half' (Llama, GPT-NeoX) or 'interleaved' (RoFormer, GPT-J), received ${describe(r['style'])}`);
+      const base = r['base'] === undefined ? 10000 : r['base'];
+      if (typeof base !== 'number' || !Number.isFinite(base) || base <= 0) throw new RangeError(`${where}: rope.base must be a positive number, received ${describe(base)}`);
+      if ((e / heads) % 2 !== 0) throw new RangeError(`${where}: rope needs an even head dim, received ${e / heads}`);
+      this.rope = { style: r['style'] === 'half' ? 0 : 1, base };
+    }
+    const weights = checkOptions('config.weights', cfg['weights'], [...TORCH_NAMES, ...SPLIT_NAMES], where);
     this.ws = ws;
     this.embedDim = e;
     this.numHeads = heads;
+    this.numKeyValueHeads = kvHeads;
     this.headDim = e / heads;
-    const t = residentWeights(heap, { inW, inB, outW, outB });
-    [this.inW, this.inB, this.outW, this.outB] = [t.inW!, t.inB!, t.outW!, t.outB!];
+    this.proj = loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias);
   }
 
   private assertLive(): void {
-    if (this.inW.disposed) throw new Error('multiHeadAttention: this module was disposed');
+    if (this.proj.inW.disposed) throw new Error('multiHeadAttention: this module was disposed');
   }
 
-  /** y [rows, n] = x [rows, E]·W[row0 : row0 + n]ᵀ + bias[row0 : row0 + n]. */
-  private project(x: Mat, rows: number, w: Tensor, bias: Tensor, row0: number, n: number, y: Mat): void {
-    const e = this.embedDim;
-    linear(this.ws, x, at(mat(w.ptr, e), row0), y, rows, n, e, { bias: offset(bias.ptr, row0) });
+  /** Width of a [q | k | v] projection row: (H + 2·Hk)·Dh. */
+  private get qkvWidth(): number {
+    return (this.numHeads + 2 * this.numKeyValueHeads) * this.headDim;
+  }
+
+  /** y [rows, n] = x [rows, E]·W_in[row0 : row0 + n]ᵀ + b_in[row0 : row0 + n]. */
+  private projectIn(x: Mat, rows: number, row0: number, n: number, y: Mat): void {
+    const { inW, inB } = this.proj;
+    linear(this.ws, x, at(mat(inW.ptr, this.embedDim), row0), y, rows, n, this.embedDim, { bias: inB ? offset(inB.ptr, row0) : 0 });
+  }
+
+  /** y [rows, E] = x [rows, H·Dh]·W_outᵀ + b_out. */
+  private projectOut(x: Mat, rows: number, y: Mat): void {
+    const { outW, outB } = this.proj;
+    const width = this.numHeads * this.headDim;
+    linear(this.ws, x, mat(outW.ptr, width), y, rows, this.embedDim, width, { bias: outB ? outB.ptr : 0 });
+  }
+
+  /** RoPE in place on `heads` heads of Dh inside rows of m (batch stride sB floats), positions offset … offset + length − 1. */
+  private rotate(m: Mat, batch: number, length: number, heads: number, sB: number, positionOffset: number): void {
+    if (!this.rope) return;
+    const table = ropeTable(this.ws, length, this.headDim, positionOffset, this.rope.base);
+    this.ws.kernels.ropeHeads(m.ptr, batch, length, heads, this.headDim, sB, m.ld, this.headDim, table, this.rope.style);
   }
 
   /**
    * query [B, L, E] (or [L, E]); key, value [B, S, E] (omit both for self-attention; omit value to
    * use key as value) → { output [B, L, E], weights? [B, L, S] averaged over heads }.
+   * `forward(x, options)` is self-attention with options.
    */
   forward<O extends ForwardOptions = {}>(query: TensorLike, options?: Exact<O, ForwardOptions>): ForwardResult<O>;
   forward(query: TensorLike, options?: ForwardOptions): ForwardResult<ForwardOptions>;
@@ -141,7 +153,7 @@ export class MultiHeadAttention {
     const [key, value, options] = (selfWithOptions ? [undefined, undefined, rest[0]] : rest) as [TensorLike?, TensorLike?, ForwardOptions?];
     if (!selfWithOptions && rest.length > 3) throw new TypeError(`forward takes (query, options) or (query, key, value, options), received ${rest.length + 1} arguments`);
     this.assertLive();
-    const { ws, embedDim: e, numHeads: heads, headDim: dh } = this;
+    const { ws, embedDim: e, numHeads: heads, numKeyValueHeads: kvHeads, headDim: dh } = this;
     const heap = ws.heap;
     const qa = checkTensor('query', query, heap);
     if (qa.shape.length !== 2 && qa.shape.length !== 3) throw new RangeError(`query: expected shape [B, L, ${e}] or [L, ${e}], received ${formatShape(qa.shape)}`);
@@ -158,116 +170,176 @@ export class MultiHeadAttention {
       expectShape('value', va.shape, ka.shape, 'the shape of key');
     }
     const lk = ka.shape[ka.shape.length - 2]!;
-    const opts = checkOptions('options', options, ['causal', 'keyLengths', 'needWeights'], 'forward');
-    const causal = checkBoolean('options.causal', opts.causal);
-    const needWeights = checkBoolean('options.needWeights', opts.needWeights);
-    const keyLengths = checkLengths('options.keyLengths', opts.keyLengths, batch, lk);
+    const opts = checkOptions('options', options, FORWARD_OPTIONS, 'forward');
+    const causal = checkBoolean('options.causal', opts['causal']);
+    const needWeights = checkBoolean('options.needWeights', opts['needWeights']);
+    const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, lk);
+    const variants = checkVariants(
+      { window: opts['window'], attnMask: combineMasks(opts['attnMask'], opts['keyPaddingMask'], batch, heads, lq, lk) },
+      batch, heads, lq, lk, heap,
+    );
 
     return ws.run((temps) => {
       const xq = mat(temps.input(qa), e);
       // heads are read in place: head h of a row is its columns h·Dh … (h+1)·Dh
       const heads4 = (m: Mat, length: number): View => ({ ptr: m.ptr, sB: length * m.ld, sH: dh, sL: m.ld });
-      let q: View, k: View, v: View;
+      const qWidth = heads * dh, kvWidth = kvHeads * dh;
+      let qm: Mat, km: Mat, vm: Mat;
       if (self) {
-        // One gemm: rows [q | k | v] of width 3E.
-        const qkv = mat(temps.tensor([batch * lq, 3 * e]).ptr, 3 * e);
-        this.project(xq, batch * lq, this.inW, this.inB, 0, 3 * e, qkv);
-        q = heads4(qkv, lq);
-        k = heads4(at(qkv, 0, e), lq);
-        v = heads4(at(qkv, 0, 2 * e), lq);
+        // One gemm: rows [q | k | v] of width (H + 2Hk)·Dh.
+        const qkv = mat(temps.tensor([batch * lq, this.qkvWidth]).ptr, this.qkvWidth);
+        this.projectIn(xq, batch * lq, 0, this.qkvWidth, qkv);
+        [qm, km, vm] = [qkv, at(qkv, 0, qWidth), at(qkv, 0, qWidth + kvWidth)];
       } else {
-        const qm = mat(temps.tensor([batch * lq, e]).ptr, e);
-        this.project(xq, batch * lq, this.inW, this.inB, 0, e, qm);
-        const kv = mat(temps.tensor([batch * lk, 2 * e]).ptr, 2 * e);
+        qm = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
+        this.projectIn(xq, batch * lq, 0, qWidth, qm);
+        const kv = mat(temps.tensor([batch * lk, 2 * kvWidth]).ptr, 2 * kvWidth);
         const xk = mat(temps.input(ka), e);
-        if (va === ka) this.project(xk, batch * lk, this.inW, this.inB, e, 2 * e, kv);
+        if (va === ka) this.projectIn(xk, batch * lk, qWidth, 2 * kvWidth, kv);
         else {
-          this.project(xk, batch * lk, this.inW, this.inB, e, e, kv);
-          this.project(mat(temps.input(va), e), batch * lk, this.inW, this.inB, 2 * e, e, at(kv, 0, e));
+          this.projectIn(xk, batch * lk, qWidth, kvWidth, kv);
+          this.projectIn(mat(temps.input(va), e), batch * lk, qWidth + kvWidth, kvWidth, at(kv, 0, kvWidth));
         }
-        q = heads4(qm, lq);
-        k = heads4(kv, lk);
-        v = heads4(at(kv, 0, e), lk);
+        [km, vm] = [kv, at(kv, 0, kvWidth)];
       }
-      const attn = mat(temps.tensor([batch * lq, e]).ptr, e);
+      this.rotate(qm, batch, lq, heads, lq * qm.ld, 0);
+      this.rotate(km, batch, lk, kvHeads, lk * km.ld, 0);
+      const attn = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
       const problem = {
-        q, k, v,
-        out: heads4(attn, lq),
+        q: heads4(qm, lq), k: heads4(km, lk), v: heads4(vm, lk), out: heads4(attn, lq),
         batch, heads, lq, lk, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal,
         keyLengths: keyLengths ? temps.int32(keyLengths) : 0,
+        group: heads / kvHeads,
+        ...variantFields(temps, variants),
       };
       let weights: Float32Array | undefined;
       if (needWeights) weights = averageHeads(heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk), batch, heads, lq * lk);
       else attendFused(ws, problem);
       const out = temps.tensor(qa.shape);
-      this.project(attn, batch * lq, this.outW, this.outB, 0, e, mat(out.ptr, e));
+      this.projectOut(attn, batch * lq, mat(out.ptr, e));
       const output = out.toArray();
       return weights ? { output, weights } : { output };
     });
   }
 
-  /** A resident key/value cache for incremental decoding: [batch, maxLength, E] each. */
-  createCache(options: { batch: number; maxLength: number }): KVCache {
+  /**
+   * A resident key/value cache for incremental decoding, [batch, maxLength, Hk·Dh] each; with
+   * `window`, a sliding-window cache that keeps the last `window` positions (a ring, bounded memory).
+   */
+  createCache(options: { batch: number; maxLength?: number; window?: number }): KVCache {
     this.assertLive();
-    const opts = checkOptions('options', options, ['batch', 'maxLength'], 'createCache');
-    const batch = checkInteger('options.batch', opts.batch, 1);
-    const maxLength = checkInteger('options.maxLength', opts.maxLength, 1);
-    const k = new Tensor(this.ws.heap, [batch, maxLength, this.embedDim]);
+    const opts = checkOptions('options', options, ['batch', 'maxLength', 'window'], 'createCache');
+    const batch = checkInteger('options.batch', opts['batch'], 1);
+    const window = opts['window'] === undefined ? undefined : checkInteger('options.window', opts['window'], 1);
+    if (window === undefined && opts['maxLength'] === undefined) throw new TypeError('createCache needs options.maxLength (positions to hold) or options.window (a sliding window of the last positions)');
+    if (window !== undefined && opts['maxLength'] !== undefined) throw new TypeError('createCache takes options.maxLength or options.window, not both: a window cache holds exactly its window');
+    const capacity = window ?? checkInteger('options.maxLength', opts['maxLength'], 1);
+    const width = this.numKeyValueHeads * this.headDim;
+    const k = new Tensor(this.ws.heap, [batch, capacity, width]);
     let v: Tensor;
     try {
-      v = new Tensor(this.ws.heap, [batch, maxLength, this.embedDim]);
+      v = new Tensor(this.ws.heap, [batch, capacity, width]);
     } catch (error) {
       k.dispose();
       throw error;
     }
-    return new KVCache(this, k, v, batch, maxLength);
+    return new KVCache(this, k, v, batch, capacity, window);
   }
 
   /**
-   * One decoding step: x [B, E] is the newest token of each sequence. Its key and value are appended
-   * to the cache, and it attends over every cached position (itself included) → output [B, E].
-   * Feeding a sequence token by token reproduces `forward(x, undefined, undefined, { causal: true })`.
+   * One decoding step: x [B, E] is the newest token of each sequence, at position cache.length.
+   * Its key and value are appended to the cache (rotated first, with RoPE), and it attends over
+   * every cached position (itself included; in a window cache the last `window`) → output [B, E].
+   * Feeding a sequence token by token reproduces `forward(x, { causal: true })` (with a window
+   * cache of W: `forward(x, { causal: true, window: [W − 1, 0] })`).
    */
   step(x: TensorLike, cache: KVCache): Float32Array {
     this.assertLive();
-    const { ws, embedDim: e, numHeads: heads, headDim: dh } = this;
+    const { ws, embedDim: e, numHeads: heads, numKeyValueHeads: kvHeads, headDim: dh } = this;
     if (!(cache instanceof KVCache) || cache.owner !== this) throw new TypeError(`cache must be a KVCache made by this module's createCache(), received ${describe(cache)}`);
     if (cache.disposed) throw new TypeError('cache was disposed');
     const xa = checkTensor('x', x, ws.heap);
     expectShape('x', xa.shape, [cache.batch, e], 'the batch of the cache and embedDim');
-    const t = cache.length;
-    if (t >= cache.maxLength) throw new RangeError(`cache is full: it holds maxLength = ${cache.maxLength} positions (createCache({ maxLength })); reset() it or make a larger one`);
+    const position = cache.length;
+    const slot = cache.nextSlot();
     const batch = cache.batch;
+    const qWidth = heads * dh, kvWidth = kvHeads * dh;
     return ws.run((temps) => {
-      const qkv = mat(temps.tensor([batch, 3 * e]).ptr, 3 * e);
-      this.project(mat(temps.input(xa), e), batch, this.inW, this.inB, 0, 3 * e, qkv);
-      // Append k and v of the new token at position t of every sequence.
+      const qkv = mat(temps.tensor([batch, this.qkvWidth]).ptr, this.qkvWidth);
+      this.projectIn(mat(temps.input(xa), e), batch, 0, this.qkvWidth, qkv);
+      this.rotate(qkv, batch, 1, heads + kvHeads, qkv.ld, position); // q and k heads are adjacent
+      // Append k and v of the new token at its slot of every sequence.
       const f32 = ws.heap.floats();
-      const rowStride = cache.maxLength * e;
+      const rowStride = cache.maxLength * kvWidth;
       for (let b = 0; b < batch; b++) {
-        const src = (qkv.ptr >>> 2) + b * 3 * e;
-        f32.copyWithin((cache.k.ptr >>> 2) + b * rowStride + t * e, src + e, src + 2 * e);
-        f32.copyWithin((cache.v.ptr >>> 2) + b * rowStride + t * e, src + 2 * e, src + 3 * e);
+        const src = (qkv.ptr >>> 2) + b * this.qkvWidth + qWidth;
+        f32.copyWithin((cache.k.ptr >>> 2) + b * rowStride + slot * kvWidth, src, src + kvWidth);
+        f32.copyWithin((cache.v.ptr >>> 2) + b * rowStride + slot * kvWidth, src + kvWidth, src + 2 * kvWidth);
       }
-      const attn = mat(temps.tensor([batch, e]).ptr, e);
+      const attn = mat(temps.tensor([batch, qWidth]).ptr, qWidth);
       attendFused(ws, {
-        q: { ptr: qkv.ptr, sB: 3 * e, sH: dh, sL: 3 * e },
-        k: { ptr: cache.k.ptr, sB: rowStride, sH: dh, sL: e },
-        v: { ptr: cache.v.ptr, sB: rowStride, sH: dh, sL: e },
-        out: { ptr: attn.ptr, sB: e, sH: dh, sL: e },
-        batch, heads, lq: 1, lk: t + 1, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal: false, keyLengths: 0,
+        q: { ptr: qkv.ptr, sB: this.qkvWidth, sH: dh, sL: this.qkvWidth },
+        k: { ptr: cache.k.ptr, sB: rowStride, sH: dh, sL: kvWidth },
+        v: { ptr: cache.v.ptr, sB: rowStride, sH: dh, sL: kvWidth },
+        out: { ptr: attn.ptr, sB: qWidth, sH: dh, sL: qWidth },
+        batch, heads, lq: 1, lk: cache.keysAfterAppend(), d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal: false, keyLengths: 0,
+        group: heads / kvHeads,
       });
       cache.advance();
       const out = temps.tensor([batch, e]);
-      this.project(attn, batch, this.outW, this.outB, 0, e, mat(out.ptr, e));
+      this.projectOut(attn, batch, mat(out.ptr, e));
       return out.toArray();
     });
   }
 
   /** Frees the resident weights (caches are separate: dispose them too). */
   dispose(): void {
-    for (const t of [this.inW, this.inB, this.outW, this.outB]) t.dispose();
+    const { inW, inB, outW, outB } = this.proj;
+    for (const t of [inW, inB, outW, outB]) t?.dispose();
   }
+}
+
+/**
+ * One mask from attnMask (true / non-zero = may attend, or additive) and keyPaddingMask [B, S]
+ * (true = padding): as given when only one is, else a bool or additive mask [B, H or 1, L, S]
+ * that hides a key when either does.
+ */
+function combineMasks(attnMask: unknown, keyPaddingMask: unknown, batch: number, heads: number, lq: number, lk: number): AttentionMask | undefined {
+  if (keyPaddingMask === undefined) return attnMask as AttentionMask | undefined;
+  const name = 'options.keyPaddingMask';
+  const kpm = keyPaddingMask as { data?: unknown; shape?: unknown };
+  if (typeof kpm !== 'object' || kpm === null) throw new TypeError(`${name} must be { data: Uint8Array | boolean[], shape: [B, S] } (true = padding), received ${describe(kpm)}`);
+  if (!Array.isArray(kpm.shape) || kpm.shape.length !== 2 || kpm.shape[0] !== batch || kpm.shape[1] !== lk) {
+    throw new RangeError(`${name}: expected shape [${batch}, ${lk}] ([B, S]: true where a key is padding), received ${Array.isArray(kpm.shape) ? formatShape(kpm.shape) : describe(kpm.shape)}`);
+  }
+  const data = kpm.data;
+  const padding = data instanceof Uint8Array ? data : Array.isArray(data) && data.every((x) => typeof x === 'boolean') ? Uint8Array.from(data, Number) : undefined;
+  if (!padding || padding.length !== batch * lk) throw new TypeError(`${name}.data must be a Uint8Array or boolean[] of ${batch * lk} entries (true = padding), received ${describe(data)}`);
+  if (attnMask === undefined) return { data: padding.map((x) => (x ? 0 : 1)), shape: [batch, 1, 1, lk] };
+  // both: materialise [B, H', L, S] from the attention mask's own broadcast, hiding padded keys
+  const m = attnMask as AttentionMask;
+  if (typeof m !== 'object' || m === null || !Array.isArray(m.shape)) throw new TypeError(`options.attnMask must be { data, shape }, received ${describe(m)}`);
+  const dims = [...new Array(Math.max(0, 4 - m.shape.length)).fill(1), ...m.shape] as number[];
+  if (dims.length !== 4 || !dims.every((x, i) => x === 1 || x === [batch, heads, lq, lk][i])) {
+    throw new RangeError(`options.attnMask: shape ${formatShape(m.shape)} does not broadcast to [B, H, L, S] = ${formatShape([batch, heads, lq, lk])}`);
+  }
+  const h2 = dims[1]!;
+  const additive = m.data instanceof Float32Array;
+  const src = Array.isArray(m.data) ? Uint8Array.from(m.data as boolean[], Number) : (m.data as Uint8Array | Float32Array);
+  const out = additive ? new Float32Array(batch * h2 * lq * lk) : new Uint8Array(batch * h2 * lq * lk);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < h2; h++) {
+      for (let i = 0; i < lq; i++) {
+        for (let j = 0; j < lk; j++) {
+          const at = (((dims[0] === 1 ? 0 : b) * dims[1]! + (dims[1] === 1 ? 0 : h)) * dims[2]! + (dims[2] === 1 ? 0 : i)) * dims[3]! + (dims[3] === 1 ? 0 : j);
+          const o = ((b * h2 + h) * lq + i) * lk + j;
+          if (padding[b * lk + j]) out[o] = additive ? -Infinity : 0;
+          else out[o] = src[at]!;
+        }
+      }
+    }
+  }
+  return { data: out, shape: [batch, h2, lq, lk] };
 }
 
 /** w [B, H, n] → mean over H: [B, n]. */

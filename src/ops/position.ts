@@ -36,7 +36,7 @@ export interface RopeOptions {
 }
 
 /** The (cos, sin) table [L, D/2, 2] for positions offset..offset+L−1, kept resident for the next call with the same key. */
-function ropeTable(ws: Workspace, length: number, d: number, offset: number, base: number): number {
+export function ropeTable(ws: Workspace, length: number, d: number, offset: number, base: number): number {
   const key = `${length},${d},${offset},${base}`;
   const cached = ws.ropeTable;
   if (cached && cached.key === key) return cached.ptr;
