@@ -16,8 +16,8 @@ import { KVCache } from './kv-cache.js';
 import { at, linear, mat, offset, type Mat } from './linear.js';
 import { loadProjections, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
 import { ropeTable, type RopeStyle } from './position.js';
-import { checkVariants, variantFields, type AttentionMask } from './variants.js';
-import type { Workspace } from './workspace.js';
+import { checkVariants, variantFields, type AttentionMask, type Variants } from './variants.js';
+import type { Temps, Workspace } from './workspace.js';
 
 export { KVCache };
 
@@ -72,6 +72,20 @@ export interface ForwardOptions {
 export type ForwardResult<O> = { output: Float32Array; weights?: Float32Array } & (O extends { needWeights: true } ? { weights: Float32Array } : unknown);
 
 const FORWARD_OPTIONS = ['causal', 'keyLengths', 'keyPaddingMask', 'attnMask', 'window', 'needWeights'];
+
+/** @internal One attention call of the module over resident rows (see attendRows). */
+export interface RowsProblem {
+  xq: Mat;
+  xk?: Mat;
+  xv?: Mat;
+  batch: number;
+  lq: number;
+  lk: number;
+  causal: boolean;
+  keyLengths?: Int32Array;
+  needWeights?: boolean;
+  variants?: Variants;
+}
 
 export class MultiHeadAttention {
   readonly embedDim: number;
@@ -181,45 +195,58 @@ export class MultiHeadAttention {
 
     return ws.run((temps) => {
       const xq = mat(temps.input(qa), e);
-      // heads are read in place: head h of a row is its columns h·Dh … (h+1)·Dh
-      const heads4 = (m: Mat, length: number): View => ({ ptr: m.ptr, sB: length * m.ld, sH: dh, sL: m.ld });
-      const qWidth = heads * dh, kvWidth = kvHeads * dh;
-      let qm: Mat, km: Mat, vm: Mat;
-      if (self) {
-        // One gemm: rows [q | k | v] of width (H + 2Hk)·Dh.
-        const qkv = mat(temps.tensor([batch * lq, this.qkvWidth]).ptr, this.qkvWidth);
-        this.projectIn(xq, batch * lq, 0, this.qkvWidth, qkv);
-        [qm, km, vm] = [qkv, at(qkv, 0, qWidth), at(qkv, 0, qWidth + kvWidth)];
-      } else {
-        qm = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
-        this.projectIn(xq, batch * lq, 0, qWidth, qm);
-        const kv = mat(temps.tensor([batch * lk, 2 * kvWidth]).ptr, 2 * kvWidth);
-        const xk = mat(temps.input(ka), e);
-        if (va === ka) this.projectIn(xk, batch * lk, qWidth, 2 * kvWidth, kv);
-        else {
-          this.projectIn(xk, batch * lk, qWidth, kvWidth, kv);
-          this.projectIn(mat(temps.input(va), e), batch * lk, qWidth + kvWidth, kvWidth, at(kv, 0, kvWidth));
-        }
-        [km, vm] = [kv, at(kv, 0, kvWidth)];
-      }
-      this.rotate(qm, batch, lq, heads, lq * qm.ld, 0);
-      this.rotate(km, batch, lk, kvHeads, lk * km.ld, 0);
-      const attn = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
-      const problem = {
-        q: heads4(qm, lq), k: heads4(km, lk), v: heads4(vm, lk), out: heads4(attn, lq),
-        batch, heads, lq, lk, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal,
-        keyLengths: keyLengths ? temps.int32(keyLengths) : 0,
-        group: heads / kvHeads,
-        ...variantFields(temps, variants),
-      };
-      let weights: Float32Array | undefined;
-      if (needWeights) weights = averageHeads(heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk), batch, heads, lq * lk);
-      else attendFused(ws, problem);
+      const xk = self ? undefined : mat(temps.input(ka), e);
+      const xv = self || va === ka ? xk : mat(temps.input(va), e);
       const out = temps.tensor(qa.shape);
-      this.projectOut(attn, batch * lq, mat(out.ptr, e));
+      const weights = this.attendRows(temps, { xq, xk, xv, batch, lq, lk, causal, keyLengths, needWeights, variants }, mat(out.ptr, e));
       const output = out.toArray();
       return weights ? { output, weights } : { output };
     });
+  }
+
+  /**
+   * @internal The module on resident rows: out [B·L, E] = attention of xq [B·L, E] over xk, xv
+   * [B·S, E] (self-attention when xk is undefined; xv === xk shares one projection). Returns the
+   * head-averaged weights when asked. Used by forward and by the transformer layers.
+   */
+  attendRows(temps: Temps, p: RowsProblem, out: Mat): Float32Array | undefined {
+    const { ws, numHeads: heads, numKeyValueHeads: kvHeads, headDim: dh } = this;
+    const { xq, xk, xv, batch, lq, lk } = p;
+    // heads are read in place: head h of a row is its columns h·Dh … (h+1)·Dh
+    const heads4 = (m: Mat, length: number): View => ({ ptr: m.ptr, sB: length * m.ld, sH: dh, sL: m.ld });
+    const qWidth = heads * dh, kvWidth = kvHeads * dh;
+    let qm: Mat, km: Mat, vm: Mat;
+    if (xk === undefined) {
+      // One gemm: rows [q | k | v] of width (H + 2Hk)·Dh.
+      const qkv = mat(temps.tensor([batch * lq, this.qkvWidth]).ptr, this.qkvWidth);
+      this.projectIn(xq, batch * lq, 0, this.qkvWidth, qkv);
+      [qm, km, vm] = [qkv, at(qkv, 0, qWidth), at(qkv, 0, qWidth + kvWidth)];
+    } else {
+      qm = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
+      this.projectIn(xq, batch * lq, 0, qWidth, qm);
+      const kv = mat(temps.tensor([batch * lk, 2 * kvWidth]).ptr, 2 * kvWidth);
+      if (xv === xk) this.projectIn(xk, batch * lk, qWidth, 2 * kvWidth, kv);
+      else {
+        this.projectIn(xk, batch * lk, qWidth, kvWidth, kv);
+        this.projectIn(xv!, batch * lk, qWidth + kvWidth, kvWidth, at(kv, 0, kvWidth));
+      }
+      [km, vm] = [kv, at(kv, 0, kvWidth)];
+    }
+    this.rotate(qm, batch, lq, heads, lq * qm.ld, 0);
+    this.rotate(km, batch, lk, kvHeads, lk * km.ld, 0);
+    const attn = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
+    const problem = {
+      q: heads4(qm, lq), k: heads4(km, lk), v: heads4(vm, lk), out: heads4(attn, lq),
+      batch, heads, lq, lk, d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal: p.causal,
+      keyLengths: p.keyLengths ? temps.int32(p.keyLengths) : 0,
+      group: heads / kvHeads,
+      ...(p.variants ? variantFields(temps, p.variants) : {}),
+    };
+    let weights: Float32Array | undefined;
+    if (p.needWeights) weights = averageHeads(ws.heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk), batch, heads, lq * lk);
+    else attendFused(ws, problem);
+    this.projectOut(attn, batch * lq, out);
+    return weights;
   }
 
   /**
