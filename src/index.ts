@@ -10,3 +10,4 @@ export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult
 export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, SplitProjectionWeights, ForwardOptions, ForwardResult, KVCache } from './ops/mha.js';
 export type { RopeOptions, RopeStyle } from './ops/position.js';
 export * as reference from './reference/index.js';
+export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './safetensors.js';
