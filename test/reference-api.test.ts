@@ -21,11 +21,19 @@ function f32(value: Out): Float32Array {
   expect(value).toBeInstanceOf(Float32Array);
   return value as Float32Array;
 }
-interface ForwardOptions { causal?: boolean; keyLengths?: number[]; needWeights?: boolean }
+interface ForwardOptions {
+  causal?: boolean;
+  keyLengths?: number[];
+  keyPaddingMask?: { data: Uint8Array | boolean[]; shape: number[] };
+  attnMask?: { data: Uint8Array | Float32Array | boolean[]; shape: number[] };
+  window?: [number, number];
+  needWeights?: boolean;
+}
 interface ForwardResult { output: Float32Array; weights?: Float32Array }
 interface Cache {
   readonly batch: number;
   readonly maxLength: number;
+  readonly window: number | undefined;
   readonly length: number;
   readonly disposed: boolean;
   reset(): void;
@@ -35,10 +43,11 @@ interface Cache {
 interface Mha {
   readonly embedDim: number;
   readonly numHeads: number;
+  readonly numKeyValueHeads: number;
   readonly headDim: number;
   forward(query: T, options?: ForwardOptions): ForwardResult;
   forward(query: T, key: T | undefined, value?: T, options?: ForwardOptions): ForwardResult;
-  createCache(options: { batch: number; maxLength: number }): Cache;
+  createCache(options: { batch: number; maxLength?: number; window?: number }): Cache;
   step(x: T, cache: Cache): Float32Array;
   dispose(): void;
 }
@@ -57,7 +66,19 @@ interface Attention {
   attend(decoderHidden: T, encoderStates: T, options?: { lengths?: number[] }): Step;
   dispose(): void;
 }
-interface MhaWeights { in_proj_weight: T; in_proj_bias: T; 'out_proj.weight': T; 'out_proj.bias': T }
+interface MhaWeights { in_proj_weight: T; in_proj_bias?: T; 'out_proj.weight': T; 'out_proj.bias'?: T }
+interface SplitWeights {
+  'q_proj.weight': T; 'k_proj.weight': T; 'v_proj.weight': T; 'o_proj.weight': T;
+  'q_proj.bias'?: T; 'k_proj.bias'?: T; 'v_proj.bias'?: T; 'o_proj.bias'?: T;
+}
+interface MhaConfig {
+  embedDim: number;
+  numHeads: number;
+  numKeyValueHeads?: number;
+  bias?: boolean;
+  rope?: { style: 'half' | 'interleaved'; base?: number };
+  weights: MhaWeights | SplitWeights;
+}
 interface LuongConfig { score: 'dot' | 'general' | 'concat'; W?: T; Wa?: T; ba?: T; va?: T; Wc?: T; bc?: T }
 interface BahdanauWeights { 'Wa.weight': T; 'Wa.bias': T; 'Ua.weight': T; 'Ua.bias': T; 'Va.weight': T; 'Va.bias': T }
 interface Lib {
@@ -65,7 +86,7 @@ interface Lib {
   matmul(a: T, b: T, options?: { transposeB?: boolean; bias?: T }): Out;
   softmax(x: T, options?: { mask?: T; scale?: number }): Out;
   attentionContext(weights: T, values: T): Out;
-  multiHeadAttention(config: { embedDim: number; numHeads: number; weights: MhaWeights }): Mha;
+  multiHeadAttention(config: MhaConfig): Mha;
   luongAttention(options: LuongConfig): Attention;
   bahdanauAttention(weights: BahdanauWeights): Attention;
   sinusoidalEncoding(maxLength: number, dim: number): Float32Array;
@@ -102,6 +123,22 @@ const bahdanauW: BahdanauWeights = {
   'Va.weight': tensor([1, H], 54, -s2, s2),
   'Va.bias': tensor([1], 55, -s2, s2),
 };
+
+/** Llama-form weights for E, H query heads and Hk key/value heads, q/k/v and o biases when `biases`. */
+function splitWeights(e: number, heads: number, kvHeads: number, seed: number, biases: boolean): SplitWeights {
+  const s = 1 / Math.sqrt(e);
+  const kv = (kvHeads * e) / heads;
+  const w: SplitWeights = {
+    'q_proj.weight': tensor([e, e], seed, -s, s),
+    'k_proj.weight': tensor([kv, e], seed + 1, -s, s),
+    'v_proj.weight': tensor([kv, e], seed + 2, -s, s),
+    'o_proj.weight': tensor([e, e], seed + 3, -s, s),
+  };
+  if (biases) {
+    Object.assign(w, { 'q_proj.bias': tensor([e], seed + 4, -s, s), 'k_proj.bias': tensor([kv], seed + 5, -s, s), 'v_proj.bias': tensor([kv], seed + 6, -s, s), 'o_proj.bias': tensor([e], seed + 7, -s, s) });
+  }
+  return w;
+}
 
 /** Token t of every sequence of x [B, L, E] → [B, E]; the same rows of a [B, L, E] output. */
 function rowsAt(x: Float32Array, b: number, l: number, e: number, t: number): Float32Array {
@@ -163,7 +200,7 @@ function run(lib: Lib): Run {
     expect(cache.length).toBe(t + 1);
   }
   expect(() => mha.step({ data: rowsAt(x.data, B, L, E, 5), shape: [B, E] }, cache)).toThrow(
-    new RangeError('cache is full: it holds maxLength = 5 positions (createCache({ maxLength })); reset() it or make a larger one'),
+    new RangeError('cache is full: it holds maxLength = 5 positions (createCache({ maxLength })); reset() it, make a larger one, or use createCache({ window }) for a sliding window'),
   );
   expect(() => cache.truncate(6)).toThrow(new RangeError('length must be an integer in [0, 5], received 6'));
   cache.truncate(3);
@@ -185,6 +222,51 @@ function run(lib: Lib): Run {
   expect(() => mha.step({ data: rowsAt(x.data, B, L, E, 0), shape: [B, E] }, cache)).toThrow(new TypeError('cache was disposed'));
   mha.dispose();
   expect(() => mha.forward(x)).toThrow(/^multiHeadAttention: this module was disposed$/);
+
+  // -- the PyTorch form with bias: false
+  const { in_proj_bias: _ib, 'out_proj.bias': _ob, ...noBias } = mhaWeights(E, 7);
+  const plain = lib.multiHeadAttention({ embedDim: E, numHeads: heads, bias: false, weights: noBias });
+  put('mha bias: false', plain.forward(x, { causal: true }).output);
+  plain.dispose();
+
+  // -- grouped-query (Llama form, H 8, Hk 2, biases) with RoPE: forward with masks and windows,
+  // step with a plain cache and with a window cache
+  const [GE, GH, GK] = [32, 8, 2];
+  const gqa = lib.multiHeadAttention({ embedDim: GE, numHeads: GH, numKeyValueHeads: GK, rope: { style: 'half', base: 500000 }, weights: splitWeights(GE, GH, GK, 20, true) });
+  put('gqa dims', [gqa.embedDim, gqa.numHeads, gqa.numKeyValueHeads, gqa.headDim]);
+  const gx = tensor([B, L, GE], 21);
+  const gCausal = gqa.forward(gx, { causal: true, needWeights: true });
+  put('gqa causal output', gCausal.output);
+  put('gqa causal weights', gCausal.weights);
+  const padded = { data: Uint8Array.from({ length: B * L }, (_, i) => (i >= L && i < L + 2 ? 1 : 0)), shape: [B, L] };
+  const boolMask = { data: Array.from({ length: L * L }, (_, i) => (i * 7) % 5 !== 0), shape: [L, L] };
+  put('gqa keyPaddingMask + bool attnMask', gqa.forward(gx, { keyPaddingMask: padded, attnMask: boolMask, needWeights: true }).weights);
+  const floatMask = tensor([B, 1, L, L], 22, -2, 1);
+  put('gqa float attnMask', gqa.forward(gx, { attnMask: floatMask }).output);
+  put('gqa window [2, 0] causal', gqa.forward(gx, { causal: true, window: [2, 0] }).output);
+  put('gqa cross', gqa.forward(gx, tensor([B, S, GE], 23), undefined, { keyLengths: [S, 5] }).output);
+  const plainCache = gqa.createCache({ batch: B, maxLength: L });
+  expect(plainCache.window).toBeUndefined();
+  const windowCache = gqa.createCache({ batch: B, window: 3 });
+  put('gqa window cache dims', [windowCache.batch, windowCache.maxLength, windowCache.window!, windowCache.length]);
+  const gWindowed = gqa.forward(gx, { causal: true, window: [2, 0] }).output;
+  for (let t = 0; t < L; t++) {
+    const token = { data: rowsAt(gx.data, B, L, GE, t), shape: [B, GE] };
+    const y = gqa.step(token, plainCache);
+    put(`gqa step ${t}`, y);
+    stepVsForward = Math.max(stepVsForward, maxAbsDiff(y, rowsAt(gCausal.output, B, L, GE, t)));
+    const w = gqa.step(token, windowCache);
+    put(`gqa window step ${t}`, w);
+    stepVsForward = Math.max(stepVsForward, maxAbsDiff(w, rowsAt(gWindowed, B, L, GE, t)));
+  }
+  expect(() => windowCache.truncate(L - 1)).toThrow(new RangeError(`a sliding-window cache keeps only its last 3 positions: truncate(${L - 1}) cannot restore the ones it overwrote; reset() it instead`));
+  windowCache.truncate(L);
+  expect(windowCache.length).toBe(L);
+  windowCache.truncate(0);
+  expect(windowCache.length).toBe(0);
+  plainCache.dispose();
+  windowCache.dispose();
+  gqa.dispose();
 
   // -- Luong: dot, general, concat (with Wc), bind/step and attend, batched and unbatched
   const [SB, SS] = [3, 9];
@@ -280,7 +362,7 @@ function assertType<_Check extends true>(): void {}
 
 // The runtime's public members (TypeScript's keyof leaves private ones out) minus those marked
 // @internal, against the twins': the same names, checked at compile time.
-type RuntimeInternal = 'owner' | 'k' | 'v' | 'advance' | 'assertLive';
+type RuntimeInternal = 'owner' | 'k' | 'v' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows';
 assertType<Equal<Exclude<keyof MultiHeadAttention, RuntimeInternal>, keyof reference.ReferenceMultiHeadAttention>>();
 assertType<Equal<Exclude<keyof KVCache, RuntimeInternal>, keyof reference.ReferenceKVCache>>();
 assertType<Equal<Exclude<keyof Seq2seqAttention, RuntimeInternal>, keyof reference.ReferenceSeq2seqAttention>>();
@@ -300,7 +382,7 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 }
 
 /** The runtime's private and @internal members that live on prototypes (TypeScript privates are ordinary JS members). */
-const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'project', 'advance']);
+const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
 const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed']);
 
@@ -341,13 +423,25 @@ describe('the plain-JS twins mirror the runtime API', () => {
   it("the twins' objects have the runtime objects' public members", async () => {
     const rt = await runtimeFor('simd');
     const E = 8;
-    const config = { embedDim: E, numHeads: 2, weights: mhaWeights(E, 1) };
-    const [mha, ref] = [rt.multiHeadAttention(config), reference.multiHeadAttention(config)];
-    expectSameMembers('multiHeadAttention', mha, ref, ['embedDim', 'numHeads', 'headDim']);
-    const [cache, refCache] = [mha.createCache({ batch: 1, maxLength: 2 }), ref.createCache({ batch: 1, maxLength: 2 })];
-    expectSameMembers('KVCache', cache, refCache, ['batch', 'maxLength']);
-    cache.dispose();
-    mha.dispose();
+    const { in_proj_bias: _ib, 'out_proj.bias': _ob, ...noBias } = mhaWeights(E, 1);
+    const configs: [string, MhaConfig][] = [
+      ['multiHeadAttention', { embedDim: E, numHeads: 2, weights: mhaWeights(E, 1) }],
+      ['multiHeadAttention (bias: false)', { embedDim: E, numHeads: 2, bias: false, weights: noBias }],
+      ['multiHeadAttention (GQA, RoPE)', { embedDim: E, numHeads: 4, numKeyValueHeads: 2, rope: { style: 'interleaved' }, weights: splitWeights(E, 4, 2, 1, true) }],
+      ['multiHeadAttention (Llama form, no biases)', { embedDim: E, numHeads: 2, weights: splitWeights(E, 2, 2, 1, false) }],
+    ];
+    for (const [what, config] of configs) {
+      const [mha, ref] = [rt.multiHeadAttention(config), reference.multiHeadAttention(config)];
+      expectSameMembers(what, mha, ref, ['embedDim', 'numHeads', 'numKeyValueHeads', 'headDim']);
+      expect([ref.embedDim, ref.numHeads, ref.numKeyValueHeads, ref.headDim], `${what}: dims`).toEqual([mha.embedDim, mha.numHeads, mha.numKeyValueHeads, mha.headDim]);
+      for (const options of [{ batch: 1, maxLength: 2 }, { batch: 2, window: 3 }]) {
+        const [cache, refCache] = [mha.createCache(options), ref.createCache(options)];
+        expectSameMembers(`${what} KVCache ${JSON.stringify(options)}`, cache, refCache, ['batch', 'maxLength', 'window']);
+        expect([refCache.batch, refCache.maxLength, refCache.window, refCache.length]).toEqual([cache.batch, cache.maxLength, cache.window, cache.length]);
+        cache.dispose();
+      }
+      mha.dispose();
+    }
     for (const [att, refAtt] of [
       [rt.luongAttention({ score: 'general', W: luongW.W }), reference.luongAttention({ score: 'general', W: luongW.W })],
       [rt.bahdanauAttention(bahdanauW), reference.bahdanauAttention(bahdanauW)],

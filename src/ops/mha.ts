@@ -16,7 +16,7 @@ import { KVCache } from './kv-cache.js';
 import { at, linear, mat, offset, type Mat } from './linear.js';
 import { loadProjections, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
 import { ropeTable, type RopeStyle } from './position.js';
-import { checkVariants, variantFields, type AttentionMask, type Variants } from './variants.js';
+import { checkMask, checkVariants, variantFields, type AttentionMask, type Variants } from './variants.js';
 import type { Temps, Workspace } from './workspace.js';
 
 export { KVCache };
@@ -343,25 +343,18 @@ function combineMasks(attnMask: unknown, keyPaddingMask: unknown, batch: number,
   const padding = data instanceof Uint8Array ? data : Array.isArray(data) && data.every((x) => typeof x === 'boolean') ? Uint8Array.from(data, Number) : undefined;
   if (!padding || padding.length !== batch * lk) throw new TypeError(`${name}.data must be a Uint8Array or boolean[] of ${batch * lk} entries (true = padding), received ${describe(data)}`);
   if (attnMask === undefined) return { data: padding.map((x) => (x ? 0 : 1)), shape: [batch, 1, 1, lk] };
-  // both: materialise [B, H', L, S] from the attention mask's own broadcast, hiding padded keys
-  const m = attnMask as AttentionMask;
-  if (typeof m !== 'object' || m === null || !Array.isArray(m.shape)) throw new TypeError(`options.attnMask must be { data, shape }, received ${describe(m)}`);
-  const dims = [...new Array(Math.max(0, 4 - m.shape.length)).fill(1), ...m.shape] as number[];
-  if (dims.length !== 4 || !dims.every((x, i) => x === 1 || x === [batch, heads, lq, lk][i])) {
-    throw new RangeError(`options.attnMask: shape ${formatShape(m.shape)} does not broadcast to [B, H, L, S] = ${formatShape([batch, heads, lq, lk])}`);
-  }
-  const h2 = dims[1]!;
-  const additive = m.data instanceof Float32Array;
-  const src = Array.isArray(m.data) ? Uint8Array.from(m.data as boolean[], Number) : (m.data as Uint8Array | Float32Array);
-  const out = additive ? new Float32Array(batch * h2 * lq * lk) : new Uint8Array(batch * h2 * lq * lk);
+  // both: the attention mask checked as on its own, then [B, H', L, S] hiding the padded keys too
+  const m = checkMask(attnMask, [batch, heads, lq, lk]);
+  const h2 = m.strides[1] === 0 ? 1 : heads;
+  const [sB, sH, sL, sK] = m.strides as [number, number, number, number];
+  const out = m.kind === 'add' ? new Float32Array(batch * h2 * lq * lk) : new Uint8Array(batch * h2 * lq * lk);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < h2; h++) {
       for (let i = 0; i < lq; i++) {
         for (let j = 0; j < lk; j++) {
-          const at = (((dims[0] === 1 ? 0 : b) * dims[1]! + (dims[1] === 1 ? 0 : h)) * dims[2]! + (dims[2] === 1 ? 0 : i)) * dims[3]! + (dims[3] === 1 ? 0 : j);
           const o = ((b * h2 + h) * lq + i) * lk + j;
-          if (padding[b * lk + j]) out[o] = additive ? -Infinity : 0;
-          else out[o] = src[at]!;
+          if (padding[b * lk + j]) out[o] = m.kind === 'add' ? -Infinity : 0;
+          else out[o] = m.data[b * sB + h * sH + i * sL + j * sK]!;
         }
       }
     }

@@ -83,7 +83,8 @@ export function checkVariants(opts: Record<string, unknown>, batch: number, head
   return out;
 }
 
-function checkMask(value: unknown, target: number[]): NonNullable<Variants['mask']> {
+/** A mask checked against [B, H, Lq, Lk]: its kind, data and broadcast strides (0 along broadcast dimensions). */
+export function checkMask(value: unknown, target: number[]): NonNullable<Variants['mask']> {
   const name = 'options.attnMask';
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) {
     throw new TypeError(`${name} must be { data, shape } with data a Uint8Array or boolean[] (true: may attend) or a Float32Array (added to the scores), received ${describe(value)}`);

@@ -127,3 +127,33 @@ export function asBHLD(name: string, shape: readonly number[]): [number, number,
   if (shape.length === 2) return [1, 1, shape[0]!, shape[1]!];
   throw new RangeError(`${name} must have shape [batch, heads, length, dim], [heads, length, dim] or [length, dim], received ${formatShape(shape)}`);
 }
+
+/** options.window: [left, right], two integers ≥ −1 (the runtime's rule and message). */
+export function checkWindow(value: unknown): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const ok = Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= -1);
+  if (!ok) throw new RangeError(`options.window must be [left, right], two integers ≥ −1 (−1: unbounded on that side), received ${Array.isArray(value) ? formatShape(value.map(describe)) : describe(value)}`);
+  return [value[0] as number, value[1] as number];
+}
+
+/** A mask `{ data, shape }` broadcastable to `target` [B, H, Lq, Lk]: the runtime's checks (kinds and messages) of options.attnMask. */
+export function checkAttnMask(value: unknown, target: readonly number[]): { data: Uint8Array | Float32Array | readonly boolean[]; shape: readonly number[] } {
+  const name = 'options.attnMask';
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) {
+    throw new TypeError(`${name} must be { data, shape } with data a Uint8Array or boolean[] (true: may attend) or a Float32Array (added to the scores), received ${describe(value)}`);
+  }
+  const { data, shape } = value as { data?: unknown; shape?: unknown };
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4 || !shape.every((x) => Number.isSafeInteger(x) && x >= 1)) {
+    throw new RangeError(`${name}.shape must be 1 to 4 positive integers broadcastable to [B, H, Lq, Lk] = ${formatShape(target)}, received ${describe(shape)}`);
+  }
+  const dims = [...new Array(4 - shape.length).fill(1), ...shape] as number[];
+  if (!dims.every((x, i) => x === 1 || x === target[i])) {
+    throw new RangeError(`${name}: shape ${formatShape(shape)} does not broadcast to [B, H, Lq, Lk] = ${formatShape(target)} (each dimension must equal it or be 1, aligned from the right)`);
+  }
+  const ok = data instanceof Uint8Array || data instanceof Float32Array || (Array.isArray(data) && data.every((x) => typeof x === 'boolean'));
+  if (!ok) throw new TypeError(`${name}.data must be a Uint8Array or boolean[] (true: may attend) or a Float32Array (added to the scores), received ${describe(data)}`);
+  const size = dims.reduce((a, b) => a * b, 1);
+  const n = (data as ArrayLike<unknown>).length;
+  if (n !== size) throw new RangeError(`${name}.data has ${n} elements but its shape ${formatShape(shape)} needs ${size}`);
+  return { data: data as Uint8Array | Float32Array | readonly boolean[], shape: shape as number[] };
+}

@@ -72,7 +72,7 @@ export function scaledDotProductAttention(q: ReferenceTensor, k: ReferenceTensor
   const relative = opts['relativeBias'] as ReferenceAttentionOptions['relativeBias'];
   const mask = opts['attnMask'] as ReferenceAttentionOptions['attnMask'];
   // the mask's value at (b, h, i, j), broadcast from the right; undefined when there is none
-  const maskAt = mask ? broadcast(mask, [batch, heads, lq, lk]) : undefined;
+  const maskAt = mask ? broadcastMask(mask, [batch, heads, lq, lk]) : undefined;
 
   const output = new Float32Array(batch * heads * lq * dv);
   const weights = returnWeights ? new Float32Array(batch * heads * lq * lk) : undefined;
@@ -126,8 +126,8 @@ export function scaledDotProductAttention(q: ReferenceTensor, k: ReferenceTensor
 
 const OPTIONS = ['causal', 'keyLengths', 'scale', 'returnWeights', 'resident', 'window', 'softcap', 'alibi', 'relativeBias', 'attnMask'];
 
-/** (b, h, i, j) → the mask value, numpy-broadcast from the right to `target`. */
-function broadcast(mask: NonNullable<ReferenceAttentionOptions['attnMask']>, target: number[]): (b: number, h: number, i: number, j: number) => number {
+/** (b, h, i, j) → the mask value, numpy-broadcast from the right to `target` (also the multi-head module's attnMask). */
+export function broadcastMask(mask: NonNullable<ReferenceAttentionOptions['attnMask']>, target: number[]): (b: number, h: number, i: number, j: number) => number {
   const dims = [...new Array(4 - mask.shape.length).fill(1), ...mask.shape] as number[];
   if (!dims.every((x, n) => x === 1 || x === target[n])) {
     throw new RangeError(`options.attnMask: shape ${formatShape(mask.shape)} does not broadcast to [B, H, Lq, Lk] = ${formatShape(target)}`);
