@@ -2,8 +2,8 @@
 //
 // Kernel families: gemm/ (packing, packed and rows micro-kernels, driver), attention/ (parameter
 // block, visibility rule, packing, QK / online softmax / PV, fused and materialised drivers), and
-// single-file kernels (softmax, additive scores, rotary embedding). simd.ts and vmath.ts hold the
-// helpers they share.
+// single-file kernels (softmax, additive scores, rotary embedding, the row norms and elementwise
+// kernels of a transformer layer). simd.ts, vmath.ts and erf.ts hold the helpers they share.
 import { DIRECT_M, KC, MC, MR, NB, NR } from './gemm/tiles';
 import { DIRECT_MAX_LQ, KB, PW, QB } from './attention/tiles';
 import { PARAMS_BYTES } from './attention/params';
@@ -14,6 +14,8 @@ export { attention, attentionScratchBytes, attentionWorkItems } from './attentio
 export { attentionWeights, attentionWeightsScratchBytes, attentionWeightsWorkItems } from './attention/weights';
 export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from './additive';
 export { rope, ropeHeads } from './position';
+export { layerNorm, rmsNorm } from './norm';
+export { activation, addInPlace, swiglu } from './activation';
 
 // Tile and block sizes, for the kernel test harness and the per-kernel bench (their edge cases).
 export const GEMM_MR: i32 = MR;

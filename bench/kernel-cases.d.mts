@@ -9,8 +9,14 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace';
 export const KERNELS: KernelName[];
+
+export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
+/** The `kind` argument of the activation kernel, by name (equal to src/kernels.ts ACTIVATION). */
+export const ACTIVATION_KINDS: Record<ActivationKind, number>;
+/** The special inputs of the 'mixed' activation data. */
+export const SPECIAL_VALUES: number[];
 
 export interface GemmDims {
   m: number;
@@ -50,6 +56,54 @@ export interface SoftmaxDims {
   visible: number;
 }
 
+export type NormData = 'unit' | 'offset' | 'small' | 'special';
+
+export interface LayerNormDims {
+  rows: number;
+  n: number;
+  /** Leading dims in floats (ldo = ldx in place; ldr = 0 without a residual). */
+  ldx: number;
+  ldo: number;
+  ldr: number;
+  weight: boolean;
+  bias: boolean;
+  residual: boolean;
+  /** Already rounded to float32. */
+  eps: number;
+  inPlace: boolean;
+  data: NormData;
+}
+
+export interface RmsNormDims {
+  rows: number;
+  n: number;
+  ldx: number;
+  ldo: number;
+  weight: boolean;
+  /** Already rounded to float32. */
+  eps: number;
+  inPlace: boolean;
+  data: NormData;
+}
+
+export interface ActivationDims {
+  count: number;
+  kind: ActivationKind;
+  inPlace: boolean;
+  data: 'uniform' | 'mixed';
+}
+
+export interface SwigluDims {
+  count: number;
+  /** Where out is: its own buffer, or over gate or up. */
+  out: 'new' | 'gate' | 'up';
+  data: 'uniform' | 'mixed';
+}
+
+export interface AddDims {
+  count: number;
+}
+
 interface CaseBase {
   name: string;
   flops: number;
@@ -61,12 +115,22 @@ interface CaseBase {
 export type GemmCase = CaseBase & { kernel: 'gemm'; dims: GemmDims };
 export type AttentionCase = CaseBase & { kernel: 'attention' | 'attentionWeights'; dims: AttentionDims };
 export type SoftmaxCase = CaseBase & { kernel: 'softmax'; dims: SoftmaxDims };
-export type KernelCase = GemmCase | AttentionCase | SoftmaxCase;
+export type LayerNormCase = CaseBase & { kernel: 'layerNorm'; dims: LayerNormDims };
+export type RmsNormCase = CaseBase & { kernel: 'rmsNorm'; dims: RmsNormDims };
+export type ActivationCase = CaseBase & { kernel: 'activation'; dims: ActivationDims };
+export type SwigluCase = CaseBase & { kernel: 'swiglu'; dims: SwigluDims };
+export type AddCase = CaseBase & { kernel: 'addInPlace'; dims: AddDims };
+export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase;
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
 export function makeCase(kernel: 'gemm', dims: GemmDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmCase;
 export function makeCase(kernel: 'attention' | 'attentionWeights', dims: AttentionDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AttentionCase;
 export function makeCase(kernel: 'softmax', dims: SoftmaxDims, options?: { name?: string; edge?: boolean; perf?: boolean }): SoftmaxCase;
+export function makeCase(kernel: 'layerNorm', dims: LayerNormDims, options?: { name?: string; edge?: boolean; perf?: boolean }): LayerNormCase;
+export function makeCase(kernel: 'rmsNorm', dims: RmsNormDims, options?: { name?: string; edge?: boolean; perf?: boolean }): RmsNormCase;
+export function makeCase(kernel: 'activation', dims: ActivationDims, options?: { name?: string; edge?: boolean; perf?: boolean }): ActivationCase;
+export function makeCase(kernel: 'swiglu', dims: SwigluDims, options?: { name?: string; edge?: boolean; perf?: boolean }): SwigluCase;
+export function makeCase(kernel: 'addInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
 export function gemmDims(m: number, n: number, k: number, transB: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean }): GemmDims;
 export function attentionDims(options: {
   batch?: number;
@@ -80,7 +144,21 @@ export function attentionDims(options: {
   layout?: Layout;
   scale?: number;
 }): AttentionDims;
+export function layerNormDims(options: {
+  rows: number;
+  n: number;
+  weight?: boolean;
+  bias?: boolean;
+  residual?: boolean;
+  eps?: number;
+  strided?: boolean;
+  inPlace?: boolean;
+  data?: NormData;
+}): LayerNormDims;
+export function rmsNormDims(options: { rows: number; n: number; weight?: boolean; eps?: number; strided?: boolean; inPlace?: boolean; data?: NormData }): RmsNormDims;
 export function describeDims(c: KernelCase): string;
+/** The dims that matter for timing, short, for every kernel. */
+export function shortDims(c: KernelCase): string;
 export function tileSummary(kernel: KernelName, tiles: KernelTiles): string;
 export function hash32(text: string): number;
 export function viewStrides(layout: Layout, B: number, H: number, L: number, dim: number): { sB: number; sH: number; sL: number; span: number };
@@ -95,14 +173,33 @@ export function referenceGemm(
 export function keyVisible(dims: AttentionDims, b: number, i: number, j: number): boolean;
 export function referenceAttention(dims: AttentionDims, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>): { out: Float64Array; weights: Float64Array };
 export function referenceSoftmax(dims: SoftmaxDims, x: ArrayLike<number>, mask?: ArrayLike<number> | null, maskPerRow?: boolean): Float64Array;
+/** erf in float64 (series and continued fraction), within 9e-16 absolute. */
+export function erf64(x: number): number;
+/** erfc in float64, relative error below 2e-13. */
+export function erfc64(x: number): number;
+/** The activations in float64, by kind. */
+export const ACTIVATIONS64: Record<ActivationKind, (x: number) => number>;
+export function referenceActivation(kind: ActivationKind, x: ArrayLike<number>): Float64Array;
+export function referenceSwiglu(gate: ArrayLike<number>, up: ArrayLike<number>): Float64Array;
+/** x' = fround(x + residual), then nn.LayerNorm per row; contiguous inputs. */
+export function referenceLayerNorm(
+  dims: { rows: number; n: number; eps: number },
+  x: ArrayLike<number>,
+  residual?: ArrayLike<number> | null,
+  weight?: ArrayLike<number> | null,
+  bias?: ArrayLike<number> | null,
+): Float64Array;
+export function referenceRmsNorm(dims: { rows: number; n: number; eps: number }, x: ArrayLike<number>, weight?: ArrayLike<number> | null): Float64Array;
 
 export interface Comparison {
-  /** ‖got − ref‖₂ / ‖ref‖₂, or ‖got − ref‖₂ when `absolute` (‖ref‖₂ = 0); Infinity on NaN. */
+  /** ‖got − ref‖₂ / ‖ref‖₂, or ‖got − ref‖₂ when `absolute` (‖ref‖₂ = 0), over the finite references; Infinity on a mismatch below. */
   error: number;
   absolute: boolean;
   ok: boolean;
-  /** Index of the first NaN in got, or -1. */
+  /** Index of the first NaN in got where the reference is finite, or -1. */
   nanAt: number;
+  /** Index of the first element whose reference is NaN or ±Infinity and got is not the same, or -1. */
+  specialAt: number;
 }
 export function compare(got: ArrayLike<number>, ref: ArrayLike<number>): Comparison;
 
@@ -126,7 +223,10 @@ export interface CheckResult {
 
 export interface PreparedCase {
   case: KernelCase;
-  /** Byte offsets of the case's buffers: gemm a, b, bias, c, scratch; attention q, k, v, out, weights, keyLengths, params, scratch; softmax x, mask. */
+  /**
+   * Byte offsets of the case's buffers: gemm a, b, bias, c, scratch; attention q, k, v, out, weights, keyLengths, params, scratch;
+   * softmax x, mask; layerNorm / rmsNorm x, out, residual, weight, bias; activation a (x), out; swiglu a (gate), b (up), out; addInPlace a (x = out), b (y).
+   */
   ptr: Record<string, number>;
   /** Work items (attention kernels; 0 otherwise). */
   items: number;
@@ -137,7 +237,7 @@ export interface PreparedCase {
   run(): void;
   /** Attention kernels: items [begin, end) with this scratch. */
   runItems?(begin: number, end: number, scratch?: number): void;
-  /** Copies of the outputs in logical order (C [m,n]; out [B,H,Lq,Dv], weights [B,H,Lq,Lk]; x [rows,cols]). */
+  /** Copies of the outputs in logical order (C [m,n]; out [B,H,Lq,Dv], weights [B,H,Lq,Lk]; x [rows,cols]; norms out [rows,n]; elementwise out [count]). */
   outputs(): Record<string, Float32Array>;
   references(): Record<string, Float64Array>;
   /** A fresh scratch block (default: the case's size), filled with the sentinel; freed by release(). */

@@ -13,14 +13,27 @@
 //   attention,        dims { batch, heads, lq, lk, d, dv, scale, causal, keyLengths,     flops 2·H·(live pairs)·(D + Dv)
 //   attentionWeights         layout: 'bhld' | 'blhd' | 'padded' }                               (= 4·B·H·pairs·D when Dv = D)
 //   softmax           dims { rows, cols, ldx, scale, mask: 'none' | 'row' | 'full', visible }  flops 5·rows·cols
+//   layerNorm         dims { rows, n, ldx, ldo, ldr, weight, bias, residual, eps, inPlace,  flops (6 + 2 affine + 1 residual)·rows·n
+//                            data: 'unit' | 'offset' | 'small' | 'special' }
+//   rmsNorm           dims { rows, n, ldx, ldo, weight, eps, inPlace, data }                   flops (3 + 1 weight)·rows·n
+//   activation        dims { count, kind: 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf',       flops per element: relu 1, gelu 5,
+//                            inPlace, data: 'uniform' | 'mixed' }                                    geluTanh 9, silu 4, erf 1
+//   swiglu            dims { count, out: 'new' | 'gate' | 'up', data }                          flops 5·count
+//   addInPlace        dims { count }                                                            flops count
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
+// Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
+// rows uniform in [−1, 1]; 'offset' 1000 + u (the mean/variance cancellation test); 'small' ±1e-3
+// (variance near eps); 'special' rows i ≡ 1 (mod 4) hold a NaN, i ≡ 2 an ±Infinity, i ≡ 3 are
+// constant. Activation data: 'uniform' [−6, 6]; 'mixed' the same with SPECIAL_VALUES (±30, ±1e3,
+// tiny, subnormal, ±0, NaN, ±Infinity, the kernels' cut-offs) at hashed positions.
 //
 // prepareCase(env, case) puts a case's inputs into Wasm memory (seeded from its dims, so every build
 // and the bench see the same values), runs the raw kernel and checks it: ONE tolerance for every
 // kernel, the normalised error ‖got − ref‖₂ / ‖ref‖₂ ≤ 1e-5 (ggml's NMSE; ‖ref‖₂ = 0: ‖got‖₂ ≤ 1e-6;
-// NaN fails), no write outside the outputs (gaps and fresh outputs hold a NaN sentinel), no input
-// modified. Gaps of strided inputs and the scratch hold the sentinel too, so a kernel that reads
+// NaN fails; where the reference is NaN or ±Infinity, got must be the same, and those elements stay
+// out of the norms), no write outside the outputs (gaps and fresh outputs hold a NaN sentinel), no
+// input modified. Gaps of strided inputs and the scratch hold the sentinel too, so a kernel that reads
 // what it should not gets NaN.
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
@@ -34,7 +47,13 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace'];
+
+/** The `kind` argument of the activation kernel (src/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
+export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
+
+/** Special inputs of the 'mixed' activation data: large, tiny, subnormal, signed zeros, NaN, ±Infinity, the kernels' cut-offs. */
+export const SPECIAL_VALUES = [30, -30, 1e3, -1e3, 1e-30, -1e-30, 1e-42, 0, -0, NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1, -1, 4, -4, -10.5, 88.5, -88.5, -87.5, 6e-8];
 
 // ---- the table -----------------------------------------------------------------------------------
 
@@ -62,6 +81,44 @@ export function describeDims(c) {
       );
     case 'softmax':
       return `rows=${d.rows} cols=${d.cols} ldx=${d.ldx} scale=${d.scale} mask=${d.mask} visible=${d.visible}`;
+    case 'layerNorm':
+      return (
+        `rows=${d.rows} n=${d.n} ldx=${d.ldx} ldo=${d.ldo} weight=${+d.weight} bias=${+d.bias} residual=${+d.residual}` +
+        `${d.residual ? ` ldr=${d.ldr}` : ''} eps=${d.eps.toPrecision(3)} inPlace=${+d.inPlace} data=${d.data}`
+      );
+    case 'rmsNorm':
+      return `rows=${d.rows} n=${d.n} ldx=${d.ldx} ldo=${d.ldo} weight=${+d.weight} eps=${d.eps.toPrecision(3)} inPlace=${+d.inPlace} data=${d.data}`;
+    case 'activation':
+      return `kind=${d.kind} count=${d.count} inPlace=${+d.inPlace} data=${d.data}`;
+    case 'swiglu':
+      return `count=${d.count} out=${d.out} data=${d.data}`;
+    case 'addInPlace':
+      return `count=${d.count}`;
+  }
+  throw new Error(`unknown kernel ${c.kernel}`);
+}
+
+/** The dims that matter for timing, short, for every kernel (bench/kernels.mjs's table). */
+export function shortDims(c) {
+  const d = c.dims;
+  switch (c.kernel) {
+    case 'gemm':
+      return `m=${d.m} n=${d.n} k=${d.k} ${d.transB ? 'NT' : 'NN'}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
+    case 'attention':
+    case 'attentionWeights':
+      return `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d}${d.dv !== d.d ? ` Dv=${d.dv}` : ''}${d.causal ? ' causal' : ''}${d.keyLengths ? ' keyLengths' : ''}`;
+    case 'softmax':
+      return `rows=${d.rows} cols=${d.cols}${d.mask !== 'none' ? ` mask=${d.mask}` : ''}${d.visible < d.cols ? ` visible=${d.visible}` : ''}`;
+    case 'layerNorm':
+      return `rows=${d.rows} n=${d.n}${d.weight || d.bias ? ' affine' : ''}${d.residual ? ' residual' : ''}${d.inPlace ? ' in place' : ''}`;
+    case 'rmsNorm':
+      return `rows=${d.rows} n=${d.n}${d.weight ? ' weight' : ''}${d.inPlace ? ' in place' : ''}`;
+    case 'activation':
+      return `${d.kind} count=${d.count}${d.inPlace ? ' in place' : ''}`;
+    case 'swiglu':
+      return `count=${d.count}${d.out !== 'new' ? ` out=${d.out}` : ''}`;
+    case 'addInPlace':
+      return `count=${d.count}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -102,6 +159,16 @@ function flopsOf(kernel, d) {
     }
     case 'softmax':
       return 5 * d.rows * d.cols;
+    case 'layerNorm':
+      return (6 + (d.weight ? 1 : 0) + (d.bias ? 1 : 0) + (d.residual ? 1 : 0)) * d.rows * d.n;
+    case 'rmsNorm':
+      return (3 + (d.weight ? 1 : 0)) * d.rows * d.n;
+    case 'activation':
+      return { relu: 1, gelu: 5, geluTanh: 9, silu: 4, erf: 1 }[d.kind] * d.count;
+    case 'swiglu':
+      return 5 * d.count;
+    case 'addInPlace':
+      return d.count;
   }
   throw new Error(`unknown kernel ${kernel}`);
 }
@@ -117,6 +184,21 @@ export function makeCase(kernel, dims, { name, edge = true, perf = false } = {})
 export function gemmDims(m, n, k, transB, { bias = false, accumulate = false, strided = false } = {}) {
   const pad = strided ? PAD : 0;
   return { m, n, k, transB, bias, accumulate, lda: k + pad, ldb: (transB ? k : n) + pad, ldc: n + pad };
+}
+
+/**
+ * layerNorm dims with defaults: affine (weight and bias), no residual, eps = fround(1e-5), contiguous,
+ * unit data; strided: every leading dim PAD longer than the row; inPlace: out = x (ldo = ldx).
+ */
+export function layerNormDims({ rows, n, weight = true, bias = true, residual = false, eps = 1e-5, strided = false, inPlace = false, data = 'unit' }) {
+  const ld = n + (strided ? PAD : 0);
+  return { rows, n, ldx: ld, ldo: inPlace ? ld : n + (strided ? 2 * PAD : 0), ldr: residual ? ld + (strided ? 1 : 0) : 0, weight, bias, residual, eps: Math.fround(eps), inPlace, data };
+}
+
+/** rmsNorm dims with defaults: weight, eps = fround(1e-6), contiguous, unit data. */
+export function rmsNormDims({ rows, n, weight = true, eps = 1e-6, strided = false, inPlace = false, data = 'unit' }) {
+  const ld = n + (strided ? PAD : 0);
+  return { rows, n, ldx: ld, ldo: inPlace ? ld : n + (strided ? 2 * PAD : 0), weight, eps: Math.fround(eps), inPlace, data };
 }
 
 /** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D]. */
@@ -204,6 +286,48 @@ export function kernelCases(tiles, { tiny = false } = {}) {
     ),
   );
 
+  // layerNorm: row lengths around the lanes and the 8-lane accumulators, and model widths; rows 1, 2, 7;
+  // with and without affine, with and without the fused residual, eps 1e-5 and 1e-6 (every
+  // combination); layouts, weight or bias alone, and the data on a pattern.
+  const normNs = sizes([1, LANES - 1, LANES, LANES + 1, 4 * LANES - 1, 4 * LANES, 4 * LANES + 1, 64, 512, 1000]);
+  const normRows = [1, 2, 7];
+  for (const n of normNs)
+    for (const rows of normRows)
+      for (const affine of [false, true])
+        for (const residual of [false, true])
+          for (const eps of [1e-5, 1e-6]) {
+            const bits = hash32(`layerNorm ${n} ${rows} ${affine} ${residual} ${eps}`);
+            const layout = bits % 3; // 0 contiguous, 1 strided, 2 in place
+            const data = rows > 1 && (bits & 24) === 0 ? 'special' : ['unit', 'unit', 'offset', 'small'][(bits >>> 5) & 3];
+            cases.push(makeCase('layerNorm', layerNormDims({ rows, n, weight: affine, bias: affine, residual, eps, strided: layout === 1, inPlace: layout === 2, data })));
+          }
+  for (const n of normNs) {
+    cases.push(makeCase('layerNorm', layerNormDims({ rows: 2, n, weight: true, bias: false, residual: n % 2 === 1, strided: true })));
+    cases.push(makeCase('layerNorm', layerNormDims({ rows: 2, n, weight: false, bias: true, residual: n % 2 === 0, inPlace: true, data: 'offset' })));
+    cases.push(makeCase('layerNorm', layerNormDims({ rows: 7, n, residual: true, inPlace: n % 2 === 0, data: 'special' })));
+  }
+  // rmsNorm: the same row lengths and rows, with and without weight, eps 1e-5 and 1e-6.
+  for (const n of normNs)
+    for (const rows of normRows)
+      for (const weight of [false, true])
+        for (const eps of [1e-5, 1e-6]) {
+          const bits = hash32(`rmsNorm ${n} ${rows} ${weight} ${eps}`);
+          const layout = bits % 3;
+          const data = rows > 1 && (bits & 24) === 0 ? 'special' : ['unit', 'unit', 'small', 'unit'][(bits >>> 5) & 3];
+          cases.push(makeCase('rmsNorm', rmsNormDims({ rows, n, weight, eps, strided: layout === 1, inPlace: layout === 2, data })));
+        }
+  for (const n of normNs) cases.push(makeCase('rmsNorm', rmsNormDims({ rows: 7, n, data: 'special', inPlace: n % 2 === 1 })));
+  // Elementwise: every count 1..37 (bodies of 0..9 vectors, every tail) with special values mixed in,
+  // out of place and in place; and a long run of plain values.
+  const counts = Array.from({ length: 37 }, (_, i) => i + 1);
+  for (const kind of Object.keys(ACTIVATION_KINDS)) {
+    for (const count of counts) cases.push(makeCase('activation', { count, kind, inPlace: hash32(`activation ${kind} ${count}`) % 2 === 1, data: 'mixed' }));
+    cases.push(makeCase('activation', { count: 1000, kind, inPlace: false, data: 'uniform' }));
+    cases.push(makeCase('activation', { count: 1001, kind, inPlace: true, data: 'mixed' }));
+  }
+  for (const count of [...counts, 1000, 1001]) cases.push(makeCase('swiglu', { count, out: ['new', 'gate', 'up'][count % 3], data: count === 1000 ? 'uniform' : 'mixed' }));
+  for (const count of [...counts, 1000]) cases.push(makeCase('addInPlace', { count }));
+
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
   const s = tiny ? 8 : 1; // tiny: every length divided by 8 (the bench's own test)
@@ -216,6 +340,9 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('attention', attentionDims({ heads: 8, lq: 1, lk: L(4096), d: 128 }), { ...perf, name: `attention decode 1×${L(4096)} D128 H8` }));
   cases.push(makeCase('attentionWeights', attentionDims({ heads: 8, lq: L(256), lk: L(256), d: 64 }), { ...perf, name: `attentionWeights B1 H8 L${L(256)} D64` }));
   cases.push(makeCase('softmax', { rows: L(256), cols: L(1024), ldx: L(1024), scale: 0.125, mask: 'none', visible: L(1024) }, { ...perf, name: `softmax ${L(256)} rows × ${L(1024)}` }));
+  cases.push(makeCase('layerNorm', layerNormDims({ rows: L(256), n: L(512), residual: true }), { ...perf, name: `layerNorm ${L(256)}×${L(512)} residual` }));
+  cases.push(makeCase('activation', { count: L(256) * L(2048), kind: 'gelu', inPlace: false, data: 'uniform' }, { ...perf, name: `gelu ${L(256)}×${L(2048)}` }));
+  cases.push(makeCase('swiglu', { count: L(256) * L(2048), out: 'new', data: 'uniform' }, { ...perf, name: `swiglu ${L(256)}×${L(2048)}` }));
   return cases;
 }
 
@@ -312,25 +439,131 @@ export function referenceSoftmax({ rows, cols, scale, visible }, x, mask = null,
   return y;
 }
 
+// ---- float64 erf and the activations -------------------------------------------------------------
+
+const SQRT_PI = Math.sqrt(Math.PI);
+
+/** erf(z) for 0 ≤ z < 2: (2/√π)·e^{−z²}·Σ_{n≥0} (2z²)^n·z / (1·3·…·(2n+1)), every term positive (no cancellation). */
+function erfSeries(z) {
+  const z2 = 2 * z * z;
+  let term = z;
+  let sum = z;
+  for (let n = 1; term > sum * 1e-17; n++) {
+    term *= z2 / (2 * n + 1);
+    sum += term;
+  }
+  return (2 / SQRT_PI) * Math.exp(-z * z) * sum;
+}
+
+/** erfc(z) for z ≥ 2: the continued fraction e^{−z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), 120 terms from the tail. */
+function erfcFraction(z) {
+  if (z > 27) return 0; // e^{−729} underflows
+  let f = z;
+  for (let k = 120; k >= 1; k--) f = z + k / 2 / f;
+  return Math.exp(-z * z) / (SQRT_PI * f);
+}
+
 /**
- * The one tolerance rule: { error, absolute, ok, nanAt }. error = ‖got − ref‖₂ / ‖ref‖₂ (absolute:
- * ‖got − ref‖₂ when ‖ref‖₂ = 0); a NaN in got fails (error = Infinity).
+ * erf in float64: the series below 2, 1 − erfc (continued fraction) above; within 9e-16 absolute of
+ * erf over [−8, 8] (checked against mpmath at 40 digits; test/kernels.test.ts checks tabulated values).
+ */
+export function erf64(x) {
+  if (Number.isNaN(x)) return NaN;
+  const z = Math.abs(x);
+  const r = z < 2 ? erfSeries(z) : 1 - erfcFraction(z);
+  return x < 0 ? -r : r;
+}
+
+/** erfc in float64, relative error below 2e-13 (for the GELU reference's left tail: no 1 + erf cancellation). */
+export function erfc64(x) {
+  if (Number.isNaN(x)) return NaN;
+  if (x < 0) return 2 - erfc64(-x);
+  return x < 2 ? 1 - erfSeries(x) : erfcFraction(x);
+}
+
+/** The activations in float64 (the references of the activation kernel; limits at ±Infinity written out). */
+export const ACTIVATIONS64 = {
+  relu: (x) => (Number.isNaN(x) ? NaN : Math.max(x, 0)),
+  /** x·Φ(x) = 0.5·x·erfc(−x/√2) (= 0.5·x·(1 + erf(x/√2)), without its cancellation for x ≪ 0). */
+  gelu: (x) => (x === -Infinity ? 0 : 0.5 * x * erfc64(-x / Math.SQRT2)),
+  /** 0.5·x·(1 + tanh(u)) = x / (1 + e^{−2u}), u = √(2/π)·(x + 0.044715·x³). */
+  geluTanh: (x) => (x === -Infinity ? 0 : x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)))),
+  silu: (x) => (x === -Infinity ? 0 : x / (1 + Math.exp(-x))),
+  erf: erf64,
+};
+
+/** f(x) elementwise in float64, f one of ACTIVATIONS64 by name. */
+export function referenceActivation(kind, x) {
+  const f = ACTIVATIONS64[kind];
+  return Float64Array.from(x, (v) => f(v));
+}
+
+/** silu(gate)·up in float64. */
+export function referenceSwiglu(gate, up) {
+  return Float64Array.from(gate, (g, i) => ACTIVATIONS64.silu(g) * up[i]);
+}
+
+// ---- float64 norms ----------------------------------------------------------------------------------
+
+/**
+ * nn.LayerNorm per row of x [rows, n] in float64: x' = fround(x + residual) (the f32 add of the
+ * unfused `x + sublayer(x)`, which the fused kernel also makes), mean, biased variance, then
+ * (x' − mean)/√(var + eps)·weight + bias. Inputs contiguous; weight/bias null: none.
+ */
+export function referenceLayerNorm({ rows, n, eps }, x, residual = null, weight = null, bias = null) {
+  const y = new Float64Array(rows * n);
+  const row = new Float64Array(n);
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += row[j] = residual ? Math.fround(x[i * n + j] + residual[i * n + j]) : x[i * n + j];
+    const mean = sum / n;
+    let ss = 0;
+    for (let j = 0; j < n; j++) ss += (row[j] - mean) ** 2;
+    const rstd = 1 / Math.sqrt(ss / n + eps);
+    for (let j = 0; j < n; j++) y[i * n + j] = (row[j] - mean) * rstd * (weight ? weight[j] : 1) + (bias ? bias[j] : 0);
+  }
+  return y;
+}
+
+/** Llama RMSNorm per row of x [rows, n] in float64: x/√(mean(x²) + eps)·weight (weight null: none). */
+export function referenceRmsNorm({ rows, n, eps }, x, weight = null) {
+  const y = new Float64Array(rows * n);
+  for (let i = 0; i < rows; i++) {
+    let ss = 0;
+    for (let j = 0; j < n; j++) ss += x[i * n + j] ** 2;
+    const scale = Math.sqrt(ss / n + eps);
+    for (let j = 0; j < n; j++) y[i * n + j] = (x[i * n + j] / scale) * (weight ? weight[j] : 1);
+  }
+  return y;
+}
+
+/**
+ * The one tolerance rule: { error, absolute, ok, nanAt, specialAt }. error = ‖got − ref‖₂ / ‖ref‖₂ (absolute:
+ * ‖got − ref‖₂ when ‖ref‖₂ = 0) over the elements whose reference is finite; a NaN in got there fails
+ * (nanAt), and so does an element whose reference is NaN or ±Infinity and got is not the same (specialAt).
  */
 export function compare(got, ref) {
-  if (got.length !== ref.length) return { error: Infinity, absolute: false, ok: false, nanAt: -1 };
+  if (got.length !== ref.length) return { error: Infinity, absolute: false, ok: false, nanAt: -1, specialAt: -1 };
   let diff = 0;
   let norm = 0;
   for (let i = 0; i < got.length; i++) {
-    if (Number.isNaN(got[i])) return { error: Infinity, absolute: false, ok: false, nanAt: i };
-    diff += (got[i] - ref[i]) ** 2;
-    norm += ref[i] ** 2;
+    const g = got[i];
+    const r = ref[i];
+    if (!Number.isFinite(r)) {
+      // a NaN or ±Infinity the reference gives: the same, exactly, and out of the norms
+      if (Number.isNaN(r) ? !Number.isNaN(g) : g !== r) return { error: Infinity, absolute: false, ok: false, nanAt: -1, specialAt: i };
+      continue;
+    }
+    if (Number.isNaN(g)) return { error: Infinity, absolute: false, ok: false, nanAt: i, specialAt: -1 };
+    diff += (g - r) ** 2;
+    norm += r ** 2;
   }
   if (norm === 0) {
     const error = Math.sqrt(diff);
-    return { error, absolute: true, ok: error <= ZERO_TOLERANCE, nanAt: -1 };
+    return { error, absolute: true, ok: error <= ZERO_TOLERANCE, nanAt: -1, specialAt: -1 };
   }
   const error = Math.sqrt(diff / norm);
-  return { error, absolute: false, ok: error <= TOLERANCE, nanAt: -1 };
+  return { error, absolute: false, ok: error <= TOLERANCE, nanAt: -1, specialAt: -1 };
 }
 
 // ---- cases in Wasm memory -----------------------------------------------------------------------
@@ -460,6 +693,13 @@ export function prepareCase(env, c) {
       return prepareAttention(env, c);
     case 'softmax':
       return prepareSoftmax(env, c);
+    case 'layerNorm':
+    case 'rmsNorm':
+      return prepareNorm(env, c);
+    case 'activation':
+    case 'swiglu':
+    case 'addInPlace':
+      return prepareElementwise(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -685,6 +925,136 @@ function prepareSoftmax(env, c) {
   });
 }
 
+/** Rows of norm input data [rows, n] (see the header: 'unit', 'offset', 'small', 'special'). */
+function normRowsData(env, data, rows, n, seed) {
+  if (data === 'offset') return Float32Array.from(env.uniform(rows * n, seed), (u) => 1000 + u);
+  if (data === 'small') return env.uniform(rows * n, seed, -1e-3, 1e-3);
+  const x = env.uniform(rows * n, seed);
+  if (data === 'special')
+    for (let i = 0; i < rows; i++) {
+      const row = x.subarray(i * n, (i + 1) * n);
+      const at = (3 * i) % n;
+      if (i % 4 === 1) row[at] = NaN;
+      else if (i % 4 === 2) row[at] = i % 8 === 2 ? Infinity : -Infinity;
+      else if (i % 4 === 3) row.fill(row[at]);
+    }
+  return x;
+}
+
+/** Elementwise input: uniform on [−6, 6], and for 'mixed' the special values at hashed positions. */
+function elementwiseData(env, data, count, seed) {
+  const x = env.uniform(count, seed, -6, 6);
+  if (data === 'mixed')
+    for (let i = 0; i < count; i++) {
+      const h = hash32(`${seed} ${i}`);
+      if (h % 3 === 0) x[i] = SPECIAL_VALUES[(h >>> 2) % SPECIAL_VALUES.length];
+    }
+  return x;
+}
+
+function prepareNorm(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const layer = c.kernel === 'layerNorm';
+  const { rows, n, ldx, ldo } = d;
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  const seed = hash32(key);
+  const x = normRowsData(env, d.data, rows, n, seed + 1);
+  const small = d.data === 'small' ? 1e-3 : 1;
+  const residual = layer && d.residual ? env.uniform(rows * n, seed + 2, -small, small) : null;
+  const weight = d.weight ? env.uniform(n, seed + 3, 0.5, 1.5) : null;
+  const bias = layer && d.bias ? env.uniform(n, seed + 4, -0.5, 0.5) : null;
+  const arena = new Arena(heap);
+  const xFloats = (rows - 1) * ldx + n;
+  const outFloats = (rows - 1) * ldo + n;
+  const rFloats = residual ? (rows - 1) * d.ldr + n : 0;
+  const ptr = { x: arena.alloc(xFloats), out: 0, residual: 0, weight: 0, bias: 0 };
+  ptr.out = d.inPlace ? ptr.x : arena.alloc(outFloats);
+  const xIdx = matrixIndices(rows, n, ldx);
+  const outIdx = matrixIndices(rows, n, ldo);
+  const inputs = [
+    ['residual', residual, rFloats, residual ? matrixIndices(rows, n, d.ldr) : null],
+    ['weight', weight, n, null],
+    ['bias', bias, n, null],
+  ];
+  if (!d.inPlace) inputs.unshift(['x', x, xFloats, xIdx]);
+  for (const [name, values, floats, idx] of inputs) {
+    if (!values) continue;
+    if (!ptr[name]) ptr[name] = arena.alloc(floats);
+    arena.fill(ptr[name], floats);
+    arena.scatter(ptr[name], idx ?? new Int32Array(floats).map((_, j) => j), values);
+    arena.inputs.push({ name, ptr: ptr[name], floats, snapshot: arena.snapshot(ptr[name], floats) });
+  }
+  arena.outputs.push({ name: 'out', ptr: ptr.out, floats: outFloats, idx: outIdx });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    /** out = the sentinel (in place: x again, the sentinel in its gaps). */
+    reset() {
+      arena.fill(ptr.out, outFloats);
+      if (d.inPlace) arena.scatter(ptr.x, xIdx, x);
+    },
+    run() {
+      if (layer) kernels.layerNorm(ptr.x, ldx, ptr.out, ldo, rows, n, ptr.weight, ptr.bias, d.eps, ptr.residual, d.ldr);
+      else kernels.rmsNorm(ptr.x, ldx, ptr.out, ldo, rows, n, ptr.weight, d.eps);
+    },
+    references() {
+      return cached(env, key, () => ({ out: layer ? referenceLayerNorm(d, x, residual, weight, bias) : referenceRmsNorm(d, x, weight) }));
+    },
+  });
+}
+
+function prepareElementwise(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { count } = d;
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  const seed = hash32(key);
+  const arena = new Arena(heap);
+  const all = new Int32Array(count).map((_, i) => i);
+  // a: x (activation), gate (swiglu), x (addInPlace); b: up (swiglu), y (addInPlace)
+  const a = c.kernel === 'addInPlace' ? env.uniform(count, seed + 1) : elementwiseData(env, d.data, count, seed + 1);
+  const b = c.kernel === 'activation' ? null : env.uniform(count, seed + 2); // |up| ≤ 1: silu(3.4e38)·up stays finite in f32
+  if (b && d.data === 'mixed') for (let i = 0; i < count; i += 7) b[i] = [NaN, 0, -0, 1e-30][(i / 7) % 4]; // NaN, signed zeros, tiny in up
+  // where the output lands: its own buffer, or over a (in place, gate) or b (up)
+  const outOver = c.kernel === 'addInPlace' ? 'a' : c.kernel === 'activation' ? (d.inPlace ? 'a' : null) : d.out === 'gate' ? 'a' : d.out === 'up' ? 'b' : null;
+  const ptr = { a: arena.alloc(count), b: b ? arena.alloc(count) : 0, out: 0 };
+  ptr.out = outOver ? ptr[outOver] : arena.alloc(count);
+  for (const [name, values] of [
+    ['a', a],
+    ['b', b],
+  ]) {
+    if (!values || outOver === name) continue;
+    arena.fill(ptr[name], count);
+    arena.scatter(ptr[name], all, values);
+    arena.inputs.push({ name, ptr: ptr[name], floats: count, snapshot: arena.snapshot(ptr[name], count) });
+  }
+  arena.outputs.push({ name: 'out', ptr: ptr.out, floats: count, idx: all });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    /** out = the sentinel, or the input it overwrites. */
+    reset() {
+      if (outOver) arena.scatter(ptr.out, all, outOver === 'a' ? a : b);
+      else arena.fill(ptr.out, count);
+    },
+    run() {
+      if (c.kernel === 'activation') kernels.activation(ptr.a, ptr.out, count, ACTIVATION_KINDS[d.kind]);
+      else if (c.kernel === 'swiglu') kernels.swiglu(ptr.a, ptr.b, ptr.out, count);
+      else kernels.addInPlace(ptr.a, ptr.b, count);
+    },
+    references() {
+      return cached(env, key, () => {
+        if (c.kernel === 'activation') return { out: referenceActivation(d.kind, a) };
+        if (c.kernel === 'swiglu') return { out: referenceSwiglu(a, b) };
+        return { out: Float64Array.from(a, (v, i) => v + b[i]) };
+      });
+    },
+  });
+}
+
 /** One failure line: kernel, build, every dim, the tile constants, what went wrong. */
 export function failureMessage(c, build, tiles, result) {
   const tilesText = tileSummary(c.kernel, tiles);
@@ -693,6 +1063,7 @@ export function failureMessage(c, build, tiles, result) {
     if (r.ok) continue;
     const label = Object.keys(result.errors).length > 1 ? `${name}: ` : '';
     if (r.nanAt >= 0) what.push(`${label}NaN at element ${r.nanAt}`);
+    else if (r.specialAt >= 0) what.push(`${label}element ${r.specialAt} is not the reference's NaN / ±Infinity`);
     else what.push(`${label}${r.absolute ? 'absolute' : 'normalised'} error ${r.error.toExponential(2)}`);
   }
   what.push(...result.problems);

@@ -58,6 +58,28 @@ export interface Kernels {
   /** In place, rotary embedding of heads inside wider rows: head h of position p, batch b at x + 4·(b·sB + p·sL + h·sH). */
   ropeHeads(x: number, batch: number, length: number, heads: number, d: number, sB: number, sL: number, sH: number, table: number, style: number): void;
 
+  /**
+   * Row i of x [rows, n] → row i of out: y = (x' − mean)/√(var + eps)·weight + bias, x' = x + residual
+   * rounded to f32 (residual = 0: none), biased variance (nn.LayerNorm). weight / bias = 0: no scale /
+   * no shift. out may equal x. Mean and variance without cancellation (shifted two-pass, see
+   * assembly/norm.ts); a NaN or ±Infinity in a row makes that row NaN.
+   */
+  layerNorm(
+    x: number, ldx: number, out: number, ldo: number, rows: number, n: number,
+    weight: number, bias: number, eps: number, residual: number, ldr: number,
+  ): void;
+  /** Row i of x [rows, n] → row i of out: y = x/√(mean(x²) + eps)·weight (Llama RMSNorm; weight = 0: none). out may equal x. */
+  rmsNorm(x: number, ldx: number, out: number, ldo: number, rows: number, n: number, weight: number, eps: number): void;
+  /**
+   * out[i] = f(x[i]) for i < count, out may equal x; `kind` from ACTIVATION: relu, gelu (exact erf
+   * form), geluTanh, silu, erf. NaN → NaN, +Infinity → +Infinity (erf 1), −Infinity → 0 (erf −1).
+   */
+  activation(x: number, out: number, count: number, kind: number): void;
+  /** out[i] = silu(gate[i])·up[i] for i < count (Llama's MLP middle); out may equal gate or up. */
+  swiglu(gate: number, up: number, out: number, count: number): void;
+  /** x[i] += y[i] for i < count. */
+  addInPlace(x: number, y: number, count: number): void;
+
   GEMM_MR: WebAssembly.Global;
   GEMM_NR: WebAssembly.Global;
   GEMM_KC: WebAssembly.Global;
@@ -95,7 +117,19 @@ export const KERNEL_ARITY: Arity = {
   tanhInPlace: 2,
   rope: 7,
   ropeHeads: 10,
+  layerNorm: 11,
+  rmsNorm: 8,
+  activation: 4,
+  swiglu: 4,
+  addInPlace: 3,
 };
+
+/**
+ * The `kind` argument of `activation` (assembly/activation.ts): ReLU; GELU exact, 0.5·x·(1 + erf(x/√2));
+ * GELU tanh approximation; SiLU, x·σ(x); erf itself (what GELU uses; for its accuracy check).
+ */
+export const ACTIVATION = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 } as const;
+export type ActivationName = keyof typeof ACTIVATION;
 
 /** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */
 export interface KernelTiles {

@@ -6,6 +6,7 @@ import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
 import { MultiHeadAttention, type MultiHeadAttentionConfig } from './ops/mha.js';
+import { TransformerDecoderLayer, TransformerEncoderLayer, type TransformerLayerConfig } from './ops/transformer.js';
 import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
 import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './ops/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
@@ -181,6 +182,19 @@ export class AttentionRuntime {
   /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict. */
   multiHeadAttention(config: MultiHeadAttentionConfig): MultiHeadAttention {
     return new MultiHeadAttention(this.ws, config);
+  }
+
+  /**
+   * `torch.nn.TransformerEncoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`,
+   * `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries).
+   */
+  transformerEncoderLayer(config: TransformerLayerConfig): TransformerEncoderLayer {
+    return new TransformerEncoderLayer(this.ws, config);
+  }
+
+  /** `torch.nn.TransformerDecoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */
+  transformerDecoderLayer(config: TransformerLayerConfig): TransformerDecoderLayer {
+    return new TransformerDecoderLayer(this.ws, config);
   }
 
   /** The sinusoidal position table [maxLength, dim]: sin on even, cos on odd dimensions, base 10000. */

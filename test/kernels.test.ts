@@ -3,29 +3,40 @@
 // with one tolerance for every kernel: ‖got − ref‖₂ / ‖ref‖₂ ≤ 1e-5. Edge sizes come from the tile
 // constants the build exports, so they follow any change of the tiles. Also: any split of the work
 // items (attention) or of the columns at multiples of GEMM_NB (gemm) gives the same bits; e^x
-// accuracy through expScale; the module's exports match src/kernels.ts.
+// accuracy through expScale; erf, GELU, SiLU accuracy over dense sweeps and their limits; LayerNorm
+// accuracy on unit-scale and offset rows, and fused residual = unfused; the module's exports match
+// src/kernels.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/index.js';
-import { KERNEL_ARITY, kernelTiles, type KernelTiles } from '../src/kernels.js';
+import { ACTIVATION, KERNEL_ARITY, kernelTiles, type ActivationName, type KernelTiles } from '../src/kernels.js';
 import { loadKernels } from '../src/load.js';
 import { Heap } from '../src/memory.js';
 import { PARAMS_BYTES, writeAttentionParams } from '../src/ops/attention-params.js';
 import {
+  ACTIVATION_KINDS,
+  ACTIVATIONS64,
   attentionDims,
   describeDims,
+  erf64,
+  erfc64,
   failureMessage,
   gemmDims,
   kernelCases,
   KERNELS,
+  layerNormDims,
   makeCase,
   prepareCase,
+  referenceLayerNorm,
+  rmsNormDims,
   tileSummary,
   type AttentionCase,
   type CaseEnv,
   type GemmCase,
   type KernelCase,
   type KernelName,
+  type LayerNormCase,
   type PreparedCase,
+  type RmsNormCase,
 } from '../bench/kernel-cases.mjs';
 import { BUILDS, uniform } from './helpers.js';
 
@@ -212,6 +223,190 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     expect(maxAbs).toBe(88);
   });
 
+  // ---- erf, GELU, SiLU ------------------------------------------------------------------------------
+  /** activation(kind) over xs, in chunks through the heap; a new array. */
+  function activate(kind: ActivationName, xs: Float32Array): Float32Array {
+    const chunk = 1 << 18;
+    const x = env.heap.alloc(chunk * 4);
+    const out = new Float32Array(xs.length);
+    try {
+      for (let at = 0; at < xs.length; at += chunk) {
+        const part = xs.subarray(at, at + chunk);
+        env.heap.floats().set(part, x >>> 2);
+        env.k.activation(x, x, part.length, ACTIVATION[kind]);
+        out.set(env.heap.view(x, part.length), at);
+      }
+    } finally {
+      env.heap.release(x);
+    }
+    return out;
+  }
+
+  /** 2^22 evenly spaced f32 over [lo, hi]. */
+  const sweep = (lo: number, hi: number, points = 1 << 22): Float32Array => Float32Array.from({ length: points }, (_, i) => lo + ((hi - lo) * i) / (points - 1));
+
+  /** Max |got − f(x)| against the float64 function, and where. */
+  function maxAbsError(xs: Float32Array, got: Float32Array, f: (x: number) => number): { error: number; at: number } {
+    let error = 0, at = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const e = Math.abs(got[i]! - f(xs[i]!));
+      if (!(e <= error)) [error, at] = [e, xs[i]!];
+    }
+    return { error, at };
+  }
+
+  it('erf (activation kind 4): within 2e-7 absolute of float64 erf over a dense sweep of [-5, 5], exactly odd, |erf| ≤ 1', () => {
+    const xs = sweep(-5, 5);
+    const ys = activate('erf', xs);
+    const { error, at } = maxAbsError(xs, ys, erf64);
+    let asymmetric = 0, aboveOne = 0;
+    for (let i = 0; i < xs.length; i++) {
+      if (!Object.is(ys[xs.length - 1 - i], -ys[i]!)) asymmetric++; // the sweep is symmetric about 0
+      if (!(Math.abs(ys[i]!) <= 1)) aboveOne++;
+    }
+    console.log(`erf ${backend}: max absolute error ${error.toExponential(3)} at x = ${at}`);
+    expect(error, `worst at x = ${at}`).toBeLessThanOrEqual(2e-7);
+    expect(asymmetric).toBe(0);
+    expect(aboveOne).toBe(0);
+  });
+
+  it('GELU (erf form): max absolute error ≤ 1e-6 against float64 over a dense sweep of [-10, 10]; the tanh form and SiLU too', () => {
+    const xs = sweep(-10, 10);
+    // [kind, absolute bound, relative bound where |f(x)| ≥ 1e-3]. The GELU forms compute 0.5·x·(1 + erf or tanh),
+    // as PyTorch does: 1 + erf/tanh cancels for x ≲ −2, so their relative error grows there while the
+    // absolute error stays ≤ 0.5·|x|·(error of erf or tanh). SiLU x/(1 + e^{−x}) is relative-accurate
+    // everywhere; its absolute error near x = 10 is the rounding of a result near 10 (ulp 9.5e-7).
+    const bounds: Array<[ActivationName, number, number]> = [['gelu', 1e-6, 5e-4], ['geluTanh', 1e-6, 1e-3], ['silu', 1.5e-6, 3e-7]];
+    const report: string[] = [];
+    for (const [kind, bound, relativeBound] of bounds) {
+      const ys = activate(kind, xs);
+      const { error, at } = maxAbsError(xs, ys, ACTIVATIONS64[kind]);
+      let relative = 0;
+      for (let i = 0; i < xs.length; i++) {
+        const want = ACTIVATIONS64[kind](xs[i]!);
+        if (Math.abs(want) >= 1e-3) relative = Math.max(relative, Math.abs(ys[i]! - want) / Math.abs(want));
+      }
+      report.push(`${kind} ${error.toExponential(3)} at x = ${at} (relative ${relative.toExponential(2)} where |f| ≥ 1e-3)`);
+      expect(error, `${kind}: worst at x = ${at}`).toBeLessThanOrEqual(bound);
+      expect(relative, kind).toBeLessThanOrEqual(relativeBound);
+    }
+    console.log(`activations ${backend}: max absolute error on [-10, 10]: ${report.join('; ')}`);
+  });
+
+  it('activations: the limits at ±Infinity, NaN, signed zeros and huge inputs, in the vector body and the scalar tail', () => {
+    const xs = Float32Array.from([Infinity, -Infinity, NaN, 0, -0, 3.4e38, -3.4e38, 1e3, -1e3, 1e-42]);
+    const want: Record<ActivationName, number[]> = {
+      relu: [Infinity, 0, NaN, 0, 0, 3.4e38, 0, 1e3, 0, 1e-42],
+      gelu: [Infinity, 0, NaN, 0, 0, 3.4e38, 0, 1e3, 0, 5e-43],
+      geluTanh: [Infinity, 0, NaN, 0, 0, 3.4e38, 0, 1e3, 0, 5e-43],
+      silu: [Infinity, 0, NaN, 0, 0, 3.4e38, 0, 1e3, 0, 5e-43],
+      erf: [1, -1, NaN, 0, -0, 1, -1, 1, -1, 1.1284e-42],
+    };
+    for (const kind of Object.keys(want) as ActivationName[]) {
+      // at offsets 0..3: each value once in a vector lane and once in the tail
+      for (let shift = 0; shift < 4; shift++) {
+        const input = new Float32Array(shift + xs.length);
+        input.set(xs, shift);
+        const got = Array.from(activate(kind, input).subarray(shift));
+        const expected = Array.from(Float32Array.from(want[kind]));
+        for (let i = 0; i < xs.length; i++) {
+          const g = got[i]!, w = expected[i]!;
+          // NaN for NaN; zeros, infinities, ±1 and the large values exactly; the subnormal result within 1%
+          const ok = Number.isNaN(w) ? Number.isNaN(g) : w === 0 || !Number.isFinite(w) || Math.abs(w) >= 1 ? g === w : Math.abs(g - w) <= 0.01 * Math.abs(w);
+          expect(ok, `${kind}(${xs[i]}) = ${g}, want ${w} (offset ${shift})`).toBe(true);
+        }
+      }
+    }
+  });
+
+  // ---- norms ----------------------------------------------------------------------------------------
+  /** Runs a norm case once: its output and the float64 reference. */
+  function runNorm(c: LayerNormCase | RmsNormCase): { got: Float32Array; want: Float64Array; problems: string[] } {
+    const p = prepareCase(env, c);
+    try {
+      const result = p.check();
+      return { got: p.outputs().out!, want: p.references().out!, problems: result.problems };
+    } finally {
+      p.release();
+    }
+  }
+
+  it('layerNorm: max absolute error ≤ 1e-5 on unit-scale rows of 512 and on rows with a large common offset (x = 1000 + u)', () => {
+    const report: string[] = [];
+    for (const data of ['unit', 'offset'] as const)
+      for (const residual of [false, true])
+        for (const affine of [false, true]) {
+          const c = makeCase('layerNorm', layerNormDims({ rows: 64, n: 512, residual, weight: affine, bias: affine, data }));
+          const { got, want, problems } = runNorm(c);
+          expect(problems).toEqual([]);
+          let error = 0;
+          for (let i = 0; i < got.length; i++) error = Math.max(error, Math.abs(got[i]! - want[i]!));
+          report.push(`${data}${residual ? '+residual' : ''}${affine ? '+affine' : ''} ${error.toExponential(2)}`);
+          expect(error, describeDims(c)).toBeLessThanOrEqual(1e-5);
+        }
+    console.log(`layerNorm ${backend}: max absolute error, 64 rows × 512: ${report.join(', ')}`);
+  });
+
+  it('layerNorm: a row with a huge offset still normalises (1e4 + u: a one-pass E[x²] − E[x]² would give garbage)', () => {
+    const n = 1000;
+    const u = uniform(n, 99);
+    const x = Float32Array.from(u, (v) => 1e4 + v);
+    const c = makeCase('layerNorm', layerNormDims({ rows: 1, n, weight: false, bias: false }));
+    const px = env.heap.alloc(n * 4), po = env.heap.alloc(n * 4);
+    try {
+      env.heap.floats().set(x, px >>> 2);
+      env.k.layerNorm(px, n, po, n, 1, n, 0, 0, c.dims.eps, 0, 0);
+      const got = env.heap.view(po, n);
+      const want = referenceLayerNorm(c.dims, x);
+      let error = 0;
+      for (let i = 0; i < n; i++) error = Math.max(error, Math.abs(got[i]! - want[i]!));
+      console.log(`layerNorm ${backend}: 1e4 + u, n = ${n}: max absolute error ${error.toExponential(2)}`);
+      expect(error).toBeLessThanOrEqual(1e-5);
+    } finally {
+      env.heap.release(px);
+      env.heap.release(po);
+    }
+  });
+
+  it('layerNorm: the fused residual gives the same bits as addInPlace then layerNorm, and in place the same bits as out of place; rmsNorm in place too', () => {
+    const rows = 7;
+    const failures: string[] = [];
+    for (const n of [1, 5, 17, 64, 1000]) {
+      const x = uniform(rows * n, n, -2, 2);
+      const r = uniform(rows * n, n + 1);
+      const w = uniform(n, n + 2, 0.5, 1.5);
+      const b = uniform(n, n + 3);
+      const bytes = rows * n * 4;
+      const [px, pr, pw, pb, p1, p2] = [bytes, bytes, n * 4, n * 4, bytes, bytes].map((size) => env.heap.alloc(size)) as [number, number, number, number, number, number];
+      try {
+        const f = (): Float32Array => env.heap.floats();
+        const eps = Math.fround(1e-5);
+        f().set(x, px >>> 2);
+        f().set(r, pr >>> 2);
+        f().set(w, pw >>> 2);
+        f().set(b, pb >>> 2);
+        env.k.layerNorm(px, n, p1, n, rows, n, pw, pb, eps, pr, n); // fused, out of place
+        const fused = env.heap.view(p1, rows * n).slice();
+        f().set(x, p2 >>> 2);
+        env.k.addInPlace(p2, pr, rows * n);
+        env.k.layerNorm(p2, n, p2, n, rows, n, pw, pb, eps, 0, 0); // unfused, in place
+        const unfused = env.heap.view(p2, rows * n).slice();
+        const diff = bitDifferences(fused, unfused);
+        if (diff.count) failures.push(`layerNorm n=${n}: fused residual differs from addInPlace + layerNorm in ${diff.count} elements (first ${diff.first})`);
+        env.k.rmsNorm(px, n, p1, n, rows, n, pw, eps);
+        const outOfPlace = env.heap.view(p1, rows * n).slice();
+        f().set(x, p2 >>> 2);
+        env.k.rmsNorm(p2, n, p2, n, rows, n, pw, eps);
+        const rmsDiff = bitDifferences(outOfPlace, env.heap.view(p2, rows * n).slice());
+        if (rmsDiff.count) failures.push(`rmsNorm n=${n}: in place differs from out of place in ${rmsDiff.count} elements`);
+        expect(Array.from(env.heap.view(px, rows * n))).toEqual(Array.from(x)); // out of place leaves x alone
+      } finally {
+        for (const p of [px, pr, pw, pb, p1, p2]) env.heap.release(p);
+      }
+    }
+    if (failures.length) expect.fail(failures.join('\n'));
+  });
+
   // ---- the boundary -------------------------------------------------------------------------------
   it('exports exactly the functions of KERNEL_ARITY with their parameter counts, and the tile globals', () => {
     const exports = env.k as unknown as Record<string, unknown>;
@@ -234,6 +429,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
       expect(Number.isInteger(value) && value > 0, `${name} = ${value}`).toBe(true);
     }
     expect(env.k.ATTENTION_PARAMS_BYTES.value).toBe(PARAMS_BYTES);
+    expect(ACTIVATION_KINDS).toEqual(ACTIVATION);
   });
 });
 
@@ -309,7 +505,62 @@ describe('the kernel case table', () => {
     expect(find('attention', { batch: 1, heads: 8, lq: 1, lk: 4096, d: 128 })?.flops).toBe(4 * 8 * 4096 * 128);
     expect(find('attentionWeights', { batch: 1, heads: 8, lq: 256, lk: 256, d: 64 })?.flops).toBe(4 * 8 * 256 * 256 * 64);
     expect(find('softmax', { rows: 256, cols: 1024 })).toBeDefined();
-    expect(perf.length).toBe(8);
+    expect(find('layerNorm', { rows: 256, n: 512, residual: true, weight: true, bias: true })?.flops).toBe(9 * 256 * 512);
+    expect(find('activation', { count: 256 * 2048, kind: 'gelu' })?.flops).toBe(5 * 256 * 2048);
+    expect(find('swiglu', { count: 256 * 2048 })?.flops).toBe(5 * 256 * 2048);
+    expect(perf.length).toBe(11);
+
+    // norms: every n × rows × affine × residual × eps; weight or bias alone; every layout and data kind
+    const ns = [1, 3, 4, 5, 15, 16, 17, 64, 512, 1000];
+    const layer = edge.filter((c): c is LayerNormCase => c.kernel === 'layerNorm').map((c) => c.dims);
+    for (const n of ns)
+      for (const rows of [1, 2, 7])
+        for (const affine of [false, true])
+          for (const residual of [false, true])
+            for (const eps of [1e-5, 1e-6])
+              expect(layer.some((d) => d.n === n && d.rows === rows && d.weight === affine && d.bias === affine && d.residual === residual && d.eps === Math.fround(eps)), `layerNorm n=${n} rows=${rows} affine=${affine} residual=${residual} eps=${eps}`).toBe(true);
+    for (const n of ns) {
+      expect(layer.some((d) => d.n === n && d.weight !== d.bias)).toBe(true);
+      expect(layer.some((d) => d.n === n && d.data === 'special' && d.rows === 7)).toBe(true);
+    }
+    for (const data of ['unit', 'offset', 'small', 'special'] as const) for (const residual of [false, true]) expect(layer.some((d) => d.data === data && d.residual === residual), `layerNorm ${data} residual=${residual}`).toBe(true);
+    expect(layer.some((d) => d.inPlace && d.residual) && layer.some((d) => d.ldx > d.n && d.ldo > d.n && d.ldr > d.n && !d.inPlace)).toBe(true);
+    const rms = edge.filter((c): c is RmsNormCase => c.kernel === 'rmsNorm').map((c) => c.dims);
+    for (const n of ns)
+      for (const rows of [1, 2, 7])
+        for (const weight of [false, true])
+          for (const eps of [1e-5, 1e-6]) expect(rms.some((d) => d.n === n && d.rows === rows && d.weight === weight && d.eps === Math.fround(eps)), `rmsNorm n=${n} rows=${rows} weight=${weight} eps=${eps}`).toBe(true);
+    expect(rms.some((d) => d.inPlace) && rms.some((d) => d.ldx > d.n) && rms.some((d) => d.data === 'special')).toBe(true);
+    // elementwise: every count 1..37 per kind, special values, in place and not
+    for (const kind of Object.keys(ACTIVATION_KINDS))
+      for (let count = 1; count <= 37; count++) expect(edge.some((c) => c.kernel === 'activation' && c.dims.kind === kind && c.dims.count === count && c.dims.data === 'mixed'), `${kind} count=${count}`).toBe(true);
+    for (const kind of Object.keys(ACTIVATION_KINDS)) for (const inPlace of [false, true]) expect(edge.some((c) => c.kernel === 'activation' && c.dims.kind === kind && c.dims.inPlace === inPlace)).toBe(true);
+    for (let count = 1; count <= 37; count++) {
+      expect(edge.some((c) => c.kernel === 'swiglu' && c.dims.count === count), `swiglu count=${count}`).toBe(true);
+      expect(edge.some((c) => c.kernel === 'addInPlace' && c.dims.count === count), `addInPlace count=${count}`).toBe(true);
+    }
+    for (const out of ['new', 'gate', 'up']) expect(edge.some((c) => c.kernel === 'swiglu' && c.dims.out === out)).toBe(true);
+  });
+
+  it('erf64, the float64 reference of erf / GELU, matches tabulated values (mpmath, 20 digits)', () => {
+    const table: Array<[number, number, number]> = [
+      // x, erf(x), erfc(x)
+      [0.5, 0.52049987781304653768, 0.47950012218695346232],
+      [1, 0.84270079294971486934, 0.15729920705028513066],
+      [2, 0.99532226501895273416, 0.0046777349810472658379],
+      [3, 0.99997790950300141456, 0.000022090496998585441373],
+      [-0.25, -0.27632639016823693299, 1.276326390168236933],
+      [4.5, 0.99999999980338395585, 1.9661604415428874763e-10],
+      [6, 0.99999999999999997848, 2.1519736712498913117e-17],
+    ];
+    for (const [x, erf, erfc] of table) {
+      expect(Math.abs(erf64(x) - erf), `erf(${x})`).toBeLessThanOrEqual(1e-15);
+      expect(Math.abs(erfc64(x) - erfc) / erfc, `erfc(${x})`).toBeLessThanOrEqual(2e-13);
+    }
+    expect(erf64(0)).toBe(0);
+    expect(erf64(Infinity)).toBe(1);
+    expect(erf64(-Infinity)).toBe(-1);
+    expect(erf64(NaN)).toBeNaN();
   });
 
   it('counts only the live pairs in attention flops (bottom-right causal, key lengths)', () => {

@@ -35,9 +35,17 @@ export {
   ReferenceKVCache,
   type ReferenceMultiHeadAttentionConfig,
   type ReferenceMultiHeadAttentionWeights,
+  type ReferenceSplitProjectionWeights,
   type ReferenceForwardOptions,
   type ReferenceForwardResult,
   type ReferenceCacheOptions,
 } from './mha.js';
 export { sinusoidalEncoding, rope, type ReferenceRopeOptions, type ReferenceRopeStyle } from './position.js';
 export { uniform } from './random.js';
+export {
+  transformerEncoderLayer,
+  transformerDecoderLayer,
+  ReferenceTransformerEncoderLayer,
+  ReferenceTransformerDecoderLayer,
+  type ReferenceTransformerLayerConfig,
+} from './transformer.js';

@@ -1,0 +1,280 @@
+/**
+ * Transformer layers with the computation and state_dict names of `torch.nn.TransformerEncoderLayer`
+ * and `TransformerDecoderLayer` (batch_first, eval: dropout off):
+ *   post-norm: x = norm1(x + SA(x)); [decoder: x = norm2(x + CA(x, memory))]; x = normN(x + FF(x))
+ *   pre-norm:  x = x + SA(norm1(x)); [decoder: x = x + CA(norm2(x), memory)]; x = x + FF(normN(x))
+ *   FF(x) = linear2(activation(linear1(x))), activation ReLU or GELU (erf)
+ * Everything stays in Wasm memory between the steps: the residual adds are fused into the layer
+ * norms (post-norm) or into the epilogue of the projection that ends the sub-layer (pre-norm).
+ */
+import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
+import { mat, linear, type Mat } from './linear.js';
+import { MultiHeadAttention } from './mha.js';
+import { residentWeights } from './weights.js';
+import type { Temps, Workspace } from './workspace.js';
+import type { Tensor } from '../memory.js';
+
+export type Activation = 'relu' | 'gelu';
+
+export interface TransformerLayerConfig {
+  dModel: number;
+  nhead: number;
+  dimFeedforward: number;
+  /** Default 'relu' (PyTorch's default). */
+  activation?: Activation;
+  /** Default 1e-5. */
+  layerNormEps?: number;
+  /** Pre-norm (norm_first=True). Default false. */
+  normFirst?: boolean;
+  /** The state_dict (names as PyTorch writes them), e.g. from readSafetensors. */
+  weights: Record<string, TensorLike>;
+  /** Only the entries starting with this prefix, with it removed (e.g. 'encoder.layers.0.'). */
+  prefix?: string;
+}
+
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+const ACTIVATION_KIND: Record<Activation, number> = { relu: 0, gelu: 1 };
+
+/** The resident feed-forward and norms of a layer. */
+interface Parts {
+  w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor;
+  norms: { weight: Tensor; bias: Tensor }[];
+}
+
+/** A checked config: sizes, the named weights (prefix removed), and the attention modules. */
+function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig, attentions: string[], norms: number) {
+  const cfg = checkOptions('config', config, CONFIG, where);
+  const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
+  const heads = checkInteger(`${where}: nhead`, cfg['nhead'], 1);
+  if (e % heads !== 0) throw new RangeError(`${where}: dModel ${e} must be divisible by nhead ${heads}`);
+  const ff = checkInteger(`${where}: dimFeedforward`, cfg['dimFeedforward'], 1);
+  const activation = (cfg['activation'] ?? 'relu') as Activation;
+  if (!(activation in ACTIVATION_KIND)) throw new TypeError(`${where}: activation must be 'relu' or 'gelu', received ${describe(cfg['activation'])}`);
+  const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
+  if (!(eps > 0)) throw new RangeError(`${where}: layerNormEps must be positive, received ${eps}`);
+  const normFirst = checkBoolean(`${where}: normFirst`, cfg['normFirst']);
+  const prefix = cfg['prefix'] === undefined ? '' : cfg['prefix'];
+  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+  const all = cfg['weights'];
+  if (typeof all !== 'object' || all === null) throw new TypeError(`${where}: weights must be a state_dict record, received ${describe(all)}`);
+  const weights: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(all as Record<string, unknown>)) if (name.startsWith(prefix)) weights[name.slice(prefix.length)] = value;
+  // the names PyTorch's state_dict has, all required: report missing and unexpected ones together
+  const shapes: Record<string, number[]> = {
+    'linear1.weight': [ff, e], 'linear1.bias': [ff], 'linear2.weight': [e, ff], 'linear2.bias': [e],
+  };
+  for (const a of attentions) {
+    Object.assign(shapes, { [`${a}.in_proj_weight`]: [3 * e, e], [`${a}.in_proj_bias`]: [3 * e], [`${a}.out_proj.weight`]: [e, e], [`${a}.out_proj.bias`]: [e] });
+  }
+  for (let n = 1; n <= norms; n++) Object.assign(shapes, { [`norm${n}.weight`]: [e], [`norm${n}.bias`]: [e] });
+  const missing = Object.keys(shapes).filter((n) => weights[n] === undefined);
+  const unexpected = Object.keys(weights).filter((n) => !(n in shapes));
+  if (missing.length || unexpected.length) {
+    const parts = [missing.length ? `missing ${missing.map((n) => prefix + n).join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.map((n) => prefix + n).join(', ')}` : ''];
+    throw new TypeError(`${where}: the weights do not match the layer's state_dict: ${parts.filter(Boolean).join('; ')}`);
+  }
+  const checked: Record<string, Checked> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const arg = checkTensor(`${where}: weights['${prefix}${name}']`, weights[name], ws.heap);
+    expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `dModel ${e}, dimFeedforward ${ff}`);
+    checked[name] = arg;
+  }
+  return { e, heads, ff, activation, eps, normFirst, checked };
+}
+
+/** The feed-forward and norm weights resident (all or none), then the attention modules. */
+function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number): Parts {
+  const names: Record<string, Checked> = { w1: checked['linear1.weight']!, b1: checked['linear1.bias']!, w2: checked['linear2.weight']!, b2: checked['linear2.bias']! };
+  for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: checked[`norm${n}.weight`]!, [`n${n}b`]: checked[`norm${n}.bias`]! });
+  const t = residentWeights(ws.heap, names) as Record<string, Tensor>;
+  const parts: Parts = { w1: t['w1']!, b1: t['b1']!, w2: t['w2']!, b2: t['b2']!, norms: [] };
+  for (let n = 1; n <= norms; n++) parts.norms.push({ weight: t[`n${n}w`]!, bias: t[`n${n}b`]! });
+  return parts;
+}
+
+function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string): MultiHeadAttention {
+  const w = (k: string) => checked[`${name}.${k}`]!;
+  const asInput = (c: Checked) => (c.tensor ?? { data: c.data!, shape: c.shape });
+  return new MultiHeadAttention(ws, {
+    embedDim: e, numHeads: heads,
+    weights: { in_proj_weight: asInput(w('in_proj_weight')), in_proj_bias: asInput(w('in_proj_bias')), 'out_proj.weight': asInput(w('out_proj.weight')), 'out_proj.bias': asInput(w('out_proj.bias')) },
+  });
+}
+
+/** Shared by both layers: the feed-forward sub-layer and the norms, on resident rows. */
+class LayerCore {
+  constructor(
+    protected readonly ws: Workspace,
+    readonly dModel: number,
+    readonly dimFeedforward: number,
+    readonly activation: Activation,
+    readonly normFirst: boolean,
+    protected readonly eps: number,
+    protected readonly parts: Parts,
+  ) {}
+
+  /** y = norm_n(x (+ residual)) over rows of dModel. */
+  protected norm(n: number, x: Mat, rows: number, y: Mat, residual?: Mat): void {
+    const { weight, bias } = this.parts.norms[n - 1]!;
+    this.ws.kernels.layerNorm(x.ptr, x.ld, y.ptr, y.ld, rows, this.dModel, weight.ptr, bias.ptr, this.eps, residual ? residual.ptr : 0, residual ? residual.ld : 0);
+  }
+
+  /** y = FF(x) (+ y when accumulate: the residual add fused into linear2's epilogue). */
+  protected feedForward(temps: Temps, x: Mat, rows: number, y: Mat, accumulate: boolean): void {
+    const { w1, b1, w2, b2 } = this.parts;
+    const f = this.dimFeedforward, e = this.dModel;
+    const hidden = mat(temps.tensor([rows, f]).ptr, f);
+    linear(this.ws, x, mat(w1.ptr, e), hidden, rows, f, e, { bias: b1.ptr });
+    this.ws.kernels.activation(hidden.ptr, hidden.ptr, rows * f, ACTIVATION_KIND[this.activation]);
+    linear(this.ws, hidden, mat(w2.ptr, f), y, rows, e, f, { bias: b2.ptr, accumulate });
+  }
+
+  protected disposeParts(): void {
+    const { w1, b1, w2, b2, norms } = this.parts;
+    for (const t of [w1, b1, w2, b2, ...norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
+  }
+
+  protected assertLive(where: string): void {
+    if (this.parts.w1.disposed) throw new Error(`${where}: this layer was disposed`);
+  }
+}
+
+function checkRows(where: string, name: string, value: TensorLike, e: number, ws: Workspace): { arg: Checked; batch: number; length: number } {
+  const arg = checkTensor(name, value, ws.heap);
+  if (arg.shape.length !== 3 || arg.shape[2] !== e) throw new RangeError(`${where}: ${name}: expected shape [B, L, ${e}] (batch_first, dModel ${e}), received ${formatShape(arg.shape)}`);
+  return { arg, batch: arg.shape[0]!, length: arg.shape[1]! };
+}
+
+export class TransformerEncoderLayer extends LayerCore {
+  readonly nhead: number;
+  private readonly selfAttn: MultiHeadAttention;
+
+  /** @internal use `runtime.transformerEncoderLayer(...)` */
+  constructor(ws: Workspace, config: TransformerLayerConfig) {
+    const where = 'transformerEncoderLayer';
+    const c = checkLayer(ws, where, config, ['self_attn'], 2);
+    const parts = loadParts(ws, c.checked, 2);
+    let selfAttn: MultiHeadAttention;
+    try {
+      selfAttn = attention(ws, c.e, c.heads, c.checked, 'self_attn');
+    } catch (error) {
+      for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
+      throw error;
+    }
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts);
+    this.nhead = c.heads;
+    this.selfAttn = selfAttn;
+  }
+
+  /** src [B, L, dModel] → [B, L, dModel]; `causal` masks the future, `keyLengths` hides padding keys (padded query rows are still computed). */
+  forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
+    const where = 'transformerEncoderLayer.forward';
+    this.assertLive('transformerEncoderLayer');
+    const { ws, dModel: e } = this;
+    const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
+    const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
+    const causal = checkBoolean('options.causal', opts['causal']);
+    const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
+    const rows = batch * length;
+    return ws.run((temps) => {
+      const x = mat(temps.input(arg), e);
+      const sa = mat(temps.tensor([rows, e]).ptr, e);
+      const y = mat(temps.tensor([rows, e]).ptr, e);
+      const attend = (q: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths }, sa);
+      if (this.normFirst) {
+        const n = mat(temps.tensor([rows, e]).ptr, e);
+        this.norm(1, x, rows, n);
+        attend(n);
+        ws.kernels.addInPlace(sa.ptr, x.ptr, rows * e); // sa = x + SA(norm1(x))
+        this.norm(2, sa, rows, n);
+        ws.heap.floats().copyWithin(y.ptr >>> 2, sa.ptr >>> 2, (sa.ptr >>> 2) + rows * e);
+        this.feedForward(temps, n, rows, y, true); // y = sa + FF(norm2(sa))
+      } else {
+        attend(x);
+        this.norm(1, sa, rows, sa, x); // sa = norm1(x + SA(x))
+        this.feedForward(temps, sa, rows, y, false);
+        this.norm(2, y, rows, y, sa); // y = norm2(sa + FF(sa))
+      }
+      return ws.heap.view(y.ptr, rows * e).slice();
+    });
+  }
+
+  dispose(): void {
+    this.disposeParts();
+    this.selfAttn.dispose();
+  }
+}
+
+export class TransformerDecoderLayer extends LayerCore {
+  readonly nhead: number;
+  private readonly selfAttn: MultiHeadAttention;
+  private readonly crossAttn: MultiHeadAttention;
+
+  /** @internal use `runtime.transformerDecoderLayer(...)` */
+  constructor(ws: Workspace, config: TransformerLayerConfig) {
+    const where = 'transformerDecoderLayer';
+    const c = checkLayer(ws, where, config, ['self_attn', 'multihead_attn'], 3);
+    const parts = loadParts(ws, c.checked, 3);
+    const made: MultiHeadAttention[] = [];
+    try {
+      made.push(attention(ws, c.e, c.heads, c.checked, 'self_attn'));
+      made.push(attention(ws, c.e, c.heads, c.checked, 'multihead_attn'));
+    } catch (error) {
+      for (const m of made) m.dispose();
+      for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
+      throw error;
+    }
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts);
+    this.nhead = c.heads;
+    [this.selfAttn, this.crossAttn] = made as [MultiHeadAttention, MultiHeadAttention];
+  }
+
+  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel]. */
+  forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
+    const where = 'transformerDecoderLayer.forward';
+    this.assertLive('transformerDecoderLayer');
+    const { ws, dModel: e } = this;
+    const t = checkRows(where, 'tgt', tgt, e, ws);
+    const m = checkRows(where, 'memory', memory, e, ws);
+    if (m.batch !== t.batch) throw new RangeError(`${where}: memory: expected shape [${t.batch}, S, ${e}] (the batch of tgt), received ${formatShape(m.arg.shape)}`);
+    const opts = checkOptions('options', options, ['causal', 'memoryKeyLengths'], 'forward');
+    const causal = checkBoolean('options.causal', opts['causal']);
+    const memoryKeyLengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], t.batch, m.length);
+    const batch = t.batch, lt = t.length, ls = m.length, rows = batch * lt;
+    return ws.run((temps) => {
+      const x = mat(temps.input(t.arg), e);
+      const mem = mat(temps.input(m.arg), e);
+      const a = mat(temps.tensor([rows, e]).ptr, e);
+      const b = mat(temps.tensor([rows, e]).ptr, e);
+      const selfAttend = (q: Mat, out: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: lt, lk: lt, causal }, out);
+      const crossAttend = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, { xq: q, xk: mem, xv: mem, batch, lq: lt, lk: ls, causal: false, keyLengths: memoryKeyLengths }, out);
+      if (this.normFirst) {
+        const n = mat(temps.tensor([rows, e]).ptr, e);
+        this.norm(1, x, rows, n);
+        selfAttend(n, a);
+        ws.kernels.addInPlace(a.ptr, x.ptr, rows * e); // a = x + SA(norm1(x))
+        this.norm(2, a, rows, n);
+        crossAttend(n, b);
+        ws.kernels.addInPlace(b.ptr, a.ptr, rows * e); // b = a + CA(norm2(a), memory)
+        this.norm(3, b, rows, n);
+        ws.heap.floats().copyWithin(a.ptr >>> 2, b.ptr >>> 2, (b.ptr >>> 2) + rows * e);
+        this.feedForward(temps, n, rows, a, true); // a = b + FF(norm3(b))
+        return ws.heap.view(a.ptr, rows * e).slice();
+      }
+      selfAttend(x, a);
+      this.norm(1, a, rows, a, x); // a = norm1(x + SA(x))
+      crossAttend(a, b);
+      this.norm(2, b, rows, b, a); // b = norm2(a + CA(a, memory))
+      this.feedForward(temps, b, rows, a, false);
+      this.norm(3, a, rows, a, b); // a = norm3(b + FF(b))
+      return ws.heap.view(a.ptr, rows * e).slice();
+    });
+  }
+
+  dispose(): void {
+    this.disposeParts();
+    this.selfAttn.dispose();
+    this.crossAttn.dispose();
+  }
+}
+

@@ -1,0 +1,106 @@
+// Transformer layers against PyTorch's own outputs (tools/transformer_fixtures.py: torch.nn.
+// TransformerEncoderLayer / TransformerDecoderLayer, post-norm ReLU and pre-norm GELU, causal and
+// padding masks), on every build; state_dict loading with a prefix, and its errors.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { reference } from '../src/index.js';
+import { BUILDS, runtimeFor } from './helpers.js';
+
+type Json = { shape: number[]; data: number[] };
+const fixture = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'transformer.json'), 'utf8')) as {
+  cases: {
+    config: { dModel: number; nhead: number; dimFeedforward: number; activation: 'relu' | 'gelu'; normFirst: boolean; layerNormEps: number };
+    encoder: { weights: Record<string, Json>; src: Json; outputs: Record<string, Json>; keyLengths: number[] };
+    decoder: { weights: Record<string, Json>; tgt: Json; memory: Json; outputs: Record<string, Json>; memoryKeyLengths: number[] };
+  }[];
+};
+const tensor = (j: Json) => ({ data: Float32Array.from(j.data), shape: j.shape });
+const weights = (w: Record<string, Json>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, tensor(v)]));
+
+/** ‖got − want‖ / ‖want‖ (the normwise error) and the max abs error. */
+function errors(got: Float32Array, want: Json): { normwise: number; maxAbs: number } {
+  let num = 0, den = 0, maxAbs = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const d = got[i]! - want.data[i]!;
+    num += d * d;
+    den += want.data[i]! * want.data[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+  }
+  return { normwise: Math.sqrt(num / den), maxAbs: Number.isNaN(num) ? NaN : maxAbs };
+}
+
+describe.each(BUILDS)('transformer layers on the %s build', (backend) => {
+  for (const c of fixture.cases) {
+    const name = `${c.config.activation} ${c.config.normFirst ? 'pre-norm' : 'post-norm'}`;
+    it(`encoder layer, ${name}: plain, causal, key lengths`, async () => {
+      const rt = await runtimeFor(backend);
+      const layer = rt.transformerEncoderLayer({ ...c.config, weights: weights(c.encoder.weights) });
+      const src = tensor(c.encoder.src);
+      const runs = {
+        plain: layer.forward(src),
+        causal: layer.forward(src, { causal: true }),
+        keyLengths: layer.forward(src, { keyLengths: c.encoder.keyLengths }),
+      };
+      for (const [run, got] of Object.entries(runs)) {
+        const e = errors(got, c.encoder.outputs[run]!);
+        expect(e.normwise, `${run}: normwise error`).toBeLessThanOrEqual(1e-5);
+        expect(e.maxAbs, `${run}: max abs error`).toBeLessThanOrEqual(1e-5);
+      }
+      layer.dispose();
+    });
+
+    it(`decoder layer, ${name}: causal, memory key lengths`, async () => {
+      const rt = await runtimeFor(backend);
+      const layer = rt.transformerDecoderLayer({ ...c.config, weights: weights(c.decoder.weights) });
+      const [tgt, memory] = [tensor(c.decoder.tgt), tensor(c.decoder.memory)];
+      const runs = {
+        causal: layer.forward(tgt, memory, { causal: true }),
+        memoryKeyLengths: layer.forward(tgt, memory, { causal: true, memoryKeyLengths: c.decoder.memoryKeyLengths }),
+      };
+      for (const [run, got] of Object.entries(runs)) {
+        const e = errors(got, c.decoder.outputs[run]!);
+        expect(e.normwise, `${run}: normwise error`).toBeLessThanOrEqual(1e-5);
+        expect(e.maxAbs, `${run}: max abs error`).toBeLessThanOrEqual(1e-5);
+      }
+      layer.dispose();
+    });
+  }
+});
+
+describe('the plain-JS twins of the transformer layers', () => {
+  for (const c of fixture.cases) {
+    it(`match PyTorch: ${c.config.activation} ${c.config.normFirst ? 'pre-norm' : 'post-norm'}`, () => {
+      const enc = reference.transformerEncoderLayer({ ...c.config, weights: weights(c.encoder.weights) });
+      const src = tensor(c.encoder.src);
+      expect(errors(enc.forward(src, { causal: true }), c.encoder.outputs['causal']!).maxAbs).toBeLessThanOrEqual(1e-5);
+      expect(errors(enc.forward(src, { keyLengths: c.encoder.keyLengths }), c.encoder.outputs['keyLengths']!).maxAbs).toBeLessThanOrEqual(1e-5);
+      const dec = reference.transformerDecoderLayer({ ...c.config, weights: weights(c.decoder.weights) });
+      const out = dec.forward(tensor(c.decoder.tgt), tensor(c.decoder.memory), { causal: true, memoryKeyLengths: c.decoder.memoryKeyLengths });
+      expect(errors(out, c.decoder.outputs['memoryKeyLengths']!).maxAbs).toBeLessThanOrEqual(1e-5);
+    });
+  }
+});
+
+describe('transformer layer state_dicts', () => {
+  it('loads a submodule with a prefix and reports missing and unexpected names together, allocating nothing', async () => {
+    const rt = await runtimeFor('simd');
+    const c = fixture.cases[0]!;
+    const prefixed = Object.fromEntries(Object.entries(weights(c.encoder.weights)).map(([k, v]) => [`encoder.layers.0.${k}`, v]));
+    const layer = rt.transformerEncoderLayer({ ...c.config, weights: { ...prefixed, 'decoder.x': tensor(c.encoder.src) }, prefix: 'encoder.layers.0.' });
+    const e = errors(layer.forward(tensor(c.encoder.src)), c.encoder.outputs['plain']!);
+    expect(e.maxAbs).toBeLessThanOrEqual(1e-5);
+    layer.dispose();
+    const before = rt.memoryStats();
+    const broken = { ...weights(c.encoder.weights), 'linear3.weight': tensor(c.encoder.src) } as Record<string, ReturnType<typeof tensor>>;
+    delete broken['norm2.bias'];
+    expect(() => rt.transformerEncoderLayer({ ...c.config, weights: broken })).toThrow(/^transformerEncoderLayer: the weights do not match the layer's state_dict: missing norm2\.bias; unexpected linear3\.weight$/);
+    const wrong = { ...weights(c.encoder.weights), 'linear1.weight': tensor(c.encoder.src) };
+    expect(() => rt.transformerEncoderLayer({ ...c.config, weights: wrong })).toThrow(/^transformerEncoderLayer: weights\['linear1\.weight'\]: expected shape \[32, 16\].*received \[2, 7, 16\]$/);
+    // @ts-expect-error PyTorch's constructor names are d_model, …: ours are camelCase
+    expect(() => rt.transformerEncoderLayer({ ...c.config, d_model: 16, weights: weights(c.encoder.weights) })).toThrow(/config\.d_model is not an option of transformerEncoderLayer; did you mean dModel\?/);
+    expect(() => rt.transformerEncoderLayer({ ...c.config, activation: 'swish' as never, weights: weights(c.encoder.weights) })).toThrow(/activation must be 'relu' or 'gelu'/);
+    expect(rt.memoryStats().bytesInUse).toBe(before.bytesInUse);
+  });
+});
