@@ -9,11 +9,13 @@
 // Selected peers that are not installed or fail keep their row, with the reason.
 //
 //   --quick            short run (fewer, shorter rounds; memory scaling to N 8192)
-//   --filter S2,S4     workloads whose id starts with one of these (memory: "memory")
+//   --filter S2,S4     workloads whose id starts with one of these (V: the variants, which bring the
+//                      plain workload they are compared with: S3 for V2–V5; memory: "memory",
+//                      memory scaling and the variants' memory check)
 //   --json             write the JSON record and the SVG charts (to --out, default bench/results)
 //   --contenders ids   only these contenders (prefixes: wasm, plain-js, tfjs, ort-web, ort-node)
 //   --no-peers         leave the peers out; --no-install: do not install them when missing
-//   --no-memory        skip memory scaling; --memory-timeout s (90), --memory-cap MiB (8192)
+//   --no-memory        skip memory scaling and the variants' memory check; --memory-timeout s (90), --memory-cap MiB (8192)
 //   --tiny             tiny shapes (the bench's own test)
 //   --kernels          only the per-kernel bench: perf cases of bench/kernel-cases.mjs, raw kernels, every build (--filter: case names)
 // `node bench/write.mjs <record.json>` re-renders the Markdown and the charts of a recorded run.
@@ -23,13 +25,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { contenders as allContenders } from './contenders.mjs';
-import { memoryScaling } from './memory.mjs';
+import { memoryScaling, variantMemory } from './memory.mjs';
 import { DEFAULT_PEERS_DIR, PEER_SPECS, peersInstalled } from './peers/index.mjs';
-import { environment, leftOutLines, machineSlug, memoryTable, summarize, summaryText, textTable, unavailableLines } from './report.mjs';
+import { environment, leftOutLines, machineSlug, memoryTable, summarize, summaryText, textTable, unavailableLines, variantMemoryTable } from './report.mjs';
 import { writeOutputs } from './write.mjs';
 import { progressBar, runWorkload } from './runner.mjs';
 import { kernelTable, runKernelBench } from './kernels.mjs';
-import { scalingLengths, unavailable, workloads } from './workloads.mjs';
+import { scalingLengths, unavailable, variantMemoryRuns, workloads } from './workloads.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -109,7 +111,10 @@ if (peersDir && peerPicked && !peersInstalled(peersDir) && !args['no-install']) 
 const wanted = (id) => !filters || filters.some((f) => id.toLowerCase().startsWith(f.toLowerCase()));
 const { selected: all, leftOut } = await allContenders({ peersDir, only });
 const ourRuntime = all.find((c) => c.runtime)?.runtime;
-const chosen = workloads({ tiny: args.tiny }).filter((w) => wanted(w.id));
+// A variant workload brings its plain twin (`base`: S3 for V2–V5), which its summary line compares it with.
+const every = workloads({ tiny: args.tiny });
+const picked = new Set(every.filter((w) => wanted(w.id)).flatMap((w) => [w.id, ...(w.base ? [w.base] : [])]));
+const chosen = every.filter((w) => picked.has(w.id));
 const runMemory = !args['no-memory'] && (!filters || wanted('memory'));
 const lengths = scalingLengths({ tiny: args.tiny, quick: args.quick });
 const env = environment({
@@ -127,7 +132,10 @@ for (const line of [...leftOutLines(leftOut, all), ...unavailableLines(all)]) co
 
 // ---- the workloads -------------------------------------------------------------------------------
 const memoryContenders = all.filter((c) => c.threads === 1);
-const steps = chosen.length * all.length * (1 + settings.rounds) + (runMemory ? memoryContenders.length * lengths.length : 0);
+// The variants' memory check runs on one build: the first of ours that runs (the fastest).
+const variantBuild = all.find((c) => c.group === 'ours' && c.status === 'ok');
+const variantRuns = variantMemoryRuns({ tiny: args.tiny });
+const steps = chosen.length * all.length * (1 + settings.rounds) + (runMemory ? memoryContenders.length * lengths.length + (variantBuild ? variantRuns.length : 0) : 0);
 const meter = progressBar(steps, { enabled: !args['no-progress'] });
 const results = [];
 for (const w of chosen) {
@@ -154,16 +162,21 @@ if (runMemory) {
   });
   meter.note(`\nMemory scaling: single-head D 64 self-attention, one call per fresh process (time, memory)\n${memoryTable(memory, lengths)}`);
 }
+let variantMem = null;
+if (runMemory && variantBuild) {
+  variantMem = await variantMemory(variantBuild, variantRuns, { timeoutMs: Number(args['memory-timeout']) * 1000, capBytes: Number(args['memory-cap']) * 2 ** 20, progress: meter.tick });
+  meter.note(`\nMemory of the variants at long N: ${variantBuild.label}, H 1, D 64, one call per fresh process\n${variantMemoryTable(variantMem)}`);
+}
 meter.done();
 for (const c of all) c.close?.();
 
-const summary = summarize(results, memory, lengths);
+const summary = summarize(results, memory, lengths, variantMem);
 console.log(`\n${summaryText(summary)}`);
 
 // ---- the record and the charts -------------------------------------------------------------------
 if (args.json) {
   const machineName = args.machine ?? machineSlug(env);
-  const record = { ...env, machineName, contenders: all.map(({ id, label, group, threads, status, version }) => ({ id, label, group, threads, status, version })), leftOut, workloads: results, memory, lengths, summary };
+  const record = { ...env, machineName, contenders: all.map(({ id, label, group, threads, status, version }) => ({ id, label, group, threads, status, version })), leftOut, workloads: results, memory, lengths, variantMemory: variantMem, summary };
   const files = writeOutputs(record, args.out);
   console.log(`\nWrote ${Object.values(files).join(', ')}`);
 }

@@ -29,10 +29,13 @@ export function ours(rt) {
       switch (w.kind) {
         case 'sdpa': {
           const s = w.shape;
-          const opts = { causal: s.causal, scale: s.scale };
+          // The variant options (window, ALiBi, T5 bias, masks) as they are; a mask's data is
+          // copied into Wasm memory per call (the option takes a typed array, not a tensor).
+          const opts = { causal: s.causal, scale: s.scale, ...inp.options };
           // Resident inputs: what is timed is the kernel plus the copy of the output. A decoder step
           // (resident 'kv') copies its one query in per call, as a decode loop would.
           // Keys that are also the values (seq2seq encoder states) are one resident tensor.
+          // Grouped-query workloads: k / v [B, Hk, Lk, D] as they are (query head h reads kv head h / (H / Hk)).
           const k = keep(rt.tensor(inp.k.data, inp.k.shape));
           const v = inp.v === inp.k ? k : keep(rt.tensor(inp.v.data, inp.v.shape));
           const q = w.resident === 'kv' ? inp.q : keep(rt.tensor(inp.q.data, inp.q.shape));

@@ -1,12 +1,13 @@
-// One memory-scaling run: one contender, one length N, in a fresh process (so peak memory is
-// this run's alone). Reports the time of the one call, the runtime's Wasm memory for us, the
+// One memory-scaling run: one contender, one length N (plain attention, or a variant for the
+// memory check of the variants: `variant` { alibi } or { causal, window }), in a fresh process (so
+// peak memory is this run's alone). Reports the time of the one call, the runtime's Wasm memory for us, the
 // peer's own figure where it has one, and the process's peak RSS.
 import { readFileSync } from 'node:fs';
 import { init } from '../dist/index.js';
 import { PEER_SPECS, makePeer } from './peers/index.mjs';
 import { scalingWorkload } from './workloads.mjs';
 
-const { contender, n, d, peersDir } = JSON.parse(process.argv[2]);
+const { contender, n, d, peersDir, variant } = JSON.parse(process.argv[2]);
 // This process's peak RSS (VmHWM). Not process.resourceUsage().maxRSS: on Linux that keeps the
 // peak of the parent's image this process was forked from.
 const peakRss = () => {
@@ -25,7 +26,7 @@ try {
     c = (await import('./contenders.mjs')).ours(rt);
   } else if (contender === 'plain-js') c = (await import('./contenders.mjs')).plainJs;
   else c = await makePeer(PEER_SPECS.find((s) => s.id === contender), peersDir);
-  const w = scalingWorkload(n, d);
+  const w = scalingWorkload(n, d, variant);
   const inputs = w.makeInputs();
   rt?.resetPeakMemory();
   const prepared = await c.prepare(w, inputs);

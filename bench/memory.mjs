@@ -1,4 +1,5 @@
-// Memory scaling: single-head D 64 self-attention at growing N, each contender at each N in a
+// Memory scaling: single-head D 64 self-attention at growing N (and the variants' memory check:
+// ALiBi and a sliding window at long N, variantMemory), each contender at each N in a
 // fresh child process, bounded by time and by resident memory (the parent watches the child's
 // RSS in /proc and kills it past the cap). The largest N each contender completes, and its peak.
 import { fork } from 'node:child_process';
@@ -18,10 +19,13 @@ function procStatus(pid) {
   }
 }
 
-/** One contender at one N → { n, status: 'ok' | 'timeout' | 'out of memory cap' | 'failed: …', ms?, … }. */
-export function runOne(contender, n, { d = 64, timeoutMs, capBytes, peersDir }) {
+/**
+ * One contender at one N → { n, status: 'ok' | 'timeout' | 'out of memory cap' | 'failed: …', ms?, … }.
+ * `variant`: plain attention when absent, else the options of the variants' memory check.
+ */
+export function runOne(contender, n, { d = 64, timeoutMs, capBytes, peersDir, variant }) {
   return new Promise((resolve) => {
-    const child = fork(CHILD, [JSON.stringify({ contender, n, d, peersDir })], { execArgv: process.execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(CHILD, [JSON.stringify({ contender, n, d, peersDir, variant })], { execArgv: process.execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     child.stderr.on('data', (x) => (stderr = (stderr + x).slice(-4000)));
     let result = null;
@@ -69,6 +73,23 @@ export async function memoryScaling(contenders, lengths, { timeoutMs, capBytes, 
       if (r.status !== 'ok') break;
       entry.largestOk = n;
     }
+  }
+  return out;
+}
+
+/**
+ * The memory check of the variants (workloads.mjs variantMemoryRuns): ALiBi next to plain attention
+ * at the same N, and a causal sliding window at a longer N, each one call in a fresh process, on
+ * one build of ours (the fastest the engine runs; the peers have no such options, and an explicit
+ * [N, N] float bias alone would be 4 GiB at N 32768).
+ * → { id, label, status, runs: [{ id, label, n, status, ms?, wasmPeakBytes?, wasmCapacityBytes?, peakRssBytes? }] }
+ */
+export async function variantMemory(contender, runs, { timeoutMs, capBytes, progress = () => {} }) {
+  const out = { id: contender.id, label: contender.label, status: contender.status, runs: [] };
+  for (const r of runs) {
+    progress(`memory ${contender.label} ${r.label} N ${r.n}`);
+    if (contender.status !== 'ok') continue;
+    out.runs.push({ id: r.id, label: r.label, ...(await runOne(contender.id, r.n, { timeoutMs, capBytes, variant: r.variant })) });
   }
   return out;
 }

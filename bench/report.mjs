@@ -1,6 +1,7 @@
 // The report: a table per workload (text for the terminal, Markdown for the README), the memory-
 // scaling table, a plain-words summary of the run (each workload against the plain-JS reference
-// and the peers, the causal mask's cost, memory scaling), and the JSON record.
+// and the peers, the causal mask's cost, the variants against their plain twins, memory scaling),
+// and the JSON record.
 import { arch, cpus, platform, totalmem } from 'node:os';
 
 const MIB = 2 ** 20;
@@ -54,7 +55,19 @@ export function textTable(res) {
   const out = [`${res.id}  ${res.title}  [${res.shapeLabel}, ${(res.flops / 1e6).toPrecision(3)} MFLOP]`, line(head), line(widths.map((w) => '-'.repeat(w)))];
   for (const b of body) out.push(b.length > 2 ? line(b) : `${b[0].padEnd(widths[0])}  ${b[1]}`);
   if (res.bestPeer) out.push(`best peer: ${res.rows.find((r) => r.id === res.bestPeer).label}`);
+  out.push(...notes(res).map((n) => `${n.labels.join(', ')}: ${n.note}`));
+  if (res.checked) out.push(`checked against the reference on ${res.checked}`);
   return out.join('\n');
+}
+
+/** The contenders' notes (how a peer expressed the workload), one per distinct note: [{ labels, note }]. */
+function notes(res) {
+  const by = new Map();
+  for (const r of res.rows.filter((x) => x.note)) {
+    if (!by.has(r.note)) by.set(r.note, []);
+    by.get(r.note).push(r.label);
+  }
+  return [...by].map(([note, labels]) => ({ labels, note }));
 }
 
 /** Markdown table of one workload's result. */
@@ -66,6 +79,8 @@ export function markdownTable(res) {
     const name = r.group === 'ours' ? `**${r.label}**` : r.label;
     out.push(c ? `| ${name} | ${c.join(' | ')} |` : `| ${name} | ${r.status} |${'|'.repeat(head.length - 2)}`);
   }
+  const extra = [...notes(res).map((n) => `${n.labels.join(', ')}: ${n.note}.`), ...(res.checked ? [`Checked against the reference on ${res.checked}.`] : [])];
+  if (extra.length) out.push('', ...extra.map((x) => `- ${x}`));
   return out.join('\n');
 }
 
@@ -86,6 +101,17 @@ export function memoryTable(mem, lengths, { markdown = false } = {}) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? '').length)));
   const line = (cols) => cols.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => (r.length > 2 ? line(r) : `${r[0].padEnd(widths[0])}  ${r[1]}`))].join('\n');
+}
+
+/** The variants' memory check as text or Markdown: a row per run. */
+export function variantMemoryTable(vm, { markdown = false } = {}) {
+  const head = ['run', 'N', 'time', 'peak Wasm allocation', 'Wasm memory', 'peak RSS'];
+  const rows = vm.runs.map((r) => (r.status === 'ok' ? [r.label, String(r.n), formatTime(r.ms), mib(r.wasmPeakBytes), mib(r.wasmCapacityBytes), mib(r.peakRssBytes)] : [r.label, String(r.n), r.status]));
+  if (vm.status !== 'ok') rows.push([vm.label, vm.status]);
+  if (markdown) return [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 3).map((r) => r[i].length)));
+  const line = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => (r.length > 3 ? line(r) : r.join('  ')))].join('\n');
 }
 
 // ---- names ---------------------------------------------------------------------------------------
@@ -188,23 +214,73 @@ function workloadSummary(res) {
   return { ...base, build: best.id, median: best.median, vsJs, peers, text };
 }
 
-function causalSummary(causal, full) {
-  if (!causal?.rows.length || !full?.rows.length) return null;
+/**
+ * Each contender's time on workload `a` against its time on workload `b` (the same shape without
+ * a variant): ours and the reference by contender, the peers by library and thread count (the
+ * faster graph of each). → [{ name, id, ms, baseMs, ratio: ms / baseMs, ours }]
+ */
+function pairRows(a, b) {
+  if (!a?.rows.length || !b?.rows.length) return [];
   const rows = [];
-  for (const r of ran(causal).filter((x) => x.group !== 'peer')) {
-    const f = row(full, r.id);
-    if (f) rows.push({ name: r.group === 'ours' ? buildName(r) : r.label, id: r.id, causalMs: r.median, fullMs: f.median, fraction: r.median / f.median, ours: r.group === 'ours' });
+  for (const r of ran(a).filter((x) => x.group !== 'peer')) {
+    const f = row(b, r.id);
+    if (f) rows.push({ name: r.group === 'ours' ? buildName(r) : r.label, id: r.id, ms: r.median, baseMs: f.median, ratio: r.median / f.median, ours: r.group === 'ours' });
   }
-  const fullFamilies = new Map(peerFamilies(full).map(({ name, row: r }) => [name, r]));
-  for (const { name, row: r } of peerFamilies(causal)) {
-    const f = fullFamilies.get(name);
-    if (f) rows.push({ name, id: r.id, causalMs: r.median, fullMs: f.median, fraction: r.median / f.median, ours: false });
+  const baseFamilies = new Map(peerFamilies(b).map(({ name, row: r }) => [name, r]));
+  for (const { name, row: r } of peerFamilies(a)) {
+    const f = baseFamilies.get(name);
+    if (f) rows.push({ name, id: r.id, ms: r.median, baseMs: f.median, ratio: r.median / f.median, ours: false });
   }
+  return rows;
+}
+/** "relaxed-simd 0.52 (13.4 ms vs 26.1 ms), …, tfjs-wasm 0.97": times for our builds only. */
+const pairCells = (rows, value) => rows.map((r) => `${r.name} ${value(r)}${r.ours ? ` (${formatTime(r.ms)} vs ${formatTime(r.baseMs)})` : ''}`).join(', ');
+const pairRecord = (rows) => rows.map(({ ours, ...r }) => r);
+
+function causalSummary(causal, full) {
+  const rows = pairRows(causal, full).map((r) => ({ ...r, causalMs: r.ms, fullMs: r.baseMs, fraction: r.ratio }));
   if (!rows.length) return null;
-  const cells = rows.map((r) => `${r.name} ${r.fraction.toFixed(2)}${r.ours ? ` (${formatTime(r.causalMs)} vs ${formatTime(r.fullMs)})` : ''}`);
   return {
-    rows: rows.map(({ ours, ...r }) => r),
-    text: `Causal vs full attention: ${causal.id} (causal) takes this fraction of the time of ${full.id} (same shape, no mask): ${cells.join(', ')}`,
+    rows: pairRecord(rows).map(({ ms, baseMs, ratio, ...r }) => r),
+    text: `Causal vs full attention: ${causal.id} (causal) takes this fraction of the time of ${full.id} (same shape, no mask): ${pairCells(rows, (r) => r.fraction.toFixed(2))}`,
+  };
+}
+
+/** V1 against V1-full: the sliding window's share of full causal attention's time. */
+function windowSummary(win, full) {
+  const rows = pairRows(win, full);
+  if (!rows.length) return null;
+  const window = /window \[[^\]]*\]/.exec(win.shapeLabel)?.[0] ?? 'window';
+  return {
+    rows: pairRecord(rows).map(({ ms, baseMs, ratio, ...r }) => ({ ...r, windowMs: ms, fullMs: baseMs, fraction: ratio })),
+    text: `Sliding window vs full causal attention: ${win.id} (causal, ${window}) takes this fraction of the time of ${full.id} (same shape, causal, no window): ${pairCells(rows, (r) => r.ratio.toFixed(2))}`,
+  };
+}
+
+/** V2–V5 against S3: what each bias or mask costs on top of plain attention of the same shape. */
+function biasSummary(variants, plain) {
+  const lines = variants
+    .map((v) => ({ v, rows: pairRows(v, plain) }))
+    .filter((x) => x.rows.length)
+    .map(({ v, rows }) => {
+      const what = v.title.split(/[:,]/)[0].replace(/ on the \S+ shape$/, '');
+      return { id: v.id, what, rows: pairRecord(rows).map(({ ms, baseMs, ratio, ...r }) => ({ ...r, variantMs: ms, plainMs: baseMs, factor: ratio })), text: `${v.id} ${what}: ${pairCells(rows, (r) => `${r.ratio.toFixed(2)}×`)}` };
+    });
+  if (!lines.length) return null;
+  return { base: plain.id, workloads: lines, text: `Biases and masks vs plain attention: each variant's time as a multiple of ${plain.id}'s (the same shape, no bias or mask):` };
+}
+
+/** V6-mha against V6: what sharing kv heads saves in a decode step. */
+function gqaSummary(gqa, mha) {
+  const rows = pairRows(mha, gqa);
+  if (!rows.length) return null;
+  const kv = (res) => /Hkv(\d+)/.exec(res.shapeLabel)?.[1] ?? '?';
+  const heads = /\bH(\d+)/.exec(gqa.shapeLabel)?.[1] ?? '?';
+  return {
+    rows: pairRecord(rows).map(({ ms, baseMs, ratio, ...r }) => ({ ...r, gqaMs: baseMs, mhaMs: ms, speedup: ratio })),
+    text: `Grouped-query vs multi-head decode: ${gqa.id} (${heads} query heads on ${kv(gqa)} kv heads) is this many times faster than ${mha.id} (${kv(mha)} kv heads, same shape): ${rows
+      .map((r) => `${r.name} ${times(r.ratio)}${r.ours ? ` (${formatTime(r.baseMs)} vs ${formatTime(r.ms)})` : ''}`)
+      .join(', ')}`,
   };
 }
 
@@ -231,14 +307,35 @@ function memorySummary(memory, lengths) {
   return { lengths, rows, text: `Memory scaling, single-head D 64 self-attention, ${span}, one call per fresh process (the longest N each contender completed, and its time and peak memory there):` };
 }
 
+/** The variants' memory check: one build, each run's time and peak Wasm allocation. */
+function variantMemorySummary(vm) {
+  if (!vm?.runs.length) return null;
+  const at = (id) => vm.runs.find((r) => r.id === id);
+  const plain = at('plain');
+  const cell = (r) => (r.status !== 'ok' ? `${r.label} at N ${r.n}: ${shorten(r.status)}` : `${r.label} at N ${r.n}: ${formatTime(r.ms)}, peak Wasm allocation ${mib(r.wasmPeakBytes)} (Wasm memory ${mib(r.wasmCapacityBytes)}, peak RSS ${mib(r.peakRssBytes)})`);
+  const lines = vm.runs.map((r) => {
+    let text = cell(r);
+    if (r.id !== 'plain' && r.status === 'ok' && plain?.status === 'ok' && plain.n === r.n) {
+      const diff = r.wasmPeakBytes - plain.wasmPeakBytes;
+      const size = Math.abs(diff) < 1024 ? `${Math.abs(diff)} bytes` : Math.abs(diff) < MIB ? `${(Math.abs(diff) / 1024).toFixed(1)} KiB` : mib(Math.abs(diff));
+      text += `: ${diff === 0 ? 'the same peak as plain attention' : `${size} ${diff > 0 ? 'more' : 'less'} than plain attention`}, ${(r.ms / plain.ms).toFixed(2)}× its time`;
+    }
+    return { id: r.id, n: r.n, status: r.status, ms: r.ms, wasmPeakBytes: r.wasmPeakBytes, wasmCapacityBytes: r.wasmCapacityBytes, peakRssBytes: r.peakRssBytes, text };
+  });
+  return { build: vm.id, rows: lines, text: `Memory of the variants at long N (${vm.label}, H 1, D 64, one call per fresh process; the peers would need an explicit [N, N] bias, 4 GiB of float32 at N 32768):` };
+}
+
 /**
  * What this run says, in plain words: per workload, the fastest wasm-attention build against the
  * plain-JS reference and against each peer library that ran; the cost of the causal mask (S4 vs
- * S4-full); and how far each contender scaled in memory.
- * → { peersNowhere, workloads: [{ id, build, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, memory }
+ * S4-full), of the sliding window (V1 vs V1-full), of each bias and mask (V2–V5 vs S3), the gain of
+ * grouped-query heads (V6 vs V6-mha); how far each contender scaled in memory, and the variants'
+ * memory at long N (`variantMem`, from memory.mjs variantMemory).
+ * → { peersNowhere, workloads: [{ id, build, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, window, biases, gqa, memory, variantMemory }
  */
-export function summarize(results, memory, lengths) {
+export function summarize(results, memory, lengths, variantMem) {
   const by = Object.fromEntries(results.map((r) => [r.id, r]));
+  const biasIds = ['V2', 'V3', 'V4', 'V5'].filter((id) => by[id]);
   const workloads = results.map(workloadSummary);
   // Peers in the run that ran nowhere (not installed, say): said once, not on every line.
   const peersNowhere = results.some((r) => r.rows.some((x) => x.group === 'peer')) && !results.some((r) => ran(r).some((x) => x.group === 'peer'));
@@ -247,7 +344,11 @@ export function summarize(results, memory, lengths) {
     peersNowhere,
     workloads,
     causal: causalSummary(by.S4, by['S4-full']),
+    window: windowSummary(by.V1, by['V1-full']),
+    biases: by.S3 ? biasSummary(biasIds.map((id) => by[id]), by.S3) : null,
+    gqa: gqaSummary(by.V6, by['V6-mha']),
     memory: memory && lengths ? memorySummary(memory, lengths) : null,
+    variantMemory: variantMemorySummary(variantMem),
   };
 }
 
@@ -264,7 +365,11 @@ export function summaryText(summary) {
   const out = [`Summary of this run: ${summaryHead(summary)}.`];
   for (const w of summary.workloads) out.push(`  ${w.text}`);
   if (summary.causal) out.push(summary.causal.text);
+  if (summary.window) out.push(summary.window.text);
+  if (summary.biases) out.push(summary.biases.text, ...summary.biases.workloads.map((w) => `  ${w.text}`));
+  if (summary.gqa) out.push(summary.gqa.text);
   if (summary.memory) out.push(summary.memory.text, ...summary.memory.rows.map((r) => `  ${r.text}`));
+  if (summary.variantMemory) out.push(summary.variantMemory.text, ...summary.variantMemory.rows.map((r) => `  ${r.text}`));
   return out.join('\n');
 }
 
@@ -272,7 +377,11 @@ export function summaryText(summary) {
 export function summaryMarkdown(summary) {
   const out = [`**In short**: ${summaryHead(summary)}.`, '', ...summary.workloads.map((w) => `- ${w.text}`)];
   if (summary.causal) out.push(`- ${summary.causal.text}`);
+  if (summary.window) out.push(`- ${summary.window.text}`);
+  if (summary.biases) out.push(`- ${summary.biases.text}`, ...summary.biases.workloads.map((w) => `  - ${w.text}`));
+  if (summary.gqa) out.push(`- ${summary.gqa.text}`);
   if (summary.memory) out.push('', summary.memory.text, '', ...summary.memory.rows.map((r) => `- ${r.text}`));
+  if (summary.variantMemory) out.push('', summary.variantMemory.text, '', ...summary.variantMemory.rows.map((r) => `- ${r.text}`));
   return out.join('\n');
 }
 

@@ -1,4 +1,5 @@
-// Runs one workload: checks every contender's output against the plain-JS reference, then times
+// Runs one workload: checks every contender's output against the plain-JS reference (on a slice of
+// the output for the big workloads that define one, `checkSlice`), then times
 // the ones that agree in interleaved rounds (contender after contender, the order rotating each
 // round, the warmup in the first), so drift on a shared machine lands on all of them alike.
 import { Unsupported } from './errors.mjs';
@@ -31,14 +32,22 @@ const message = (error) =>
     .slice(0, 200);
 
 /**
- * → { id, title, shapeLabel, flops, referenceMs, rows: [{ id, label, group, threads, version, status,
- *      maxAbsError?, samples?, median?, p75?, gflops? }] } (times in ms).
+ * → { id, title, shapeLabel, flops, referenceMs, checked?, rows: [{ id, label, group, threads, version,
+ *      status, note?, maxAbsError?, samples?, median?, p75?, gflops? }] } (times in ms).
+ * `checked`: what part of the output was checked, when not all of it; `note`: how a contender
+ * expressed the workload, when it says (a peer's fused op, its explicit bias).
  */
 export async function runWorkload(w, contenders, { rounds, sliceMs, warmupMs, tiny = false, progress = () => {} }) {
   const inputs = w.makeInputs();
+  const check = w.checkSlice;
   const t0 = performance.now();
-  const want = w.reference(inputs);
+  const want = check ? check.reference(inputs) : w.reference(inputs);
   const referenceMs = performance.now() - t0;
+  // On tiny shapes the slice's reference is checked against the whole reference's rows too.
+  if (check && tiny) {
+    const error = maxAbsDiff(check.pick(w.reference(inputs)), want);
+    if (!(error <= 1e-6)) throw new Error(`${w.id}: the reference on ${check.label} differs from the whole reference's rows by ${error}`);
+  }
   const rows = [];
   const live = [];
   for (const c of contenders) {
@@ -49,9 +58,11 @@ export async function runWorkload(w, contenders, { rounds, sliceMs, warmupMs, ti
     let prepared;
     try {
       prepared = await c.prepare(w, inputs, { tiny });
+      if (prepared.note) row.note = prepared.note;
       // The reference is the baseline: its output is `want` by definition.
       if (c.group !== 'reference') {
-        row.maxAbsError = maxAbsDiff(await prepared.result(), want);
+        const out = await prepared.result();
+        row.maxAbsError = maxAbsDiff(check ? check.pick(out) : out, want);
         if (!(row.maxAbsError <= TOLERANCE)) {
           row.status = `wrong result: max abs error ${row.maxAbsError.toExponential(2)} > ${TOLERANCE}`;
           await prepared.dispose?.();
@@ -96,7 +107,7 @@ export async function runWorkload(w, contenders, { rounds, sliceMs, warmupMs, ti
     if (js) row.vsJs = js.median / row.median;
     if (bestPeer) row.vsBestPeer = bestPeer.median / row.median;
   }
-  return { id: w.id, title: w.title, shapeLabel: w.shapeLabel, flops: w.flops, referenceMs, bestPeer: bestPeer?.id, rows };
+  return { id: w.id, title: w.title, shapeLabel: w.shapeLabel, flops: w.flops, referenceMs, ...(check ? { checked: check.label } : {}), bestPeer: bestPeer?.id, rows };
 }
 
 /** A progress bar on stderr (a line per workload when stderr is not a terminal). */

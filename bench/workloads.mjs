@@ -2,7 +2,11 @@
 // a contender must compute. Every contender's output is checked against the plain-JS reference
 // before it is timed.
 //
-//   kind 'sdpa'      softmax(q·kᵀ·scale [+ causal])·v, q [B, H, Lq, D], k / v [B, H, Lk, D]
+//   kind 'sdpa'      softmax(q·kᵀ·scale [+ causal])·v, q [B, H, Lq, D], k / v [B, H, Lk, D]; the
+//                    variant workloads (V…) add scaledDotProductAttention's variant options:
+//                    a sliding window, ALiBi, T5 relative bias, masks, grouped-query heads (k / v
+//                    [B, Hk, Lk, D]); the options are `inputs.options`, the same for the runtime and
+//                    the reference; peers get them as an explicit bias (./variants.mjs)
 //   kind 'bahdanau'  one decoder step of Bahdanau attention over bound encoder states [1, S, H]
 //   kind 'mha'       torch.nn.MultiheadAttention forward (projections + attention), x [1, L, E]
 //   kind 'decode'    one incremental decode step of that module with a KV cache of T positions
@@ -11,11 +15,23 @@ import { reference } from '../dist/index.js';
 // reference.uniform: the deterministic generator the tests and the demo use too, the same in every process.
 const tensor = (shape, seed, scale = 1) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed, -scale, scale), shape });
 
-/** Query–key pairs that are computed: causal (bottom-right aligned) keeps j ≤ i + Lk − Lq. */
-export function livePairs(lq, lk, causal) {
-  if (!causal) return lq * lk;
+/**
+ * Query–key pairs that are computed: causal (bottom-right aligned) keeps j ≤ pos = i + Lk − Lq, a
+ * window [left, right] keeps pos − left ≤ j ≤ pos + right (−1: unbounded). Masks and biases do not
+ * change the count (every pair is still scored).
+ */
+export function livePairs(lq, lk, causal, window) {
+  if (!causal && !window) return lq * lk;
+  const [left, right] = window ?? [-1, -1];
   let n = 0;
-  for (let i = 0; i < lq; i++) n += Math.max(0, Math.min(lk, i + lk - lq + 1));
+  for (let i = 0; i < lq; i++) {
+    const pos = i + lk - lq;
+    const lo = left < 0 ? 0 : Math.max(0, pos - left);
+    let hi = lk;
+    if (causal) hi = Math.min(hi, pos + 1);
+    if (right >= 0) hi = Math.min(hi, pos + right + 1);
+    n += Math.max(0, hi - lo);
+  }
   return n;
 }
 
@@ -43,32 +59,185 @@ const SDPA = [
   { id: 'S5', title: 'long, H 1, N 4096, D 64', shape: { b: 1, h: 1, lq: 4096, lk: 4096, d: 64 }, tiny: { b: 1, h: 1, lq: 70, lk: 70, d: 16 } },
 ];
 
+// The attention variants. V2–V5 are S3's shape (B 1, H 8, N 256, D 64) with one option each, so
+// the summary can put each next to plain S3. `checkRows`: the reference (≈1 GFLOP/s) would take
+// seconds to tens of seconds on the whole output, so contenders are checked on the first and last
+// `checkRows` query rows of every head (the first rows see the window's left edge clipped at key
+// 0, the last rows full windows); `--tiny` checks that slice against the whole reference too.
+// `fusedOp: 'gqa'`: the fused-op peer contender runs onnxruntime's GroupQueryAttention op (sliding
+// window, kv heads) on this workload and its comparison twin. `base`: the plain twin the summary
+// compares the variant with (it runs whenever the variant does, --filter or not).
+const { shape: S3_SHAPE, tiny: S3_TINY } = SDPA.find((d) => d.id === 'S3');
+const VARIANTS = [
+  {
+    id: 'V1',
+    title: 'sliding-window attention: causal, each query sees itself and the 512 keys before it (Mistral-style), H 1, N 8192, D 64',
+    shape: { b: 1, h: 1, lq: 8192, lk: 8192, d: 64, causal: true, window: [512, 0] },
+    tiny: { b: 1, h: 1, lq: 70, lk: 70, d: 16, causal: true, window: [8, 0] },
+    checkRows: { full: 64, tiny: 12 },
+    fusedOp: 'gqa',
+    base: 'V1-full',
+  },
+  {
+    id: 'V1-full',
+    title: 'V1 without the window: causal over every earlier key, what the window is compared to',
+    shape: { b: 1, h: 1, lq: 8192, lk: 8192, d: 64, causal: true },
+    tiny: { b: 1, h: 1, lq: 70, lk: 70, d: 16, causal: true },
+    checkRows: { full: 64, tiny: 12 },
+    fusedOp: 'gqa',
+  },
+  { id: 'V2', title: 'ALiBi position bias on the S3 shape: BLOOM slopes, H 8, N 256, D 64', shape: { ...S3_SHAPE, alibi: true }, tiny: { ...S3_TINY, alibi: true }, base: 'S3' },
+  {
+    id: 'V3',
+    title: 'T5 relative position bias on the S3 shape: 32 buckets, max distance 128, bidirectional',
+    shape: { ...S3_SHAPE, relative: { numBuckets: 32, maxDistance: 128, bidirectional: true } },
+    tiny: { ...S3_TINY, relative: { numBuckets: 32, maxDistance: 128, bidirectional: true } },
+    base: 'S3',
+  },
+  { id: 'V4', title: 'boolean mask on the S3 shape: [Lq, Lk], 1 key in 10 hidden at random', shape: { ...S3_SHAPE, mask: 'bool' }, tiny: { ...S3_TINY, mask: 'bool' }, base: 'S3' },
+  { id: 'V5', title: 'float mask on the S3 shape: [B, H, Lq, Lk], added to the scores', shape: { ...S3_SHAPE, mask: 'float' }, tiny: { ...S3_TINY, mask: 'float' }, base: 'S3' },
+  {
+    id: 'V6',
+    title: 'grouped-query decode step: 32 query heads share 8 kv heads, 1 query over 4096 resident cached keys, D 128',
+    shape: { b: 1, h: 32, hk: 8, lq: 1, lk: 4096, d: 128 },
+    tiny: { b: 1, h: 4, hk: 2, lq: 1, lk: 37, d: 16 },
+    resident: 'kv',
+    fusedOp: 'gqa',
+    kvLabel: true,
+    base: 'V6-mha',
+  },
+  {
+    id: 'V6-mha',
+    title: 'V6 with 32 kv heads (plain multi-head): what grouped-query is compared to',
+    shape: { b: 1, h: 32, hk: 32, lq: 1, lk: 4096, d: 128 },
+    tiny: { b: 1, h: 4, hk: 4, lq: 1, lk: 37, d: 16 },
+    resident: 'kv',
+    fusedOp: 'gqa',
+    kvLabel: true,
+  },
+];
+
+/** What the shape label says about the variant options. */
+function variantLabel(s) {
+  const parts = [];
+  if (s.window) parts.push(`window [${s.window.join(', ')}]`);
+  if (s.alibi) parts.push('ALiBi');
+  if (s.relative) parts.push(`T5 ${s.relative.numBuckets} buckets`);
+  if (s.mask === 'bool') parts.push('bool mask [Lq, Lk]');
+  if (s.mask === 'float') parts.push('float mask [B, H, Lq, Lk]');
+  return parts.map((p) => ` ${p}`).join('');
+}
+
 function sdpaWorkload(def, tiny) {
   const s = { causal: false, ...(tiny ? def.tiny : def.shape) };
   s.scale ??= 1 / Math.sqrt(s.d);
+  s.hk ??= s.h;
+  const attend = (q, k, v, options) => reference.scaledDotProductAttention(q, k, v, { causal: s.causal, scale: s.scale, ...options }).output;
+  const rows = def.checkRows?.[tiny ? 'tiny' : 'full'];
   return {
     id: def.id,
     kind: 'sdpa',
     title: def.title,
     shape: s,
     resident: def.resident ?? 'qkv',
-    shapeLabel: `B${s.b} H${s.h} Lq${s.lq} Lk${s.lk} D${s.d}${s.causal ? ' causal' : ''}`,
-    flops: 4 * s.b * s.h * livePairs(s.lq, s.lk, s.causal) * s.d,
+    fusedOp: def.fusedOp,
+    base: def.base,
+    shapeLabel: `B${s.b} H${s.h}${s.hk !== s.h || def.kvLabel ? ` Hkv${s.hk}` : ''} Lq${s.lq} Lk${s.lk} D${s.d}${s.causal ? ' causal' : ''}${variantLabel(s)}`,
+    flops: 4 * s.b * s.h * livePairs(s.lq, s.lk, s.causal, s.window) * s.d,
     makeInputs: () => sdpaInputs(s, def.sharedKV),
-    reference: (inp) => reference.scaledDotProductAttention(inp.q, inp.k, inp.v, { causal: s.causal, scale: s.scale }).output,
+    reference: (inp) => attend(inp.q, inp.k, inp.v, inp.options),
+    ...(rows ? { checkSlice: rowSlice(s, rows, attend) } : {}),
   };
 }
 
-/** q, k, v [B, H, L, D] for one sdpa shape; with `sharedKV`, v is the same object as k. */
-export function sdpaInputs(s, sharedKV = false) {
-  const k = tensor([s.b, s.h, s.lk, s.d], 2);
-  return { q: tensor([s.b, s.h, s.lq, s.d], 1), k, v: sharedKV ? k : tensor([s.b, s.h, s.lk, s.d], 3) };
+/** Rows [r0, r1) of every (batch, head) of x [B, H, L, D]: a new tensor [B, H, r1 − r0, D]. */
+function rowsOf(x, r0, r1) {
+  const [b, h, l, d] = x.shape;
+  const out = new Float32Array(b * h * (r1 - r0) * d);
+  for (let bh = 0; bh < b * h; bh++) out.set(x.data.subarray((bh * l + r0) * d, (bh * l + r1) * d), bh * (r1 - r0) * d);
+  return { data: out, shape: [b, h, r1 - r0, d] };
 }
 
-/** Single-head D 64 self-attention of length n: the memory-scaling workload. */
-export function scalingWorkload(n, d = 64) {
-  const s = { b: 1, h: 1, lq: n, lk: n, d, scale: 1 / Math.sqrt(d), causal: false };
-  return { id: `N${n}`, kind: 'sdpa', title: `memory scaling N ${n}`, shape: s, resident: 'qkv', shapeLabel: `H1 N${n} D${d}`, flops: 4 * n * n * d, makeInputs: () => sdpaInputs(s), reference: (inp) => reference.scaledDotProductAttention(inp.q, inp.k, inp.v, { scale: s.scale }).output };
+/**
+ * The check on a slice of a big self-attention workload: the first and the last `n` query rows of
+ * every head. The last rows are the reference on q's last rows over all keys (pos(i) = i + Lk − Lq
+ * keeps their positions); the first rows, the reference over the first n queries and keys, exact
+ * when a query sees no key after its own position (causal, or a window with right bound 0), which
+ * the workloads that use it are. `pick` takes the same rows out of a contender's output.
+ */
+function rowSlice(s, n, attend) {
+  if (s.lq !== s.lk || !(s.causal || s.window?.[1] === 0) || s.mask || 2 * n > s.lq) throw new Error('rowSlice: a causal self-attention shape without masks, at least 2n rows');
+  const out = (parts) => {
+    const [b, h, , d] = parts[0].shape;
+    const r = parts.reduce((a, p) => a + p.shape[2], 0);
+    const data = new Float32Array(b * h * r * d);
+    for (let bh = 0; bh < b * h; bh++) {
+      let at = bh * r * d;
+      for (const p of parts) {
+        const len = p.shape[2] * d;
+        data.set(p.data.subarray(bh * len, (bh + 1) * len), at);
+        at += len;
+      }
+    }
+    return data;
+  };
+  const { lq, d } = s;
+  const full = (data) => ({ data, shape: [s.b, s.h, lq, d] });
+  return {
+    label: `query rows 0–${n - 1} and ${lq - n}–${lq - 1} of every head`,
+    reference: (inp) => {
+      const first = attend(rowsOf(inp.q, 0, n), rowsOf(inp.k, 0, n), rowsOf(inp.v, 0, n), inp.options);
+      const last = attend(rowsOf(inp.q, lq - n, lq), inp.k, inp.v, inp.options);
+      return out([{ data: first, shape: [s.b, s.h, n, d] }, { data: last, shape: [s.b, s.h, n, d] }]);
+    },
+    pick: (output) => out([rowsOf(full(output), 0, n), rowsOf(full(output), lq - n, lq)]),
+  };
+}
+
+/**
+ * q [B, H, Lq, D], k / v [B, Hk, Lk, D] for one sdpa shape (Hk = H unless grouped-query); with
+ * `sharedKV`, v is the same object as k. `options`: the variant options of the shape (window,
+ * ALiBi, T5 bias with its table, masks with their data), as scaledDotProductAttention takes them.
+ */
+export function sdpaInputs(s, sharedKV = false) {
+  const hk = s.hk ?? s.h;
+  const k = tensor([s.b, hk, s.lk, s.d], 2);
+  return { q: tensor([s.b, s.h, s.lq, s.d], 1), k, v: sharedKV ? k : tensor([s.b, hk, s.lk, s.d], 3), options: variantOptions(s) };
+}
+
+function variantOptions(s) {
+  const o = {};
+  if (s.window) o.window = s.window;
+  if (s.alibi) o.alibi = true;
+  // T5's table: learned values of order 1 (a trained t5-small's are within ±10)
+  if (s.relative) o.relativeBias = { ...s.relative, table: tensor([s.relative.numBuckets, s.h], 41, 2) };
+  if (s.mask === 'bool') {
+    // 1 key in 10 hidden at random; the diagonal always visible (no query without keys)
+    const u = reference.uniform(s.lq * s.lk, 42, 0, 1);
+    const data = Uint8Array.from(u, (x, n) => (x >= 0.1 || Math.floor(n / s.lk) === n % s.lk ? 1 : 0));
+    o.attnMask = { data, shape: [s.lq, s.lk] };
+  }
+  if (s.mask === 'float') o.attnMask = { data: reference.uniform(s.b * s.h * s.lq * s.lk, 43, -2, 2), shape: [s.b, s.h, s.lq, s.lk] };
+  return o;
+}
+
+/**
+ * Single-head D 64 self-attention of length n: the memory-scaling workload. `variant` (the memory
+ * check of the variants): { alibi: true } or { causal: true, window: [left, right] }.
+ */
+export function scalingWorkload(n, d = 64, variant = {}) {
+  const s = { b: 1, h: 1, hk: 1, lq: n, lk: n, d, scale: 1 / Math.sqrt(d), causal: false, ...variant };
+  return {
+    id: `N${n}`,
+    kind: 'sdpa',
+    title: `memory scaling N ${n}`,
+    shape: s,
+    resident: 'qkv',
+    shapeLabel: `H1 N${n} D${d}${s.causal ? ' causal' : ''}${variantLabel(s)}`,
+    flops: 4 * livePairs(n, n, s.causal, s.window) * d,
+    makeInputs: () => sdpaInputs(s),
+    reference: (inp) => reference.scaledDotProductAttention(inp.q, inp.k, inp.v, { causal: s.causal, scale: s.scale, ...inp.options }).output,
+  };
 }
 
 // Bahdanau (additive) step: the PyTorch seq2seq tutorial's BahdanauAttention, H 256, S 512.
@@ -146,7 +315,7 @@ function decodeWorkload(tiny) {
 /** Every workload, in report order; `tiny` swaps in small shapes. */
 export function workloads({ tiny = false } = {}) {
   const [s1, ...rest] = SDPA.map((d) => sdpaWorkload(d, tiny));
-  return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny)];
+  return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny), ...VARIANTS.map((d) => sdpaWorkload(d, tiny))];
 }
 
 /** Why a workload cannot run in this version of the runtime (its API or reference is missing), or null. */
@@ -157,6 +326,23 @@ export function unavailable(workload, runtime) {
   if (typeof reference[r.reference] !== 'function') return `not available in this version (no reference.${r.reference})`;
   return null;
 }
+
+/**
+ * The memory check of the variants (one call per fresh process, like memory scaling): ALiBi next
+ * to plain attention at the same N, and a causal sliding window at a longer N.
+ */
+export const variantMemoryRuns = ({ tiny = false } = {}) =>
+  tiny
+    ? [
+        { id: 'plain', label: 'plain', n: 256, variant: {} },
+        { id: 'alibi', label: 'ALiBi', n: 256, variant: { alibi: true } },
+        { id: 'window', label: 'causal window [16, 0]', n: 512, variant: { causal: true, window: [16, 0] } },
+      ]
+    : [
+        { id: 'plain', label: 'plain', n: 32768, variant: {} },
+        { id: 'alibi', label: 'ALiBi', n: 32768, variant: { alibi: true } },
+        { id: 'window', label: 'causal window [512, 0]', n: 65536, variant: { causal: true, window: [512, 0] } },
+      ];
 
 /** Memory-scaling lengths: N = 4096 … 65536, doubling (tiny: 64 … 256). */
 export const scalingLengths = ({ tiny = false, quick = false } = {}) => (tiny ? [64, 128, 256] : quick ? [4096, 8192] : [4096, 8192, 16384, 32768, 65536]);

@@ -5,13 +5,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { colours, gflopsChart, memoryChart } from './chart.mjs';
-import { markdownTable, memoryTable, summarize, summaryMarkdown, summaryTable } from './report.mjs';
+import { markdownTable, memoryTable, summarize, summaryMarkdown, summaryTable, variantMemoryTable } from './report.mjs';
 
 /** → the paths written. */
 export function writeOutputs(record, out, { json = true } = {}) {
-  const { date, machine, node, workloads: results, memory, lengths, options } = record;
+  const { date, machine, node, workloads: results, memory, lengths, variantMemory, options } = record;
   // Records written before the summary existed: it is derived from the measurements, so derive it.
-  const summary = record.summary ?? summarize(results, memory, lengths);
+  const summary = record.summary ?? summarize(results, memory, lengths, variantMemory);
   const stem = `${date.slice(0, 10)}-${record.machineName}`;
   mkdirSync(out, { recursive: true });
   const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${node}, ${date.slice(0, 10)}${options?.quick ? ' (quick run)' : ''}`;
@@ -29,6 +29,7 @@ export function writeOutputs(record, out, { json = true } = {}) {
     summaryTable(results),
     ...results.map((r) => (r.rows.length ? markdownTable(r) : `**${r.id}** ${r.title}: ${r.status}`)),
     ...(memory ? ['**Memory scaling** (single-head D 64 self-attention, one call per fresh process: time, Wasm memory, peak RSS)', memoryTable(memory, lengths, { markdown: true })] : []),
+    ...(variantMemory ? [`**Memory of the variants at long N** (${variantMemory.label}, H 1, D 64, one call per fresh process)`, variantMemoryTable(variantMemory, { markdown: true })] : []),
   ].join('\n\n');
   writeFileSync(files.markdown, `${md}\n`);
   if (json) writeFileSync(files.json, `${JSON.stringify(record, null, 1)}\n`);

@@ -1,7 +1,8 @@
 // The benchmark suite must not rot: run it in --quick mode on tiny shapes, without the peer
 // libraries (they must be reported as not installed, never dropped), and check that the tables,
-// the summary, the JSON record and the SVG charts come out; with --no-peers the peers are left out
-// (no rows, one line). No timing assertions.
+// the summary, the JSON record and the SVG charts come out, the attention-variant workloads (V…)
+// among them, each checked against the reference; with --no-peers the peers are left out (no
+// rows, one line). No timing assertions.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'wasm-attention-bench-'));
 const noPeers = join(out, 'no-peers');
+const VARIANTS = ['V1', 'V1-full', 'V2', 'V3', 'V4', 'V5', 'V6', 'V6-mha'];
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -25,22 +27,37 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
 
   it('prints a table per workload and reports the peers as not installed', async () => {
     const { stdout } = await result;
-    for (const id of ['S1', 'S2', 'S3', 'S4', 'S5']) expect(stdout).toMatch(new RegExp(`^${id} `, 'm'));
+    for (const id of ['S1', 'S2', 'S3', 'S4', 'S5', ...VARIANTS]) expect(stdout).toMatch(new RegExp(`^${id} `, 'm'));
     expect(stdout).toMatch(/median\s+p75\s+samples\s+GFLOP\/s\s+× plain JS\s+× best peer/);
     expect(stdout).toMatch(/wasm-attention simd\s+\S+ µs/);
     expect(stdout).toMatch(/^tfjs-wasm\s+not installed/m);
     // A library whose contenders all could not run for the same reason gets one row.
     expect(stdout).toMatch(/^onnxruntime-node \(4 contenders\)\s+not installed/m);
     expect(stdout).toMatch(/Memory scaling/);
+    // The variants: sliding window, ALiBi, T5, masks, grouped-query; the big V1 pair checked on a slice.
+    expect(stdout).toMatch(/^V1 .*sliding-window.*\[B1 H1 Lq70 Lk70 D16 causal window \[8, 0\],/m);
+    expect(stdout).toMatch(/^V6 .*grouped-query.*\[B1 H4 Hkv2 Lq1 Lk37 D16,/m);
+    expect(stdout.match(/^checked against the reference on query rows 0–11 and 58–69 of every head$/gm)).toHaveLength(2);
+    expect(stdout).toMatch(/^Memory of the variants at long N: wasm-attention \S+, H 1, D 64/m);
+    expect(stdout).not.toMatch(/wrong result|failed/);
   });
 
   it('ends with a summary in plain words: each workload against plain JS, causal vs full, memory', async () => {
     const { stdout } = await result;
     const summary = stdout.slice(stdout.indexOf('\nSummary of this run:'));
     expect(summary).toMatch(/^Summary of this run: per workload, the fastest wasm-attention build .* against the plain-JS reference; no peer library ran/m);
-    for (const id of ['S1', 'S2', 'S3', 'S4', 'S4-full', 'S5', 'MHA', 'KV-step'])
+    for (const id of ['S1', 'S2', 'S3', 'S4', 'S4-full', 'S5', 'MHA', 'KV-step', ...VARIANTS])
       expect(summary).toMatch(new RegExp(`^  ${id} .*\\]: (relaxed-simd|simd|scalar) \\S+ (µs|ms), (\\S+× (faster|slower) than|as fast as) the plain-JS reference$`, 'm'));
     expect(summary).toMatch(/^Causal vs full attention: S4 \(causal\) takes this fraction of the time of S4-full .*: relaxed-simd \d\.\d\d \(/m);
+    // The variants next to their plain twins: window vs full causal, each bias / mask vs S3, grouped-query vs multi-head.
+    expect(summary).toMatch(/^Sliding window vs full causal attention: V1 \(causal, window \[8, 0\]\) takes this fraction of the time of V1-full .*: relaxed-simd \d+\.\d\d \(.*plain JS reference \d+\.\d\d$/m);
+    expect(summary).toMatch(/^Biases and masks vs plain attention: each variant's time as a multiple of S3's/m);
+    for (const [id, what] of [['V2', 'ALiBi position bias'], ['V3', 'T5 relative position bias'], ['V4', 'boolean mask'], ['V5', 'float mask']])
+      expect(summary).toMatch(new RegExp(`^  ${id} ${what}: relaxed-simd \\d+\\.\\d\\d× \\(\\S+ (µs|ms) vs \\S+ (µs|ms)\\), simd .*plain JS reference \\d+\\.\\d\\d×$`, 'm'));
+    expect(summary).toMatch(/^Grouped-query vs multi-head decode: V6 \(4 query heads on 2 kv heads\) is this many times faster than V6-mha \(4 kv heads, same shape\): relaxed-simd \S+× \(/m);
+    expect(summary).toMatch(/^Memory of the variants at long N \(wasm-attention \S+, H 1, D 64/m);
+    expect(summary).toMatch(/^  ALiBi at N 256: \S+ (µs|ms), peak Wasm allocation .*than plain attention, \d+\.\d\d× its time$|^  ALiBi at N 256: .*the same peak as plain attention/m);
+    expect(summary).toMatch(/^  causal window \[16, 0\] at N 512: \S+ (µs|ms), peak Wasm allocation /m);
     expect(summary).toMatch(/^  wasm-attention simd: every N up to 256 \(at N 256: .*Wasm memory .*peak RSS/m);
     expect(stdout).not.toMatch(/\bMET\b|MISSED|\bbars?\b|\bissue/i);
   });
@@ -65,6 +82,26 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     }
     expect(row('wasm-simd').maxAbsError).toBeLessThanOrEqual(1e-5);
     for (const id of ['tfjs-wasm', 'ort-web-matmul-1t', 'ort-web-mha-2t', 'ort-node-mha-2t']) expect(row(id).status).toMatch(/^not installed/);
+    // Every variant workload: every build and the reference ran, every build within the runtime's
+    // own contract of the reference; the peers said why not (not installed).
+    for (const id of VARIANTS) {
+      const w = record.workloads.find((x: { id: string }) => x.id === id);
+      expect(w, id).toBeDefined();
+      for (const c of ['wasm-simd', 'wasm-scalar', 'plain-js']) {
+        const r = w.rows.find((x: { id: string }) => x.id === c);
+        expect(r.status, `${id} ${c}`).toBe('ok');
+        expect(r.median).toBeGreaterThan(0);
+        expect(r.maxAbsError, `${id} ${c}`).toBeLessThanOrEqual(1e-5);
+      }
+      expect(w.rows.find((x: { id: string }) => x.id === 'tfjs-wasm').status).toMatch(/^not installed/);
+    }
+    expect(record.workloads.find((w: { id: string }) => w.id === 'V1').checked).toMatch(/^query rows /);
+    expect(record.workloads.find((w: { id: string }) => w.id === 'V2').checked).toBeUndefined();
+    expect(record.summary.window.rows.map((r: { id: string }) => r.id)).toContain('wasm-simd');
+    expect(record.summary.biases.workloads.map((w: { id: string }) => w.id)).toEqual(['V2', 'V3', 'V4', 'V5']);
+    expect(record.summary.gqa.rows.find((r: { id: string }) => r.id === 'wasm-simd').speedup).toBeGreaterThan(0);
+    expect(record.variantMemory.runs.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([['plain', 'ok'], ['alibi', 'ok'], ['window', 'ok']]);
+    expect(record.variantMemory.runs[1].wasmPeakBytes).toBeGreaterThan(0);
     const ours = record.memory.find((m: { id: string }) => m.id === 'wasm-simd');
     expect(ours.largestOk).toBe(record.lengths.at(-1));
     expect(ours.runs[0].wasmCapacityBytes).toBeGreaterThan(0);
@@ -80,6 +117,8 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     const md = readFileSync(join(out, json!.replace(/\.json$/, '.md')), 'utf8');
     expect(md).toContain('**In short**');
     expect(md).toContain(s2sum.text);
+    expect(md).toContain('**Memory of the variants at long N**');
+    expect(md).toContain(record.summary.gqa.text);
   });
 
   it('writes the charts as SVG', async () => {
@@ -109,6 +148,18 @@ describe('npm run bench -- --no-peers (tiny shapes)', () => {
     expect(stdout).toMatch(/^wasm-attention simd\s+\S+ µs/m);
     expect(stdout).toMatch(/^  S2 self-attention \[.*\]: \S+ \S+ µs, \S+× (faster|slower) than the plain-JS reference$/m);
     expect(stdout).toMatch(/^Causal vs full attention: /m);
+  });
+});
+
+describe('npm run bench -- --filter V2 (tiny shapes)', () => {
+  it('runs a variant with the plain workload it is compared with (S3) and prints the comparison', async () => {
+    const { stdout } = await run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--tiny', '--no-peers', '--no-memory', '--no-progress', '--filter', 'V2'], {
+      cwd: root,
+      timeout: 60_000,
+    });
+    expect(stdout.match(/^(S\d|V\d)\S* /gm)).toEqual(['S3 ', 'V2 ']);
+    expect(stdout).toMatch(/^  V2 ALiBi position bias: relaxed-simd \d+\.\d\d× \(/m);
+    expect(stdout).not.toMatch(/Memory/);
   });
 });
 

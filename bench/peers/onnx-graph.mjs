@@ -1,10 +1,14 @@
 // ONNX models for the attention workloads, written by hand as protobuf bytes (the format is a
 // handful of nested messages; no protobuf library needed). Field numbers are from onnx.proto.
 //
-//   sdpaGraph: Transpose(K) → MatMul(Q, Kᵀ) → Mul(scale) [→ Add(causal mask)] → Softmax → MatMul(·, V),
-//              the graph an exporter writes for softmax(Q·Kᵀ·scale)·V; Q, K, V [B, H, L, D].
+//   sdpaGraph: Transpose(K) → MatMul(Q, Kᵀ) → Mul(scale) [→ Add(causal mask)] [→ Add(bias)] → Softmax
+//              → MatMul(·, V), the graph an exporter writes for softmax(Q·Kᵀ·scale)·V; Q, K, V
+//              [B, H, L, D]; grouped-query K, V [B, Hk, L, D] repeated to H heads first (Reshape →
+//              Expand → Reshape, Hugging Face's repeat_kv as an exporter writes it).
 //   mhaGraph:  the com.microsoft MultiHeadAttention op (onnxruntime's fused attention) on
-//              query, key, value [B, L, H·D] (heads interleaved in the rows, as a model produces them).
+//              query, key, value [B, L, H·D] (heads interleaved in the rows, as a model produces them),
+//              with its attention_bias input for an explicit bias.
+//   gqaGraph:  the com.microsoft GroupQueryAttention op (kv heads, a causal sliding window).
 //   mhaProjGraph: torch.nn.MultiheadAttention with its projections (weights as initializers), as
 //              plain ops or around the fused Attention / MultiHeadAttention ops.
 //   kvStepGraph: one decode step of that module with a KV cache (past_* in, present_* out).
@@ -65,6 +69,10 @@ function int64Initializer(name, values) {
   const data = BigInt64Array.from(values.map(BigInt));
   return msg(5, [int(1, values.length), int(2, 7 /* INT64 */), str(8, name), bytes(9, new Uint8Array(data.buffer))]);
 }
+function int32Initializer(name, values, shape = [values.length]) {
+  const data = Int32Array.from(values);
+  return msg(5, [...shape.map((d) => int(1, d)), int(2, 6 /* INT32 */), str(8, name), bytes(9, new Uint8Array(data.buffer))]);
+}
 function model(nodes, inputs, outputs, inits, opsets) {
   const graph = msg(7, [...nodes, str(2, 'attention'), ...inits, ...inputs.map(([n, s]) => valueInfo(11, n, s)), ...outputs.map(([n, s]) => valueInfo(12, n, s))]);
   const imports = opsets.map(([domain, version]) => msg(8, [...(domain ? [str(1, domain)] : []), int(2, version)]));
@@ -79,31 +87,60 @@ export function causalMask(lq, lk) {
 }
 
 /**
- * softmax(Q·Kᵀ·scale [+ causal mask])·V as plain ONNX ops. Shapes [B, H, Lq, D] etc.
+ * softmax(Q·Kᵀ·scale [+ causal mask] [+ bias])·V as plain ONNX ops. Shapes [B, H, Lq, D] etc.
  * `resident`: { k, v } Float32Arrays baked in as initializers instead of graph inputs (one
  * initializer when k === v: the encoder states of seq2seq attention are keys and values).
+ * `hk` < h: K and V have Hk heads (grouped-query), repeated to H heads in the graph (repeat_kv).
+ * `bias`: the shape of an explicit additive bias, a graph input named 'bias' (broadcast to [B, H, Lq, Lk]).
  */
-export function sdpaGraph({ b, h, lq, lk, d, scale, causal = false, resident }) {
-  const q = [b, h, lq, d];
-  const kv = [b, h, lk, d];
+export function sdpaGraph({ b, h, hk = h, lq, lk, d, scale, causal = false, resident, bias }) {
+  // grouped-query: the batch size symbolic, as in an exported decoder (see repeat_kv below)
+  const q = [hk !== h ? 'batch' : b, h, lq, d];
+  const kv = [b, hk, lk, d];
   const inits = [initializer('scale', Float32Array.of(scale), [])];
   const inputs = [['q', q]];
   const vName = resident && resident.v === resident.k ? 'k' : 'v';
   if (resident) inits.push(initializer('k', resident.k, kv), ...(vName === 'v' ? [initializer('v', resident.v, kv)] : []));
   else inputs.push(['k', kv], ['v', kv]);
-  const nodes = [node('Transpose', ['k'], ['kt'], { attrs: [intsAttr('perm', [0, 1, 3, 2])] }), node('MatMul', ['q', 'kt'], ['s']), node('Mul', ['s', 'scale'], ['ss'])];
+  const nodes = [];
+  let [kName, vIn] = ['k', vName];
+  if (hk !== h) {
+    // repeat_kv: [B, Hk, Lk, D] → [B, Hk, 1, Lk, D] → expand [B, Hk, H/Hk, Lk, D] → [B, H, Lk, D].
+    // The target shapes take the batch size from q at run time (Shape → Concat; q's batch dimension
+    // is symbolic), as an exported model's do; with constant shapes onnxruntime folds the repeat of resident (initializer) keys
+    // into a constant H-head copy at load, and the workload would run as plain multi-head attention.
+    inits.push(int64Initializer('kv_5d_tail', [hk, 1, lk, d]), int64Initializer('kv_rep_tail', [hk, h / hk, lk, d]), int64Initializer('kv_4d_tail', [h, lk, d]));
+    nodes.push(node('Shape', ['q'], ['batch'], { attrs: [intAttr('start', 0), intAttr('end', 1)] }));
+    for (const t of ['kv_5d', 'kv_rep', 'kv_4d']) nodes.push(node('Concat', ['batch', `${t}_tail`], [t], { attrs: [intAttr('axis', 0)] }));
+    const repeat = (x) => {
+      nodes.push(node('Reshape', [x, 'kv_5d'], [`${x}_5d`]), node('Expand', [`${x}_5d`, 'kv_rep'], [`${x}_rep5`]), node('Reshape', [`${x}_rep5`, 'kv_4d'], [`${x}_rep`]));
+      return `${x}_rep`;
+    };
+    kName = repeat('k');
+    vIn = vName === 'k' ? kName : repeat(vName);
+  }
+  nodes.push(node('Transpose', [kName], ['kt'], { attrs: [intsAttr('perm', [0, 1, 3, 2])] }), node('MatMul', ['q', 'kt'], ['s']), node('Mul', ['s', 'scale'], ['ss']));
   let logits = 'ss';
   if (causal) {
     inits.push(initializer('mask', causalMask(lq, lk), [lq, lk]));
     nodes.push(node('Add', ['ss', 'mask'], ['sm']));
     logits = 'sm';
   }
-  nodes.push(node('Softmax', [logits], ['p'], { attrs: [intAttr('axis', -1)] }), node('MatMul', ['p', vName], ['out']));
+  if (bias) {
+    inputs.push(['bias', bias]);
+    nodes.push(node('Add', [logits, 'bias'], ['sb']));
+    logits = 'sb';
+  }
+  nodes.push(node('Softmax', [logits], ['p'], { attrs: [intAttr('axis', -1)] }), node('MatMul', ['p', vIn], ['out']));
   return model(nodes, inputs, [['out', q]], inits, [['', 17]]);
 }
 
-/** com.microsoft MultiHeadAttention on query [B, Lq, H·D], key / value [B, Lk, H·D] → [B, Lq, H·D]. */
-export function mhaGraph({ b, h, lq, lk, d, scale, causal = false, resident }) {
+/**
+ * com.microsoft MultiHeadAttention on query [B, Lq, H·D], key / value [B, Lk, H·D] → [B, Lq, H·D].
+ * `bias`: the shape of an explicit additive bias [B or 1, H or 1, Lq, Lk], the op's attention_bias
+ * input (its sixth), a graph input named 'attention_bias'.
+ */
+export function mhaGraph({ b, h, lq, lk, d, scale, causal = false, resident, bias }) {
   const e = h * d;
   const inputs = [['query', [b, lq, e]]];
   const inits = [];
@@ -112,8 +149,44 @@ export function mhaGraph({ b, h, lq, lk, d, scale, causal = false, resident }) {
   else inputs.push(['key', [b, lk, e]], ['value', [b, lk, e]]);
   const attrs = [intAttr('num_heads', h), floatAttr('scale', scale)];
   if (causal) attrs.push(intAttr('unidirectional', 1));
-  const nodes = [node('MultiHeadAttention', ['query', 'key', vName], ['out'], { domain: 'com.microsoft', attrs })];
+  const opInputs = ['query', 'key', vName];
+  if (bias) {
+    inputs.push(['attention_bias', bias]);
+    opInputs.push('', '', 'attention_bias'); // no packed bias, no key_padding_mask
+  }
+  const nodes = [node('MultiHeadAttention', opInputs, ['out'], { domain: 'com.microsoft', attrs })];
   return model(nodes, inputs, [['out', [b, lq, e]]], inits, [['', 17], ['com.microsoft', 1]]);
+}
+
+/**
+ * com.microsoft GroupQueryAttention (causal, for decoders): query [B, Lq, H·D], key / value
+ * [B, ·, Hk·D] (heads interleaved in the rows), num_heads H, kv_num_heads Hk, an optional
+ * local_window_size (the keys pos − window … pos are visible). Two forms:
+ *   Lq = Lk (a prompt, no cache): key, value [B, Lk, Hk·D] are graph inputs;
+ *   Lq = 1 < Lk (a decode step over resident keys): `resident` { pastK, pastV } [B, Hk, Lk − 1, D]
+ *     (BNSH) and { k, v } [B, 1, Hk·D] of the last position are initializers (the op appends the
+ *     last position to the past, copying it into its present_key / present_value outputs).
+ * seqlens_k (the last key's index, Lk − 1, per batch) and total_sequence_length Lk are int32
+ * initializers. Output [B, Lq, H·D].
+ */
+export function gqaGraph({ b, h, hk, lq, lk, d, scale, window, resident }) {
+  const inputs = [['query', [b, lq, h * d]]];
+  const inits = [int32Initializer('seqlens_k', new Array(b).fill(lk - 1)), int32Initializer('total_sequence_length', [lk], [])];
+  const opInputs = ['query', 'key', 'value'];
+  if (resident) {
+    if (lq !== 1) throw new Error('gqaGraph: resident keys only for a decode step (Lq 1)');
+    inits.push(initializer('key', resident.k, [b, 1, hk * d]), initializer('value', resident.v, [b, 1, hk * d]), initializer('past_key', resident.pastK, [b, hk, lk - 1, d]), initializer('past_value', resident.pastV, [b, hk, lk - 1, d]));
+    opInputs.push('past_key', 'past_value');
+  } else {
+    if (lq !== lk) throw new Error('gqaGraph: without a cache, Lq must equal Lk');
+    inputs.push(['key', [b, lk, hk * d]], ['value', [b, lk, hk * d]]);
+    opInputs.push('', '');
+  }
+  opInputs.push('seqlens_k', 'total_sequence_length');
+  const attrs = [intAttr('num_heads', h), intAttr('kv_num_heads', hk), floatAttr('scale', scale)];
+  if (window) attrs.push(intAttr('local_window_size', window));
+  const nodes = [node('GroupQueryAttention', opInputs, ['out', 'present_key', 'present_value'], { domain: 'com.microsoft', attrs })];
+  return model(nodes, inputs, [['out', [b, lq, h * d]]], inits, [['', 17], ['com.microsoft', 1]]);
 }
 
 /** Wᵀ of a row-major [rows, cols] matrix. */

@@ -6,8 +6,16 @@
 // onnxruntime allows. For multi-head attention with projections the module's weights are
 // initializers (pre-transposed), and the graphs are onnx-graph.mjs's mhaProjGraph; the KV-cache
 // decode step and the Bahdanau step are described at prepareStep / prepareBahdanau below.
+//
+// The attention variants (V…): biases and masks are one explicit additive bias (../variants.mjs)
+// fed as a graph input, built once outside the timed call: Add before Softmax in the MatMul graph,
+// the MultiHeadAttention op's attention_bias input; the sliding window is the same kind of bias
+// (−∞ outside the window) in the MatMul graph. Grouped-query K / V are repeated to H heads in the
+// MatMul graph (repeat_kv); the fused-op contender runs com.microsoft GroupQueryAttention where the
+// workload says so (`fusedOp: 'gqa'`: its kv heads and its local_window_size), see prepareGqa.
 import { Unsupported } from '../errors.mjs';
-import { bahdanauGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
+import { biasDescription, explicitBias } from '../variants.mjs';
+import { bahdanauGraph, gqaGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
 
 /** [B, H, L, D] ↔ [B, L, H·D] (the MultiHeadAttention op's layout). */
 function toBLE(x, [b, h, l, d]) {
@@ -23,6 +31,13 @@ function toBHLD(y, [b, h, l, d]) {
     for (let hi = 0; hi < h; hi++)
       for (let li = 0; li < l; li++) x.set(y.subarray(((bi * l + li) * h + hi) * d, ((bi * l + li) * h + hi + 1) * d), ((bi * h + hi) * l + li) * d);
   return x;
+}
+
+/** Rows [r0, r1) of every head of x [B, H, L, D] (a Float32Array) → [B, H, r1 − r0, D]. */
+function headRows(x, [b, h, l, d], r0, r1) {
+  const y = new Float32Array(b * h * (r1 - r0) * d);
+  for (let bh = 0; bh < b * h; bh++) y.set(x.subarray((bh * l + r0) * d, (bh * l + r1) * d), bh * (r1 - r0) * d);
+  return y;
 }
 
 /** flavor 'web' | 'node'; graph 'matmul' | 'mha'. */
@@ -86,6 +101,46 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
     const run = async () => (await session.run(feeds)).out.data;
     return { run, async: true, result: run, dispose: () => session.release() };
   }
+  // com.microsoft GroupQueryAttention (gqaGraph), for the workloads that name it (V1 and V1-full, V6
+  // and V6-mha): the op is causal by definition, with kv_num_heads and local_window_size. A prompt
+  // (Lq = Lk): q, k, v are graph inputs in the op's layout [B, L, heads·D]. A decode step over
+  // resident keys (Lq 1): the first Lk − 1 keys / values are past_key / past_value initializers and
+  // the last position the op's key / value (initializers too); every call the op appends it to the
+  // past into fresh present_key / present_value outputs (its KV-cache API), and attends over all Lk.
+  async function prepareGqa(w, inp) {
+    const s = w.shape;
+    const { b, h, hk, lq, lk, d } = s;
+    if (s.alibi || s.relative || s.mask) throw new Unsupported('GroupQueryAttention takes no bias here (see the MatMul graph)');
+    if (lq === lk && !s.causal) throw new Unsupported('GroupQueryAttention is causal only');
+    if (s.window && s.window[1] !== 0) throw new Unsupported('GroupQueryAttention windows look back only (window [left, 0])');
+    const qShape = [b, h, lq, d];
+    const kvShape = [b, hk, lk, d];
+    const decode = w.resident === 'kv';
+    if (decode && lq !== 1) throw new Unsupported('GroupQueryAttention over resident keys: decode steps (Lq 1) only');
+    const resident = decode && {
+      pastK: headRows(inp.k.data, kvShape, 0, lk - 1),
+      pastV: headRows(inp.v.data, kvShape, 0, lk - 1),
+      k: toBLE(headRows(inp.k.data, kvShape, lk - 1, lk), [b, hk, 1, d]),
+      v: toBLE(headRows(inp.v.data, kvShape, lk - 1, lk), [b, hk, 1, d]),
+    };
+    // local_window_size counts the query's own key: window [left, 0] is local_window_size left + 1
+    // (measured: 5 matches [4, 0] on onnxruntime 1.30).
+    const windowSize = s.window?.[0] >= 0 ? s.window[0] + 1 : undefined;
+    let session;
+    try {
+      session = await createSession(gqaGraph({ ...s, window: windowSize, resident }));
+    } catch (error) {
+      throw new Error(`GroupQueryAttention op: ${String(error?.message ?? error).split('\n')[0]}`);
+    }
+    const feeds = { query: new ort.Tensor('float32', toBLE(inp.q.data, qShape), [b, lq, h * d]) };
+    if (!decode) {
+      feeds.key = new ort.Tensor('float32', toBLE(inp.k.data, kvShape), [b, lk, hk * d]);
+      feeds.value = new ort.Tensor('float32', toBLE(inp.v.data, kvShape), [b, lk, hk * d]);
+    }
+    const run = async () => (await session.run(feeds, ['out'])).out.data;
+    const note = `com.microsoft GroupQueryAttention op (kv_num_heads ${hk}${windowSize !== undefined ? `, local_window_size ${windowSize}` : ''}${decode ? `; past_key / past_value ${lk - 1} positions + the last one, initializers` : ''})`;
+    return { run, async: true, note, result: async () => toBHLD(await run(), qShape), dispose: () => session.release() };
+  }
   return {
     id: `ort-${flavor}-${graph}-${threads}t`,
     label: `ort-${flavor} ${graph === 'mha' ? 'MHA op' : 'MatMul graph'} ${threads}T`,
@@ -99,15 +154,19 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
       if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
       if (w.kind !== 'sdpa') throw new Unsupported(`no onnxruntime adapter for ${w.kind}`);
       const s = w.shape;
+      const hk = s.hk ?? s.h;
       const mha = graph === 'mha';
+      if (mha && (w.fusedOp === 'gqa' || hk !== s.h)) return prepareGqa(w, inp);
       const qShape = [s.b, s.h, s.lq, s.d];
-      const kvShape = [s.b, s.h, s.lk, s.d];
+      const kvShape = [s.b, hk, s.lk, s.d];
       const lay = (t, shape) => (mha ? toBLE(t.data, shape) : t.data);
       const dims = (shape) => (mha ? [shape[0], shape[2], shape[1] * shape[3]] : shape);
       const residentK = w.resident === 'kv' ? lay(inp.k, kvShape) : undefined;
       // keys that are also the values (seq2seq encoder states): one initializer feeds both
       const resident = residentK && { k: residentK, v: inp.v === inp.k ? residentK : lay(inp.v, kvShape) };
-      const model = (mha ? mhaGraph : sdpaGraph)({ ...s, resident });
+      // The variants: the explicit bias, a graph input (it covers causal when it holds a window).
+      const bias = explicitBias(s, inp);
+      const model = (mha ? mhaGraph : sdpaGraph)({ ...s, hk, causal: s.causal && !bias?.covers.causal, resident, bias: bias?.shape });
       const session = await createSession(model);
       const names = mha ? ['query', 'key', 'value'] : ['q', 'k', 'v'];
       const feeds = { [names[0]]: new ort.Tensor('float32', lay(inp.q, qShape), dims(qShape)) };
@@ -115,10 +174,13 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
         feeds[names[1]] = new ort.Tensor('float32', lay(inp.k, kvShape), dims(kvShape));
         feeds[names[2]] = new ort.Tensor('float32', lay(inp.v, kvShape), dims(kvShape));
       }
+      if (bias) feeds[mha ? 'attention_bias' : 'bias'] = new ort.Tensor('float32', bias.data, bias.shape);
+      const note = bias ? `${biasDescription(s, bias)}, ${mha ? "the op's attention_bias input" : 'a graph input added before Softmax'}` : hk !== s.h ? `K, V repeated to ${s.h} heads in the graph every call (Reshape → Expand → Reshape, the shapes from q's batch size as an exporter writes them; constant shapes let onnxruntime fold the repeat of the resident keys into a ${s.h / hk}× larger constant)` : undefined;
       const run = async () => (await session.run(feeds)).out.data;
       return {
         run,
         async: true,
+        note,
         result: async () => (mha ? toBHLD(await run(), qShape) : await run()),
         dispose: () => session.release(),
       };

@@ -14,6 +14,7 @@ process.on('message', async ({ id, spec, dir, cmd, workload, tiny, options }) =>
       await prepared?.dispose?.();
       const w = workloads({ tiny }).find((x) => x.id === workload);
       prepared = await peer.prepare(w, w.makeInputs());
+      value = { note: prepared.note };
     } else if (cmd === 'result') value = await prepared.result();
     else if (cmd === 'slice') value = await timeSlice(prepared.run, { ...options, async: prepared.async });
     else if (cmd === 'dispose') (await prepared?.dispose?.(), (prepared = null));

@@ -47,8 +47,9 @@ export function remoteContender(spec, dir, version) {
     status: 'ok',
     version: `onnxruntime-${spec.flavor} ${version} (in a child process)`,
     async prepare(w, _inputs, { tiny = false } = {}) {
+      let prepared;
       try {
-        await call({ cmd: 'prepare', workload: w.id, tiny });
+        prepared = await call({ cmd: 'prepare', workload: w.id, tiny });
       } catch (error) {
         if (error.unsupported) {
           const { Unsupported } = await import('../errors.mjs');
@@ -58,6 +59,7 @@ export function remoteContender(spec, dir, version) {
       }
       return {
         remote: true,
+        note: prepared?.note,
         result: () => call({ cmd: 'result' }),
         slice: (options) => call({ cmd: 'slice', options }),
         dispose: () => call({ cmd: 'dispose' }),

@@ -3,6 +3,9 @@
 // 2-D matMul with K transposed explicitly (`tf.transpose` is a fast kernel), the scale is applied
 // to q (Lq·D multiplies instead of Lq·Lk), and the causal mask is a resident additive matrix.
 // Inputs are split per head once, outside the timed call; the output is read back with dataSync.
+// The attention variants: an explicit bias [Lq, Lk] per head (../variants.mjs), a resident tensor
+// added to the scores; grouped-query heads read their kv head's tensors; a decode step over
+// resident keys with several heads (V6) is batched over the kv heads (prepareGroupedDecode).
 // Multi-head attention with projections (nn.MultiheadAttention): the weights are resident tensors,
 // pre-transposed once (Wᵀ [E, 3E], W_oᵀ [E, E]); per call one in-projection matMul + bias, split into
 // heads, the same per-head 2-D matMuls, concat, out-projection matMul + bias.
@@ -24,6 +27,7 @@
 // resident tensors: Va·tanh(z) + vb = (2Va)·σ(2·keys + 2·(Wa·h + b)) + (vb − ΣVa). Exact algebra;
 // BAHDANAU_TANH=1 in the environment times the literal tanh form instead.
 import { Unsupported } from '../errors.mjs';
+import { biasDescription, biasSlice, explicitBias, hasVariant } from '../variants.mjs';
 import { causalMask, projectKV, splitHeads, transposed } from './onnx-graph.mjs';
 
 export async function tfjsContender(require) {
@@ -127,6 +131,26 @@ export async function tfjsContender(require) {
     };
     return { run, result: run, dispose: () => kept.forEach((t) => t.dispose()) };
   }
+  // A decode step over resident keys with several heads (V6, V6-mha), batched over the kv heads
+  // like the KV-step adapter: Kᵀ [B·Hk, D, Lk] and V [B·Hk, Lk, D] made once; q [B, H, Lq, D] is
+  // [B·Hk, (H/Hk)·Lq, D] as it stands (the query heads of a group are consecutive), so grouped-query
+  // needs no repeated keys: one batched matMul per step, its output [B, H, Lq, D] as it stands.
+  function prepareGroupedDecode(w, inp) {
+    const { b, h, hk, lq, lk, d, scale } = w.shape;
+    const kept = [];
+    const keep = (t) => (kept.push(t), t);
+    const kt = keep(tf.tidy(() => tf.transpose(tf.tensor3d(inp.k.data, [b * hk, lk, d]), [0, 2, 1])));
+    const v = keep(tf.tensor3d(inp.v.data, [b * hk, lk, d]));
+    const q = keep(tf.tensor3d(inp.q.data, [b * hk, (h / hk) * lq, d]));
+    const run = () => {
+      const o = tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(tf.mul(q, scale), kt)), v));
+      const out = o.dataSync();
+      o.dispose();
+      return out;
+    };
+    const note = `batched over the ${hk} kv heads: q as [${b * hk}, ${(h / hk) * lq}, ${d}], Kᵀ and V resident${hk !== h ? ' (no repeated keys)' : ''}`;
+    return { run, result: run, note, dispose: () => kept.forEach((t) => t.dispose()) };
+  }
   return {
     id: 'tfjs-wasm',
     label: 'tfjs-wasm',
@@ -140,32 +164,55 @@ export async function tfjsContender(require) {
       if (w.kind === 'decode') return prepareStep(w, inp);
       if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
       if (w.kind !== 'sdpa') throw new Unsupported(`no tfjs adapter for ${w.kind}`);
-      const { b, h, lq, lk, d, scale, causal } = w.shape;
+      const s = w.shape;
+      const { b, h, lq, lk, d, scale } = s;
+      const hk = s.hk ?? h;
+      const group = h / hk;
+      if (w.resident === 'kv' && h > 1 && !hasVariant(s)) return prepareGroupedDecode(w, inp);
       const kept = [];
       const keep = (t) => (kept.push(t), t);
-      const heads = [];
-      for (let bh = 0; bh < b * h; bh++) {
-        const q = keep(tf.tensor2d(inp.q.data.subarray(bh * lq * d, (bh + 1) * lq * d), [lq, d]));
-        const k = keep(tf.tensor2d(inp.k.data.subarray(bh * lk * d, (bh + 1) * lk * d), [lk, d]));
-        const v = inp.v === inp.k ? k : keep(tf.tensor2d(inp.v.data.subarray(bh * lk * d, (bh + 1) * lk * d), [lk, d]));
+      // k / v per kv head (grouped-query: query head hi of batch bi reads kv head hi / (H / Hk), no copies)
+      const kvHeads = [];
+      for (let bk = 0; bk < b * hk; bk++) {
+        const k = keep(tf.tensor2d(inp.k.data.subarray(bk * lk * d, (bk + 1) * lk * d), [lk, d]));
+        const v = inp.v === inp.k ? k : keep(tf.tensor2d(inp.v.data.subarray(bk * lk * d, (bk + 1) * lk * d), [lk, d]));
         // Resident encoder states (a decoder step): Kᵀ made once.
         const kt = w.resident === 'kv' ? keep(tf.transpose(k)) : null;
-        heads.push({ q, k, v, kt });
+        kvHeads.push({ k, v, kt });
       }
-      const mask = causal ? keep(tf.tensor2d(causalMask(lq, lk), [lq, lk])) : null;
+      // The variants: one explicit bias [Lq, Lk] per (batch, head) it varies over, a resident
+      // tensor made once and added to each head's scores (the window's as −∞ covers causal too).
+      const bias = explicitBias(s, inp);
+      const biasTensors = new Map();
+      const biasOf = (bi, hi) => {
+        if (!bias) return null;
+        const key = `${bias.shape[0] === 1 ? 0 : bi},${bias.shape[1] === 1 ? 0 : hi}`;
+        if (!biasTensors.has(key)) biasTensors.set(key, keep(tf.tensor2d(biasSlice(bias, bi, hi), [lq, lk])));
+        return biasTensors.get(key);
+      };
+      const heads = [];
+      for (let bh = 0; bh < b * h; bh++) {
+        const [bi, hi] = [Math.floor(bh / h), bh % h];
+        const q = keep(tf.tensor2d(inp.q.data.subarray(bh * lq * d, (bh + 1) * lq * d), [lq, d]));
+        heads.push({ q, ...kvHeads[bi * hk + Math.floor(hi / group)], bias: biasOf(bi, hi) });
+      }
+      const mask = s.causal && !bias?.covers.causal ? keep(tf.tensor2d(causalMask(lq, lk), [lq, lk])) : null;
       const out = new Float32Array(b * h * lq * d);
       const run = () => {
         heads.forEach((t, i) => {
           const o = tf.tidy(() => {
-            const s = tf.matMul(scale === 1 ? t.q : tf.mul(t.q, scale), t.kt ?? tf.transpose(t.k));
-            return tf.matMul(tf.softmax(mask ? tf.add(s, mask) : s), t.v);
+            let scores = tf.matMul(scale === 1 ? t.q : tf.mul(t.q, scale), t.kt ?? tf.transpose(t.k));
+            if (mask) scores = tf.add(scores, mask);
+            if (t.bias) scores = tf.add(scores, t.bias);
+            return tf.matMul(tf.softmax(scores), t.v);
           });
           out.set(o.dataSync(), i * lq * d);
           o.dispose();
         });
         return out;
       };
-      return { run, result: run, dispose: () => kept.forEach((t) => t.dispose()) };
+      const note = bias ? `${biasDescription(s, bias)}, added per head` : hk !== h ? `per-head 2-D matMuls, each query head on its kv head's tensors` : undefined;
+      return { run, result: run, note, dispose: () => kept.forEach((t) => t.dispose()) };
     },
   };
 }
