@@ -104,3 +104,46 @@ describe('transformer layer state_dicts', () => {
     expect(rt.memoryStats().bytesInUse).toBe(before.bytesInUse);
   });
 });
+
+describe.each(BUILDS)('incremental decoding with a transformer decoder layer on the %s build', (backend) => {
+  for (const c of fixture.cases) {
+    it(`bind + step token by token equals the causal forward (${c.config.activation}, ${c.config.normFirst ? 'pre' : 'post'}-norm), and allocates nothing per step`, async () => {
+      const rt = await runtimeFor(backend);
+      const layer = rt.transformerDecoderLayer({ ...c.config, weights: weights(c.decoder.weights) });
+      const [tgt, memory] = [tensor(c.decoder.tgt), tensor(c.decoder.memory)];
+      const opts = { causal: true, memoryKeyLengths: c.decoder.memoryKeyLengths };
+      const full = layer.forward(tgt, memory, opts);
+      const [B, T, E] = tgt.shape as [number, number, number];
+      const bound = layer.bind(memory, { memoryKeyLengths: c.decoder.memoryKeyLengths });
+      const cache = layer.createCache({ batch: B, maxLength: T });
+      for (let t = 0; t < T; t++) {
+        const x = new Float32Array(B * E);
+        for (let b = 0; b < B; b++) x.set(tgt.data.subarray((b * T + t) * E, (b * T + t + 1) * E), b * E);
+        const y = bound.step({ data: x, shape: [B, E] }, cache);
+        for (let b = 0; b < B; b++) {
+          const want = full.subarray((b * T + t) * E, (b * T + t + 1) * E);
+          let err = 0;
+          for (let i = 0; i < E; i++) err = Math.max(err, Math.abs(y[b * E + i]! - want[i]!));
+          expect(err, `t=${t} b=${b}`).toBeLessThanOrEqual(1e-5);
+        }
+      }
+      expect(() => bound.step({ data: new Float32Array(B * E), shape: [B, E] }, cache)).toThrow(/cache is full/);
+      // a steady decode loop leaves memory flat
+      const x = { data: new Float32Array(B * E).fill(0.1), shape: [B, E] };
+      cache.reset();
+      bound.step(x, cache);
+      const before = rt.memoryStats();
+      for (let i = 0; i < 1000; i++) {
+        if (cache.length === T) cache.reset();
+        bound.step(x, cache);
+      }
+      const after = rt.memoryStats();
+      expect(after.bytesInUse).toBe(before.bytesInUse);
+      expect(after.capacityBytes).toBe(before.capacityBytes);
+      expect(after.allocations).toBe(before.allocations);
+      bound.dispose();
+      cache.dispose();
+      layer.dispose();
+    });
+  }
+});

@@ -85,6 +85,8 @@ export interface RowsProblem {
   keyLengths?: Int32Array;
   needWeights?: boolean;
   variants?: Variants;
+  /** Keys and values already projected (projectKeysValues): rows [B·S, 2·Hk·Dh]; xk, xv unused. */
+  projectedKV?: Mat;
 }
 
 export class MultiHeadAttention {
@@ -216,7 +218,11 @@ export class MultiHeadAttention {
     const heads4 = (m: Mat, length: number): View => ({ ptr: m.ptr, sB: length * m.ld, sH: dh, sL: m.ld });
     const qWidth = heads * dh, kvWidth = kvHeads * dh;
     let qm: Mat, km: Mat, vm: Mat;
-    if (xk === undefined) {
+    if (p.projectedKV) {
+      qm = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
+      this.projectIn(xq, batch * lq, 0, qWidth, qm);
+      [km, vm] = [p.projectedKV, at(p.projectedKV, 0, kvWidth)];
+    } else if (xk === undefined) {
       // One gemm: rows [q | k | v] of width (H + 2Hk)·Dh.
       const qkv = mat(temps.tensor([batch * lq, this.qkvWidth]).ptr, this.qkvWidth);
       this.projectIn(xq, batch * lq, 0, this.qkvWidth, qkv);
@@ -233,7 +239,7 @@ export class MultiHeadAttention {
       [km, vm] = [kv, at(kv, 0, kvWidth)];
     }
     this.rotate(qm, batch, lq, heads, lq * qm.ld, 0);
-    this.rotate(km, batch, lk, kvHeads, lk * km.ld, 0);
+    if (!p.projectedKV) this.rotate(km, batch, lk, kvHeads, lk * km.ld, 0);
     const attn = mat(temps.tensor([batch * lq, qWidth]).ptr, qWidth);
     const problem = {
       q: heads4(qm, lq), k: heads4(km, lk), v: heads4(vm, lk), out: heads4(attn, lq),
@@ -287,13 +293,24 @@ export class MultiHeadAttention {
     if (cache.disposed) throw new TypeError('cache was disposed');
     const xa = checkTensor('x', x, ws.heap);
     expectShape('x', xa.shape, [cache.batch, e], 'the batch of the cache and embedDim');
+    cache.nextSlot(); // a full cache throws before anything runs
+    return ws.run((temps) => {
+      const out = temps.tensor([cache.batch, e]);
+      this.stepRows(temps, mat(temps.input(xa), e), cache, mat(out.ptr, e));
+      return out.toArray();
+    });
+  }
+
+  /** @internal One decoding step on resident rows: out [B, E] for x [B, E] (see step). */
+  stepRows(temps: Temps, x: Mat, cache: KVCache, out: Mat): void {
+    const { ws, numHeads: heads, numKeyValueHeads: kvHeads, headDim: dh } = this;
     const position = cache.length;
     const slot = cache.nextSlot();
     const batch = cache.batch;
     const qWidth = heads * dh, kvWidth = kvHeads * dh;
-    return ws.run((temps) => {
+    {
       const qkv = mat(temps.tensor([batch, this.qkvWidth]).ptr, this.qkvWidth);
-      this.projectIn(mat(temps.input(xa), e), batch, 0, this.qkvWidth, qkv);
+      this.projectIn(x, batch, 0, this.qkvWidth, qkv);
       this.rotate(qkv, batch, 1, heads + kvHeads, qkv.ld, position); // q and k heads are adjacent
       // Append k and v of the new token at its slot of every sequence.
       const f32 = ws.heap.floats();
@@ -313,10 +330,13 @@ export class MultiHeadAttention {
         group: heads / kvHeads,
       });
       cache.advance();
-      const out = temps.tensor([batch, e]);
-      this.projectOut(attn, batch, mat(out.ptr, e));
-      return out.toArray();
-    });
+      this.projectOut(attn, batch, out);
+    }
+  }
+
+  /** @internal kv [rows, 2·Hk·Dh] = x [rows, E] projected to keys and values once (a bound memory). */
+  projectKeysValues(x: Mat, rows: number, kv: Mat): void {
+    this.projectIn(x, rows, this.numHeads * this.headDim, 2 * this.numKeyValueHeads * this.headDim, kv);
   }
 
   /** Frees the resident weights (caches are separate: dispose them too). */

@@ -9,10 +9,10 @@
  */
 import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
 import { mat, linear, type Mat } from './linear.js';
-import { MultiHeadAttention } from './mha.js';
+import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentWeights } from './weights.js';
 import type { Temps, Workspace } from './workspace.js';
-import type { Tensor } from '../memory.js';
+import { Tensor } from '../memory.js';
 
 export type Activation = 'relu' | 'gelu';
 
@@ -271,10 +271,118 @@ export class TransformerDecoderLayer extends LayerCore {
     });
   }
 
+  /** A self-attention KV cache for `bind(...).step`: [batch, maxLength] positions. */
+  createCache(options: { batch: number; maxLength: number }): KVCache {
+    this.assertLive('transformerDecoderLayer');
+    return this.selfAttn.createCache(options);
+  }
+
+  /**
+   * Keeps memory [B, S, dModel] resident with the cross-attention keys and values projected once,
+   * for an incremental decode: `bound.step(x [B, dModel], cache)` then costs one token's work.
+   */
+  bind(memory: TensorLike, options?: { memoryKeyLengths?: ArrayLike<number> }): BoundDecoderLayer {
+    const where = 'transformerDecoderLayer.bind';
+    this.assertLive('transformerDecoderLayer');
+    const { ws, dModel: e } = this;
+    const m = checkRows(where, 'memory', memory, e, ws);
+    const opts = checkOptions('options', options, ['memoryKeyLengths'], 'bind');
+    const lengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], m.batch, m.length);
+    const kv = new Tensor(ws.heap, [m.batch * m.length, 2 * e]);
+    try {
+      ws.run((temps) => this.crossAttn.projectKeysValues(mat(temps.input(m.arg), e), m.batch * m.length, mat(kv.ptr, 2 * e)));
+    } catch (error) {
+      kv.dispose();
+      throw error;
+    }
+    return new BoundDecoderLayer(this, kv, m.batch, m.length, lengths);
+  }
+
+  /** @internal BoundDecoderLayer.step: the checks, then stepRows. */
+  stepBound(x: TensorLike, cache: KVCache, bound: BoundDecoderLayer): Float32Array {
+    this.assertLive('transformerDecoderLayer');
+    const { ws, dModel: e } = this;
+    const xa = checkTensor('x', x, ws.heap);
+    expectShape('x', xa.shape, [bound.batch, e], 'the batch of the bound memory and dModel');
+    if (!(cache instanceof KVCache) || cache.owner !== this.selfAttn || cache.batch !== bound.batch) {
+      throw new TypeError(`cache must be a KVCache of batch ${bound.batch} made by this layer's createCache(), received ${describe(cache)}`);
+    }
+    if (cache.disposed) throw new TypeError('cache was disposed');
+    cache.nextSlot(); // a full cache throws before anything runs
+    return ws.run((temps) => {
+      const y = temps.tensor([bound.batch, e]);
+      this.stepRows(temps, mat(temps.input(xa), e), cache, bound, mat(y.ptr, e));
+      return y.toArray();
+    });
+  }
+
+  /** @internal One decoder step on resident rows: y [B, E] for x [B, E] at the cache's next position. */
+  stepRows(temps: Temps, x: Mat, cache: KVCache, bound: BoundDecoderLayer, y: Mat): void {
+    const { ws, dModel: e } = this;
+    const batch = cache.batch;
+    const a = mat(temps.tensor([batch, e]).ptr, e);
+    const b = mat(temps.tensor([batch, e]).ptr, e);
+    const cross = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, {
+      xq: q, batch, lq: 1, lk: bound.sourceLength, causal: false, keyLengths: bound.lengths, projectedKV: mat(bound.kv.ptr, 2 * e),
+    }, out);
+    if (this.normFirst) {
+      const n = mat(temps.tensor([batch, e]).ptr, e);
+      this.norm(1, x, batch, n);
+      this.selfAttn.stepRows(temps, n, cache, a);
+      ws.kernels.addInPlace(a.ptr, x.ptr, batch * e);
+      this.norm(2, a, batch, n);
+      cross(n, b);
+      ws.kernels.addInPlace(b.ptr, a.ptr, batch * e);
+      this.norm(3, b, batch, n);
+      ws.heap.floats().copyWithin(y.ptr >>> 2, b.ptr >>> 2, (b.ptr >>> 2) + batch * e);
+      this.feedForward(temps, n, batch, y, true);
+      return;
+    }
+    this.selfAttn.stepRows(temps, x, cache, a);
+    this.norm(1, a, batch, a, x);
+    cross(a, b);
+    this.norm(2, b, batch, b, a);
+    this.feedForward(temps, b, batch, y, false);
+    this.norm(3, y, batch, y, b);
+  }
+
   dispose(): void {
     this.disposeParts();
     this.selfAttn.dispose();
     this.crossAttn.dispose();
+  }
+}
+
+/** Memory bound to a decoder layer (its cross-attention keys and values projected once). */
+export class BoundDecoderLayer {
+  readonly batch: number;
+  readonly sourceLength: number;
+  /** @internal */ readonly kv: Tensor;
+  /** @internal */ readonly lengths: Int32Array | undefined;
+  private readonly layer: TransformerDecoderLayer;
+
+  /** @internal use `layer.bind(memory)` */
+  constructor(layer: TransformerDecoderLayer, kv: Tensor, batch: number, sourceLength: number, lengths: Int32Array | undefined) {
+    this.layer = layer;
+    this.kv = kv;
+    this.batch = batch;
+    this.sourceLength = sourceLength;
+    this.lengths = lengths;
+  }
+
+  /**
+   * One decoding step: x [B, dModel] is the newest target token of each sequence; its self-attention
+   * key and value are appended to `cache` (from layer.createCache) → the layer's output row [B, dModel],
+   * the row that `forward(tgt, memory, { causal: true, memoryKeyLengths })` gives at this position.
+   */
+  step(x: TensorLike, cache: KVCache): Float32Array {
+    if (this.kv.disposed) throw new Error('transformerDecoderLayer: this bound memory was disposed');
+    return this.layer.stepBound(x, cache, this);
+  }
+
+  /** Frees the projected memory. Idempotent. */
+  dispose(): void {
+    this.kv.dispose();
   }
 }
 
