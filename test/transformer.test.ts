@@ -147,3 +147,18 @@ describe.each(BUILDS)('incremental decoding with a transformer decoder layer on 
     });
   }
 });
+
+describe.each(BUILDS)('a whole nn.TransformerEncoder state_dict on the %s build', (backend) => {
+  it('loads layers.N.* (and the final norm) under a prefix and matches PyTorch', async () => {
+    const rt = await runtimeFor(backend);
+    const enc = (fixture as unknown as { encoder: { config: Record<string, unknown>; weights: Record<string, Json>; src: Json; causal: Json } }).encoder;
+    const stack = rt.transformerEncoder({ ...(enc.config as { numLayers: number; dModel: number; nhead: number; dimFeedforward: number }), weights: weights(enc.weights) });
+    expect(stack.numLayers).toBe(2);
+    const e = errors(stack.forward(tensor(enc.src), { causal: true }), enc.causal);
+    expect(e.maxAbs).toBeLessThanOrEqual(1e-5);
+    expect(e.normwise).toBeLessThanOrEqual(1e-5);
+    stack.dispose();
+    expect(() => rt.transformerEncoder({ ...(enc.config as { numLayers: number; dModel: number; nhead: number; dimFeedforward: number }), numLayers: 1, weights: weights(enc.weights) }))
+      .toThrow(/^transformerEncoder: the weights do not match 1 layers and a final norm: unexpected encoder\.layers\.1\./);
+  });
+});

@@ -65,8 +65,20 @@ def main():
             'encoder': {'weights': state(enc), 'src': t(src), 'outputs': {k: t(v) for k, v in runs.items()}, 'keyLengths': [L, 4]},
             'decoder': {'weights': state(dec), 'tgt': t(tgt), 'memory': t(memory), 'outputs': {k: t(v) for k, v in dec_runs.items()}, 'memoryKeyLengths': [S, 5]},
         })
+    # a whole nn.TransformerEncoder: 2 post-norm GELU layers and a final LayerNorm, prefixed as in a model
+    layer = nn.TransformerEncoderLayer(E, HEADS, FF, dropout=0.0, activation='gelu', batch_first=True)
+    stack = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(E), enable_nested_tensor=False)
+    randomize(stack, 30)
+    stack.eval()
+    src = torch.rand(B, L, E) * 2 - 1
+    with torch.enable_grad():
+        out = stack(src, mask=torch.triu(torch.ones(L, L, dtype=torch.bool), 1))
+    encoder = {
+        'config': {'numLayers': 2, 'dModel': E, 'nhead': HEADS, 'dimFeedforward': FF, 'activation': 'gelu', 'norm': True, 'prefix': 'encoder.'},
+        'weights': {f'encoder.{k}': v for k, v in state(stack).items()}, 'src': t(src), 'causal': t(out),
+    }
     with open(OUT, 'w') as f:
-        json.dump({'generator': f'tools/transformer_fixtures.py (torch {torch.__version__})', 'cases': cases}, f)
+        json.dump({'generator': f'tools/transformer_fixtures.py (torch {torch.__version__})', 'cases': cases, 'encoder': encoder}, f)
         f.write('\n')
     print(f'wrote {OUT} ({os.path.getsize(OUT)} bytes)')
 

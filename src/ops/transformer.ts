@@ -177,26 +177,32 @@ export class TransformerEncoderLayer extends LayerCore {
     const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
     const rows = batch * length;
     return ws.run((temps) => {
-      const x = mat(temps.input(arg), e);
-      const sa = mat(temps.tensor([rows, e]).ptr, e);
       const y = mat(temps.tensor([rows, e]).ptr, e);
-      const attend = (q: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths }, sa);
-      if (this.normFirst) {
-        const n = mat(temps.tensor([rows, e]).ptr, e);
-        this.norm(1, x, rows, n);
-        attend(n);
-        ws.kernels.addInPlace(sa.ptr, x.ptr, rows * e); // sa = x + SA(norm1(x))
-        this.norm(2, sa, rows, n);
-        ws.heap.floats().copyWithin(y.ptr >>> 2, sa.ptr >>> 2, (sa.ptr >>> 2) + rows * e);
-        this.feedForward(temps, n, rows, y, true); // y = sa + FF(norm2(sa))
-      } else {
-        attend(x);
-        this.norm(1, sa, rows, sa, x); // sa = norm1(x + SA(x))
-        this.feedForward(temps, sa, rows, y, false);
-        this.norm(2, y, rows, y, sa); // y = norm2(sa + FF(sa))
-      }
+      this.forwardRows(temps, mat(temps.input(arg), e), batch, length, causal, keyLengths, y);
       return ws.heap.view(y.ptr, rows * e).slice();
     });
+  }
+
+  /** @internal The layer on resident rows: y [B·L, E] for x [B·L, E] (x is left as it was). */
+  forwardRows(temps: Temps, x: Mat, batch: number, length: number, causal: boolean, keyLengths: Int32Array | undefined, y: Mat): void {
+    const { ws, dModel: e } = this;
+    const rows = batch * length;
+    const sa = mat(temps.tensor([rows, e]).ptr, e);
+    const attend = (q: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths }, sa);
+    if (this.normFirst) {
+      const n = mat(temps.tensor([rows, e]).ptr, e);
+      this.norm(1, x, rows, n);
+      attend(n);
+      ws.kernels.addInPlace(sa.ptr, x.ptr, rows * e); // sa = x + SA(norm1(x))
+      this.norm(2, sa, rows, n);
+      ws.heap.floats().copyWithin(y.ptr >>> 2, sa.ptr >>> 2, (sa.ptr >>> 2) + rows * e);
+      this.feedForward(temps, n, rows, y, true); // y = sa + FF(norm2(sa))
+    } else {
+      attend(x);
+      this.norm(1, sa, rows, sa, x); // sa = norm1(x + SA(x))
+      this.feedForward(temps, sa, rows, y, false);
+      this.norm(2, y, rows, y, sa); // y = norm2(sa + FF(sa))
+    }
   }
 
   dispose(): void {
@@ -386,3 +392,92 @@ export class BoundDecoderLayer {
   }
 }
 
+
+export interface TransformerEncoderConfig extends Omit<TransformerLayerConfig, 'prefix'> {
+  numLayers: number;
+  /** A final LayerNorm after the layers (`nn.TransformerEncoder(norm=LayerNorm(E))`): `norm.weight`, `norm.bias`. Default false. */
+  norm?: boolean;
+  /** Only the entries starting with this prefix (e.g. 'encoder.'), then `layers.N.` per layer. */
+  prefix?: string;
+}
+
+/** `torch.nn.TransformerEncoder`: numLayers encoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
+export class TransformerEncoder {
+  readonly numLayers: number;
+  readonly layers: readonly TransformerEncoderLayer[];
+  private readonly ws: Workspace;
+  private readonly finalNorm: { weight: Tensor; bias: Tensor } | undefined;
+  private readonly eps: number;
+
+  /** @internal use `runtime.transformerEncoder(...)` */
+  constructor(ws: Workspace, config: TransformerEncoderConfig) {
+    const where = 'transformerEncoder';
+    const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
+    const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
+    const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
+    const prefix = (cfg['prefix'] ?? '') as string;
+    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+    const all = (config.weights ?? {}) as Record<string, TensorLike>;
+    const known = new Set<string>();
+    for (let n = 0; n < numLayers; n++) for (const name of Object.keys(all)) if (name.startsWith(`${prefix}layers.${n}.`)) known.add(name);
+    if (useNorm) ['norm.weight', 'norm.bias'].forEach((n) => known.add(prefix + n));
+    const unexpected = Object.keys(all).filter((n) => n.startsWith(prefix) && !known.has(n));
+    if (unexpected.length) throw new TypeError(`${where}: the weights do not match ${numLayers} layers${useNorm ? ' and a final norm' : ''}: unexpected ${unexpected.join(', ')}`);
+    const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
+    this.eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
+    const layers: TransformerEncoderLayer[] = [];
+    let finalNorm: { weight: Tensor; bias: Tensor } | undefined;
+    try {
+      const layerConfig = { ...config } as Record<string, unknown>;
+      delete layerConfig['numLayers'];
+      delete layerConfig['norm'];
+      for (let n = 0; n < numLayers; n++) layers.push(new TransformerEncoderLayer(ws, { ...(layerConfig as unknown as TransformerLayerConfig), prefix: `${prefix}layers.${n}.` }));
+      if (useNorm) {
+        const w = checkTensor(`${where}: weights['${prefix}norm.weight']`, all[`${prefix}norm.weight`], ws.heap);
+        const b = checkTensor(`${where}: weights['${prefix}norm.bias']`, all[`${prefix}norm.bias`], ws.heap);
+        expectShape(`${where}: weights['${prefix}norm.weight']`, w.shape, [e], 'LayerNorm(dModel) weight');
+        expectShape(`${where}: weights['${prefix}norm.bias']`, b.shape, [e], 'LayerNorm(dModel) bias');
+        const t = residentWeights(ws.heap, { w, b });
+        finalNorm = { weight: t.w!, bias: t.b! };
+      }
+    } catch (error) {
+      for (const layer of layers) layer.dispose();
+      throw error;
+    }
+    this.ws = ws;
+    this.numLayers = numLayers;
+    this.layers = layers;
+    this.finalNorm = finalNorm;
+  }
+
+  /** src [B, L, dModel] → [B, L, dModel] through every layer (resident in between), then the final norm. */
+  forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
+    const where = 'transformerEncoder.forward';
+    const first = this.layers[0]!;
+    const { ws } = this;
+    const e = first.dModel;
+    const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
+    const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
+    const causal = checkBoolean('options.causal', opts['causal']);
+    const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
+    const rows = batch * length;
+    return ws.run((temps) => {
+      // two buffers in turn: a layer reads one and writes the other (never the caller's tensor)
+      const buffers = [mat(temps.tensor([rows, e]).ptr, e), mat(temps.tensor([rows, e]).ptr, e)];
+      let x = mat(temps.input(arg), e);
+      this.layers.forEach((layer, n) => {
+        const y = buffers[n % 2]!;
+        layer.forwardRows(temps, x, batch, length, causal, keyLengths, y);
+        x = y;
+      });
+      if (this.finalNorm) ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);
+      return ws.heap.view(x.ptr, rows * e).slice();
+    });
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
+    this.finalNorm?.weight.dispose();
+    this.finalNorm?.bias.dispose();
+  }
+}
