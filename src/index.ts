@@ -10,5 +10,6 @@ export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult
 export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, SplitProjectionWeights, ForwardOptions, ForwardResult, KVCache } from './ops/mha.js';
 export type { RopeOptions, RopeStyle } from './ops/position.js';
 export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation } from './ops/transformer.js';
+export type { SwigluFeedForward, SwigluFeedForwardConfig } from './ops/swiglu.js';
 export * as reference from './reference/index.js';
 export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './safetensors.js';

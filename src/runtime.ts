@@ -11,6 +11,7 @@ import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
 import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './ops/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
 import { Workspace } from './ops/workspace.js';
+import { SwigluFeedForward, type SwigluFeedForwardConfig } from './ops/swiglu.js';
 import { PARAMS_BYTES } from './ops/attention-params.js';
 import { kernelTiles, type KernelTiles } from './kernels.js';
 import { checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './validate.js';
@@ -190,6 +191,11 @@ export class AttentionRuntime {
    */
   transformerEncoderLayer(config: TransformerLayerConfig): TransformerEncoderLayer {
     return new TransformerEncoderLayer(this.ws, config);
+  }
+
+  /** The SwiGLU feed-forward of Llama-family models, `down(silu(gate(x)) ⊙ up(x))`, from `gate_proj` / `up_proj` / `down_proj` weights. */
+  swigluFeedForward(config: SwigluFeedForwardConfig): SwigluFeedForward {
+    return new SwigluFeedForward(this.ws, config);
   }
 
   /** `torch.nn.TransformerEncoder`: `numLayers` layers from one state_dict (`layers.N.*`, and `norm.*` with `norm: true`). */

@@ -154,11 +154,32 @@ describe.each(BUILDS)('a whole nn.TransformerEncoder state_dict on the %s build'
     const enc = (fixture as unknown as { encoder: { config: Record<string, unknown>; weights: Record<string, Json>; src: Json; causal: Json } }).encoder;
     const stack = rt.transformerEncoder({ ...(enc.config as { numLayers: number; dModel: number; nhead: number; dimFeedforward: number }), weights: weights(enc.weights) });
     expect(stack.numLayers).toBe(2);
+    const twin = reference.transformerEncoder({ ...(enc.config as { numLayers: number; dModel: number; nhead: number; dimFeedforward: number }), weights: weights(enc.weights) });
+    expect(errors(twin.forward(tensor(enc.src), { causal: true }), enc.causal).maxAbs).toBeLessThanOrEqual(1e-5);
     const e = errors(stack.forward(tensor(enc.src), { causal: true }), enc.causal);
     expect(e.maxAbs).toBeLessThanOrEqual(1e-5);
     expect(e.normwise).toBeLessThanOrEqual(1e-5);
     stack.dispose();
     expect(() => rt.transformerEncoder({ ...(enc.config as { numLayers: number; dModel: number; nhead: number; dimFeedforward: number }), numLayers: 1, weights: weights(enc.weights) }))
       .toThrow(/^transformerEncoder: the weights do not match 1 layers and a final norm: unexpected encoder\.layers\.1\./);
+  });
+});
+
+describe.each(BUILDS)('the SwiGLU feed-forward on the %s build', (backend) => {
+  it('matches its float64 twin (Llama names, a prefix), and reports wrong names', async () => {
+    const rt = await runtimeFor(backend);
+    const [H, I] = [24, 40];
+    const w = (shape: number[], seed: number) => ({ data: reference.uniform(shape[0]! * shape[1]!, seed, -0.3, 0.3), shape });
+    const weights = { 'mlp.gate_proj.weight': w([I, H], 1), 'mlp.up_proj.weight': w([I, H], 2), 'mlp.down_proj.weight': w([H, I], 3) };
+    const x = { data: reference.uniform(3 * 5 * H, 4, -2, 2), shape: [3, 5, H] };
+    const ff = rt.swigluFeedForward({ hiddenSize: H, intermediateSize: I, weights, prefix: 'mlp.' });
+    const want = reference.swigluFeedForward({ hiddenSize: H, intermediateSize: I, weights, prefix: 'mlp.' }).forward(x);
+    const got = ff.forward(x);
+    let err = 0;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    expect(err).toBeLessThanOrEqual(1e-5);
+    ff.dispose();
+    expect(() => rt.swigluFeedForward({ hiddenSize: H, intermediateSize: I, weights: { ...weights, 'mlp.gate.weight': w([I, H], 5) }, prefix: 'mlp.' }))
+      .toThrow(/^swigluFeedForward: the weights do not match gate_proj, up_proj, down_proj: unexpected mlp\.gate\.weight$/);
   });
 });

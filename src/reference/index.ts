@@ -43,9 +43,13 @@ export {
 export { sinusoidalEncoding, rope, type ReferenceRopeOptions, type ReferenceRopeStyle } from './position.js';
 export { uniform } from './random.js';
 export {
+  transformerEncoder,
+  ReferenceTransformerEncoder,
+  type ReferenceTransformerEncoderConfig,
   transformerEncoderLayer,
   transformerDecoderLayer,
   ReferenceTransformerEncoderLayer,
   ReferenceTransformerDecoderLayer,
   type ReferenceTransformerLayerConfig,
 } from './transformer.js';
+export { swigluFeedForward, ReferenceSwigluFeedForward, type ReferenceSwigluFeedForwardConfig } from './swiglu.js';

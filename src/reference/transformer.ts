@@ -183,3 +183,46 @@ export function transformerEncoderLayer(config: ReferenceTransformerLayerConfig)
 export function transformerDecoderLayer(config: ReferenceTransformerLayerConfig): ReferenceTransformerDecoderLayer {
   return new ReferenceTransformerDecoderLayer(config);
 }
+
+export interface ReferenceTransformerEncoderConfig extends ReferenceTransformerLayerConfig {
+  numLayers: number;
+  norm?: boolean;
+}
+
+/** nn.TransformerEncoder: the layers `layers.N.*` in turn, then `norm.*` when `norm`. */
+export class ReferenceTransformerEncoder {
+  readonly numLayers: number;
+  readonly layers: readonly ReferenceTransformerEncoderLayer[];
+  private readonly finalNorm: { weight: Float32Array; bias: Float32Array } | undefined;
+  private readonly eps: number;
+
+  constructor(config: ReferenceTransformerEncoderConfig) {
+    const { numLayers, norm, prefix = '', ...layer } = config;
+    this.numLayers = numLayers;
+    this.eps = config.layerNormEps ?? 1e-5;
+    this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerEncoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
+    this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
+  }
+
+  forward(src: ReferenceTensor, options: { causal?: boolean; keyLengths?: ArrayLike<number> } = {}): Float32Array {
+    let x = src.data;
+    for (const layer of this.layers) x = layer.forward({ data: x, shape: src.shape }, options);
+    if (!this.finalNorm) return x;
+    const e = src.shape[src.shape.length - 1]!;
+    const y = new Float32Array(x.length);
+    for (let r = 0; r < x.length / e; r++) {
+      let mean = 0;
+      for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
+      let variance = 0;
+      for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
+      for (let i = 0; i < e; i++) y[r * e + i] = ((x[r * e + i]! - mean) / Math.sqrt(variance + this.eps)) * this.finalNorm.weight[i]! + this.finalNorm.bias[i]!;
+    }
+    return y;
+  }
+
+  dispose(): void {}
+}
+
+export function transformerEncoder(config: ReferenceTransformerEncoderConfig): ReferenceTransformerEncoder {
+  return new ReferenceTransformerEncoder(config);
+}
