@@ -9,7 +9,7 @@ import { init, reference, supportedBackends } from '../dist/index.js';
 import { loadKernels } from '../dist/load.js';
 import { Heap } from '../dist/memory.js';
 import { writeAttentionParams } from '../dist/ops/attention-params.js';
-import { failureMessage, kernelCases, prepareCase } from './kernel-cases.mjs';
+import { failureMessage, kernelCases, prepareCase, shortDims } from './kernel-cases.mjs';
 import { timeSlice } from './timing.mjs';
 
 const quantile = (sorted, p) => {
@@ -19,19 +19,6 @@ const quantile = (sorted, p) => {
   return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (x - lo);
 };
 
-/** The dims that matter for timing, short (the failure messages give every field). */
-function shortDims(c) {
-  const d = c.dims;
-  switch (c.kernel) {
-    case 'gemm':
-      return `m=${d.m} n=${d.n} k=${d.k} ${d.transB ? 'NT' : 'NN'}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
-    case 'attention':
-    case 'attentionWeights':
-      return `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d}${d.dv !== d.d ? ` Dv=${d.dv}` : ''}${d.causal ? ' causal' : ''}${d.keyLengths ? ' keyLengths' : ''}`;
-    default:
-      return `rows=${d.rows} cols=${d.cols}${d.mask !== 'none' ? ` mask=${d.mask}` : ''}${d.visible < d.cols ? ` visible=${d.visible}` : ''}`;
-  }
-}
 
 const formatTime = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 
