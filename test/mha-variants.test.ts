@@ -589,3 +589,21 @@ describe('the reference twin alone', () => {
     expect(maxAbsDiff(a.weights!, b.weights!)).toBe(0);
   });
 });
+
+describe('multi-head attention weights under a prefix', () => {
+  it('takes a whole model state_dict (e.g. from readSafetensors) and a prefix', async () => {
+    const rt = await runtimeFor('simd');
+    const E = 16, H = 4;
+    const s = Math.sqrt(3 / E);
+    const w = (shape: number[], seed: number) => tensor(shape, seed, -s, s);
+    const layer = { 'q_proj.weight': w([E, E], 1), 'k_proj.weight': w([E / 2, E], 2), 'v_proj.weight': w([E / 2, E], 3), 'o_proj.weight': w([E, E], 4) };
+    const model = { ...Object.fromEntries(Object.entries(layer).map(([k, v]) => [`model.layers.0.self_attn.${k}`, v])), 'model.embed_tokens.weight': w([10, E], 5) };
+    const x = tensor([1, 5, E], 6);
+    const config = { embedDim: E, numHeads: H, numKeyValueHeads: 2, rope: { style: 'half' as const } };
+    const direct = rt.multiHeadAttention({ ...config, weights: layer }).forward(x, { causal: true }).output;
+    const prefixed = rt.multiHeadAttention({ ...config, weights: model, prefix: 'model.layers.0.self_attn.' }).forward(x, { causal: true }).output;
+    expect([...prefixed]).toEqual([...direct]);
+    const twin = reference.multiHeadAttention({ ...config, weights: model, prefix: 'model.layers.0.self_attn.' }).forward(x, { causal: true }).output;
+    expect(Math.max(...twin.map((v, i) => Math.abs(v - direct[i]!)))).toBeLessThanOrEqual(1e-5);
+  });
+});

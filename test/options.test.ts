@@ -62,7 +62,7 @@ describe('unknown option names', () => {
     const weights = { in_proj_weight: tensor([3 * H, H], 1), in_proj_bias: tensor([3 * H], 2), 'out_proj.weight': tensor([H, H], 3), 'out_proj.bias': tensor([H], 4) };
     // @ts-expect-error PyTorch's constructor name
     expect(() => rt.multiHeadAttention({ embed_dim: H, numHeads: 2, weights })).toThrow(/config\.embed_dim is not an option of multiHeadAttention; did you mean embedDim\?/);
-    // @ts-expect-error a state_dict entry we do not have (add_bias_kv)
+    // a state_dict entry we do not have (add_bias_kv): state_dicts are records (a whole model with a prefix is one), so this is a run-time check
     expect(() => rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: { ...weights, bias_k: tensor([1, 1, H], 5) } })).toThrow(/config\.weights\.bias_k is not an option of multiHeadAttention/);
     const mha = rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights });
     const x = tensor([1, 3, H], 9);

@@ -50,7 +50,9 @@ export interface MultiHeadAttentionConfig {
   bias?: boolean;
   /** Rotary embedding of q and k inside forward and step (Llama: style 'half', base 10000 or the model's rope_theta). */
   rope?: { style: RopeStyle; base?: number };
-  weights: MultiHeadAttentionWeights | SplitProjectionWeights;
+  weights: MultiHeadAttentionWeights | SplitProjectionWeights | Record<string, TensorLike>;
+  /** Only the weights whose names start with this (removed), e.g. 'model.layers.0.self_attn.' of a whole model's state_dict. */
+  prefix?: string;
 }
 
 export interface ForwardOptions {
@@ -101,7 +103,7 @@ export class MultiHeadAttention {
   /** @internal use `runtime.multiHeadAttention(...)` */
   constructor(ws: Workspace, config: MultiHeadAttentionConfig) {
     const where = 'multiHeadAttention';
-    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights'], where);
+    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix'], where);
     const e = checkInteger(`${where}: embedDim`, cfg['embedDim'], 1);
     const heads = checkInteger(`${where}: numHeads`, cfg['numHeads'], 1);
     if (e % heads !== 0) throw new RangeError(`${where}: embedDim ${e} must be divisible by numHeads ${heads}`);
@@ -116,7 +118,13 @@ export class MultiHeadAttention {
       if ((e / heads) % 2 !== 0) throw new RangeError(`${where}: rope needs an even head dim, received ${e / heads}`);
       this.rope = { style: r['style'] === 'half' ? 0 : 1, base };
     }
-    const weights = checkOptions('config.weights', cfg['weights'], [...TORCH_NAMES, ...SPLIT_NAMES], where);
+    const prefix = cfg['prefix'] ?? '';
+    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+    let named = cfg['weights'];
+    if (prefix !== '' && typeof named === 'object' && named !== null) {
+      named = Object.fromEntries(Object.entries(named).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    }
+    const weights = checkOptions(prefix ? `config.weights (under '${prefix}')` : 'config.weights', named, [...TORCH_NAMES, ...SPLIT_NAMES], where);
     this.ws = ws;
     this.embedDim = e;
     this.numHeads = heads;

@@ -59,7 +59,9 @@ export interface ReferenceMultiHeadAttentionConfig {
   bias?: boolean;
   /** Rotary embedding of q and k inside forward and step: θ_i = base^(−2i/Dh), base default 10000. */
   rope?: { style: ReferenceRopeStyle; base?: number };
-  weights: ReferenceMultiHeadAttentionWeights | ReferenceSplitProjectionWeights;
+  weights: ReferenceMultiHeadAttentionWeights | ReferenceSplitProjectionWeights | Record<string, ReferenceTensor>;
+  /** Only the weights whose names start with this (removed). */
+  prefix?: string;
 }
 
 /** The options of `mha.forward`, by the same names. */
@@ -266,7 +268,7 @@ export class ReferenceMultiHeadAttention {
   /** @internal use `reference.multiHeadAttention(...)` */
   constructor(config: ReferenceMultiHeadAttentionConfig) {
     const where = 'multiHeadAttention';
-    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights'], where);
+    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix'], where);
     const e = checkInteger(`${where}: embedDim`, cfg['embedDim'], 1);
     const heads = checkInteger(`${where}: numHeads`, cfg['numHeads'], 1);
     if (e % heads !== 0) throw new RangeError(`${where}: embedDim ${e} must be divisible by numHeads ${heads}`);
@@ -281,7 +283,12 @@ export class ReferenceMultiHeadAttention {
       if ((e / heads) % 2 !== 0) throw new RangeError(`${where}: rope needs an even head dim, received ${e / heads}`);
       this.#rope = { style: r['style'], base };
     }
-    const weights = checkOptions('config.weights', cfg['weights'], [...TORCH_NAMES, ...SPLIT_NAMES], where);
+    const prefix = (cfg['prefix'] ?? '') as string;
+    let named = cfg['weights'];
+    if (prefix !== '' && typeof named === 'object' && named !== null) {
+      named = Object.fromEntries(Object.entries(named).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    }
+    const weights = checkOptions(prefix ? `config.weights (under '${prefix}')` : 'config.weights', named, [...TORCH_NAMES, ...SPLIT_NAMES], where);
     this.#w = loadWeights(where, weights, e, heads, kvHeads, bias);
     this.embedDim = e;
     this.numHeads = heads;
