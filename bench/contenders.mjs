@@ -64,6 +64,13 @@ export function ours(rt) {
           const run = () => (cache.truncate(t), mha.step(last, cache));
           return { run, result: run, dispose: () => (cache.dispose(), mha.dispose?.()) };
         }
+        case 'encoder': {
+          // The layer's weights resident (made once), src resident: the forward plus its output copy.
+          const layer = rt.transformerEncoderLayer(inp.config);
+          const x = keep(rt.tensor(inp.x.data, inp.x.shape));
+          const run = () => layer.forward(x);
+          return { run, result: run, dispose: () => (dispose(), layer.dispose()) };
+        }
       }
       throw new Unsupported(`no adapter for ${w.kind}`);
     },
@@ -89,6 +96,12 @@ export const plainJs = {
       }
       case 'decode':
         return decodeReference(w, inp);
+      case 'encoder': {
+        // The module made once (it keeps the weights); timed: forward on the whole layer.
+        const layer = reference.transformerEncoderLayer(inp.config);
+        const run = () => layer.forward(inp.x);
+        return { run, result: run, note: 'the whole layer in float64 loops (not fewer rows scaled up); at up to seconds per call it gets few samples (the samples column)' };
+      }
     }
     throw new Unsupported(`no adapter for ${w.kind}`);
   },

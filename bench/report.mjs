@@ -284,6 +284,30 @@ function gqaSummary(gqa, mha) {
   };
 }
 
+/**
+ * The transformer encoder layers (T…): each build of ours against the single-thread wasm peers
+ * (onnxruntime-web 1 thread, the faster of its graphs; tfjs-wasm) and the plain-JS reference, as
+ * their time ÷ ours. → { workloads: [{ id, rows: [{ id, name, ms, against: [{ name, id, ms, speedup }] }], text }], text } or null
+ */
+function encoderSummary(results) {
+  const lines = [];
+  for (const res of results.filter((r) => /^T\d+$/.test(r.id) && r.rows.length)) {
+    const others = [
+      ['onnxruntime-web (1 thread)', fastest(res, ['ort-web-matmul-1t', 'ort-web-mha-1t'])],
+      ['tfjs-wasm', row(res, 'tfjs-wasm')],
+      ['plain JS', ran(res).find((r) => r.group === 'reference')],
+    ].filter(([, r]) => r);
+    const rows = ran(res)
+      .filter((r) => r.group === 'ours')
+      .map((r) => ({ id: r.id, name: buildName(r), ms: r.median, against: others.map(([name, o]) => ({ name, id: o.id, ms: o.median, speedup: o.median / r.median })) }));
+    if (!rows.length) continue;
+    const text = `${res.id} [${res.shapeLabel}]: ${rows.map((r) => `${r.name} ${formatTime(r.ms)}${r.against.length ? `: ${r.against.map((a) => `${a.name} ${times(a.speedup)}`).join(', ')}` : ''}`).join('; ')}`;
+    lines.push({ id: res.id, rows, text });
+  }
+  if (!lines.length) return null;
+  return { workloads: lines, text: "Transformer encoder layers against the single-thread wasm peers and the plain-JS reference (their time ÷ ours, per build; onnxruntime-web's faster graph):" };
+}
+
 function memorySummary(memory, lengths) {
   const rows = [];
   for (const m of memory.filter((x) => x.status === 'ok')) {
@@ -329,9 +353,10 @@ function variantMemorySummary(vm) {
  * What this run says, in plain words: per workload, the fastest wasm-attention build against the
  * plain-JS reference and against each peer library that ran; the cost of the causal mask (S4 vs
  * S4-full), of the sliding window (V1 vs V1-full), of each bias and mask (V2–V5 vs S3), the gain of
- * grouped-query heads (V6 vs V6-mha); how far each contender scaled in memory, and the variants'
+ * grouped-query heads (V6 vs V6-mha); the transformer encoder layers (T…) per build against the
+ * single-thread wasm peers and plain JS; how far each contender scaled in memory, and the variants'
  * memory at long N (`variantMem`, from memory.mjs variantMemory).
- * → { peersNowhere, workloads: [{ id, build, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, window, biases, gqa, memory, variantMemory }
+ * → { peersNowhere, workloads: [{ id, build, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, window, biases, gqa, encoders, memory, variantMemory }
  */
 export function summarize(results, memory, lengths, variantMem) {
   const by = Object.fromEntries(results.map((r) => [r.id, r]));
@@ -347,6 +372,7 @@ export function summarize(results, memory, lengths, variantMem) {
     window: windowSummary(by.V1, by['V1-full']),
     biases: by.S3 ? biasSummary(biasIds.map((id) => by[id]), by.S3) : null,
     gqa: gqaSummary(by.V6, by['V6-mha']),
+    encoders: encoderSummary(results),
     memory: memory && lengths ? memorySummary(memory, lengths) : null,
     variantMemory: variantMemorySummary(variantMem),
   };
@@ -368,6 +394,7 @@ export function summaryText(summary) {
   if (summary.window) out.push(summary.window.text);
   if (summary.biases) out.push(summary.biases.text, ...summary.biases.workloads.map((w) => `  ${w.text}`));
   if (summary.gqa) out.push(summary.gqa.text);
+  if (summary.encoders) out.push(summary.encoders.text, ...summary.encoders.workloads.map((w) => `  ${w.text}`));
   if (summary.memory) out.push(summary.memory.text, ...summary.memory.rows.map((r) => `  ${r.text}`));
   if (summary.variantMemory) out.push(summary.variantMemory.text, ...summary.variantMemory.rows.map((r) => `  ${r.text}`));
   return out.join('\n');
@@ -380,6 +407,7 @@ export function summaryMarkdown(summary) {
   if (summary.window) out.push(`- ${summary.window.text}`);
   if (summary.biases) out.push(`- ${summary.biases.text}`, ...summary.biases.workloads.map((w) => `  - ${w.text}`));
   if (summary.gqa) out.push(`- ${summary.gqa.text}`);
+  if (summary.encoders) out.push(`- ${summary.encoders.text}`, ...summary.encoders.workloads.map((w) => `  - ${w.text}`));
   if (summary.memory) out.push('', summary.memory.text, '', ...summary.memory.rows.map((r) => `- ${r.text}`));
   if (summary.variantMemory) out.push('', summary.variantMemory.text, '', ...summary.variantMemory.rows.map((r) => `- ${r.text}`));
   return out.join('\n');

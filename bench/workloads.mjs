@@ -10,6 +10,8 @@
 //   kind 'bahdanau'  one decoder step of Bahdanau attention over bound encoder states [1, S, H]
 //   kind 'mha'       torch.nn.MultiheadAttention forward (projections + attention), x [1, L, E]
 //   kind 'decode'    one incremental decode step of that module with a KV cache of T positions
+//   kind 'encoder'   torch.nn.TransformerEncoderLayer forward (batch_first, eval), src [B, L, E]:
+//                    self-attention, feed-forward, two LayerNorms, post- or pre-norm (T…)
 import { reference } from '../dist/index.js';
 
 // reference.uniform: the deterministic generator the tests and the demo use too, the same in every process.
@@ -312,10 +314,69 @@ function decodeWorkload(tiny) {
   };
 }
 
+// Transformer encoder layers: torch.nn.TransformerEncoderLayer(E, heads, F, activation,
+// norm_first, batch_first=True) in eval mode, from its state_dict names. T1 is the base-size
+// post-norm ReLU layer (PyTorch's defaults), T2 a smaller pre-norm GELU (erf) layer. The plain-JS
+// reference is timed on the whole layer (float64 loops: T1 takes seconds per call, so it gets only
+// a few samples). The tiny shapes keep the kernels' tails in play (E, F and L not multiples of the
+// tiles) and T2's runs two sequences (B 2).
+const ENCODERS = [
+  {
+    id: 'T1',
+    title: 'transformer encoder layer, post-norm, ReLU: E 512, 8 heads, FF 2048, L 256 (plain JS: whole layer, few samples)',
+    shape: { b: 1, l: 256, e: 512, heads: 8, ff: 2048, activation: 'relu', normFirst: false },
+    tiny: { b: 1, l: 21, e: 40, heads: 4, ff: 72, activation: 'relu', normFirst: false },
+  },
+  {
+    id: 'T2',
+    title: 'transformer encoder layer, pre-norm, GELU (erf): E 256, 4 heads, FF 1024, L 128',
+    shape: { b: 1, l: 128, e: 256, heads: 4, ff: 1024, activation: 'gelu', normFirst: true },
+    tiny: { b: 2, l: 13, e: 24, heads: 4, ff: 56, activation: 'gelu', normFirst: true },
+  },
+];
+
+/** A TransformerEncoderLayer's state_dict, deterministic: projections ~U(±1/√fan_in), biases ±0.1, norm weights 1 ± 0.1. */
+function encoderWeights(e, ff, seed) {
+  const near1 = (n, s) => ({ data: reference.uniform(n, s, 0.9, 1.1), shape: [n] });
+  return {
+    'self_attn.in_proj_weight': tensor([3 * e, e], seed, 1 / Math.sqrt(e)),
+    'self_attn.in_proj_bias': tensor([3 * e], seed + 1, 0.1),
+    'self_attn.out_proj.weight': tensor([e, e], seed + 2, 1 / Math.sqrt(e)),
+    'self_attn.out_proj.bias': tensor([e], seed + 3, 0.1),
+    'linear1.weight': tensor([ff, e], seed + 4, 1 / Math.sqrt(e)),
+    'linear1.bias': tensor([ff], seed + 5, 0.1),
+    'linear2.weight': tensor([e, ff], seed + 6, 1 / Math.sqrt(ff)),
+    'linear2.bias': tensor([e], seed + 7, 0.1),
+    'norm1.weight': near1(e, seed + 8),
+    'norm1.bias': tensor([e], seed + 9, 0.1),
+    'norm2.weight': near1(e, seed + 10),
+    'norm2.bias': tensor([e], seed + 11, 0.1),
+  };
+}
+
+function encoderWorkload(def, tiny) {
+  const s = { ...(tiny ? def.tiny : def.shape), eps: 1e-5 };
+  return {
+    id: def.id,
+    kind: 'encoder',
+    title: def.title,
+    shape: s,
+    shapeLabel: `B${s.b} L${s.l} E${s.e} heads${s.heads} FF${s.ff} ${s.normFirst ? 'pre-norm' : 'post-norm'} ${s.activation === 'gelu' ? 'GELU' : 'ReLU'}`,
+    // in-projection 2·BL·E·3E, attention 4·B·L²·E, out-projection 2·BL·E², feed-forward 4·BL·E·F (norms, activation, residuals not counted)
+    flops: 8 * s.b * s.l * s.e * s.e + 4 * s.b * s.l * s.l * s.e + 4 * s.b * s.l * s.e * s.ff,
+    requires: { runtime: 'transformerEncoderLayer', reference: 'transformerEncoderLayer' },
+    makeInputs: () => ({
+      config: { dModel: s.e, nhead: s.heads, dimFeedforward: s.ff, activation: s.activation, layerNormEps: s.eps, normFirst: s.normFirst, weights: encoderWeights(s.e, s.ff, 51) },
+      x: tensor([s.b, s.l, s.e], 65),
+    }),
+    reference: (inp) => reference.transformerEncoderLayer(inp.config).forward(inp.x),
+  };
+}
+
 /** Every workload, in report order; `tiny` swaps in small shapes. */
 export function workloads({ tiny = false } = {}) {
   const [s1, ...rest] = SDPA.map((d) => sdpaWorkload(d, tiny));
-  return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny), ...VARIANTS.map((d) => sdpaWorkload(d, tiny))];
+  return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny), ...ENCODERS.map((d) => encoderWorkload(d, tiny)), ...VARIANTS.map((d) => sdpaWorkload(d, tiny))];
 }
 
 /** Why a workload cannot run in this version of the runtime (its API or reference is missing), or null. */

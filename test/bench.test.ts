@@ -1,8 +1,8 @@
 // The benchmark suite must not rot: run it in --quick mode on tiny shapes, without the peer
 // libraries (they must be reported as not installed, never dropped), and check that the tables,
 // the summary, the JSON record and the SVG charts come out, the attention-variant workloads (V…)
-// among them, each checked against the reference; with --no-peers the peers are left out (no
-// rows, one line). No timing assertions.
+// and the transformer encoder layers (T…) among them, each checked against the reference; with
+// --no-peers the peers are left out (no rows, one line). No timing assertions.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ const root = join(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'wasm-attention-bench-'));
 const noPeers = join(out, 'no-peers');
 const VARIANTS = ['V1', 'V1-full', 'V2', 'V3', 'V4', 'V5', 'V6', 'V6-mha'];
+const ENCODERS = ['T1', 'T2'];
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -27,7 +28,10 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
 
   it('prints a table per workload and reports the peers as not installed', async () => {
     const { stdout } = await result;
-    for (const id of ['S1', 'S2', 'S3', 'S4', 'S5', ...VARIANTS]) expect(stdout).toMatch(new RegExp(`^${id} `, 'm'));
+    for (const id of ['S1', 'S2', 'S3', 'S4', 'S5', ...VARIANTS, ...ENCODERS]) expect(stdout).toMatch(new RegExp(`^${id} `, 'm'));
+    // The transformer encoder layers, on their tiny shapes (T2: two sequences).
+    expect(stdout).toMatch(/^T1 .*encoder layer.*\[B1 L21 E40 heads4 FF72 post-norm ReLU,/m);
+    expect(stdout).toMatch(/^T2 .*encoder layer.*\[B2 L13 E24 heads4 FF56 pre-norm GELU,/m);
     expect(stdout).toMatch(/median\s+p75\s+samples\s+GFLOP\/s\s+× plain JS\s+× best peer/);
     expect(stdout).toMatch(/wasm-attention simd\s+\S+ µs/);
     expect(stdout).toMatch(/^tfjs-wasm\s+not installed/m);
@@ -46,7 +50,7 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     const { stdout } = await result;
     const summary = stdout.slice(stdout.indexOf('\nSummary of this run:'));
     expect(summary).toMatch(/^Summary of this run: per workload, the fastest wasm-attention build .* against the plain-JS reference; no peer library ran/m);
-    for (const id of ['S1', 'S2', 'S3', 'S4', 'S4-full', 'S5', 'MHA', 'KV-step', ...VARIANTS])
+    for (const id of ['S1', 'S2', 'S3', 'S4', 'S4-full', 'S5', 'MHA', 'KV-step', ...ENCODERS, ...VARIANTS])
       expect(summary).toMatch(new RegExp(`^  ${id} .*\\]: (relaxed-simd|simd|scalar) \\S+ (µs|ms), (\\S+× (faster|slower) than|as fast as) the plain-JS reference$`, 'm'));
     expect(summary).toMatch(/^Causal vs full attention: S4 \(causal\) takes this fraction of the time of S4-full .*: relaxed-simd \d\.\d\d \(/m);
     // The variants next to their plain twins: window vs full causal, each bias / mask vs S3, grouped-query vs multi-head.
@@ -55,6 +59,9 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     for (const [id, what] of [['V2', 'ALiBi position bias'], ['V3', 'T5 relative position bias'], ['V4', 'boolean mask'], ['V5', 'float mask']])
       expect(summary).toMatch(new RegExp(`^  ${id} ${what}: relaxed-simd \\d+\\.\\d\\d× \\(\\S+ (µs|ms) vs \\S+ (µs|ms)\\), simd .*plain JS reference \\d+\\.\\d\\d×$`, 'm'));
     expect(summary).toMatch(/^Grouped-query vs multi-head decode: V6 \(4 query heads on 2 kv heads\) is this many times faster than V6-mha \(4 kv heads, same shape\): relaxed-simd \S+× \(/m);
+    // The encoder layers per build against the 1-thread wasm peers and plain JS (only plain JS here: no peers).
+    expect(summary).toMatch(/^Transformer encoder layers against the single-thread wasm peers and the plain-JS reference \(their time ÷ ours/m);
+    for (const id of ENCODERS) expect(summary).toMatch(new RegExp(`^  ${id} \\[B\\d L\\d+ E\\d+ .*\\]: relaxed-simd \\S+ (µs|ms): plain JS \\S+×; simd \\S+ (µs|ms): plain JS \\S+×; scalar .*plain JS \\S+×$`, 'm'));
     expect(summary).toMatch(/^Memory of the variants at long N \(wasm-attention \S+, H 1, D 64/m);
     expect(summary).toMatch(/^  ALiBi at N 256: \S+ (µs|ms), peak Wasm allocation .*than plain attention, \d+\.\d\d× its time$|^  ALiBi at N 256: .*the same peak as plain attention/m);
     expect(summary).toMatch(/^  causal window \[16, 0\] at N 512: \S+ (µs|ms), peak Wasm allocation /m);
@@ -95,6 +102,24 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
       }
       expect(w.rows.find((x: { id: string }) => x.id === 'tfjs-wasm').status).toMatch(/^not installed/);
     }
+    // The encoder layers: every build and the reference ran, every build within 1e-5 of the float64 twin.
+    for (const id of ENCODERS) {
+      const w = record.workloads.find((x: { id: string }) => x.id === id);
+      expect(w, id).toBeDefined();
+      expect(w.flops).toBeGreaterThan(0);
+      for (const c of ['wasm-relaxed-simd', 'wasm-simd', 'wasm-scalar', 'plain-js']) {
+        const r = w.rows.find((x: { id: string }) => x.id === c);
+        expect(r.status, `${id} ${c}`).toBe('ok');
+        expect(r.median).toBeGreaterThan(0);
+        expect(r.maxAbsError, `${id} ${c}`).toBeLessThanOrEqual(1e-5);
+      }
+      expect(w.rows.find((x: { id: string }) => x.id === 'plain-js').note).toMatch(/whole layer/);
+      expect(w.rows.find((x: { id: string }) => x.id === 'ort-web-matmul-1t').status).toMatch(/^not installed/);
+    }
+    expect(record.summary.encoders.workloads.map((w: { id: string }) => w.id)).toEqual(ENCODERS);
+    const t1 = record.summary.encoders.workloads[0].rows.find((r: { id: string }) => r.id === 'wasm-simd');
+    expect(t1.against.map((a: { id: string }) => a.id)).toEqual(['plain-js']);
+    expect(t1.against[0].speedup).toBeGreaterThan(0);
     expect(record.workloads.find((w: { id: string }) => w.id === 'V1').checked).toMatch(/^query rows /);
     expect(record.workloads.find((w: { id: string }) => w.id === 'V2').checked).toBeUndefined();
     expect(record.summary.window.rows.map((r: { id: string }) => r.id)).toContain('wasm-simd');

@@ -13,6 +13,9 @@
 //              plain ops or around the fused Attention / MultiHeadAttention ops.
 //   kvStepGraph: one decode step of that module with a KV cache (past_* in, present_* out).
 //   bahdanauGraph: one Bahdanau decoder step, the bound encoder side as initializers.
+//   encoderLayerGraph: torch.nn.TransformerEncoderLayer (post- or pre-norm, ReLU or erf GELU),
+//              weights as initializers: plain ops with LayerNormalization (opset 17), or the
+//              attention core as the fused MultiHeadAttention op.
 // Inputs that are resident for the workload (the encoder states of a decoder step) may be baked in
 // as initializers, the closest onnxruntime comes to keeping them resident.
 
@@ -366,4 +369,85 @@ export function bahdanauGraph({ s, hid, weights, hs }) {
     node('MatMul', ['p', 'hs'], ['out']),
   ];
   return model(nodes, [['h', [1, H]]], [['out', [1, H]]], inits, [['', 17]]);
+}
+
+/**
+ * torch.nn.TransformerEncoderLayer (batch_first, eval) on x [B, L, E], its state_dict as
+ * initializers (weights pre-transposed for MatMul):
+ *   post-norm: h = LN1(x + SA(x)); out = LN2(h + FF(h))
+ *   pre-norm:  h = x + SA(LN1(x)); out = h + FF(LN2(h))
+ *   FF(y) = MatMul(y, linear1.weightᵀ) → Add(linear1.bias) → act → MatMul(linear2.weightᵀ) → Add(linear2.bias),
+ *   act = Relu, or GELU written as an exporter writes the erf form: y·0.5·(1 + Erf(y / √2)) (Div → Erf → Add → Mul → Mul);
+ *   LN = LayerNormalization (opset 17, axis −1, epsilon).
+ *   SA, variant 'matmul': plain ops as mhaProjGraph's 'matmul' variant (MatMul + Add per projection →
+ *                         Reshape [B, L, H, D] → Transpose to heads (K to [B, H, D, L]) → MatMul → Mul(scale)
+ *                         → Softmax → MatMul → Transpose → Reshape [B, L, E] → MatMul + Add out-projection);
+ *       variant 'mha':    MatMul per projection → com.microsoft MultiHeadAttention (in_proj_bias [3E]) → out-projection.
+ * onnxruntime's optimizer (level 'all') may fuse patterns of this graph (Gelu, SkipLayerNormalization,
+ * MatMul + Add); that is what its users get.
+ */
+export function encoderLayerGraph({ b, l, e, heads, ff, activation = 'relu', normFirst = false, eps = 1e-5, weights, variant = 'matmul' }) {
+  const d = e / heads;
+  const W = (name) => weights[name].data;
+  const inits = [
+    initializer('wo_t', transposed(W('self_attn.out_proj.weight'), e, e), [e, e]),
+    initializer('bo', W('self_attn.out_proj.bias'), [e]),
+    initializer('w1_t', transposed(W('linear1.weight'), ff, e), [e, ff]),
+    initializer('b1', W('linear1.bias'), [ff]),
+    initializer('w2_t', transposed(W('linear2.weight'), e, ff), [ff, e]),
+    initializer('b2', W('linear2.bias'), [e]),
+    initializer('ln1_w', W('norm1.weight'), [e]),
+    initializer('ln1_b', W('norm1.bias'), [e]),
+    initializer('ln2_w', W('norm2.weight'), [e]),
+    initializer('ln2_b', W('norm2.bias'), [e]),
+  ];
+  const nodes = [];
+  const Win = W('self_attn.in_proj_weight');
+  const bIn = W('self_attn.in_proj_bias');
+  const layerNorm = (x, n, y) => nodes.push(node('LayerNormalization', [x, `ln${n}_w`, `ln${n}_b`], [y], { attrs: [intAttr('axis', -1), floatAttr('epsilon', eps)] }));
+  // self-attention of `x` (the name of a [B, L, E] value) → `y`
+  const selfAttention = (x, y) => {
+    if (variant === 'mha') {
+      inits.push(initializer('bias_qkv', bIn, [3 * e]));
+      ['q', 'k', 'v'].forEach((n, i) => {
+        inits.push(initializer(`w${n}_t`, transposed(Win.subarray(i * e * e, (i + 1) * e * e), e, e), [e, e]));
+        nodes.push(node('MatMul', [x, `w${n}_t`], [n]));
+      });
+      nodes.push(node('MultiHeadAttention', ['q', 'k', 'v', 'bias_qkv'], ['attn'], { domain: 'com.microsoft', attrs: [intAttr('num_heads', heads)] }));
+    } else {
+      inits.push(int64Initializer('split_shape', [b, l, heads, d]), int64Initializer('merge_shape', [b, l, e]), initializer('scale', Float32Array.of(1 / Math.sqrt(d)), []));
+      ['q', 'k', 'v'].forEach((n, i) => {
+        inits.push(initializer(`w${n}_t`, transposed(Win.subarray(i * e * e, (i + 1) * e * e), e, e), [e, e]), initializer(`b${n}`, bIn.slice(i * e, (i + 1) * e), [e]));
+        nodes.push(node('MatMul', [x, `w${n}_t`], [`${n}_mm`]), node('Add', [`${n}_mm`, `b${n}`], [`${n}_p`]), node('Reshape', [`${n}_p`, 'split_shape'], [`${n}_4d`]));
+        nodes.push(node('Transpose', [`${n}_4d`], [`${n}_h`], { attrs: [intsAttr('perm', n === 'k' ? [0, 2, 3, 1] : [0, 2, 1, 3])] }));
+      });
+      nodes.push(node('MatMul', ['q_h', 'k_h'], ['s']), node('Mul', ['s', 'scale'], ['ss']), node('Softmax', ['ss'], ['p'], { attrs: [intAttr('axis', -1)] }), node('MatMul', ['p', 'v_h'], ['ctx']));
+      nodes.push(node('Transpose', ['ctx'], ['ctx_t'], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }), node('Reshape', ['ctx_t', 'merge_shape'], ['attn']));
+    }
+    nodes.push(node('MatMul', ['attn', 'wo_t'], ['o']), node('Add', ['o', 'bo'], [y]));
+  };
+  const feedForward = (x, y) => {
+    nodes.push(node('MatMul', [x, 'w1_t'], ['f1_mm']), node('Add', ['f1_mm', 'b1'], ['f1']));
+    if (activation === 'gelu') {
+      inits.push(initializer('sqrt2', Float32Array.of(Math.SQRT2), []), initializer('one', Float32Array.of(1), []), initializer('half', Float32Array.of(0.5), []));
+      nodes.push(node('Div', ['f1', 'sqrt2'], ['g_div']), node('Erf', ['g_div'], ['g_erf']), node('Add', ['g_erf', 'one'], ['g_add']), node('Mul', ['f1', 'g_add'], ['g_mul']), node('Mul', ['g_mul', 'half'], ['act']));
+    } else nodes.push(node('Relu', ['f1'], ['act']));
+    nodes.push(node('MatMul', ['act', 'w2_t'], ['f2_mm']), node('Add', ['f2_mm', 'b2'], [y]));
+  };
+  if (normFirst) {
+    layerNorm('x', 1, 'n1');
+    selfAttention('n1', 'sa');
+    nodes.push(node('Add', ['x', 'sa'], ['h']));
+    layerNorm('h', 2, 'n2');
+    feedForward('n2', 'ff');
+    nodes.push(node('Add', ['h', 'ff'], ['out']));
+  } else {
+    selfAttention('x', 'sa');
+    nodes.push(node('Add', ['x', 'sa'], ['r1']));
+    layerNorm('r1', 1, 'h');
+    feedForward('h', 'ff');
+    nodes.push(node('Add', ['h', 'ff'], ['r2']));
+    layerNorm('r2', 2, 'out');
+  }
+  return model(nodes, [['x', [b, l, e]]], [['out', [b, l, e]]], inits, [['', 17], ['com.microsoft', 1]]);
 }

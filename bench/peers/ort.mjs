@@ -5,7 +5,8 @@
 // decoder step the encoder states are baked into the model as initializers: resident, the most
 // onnxruntime allows. For multi-head attention with projections the module's weights are
 // initializers (pre-transposed), and the graphs are onnx-graph.mjs's mhaProjGraph; the KV-cache
-// decode step and the Bahdanau step are described at prepareStep / prepareBahdanau below.
+// decode step and the Bahdanau step are described at prepareStep / prepareBahdanau below, the
+// transformer encoder layers (T…) at prepareEncoder.
 //
 // The attention variants (V…): biases and masks are one explicit additive bias (../variants.mjs)
 // fed as a graph input, built once outside the timed call: Add before Softmax in the MatMul graph,
@@ -15,7 +16,7 @@
 // workload says so (`fusedOp: 'gqa'`: its kv heads and its local_window_size), see prepareGqa.
 import { Unsupported } from '../errors.mjs';
 import { biasDescription, explicitBias } from '../variants.mjs';
-import { bahdanauGraph, gqaGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
+import { bahdanauGraph, encoderLayerGraph, gqaGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
 
 /** [B, H, L, D] ↔ [B, L, H·D] (the MultiHeadAttention op's layout). */
 function toBLE(x, [b, h, l, d]) {
@@ -101,6 +102,18 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
     const run = async () => (await session.run(feeds)).out.data;
     return { run, async: true, result: run, dispose: () => session.release() };
   }
+  // torch.nn.TransformerEncoderLayer (encoderLayerGraph): the state_dict as initializers
+  // (pre-transposed), LayerNormalization (opset 17), Relu or the Erf form of GELU; 'matmul': plain
+  // ops throughout; 'mha': the attention core as the fused MultiHeadAttention op, the rest plain ops.
+  // Timed: one session.run on x [B, L, E] (the web build copies x in and the output out).
+  async function prepareEncoder(w, inp) {
+    const { b, l, e, heads, ff, activation, normFirst, eps } = w.shape;
+    const session = await createSession(encoderLayerGraph({ b, l, e, heads, ff, activation, normFirst, eps, weights: inp.config.weights, variant: graph === 'mha' ? 'mha' : 'matmul' }));
+    const feeds = { x: new ort.Tensor('float32', inp.x.data, [b, l, e]) };
+    const run = async () => (await session.run(feeds)).out.data;
+    const note = `the layer as an ONNX graph: LayerNormalization (opset 17), ${activation === 'gelu' ? 'GELU as Div → Erf → Add → Mul → Mul' : 'Relu'}, weights as initializers; the attention ${graph === 'mha' ? 'as the com.microsoft MultiHeadAttention op' : 'as MatMul / Reshape / Transpose / Softmax'}`;
+    return { run, async: true, note, result: run, dispose: () => session.release() };
+  }
   // com.microsoft GroupQueryAttention (gqaGraph), for the workloads that name it (V1 and V1-full, V6
   // and V6-mha): the op is causal by definition, with kv_num_heads and local_window_size. A prompt
   // (Lq = Lk): q, k, v are graph inputs in the op's layout [B, L, heads·D]. A decode step over
@@ -152,6 +165,7 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
       if (w.kind === 'mha') return prepareProj(w, inp);
       if (w.kind === 'decode') return prepareStep(w, inp);
       if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
+      if (w.kind === 'encoder') return prepareEncoder(w, inp);
       if (w.kind !== 'sdpa') throw new Unsupported(`no onnxruntime adapter for ${w.kind}`);
       const s = w.shape;
       const hk = s.hk ?? s.h;

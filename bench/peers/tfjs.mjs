@@ -5,7 +5,7 @@
 // Inputs are split per head once, outside the timed call; the output is read back with dataSync.
 // The attention variants: an explicit bias [Lq, Lk] per head (../variants.mjs), a resident tensor
 // added to the scores; grouped-query heads read their kv head's tensors; a decode step over
-// resident keys with several heads (V6) is batched over the kv heads (prepareGroupedDecode).
+// resident keys with several heads (V6) is one 2-D matMul per kv head (prepareGroupedDecode).
 // Multi-head attention with projections (nn.MultiheadAttention): the weights are resident tensors,
 // pre-transposed once (Wᵀ [E, 3E], W_oᵀ [E, E]); per call one in-projection matMul + bias, split into
 // heads, the same per-head 2-D matMuls, concat, out-projection matMul + bias.
@@ -26,6 +26,7 @@
 // here, 4× its XNNPACK sigmoid), so tanh(z) = 2σ(2z) − 1 is used with the factors folded into the
 // resident tensors: Va·tanh(z) + vb = (2Va)·σ(2·keys + 2·(Wa·h + b)) + (vb − ΣVa). Exact algebra;
 // BAHDANAU_TANH=1 in the environment times the literal tanh form instead.
+// Transformer encoder layers (T…): composed from ops, see prepareEncoder.
 import { Unsupported } from '../errors.mjs';
 import { biasDescription, biasSlice, explicitBias, hasVariant } from '../variants.mjs';
 import { causalMask, projectKV, splitHeads, transposed } from './onnx-graph.mjs';
@@ -131,24 +132,122 @@ export async function tfjsContender(require) {
     };
     return { run, result: run, dispose: () => kept.forEach((t) => t.dispose()) };
   }
-  // A decode step over resident keys with several heads (V6, V6-mha), batched over the kv heads
-  // like the KV-step adapter: Kᵀ [B·Hk, D, Lk] and V [B·Hk, Lk, D] made once; q [B, H, Lq, D] is
-  // [B·Hk, (H/Hk)·Lq, D] as it stands (the query heads of a group are consecutive), so grouped-query
-  // needs no repeated keys: one batched matMul per step, its output [B, H, Lq, D] as it stands.
-  function prepareGroupedDecode(w, inp) {
-    const { b, h, hk, lq, lk, d, scale } = w.shape;
+  // torch.nn.TransformerEncoderLayer composed from ops, the state_dict resident and pre-transposed:
+  // linear1 Wᵀ [E, F], linear2 Wᵀ [F, E], the norms' weights and biases, and the attention's
+  // weights per head (W_q,h ᵀ, W_k,h ᵀ, W_v,h ᵀ [E, D] with their biases, W_o's rows of head h [D, E]).
+  // src resident as rows [B·L, E]. Per call: the self-attention per (batch, head) as 2-D ops, q·scale
+  // → matMul with Kᵀ (tf.transpose) → softmax → matMul with V, each head's context through its rows
+  // of W_o, the heads summed with tf.addN, + out_proj.bias; the linear layers as tf.fused.matMul with
+  // the bias (ReLU fused into linear1's), GELU as x·0.5·(1 + tf.erf(x/√2)) (the wasm backend has an
+  // Erf kernel; the fused matMul has no GELU); LayerNorm from tf.moments ((x − mean)·rsqrt(variance + eps)·weight + bias); the residual adds; then dataSync.
+  // Per-head weights because slicing a tensor in this backend (tf.split, tf.slice, tf.unstack) copies
+  // the whole input out of the Wasm heap once per slice: one in-projection matMul split into 3·H
+  // heads (prepareProj's form) took 4× the time of the whole attention written this way (112 ms vs
+  // 26–30 ms at E 512, 8 heads, L 256 on the 2-core EPYC), and tfjs-wasm's batched matMul runs 3–7×
+  // slower than the per-head 2-D ones. Summing the heads through W_o's rows measured 25.5 ms against
+  // 29.5 ms for tf.concat then one out-projection matMul. The fused matMul measured as fast or
+  // faster than matMul + add (+ relu) in alternating runs (T1 73–105 vs 75–107 ms, T2 10–15 vs
+  // 11–19 ms, a loaded 2-core machine); TFJS_ENCODER_FUSED=0 in the environment times matMul + add.
+  function prepareEncoder(w, inp) {
+    const { b, l, e, heads, ff, activation, normFirst, eps } = w.shape;
+    const d = e / heads;
+    const scale = 1 / Math.sqrt(d);
+    const W = (name) => inp.config.weights[name].data;
+    const fused = process.env.TFJS_ENCODER_FUSED !== '0';
     const kept = [];
     const keep = (t) => (kept.push(t), t);
-    const kt = keep(tf.tidy(() => tf.transpose(tf.tensor3d(inp.k.data, [b * hk, lk, d]), [0, 2, 1])));
-    const v = keep(tf.tensor3d(inp.v.data, [b * hk, lk, d]));
-    const q = keep(tf.tensor3d(inp.q.data, [b * hk, (h / hk) * lq, d]));
+    const x = keep(tf.tensor2d(inp.x.data, [b * l, e]));
+    const wIn = W('self_attn.in_proj_weight'); // [3E, E]: rows of q, k, v, each head's D rows consecutive
+    const bIn = W('self_attn.in_proj_bias');
+    const wOutT = transposed(W('self_attn.out_proj.weight'), e, e); // [E_in, E_out]: head h's rows h·D … (h+1)·D
+    const perHead = [];
+    for (let h = 0; h < heads; h++) {
+      const proj = (i) => {
+        const r0 = i * e + h * d;
+        return { w: keep(tf.tensor2d(transposed(wIn.subarray(r0 * e, (r0 + d) * e), d, e), [e, d])), b: keep(tf.tensor1d(bIn.slice(r0, r0 + d))) };
+      };
+      perHead.push({ q: proj(0), k: proj(1), v: proj(2), o: keep(tf.tensor2d(wOutT.subarray(h * d * e, (h + 1) * d * e), [d, e])) });
+    }
+    const bOut = keep(tf.tensor1d(W('self_attn.out_proj.bias')));
+    const w1T = keep(tf.tensor2d(transposed(W('linear1.weight'), ff, e), [e, ff]));
+    const b1 = keep(tf.tensor1d(W('linear1.bias')));
+    const w2T = keep(tf.tensor2d(transposed(W('linear2.weight'), e, ff), [ff, e]));
+    const b2 = keep(tf.tensor1d(W('linear2.bias')));
+    const norms = [1, 2].map((n) => ({ weight: keep(tf.tensor1d(W(`norm${n}.weight`))), bias: keep(tf.tensor1d(W(`norm${n}.bias`))) }));
+    const linear = (y, wT, bias, act) => (fused ? tf.fused.matMul({ a: y, b: wT, bias, activation: act ?? 'linear' }) : act === 'relu' ? tf.relu(tf.add(tf.matMul(y, wT), bias)) : tf.add(tf.matMul(y, wT), bias));
+    const layerNorm = (y, n) => {
+      const { mean, variance } = tf.moments(y, -1, true);
+      return tf.add(tf.mul(tf.mul(tf.sub(y, mean), tf.rsqrt(tf.add(variance, eps))), norms[n - 1].weight), norms[n - 1].bias);
+    };
+    // rows [L, E] of one sequence → its self-attention output [L, E]
+    const attendOne = (y) =>
+      tf.add(
+        tf.addN(
+          perHead.map((p) => {
+            const q = linear(y, p.q.w, p.q.b);
+            const k = linear(y, p.k.w, p.k.b);
+            const v = linear(y, p.v.w, p.v.b);
+            return tf.matMul(tf.matMul(tf.softmax(tf.matMul(tf.mul(q, scale), tf.transpose(k))), v), p.o);
+          }),
+        ),
+        bOut,
+      );
+    const selfAttention = (y) => (b === 1 ? attendOne(y) : tf.concat(tf.split(y, b, 0).map(attendOne), 0));
+    const feedForward = (y) => {
+      if (activation === 'relu') return linear(linear(y, w1T, b1, 'relu'), w2T, b2);
+      const h = linear(y, w1T, b1);
+      return linear(tf.mul(tf.mul(h, 0.5), tf.add(tf.erf(tf.mul(h, Math.SQRT1_2)), 1)), w2T, b2);
+    };
     const run = () => {
-      const o = tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(tf.mul(q, scale), kt)), v));
+      const o = tf.tidy(() => {
+        if (normFirst) {
+          const h = tf.add(x, selfAttention(layerNorm(x, 1)));
+          return tf.add(h, feedForward(layerNorm(h, 2)));
+        }
+        const h = layerNorm(tf.add(x, selfAttention(x)), 1);
+        return layerNorm(tf.add(h, feedForward(h)), 2);
+      });
       const out = o.dataSync();
       o.dispose();
       return out;
     };
-    const note = `batched over the ${hk} kv heads: q as [${b * hk}, ${(h / hk) * lq}, ${d}], Kᵀ and V resident${hk !== h ? ' (no repeated keys)' : ''}`;
+    const note = `composed from ops: per-head projection weights (2-D matMuls, no slicing), ${fused ? 'tf.fused.matMul (bias, relu)' : 'matMul + add'} per linear layer, LayerNorm from tf.moments, ${activation === 'gelu' ? 'GELU as x·0.5·(1 + tf.erf(x/√2))' : 'tf.relu'}`;
+    return { run, result: run, note, dispose: () => kept.forEach((t) => t.dispose()) };
+  }
+  // A decode step over resident keys with several heads (V6, V6-mha): one 2-D matMul per kv head,
+  // its group's query rows together. q [B, H, Lq, D] holds the H/Hk query heads of a kv head one
+  // after the other, so they are one [(H/Hk)·Lq, D] block against that head's resident Kᵀ [D, Lk]
+  // and V [Lk, D] (grouped-query needs no repeated keys), and the outputs land as [B, H, Lq, D].
+  // tfjs-wasm's batched matMul over the kv heads ([Hk, H/Hk, D] × [Hk, D, Lk]) measured 15× slower
+  // here (118 vs 7.7 ms at V6's shape), per query head 2.6× (19.9 ms).
+  function prepareGroupedDecode(w, inp) {
+    const { b, h, hk, lq, lk, d, scale } = w.shape;
+    const rows = (h / hk) * lq;
+    const kept = [];
+    const keep = (t) => (kept.push(t), t);
+    const groups = [];
+    for (let bk = 0; bk < b * hk; bk++) {
+      const k = tf.tensor2d(inp.k.data.subarray(bk * lk * d, (bk + 1) * lk * d), [lk, d]);
+      groups.push({
+        kt: keep(tf.transpose(k)),
+        v: keep(tf.tensor2d(inp.v.data.subarray(bk * lk * d, (bk + 1) * lk * d), [lk, d])),
+        q: keep(tf.tensor2d(inp.q.data.subarray(bk * rows * d, (bk + 1) * rows * d), [rows, d])),
+      });
+      k.dispose();
+    }
+    const out = new Float32Array(b * h * lq * d);
+    const run = () => {
+      groups.forEach((g, i) => {
+        const o = tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(tf.mul(g.q, scale), g.kt)), g.v));
+        out.set(o.dataSync(), i * rows * d);
+        o.dispose();
+      });
+      return out;
+    };
+    const note =
+      hk === h
+        ? `one 2-D matMul per head (${b * h}) against its resident Kᵀ [${d}, ${lk}] and V`
+        : `one 2-D matMul per kv head (${b * hk}), its ${h / hk} query heads' rows together against the resident Kᵀ [${d}, ${lk}] and V (no repeated keys)`;
     return { run, result: run, note, dispose: () => kept.forEach((t) => t.dispose()) };
   }
   return {
@@ -163,6 +262,7 @@ export async function tfjsContender(require) {
       if (w.kind === 'mha') return prepareProj(w, inp);
       if (w.kind === 'decode') return prepareStep(w, inp);
       if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
+      if (w.kind === 'encoder') return prepareEncoder(w, inp);
       if (w.kind !== 'sdpa') throw new Unsupported(`no tfjs adapter for ${w.kind}`);
       const s = w.shape;
       const { b, h, lq, lk, d, scale } = s;
