@@ -96,7 +96,8 @@ export function softmaxRange(row: usize, lo: i32, hi: i32, cols: i32, scale: f32
   return sum;
 }
 
-@inline function scaleRow(row: usize, n: i32, factor: f32): void {
+/** row[j] ·= factor for j < n. */
+@inline export function scaleRow(row: usize, n: i32, factor: f32): void {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
     const f4 = f32x4.splat(factor);

@@ -5,7 +5,7 @@
 // memory per head, so it is for visualisation and small shapes. A work item is one (b, query
 // head): item n = b·H + h; it reads k and v of kv head ⌊h / GROUP⌋.
 import { gemm, gemmScratchBytes } from '../gemm/gemm';
-import { softmaxRange } from '../softmax';
+import { scaleRow, softmaxRange } from '../softmax';
 import { hasScoreStep, scoreStep } from './bias';
 import { BATCH, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, LK, LQ, OUT, Q, SCALE, V } from './params';
 import { visibleHi, visibleLo } from './visibility';
@@ -57,21 +57,5 @@ export function attentionWeights(params: usize, begin: i32, end: i32, weights: u
            oh + (<usize>(i0 * oSL) << 2), oSL, i1 - i0, dv, hi - lo, 0, 0, 0, scratch);
       i0 = i1;
     }
-  }
-}
-
-/** row[j] ·= s for j < n. */
-function scaleRow(row: usize, n: i32, s: f32): void {
-  let j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const sv = f32x4.splat(s);
-    for (; j + 4 <= n; j += 4) {
-      const p = row + (<usize>j << 2);
-      v128.store(p, f32x4.mul(v128.load(p), sv));
-    }
-  }
-  for (; j < n; j++) {
-    const p = row + (<usize>j << 2);
-    store<f32>(p, load<f32>(p) * s);
   }
 }

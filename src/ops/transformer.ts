@@ -145,6 +145,15 @@ function checkRows(where: string, name: string, value: TensorLike, e: number, ws
   return { arg, batch: arg.shape[0]!, length: arg.shape[1]! };
 }
 
+/** src [B, L, E] and the encoder forward options, checked. */
+function checkEncoderInput(where: string, src: TensorLike, options: unknown, e: number, ws: Workspace) {
+  const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
+  const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
+  const causal = checkBoolean('options.causal', opts['causal']);
+  const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
+  return { arg, batch, length, causal, keyLengths };
+}
+
 export class TransformerEncoderLayer extends LayerCore {
   readonly nhead: number;
   private readonly selfAttn: MultiHeadAttention;
@@ -168,13 +177,9 @@ export class TransformerEncoderLayer extends LayerCore {
 
   /** src [B, L, dModel] → [B, L, dModel]; `causal` masks the future, `keyLengths` hides padding keys (padded query rows are still computed). */
   forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
-    const where = 'transformerEncoderLayer.forward';
     this.assertLive('transformerEncoderLayer');
     const { ws, dModel: e } = this;
-    const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
-    const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
-    const causal = checkBoolean('options.causal', opts['causal']);
-    const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
+    const { arg, batch, length, causal, keyLengths } = checkEncoderInput('transformerEncoderLayer.forward', src, options, e, ws);
     const rows = batch * length;
     return ws.run((temps) => {
       const y = mat(temps.tensor([rows, e]).ptr, e);
@@ -452,14 +457,9 @@ export class TransformerEncoder {
 
   /** src [B, L, dModel] → [B, L, dModel] through every layer (resident in between), then the final norm. */
   forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
-    const where = 'transformerEncoder.forward';
-    const first = this.layers[0]!;
     const { ws } = this;
-    const e = first.dModel;
-    const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
-    const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
-    const causal = checkBoolean('options.causal', opts['causal']);
-    const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
+    const e = this.layers[0]!.dModel;
+    const { arg, batch, length, causal, keyLengths } = checkEncoderInput('transformerEncoder.forward', src, options, e, ws);
     const rows = batch * length;
     return ws.run((temps) => {
       // two buffers in turn: a layer reads one and writes the other (never the caller's tensor)

@@ -94,25 +94,24 @@ export class Temps {
 
   /** Int32 values copied into memory (e.g. per-batch key lengths); returns the pointer. */
   int32(values: Int32Array): number {
-    const ptr = this.heap.alloc(values.byteLength);
-    this.blocks.push(ptr);
-    new Int32Array(this.heap.memory.buffer, ptr, values.length).set(values);
-    return ptr;
+    return this.copyIn(values);
   }
 
-  /** Float32 values copied into memory; returns the pointer. */
+  /** Float32 values copied into memory (e.g. ALiBi slopes, an additive mask); returns the pointer. */
   float32(values: Float32Array): number {
-    const ptr = this.heap.alloc(values.byteLength);
-    this.blocks.push(ptr);
-    new Float32Array(this.heap.memory.buffer, ptr, values.length).set(values);
-    return ptr;
+    return this.copyIn(values);
   }
 
   /** Bytes copied into memory (e.g. a bool mask); returns the pointer. */
   bytes(values: Uint8Array): number {
+    return this.copyIn(values);
+  }
+
+  /** A temporary block holding a copy of `values`' bytes. */
+  private copyIn(values: Int32Array | Float32Array | Uint8Array): number {
     const ptr = this.heap.alloc(values.byteLength);
     this.blocks.push(ptr);
-    new Uint8Array(this.heap.memory.buffer, ptr, values.length).set(values);
+    new Uint8Array(this.heap.memory.buffer, ptr, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     return ptr;
   }
 
