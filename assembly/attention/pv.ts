@@ -144,8 +144,9 @@ import { KB } from './tiles';
 /**
  * Rows a and b (P rows pa, pb; O rows oa, ob) of one column strip, each over its own visible keys
  * [aa, ca) and [ab, cb): the keys both see go through the pair kernel, the rest row by row (α
- * applied once per row). A key a row does not see is never multiplied into its O, so a non-finite
- * value there cannot reach it (0·∞ would be NaN).
+ * applied once per row). A key outside a row's range is never multiplied into its O, so a
+ * non-finite value there cannot reach it (0·∞ would be NaN). A key that a mask tensor hides inside
+ * the range has P = 0 and is multiplied like the others (as in PyTorch's attention).
  */
 @inline function pvRowPair(kind: i32, pa: usize, pb: usize, v: usize, vRow: usize,
                            oa: usize, ob: usize, alphaA: f32, alphaB: f32,
