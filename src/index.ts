@@ -9,7 +9,7 @@ export type { SoftmaxOptions } from './ops/softmax.js';
 export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult, Seq2seqAttention, BoundAttention } from './ops/seq2seq.js';
 export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, SplitProjectionWeights, ForwardOptions, ForwardResult, KVCache } from './ops/mha.js';
 export type { RopeOptions, RopeStyle } from './ops/position.js';
-export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation } from './ops/transformer.js';
+export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation } from './ops/transformer.js';
 export type { SwigluFeedForward, SwigluFeedForwardConfig } from './ops/swiglu.js';
 export * as reference from './reference/index.js';
 export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './safetensors.js';

@@ -6,7 +6,7 @@ import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
 import { MultiHeadAttention, type MultiHeadAttentionConfig } from './ops/mha.js';
-import { TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, type TransformerEncoderConfig, type TransformerLayerConfig } from './ops/transformer.js';
+import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, type TransformerEncoderConfig, type TransformerLayerConfig } from './ops/transformer.js';
 import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
 import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './ops/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
@@ -201,6 +201,11 @@ export class AttentionRuntime {
   /** `torch.nn.TransformerEncoder`: `numLayers` layers from one state_dict (`layers.N.*`, and `norm.*` with `norm: true`). */
   transformerEncoder(config: TransformerEncoderConfig): TransformerEncoder {
     return new TransformerEncoder(this.ws, config);
+  }
+
+  /** `torch.nn.TransformerDecoder`: `numLayers` decoder layers from one state_dict (`layers.N.*`, and `norm.*` with `norm: true`). */
+  transformerDecoder(config: TransformerEncoderConfig): TransformerDecoder {
+    return new TransformerDecoder(this.ws, config);
   }
 
   /** `torch.nn.TransformerDecoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */

@@ -183,3 +183,19 @@ describe.each(BUILDS)('the SwiGLU feed-forward on the %s build', (backend) => {
       .toThrow(/^swigluFeedForward: the weights do not match gate_proj, up_proj, down_proj: unexpected mlp\.gate\.weight$/);
   });
 });
+
+describe.each(BUILDS)('a whole nn.TransformerDecoder state_dict on the %s build', (backend) => {
+  it('loads layers.N.* and the final norm under a prefix and matches PyTorch (pre-norm, causal, memory padding)', async () => {
+    const rt = await runtimeFor(backend);
+    type Config = { numLayers: number; dModel: number; nhead: number; dimFeedforward: number };
+    const dec = (fixture as unknown as { decoder: { config: Config; weights: Record<string, Json>; tgt: Json; memory: Json; memoryKeyLengths: number[]; output: Json } }).decoder;
+    const opts = { causal: true, memoryKeyLengths: dec.memoryKeyLengths };
+    const stack = rt.transformerDecoder({ ...dec.config, weights: weights(dec.weights) });
+    const e = errors(stack.forward(tensor(dec.tgt), tensor(dec.memory), opts), dec.output);
+    expect(e.maxAbs).toBeLessThanOrEqual(1e-5);
+    expect(e.normwise).toBeLessThanOrEqual(1e-5);
+    stack.dispose();
+    const twin = reference.transformerDecoder({ ...dec.config, weights: weights(dec.weights) });
+    expect(errors(twin.forward(tensor(dec.tgt), tensor(dec.memory), opts), dec.output).maxAbs).toBeLessThanOrEqual(1e-5);
+  });
+});

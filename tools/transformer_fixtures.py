@@ -77,8 +77,21 @@ def main():
         'config': {'numLayers': 2, 'dModel': E, 'nhead': HEADS, 'dimFeedforward': FF, 'activation': 'gelu', 'norm': True, 'prefix': 'encoder.'},
         'weights': {f'encoder.{k}': v for k, v in state(stack).items()}, 'src': t(src), 'causal': t(out),
     }
+    # a whole nn.TransformerDecoder: 2 pre-norm ReLU layers and a final LayerNorm
+    dlayer = nn.TransformerDecoderLayer(E, HEADS, FF, dropout=0.0, activation='relu', batch_first=True, norm_first=True)
+    dstack = nn.TransformerDecoder(dlayer, num_layers=2, norm=nn.LayerNorm(E))
+    randomize(dstack, 40)
+    dstack.eval()
+    tgt = torch.rand(B, L, E) * 2 - 1
+    memory = torch.rand(B, S, E) * 2 - 1
+    with torch.enable_grad():
+        dout = dstack(tgt, memory, tgt_mask=torch.triu(torch.ones(L, L, dtype=torch.bool), 1), memory_key_padding_mask=padding([S, 5], S))
+    decoder = {
+        'config': {'numLayers': 2, 'dModel': E, 'nhead': HEADS, 'dimFeedforward': FF, 'activation': 'relu', 'normFirst': True, 'norm': True, 'prefix': 'decoder.'},
+        'weights': {f'decoder.{k}': v for k, v in state(dstack).items()}, 'tgt': t(tgt), 'memory': t(memory), 'memoryKeyLengths': [S, 5], 'output': t(dout),
+    }
     with open(OUT, 'w') as f:
-        json.dump({'generator': f'tools/transformer_fixtures.py (torch {torch.__version__})', 'cases': cases, 'encoder': encoder}, f)
+        json.dump({'generator': f'tools/transformer_fixtures.py (torch {torch.__version__})', 'cases': cases, 'encoder': encoder, 'decoder': decoder}, f)
         f.write('\n')
     print(f'wrote {OUT} ({os.path.getsize(OUT)} bytes)')
 

@@ -216,6 +216,27 @@ export class TransformerEncoderLayer extends LayerCore {
   }
 }
 
+/** @internal tgt and memory of a decoder forward, checked. */
+export interface DecoderInput {
+  t: Checked;
+  m: Checked;
+  batch: number;
+  lt: number;
+  ls: number;
+  causal: boolean;
+  memoryKeyLengths: Int32Array | undefined;
+}
+
+function checkDecoderInput(where: string, tgt: TensorLike, memory: TensorLike, options: unknown, e: number, ws: Workspace): DecoderInput {
+  const t = checkRows(where, 'tgt', tgt, e, ws);
+  const m = checkRows(where, 'memory', memory, e, ws);
+  if (m.batch !== t.batch) throw new RangeError(`${where}: memory: expected shape [${t.batch}, S, ${e}] (the batch of tgt), received ${formatShape(m.arg.shape)}`);
+  const opts = checkOptions('options', options, ['causal', 'memoryKeyLengths'], 'forward');
+  const causal = checkBoolean('options.causal', opts['causal']);
+  const memoryKeyLengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], t.batch, m.length);
+  return { t: t.arg, m: m.arg, batch: t.batch, lt: t.length, ls: m.length, causal, memoryKeyLengths };
+}
+
 export class TransformerDecoderLayer extends LayerCore {
   readonly nhead: number;
   private readonly selfAttn: MultiHeadAttention;
@@ -242,44 +263,45 @@ export class TransformerDecoderLayer extends LayerCore {
 
   /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel]. */
   forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
-    const where = 'transformerDecoderLayer.forward';
     this.assertLive('transformerDecoderLayer');
     const { ws, dModel: e } = this;
-    const t = checkRows(where, 'tgt', tgt, e, ws);
-    const m = checkRows(where, 'memory', memory, e, ws);
-    if (m.batch !== t.batch) throw new RangeError(`${where}: memory: expected shape [${t.batch}, S, ${e}] (the batch of tgt), received ${formatShape(m.arg.shape)}`);
-    const opts = checkOptions('options', options, ['causal', 'memoryKeyLengths'], 'forward');
-    const causal = checkBoolean('options.causal', opts['causal']);
-    const memoryKeyLengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], t.batch, m.length);
-    const batch = t.batch, lt = t.length, ls = m.length, rows = batch * lt;
+    const input = checkDecoderInput('transformerDecoderLayer.forward', tgt, memory, options, e, ws);
+    const rows = input.batch * input.lt;
     return ws.run((temps) => {
-      const x = mat(temps.input(t.arg), e);
-      const mem = mat(temps.input(m.arg), e);
-      const a = mat(temps.tensor([rows, e]).ptr, e);
-      const b = mat(temps.tensor([rows, e]).ptr, e);
-      const selfAttend = (q: Mat, out: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: lt, lk: lt, causal }, out);
-      const crossAttend = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, { xq: q, xk: mem, xv: mem, batch, lq: lt, lk: ls, causal: false, keyLengths: memoryKeyLengths }, out);
-      if (this.normFirst) {
-        const n = mat(temps.tensor([rows, e]).ptr, e);
-        this.norm(1, x, rows, n);
-        selfAttend(n, a);
-        ws.kernels.addInPlace(a.ptr, x.ptr, rows * e); // a = x + SA(norm1(x))
-        this.norm(2, a, rows, n);
-        crossAttend(n, b);
-        ws.kernels.addInPlace(b.ptr, a.ptr, rows * e); // b = a + CA(norm2(a), memory)
-        this.norm(3, b, rows, n);
-        ws.heap.floats().copyWithin(a.ptr >>> 2, b.ptr >>> 2, (b.ptr >>> 2) + rows * e);
-        this.feedForward(temps, n, rows, a, true); // a = b + FF(norm3(b))
-        return ws.heap.view(a.ptr, rows * e).slice();
-      }
-      selfAttend(x, a);
-      this.norm(1, a, rows, a, x); // a = norm1(x + SA(x))
-      crossAttend(a, b);
-      this.norm(2, b, rows, b, a); // b = norm2(a + CA(a, memory))
-      this.feedForward(temps, b, rows, a, false);
-      this.norm(3, a, rows, a, b); // a = norm3(b + FF(b))
-      return ws.heap.view(a.ptr, rows * e).slice();
+      const y = mat(temps.tensor([rows, e]).ptr, e);
+      this.forwardRows(temps, mat(temps.input(input.t), e), mat(temps.input(input.m), e), input, y);
+      return ws.heap.view(y.ptr, rows * e).slice();
     });
+  }
+
+  /** @internal The layer on resident rows: y [B·T, E] for x [B·T, E] over mem [B·S, E] (x is left as it was). */
+  forwardRows(temps: Temps, x: Mat, mem: Mat, p: DecoderInput, y: Mat): void {
+    const { ws, dModel: e } = this;
+    const { batch, lt, ls, causal, memoryKeyLengths } = p;
+    const rows = batch * lt;
+    const a = y;
+    const b = mat(temps.tensor([rows, e]).ptr, e);
+    const selfAttend = (q: Mat, out: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: lt, lk: lt, causal }, out);
+    const crossAttend = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, { xq: q, xk: mem, xv: mem, batch, lq: lt, lk: ls, causal: false, keyLengths: memoryKeyLengths }, out);
+    if (this.normFirst) {
+      const n = mat(temps.tensor([rows, e]).ptr, e);
+      this.norm(1, x, rows, n);
+      selfAttend(n, a);
+      ws.kernels.addInPlace(a.ptr, x.ptr, rows * e); // a = x + SA(norm1(x))
+      this.norm(2, a, rows, n);
+      crossAttend(n, b);
+      ws.kernels.addInPlace(b.ptr, a.ptr, rows * e); // b = a + CA(norm2(a), memory)
+      this.norm(3, b, rows, n);
+      ws.heap.floats().copyWithin(a.ptr >>> 2, b.ptr >>> 2, (b.ptr >>> 2) + rows * e);
+      this.feedForward(temps, n, rows, a, true); // a = b + FF(norm3(b))
+      return;
+    }
+    selfAttend(x, a);
+    this.norm(1, a, rows, a, x); // a = norm1(x + SA(x))
+    crossAttend(a, b);
+    this.norm(2, b, rows, b, a); // b = norm2(a + CA(a, memory))
+    this.feedForward(temps, b, rows, a, false);
+    this.norm(3, a, rows, a, b); // a = norm3(b + FF(b))
   }
 
   /** A self-attention KV cache for `bind(...).step`: [batch, maxLength] positions. */
@@ -406,6 +428,43 @@ export interface TransformerEncoderConfig extends Omit<TransformerLayerConfig, '
   prefix?: string;
 }
 
+/** numLayers layers from `layers.N.*` of one state_dict (and `norm.*`), all or none allocated. */
+function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, config: TransformerEncoderConfig, make: (c: TransformerLayerConfig) => L) {
+  const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
+  const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
+  const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
+  const prefix = cfg['prefix'] ?? '';
+  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+  const all = (config.weights ?? {}) as Record<string, TensorLike>;
+  const known = new Set<string>();
+  for (let n = 0; n < numLayers; n++) for (const name of Object.keys(all)) if (name.startsWith(`${prefix}layers.${n}.`)) known.add(name);
+  if (useNorm) ['norm.weight', 'norm.bias'].forEach((n) => known.add(prefix + n));
+  const unexpected = Object.keys(all).filter((n) => n.startsWith(prefix) && !known.has(n));
+  if (unexpected.length) throw new TypeError(`${where}: the weights do not match ${numLayers} layers${useNorm ? ' and a final norm' : ''}: unexpected ${unexpected.join(', ')}`);
+  const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
+  const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
+  const layers: L[] = [];
+  let finalNorm: { weight: Tensor; bias: Tensor } | undefined;
+  try {
+    const layerConfig = { ...config } as Record<string, unknown>;
+    delete layerConfig['numLayers'];
+    delete layerConfig['norm'];
+    for (let n = 0; n < numLayers; n++) layers.push(make({ ...(layerConfig as unknown as TransformerLayerConfig), prefix: `${prefix}layers.${n}.` }));
+    if (useNorm) {
+      const w = checkTensor(`${where}: weights['${prefix}norm.weight']`, all[`${prefix}norm.weight`], ws.heap);
+      const b = checkTensor(`${where}: weights['${prefix}norm.bias']`, all[`${prefix}norm.bias`], ws.heap);
+      expectShape(`${where}: weights['${prefix}norm.weight']`, w.shape, [e], 'LayerNorm(dModel) weight');
+      expectShape(`${where}: weights['${prefix}norm.bias']`, b.shape, [e], 'LayerNorm(dModel) bias');
+      const t = residentWeights(ws.heap, { w, b });
+      finalNorm = { weight: t.w!, bias: t.b! };
+    }
+  } catch (error) {
+    for (const layer of layers) layer.dispose();
+    throw error;
+  }
+  return { layers, finalNorm, eps };
+}
+
 /** `torch.nn.TransformerEncoder`: numLayers encoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
 export class TransformerEncoder {
   readonly numLayers: number;
@@ -416,43 +475,12 @@ export class TransformerEncoder {
 
   /** @internal use `runtime.transformerEncoder(...)` */
   constructor(ws: Workspace, config: TransformerEncoderConfig) {
-    const where = 'transformerEncoder';
-    const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
-    const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
-    const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
-    const prefix = (cfg['prefix'] ?? '') as string;
-    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
-    const all = (config.weights ?? {}) as Record<string, TensorLike>;
-    const known = new Set<string>();
-    for (let n = 0; n < numLayers; n++) for (const name of Object.keys(all)) if (name.startsWith(`${prefix}layers.${n}.`)) known.add(name);
-    if (useNorm) ['norm.weight', 'norm.bias'].forEach((n) => known.add(prefix + n));
-    const unexpected = Object.keys(all).filter((n) => n.startsWith(prefix) && !known.has(n));
-    if (unexpected.length) throw new TypeError(`${where}: the weights do not match ${numLayers} layers${useNorm ? ' and a final norm' : ''}: unexpected ${unexpected.join(', ')}`);
-    const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
-    this.eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
-    const layers: TransformerEncoderLayer[] = [];
-    let finalNorm: { weight: Tensor; bias: Tensor } | undefined;
-    try {
-      const layerConfig = { ...config } as Record<string, unknown>;
-      delete layerConfig['numLayers'];
-      delete layerConfig['norm'];
-      for (let n = 0; n < numLayers; n++) layers.push(new TransformerEncoderLayer(ws, { ...(layerConfig as unknown as TransformerLayerConfig), prefix: `${prefix}layers.${n}.` }));
-      if (useNorm) {
-        const w = checkTensor(`${where}: weights['${prefix}norm.weight']`, all[`${prefix}norm.weight`], ws.heap);
-        const b = checkTensor(`${where}: weights['${prefix}norm.bias']`, all[`${prefix}norm.bias`], ws.heap);
-        expectShape(`${where}: weights['${prefix}norm.weight']`, w.shape, [e], 'LayerNorm(dModel) weight');
-        expectShape(`${where}: weights['${prefix}norm.bias']`, b.shape, [e], 'LayerNorm(dModel) bias');
-        const t = residentWeights(ws.heap, { w, b });
-        finalNorm = { weight: t.w!, bias: t.b! };
-      }
-    } catch (error) {
-      for (const layer of layers) layer.dispose();
-      throw error;
-    }
+    const { layers, finalNorm, eps } = loadStack(ws, 'transformerEncoder', config, (layerConfig) => new TransformerEncoderLayer(ws, layerConfig));
     this.ws = ws;
-    this.numLayers = numLayers;
+    this.numLayers = layers.length;
     this.layers = layers;
     this.finalNorm = finalNorm;
+    this.eps = eps;
   }
 
   /** src [B, L, dModel] → [B, L, dModel] through every layer (resident in between), then the final norm. */
@@ -468,6 +496,51 @@ export class TransformerEncoder {
       this.layers.forEach((layer, n) => {
         const y = buffers[n % 2]!;
         layer.forwardRows(temps, x, batch, length, causal, keyLengths, y);
+        x = y;
+      });
+      if (this.finalNorm) ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);
+      return ws.heap.view(x.ptr, rows * e).slice();
+    });
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
+    this.finalNorm?.weight.dispose();
+    this.finalNorm?.bias.dispose();
+  }
+}
+
+/** `torch.nn.TransformerDecoder`: numLayers decoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
+export class TransformerDecoder {
+  readonly numLayers: number;
+  readonly layers: readonly TransformerDecoderLayer[];
+  private readonly ws: Workspace;
+  private readonly finalNorm: { weight: Tensor; bias: Tensor } | undefined;
+  private readonly eps: number;
+
+  /** @internal use `runtime.transformerDecoder(...)` */
+  constructor(ws: Workspace, config: TransformerEncoderConfig) {
+    const { layers, finalNorm, eps } = loadStack(ws, 'transformerDecoder', config, (layerConfig) => new TransformerDecoderLayer(ws, layerConfig));
+    this.ws = ws;
+    this.numLayers = layers.length;
+    this.layers = layers;
+    this.finalNorm = finalNorm;
+    this.eps = eps;
+  }
+
+  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel] through every layer, then the final norm. */
+  forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
+    const { ws } = this;
+    const e = this.layers[0]!.dModel;
+    const input = checkDecoderInput('transformerDecoder.forward', tgt, memory, options, e, ws);
+    const rows = input.batch * input.lt;
+    return ws.run((temps) => {
+      const buffers = [mat(temps.tensor([rows, e]).ptr, e), mat(temps.tensor([rows, e]).ptr, e)];
+      const mem = mat(temps.input(input.m), e);
+      let x = mat(temps.input(input.t), e);
+      this.layers.forEach((layer, n) => {
+        const y = buffers[n % 2]!;
+        layer.forwardRows(temps, x, mem, input, y);
         x = y;
       });
       if (this.finalNorm) ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);

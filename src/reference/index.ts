@@ -43,6 +43,8 @@ export {
 export { sinusoidalEncoding, rope, type ReferenceRopeOptions, type ReferenceRopeStyle } from './position.js';
 export { uniform } from './random.js';
 export {
+  transformerDecoder,
+  ReferenceTransformerDecoder,
   transformerEncoder,
   ReferenceTransformerEncoder,
   type ReferenceTransformerEncoderConfig,

@@ -226,3 +226,41 @@ export class ReferenceTransformerEncoder {
 export function transformerEncoder(config: ReferenceTransformerEncoderConfig): ReferenceTransformerEncoder {
   return new ReferenceTransformerEncoder(config);
 }
+
+/** nn.TransformerDecoder: the layers `layers.N.*` in turn, then `norm.*` when `norm`. */
+export class ReferenceTransformerDecoder {
+  readonly numLayers: number;
+  readonly layers: readonly ReferenceTransformerDecoderLayer[];
+  private readonly finalNorm: { weight: Float32Array; bias: Float32Array } | undefined;
+  private readonly eps: number;
+
+  constructor(config: ReferenceTransformerEncoderConfig) {
+    const { numLayers, norm, prefix = '', ...layer } = config;
+    this.numLayers = numLayers;
+    this.eps = config.layerNormEps ?? 1e-5;
+    this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerDecoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
+    this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
+  }
+
+  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> } = {}): Float32Array {
+    let x = tgt.data;
+    for (const layer of this.layers) x = layer.forward({ data: x, shape: tgt.shape }, memory, options);
+    if (!this.finalNorm) return x;
+    const e = tgt.shape[tgt.shape.length - 1]!;
+    const y = new Float32Array(x.length);
+    for (let r = 0; r < x.length / e; r++) {
+      let mean = 0;
+      for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
+      let variance = 0;
+      for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
+      for (let i = 0; i < e; i++) y[r * e + i] = ((x[r * e + i]! - mean) / Math.sqrt(variance + this.eps)) * this.finalNorm.weight[i]! + this.finalNorm.bias[i]!;
+    }
+    return y;
+  }
+
+  dispose(): void {}
+}
+
+export function transformerDecoder(config: ReferenceTransformerEncoderConfig): ReferenceTransformerDecoder {
+  return new ReferenceTransformerDecoder(config);
+}
