@@ -176,8 +176,8 @@ export class AttentionRuntime {
   }
 
   /** Bahdanau (additive) attention from the PyTorch tutorial's state_dict (`Wa`, `Ua`, `Va`). */
-  bahdanauAttention(weights: BahdanauWeights): Seq2seqAttention {
-    return bahdanauAttention(this.ws, weights);
+  bahdanauAttention(stateDict: BahdanauWeights | Record<string, TensorLike>, options?: { prefix?: string }): Seq2seqAttention {
+    return bahdanauAttention(this.ws, stateDict, options);
   }
 
   /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict. */

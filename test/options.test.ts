@@ -57,7 +57,7 @@ describe('unknown option names', () => {
       'Wa.weight': tensor([H, H], 1), 'Wa.bias': tensor([H], 2), 'Ua.weight': tensor([H, H], 3),
       'Ua.bias': tensor([H], 4), 'Va.weight': tensor([1, H], 5), 'Va.bias': tensor([1], 6),
     };
-    // @ts-expect-error a state_dict with an extra entry
+    // a state_dict with an extra entry: state_dicts are records (a whole model with a prefix is one), so this is a run-time check
     expect(() => rt.bahdanauAttention({ ...bahdanau, 'Wa.weights': tensor([H, H], 7) })).toThrow(/weights\.Wa\.weights is not an option of bahdanauAttention; did you mean Wa\.weight\?/);
     const weights = { in_proj_weight: tensor([3 * H, H], 1), in_proj_bias: tensor([3 * H], 2), 'out_proj.weight': tensor([H, H], 3), 'out_proj.bias': tensor([H], 4) };
     // @ts-expect-error PyTorch's constructor name

@@ -187,3 +187,21 @@ describe.each(BUILDS)('seq2seq attention on the %s build', (backend) => {
     expect(() => att.bind(tensor([2, 5, H], 3))).toThrow(/this attention was disposed/);
   });
 });
+
+describe('Bahdanau attention from a whole model state_dict', () => {
+  it('takes a prefix (e.g. the tutorial decoder\'s attention.*), in the runtime and the twin alike', async () => {
+    const { runtimeFor: rf, tensor: tt } = await import('./helpers.js');
+    const { reference: ref } = await import('../src/index.js');
+    const rt = await rf('simd');
+    const H = 8;
+    const sd = {
+      'attention.Wa.weight': tt([H, H], 1), 'attention.Wa.bias': tt([H], 2), 'attention.Ua.weight': tt([H, H], 3),
+      'attention.Ua.bias': tt([H], 4), 'attention.Va.weight': tt([1, H], 5), 'attention.Va.bias': tt([1], 6), 'embedding.weight': tt([10, H], 7),
+    };
+    const [h, hs] = [tt([1, H], 8), tt([1, 6, H], 9)];
+    const got = rt.bahdanauAttention(sd, { prefix: 'attention.' }).attend(h, hs).context;
+    const want = ref.bahdanauAttention(sd, { prefix: 'attention.' }).attend(h, hs).context;
+    for (let i = 0; i < H; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5);
+    expect(() => rt.bahdanauAttention(sd)).toThrow(/weights\.attention\.Wa\.weight is not an option of bahdanauAttention/);
+  });
+});

@@ -336,9 +336,15 @@ export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAtt
 
 const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weight', 'Va.bias'];
 
-export function bahdanauAttention(ws: Workspace, weights: BahdanauWeights): Seq2seqAttention {
+export function bahdanauAttention(ws: Workspace, stateDict: BahdanauWeights | Record<string, unknown>, options?: { prefix?: string }): Seq2seqAttention {
   const where = 'bahdanauAttention';
-  checkOptions('weights', weights, BAHDANAU_NAMES, where);
+  // `prefix` picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.')
+  const prefix = checkOptions('options', options, ['prefix'], where)['prefix'] ?? '';
+  if (typeof prefix !== 'string') throw new TypeError(`${where}: options.prefix must be a string, received ${describe(prefix)}`);
+  const weights = (prefix && typeof stateDict === 'object' && stateDict !== null
+    ? Object.fromEntries(Object.entries(stateDict).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]))
+    : stateDict) as BahdanauWeights;
+  checkOptions(prefix ? `weights (under '${prefix}')` : 'weights', weights, BAHDANAU_NAMES, where);
   if (weights === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
   const heap = ws.heap;
   const wa = checkWeight(where, "weights['Wa.weight']", weights['Wa.weight'], heap, ['H', 'H'], 'Linear(H, H) weight as [out, in]');

@@ -278,9 +278,15 @@ export function luongAttention(options: ReferenceLuongOptions): ReferenceSeq2seq
 const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weight', 'Va.bias'];
 
 /** Bahdanau as the PyTorch tutorial's module: scores = Va(tanh(Wa(h) + Ua(hs))). */
-export function bahdanauAttention(weights: ReferenceBahdanauWeights): ReferenceSeq2seqAttention {
+export function bahdanauAttention(stateDict: ReferenceBahdanauWeights | Record<string, unknown>, options?: { prefix?: string }): ReferenceSeq2seqAttention {
   const where = 'bahdanauAttention';
-  checkOptions('weights', weights, BAHDANAU_NAMES, where);
+  // `prefix` picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.')
+  const prefix = checkOptions('options', options, ['prefix'], where)['prefix'] ?? '';
+  if (typeof prefix !== 'string') throw new TypeError(`${where}: options.prefix must be a string, received ${describe(prefix)}`);
+  const weights = (prefix && typeof stateDict === 'object' && stateDict !== null
+    ? Object.fromEntries(Object.entries(stateDict).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]))
+    : stateDict) as ReferenceBahdanauWeights;
+  checkOptions(prefix ? `weights (under '${prefix}')` : 'weights', weights, BAHDANAU_NAMES, where);
   if (weights === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
   const Wa = checkWeight(where, "weights['Wa.weight']", weights['Wa.weight'], ['H', 'H'], 'Linear(H, H) weight as [out, in]');
   const hidden = Wa.shape[0]!;
