@@ -1,6 +1,6 @@
 // `npm run bench`: this runtime (every build the engine runs) against the plain-JS reference and
 // the libraries users pick today, on the seq2seq, self-attention, multi-head, causal and long
-// workloads, the attention variants and the transformer encoder layers (bench/workloads.mjs), then
+// workloads, the attention variants, the transformer encoder layers and a decoder-layer step (bench/workloads.mjs), then
 // memory scaling in fresh processes. Prints a table per
 // workload and a summary in plain words (each workload against the plain-JS reference and each peer
 // that ran, causal vs full cost, memory scaling); `--json` writes bench/results/<date>-<machine>.json
@@ -12,7 +12,7 @@
 //   --quick            short run (fewer, shorter rounds; memory scaling to N 8192)
 //   --filter S2,S4     workloads whose id starts with one of these (V: the variants, which bring the
 //                      plain workload they are compared with: S3 for V2–V5; memory: "memory",
-//                      memory scaling and the variants' memory check; T: the transformer encoder layers)
+//                      memory scaling and the variants' memory check; T: the transformer encoder layers and the decoder step T3)
 //   --json             write the JSON record and the SVG charts (to --out, default bench/results)
 //   --contenders ids   only these contenders (prefixes: wasm, plain-js, tfjs, ort-web, ort-node)
 //   --no-peers         leave the peers out; --no-install: do not install them when missing

@@ -71,11 +71,38 @@ export function ours(rt) {
           const run = () => layer.forward(x);
           return { run, result: run, dispose: () => (dispose(), layer.dispose()) };
         }
+        case 'decoder-step': {
+          // The layer made once, the memory bound once (its cross-attention keys and values projected
+          // at bind), the cache filled with the first T tokens, untimed. Each timed call decodes
+          // token T+1 again: truncate(T) forgets it, then one bound.step.
+          const { e, t } = w.shape;
+          const layer = rt.transformerDecoderLayer(inp.config);
+          const bound = layer.bind(inp.memory);
+          const cache = layer.createCache({ batch: 1, maxLength: t + 1 });
+          const free = () => (cache.dispose(), bound.dispose(), layer.dispose());
+          try {
+            for (let i = 0; i < t; i++) bound.step({ data: inp.tgt.data.subarray(i * e, (i + 1) * e), shape: [1, e] }, cache);
+            const last = { data: inp.tgt.data.slice(t * e), shape: [1, e] };
+            const run = () => (cache.truncate(t), bound.step(last, cache));
+            // A steady decode loop allocates nothing: Wasm bytes in use before and after 10⁴ steps.
+            const steps = DECODER_ALLOCATION_STEPS;
+            const before = rt.memoryStats().bytesInUse;
+            for (let i = 0; i < steps; i++) run();
+            const after = rt.memoryStats().bytesInUse;
+            return { run, result: run, dispose: free, allocation: { steps, before, after } };
+          } catch (error) {
+            free();
+            throw error;
+          }
+        }
       }
       throw new Unsupported(`no adapter for ${w.kind}`);
     },
   };
 }
+
+/** Decoder steps between the two readings of memoryStats().bytesInUse (T3's allocation line). */
+export const DECODER_ALLOCATION_STEPS = 10_000;
 
 // ---- the plain-JS reference: the baseline of every ratio -------------------------------------
 export const plainJs = {
@@ -101,6 +128,14 @@ export const plainJs = {
         const layer = reference.transformerEncoderLayer(inp.config);
         const run = () => layer.forward(inp.x);
         return { run, result: run, note: 'the whole layer in float64 loops (not fewer rows scaled up); at up to seconds per call it gets few samples (the samples column)' };
+      }
+      case 'decoder-step': {
+        // The twin has no cache and no step: timed is its causal forward over all T+1 tokens (the
+        // step's output is the last row); the row says so, its ratio is not a per-step one.
+        const { e, t } = w.shape;
+        const layer = reference.transformerDecoderLayer(inp.config);
+        const run = () => layer.forward(inp.tgt, inp.memory, { causal: true });
+        return { run, result: () => run().slice(t * e), note: `recomputes all ${t + 1} positions (the twin has no cache): its causal forward over the ${t + 1}-token target in float64 loops, the step's output being the last row; its ratio is not per step` };
       }
     }
     throw new Unsupported(`no adapter for ${w.kind}`);

@@ -57,7 +57,23 @@ export function textTable(res) {
   if (res.bestPeer) out.push(`best peer: ${res.rows.find((r) => r.id === res.bestPeer).label}`);
   out.push(...notes(res).map((n) => `${n.labels.join(', ')}: ${n.note}`));
   if (res.checked) out.push(`checked against the reference on ${res.checked}`);
+  const alloc = allocationLine(res);
+  if (alloc) out.push(alloc);
   return out.join('\n');
+}
+
+const stepsText = (n) => (n === 10_000 ? '10⁴' : String(n));
+const signed = (n) => (n === 0 ? '±0' : n > 0 ? `+${n}` : String(n));
+/**
+ * The decoder step's allocation (T3): per build of ours, memoryStats().bytesInUse before and after
+ * many steps (cycled with cache.truncate), or null when no row measured it.
+ */
+export function allocationLine(res) {
+  const rows = res.rows.filter((r) => r.allocation);
+  if (!rows.length) return null;
+  const steps = stepsText(rows[0].allocation.steps);
+  const cell = (r) => `${buildName(r)} ${r.allocation.before} / ${r.allocation.after} (${signed(r.allocation.after - r.allocation.before)})`;
+  return `decoder step allocation: ${rows.map(cell).join(', ')} bytes before/after ${steps} steps (memoryStats().bytesInUse, the cache cycled with truncate)`;
 }
 
 /** The contenders' notes (how a peer expressed the workload), one per distinct note: [{ labels, note }]. */
@@ -79,7 +95,8 @@ export function markdownTable(res) {
     const name = r.group === 'ours' ? `**${r.label}**` : r.label;
     out.push(c ? `| ${name} | ${c.join(' | ')} |` : `| ${name} | ${r.status} |${'|'.repeat(head.length - 2)}`);
   }
-  const extra = [...notes(res).map((n) => `${n.labels.join(', ')}: ${n.note}.`), ...(res.checked ? [`Checked against the reference on ${res.checked}.`] : [])];
+  const alloc = allocationLine(res);
+  const extra = [...notes(res).map((n) => `${n.labels.join(', ')}: ${n.note}.`), ...(res.checked ? [`Checked against the reference on ${res.checked}.`] : []), ...(alloc ? [`${alloc}.`] : [])];
   if (extra.length) out.push('', ...extra.map((x) => `- ${x}`));
   return out.join('\n');
 }
@@ -207,7 +224,9 @@ function workloadSummary(res) {
   const peers = peerFamilies(res).map(({ name, row: r }) => ({ name, id: r.id, median: r.median, speedup: r.median / best.median }));
   const vsJs = js ? js.median / best.median : undefined;
   const parts = [`${buildName(best)} ${formatTime(best.median)}`];
-  if (vsJs !== undefined) parts.push(compare(vsJs, 'the plain-JS reference'));
+  // A reference that recomputes every position (T3: the twin has no cache) is named as such.
+  const recomputes = /^recomputes all \d+ positions/.exec(js?.note ?? '')?.[0];
+  if (vsJs !== undefined) parts.push(compare(vsJs, recomputes ? `the plain-JS reference, which ${recomputes}` : 'the plain-JS reference'));
   let text = `${head}: ${parts.join(', ')}`;
   if (peers.length) text += ` — ${peers.map((p) => compare(p.speedup, p.name)).join(', ')}`;
   else if (res.rows.some((r) => r.group === 'peer')) text += ' — no peer ran';
@@ -295,17 +314,18 @@ function encoderSummary(results) {
     const others = [
       ['onnxruntime-web (1 thread)', fastest(res, ['ort-web-matmul-1t', 'ort-web-mha-1t'])],
       ['tfjs-wasm', row(res, 'tfjs-wasm')],
-      ['plain JS', ran(res).find((r) => r.group === 'reference')],
+      [/^recomputes/.test(ran(res).find((r) => r.group === 'reference')?.note ?? '') ? 'plain JS (recomputing every position)' : 'plain JS', ran(res).find((r) => r.group === 'reference')],
     ].filter(([, r]) => r);
     const rows = ran(res)
       .filter((r) => r.group === 'ours')
-      .map((r) => ({ id: r.id, name: buildName(r), ms: r.median, against: others.map(([name, o]) => ({ name, id: o.id, ms: o.median, speedup: o.median / r.median })) }));
+      .map((r) => ({ id: r.id, name: buildName(r), ms: r.median, ...(r.allocation ? { allocation: r.allocation } : {}), against: others.map(([name, o]) => ({ name, id: o.id, ms: o.median, speedup: o.median / r.median })) }));
     if (!rows.length) continue;
-    const text = `${res.id} [${res.shapeLabel}]: ${rows.map((r) => `${r.name} ${formatTime(r.ms)}${r.against.length ? `: ${r.against.map((a) => `${a.name} ${times(a.speedup)}`).join(', ')}` : ''}`).join('; ')}`;
+    const alloc = (r) => (r.allocation ? `, ${signed(r.allocation.after - r.allocation.before)} bytes over ${stepsText(r.allocation.steps)} steps` : '');
+    const text = `${res.id} [${res.shapeLabel}]: ${rows.map((r) => `${r.name} ${formatTime(r.ms)}${alloc(r)}${r.against.length ? `: ${r.against.map((a) => `${a.name} ${times(a.speedup)}`).join(', ')}` : ''}`).join('; ')}`;
     lines.push({ id: res.id, rows, text });
   }
   if (!lines.length) return null;
-  return { workloads: lines, text: "Transformer encoder layers against the single-thread wasm peers and the plain-JS reference (their time ÷ ours, per build; onnxruntime-web's faster graph):" };
+  return { workloads: lines, text: `Transformer encoder layers${lines.some((l) => l.id === 'T3') ? ' and the decoder step (T3, with the bytes it allocated)' : ''} against the single-thread wasm peers and the plain-JS reference (their time ÷ ours, per build; onnxruntime-web's faster graph):` };
 }
 
 function memorySummary(memory, lengths) {

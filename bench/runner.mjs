@@ -59,6 +59,8 @@ export async function runWorkload(w, contenders, { rounds, sliceMs, warmupMs, ti
     try {
       prepared = await c.prepare(w, inputs, { tiny });
       if (prepared.note) row.note = prepared.note;
+      // What a steady decode loop allocates (T3): Wasm bytes in use before / after many steps.
+      if (prepared.allocation) row.allocation = prepared.allocation;
       // The reference is the baseline: its output is `want` by definition.
       if (c.group !== 'reference') {
         const out = await prepared.result();

@@ -11,7 +11,10 @@
 //   kind 'mha'       torch.nn.MultiheadAttention forward (projections + attention), x [1, L, E]
 //   kind 'decode'    one incremental decode step of that module with a KV cache of T positions
 //   kind 'encoder'   torch.nn.TransformerEncoderLayer forward (batch_first, eval), src [B, L, E]:
-//                    self-attention, feed-forward, two LayerNorms, post- or pre-norm (T…)
+//                    self-attention, feed-forward, two LayerNorms, post- or pre-norm (T1, T2)
+//   kind 'decoder-step' one incremental decoding step of torch.nn.TransformerDecoderLayer
+//                    (batch_first, eval): token T+1 over a self-attention cache of T positions and
+//                    a bound memory [1, S, E] (T3)
 import { reference } from '../dist/index.js';
 
 // reference.uniform: the deterministic generator the tests and the demo use too, the same in every process.
@@ -373,10 +376,57 @@ function encoderWorkload(def, tiny) {
   };
 }
 
+// One incremental decoding step of torch.nn.TransformerDecoderLayer(512, 8, 2048, relu,
+// batch_first=True), post-norm, eval: token T+1 = 257 after a self-attention cache of T = 256
+// positions, cross-attention over a bound memory of S = 256 positions. The state_dict is the
+// encoder layer's plus multihead_attn.* and norm3.*. The reference is the last row of the twin's
+// causal forward over the 257 tokens (the twin has no cache).
+const DECODER_STEP = {
+  id: 'T3',
+  title: 'transformer decoder layer, one incremental step: E 512, 8 heads, FF 2048, post-norm ReLU, token 257 over a 256-token self-attention cache and a bound 256-token memory',
+  shape: { e: 512, heads: 8, ff: 2048, t: 256, s: 256, activation: 'relu', normFirst: false },
+  tiny: { e: 24, heads: 4, ff: 40, t: 12, s: 12, activation: 'relu', normFirst: false },
+};
+
+/** A TransformerDecoderLayer's state_dict: the encoder layer's, plus multihead_attn.* and norm3.*. */
+function decoderWeights(e, ff, seed) {
+  const w = encoderWeights(e, ff, seed);
+  const a = mhaWeights(e, seed + 20);
+  for (const [k, v] of Object.entries(a)) w[`multihead_attn.${k}`] = v;
+  w['norm3.weight'] = { data: reference.uniform(e, seed + 24, 0.9, 1.1), shape: [e] };
+  w['norm3.bias'] = tensor([e], seed + 25, 0.1);
+  return w;
+}
+
+function decoderStepWorkload(tiny) {
+  const s = { ...(tiny ? DECODER_STEP.tiny : DECODER_STEP.shape), eps: 1e-5 };
+  const { e, ff, t } = s;
+  return {
+    id: DECODER_STEP.id,
+    kind: 'decoder-step',
+    title: DECODER_STEP.title,
+    shape: s,
+    shapeLabel: `E${e} heads${s.heads} FF${ff} T${t}+1 S${s.s} post-norm ReLU`,
+    // one token: self-attention projections 2·4E², attention over T+1 keys 4·(T+1)·E; cross-attention
+    // q and out projections 2·2E² (memory keys / values projected once, at bind), attention over S
+    // keys 4·S·E; feed-forward 4·E·F (norms, activation, residuals not counted)
+    flops: 8 * e * e + 4 * (t + 1) * e + 4 * e * e + 4 * s.s * e + 4 * e * ff,
+    requires: { runtime: 'transformerDecoderLayer', reference: 'transformerDecoderLayer' },
+    // tgt: the whole target [1, T+1, E]; the step feeds its last token after T cached ones.
+    makeInputs: () => ({
+      config: { dModel: e, nhead: s.heads, dimFeedforward: ff, activation: s.activation, layerNormEps: s.eps, normFirst: s.normFirst, weights: decoderWeights(e, ff, 71) },
+      tgt: tensor([1, t + 1, e], 101),
+      memory: tensor([1, s.s, e], 102),
+    }),
+    // The last row of the causal forward is what the step must produce.
+    reference: (inp) => reference.transformerDecoderLayer(inp.config).forward(inp.tgt, inp.memory, { causal: true }).slice(t * e),
+  };
+}
+
 /** Every workload, in report order; `tiny` swaps in small shapes. */
 export function workloads({ tiny = false } = {}) {
   const [s1, ...rest] = SDPA.map((d) => sdpaWorkload(d, tiny));
-  return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny), ...ENCODERS.map((d) => encoderWorkload(d, tiny)), ...VARIANTS.map((d) => sdpaWorkload(d, tiny))];
+  return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny), ...ENCODERS.map((d) => encoderWorkload(d, tiny)), decoderStepWorkload(tiny), ...VARIANTS.map((d) => sdpaWorkload(d, tiny))];
 }
 
 /** Why a workload cannot run in this version of the runtime (its API or reference is missing), or null. */

@@ -1,7 +1,8 @@
 // The benchmark suite must not rot: run it in --quick mode on tiny shapes, without the peer
 // libraries (they must be reported as not installed, never dropped), and check that the tables,
 // the summary, the JSON record and the SVG charts come out, the attention-variant workloads (V…)
-// and the transformer encoder layers (T…) among them, each checked against the reference; with
+// and the transformer encoder layers (T1, T2) and decoder step (T3, with its allocation line)
+// among them, each checked against the reference; with
 // --no-peers the peers are left out (no rows, one line). No timing assertions.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -28,10 +29,15 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
 
   it('prints a table per workload and reports the peers as not installed', async () => {
     const { stdout } = await result;
-    for (const id of ['S1', 'S2', 'S3', 'S4', 'S5', ...VARIANTS, ...ENCODERS]) expect(stdout).toMatch(new RegExp(`^${id} `, 'm'));
+    for (const id of ['S1', 'S2', 'S3', 'S4', 'S5', ...VARIANTS, ...ENCODERS, 'T3']) expect(stdout).toMatch(new RegExp(`^${id} `, 'm'));
     // The transformer encoder layers, on their tiny shapes (T2: two sequences).
     expect(stdout).toMatch(/^T1 .*encoder layer.*\[B1 L21 E40 heads4 FF72 post-norm ReLU,/m);
     expect(stdout).toMatch(/^T2 .*encoder layer.*\[B2 L13 E24 heads4 FF56 pre-norm GELU,/m);
+    // The decoder step on its tiny shape, the plain-JS row saying it recomputes every position, and
+    // the allocation line: a steady decode loop allocates nothing (±0 bytes per build).
+    expect(stdout).toMatch(/^T3 .*decoder layer, one incremental step.*\[E24 heads4 FF40 T12\+1 S12 post-norm ReLU,/m);
+    expect(stdout).toMatch(/^plain JS reference: recomputes all 13 positions \(the twin has no cache\)/m);
+    expect(stdout).toMatch(/^decoder step allocation: relaxed-simd (\d+) \/ \1 \(±0\), simd (\d+) \/ \2 \(±0\), scalar (\d+) \/ \3 \(±0\) bytes before\/after 10⁴ steps/m);
     expect(stdout).toMatch(/median\s+p75\s+samples\s+GFLOP\/s\s+× plain JS\s+× best peer/);
     expect(stdout).toMatch(/wasm-attention simd\s+\S+ µs/);
     expect(stdout).toMatch(/^tfjs-wasm\s+not installed/m);
@@ -60,8 +66,12 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
       expect(summary).toMatch(new RegExp(`^  ${id} ${what}: relaxed-simd \\d+\\.\\d\\d× \\(\\S+ (µs|ms) vs \\S+ (µs|ms)\\), simd .*plain JS reference \\d+\\.\\d\\d×$`, 'm'));
     expect(summary).toMatch(/^Grouped-query vs multi-head decode: V6 \(4 query heads on 2 kv heads\) is this many times faster than V6-mha \(4 kv heads, same shape\): relaxed-simd \S+× \(/m);
     // The encoder layers per build against the 1-thread wasm peers and plain JS (only plain JS here: no peers).
-    expect(summary).toMatch(/^Transformer encoder layers against the single-thread wasm peers and the plain-JS reference \(their time ÷ ours/m);
+    expect(summary).toMatch(/^Transformer encoder layers and the decoder step \(T3, with the bytes it allocated\) against the single-thread wasm peers and the plain-JS reference \(their time ÷ ours/m);
     for (const id of ENCODERS) expect(summary).toMatch(new RegExp(`^  ${id} \\[B\\d L\\d+ E\\d+ .*\\]: relaxed-simd \\S+ (µs|ms): plain JS \\S+×; simd \\S+ (µs|ms): plain JS \\S+×; scalar .*plain JS \\S+×$`, 'm'));
+    // The decoder step: its own summary line names what the plain-JS reference does, and its
+    // per-build line carries the bytes allocated over 10⁴ steps.
+    expect(summary).toMatch(/^  T3 transformer decoder layer \[E24 .*\]: (relaxed-simd|simd|scalar) \S+ (µs|ms), (\S+× (faster|slower) than|as fast as) the plain-JS reference, which recomputes all 13 positions$/m);
+    expect(summary).toMatch(/^  T3 \[E24 .*\]: relaxed-simd \S+ (µs|ms), ±0 bytes over 10⁴ steps: plain JS \(recomputing every position\) \S+×; simd .*±0 bytes.*; scalar .*±0 bytes.*$/m);
     expect(summary).toMatch(/^Memory of the variants at long N \(wasm-attention \S+, H 1, D 64/m);
     expect(summary).toMatch(/^  ALiBi at N 256: \S+ (µs|ms), peak Wasm allocation .*than plain attention, \d+\.\d\d× its time$|^  ALiBi at N 256: .*the same peak as plain attention/m);
     expect(summary).toMatch(/^  causal window \[16, 0\] at N 512: \S+ (µs|ms), peak Wasm allocation /m);
@@ -116,7 +126,24 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
       expect(w.rows.find((x: { id: string }) => x.id === 'plain-js').note).toMatch(/whole layer/);
       expect(w.rows.find((x: { id: string }) => x.id === 'ort-web-matmul-1t').status).toMatch(/^not installed/);
     }
-    expect(record.summary.encoders.workloads.map((w: { id: string }) => w.id)).toEqual(ENCODERS);
+    // The decoder step: every build and the reference ran, every build within 1e-5 of the twin's
+    // last causal row, each build's allocation recorded (the same bytes in use after 10⁴ steps).
+    const t3 = record.workloads.find((x: { id: string }) => x.id === 'T3');
+    expect(t3, 'T3').toBeDefined();
+    for (const c of ['wasm-relaxed-simd', 'wasm-simd', 'wasm-scalar', 'plain-js']) {
+      const r = t3.rows.find((x: { id: string }) => x.id === c);
+      expect(r.status, `T3 ${c}`).toBe('ok');
+      expect(r.median).toBeGreaterThan(0);
+      expect(r.maxAbsError, `T3 ${c}`).toBeLessThanOrEqual(1e-5);
+      if (c !== 'plain-js') {
+        expect(r.allocation.steps).toBe(10_000);
+        expect(r.allocation.before).toBeGreaterThan(0);
+        expect(r.allocation.after).toBe(r.allocation.before);
+      }
+    }
+    expect(t3.rows.find((x: { id: string }) => x.id === 'plain-js').note).toMatch(/^recomputes all 13 positions/);
+    expect(t3.rows.find((x: { id: string }) => x.id === 'ort-web-matmul-1t').status).toMatch(/^not installed/);
+    expect(record.summary.encoders.workloads.map((w: { id: string }) => w.id)).toEqual([...ENCODERS, 'T3']);
     const t1 = record.summary.encoders.workloads[0].rows.find((r: { id: string }) => r.id === 'wasm-simd');
     expect(t1.against.map((a: { id: string }) => a.id)).toEqual(['plain-js']);
     expect(t1.against[0].speedup).toBeGreaterThan(0);

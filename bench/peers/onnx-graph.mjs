@@ -451,3 +451,71 @@ export function encoderLayerGraph({ b, l, e, heads, ff, activation = 'relu', nor
   }
   return model(nodes, [['x', [b, l, e]]], [['out', [b, l, e]]], inits, [['', 17], ['com.microsoft', 1]]);
 }
+
+/**
+ * One incremental decoding step of torch.nn.TransformerDecoderLayer (post-norm, ReLU), plain ops,
+ * the state_dict as initializers (pre-transposed). Inputs x [1, 1, E], past_key [1, H, D, T]
+ * (kept transposed, as kvStepGraph's 'matmul' variant), past_value [1, H, T, D]; outputs out
+ * [1, 1, E], present_key / present_value (T+1 positions). The memory is bound: its cross-attention
+ * keys and values, `memoryKV` { k, v } [S, E] projected once, are initializers (keys [1, H, D, S],
+ * values [1, H, S, D]), the closest onnxruntime comes to keeping them resident.
+ *   x → SA (MatMul + Add per projection → heads, Concat onto the cache, Mul(scale) → MatMul →
+ *   Softmax → MatMul → out-projection) → Add(x) → LN1 → CA (q projection → heads → MatMul with the
+ *   memory keys → Softmax → MatMul with the memory values → out-projection) → Add → LN2 →
+ *   FF (MatMul + Add → Relu → MatMul + Add) → Add → LN3.
+ */
+export function decoderStepGraph({ e, heads, ff, s, eps = 1e-5, weights, memoryKV }) {
+  const d = e / heads;
+  const W = (name) => weights[name].data;
+  const inits = [
+    int64Initializer('split_shape', [1, 1, heads, d]),
+    int64Initializer('merge_shape', [1, 1, e]),
+    initializer('scale', Float32Array.of(1 / Math.sqrt(d)), []),
+    initializer('w1_t', transposed(W('linear1.weight'), ff, e), [e, ff]),
+    initializer('b1', W('linear1.bias'), [ff]),
+    initializer('w2_t', transposed(W('linear2.weight'), e, ff), [ff, e]),
+    initializer('b2', W('linear2.bias'), [e]),
+    initializer('mem_k', splitHeads(memoryKV.k, s, heads, d, true), [1, heads, d, s]),
+    initializer('mem_v', splitHeads(memoryKV.v, s, heads, d), [1, heads, s, d]),
+  ];
+  for (const n of [1, 2, 3]) inits.push(initializer(`ln${n}_w`, W(`norm${n}.weight`), [e]), initializer(`ln${n}_b`, W(`norm${n}.bias`), [e]));
+  const nodes = [];
+  const layerNorm = (x, n, y) => nodes.push(node('LayerNormalization', [x, `ln${n}_w`, `ln${n}_b`], [y], { attrs: [intAttr('axis', -1), floatAttr('epsilon', eps)] }));
+  // x [1, 1, E] → MatMul + Add (rows i·E … (i+1)·E of the module's in-projection) → heads
+  const project = (p, x, i, n, perm) => {
+    const Win = W(`${p}.in_proj_weight`);
+    inits.push(initializer(`${p}_w${n}_t`, transposed(Win.subarray(i * e * e, (i + 1) * e * e), e, e), [e, e]), initializer(`${p}_b${n}`, W(`${p}.in_proj_bias`).slice(i * e, (i + 1) * e), [e]));
+    nodes.push(node('MatMul', [x, `${p}_w${n}_t`], [`${p}_${n}_mm`]), node('Add', [`${p}_${n}_mm`, `${p}_b${n}`], [`${p}_${n}_p`]), node('Reshape', [`${p}_${n}_p`, 'split_shape'], [`${p}_${n}_4d`]));
+    nodes.push(node('Transpose', [`${p}_${n}_4d`], [`${p}_${n}_h`], { attrs: [intsAttr('perm', perm)] }));
+    return `${p}_${n}_h`;
+  };
+  // softmax(q·scale · K) · V over heads, then the out-projection → y [1, 1, E]
+  const attend = (p, q, kT, v, y) => {
+    inits.push(initializer(`${p}_wo_t`, transposed(W(`${p}.out_proj.weight`), e, e), [e, e]), initializer(`${p}_bo`, W(`${p}.out_proj.bias`), [e]));
+    nodes.push(node('Mul', [q, 'scale'], [`${p}_qs`]), node('MatMul', [`${p}_qs`, kT], [`${p}_s`]), node('Softmax', [`${p}_s`], [`${p}_pr`], { attrs: [intAttr('axis', -1)] }), node('MatMul', [`${p}_pr`, v], [`${p}_ctx`]));
+    nodes.push(node('Transpose', [`${p}_ctx`], [`${p}_ctx_t`], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }), node('Reshape', [`${p}_ctx_t`, 'merge_shape'], [`${p}_attn`]));
+    nodes.push(node('MatMul', [`${p}_attn`, `${p}_wo_t`], [`${p}_o`]), node('Add', [`${p}_o`, `${p}_bo`], [y]));
+  };
+  const toHeads = [0, 2, 1, 3];
+  const q = project('self_attn', 'x', 0, 'q', toHeads);
+  const k = project('self_attn', 'x', 1, 'k', [0, 2, 3, 1]);
+  const v = project('self_attn', 'x', 2, 'v', toHeads);
+  nodes.push(node('Concat', ['past_key', k], ['present_key'], { attrs: [intAttr('axis', 3)] }), node('Concat', ['past_value', v], ['present_value'], { attrs: [intAttr('axis', 2)] }));
+  attend('self_attn', q, 'present_key', 'present_value', 'sa');
+  nodes.push(node('Add', ['x', 'sa'], ['r1']));
+  layerNorm('r1', 1, 'h1');
+  attend('multihead_attn', project('multihead_attn', 'h1', 0, 'q', toHeads), 'mem_k', 'mem_v', 'ca');
+  nodes.push(node('Add', ['h1', 'ca'], ['r2']));
+  layerNorm('r2', 2, 'h2');
+  nodes.push(node('MatMul', ['h2', 'w1_t'], ['f1_mm']), node('Add', ['f1_mm', 'b1'], ['f1']), node('Relu', ['f1'], ['act']), node('MatMul', ['act', 'w2_t'], ['f2_mm']), node('Add', ['f2_mm', 'b2'], ['ff']));
+  nodes.push(node('Add', ['h2', 'ff'], ['r3']));
+  layerNorm('r3', 3, 'out');
+  const x = [1, 1, e];
+  return model(
+    nodes,
+    [['x', x], ['past_key', [1, heads, d, 'past']], ['past_value', [1, heads, 'past', d]]],
+    [['out', x], ['present_key', [1, heads, d, 'present']], ['present_value', [1, heads, 'present', d]]],
+    inits,
+    [['', 17], ['com.microsoft', 1]],
+  );
+}

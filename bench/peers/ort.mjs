@@ -16,7 +16,7 @@
 // workload says so (`fusedOp: 'gqa'`: its kv heads and its local_window_size), see prepareGqa.
 import { Unsupported } from '../errors.mjs';
 import { biasDescription, explicitBias } from '../variants.mjs';
-import { bahdanauGraph, encoderLayerGraph, gqaGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
+import { bahdanauGraph, decoderStepGraph, encoderLayerGraph, gqaGraph, kvStepGraph, mhaGraph, mhaProjGraph, projectKV, sdpaGraph, splitHeads } from './onnx-graph.mjs';
 
 /** [B, H, L, D] ↔ [B, L, H·D] (the MultiHeadAttention op's layout). */
 function toBLE(x, [b, h, l, d]) {
@@ -114,6 +114,30 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
     const note = `the layer as an ONNX graph: LayerNormalization (opset 17), ${activation === 'gelu' ? 'GELU as Div → Erf → Add → Mul → Mul' : 'Relu'}, weights as initializers; the attention ${graph === 'mha' ? 'as the com.microsoft MultiHeadAttention op' : 'as MatMul / Reshape / Transpose / Softmax'}`;
     return { run, async: true, note, result: run, dispose: () => session.release() };
   }
+  // One step of torch.nn.TransformerDecoderLayer (decoderStepGraph, T3): plain ops only (the
+  // MatMul-graph contenders; the MHA-op ones are not set up for it). Untimed: the memory's
+  // cross-attention keys and values projected in JS and baked in as initializers (bound), the
+  // self-attention cache of the first T−1 tokens projected in JS, then onnxruntime steps token T on
+  // it and its present_* (T positions) become the cache of the timed step, as prepareStep does.
+  // Timed: one session.run of token T+1: the layer's work for one token plus the growth of the
+  // cache (Concat copies past into a fresh present of T+1 positions).
+  async function prepareDecoderStep(w, inp) {
+    if (graph === 'mha') throw new Unsupported('not set up for the decoder step (see the MatMul graph)');
+    const { e, heads, ff, t, s, eps } = w.shape;
+    const d = e / heads;
+    const W = inp.config.weights;
+    const weightsOf = (p) => ({ in_proj_weight: W[`${p}.in_proj_weight`], in_proj_bias: W[`${p}.in_proj_bias`] });
+    const memoryKV = projectKV(weightsOf('multihead_attn'), inp.memory.data, e, s);
+    const session = await createSession(decoderStepGraph({ e, heads, ff, s, eps, weights: W, memoryKV }));
+    const prefill = t - 1;
+    const { k, v } = projectKV(weightsOf('self_attn'), inp.tgt.data, e, prefill);
+    const token = (i) => new ort.Tensor('float32', inp.tgt.data.slice(i * e, (i + 1) * e), [1, 1, e]);
+    const first = await session.run({ x: token(prefill), past_key: new ort.Tensor('float32', splitHeads(k, prefill, heads, d, true), [1, heads, d, prefill]), past_value: new ort.Tensor('float32', splitHeads(v, prefill, heads, d), [1, heads, prefill, d]) });
+    const feeds = { x: token(t), past_key: first.present_key, past_value: first.present_value };
+    const run = async () => (await session.run(feeds)).out.data;
+    const note = `one decoder-layer step as an ONNX graph of plain ops: x, past K/V (${t} positions, fed back from the previous step) in, the memory's projected K/V (${s} positions) as initializers; LayerNormalization (opset 17), Relu`;
+    return { run, async: true, note, result: run, dispose: () => session.release() };
+  }
   // com.microsoft GroupQueryAttention (gqaGraph), for the workloads that name it (V1 and V1-full, V6
   // and V6-mha): the op is causal by definition, with kv_num_heads and local_window_size. A prompt
   // (Lq = Lk): q, k, v are graph inputs in the op's layout [B, L, heads·D]. A decode step over
@@ -166,6 +190,7 @@ export function ortContender(ort, { flavor, graph, threads, version }) {
       if (w.kind === 'decode') return prepareStep(w, inp);
       if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
       if (w.kind === 'encoder') return prepareEncoder(w, inp);
+      if (w.kind === 'decoder-step') return prepareDecoderStep(w, inp);
       if (w.kind !== 'sdpa') throw new Unsupported(`no onnxruntime adapter for ${w.kind}`);
       const s = w.shape;
       const hk = s.hk ?? s.h;

@@ -263,6 +263,7 @@ export async function tfjsContender(require) {
       if (w.kind === 'decode') return prepareStep(w, inp);
       if (w.kind === 'bahdanau') return prepareBahdanau(w, inp);
       if (w.kind === 'encoder') return prepareEncoder(w, inp);
+      if (w.kind === 'decoder-step') throw new Unsupported('not set up for the decoder step');
       if (w.kind !== 'sdpa') throw new Unsupported(`no tfjs adapter for ${w.kind}`);
       const s = w.shape;
       const { b, h, lq, lk, d, scale } = s;
