@@ -84,3 +84,15 @@ describe('unknown option names', () => {
     mha.dispose();
   });
 });
+
+describe('state_dict names', () => {
+  it('are reported together, unknown and missing, as load_state_dict(strict=True) does', async () => {
+    const rt = await runtimeFor('simd');
+    const H = 4;
+    const w = { in_proj_weight: tensor([3 * H, H], 1), 'out_proj.weight': tensor([H, H], 3), out_proj_bias: tensor([H], 4) };
+    expect(() => rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: w as never }))
+      .toThrow(/^config\.weights\.out_proj_bias is not an option of multiHeadAttention; did you mean out_proj\.bias\?; config\.weights lacks in_proj_bias, out_proj\.bias$/);
+    expect(() => rt.bahdanauAttention({ 'Wa.weight': tensor([H, H], 1), 'Wa.bias': tensor([H], 2), 'Ua.weight': tensor([H, H], 3), 'Ua.bias': tensor([H], 4) } as never))
+      .toThrow(/^weights lacks Va\.weight, Va\.bias$/);
+  });
+});

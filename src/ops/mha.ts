@@ -10,7 +10,7 @@
  * transposed or copied between the projections and the attention.
  */
 import { Tensor } from '../memory.js';
-import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../validate.js';
+import { checkBoolean, checkInteger, checkLengths, checkOptions, checkStateDict, checkTensor, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../validate.js';
 import { attendFused, attendMaterialised, type View } from './attend.js';
 import { KVCache } from './kv-cache.js';
 import { at, linear, mat, offset, type Mat } from './linear.js';
@@ -124,7 +124,11 @@ export class MultiHeadAttention {
     if (prefix !== '' && typeof named === 'object' && named !== null) {
       named = Object.fromEntries(Object.entries(named).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
     }
-    const weights = checkOptions(prefix ? `config.weights (under '${prefix}')` : 'config.weights', named, [...TORCH_NAMES, ...SPLIT_NAMES], where);
+    const label = prefix ? `config.weights (under '${prefix}')` : 'config.weights';
+    const weights = checkOptions(label, named, typeof named === 'object' && named !== null ? Object.keys(named) : [], where);
+    const split = Object.keys(weights).some((k) => (SPLIT_NAMES as readonly string[]).includes(k));
+    const required = split ? ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight'] : bias ? [...TORCH_NAMES] : ['in_proj_weight', 'out_proj.weight'];
+    checkStateDict(label, weights, required, split ? SPLIT_NAMES : TORCH_NAMES, where);
     this.ws = ws;
     this.embedDim = e;
     this.numHeads = heads;

@@ -13,7 +13,7 @@
  * reading the resident encoder states in place.
  */
 import { Tensor } from '../memory.js';
-import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
+import { checkLengths, checkOptions, checkStateDict, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../validate.js';
 import { at, linear, mat, matmulNN, offset } from './linear.js';
 import { ptrOf, residentWeights } from './weights.js';
 import type { Workspace } from './workspace.js';
@@ -344,8 +344,9 @@ export function bahdanauAttention(ws: Workspace, stateDict: BahdanauWeights | Re
   const weights = (prefix && typeof stateDict === 'object' && stateDict !== null
     ? Object.fromEntries(Object.entries(stateDict).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]))
     : stateDict) as BahdanauWeights;
-  checkOptions(prefix ? `weights (under '${prefix}')` : 'weights', weights, BAHDANAU_NAMES, where);
   if (weights === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
+  const label = prefix ? `weights (under '${prefix}')` : 'weights';
+  checkStateDict(label, checkOptions(label, weights, typeof weights === 'object' && weights !== null ? Object.keys(weights) : [], where), BAHDANAU_NAMES, [], where);
   const heap = ws.heap;
   const wa = checkWeight(where, "weights['Wa.weight']", weights['Wa.weight'], heap, ['H', 'H'], 'Linear(H, H) weight as [out, in]');
   const hidden = wa.shape[0]!;
