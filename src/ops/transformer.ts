@@ -465,22 +465,41 @@ function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, 
   return { layers, finalNorm, eps };
 }
 
-/** `torch.nn.TransformerEncoder`: numLayers encoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
-export class TransformerEncoder {
+/** What both stacks share: their layers, the optional final norm, and how they are freed. */
+class LayerStack<L extends { dispose(): void; readonly dModel: number }> {
   readonly numLayers: number;
-  readonly layers: readonly TransformerEncoderLayer[];
-  private readonly ws: Workspace;
+  readonly layers: readonly L[];
+  protected readonly ws: Workspace;
   private readonly finalNorm: { weight: Tensor; bias: Tensor } | undefined;
   private readonly eps: number;
 
-  /** @internal use `runtime.transformerEncoder(...)` */
-  constructor(ws: Workspace, config: TransformerEncoderConfig) {
-    const { layers, finalNorm, eps } = loadStack(ws, 'transformerEncoder', config, (layerConfig) => new TransformerEncoderLayer(ws, layerConfig));
+  protected constructor(ws: Workspace, where: string, config: TransformerEncoderConfig, make: (c: TransformerLayerConfig) => L) {
+    const { layers, finalNorm, eps } = loadStack(ws, where, config, make);
     this.ws = ws;
     this.numLayers = layers.length;
     this.layers = layers;
     this.finalNorm = finalNorm;
     this.eps = eps;
+  }
+
+  /** The final norm, in place on rows of x (when the stack has one). */
+  protected normOut(x: Mat, rows: number): void {
+    const e = this.layers[0]!.dModel;
+    if (this.finalNorm) this.ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
+    this.finalNorm?.weight.dispose();
+    this.finalNorm?.bias.dispose();
+  }
+}
+
+/** `torch.nn.TransformerEncoder`: numLayers encoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
+export class TransformerEncoder extends LayerStack<TransformerEncoderLayer> {
+  /** @internal use `runtime.transformerEncoder(...)` */
+  constructor(ws: Workspace, config: TransformerEncoderConfig) {
+    super(ws, 'transformerEncoder', config, (layerConfig) => new TransformerEncoderLayer(ws, layerConfig));
   }
 
   /** src [B, L, dModel] → [B, L, dModel] through every layer (resident in between), then the final norm. */
@@ -498,34 +517,18 @@ export class TransformerEncoder {
         layer.forwardRows(temps, x, batch, length, causal, keyLengths, y);
         x = y;
       });
-      if (this.finalNorm) ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);
+      this.normOut(x, rows);
       return ws.heap.view(x.ptr, rows * e).slice();
     });
   }
 
-  dispose(): void {
-    for (const layer of this.layers) layer.dispose();
-    this.finalNorm?.weight.dispose();
-    this.finalNorm?.bias.dispose();
-  }
 }
 
 /** `torch.nn.TransformerDecoder`: numLayers decoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
-export class TransformerDecoder {
-  readonly numLayers: number;
-  readonly layers: readonly TransformerDecoderLayer[];
-  private readonly ws: Workspace;
-  private readonly finalNorm: { weight: Tensor; bias: Tensor } | undefined;
-  private readonly eps: number;
-
+export class TransformerDecoder extends LayerStack<TransformerDecoderLayer> {
   /** @internal use `runtime.transformerDecoder(...)` */
   constructor(ws: Workspace, config: TransformerEncoderConfig) {
-    const { layers, finalNorm, eps } = loadStack(ws, 'transformerDecoder', config, (layerConfig) => new TransformerDecoderLayer(ws, layerConfig));
-    this.ws = ws;
-    this.numLayers = layers.length;
-    this.layers = layers;
-    this.finalNorm = finalNorm;
-    this.eps = eps;
+    super(ws, 'transformerDecoder', config, (layerConfig) => new TransformerDecoderLayer(ws, layerConfig));
   }
 
   /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel] through every layer, then the final norm. */
@@ -543,14 +546,9 @@ export class TransformerDecoder {
         layer.forwardRows(temps, x, mem, input, y);
         x = y;
       });
-      if (this.finalNorm) ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);
+      this.normOut(x, rows);
       return ws.heap.view(x.ptr, rows * e).slice();
     });
   }
 
-  dispose(): void {
-    for (const layer of this.layers) layer.dispose();
-    this.finalNorm?.weight.dispose();
-    this.finalNorm?.bias.dispose();
-  }
 }

@@ -184,6 +184,19 @@ export function transformerDecoderLayer(config: ReferenceTransformerLayerConfig)
   return new ReferenceTransformerDecoderLayer(config);
 }
 
+/** (x − mean)/√(biased variance + eps)·weight + bias over each row of e values. */
+function layerNorm(x: ArrayLike<number>, e: number, p: { weight: Float32Array; bias: Float32Array }, eps: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let r = 0; r < x.length / e; r++) {
+    let mean = 0;
+    for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
+    let variance = 0;
+    for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
+    for (let i = 0; i < e; i++) y[r * e + i] = ((x[r * e + i]! - mean) / Math.sqrt(variance + eps)) * p.weight[i]! + p.bias[i]!;
+  }
+  return y;
+}
+
 export interface ReferenceTransformerEncoderConfig extends ReferenceTransformerLayerConfig {
   numLayers: number;
   norm?: boolean;
@@ -207,17 +220,7 @@ export class ReferenceTransformerEncoder {
   forward(src: ReferenceTensor, options: { causal?: boolean; keyLengths?: ArrayLike<number> } = {}): Float32Array {
     let x = src.data;
     for (const layer of this.layers) x = layer.forward({ data: x, shape: src.shape }, options);
-    if (!this.finalNorm) return x;
-    const e = src.shape[src.shape.length - 1]!;
-    const y = new Float32Array(x.length);
-    for (let r = 0; r < x.length / e; r++) {
-      let mean = 0;
-      for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
-      let variance = 0;
-      for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
-      for (let i = 0; i < e; i++) y[r * e + i] = ((x[r * e + i]! - mean) / Math.sqrt(variance + this.eps)) * this.finalNorm.weight[i]! + this.finalNorm.bias[i]!;
-    }
-    return y;
+    return this.finalNorm ? layerNorm(x, src.shape[src.shape.length - 1]!, this.finalNorm, this.eps) : x;
   }
 
   dispose(): void {}
@@ -245,17 +248,7 @@ export class ReferenceTransformerDecoder {
   forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> } = {}): Float32Array {
     let x = tgt.data;
     for (const layer of this.layers) x = layer.forward({ data: x, shape: tgt.shape }, memory, options);
-    if (!this.finalNorm) return x;
-    const e = tgt.shape[tgt.shape.length - 1]!;
-    const y = new Float32Array(x.length);
-    for (let r = 0; r < x.length / e; r++) {
-      let mean = 0;
-      for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
-      let variance = 0;
-      for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
-      for (let i = 0; i < e; i++) y[r * e + i] = ((x[r * e + i]! - mean) / Math.sqrt(variance + this.eps)) * this.finalNorm.weight[i]! + this.finalNorm.bias[i]!;
-    }
-    return y;
+    return this.finalNorm ? layerNorm(x, tgt.shape[tgt.shape.length - 1]!, this.finalNorm, this.eps) : x;
   }
 
   dispose(): void {}
