@@ -1,5 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+// The whole suite runs twice: with runtimes on one thread and on two (test/helpers.ts reads
+// WASM_ATTENTION_TEST_THREADS), so every result is checked with and without workers.
+const threads = (n: number) => ({
+  extends: true as const,
+  test: { name: `threads-${n}`, env: { WASM_ATTENTION_TEST_THREADS: String(n) } },
+});
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -8,5 +15,6 @@ export default defineConfig({
     pool: 'forks',
     execArgv: ['--experimental-wasm-relaxed-simd', '--expose-gc'],
     testTimeout: 60_000,
+    projects: [threads(1), threads(2)],
   },
 });

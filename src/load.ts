@@ -6,14 +6,15 @@ import type { Kernels } from './kernels.js';
 
 // One literal `new URL(…, import.meta.url)` per build, so bundlers (Vite, webpack, esbuild)
 // see and emit each .wasm file without configuration.
-function wasmUrl(backend: Backend): URL {
+// The -shared builds are the same kernels compiled for a shared memory (threads).
+function wasmUrl(backend: Backend, shared: boolean): URL {
   switch (backend) {
     case 'relaxed-simd':
-      return new URL('../build/relaxed-simd.wasm', import.meta.url);
+      return shared ? new URL('../build/relaxed-simd-shared.wasm', import.meta.url) : new URL('../build/relaxed-simd.wasm', import.meta.url);
     case 'simd':
-      return new URL('../build/simd.wasm', import.meta.url);
+      return shared ? new URL('../build/simd-shared.wasm', import.meta.url) : new URL('../build/simd.wasm', import.meta.url);
     case 'scalar':
-      return new URL('../build/scalar.wasm', import.meta.url);
+      return shared ? new URL('../build/scalar-shared.wasm', import.meta.url) : new URL('../build/scalar.wasm', import.meta.url);
   }
 }
 
@@ -40,9 +41,9 @@ async function fetchWasm(url: URL): Promise<Response | ArrayBuffer> {
     throw new Error(`wasm-attention: cannot fetch ${url.href}: ${(error as Error).message}`);
   }
   if (!response.ok) throw new Error(`wasm-attention: cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}`.trimEnd());
-  // instantiateStreaming needs the right MIME type; fall back to bytes when a server omits it.
+  // compileStreaming needs the right MIME type; fall back to bytes when a server omits it.
   const type = response.headers.get('content-type') ?? '';
-  return type.startsWith('application/wasm') && typeof WebAssembly.instantiateStreaming === 'function' ? response : response.arrayBuffer();
+  return type.startsWith('application/wasm') && typeof WebAssembly.compileStreaming === 'function' ? response : response.arrayBuffer();
 }
 
 /** An AssemblyScript string (UTF-16, byte length in the 4 bytes before it) read out of memory. */
@@ -55,13 +56,12 @@ function readString(memory: WebAssembly.Memory, ptr: number): string {
   return text;
 }
 
-/** Instantiates one build on `memory`; kernel aborts become JS `Error`s carrying the message. */
-export async function loadKernels(backend: Backend, memory: WebAssembly.Memory, source?: WasmSource): Promise<Kernels> {
-  const imports = {
+/** What AssemblyScript imports: the memory, and abort() / trace() when a build uses them. */
+function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  return {
     env: {
       memory,
-      // What AssemblyScript imports for abort() / trace() when a build uses them (release builds
-      // normally import only the memory; unused imports are ignored).
+      // Release builds normally import only the memory; unused imports are ignored.
       abort(message: number, file: number, line: number, column: number): never {
         throw new Error(`abort: ${readString(memory, message)} at ${readString(memory, file)}:${line}:${column}`);
       },
@@ -71,18 +71,25 @@ export async function loadKernels(backend: Backend, memory: WebAssembly.Memory, 
       seed: Date.now,
     },
   };
-  let instance: WebAssembly.Instance;
-  if (source instanceof WebAssembly.Module) {
-    instance = await WebAssembly.instantiate(source, imports);
-  } else if (source instanceof ArrayBuffer || source instanceof Uint8Array) {
-    instance = (await WebAssembly.instantiate(source as BufferSource, imports)).instance;
-  } else {
-    const url = source === undefined ? wasmUrl(backend) : new URL(source, import.meta.url);
-    const input = url.protocol === 'file:' ? await readFileUrl(url) : await fetchWasm(url);
-    instance =
-      input instanceof Response
-        ? (await WebAssembly.instantiateStreaming(input, imports)).instance
-        : (await WebAssembly.instantiate(input as BufferSource, imports)).instance;
-  }
+}
+
+/** Compiles one build (the variant for a shared memory when `shared`). */
+export async function compileKernels(backend: Backend, shared: boolean, source?: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array) return WebAssembly.compile(source as BufferSource);
+  const url = source === undefined ? wasmUrl(backend, shared) : new URL(source, import.meta.url);
+  const input = url.protocol === 'file:' ? await readFileUrl(url) : await fetchWasm(url);
+  return input instanceof Response ? WebAssembly.compileStreaming(input) : WebAssembly.compile(input as BufferSource);
+}
+
+/** Instantiates a compiled build on `memory`; kernel aborts become JS `Error`s carrying the message. */
+export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Kernels> {
+  const instance = await WebAssembly.instantiate(module, kernelImports(memory));
   return instance.exports as unknown as Kernels;
+}
+
+/** Compiles and instantiates one build on `memory` (the shared variant when `memory` is shared). */
+export async function loadKernels(backend: Backend, memory: WebAssembly.Memory, source?: WasmSource): Promise<Kernels> {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return instantiateKernels(await compileKernels(backend, shared, source), memory);
 }

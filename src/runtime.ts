@@ -1,6 +1,9 @@
 /** init(): pick a build, give it a memory, and bind the ops to its kernels. */
 import { chooseBackend, supportedBackends, type Backend } from './backend.js';
-import { loadKernels, type WasmSource } from './load.js';
+import { compileKernels, instantiateKernels, type WasmSource } from './load.js';
+import { CONTROL } from './threads/job.js';
+import { reportedCores, threadsUnavailable } from './threads/platform.js';
+import { ThreadPool } from './threads/pool.js';
 import { Heap, Tensor, type MemoryStats } from './memory.js';
 import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
@@ -21,8 +24,19 @@ export interface InitOptions {
   backend?: Backend;
   /** Initial Wasm memory in MiB (it grows on demand); default 16. */
   initialMemoryMiB?: number;
-  /** Where to load the chosen build from (URL, path URL or bytes); default: the file shipped beside the package. */
+  /**
+   * Where to load the chosen build from (URL, path URL or bytes); default: the file shipped beside the package.
+   * With threads, give the build's `-shared` variant (e.g. build/simd-shared.wasm): the plain one cannot use a
+   * shared memory, and the runtime then falls back to one thread (`threadsReason` says so).
+   */
   wasm?: WasmSource;
+  /**
+   * Threads that compute each large call, the calling one included: a number (1–16), or `'auto'` (the default):
+   * the cores the platform reports (`os.availableParallelism()`, `navigator.hardwareConcurrency`), at most 8.
+   * Results are the same bits for every count. Needs shared memory (in browsers: a cross-origin isolated page);
+   * where it is missing the runtime uses one thread and `threadsReason` says what to change.
+   */
+  threads?: number | 'auto';
 }
 
 /** The output type an options object asks for: a resident `Tensor` with `resident: true`, else a copy. */
@@ -36,13 +50,29 @@ export class AttentionRuntime {
   readonly backend: Backend;
   /** Why that build was chosen. */
   readonly backendReason: string;
+  /** Threads that compute each large call, the calling one included (1: no workers). */
+  readonly threads: number;
+  /** Why that many: what was asked or reported, or what kept threads off and how to turn them on. */
+  readonly threadsReason: string;
   private readonly ws: Workspace;
 
   /** @internal use `init()` */
-  constructor(backend: Backend, reason: string, ws: Workspace) {
+  constructor(backend: Backend, reason: string, ws: Workspace, threadsReason: string) {
     this.backend = backend;
     this.backendReason = reason;
     this.ws = ws;
+    this.threads = ws.threads;
+    this.threadsReason = threadsReason;
+  }
+
+  /** @internal calls with fewer flops stay on the calling thread (tests set 0 to split every call). */
+  set parallelMinFlops(flops: number) {
+    this.ws.parallelMinFlops = flops;
+  }
+
+  /** @internal the worker pool (tests kill workers through it). */
+  get threadPool(): ThreadPool | undefined {
+    return this.ws.pool;
   }
 
   /**
@@ -54,7 +84,7 @@ export class AttentionRuntime {
     return kernelTiles(this.ws.kernels);
   }
 
-  /** The Wasm memory the kernels run on (shared with workers in a later version). */
+  /** The Wasm memory the kernels run on (a shared one when `threads` > 1). */
   get memory(): WebAssembly.Memory {
     return this.ws.heap.memory;
   }
@@ -230,22 +260,66 @@ export class AttentionRuntime {
 
 const MIB = 2 ** 20;
 
-/** Loads the best build this engine supports (or `options.backend`) and returns a runtime. */
+/** Loads the best build this engine supports (or `options.backend`), starts its threads, and returns a runtime. */
 export async function init(options: InitOptions = {}): Promise<AttentionRuntime> {
-  checkOptions('options', options, ['backend', 'initialMemoryMiB', 'wasm'], 'init');
+  checkOptions('options', options, ['backend', 'initialMemoryMiB', 'wasm', 'threads'], 'init');
   const { backend, reason } = chooseBackend(options.backend);
   const initialMiB = options.initialMemoryMiB ?? 16;
   if (typeof initialMiB !== 'number' || !Number.isInteger(initialMiB) || initialMiB < 1 || initialMiB > 4095) {
     throw new RangeError(`options.initialMemoryMiB must be an integer in [1, 4095], received ${describe(initialMiB)}`);
   }
-  const memory = new WebAssembly.Memory({ initial: (initialMiB * MIB) / 65536, maximum: 65536 });
-  const kernels = await loadKernels(backend, memory, options.wasm);
+  const asked = options.threads ?? 'auto';
+  if (asked !== 'auto' && (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1 || asked > CONTROL.MAX_THREADS)) {
+    throw new RangeError(`options.threads must be 'auto' or an integer in [1, ${CONTROL.MAX_THREADS}], received ${describe(asked)}`);
+  }
+  const initial = (initialMiB * MIB) / 65536;
+  const plan = await planThreads(asked);
+  if (plan.threads > 1) {
+    try {
+      const memory = new WebAssembly.Memory({ initial, maximum: 65536, shared: true });
+      const module = await compileKernels(backend, true, options.wasm);
+      const kernels = await instantiateKernels(module, memory);
+      checkParams(backend, kernels);
+      // The control block sits below the heap, outside what memoryStats() counts.
+      const control = Math.ceil(kernels.heapBase() / 16) * 16;
+      new Int32Array(memory.buffer, control, CONTROL.INTS).fill(0);
+      const heap = new Heap(memory, control + 4 * CONTROL.INTS);
+      const pool = await ThreadPool.create(kernels, { module, memory, control }, plan.threads);
+      return new AttentionRuntime(backend, reason, new Workspace(kernels, heap, pool), plan.reason);
+    } catch (error) {
+      const why = (error as Error)?.message ?? String(error);
+      const hint = options.wasm !== undefined ? ` (options.wasm must be a -shared build for threads)` : '';
+      plan.reason = `1 thread: threads could not start: ${why.replace(/^wasm-attention: /, '')}${hint}; pass threads: 1 to skip trying`;
+    }
+  }
+  const memory = new WebAssembly.Memory({ initial, maximum: 65536 });
+  const kernels = await instantiateKernels(await compileKernels(backend, false, options.wasm), memory);
   const heap = new Heap(memory, kernels.heapBase());
+  checkParams(backend, kernels);
+  return new AttentionRuntime(backend, reason, new Workspace(kernels, heap), plan.reason);
+}
+
+/** How many threads to start and why (before trying them). */
+async function planThreads(asked: number | 'auto'): Promise<{ threads: number; reason: string }> {
+  if (asked === 1) return { threads: 1, reason: '1 thread: options.threads is 1' };
+  const unavailable = threadsUnavailable();
+  if (unavailable) return { threads: 1, reason: `1 thread: ${unavailable}` };
+  if (asked !== 'auto') return { threads: asked, reason: `${asked} threads: options.threads asked for ${asked}` };
+  const { cores, source } = await reportedCores();
+  const threads = Math.max(1, Math.min(cores, AUTO_MAX_THREADS));
+  if (threads === 1) return { threads, reason: `1 thread: ${source} reports 1 core (pass threads: N to use N anyway)` };
+  const capped = cores > AUTO_MAX_THREADS ? `, capped at ${AUTO_MAX_THREADS} by threads: 'auto' (pass a number for more)` : '';
+  return { threads, reason: `${threads} threads: ${source} reports ${cores} cores${capped}` };
+}
+
+/** threads: 'auto' uses at most this many (attention on more cores is rarely worth their memory bandwidth). */
+const AUTO_MAX_THREADS = 8;
+
+function checkParams(backend: Backend, kernels: { ATTENTION_PARAMS_BYTES?: WebAssembly.Global }): void {
   const paramsBytes = kernels.ATTENTION_PARAMS_BYTES?.value as number | undefined;
   if (paramsBytes !== PARAMS_BYTES) {
     throw new Error(`wasm-attention: the ${backend} build does not match this runtime (attention parameter block of ${paramsBytes} bytes, expected ${PARAMS_BYTES}); rebuild with npm run build`);
   }
-  return new AttentionRuntime(backend, reason, new Workspace(kernels, heap));
 }
 
 export { supportedBackends };

@@ -184,6 +184,11 @@ const FOREIGN: Record<string, string> = {
   sliding_window: 'window',
   slidingwindow: 'window',
   enable_gqa: '',
+  // onnxruntime / tfjs / PyTorch thread settings
+  numthreads: 'threads',
+  intraopnumthreads: 'threads',
+  num_threads: 'threads',
+  wasmnumthreads: 'threads',
 };
 
 function hint(key: string, known: readonly string[]): string {

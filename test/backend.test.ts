@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import asc from 'assemblyscript/asc';
 import { BACKENDS, init, supportedBackends } from '../src/index.js';
+import { initRuntime } from './helpers.js';
 
 describe('backend selection', () => {
   it('runs every build on this machine, relaxed SIMD included when Node has the flag', () => {
@@ -15,7 +16,7 @@ describe('backend selection', () => {
   });
 
   it.each(BACKENDS)('can be forced to %s', async (backend) => {
-    const rt = await init({ backend });
+    const rt = await initRuntime({ backend });
     expect(rt.backend).toBe(backend);
     expect(rt.backendReason).toBe('forced by options.backend');
   });

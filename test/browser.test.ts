@@ -82,13 +82,13 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
     });
-    // Count instantiateStreaming calls: the server sends application/wasm, so the loader should stream.
+    // Count compileStreaming calls: the server sends application/wasm, so the loader should stream.
     await page.addInitScript(() => {
-      const original = WebAssembly.instantiateStreaming.bind(WebAssembly);
+      const original = WebAssembly.compileStreaming.bind(WebAssembly);
       (globalThis as unknown as { streamed: number }).streamed = 0;
-      WebAssembly.instantiateStreaming = (source, imports) => {
+      WebAssembly.compileStreaming = (source) => {
         (globalThis as unknown as { streamed: number }).streamed++;
-        return original(source, imports);
+        return original(source);
       };
     });
     await page.goto(server.url + query);
@@ -324,7 +324,7 @@ document.getElementById('out').textContent = rt.backend + ' ' + Array.from(outpu
       await build({ root: dir, logLevel: 'silent', configFile: false, build: { outDir: join(dir, 'out'), target: 'es2022' } });
       const { readdirSync } = await import('node:fs');
       const assets = readdirSync(join(dir, 'out', 'assets'));
-      expect(assets.filter((f) => f.endsWith('.wasm')).length).toBe(3);
+      expect(assets.filter((f) => f.endsWith('.wasm')).length).toBe(6); // each build and its -shared variant
       const { startDemoServer } = await import('../demo/server.mjs');
       const built = await startDemoServer({ port: 0, root: join(dir, 'out'), dirs: null });
       try {

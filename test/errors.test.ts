@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { init, reference, type MultiHeadAttentionWeights } from '../src/index.js';
-import { maxAbsDiff, tensor } from './helpers.js';
+import { maxAbsDiff, tensor, initRuntime } from './helpers.js';
 
 const q = tensor([2, 2, 5, 8], 1);
 const k = tensor([2, 2, 7, 8], 2);
@@ -32,7 +32,7 @@ describe('bad input gets a clear error and leaves the runtime working', () => {
   ];
 
   it.each(cases)('%s', async (_name, args, type, message) => {
-    const rt = await init({ backend: 'simd' });
+    const rt = await initRuntime({ backend: 'simd' });
     const before = rt.memoryStats();
     const call = () => (rt.scaledDotProductAttention as (...a: unknown[]) => unknown)(...args());
     expect(call).toThrow(type);
@@ -43,8 +43,8 @@ describe('bad input gets a clear error and leaves the runtime working', () => {
   });
 
   it('rejects a disposed tensor and a tensor of another runtime', async () => {
-    const rt = await init({ backend: 'simd' });
-    const other = await init({ backend: 'scalar' });
+    const rt = await initRuntime({ backend: 'simd' });
+    const other = await initRuntime({ backend: 'scalar' });
     const kt = rt.tensor(k.data, k.shape);
     kt.dispose();
     expect(() => rt.scaledDotProductAttention(q, kt, v)).toThrow(/^k is a disposed tensor$/);
@@ -55,7 +55,7 @@ describe('bad input gets a clear error and leaves the runtime working', () => {
   });
 
   it('names the argument of matmul, softmax and attentionContext', async () => {
-    const rt = await init({ backend: 'simd' });
+    const rt = await initRuntime({ backend: 'simd' });
     expect(() => rt.matmul(tensor([3, 4], 1), tensor([5, 6], 2))).toThrow(/^b: expected shape \[4, N\] .*received \[5, 6\]$/);
     expect(() => rt.matmul(tensor([3, 4], 1), tensor([4, 6], 2), { bias: tensor([5], 3) })).toThrow(/^options\.bias: expected shape \[6\]/);
     expect(() => rt.softmax(tensor([3, 4], 1), { mask: tensor([3], 2) })).toThrow(/^options\.mask: expected shape \[3, 4\] .* or \[4\].*received \[3\]$/);
@@ -64,7 +64,7 @@ describe('bad input gets a clear error and leaves the runtime working', () => {
   });
 
   it('accepts data as an array of numbers (a PyTorch tensor\'s flatten().tolist()) with its shape', async () => {
-    const rt = await init({ backend: 'simd' });
+    const rt = await initRuntime({ backend: 'simd' });
     const fromArrays = rt.scaledDotProductAttention({ data: [...q.data], shape: q.shape }, { data: [...k.data], shape: k.shape }, v).output;
     expect([...fromArrays]).toEqual([...rt.scaledDotProductAttention(q, k, v).output]);
     const H = 4;

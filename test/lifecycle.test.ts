@@ -2,7 +2,7 @@
 // (The test workers run with --expose-gc, see vitest.config.ts.)
 import { describe, expect, it } from 'vitest';
 import { init } from '../src/index.js';
-import { tensor } from './helpers.js';
+import { tensor, initRuntime } from './helpers.js';
 
 /** Runs the collector until finalizers have had their turn. */
 async function collect(): Promise<void> {
@@ -20,7 +20,7 @@ function mhaWeights(e: number) {
 
 describe('dropped without dispose()', () => {
   it('caches, bound memories, tensors and modules are freed when collected, and counted', async () => {
-    const rt = await init({ backend: 'simd' });
+    const rt = await initRuntime({ backend: 'simd' });
     const E = 64;
     const mha = rt.multiHeadAttention({ embedDim: E, numHeads: 4, weights: mhaWeights(E) });
     const luong = rt.luongAttention({ score: 'dot' });
@@ -58,7 +58,7 @@ describe('dropped without dispose()', () => {
   });
 
   it('a bound memory keeps the encoder-state tensor it reads in place alive', async () => {
-    const rt = await init({ backend: 'simd' });
+    const rt = await initRuntime({ backend: 'simd' });
     const hs = tensor([1, 32, 8], 7);
     const h = tensor([1, 8], 8);
     const luong = rt.luongAttention({ score: 'dot' });
@@ -72,7 +72,7 @@ describe('dropped without dispose()', () => {
 
 describe('runtime.dispose()', () => {
   it('lets the Wasm memory be collected, and what the runtime made throws afterwards', async () => {
-    let rt = await init({ backend: 'simd', initialMemoryMiB: 64 });
+    let rt = await initRuntime({ backend: 'simd', initialMemoryMiB: 64 });
     const memory = new WeakRef(rt.memory);
     const t = rt.tensor(new Float32Array([1, 2, 3]), [3]);
     const mha = rt.multiHeadAttention({ embedDim: 8, numHeads: 2, weights: mhaWeights(8) });
@@ -87,7 +87,7 @@ describe('runtime.dispose()', () => {
     expect(() => rt.memoryStats()).toThrow(/runtime was disposed/);
     t.dispose(); // still fine to call
     // the memory is collectable although the tensor, the module and the cache are still referenced
-    rt = await init({ backend: 'simd' });
+    rt = await initRuntime({ backend: 'simd' });
     await collect();
     expect(memory.deref()).toBeUndefined();
     expect([t, mha, cache].length).toBe(3);

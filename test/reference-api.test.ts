@@ -384,7 +384,7 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 /** The runtime's private and @internal members that live on prototypes (TypeScript privates are ordinary JS members). */
 const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
-const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed']);
+const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops']);
 
 function expectSameMembers(what: string, rt: object, ref: object, fields: readonly string[]): void {
   expect(prototypeMembers(ref, new Set()), `${what}: methods and accessors (name/arity)`).toEqual(prototypeMembers(rt, RUNTIME_PRIVATE_METHODS));

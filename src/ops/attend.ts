@@ -4,6 +4,7 @@
  * layouts they use (contiguous heads, heads interleaved in [B, L, H·D] rows, a KV cache) need no copy.
  */
 import { writeAttentionParams, type Problem, type View } from './attention-params.js';
+import { runAttention, runAttentionWeights } from './parallel.js';
 import type { Temps, Workspace } from './workspace.js';
 
 export type { Problem, View };
@@ -13,22 +14,23 @@ export function contiguous(ptr: number, heads: number, length: number, dim: numb
   return { ptr, sB: heads * length * dim, sH: length * dim, sL: dim };
 }
 
-/** out = softmax(q·kᵀ·scale | visible keys)·v with the fused kernel (O(L·D) memory): every work item on this thread. */
+/** Multiply-adds × 2 of a dense problem (what decides whether it is worth threads). */
+function flops(p: Problem): number {
+  return 2 * p.batch * p.heads * p.lq * p.lk * (p.d + p.dv);
+}
+
+/** out = softmax(q·kᵀ·scale | visible keys)·v with the fused kernel (O(L·D) memory). */
 export function attendFused(ws: Workspace, p: Problem): void {
-  const k = ws.kernels;
   const params = ws.attentionParams();
   writeAttentionParams(ws.heap, params, p);
-  const scratch = ws.scratch(k.attentionScratchBytes(params));
-  k.attention(params, 0, k.attentionWorkItems(params), scratch);
+  runAttention(ws, params, flops(p));
 }
 
 /** The same with the weights materialised; returns the resident weights [B, H, Lq, Lk] (a temporary of `temps`). */
 export function attendMaterialised(ws: Workspace, temps: Temps, p: Problem): number {
-  const k = ws.kernels;
   const weights = temps.tensor([p.batch, p.heads, p.lq, p.lk]).ptr;
   const params = ws.attentionParams();
   writeAttentionParams(ws.heap, params, p);
-  const scratch = ws.scratch(k.attentionWeightsScratchBytes(params));
-  k.attentionWeights(params, 0, k.attentionWeightsWorkItems(params), weights, scratch);
+  runAttentionWeights(ws, params, weights, flops(p));
   return weights;
 }

@@ -4,6 +4,7 @@
  * `ld` floats apart; `at(m, row, col)` is the sub-matrix starting there (heads inside [B, L, H·D]
  * rows, the halves of a [c; h] row, one batch of a [B, S, H] tensor).
  */
+import { runGemm } from './parallel.js';
 import type { Workspace } from './workspace.js';
 
 export interface Mat {
@@ -34,14 +35,10 @@ export interface ProductOptions {
 
 /** y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (its rows `w.ld` apart). */
 export function linear(ws: Workspace, x: Mat, w: Mat, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
-  const kern = ws.kernels;
-  const scratch = ws.scratch(kern.gemmScratchBytes(rows, n, k));
-  kern.gemm(x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0, scratch);
+  runGemm(ws, x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0);
 }
 
 /** c[m, n] = a[m, k]·b[k, n] (+ bias) (+ c). */
 export function matmulNN(ws: Workspace, a: Mat, b: Mat, c: Mat, m: number, n: number, k: number, options: ProductOptions = {}): void {
-  const kern = ws.kernels;
-  const scratch = ws.scratch(kern.gemmScratchBytes(m, n, k));
-  kern.gemm(a.ptr, a.ld, b.ptr, b.ld, c.ptr, c.ld, m, n, k, 0, options.bias ?? 0, options.accumulate ? 1 : 0, scratch);
+  runGemm(ws, a.ptr, a.ld, b.ptr, b.ld, c.ptr, c.ld, m, n, k, 0, options.bias ?? 0, options.accumulate ? 1 : 0);
 }

@@ -2,10 +2,12 @@
  * What the runtime hands every op: the kernels, the heap, and helpers that move user data into
  * Wasm memory once per call and free every temporary when the call ends, even on error.
  */
-import type { Kernels } from '../kernels.js';
+import { kernelTiles, type KernelTiles, type Kernels } from '../kernels.js';
+import type { ThreadPool } from '../threads/pool.js';
 import { Tensor, type Heap } from '../memory.js';
 import type { Checked } from '../validate.js';
 import { PARAMS_BYTES } from './attention-params.js';
+import { PARALLEL_MIN_FLOPS } from './parallel.js';
 
 export class Workspace {
   private scratchPtr = -1;
@@ -15,12 +17,31 @@ export class Workspace {
   ropeTable: { key: string; ptr: number } | undefined;
 
   private liveKernels: Kernels | undefined;
+  private livePool: ThreadPool | undefined;
+  /** The build's tile sizes (read once). */
+  readonly tiles: KernelTiles;
 
   constructor(
     kernels: Kernels,
     readonly heap: Heap,
+    pool?: ThreadPool,
   ) {
     this.liveKernels = kernels;
+    this.livePool = pool;
+    this.tiles = kernelTiles(kernels);
+  }
+
+  /** Calls with less work (flops) than this stay on the calling thread (tests lower it to split every call). */
+  parallelMinFlops = PARALLEL_MIN_FLOPS;
+
+  /** The other threads, when the runtime has more than one (undefined once disposed). */
+  get pool(): ThreadPool | undefined {
+    return this.livePool;
+  }
+
+  /** Threads in use, the calling one included. */
+  get threads(): number {
+    return this.livePool?.threads ?? 1;
   }
 
   /** The module's exports (throws once the runtime was disposed). */
@@ -36,6 +57,8 @@ export class Workspace {
   dispose(): void {
     this.liveKernels = undefined;
     this.ropeTable = undefined;
+    this.livePool?.dispose();
+    this.livePool = undefined;
     this.heap.dispose();
   }
 
@@ -52,6 +75,15 @@ export class Workspace {
     this.scratchPtr = this.heap.alloc(bytes);
     this.scratchSize = Math.ceil(bytes / 16) * 16;
     return this.scratchPtr;
+  }
+
+  /**
+   * Scratch for every thread of a parallel call: thread s (0 = the calling one) uses
+   * [base + s·stride, + bytes). Shares the block of `scratch`.
+   */
+  threadScratch(bytes: number): { base: number; stride: number } {
+    const stride = Math.ceil(bytes / 16) * 16;
+    return { base: stride === 0 ? 0 : this.scratch(stride * this.threads), stride };
   }
 
   /** The attention parameter block (src/ops/attention-params.ts), allocated once and rewritten per call. */
