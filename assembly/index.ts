@@ -5,12 +5,13 @@
 // single-file kernels (softmax, additive scores, rotary embedding, the row norms and elementwise
 // kernels of a transformer layer). simd.ts, vmath.ts and erf.ts hold the helpers they share.
 import { DIRECT_M, KC, MC, MR, NB, NR } from './gemm/tiles';
-import { DIRECT_MAX_LQ, KB, PW, QB } from './attention/tiles';
+import { DIRECT_MAX_LQ, KB, PW, QB, SPLIT_KEYS } from './attention/tiles';
 import { PARAMS_BYTES } from './attention/params';
 
 export { gemm, gemmScratchBytes } from './gemm/gemm';
 export { softmax } from './softmax';
 export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
+export { attentionMerge, attentionMergeItems, attentionPartialBytes } from './attention/merge';
 export { attentionWeights, attentionWeightsScratchBytes, attentionWeightsWorkItems } from './attention/weights';
 export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from './additive';
 export { rope, ropeHeads } from './position';
@@ -28,6 +29,7 @@ export const ATTENTION_QB: i32 = QB;
 export const ATTENTION_KB: i32 = KB;
 export const ATTENTION_PW: i32 = PW;
 export const ATTENTION_DIRECT_MAX_LQ: i32 = DIRECT_MAX_LQ;
+export const ATTENTION_SPLIT_KEYS: i32 = SPLIT_KEYS;
 /** Bytes of the attention parameter block (src/ops/attention-params.ts writes it). */
 export const ATTENTION_PARAMS_BYTES: i32 = PARAMS_BYTES;
 

@@ -207,6 +207,7 @@ export interface CaseEnv {
   k: Kernels;
   heap: Heap;
   writeAttentionParams(heap: Heap, ptr: number, problem: Problem): void;
+  writePartials(heap: Heap, params: number, ptr: number): void;
   uniform(n: number, seed: number, lo?: number, hi?: number): Float32Array;
   /** References shared by every build (keyed by the case's dims). */
   cache?: Map<string, unknown>;
@@ -235,8 +236,10 @@ export interface PreparedCase {
   reset(): void;
   /** The whole problem, one call. */
   run(): void;
-  /** Attention kernels: items [begin, end) with this scratch. */
+  /** Attention kernels: items [begin, end) with this scratch; after all ranges, finishItems() once. */
   runItems?(begin: number, end: number, scratch?: number): void;
+  /** Attention kernels: merges a key-split problem's partial states into out (nothing otherwise). */
+  finishItems?(): void;
   /** Copies of the outputs in logical order (C [m,n]; out [B,H,Lq,Dv], weights [B,H,Lq,Lk]; x [rows,cols]; norms out [rows,n]; elementwise out [count]). */
   outputs(): Record<string, Float32Array>;
   references(): Record<string, Float64Array>;

@@ -127,7 +127,7 @@ export function shortDims(c) {
 export function tileSummary(kernel, tiles) {
   const g = tiles.gemm, a = tiles.attention;
   const gemm = `MR=${g.MR} NR=${g.NR} KC=${g.KC} MC=${g.MC} DIRECT_M=${g.DIRECT_M} NB=${g.NB}`;
-  const attention = `QB=${a.QB} KB=${a.KB} PW=${a.PW} DIRECT_MAX_LQ=${a.DIRECT_MAX_LQ}`;
+  const attention = `QB=${a.QB} KB=${a.KB} PW=${a.PW} DIRECT_MAX_LQ=${a.DIRECT_MAX_LQ} SPLIT_KEYS=${a.SPLIT_KEYS}`;
   switch (kernel) {
     case 'gemm':
       return gemm;
@@ -212,7 +212,7 @@ export function attentionDims({ batch = 1, heads = 1, lq, lk, d, dv = d, causal 
  */
 export function kernelCases(tiles, { tiny = false } = {}) {
   const { MR, NR, KC, MC, DIRECT_M, NB } = tiles.gemm;
-  const { QB, KB, PW, DIRECT_MAX_LQ } = tiles.attention;
+  const { QB, KB, PW, DIRECT_MAX_LQ, SPLIT_KEYS } = tiles.attention;
   const cases = [];
 
   // gemm: m × n × k × layout around the micro-tile, the rows/packed cut-off and the row block;
@@ -271,7 +271,17 @@ export function kernelCases(tiles, { tiny = false } = {}) {
         cases.push(makeCase('attentionWeights', dims));
       }),
     ),
+  );  // Key-split decode steps (≤ DIRECT_MAX_LQ rows, Lk ≥ 2·SPLIT_KEYS): Lk around the chunk edges,
+  // key lengths ending before, on and after a chunk boundary, causal rows.
+  const splitLks = sizes([2 * SPLIT_KEYS - 1, 2 * SPLIT_KEYS, 2 * SPLIT_KEYS + 1, 3 * SPLIT_KEYS + KB + 1]);
+  sizes([1, DIRECT_MAX_LQ]).forEach((lq, qi) =>
+    splitLks.forEach((lk, ki) => {
+      const keyLengths = (qi + ki) % 2 === 0 ? [Math.min(lk, SPLIT_KEYS), lk - 1] : null;
+      const dims = attentionDims({ batch: 2, heads: 2, lq, lk, d: 32, dv: 17, causal: ki % 2 === 1, keyLengths, layout: layouts[(qi + ki) % 3] });
+      cases.push(makeCase('attention', dims));
+    }),
   );
+
 
   // softmax: row lengths around the lanes, the panel and the key block; masks, visible ranges.
   const cols = sizes([1, LANES - 1, LANES, LANES + 1, PW - 1, PW, PW + 1, KB + 1]);
@@ -682,7 +692,7 @@ class Arena {
 
 /**
  * Puts case `c` into Wasm memory. env: { k (raw kernels), heap (src/memory.ts Heap),
- * writeAttentionParams, uniform (the seeded generator), cache? (a Map: references shared by builds) }.
+ * writeAttentionParams, writePartials, uniform (the seeded generator), cache? (a Map: references shared by builds) }.
  */
 export function prepareCase(env, c) {
   switch (c.kernel) {
@@ -850,6 +860,10 @@ function prepareAttention(env, c) {
     keyLengths: ptr.keyLengths,
   });
   if (d.keyLengths) arena.inputs.push({ name: 'keyLengths', ptr: ptr.keyLengths, floats: B, snapshot: arena.snapshot(ptr.keyLengths, B) });
+  // A key-split problem writes partial states, merged by attentionMerge (finishItems).
+  const partialBytes = weightsToo ? 0 : kernels.attentionPartialBytes(ptr.params);
+  ptr.partials = partialBytes ? arena.alloc(partialBytes / 4) : 0;
+  if (partialBytes) env.writePartials(heap, ptr.params, ptr.partials);
   arena.inputs.push({ name: 'params', ptr: ptr.params, floats: paramsBytes / 4, snapshot: arena.snapshot(ptr.params, paramsBytes / 4) });
   const items = weightsToo ? kernels.attentionWeightsWorkItems(ptr.params) : kernels.attentionWorkItems(ptr.params);
   const scratchBytes = weightsToo ? kernels.attentionWeightsScratchBytes(ptr.params) : kernels.attentionScratchBytes(ptr.params);
@@ -860,6 +874,9 @@ function prepareAttention(env, c) {
   const runItems = (begin, end, scratch = ptr.scratch) => {
     if (weightsToo) kernels.attentionWeights(ptr.params, begin, end, ptr.weights, scratch);
     else kernels.attention(ptr.params, begin, end, scratch);
+  };
+  const finishItems = () => {
+    if (partialBytes) kernels.attentionMerge(ptr.params, 0, kernels.attentionMergeItems(ptr.params));
   };
   return finish(arena, c, {
     ptr,
@@ -873,9 +890,11 @@ function prepareAttention(env, c) {
     },
     run() {
       runItems(0, items);
+      finishItems();
     },
-    /** Items [begin, end) with this scratch (default: the case's). */
+    /** Items [begin, end) with this scratch (default: the case's); then finishItems() once. */
     runItems,
+    finishItems,
     references() {
       const r = cached(env, key, () => referenceAttention(d, q, kv, v));
       return weightsToo ? { out: r.out, weights: r.weights } : { out: r.out };

@@ -8,7 +8,7 @@
 import { init, reference, supportedBackends } from '../dist/index.js';
 import { loadKernels } from '../dist/load.js';
 import { Heap } from '../dist/memory.js';
-import { writeAttentionParams } from '../dist/ops/attention-params.js';
+import { writeAttentionParams, writePartials } from '../dist/ops/attention-params.js';
 import { failureMessage, kernelCases, prepareCase, shortDims } from './kernel-cases.mjs';
 import { timeSlice } from './timing.mjs';
 
@@ -27,7 +27,7 @@ async function buildEnv(backend, cache) {
   const rt = await init({ backend });
   const memory = new WebAssembly.Memory({ initial: 256 }); // 16 MiB; the heap grows it on demand
   const k = await loadKernels(backend, memory);
-  return { backend, tiles: rt.tiles, k, heap: new Heap(memory, k.heapBase()), writeAttentionParams, uniform: reference.uniform, cache };
+  return { backend, tiles: rt.tiles, k, heap: new Heap(memory, k.heapBase()), writeAttentionParams, writePartials, uniform: reference.uniform, cache };
 }
 
 /** A failed check: its message lists every case and build that failed. */

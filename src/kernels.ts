@@ -31,8 +31,18 @@ export interface Kernels {
   attentionWorkItems(params: number): number;
   /** Scratch bytes one `attention` call needs. */
   attentionScratchBytes(params: number): number;
-  /** Fused softmax(q·kᵀ·scale | visible keys)·v for work items [begin, end) (see assembly/attention/fused.ts). */
+  /**
+   * Fused softmax(q·kᵀ·scale | visible keys)·v for work items [begin, end) (see assembly/attention/fused.ts).
+   * A key-split problem (attentionPartialBytes > 0) writes partial states to the block's PARTIALS
+   * pointer instead of out; `attentionMerge` over all its items then writes out.
+   */
   attention(params: number, begin: number, end: number, scratch: number): void;
+  /** Bytes of partial softmax states the problem needs (0: its keys are not split; see assembly/attention/merge.ts). */
+  attentionPartialBytes(params: number): number;
+  /** Work items of `attentionMerge` (0: nothing to merge). */
+  attentionMergeItems(params: number): number;
+  /** Combines the key chunks of merge items [begin, end) into out, chunk by chunk in order. */
+  attentionMerge(params: number, begin: number, end: number): void;
 
   /** Work items of `attentionWeights` (one per batch and head). */
   attentionWeightsWorkItems(params: number): number;
@@ -90,6 +100,7 @@ export interface Kernels {
   ATTENTION_KB: WebAssembly.Global;
   ATTENTION_PW: WebAssembly.Global;
   ATTENTION_DIRECT_MAX_LQ: WebAssembly.Global;
+  ATTENTION_SPLIT_KEYS: WebAssembly.Global;
   ATTENTION_PARAMS_BYTES: WebAssembly.Global;
 }
 
@@ -108,6 +119,9 @@ export const KERNEL_ARITY: Arity = {
   attentionWorkItems: 1,
   attentionScratchBytes: 1,
   attention: 4,
+  attentionPartialBytes: 1,
+  attentionMergeItems: 1,
+  attentionMerge: 3,
   attentionWeightsWorkItems: 1,
   attentionWeightsScratchBytes: 1,
   attentionWeights: 5,
@@ -134,13 +148,13 @@ export type ActivationName = keyof typeof ACTIVATION;
 /** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */
 export interface KernelTiles {
   gemm: { MR: number; NR: number; KC: number; MC: number; DIRECT_M: number; NB: number };
-  attention: { QB: number; KB: number; PW: number; DIRECT_MAX_LQ: number };
+  attention: { QB: number; KB: number; PW: number; DIRECT_MAX_LQ: number; SPLIT_KEYS: number };
 }
 
 export function kernelTiles(k: Kernels): KernelTiles {
   const v = (g: WebAssembly.Global): number => g.value as number;
   return {
     gemm: { MR: v(k.GEMM_MR), NR: v(k.GEMM_NR), KC: v(k.GEMM_KC), MC: v(k.GEMM_MC), DIRECT_M: v(k.GEMM_DIRECT_M), NB: v(k.GEMM_NB) },
-    attention: { QB: v(k.ATTENTION_QB), KB: v(k.ATTENTION_KB), PW: v(k.ATTENTION_PW), DIRECT_MAX_LQ: v(k.ATTENTION_DIRECT_MAX_LQ) },
+    attention: { QB: v(k.ATTENTION_QB), KB: v(k.ATTENTION_KB), PW: v(k.ATTENTION_PW), DIRECT_MAX_LQ: v(k.ATTENTION_DIRECT_MAX_LQ), SPLIT_KEYS: v(k.ATTENTION_SPLIT_KEYS) },
   };
 }

@@ -11,7 +11,7 @@ import type { Backend } from '../src/index.js';
 import { ACTIVATION, KERNEL_ARITY, kernelTiles, type ActivationName, type KernelTiles } from '../src/kernels.js';
 import { loadKernels } from '../src/load.js';
 import { Heap } from '../src/memory.js';
-import { PARAMS_BYTES, writeAttentionParams } from '../src/ops/attention-params.js';
+import { PARAMS_BYTES, writeAttentionParams, writePartials } from '../src/ops/attention-params.js';
 import {
   ACTIVATION_KINDS,
   ACTIVATIONS64,
@@ -52,7 +52,7 @@ async function kernelsFor(backend: Backend): Promise<Env> {
   const memory = new WebAssembly.Memory({ initial: 64 }); // 4 MiB; the heap grows it on demand
   const k = await loadKernels(backend, memory);
   const heap = new Heap(memory, k.heapBase());
-  return { k, heap, memory, tiles: kernelTiles(k), writeAttentionParams, uniform, cache };
+  return { k, heap, memory, tiles: kernelTiles(k), writeAttentionParams, writePartials, uniform, cache };
 }
 
 const bits = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
@@ -135,6 +135,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
         for (const parts of splits(p.items, p.items)) {
           p.reset();
           for (const [begin, end] of parts) p.runItems!(begin, end, p.newScratch());
+          p.finishItems!();
           const got = p.outputs();
           for (const name of Object.keys(want)) {
             const diff = bitDifferences(got[name]!, want[name]!);
@@ -425,7 +426,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     }
     for (const name of Object.keys(arity)) if (typeof exports[name] !== 'function') problems.push(`${name} is in KERNEL_ARITY but not exported`);
     expect(problems).toEqual([]);
-    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_PARAMS_BYTES'];
+    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
     expect(globals.sort()).toEqual([...tileGlobals].sort());
     for (const name of tileGlobals) {
       const value = (exports[name] as WebAssembly.Global).value as number;
@@ -441,7 +442,7 @@ describe('the kernel case table', () => {
   const has = <T>(xs: T[], x: T): boolean => xs.includes(x);
 
   it('follows the tile constants: other tiles give other edge sizes', () => {
-    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4 } };
+    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
     const cases = kernelCases(tiles).filter((c) => c.edge);
     const gemm = cases.filter((c): c is GemmCase => c.kernel === 'gemm').map((c) => c.dims);
     const attention = cases.filter((c): c is AttentionCase => c.kernel === 'attention').map((c) => c.dims);
@@ -449,8 +450,8 @@ describe('the kernel case table', () => {
     for (const n of [1, 11, 12, 13, 49]) expect(has(gemm.map((d) => d.n), n), `n=${n}`).toBe(true);
     for (const k of [95, 96, 97, 195]) expect(has(gemm.map((d) => d.k), k), `k=${k}`).toBe(true);
     expect([...new Set(attention.map((d) => d.lq))].sort((a, b) => a - b)).toEqual([1, 4, 5, 7, 8, 9, 17]);
-    expect([...new Set(attention.map((d) => d.lk))].sort((a, b) => a - b)).toEqual([1, 7, 8, 9, 63, 64, 65, 137]);
-    expect([...new Set(attention.map((d) => d.d))].sort((a, b) => a - b)).toEqual([1, 3, 4, 5, 9, 64]);
+    expect([...new Set(attention.map((d) => d.lk))].sort((a, b) => a - b)).toEqual([1, 7, 8, 9, 63, 64, 65, 137, 255, 256, 257, 449]) // the last four: around 2·SPLIT_KEYS, and 3·SPLIT_KEYS + KB + 1;
+    expect([...new Set(attention.map((d) => d.d))].sort((a, b) => a - b)).toEqual([1, 3, 4, 5, 9, 32, 64]);
   });
 
   it('covers what the kernels branch on, for the tiles of the first build', async () => {

@@ -46,6 +46,30 @@ describe.each(BUILDS)('scaledDotProductAttention on the %s build', (backend) => 
     }
   });
 
+  it('decode steps over long key ranges (split into key chunks and merged) match the reference, NaN pattern included', async () => {
+    const rt = await runtimeFor(backend);
+    const split = rt.tiles.attention.SPLIT_KEYS;
+    for (const [h, lq, lk] of [[1, 1, 2 * split], [2, 1, 2 * split + 1], [4, 3, 3 * split + 77]] as const) {
+      const q = tensor([2, h, lq, 32], lk, -2, 2);
+      const k = tensor([2, h, lk, 32], lk + 1, -2, 2);
+      const v = tensor([2, h, lk, 24], lk + 2);
+      for (const opts of [{}, { causal: true }, { keyLengths: [split, lk - 5] }, { keyLengths: [0, split + 1], causal: true }, { window: [split + 3, 0] as [number, number] }]) {
+        const got = rt.scaledDotProductAttention(q, k, v, opts).output;
+        const want = reference.scaledDotProductAttention(q, k, v, opts).output;
+        expect(maxAbsDiff(got, want), `h=${h} lq=${lq} lk=${lk} ${JSON.stringify(opts)}`).toBeLessThanOrEqual(1e-5);
+      }
+      // A NaN key in the second chunk, +Infinity in a value of the first: the same NaN pattern as the reference.
+      const kn = { data: k.data.slice(), shape: k.shape };
+      kn.data[(split + 10) * 32] = NaN;
+      const vn = { data: v.data.slice(), shape: v.shape };
+      vn.data[(h * lk + 3) * 24] = Infinity;
+      const got = rt.scaledDotProductAttention(q, kn, vn, { keyLengths: [lk, split] }).output;
+      const want = reference.scaledDotProductAttention(q, kn, vn, { keyLengths: [lk, split] }).output;
+      expect(Array.from(got, Number.isNaN)).toEqual(Array.from(want, Number.isNaN));
+      expect(maxAbsDiff(got.map((x) => (Number.isFinite(x) ? x : 0)), want.map((x) => (Number.isFinite(x) ? x : 0)))).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
   it('outputs zeros, never NaN, for queries that see no key', async () => {
     const rt = await runtimeFor(backend);
     const { q, k, v } = qkv(2, 1, 6, 4, 8, 8, 9);

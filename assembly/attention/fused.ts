@@ -24,6 +24,11 @@
 // K is packed transposed into 16-key panels once per (b, kv head) that the range touches; when
 // the virtual rows fit one block (GROUP·Lq ≤ 16: decode steps) K is read in place instead.
 //
+// Key split (decode steps over long caches, see merge.ts): when the virtual rows fit one block and
+// Lk ≥ 2·SPLIT_KEYS, each item is also one chunk of SPLIT_KEYS keys (item = unit·chunks + chunk),
+// and it writes its rows' unnormalised state (m, l, unmasked, O) to PARTIALS instead of out;
+// `attentionMerge` then combines the chunks in order. The split depends on the problem only.
+//
 // Scratch layout (attentionScratchBytes; offsets are 16-byte multiples):
 //   S  : QB×KB f32 score / probability tile (row stride KB)
 //   M,L,A : QB f32 each: running max (log2 domain), running sum, current rescale factor α
@@ -35,19 +40,20 @@
 import { roundUp4 } from '../simd';
 import { hasScoreStep, scoreStep } from './bias';
 import { loadQRow, packK } from './pack';
-import { BATCH, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, LK, LQ, OUT, Q, rowBytes, SCALE, V } from './params';
+import { BATCH, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, LK, LQ, OUT, PARTIALS, ptrAt, Q, rowBytes, SCALE, V } from './params';
+import { keyChunks, partialRow } from './merge';
 import { onlineSoftmaxRow, writeOutRow } from './online-softmax';
 import { pvBlock } from './pv';
 import { scoreBlockPacked, scoreBlockRows } from './qk';
-import { DIRECT_MAX_LQ, KB, PW, QB } from './tiles';
+import { DIRECT_MAX_LQ, KB, PW, QB, SPLIT_KEYS } from './tiles';
 import { visibleHi, visibleLo } from './visibility';
 
 const LOG2E: f32 = 1.44269504088896341;
 
-/** Work items of `attention` for this parameter block: B·Hk·⌈GROUP·Lq/QB⌉. */
+/** Work items of `attention` for this parameter block: B·Hk·⌈GROUP·Lq/QB⌉ (× key chunks). */
 export function attentionWorkItems(params: usize): i32 {
   const group = i32At(params, GROUP);
-  return i32At(params, BATCH) * (i32At(params, HEADS) / group) * ((group * i32At(params, LQ) + QB - 1) / QB);
+  return i32At(params, BATCH) * (i32At(params, HEADS) / group) * ((group * i32At(params, LQ) + QB - 1) / QB) * keyChunks(params);
 }
 
 /** Scratch bytes one `attention` call (any range) needs for this parameter block (16-byte multiple). */
@@ -88,10 +94,13 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
   const kPanels = oTile + (<usize>(QB * dvP) << 2);
   const panelBytes = <usize>(PW * d) << 2;
 
+  const chunks = keyChunks(params);
+  const partials = ptrAt(params, PARTIALS);
   let packedHead = -1; // the (b, kv head) whose keys are in kPanels
   for (let item = begin; item < end; item++) {
-    const bk = item / qBlocks;
-    const v0 = (item - bk * qBlocks) * QB;
+    const unit = item / chunks, chunk = item - unit * chunks;
+    const bk = unit / qBlocks;
+    const v0 = (unit - bk * qBlocks) * QB;
     const b = bk / kvHeads, kvh = bk - b * kvHeads;
     const nr = min<i32>(QB, vRows - v0);
     // virtual row v is query i = v % Lq of head kvh·GROUP + v / Lq; the block sees keys [lo, hi)
@@ -100,6 +109,10 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
       const i = (v0 + r) % lq;
       lo = min<i32>(lo, visibleLo(params, b, i));
       hi = max<i32>(hi, visibleHi(params, b, i));
+    }
+    if (chunks > 1) {
+      lo = max<i32>(lo, chunk * SPLIT_KEYS);
+      hi = min<i32>(hi, chunk * SPLIT_KEYS + SPLIT_KEYS);
     }
     const kh = headPtr(params, K, b, kvh);
     if (hi > lo) {
@@ -141,6 +154,20 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
         }
         pvBlock(sTile, vh + <usize>j0 * vRow, vRow, nr, dv, dvP, oTile, aState, rowRange);
       }
+    }
+    if (chunks > 1) {
+      // this chunk's unnormalised state per row (an empty chunk: m = −inf, l = 0, O = 0)
+      for (let r = 0; r < nr; r++) {
+        const ro = <usize>r << 2;
+        const dst = partialRow(partials, item, r, dvP);
+        const empty = hi <= lo;
+        store<f32>(dst, empty ? -Infinity : load<f32>(mState + ro));
+        store<f32>(dst, empty ? 0 : load<f32>(lState + ro), 4);
+        store<i32>(dst, empty ? 0 : load<i32>(unmasked + ro), 8);
+        if (empty) memory.fill(dst + 16, 0, <usize>dvP << 2);
+        else memory.copy(dst + 16, oTile + (<usize>(r * dvP) << 2), <usize>dvP << 2);
+      }
+      continue;
     }
     for (let r = 0; r < nr; r++) {
       const v = v0 + r, g = v / lq, i = v - g * lq;

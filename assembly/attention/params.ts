@@ -56,6 +56,8 @@ export const MASK_SB: i32 = 136;
 export const MASK_SH: i32 = 140;
 export const MASK_SL: i32 = 144;
 export const MASK_SK: i32 = 148;
+/** Pointer to the partial softmax states of key-split problems (attentionPartialBytes; 0 when none). */
+export const PARTIALS: i32 = 152;
 /** Bytes of the block (a 16-byte multiple). */
 export const PARAMS_BYTES: i32 = 160;
 

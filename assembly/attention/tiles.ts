@@ -10,3 +10,6 @@ export const PW: i32 = 16;
 /** Heads with at most this many query rows read K in place instead of packing it (one query
  *  block per head uses each key once, so packing would be a full extra pass over K). */
 export const DIRECT_MAX_LQ: i32 = QB;
+/** Decode problems (≤ DIRECT_MAX_LQ virtual rows) over at least 2·SPLIT_KEYS keys split their keys
+ *  into chunks of SPLIT_KEYS, merged in order by `attentionMerge` (a multiple of KB). */
+export const SPLIT_KEYS: i32 = 1024;

@@ -6,6 +6,7 @@
  * others costs more.
  */
 import { JOB } from '../threads/pool.js';
+import { writePartials } from './attention-params.js';
 import type { Workspace } from './workspace.js';
 
 /**
@@ -16,19 +17,26 @@ export const PARALLEL_MIN_FLOPS = 2 ** 21;
 
 const MAX_CHUNKS = 4095;
 
-/** Fused attention over all work items of the parameter block at `params`; `flops` sizes the call. */
+/**
+ * Fused attention over all work items of the parameter block at `params`; `flops` sizes the call.
+ * A decode step over a long key range is split into key chunks (by the kernel, from the problem),
+ * whose partial states are merged in order afterwards on the calling thread.
+ */
 export function runAttention(ws: Workspace, params: number, flops: number): void {
   const k = ws.kernels;
   const items = k.attentionWorkItems(params);
   const bytes = k.attentionScratchBytes(params);
+  const partialBytes = k.attentionPartialBytes(params);
+  if (partialBytes > 0) writePartials(ws.heap, params, ws.partials(partialBytes));
   const pool = ws.pool;
   if (!pool || items < 2 || flops < ws.parallelMinFlops) {
     k.attention(params, 0, items, ws.scratch(bytes));
-    return;
+  } else {
+    const per = Math.ceil(items / MAX_CHUNKS);
+    const { base, stride } = ws.threadScratch(bytes);
+    pool.run(JOB.ATTENTION, Math.ceil(items / per), per, items, [params], base, stride);
   }
-  const per = Math.ceil(items / MAX_CHUNKS);
-  const { base, stride } = ws.threadScratch(bytes);
-  pool.run(JOB.ATTENTION, Math.ceil(items / per), per, items, [params], base, stride);
+  if (partialBytes > 0) k.attentionMerge(params, 0, k.attentionMergeItems(params));
 }
 
 /** The same with the weights [B, H, Lq, Lk] written to `weights`. */

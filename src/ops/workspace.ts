@@ -13,6 +13,8 @@ export class Workspace {
   private scratchPtr = -1;
   private scratchSize = 0;
   private paramsPtr = -1;
+  private partialsPtr = -1;
+  private partialsSize = 0;
   /** The rotary (cos, sin) table of the last `rope` call, kept for the next call with the same key. */
   ropeTable: { key: string; ptr: number } | undefined;
 
@@ -84,6 +86,18 @@ export class Workspace {
   threadScratch(bytes: number): { base: number; stride: number } {
     const stride = Math.ceil(bytes / 16) * 16;
     return { base: stride === 0 ? 0 : this.scratch(stride * this.threads), stride };
+  }
+
+  /** A reusable block for key-split attention's partial states, kept between calls like `scratch`. */
+  partials(bytes: number): number {
+    if (bytes > this.partialsSize) {
+      if (this.partialsPtr >= 0) this.heap.release(this.partialsPtr);
+      this.partialsPtr = -1;
+      this.partialsSize = 0;
+      this.partialsPtr = this.heap.alloc(bytes);
+      this.partialsSize = Math.ceil(bytes / 16) * 16;
+    }
+    return this.partialsPtr;
   }
 
   /** The attention parameter block (src/ops/attention-params.ts), allocated once and rewritten per call. */
