@@ -60,14 +60,16 @@ export function greedySearch(dec: SearchStep, sourceLengths: readonly number[], 
   const tokens: number[][] = Array.from({ length: B }, () => []);
   const logProbs: Float32Array[][] = Array.from({ length: B }, () => []);
   const attentions: Float32Array[][] = Array.from({ length: B }, () => []);
-  let active = Int32Array.from({ length: B }, (_, b) => b); // row r decodes sentence active[r]
-  let feed = new Int32Array(B).fill(sos);
+  // row r decodes sentence active[r]; the first `rows` entries of each buffer are in use
+  let active = new Int32Array(B), nextActive = new Int32Array(B);
+  let feed = new Int32Array(B), nextFeed = new Int32Array(B);
+  for (let b = 0; b < B; b++) active[b] = b;
+  feed.fill(sos);
   const parents = new Int32Array(B);
-  for (let t = 0; t < maxLength && active.length > 0; t++) {
-    const rows = active.length;
+  let rows = B;
+  for (let t = 0; t < maxLength && rows > 0; t++) {
     const out = dec.step(feed, rows);
     let count = 0;
-    const next = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
       const b = active[r]!;
       const token = argmax(out.logProbs, r * vocab, vocab);
@@ -76,12 +78,13 @@ export function greedySearch(dec: SearchStep, sourceLengths: readonly number[], 
       attentions[b]!.push(out.attention.slice(r * out.ldAttention, r * out.ldAttention + sourceLengths[b]!));
       if (token !== eos) {
         parents[count] = r;
-        next[count++] = token;
+        nextActive[count] = b;
+        nextFeed[count++] = token;
       }
     }
     dec.keep(parents, count); // also when every row goes on: the state moves to the next step
-    active = Int32Array.from({ length: count }, (_, i) => active[parents[i]!]!);
-    feed = next;
+    [active, nextActive, feed, nextFeed] = [nextActive, active, nextFeed, feed];
+    rows = count;
   }
   return tokens.map((toks, b) => ({ tokens: toks, logProbs: concat(logProbs[b]!, vocab), attentions: concat(attentions[b]!, sourceLengths[b]!) }));
 }
