@@ -3,13 +3,13 @@
 // Kernel families: gemm/ (packing, packed and rows micro-kernels, driver), attention/ (parameter
 // block, visibility rule, packing, QK / online softmax / PV, fused and materialised drivers), and
 // single-file kernels (softmax, additive scores, rotary embedding, the row norms and elementwise
-// kernels of a transformer layer). simd.ts, vmath.ts and erf.ts hold the helpers they share.
+// kernels of a transformer layer, the GRU cell). simd.ts, vmath.ts and erf.ts hold the helpers they share.
 import { DIRECT_M, KC, MC, MR, NB, NR } from './gemm/tiles';
 import { DIRECT_MAX_LQ, KB, PW, QB, SPLIT_KEYS } from './attention/tiles';
 import { PARAMS_BYTES } from './attention/params';
 
 export { gemm, gemmScratchBytes } from './gemm/gemm';
-export { softmax } from './softmax';
+export { logSoftmax, softmax } from './softmax';
 export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
 export { attentionMerge, attentionMergeItems, attentionPartialBytes } from './attention/merge';
 export { attentionWeights, attentionWeightsScratchBytes, attentionWeightsWorkItems } from './attention/weights';
@@ -17,6 +17,7 @@ export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from '.
 export { rope, ropeHeads } from './position';
 export { layerNorm, rmsNorm } from './norm';
 export { activation, addInPlace, swiglu } from './activation';
+export { gruCell } from './gru';
 
 // Tile and block sizes, for the kernel test harness and the per-kernel bench (their edge cases).
 export const GEMM_MR: i32 = MR;

@@ -115,3 +115,49 @@ export function softmaxRange(row: usize, lo: i32, hi: i32, cols: i32, scale: f32
 @inline function fillZero(p: usize, n: i32): void {
   if (n > 0) memory.fill(p, 0, <usize>n << 2);
 }
+
+/**
+ * In place, for each row i of x [rows, cols] (leading dim ldx): log_softmax,
+ *   y_j = x_j − m − log Σ_k e^{x_k − m},  m = max_k x_k
+ * (the decoder's log-probabilities; m keeps every e^{x − m} ≤ 1). Error ≤ ~2e-7 absolute: the
+ * sum has relative error ~1e-7 and log turns that into an absolute one. A NaN in a row makes the
+ * row NaN; a row of −Infinity (or with +Infinity) becomes NaN, as PyTorch's log_softmax.
+ */
+export function logSoftmax(x: usize, ldx: i32, rows: i32, cols: i32): void {
+  for (let i = 0; i < rows; i++) {
+    const row = x + ((<usize>i * <usize>ldx) << 2);
+    const max = scaleMaskMax(row, 0, cols, 1); // z = x·1: x itself, and its max (NaN skipped)
+    let nan = false;
+    for (let j = 0; j < cols && !nan; j++) {
+      const z = load<f32>(row + (<usize>j << 2));
+      nan = z != z;
+    }
+    const shift = nan ? <f32>NaN : max + Mathf.log(expSumOnly(row, cols, max));
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const s4 = f32x4.splat(shift);
+      for (; j + 4 <= cols; j += 4) {
+        const p = row + (<usize>j << 2);
+        v128.store(p, f32x4.sub(v128.load(p), s4));
+      }
+    }
+    for (; j < cols; j++) {
+      const p = row + (<usize>j << 2);
+      store<f32>(p, load<f32>(p) - shift);
+    }
+  }
+}
+
+/** Σ_j exp(z_j − max) for j < n (z left as it is). */
+@inline function expSumOnly(row: usize, n: i32, max: f32): f32 {
+  let sum: f32 = 0;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const max4 = f32x4.splat(max);
+    let sum4 = f32x4.splat(0);
+    for (; j + 4 <= n; j += 4) sum4 = f32x4.add(sum4, expf32x4(f32x4.sub(v128.load(row + (<usize>j << 2)), max4)));
+    sum = hsum(sum4);
+  }
+  for (; j < n; j++) sum += expf32(load<f32>(row + (<usize>j << 2)) - max);
+  return sum;
+}

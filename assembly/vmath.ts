@@ -231,3 +231,23 @@ const K4: usize = memory.data<f32>([
   r = r > <f32>1.0 ? <f32>1.0 : r;
   return r < <f32>-1.0 ? <f32>-1.0 : r;
 }
+
+// ---- sigmoid -------------------------------------------------------------------------------------
+// σ(x) = 1 / (1 + e^{−x}) with the e^x above (relative error ≤ 1.2e-7), so σ is within ~1.2e-7·σ(1 − σ)
+// plus one rounding of the add and the divide: ≤ 1.5e-7 absolute. e^{−x} is capped at e^88, so
+// x = −Infinity gives ≈ 6e-39 (not NaN), +Infinity gives 1; NaN → NaN.
+
+/** σ(x) for f32x4 (`one` = k4 row of 1.0, loaded once by the caller's loop). */
+@inline export function sigmoidf32x4(x: v128, one: v128): v128 {
+  return f32x4.div(one, f32x4.add(one, expf32x4(f32x4.neg(x))));
+}
+
+/** Scalar twin of sigmoidf32x4. */
+@inline export function sigmoidf32(x: f32): f32 {
+  return <f32>1.0 / (<f32>1.0 + expf32(-x));
+}
+
+/** The f32x4 row of 1.0 in K4, for callers of sigmoidf32x4. */
+@inline export function one4(): v128 {
+  return k4(K_ONE);
+}

@@ -11,5 +11,9 @@ export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWe
 export type { RopeOptions, RopeStyle } from './ops/position.js';
 export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation } from './ops/transformer.js';
 export type { SwigluFeedForward, SwigluFeedForwardConfig } from './ops/swiglu.js';
+export type { GRU, GruConfig, GruForwardOptions, GruResult } from './ops/gru.js';
+export type { Embedding } from './ops/embedding.js';
+export type { AttnDecoderRNN, BoundAttnDecoder, AttnDecoderStep } from './ops/attn-decoder.js';
+export type { GruSeq2seq, GruSeq2seqConfig, GreedyOptions, BeamSearchOptions, TokenBatch, GreedyResult, BeamHypothesis } from './ops/gru-seq2seq.js';
 export * as reference from './reference/index.js';
 export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './safetensors.js';

@@ -89,6 +89,14 @@ export interface Kernels {
   swiglu(gate: number, up: number, out: number, count: number): void;
   /** x[i] += y[i] for i < count. */
   addInPlace(x: number, y: number, count: number): void;
+  /**
+   * The GRU cell after its projections (assembly/gru.ts): for rows b, with gi = x·W_ihᵀ + b_ih and
+   * gh = h·W_hhᵀ + b_hh ([·, 3H], gates r, z, n): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
+   * n = tanh(gi_n + r ⊙ gh_n), out = (1 − z) ⊙ n + z ⊙ h. Rows of each operand ld floats apart; out may equal h.
+   */
+  gruCell(gi: number, ldgi: number, gh: number, ldgh: number, h: number, ldh: number, out: number, ldo: number, rows: number, hidden: number): void;
+  /** In place, row i of x [rows, cols]: y = x − max − log Σ e^{x − max} (log_softmax). */
+  logSoftmax(x: number, ldx: number, rows: number, cols: number): void;
 
   GEMM_MR: WebAssembly.Global;
   GEMM_NR: WebAssembly.Global;
@@ -136,6 +144,8 @@ export const KERNEL_ARITY: Arity = {
   activation: 4,
   swiglu: 4,
   addInPlace: 3,
+  gruCell: 10,
+  logSoftmax: 4,
 };
 
 /**

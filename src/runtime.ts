@@ -15,6 +15,10 @@ import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOpti
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
 import { Workspace } from './ops/workspace.js';
 import { SwigluFeedForward, type SwigluFeedForwardConfig } from './ops/swiglu.js';
+import { GRU, type GruConfig } from './ops/gru.js';
+import { Embedding } from './ops/embedding.js';
+import { AttnDecoderRNN } from './ops/attn-decoder.js';
+import { GruSeq2seq, type GruSeq2seqConfig } from './ops/gru-seq2seq.js';
 import { PARAMS_BYTES } from './ops/attention-params.js';
 import { kernelTiles, type KernelTiles } from './kernels.js';
 import { checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './validate.js';
@@ -241,6 +245,26 @@ export class AttentionRuntime {
   /** `torch.nn.TransformerDecoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */
   transformerDecoderLayer(config: TransformerLayerConfig): TransformerDecoderLayer {
     return new TransformerDecoderLayer(this.ws, config);
+  }
+
+  /** `torch.nn.GRU(inputSize, hiddenSize, batch_first=True)`, one layer, from its state_dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`). */
+  gru(config: GruConfig): GRU {
+    return new GRU(this.ws, config);
+  }
+
+  /** `torch.nn.Embedding` from its weight [V, E] (a tensor, or a `{ weight }` state_dict with an optional `prefix`). */
+  embedding(weight: TensorLike | Record<string, TensorLike>, options?: { prefix?: string }): Embedding {
+    return new Embedding(this.ws, weight, options);
+  }
+
+  /** The PyTorch seq2seq tutorial's `AttnDecoderRNN` (Bahdanau attention, GRU, output layer) from its state_dict; `bind(encoderOutputs).step(token, hidden)`. */
+  attnDecoderRNN(stateDict: Record<string, TensorLike>, options?: { prefix?: string }): AttnDecoderRNN {
+    return new AttnDecoderRNN(this.ws, stateDict, options);
+  }
+
+  /** The tutorial's EncoderRNN + AttnDecoderRNN as one model: `greedyDecode` (batched) and `beamSearch`. */
+  gruSeq2seq(config: GruSeq2seqConfig): GruSeq2seq {
+    return new GruSeq2seq(this.ws, config);
   }
 
   /** The sinusoidal position table [maxLength, dim]: sin on even, cos on odd dimensions, base 10000. */

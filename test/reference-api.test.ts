@@ -4,7 +4,7 @@
  * must agree. The twins' public members (names, methods, arities) must be the runtime objects'.
  */
 import { describe, expect, it } from 'vitest';
-import { reference, type BoundAttention, type KVCache, type MultiHeadAttention, type Seq2seqAttention, type Tensor } from '../src/index.js';
+import { reference, type AttnDecoderRNN, type BoundAttention, type BoundAttnDecoder, type Embedding, type GRU, type GruSeq2seq, type KVCache, type MultiHeadAttention, type Seq2seqAttention, type Tensor } from '../src/index.js';
 import { maxAbsDiff, runtimeFor, tensor } from './helpers.js';
 
 // ---- the interface both must satisfy ------------------------------------------------------------
@@ -367,6 +367,12 @@ assertType<Equal<Exclude<keyof MultiHeadAttention, RuntimeInternal>, keyof refer
 assertType<Equal<Exclude<keyof KVCache, RuntimeInternal>, keyof reference.ReferenceKVCache>>();
 assertType<Equal<Exclude<keyof Seq2seqAttention, RuntimeInternal>, keyof reference.ReferenceSeq2seqAttention>>();
 assertType<Equal<Exclude<keyof BoundAttention, RuntimeInternal>, keyof reference.ReferenceBoundAttention>>();
+type GruInternal = 'projectSource' | 'allocBuffers' | 'stepRows' | 'keepRows' | 'assertLive' | 'gather';
+assertType<Equal<Exclude<keyof GRU, GruInternal>, keyof reference.ReferenceGRU>>();
+assertType<Equal<Exclude<keyof Embedding, GruInternal>, keyof reference.ReferenceEmbedding>>();
+assertType<Equal<Exclude<keyof AttnDecoderRNN, GruInternal>, keyof reference.ReferenceAttnDecoderRNN>>();
+assertType<Equal<keyof BoundAttnDecoder, keyof reference.ReferenceBoundAttnDecoder>>();
+assertType<Equal<keyof GruSeq2seq, keyof reference.ReferenceGruSeq2seq>>();
 
 /** Methods and accessors on the prototype chain (below Object.prototype), with their arities (-1 for an accessor). */
 function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
@@ -382,7 +388,8 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 }
 
 /** The runtime's private and @internal members that live on prototypes (TypeScript privates are ordinary JS members). */
-const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues']);
+const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
+  'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
 const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops']);
 
@@ -453,6 +460,26 @@ describe('the plain-JS twins mirror the runtime API', () => {
       bound.dispose();
       att.dispose();
     }
+  });
+
+  it("the GRU, embedding and seq2seq twins have the runtime objects' public members", async () => {
+    const rt = await runtimeFor('simd');
+    const [I, Hd, V] = [3, 4, 5];
+    const t = (shape: number[], seed: number) => tensor(shape, seed, -0.5, 0.5);
+    const gruW = (i: number, prefix = '') => ({ [`${prefix}weight_ih_l0`]: t([3 * Hd, i], 1), [`${prefix}weight_hh_l0`]: t([3 * Hd, Hd], 2), [`${prefix}bias_ih_l0`]: t([3 * Hd], 3), [`${prefix}bias_hh_l0`]: t([3 * Hd], 4) });
+    const gru = { inputSize: I, hiddenSize: Hd, weights: gruW(I) };
+    expectSameMembers('gru', rt.gru(gru), reference.gru(gru), ['inputSize', 'hiddenSize']);
+    expectSameMembers('embedding', rt.embedding(t([V, Hd], 5)), reference.embedding(t([V, Hd], 5)), ['numEmbeddings', 'embeddingDim']);
+    const decoder = {
+      'embedding.weight': t([V, Hd], 6), 'attention.Wa.weight': t([Hd, Hd], 7), 'attention.Wa.bias': t([Hd], 8), 'attention.Ua.weight': t([Hd, Hd], 9),
+      'attention.Ua.bias': t([Hd], 10), 'attention.Va.weight': t([1, Hd], 11), 'attention.Va.bias': t([1], 12), ...gruW(2 * Hd, 'gru.'), 'out.weight': t([V, Hd], 13), 'out.bias': t([V], 14),
+    };
+    const [dec, refDec] = [rt.attnDecoderRNN(decoder), reference.attnDecoderRNN(decoder)];
+    expectSameMembers('attnDecoderRNN', dec, refDec, ['hiddenSize', 'vocabSize']);
+    const hs = t([2, 3, Hd], 15);
+    expectSameMembers('attnDecoderRNN bound', dec.bind(hs), refDec.bind(hs), ['batch', 'sourceLength', 'hiddenSize']);
+    const model = { encoder: { 'embedding.weight': t([6, Hd], 16), ...gruW(Hd, 'gru.') }, decoder, sos: 0, eos: 1 };
+    expectSameMembers('gruSeq2seq', rt.gruSeq2seq(model), reference.gruSeq2seq(model), ['hiddenSize', 'sos', 'eos']);
   });
 
   it('the twins reject what the runtime rejects: unknown option names, wrong shapes', () => {

@@ -42,3 +42,19 @@ export function linear(ws: Workspace, x: Mat, w: Mat, y: Mat, rows: number, n: n
 export function matmulNN(ws: Workspace, a: Mat, b: Mat, c: Mat, m: number, n: number, k: number, options: ProductOptions = {}): void {
   runGemm(ws, a.ptr, a.ld, b.ptr, b.ld, c.ptr, c.ld, m, n, k, 0, options.bias ?? 0, options.accumulate ? 1 : 0);
 }
+
+const rowwiseChunk = new WeakMap<object, number>();
+
+/**
+ * `linear` in chunks of fewer than the gemm's DIRECT_M rows, so that every row takes the rows path,
+ * whose arithmetic for a row does not depend on the other rows (pairs and single rows sum in the
+ * same order, assembly/gemm/rows.ts): a row gives the same bits in any batch. The decoders use it
+ * so that a sentence decoded in a batch equals the sentence decoded alone, bit for bit.
+ */
+export function linearRowwise(ws: Workspace, x: Mat, w: Mat, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+  if (rows < 2) return linear(ws, x, w, y, rows, n, k, options);
+  const kern = ws.kernels;
+  let chunk = rowwiseChunk.get(kern);
+  if (chunk === undefined) rowwiseChunk.set(kern, (chunk = Math.max(1, (kern.GEMM_DIRECT_M.value as number) - 1)));
+  for (let r = 0; r < rows; r += chunk) linear(ws, at(x, r), w, at(y, r), Math.min(chunk, rows - r), n, k, options);
+}

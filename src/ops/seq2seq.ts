@@ -68,7 +68,7 @@ type Kind = 'dot' | 'general' | 'concat' | 'additive';
  * Additive scores use the factored form v − v/(1/2 + e^{2q}/2·e^{2k}) while every |q| and |k| is at
  * most this (e^{±80} stays a normal float32); larger values take the tanh kernel.
  */
-const FACTORED_LIMIT = 20;
+export const FACTORED_LIMIT = 20;
 
 /** Resident weights of one attention module (pointers into Wasm memory; 0 = absent). */
 interface Weights {

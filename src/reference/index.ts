@@ -55,3 +55,6 @@ export {
   type ReferenceTransformerLayerConfig,
 } from './transformer.js';
 export { swigluFeedForward, ReferenceSwigluFeedForward, type ReferenceSwigluFeedForwardConfig } from './swiglu.js';
+export { gru, ReferenceGRU, embedding, ReferenceEmbedding, type ReferenceGruConfig, type ReferenceGruResult } from './gru.js';
+export { attnDecoderRNN, ReferenceAttnDecoderRNN, ReferenceBoundAttnDecoder, type ReferenceAttnDecoderStep } from './attn-decoder.js';
+export { gruSeq2seq, ReferenceGruSeq2seq, type ReferenceGruSeq2seqConfig, type ReferenceGreedyResult, type ReferenceBeamHypothesis } from './gru-seq2seq.js';

@@ -1,0 +1,233 @@
+/**
+ * The PyTorch seq2seq tutorial's model: `EncoderRNN` (`embedding.weight` [V_in, H], `gru.*`, one
+ * nn.GRU(H, H) layer) and `AttnDecoderRNN` (see attn-decoder.ts), decoded greedily or by beam
+ * search. The encoder runs each sentence on its own (its embedding rows gathered, its input
+ * projection one gemm over its tokens, its recurrence over its own length), so a sentence in a
+ * batch is encoded exactly as alone; the decoder starts from `sos` with the encoder's last hidden
+ * state and steps all live rows as one batch, in Wasm memory, with buffers allocated once per call.
+ */
+import { checkFinite, checkInteger, checkLengths, checkOptions, checkStateDict, checkTensor, describe, formatShape, type TensorLike } from '../validate.js';
+import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from '../reference/search.js';
+import { AttnDecoderRNN, type Sources, type StepBuffers } from './attn-decoder.js';
+import { checkIds } from './embedding.js';
+import { gruShapes, runGru, type GruWeights } from './gru.js';
+import { mat } from './linear.js';
+import { checkNamed, underPrefix } from './state-dict.js';
+import { residentWeights } from './weights.js';
+import type { Temps, Workspace } from './workspace.js';
+import type { Tensor } from '../memory.js';
+
+export type { BeamHypothesis, GreedyResult };
+
+export interface GruSeq2seqConfig {
+  /** The EncoderRNN's state_dict (`embedding.weight`, `gru.*`), or use `weights`. */
+  encoder?: Record<string, TensorLike>;
+  /** The AttnDecoderRNN's state_dict, or use `weights`. */
+  decoder?: Record<string, TensorLike>;
+  /** One state_dict holding both, under `encoderPrefix` and `decoderPrefix`. */
+  weights?: Record<string, TensorLike>;
+  /** Default 'encoder.' with `weights`, '' with `encoder`. */
+  encoderPrefix?: string;
+  /** Default 'decoder.' with `weights`, '' with `decoder`. */
+  decoderPrefix?: string;
+  /** The start token (the decoder's first input). */
+  sos: number;
+  /** The end token: a sentence stops after emitting it. */
+  eos: number;
+}
+
+export interface GreedyOptions {
+  /** At most this many decoder steps (tokens) per sentence. */
+  maxLength: number;
+  /** With ids as { data, shape: [B, S] } (padded): the true length of each sentence. */
+  lengths?: ArrayLike<number>;
+}
+
+export interface BeamSearchOptions {
+  beamSize: number;
+  maxLength: number;
+  /** α: hypotheses rank by score / T^α (T tokens, EOS included). Default 0: by score. */
+  lengthPenalty?: number;
+}
+
+/** Padded token ids [B, S] (use `lengths` for the true lengths). */
+export interface TokenBatch {
+  data: Int32Array | readonly number[];
+  shape: readonly number[];
+}
+
+/** Sentences out of the accepted forms: one id array, an array of id arrays, or a padded [B, S] batch with lengths. */
+function sentencesOf(ids: unknown, lengths: unknown, vocab: number): { list: Int32Array[]; batched: boolean } {
+  const check = (name: string, x: unknown): Int32Array => {
+    const s = checkIds(name, x, vocab);
+    if (s.length === 0) throw new RangeError(`${name}: a sentence needs at least one token`);
+    return s;
+  };
+  if (typeof ids === 'object' && ids !== null && !Array.isArray(ids) && !ArrayBuffer.isView(ids)) {
+    const { data, shape } = ids as Partial<TokenBatch>;
+    if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw new RangeError(`ids.shape: expected [B, S] (padded sentences), received ${Array.isArray(shape) ? formatShape(shape) : describe(shape)}`);
+    }
+    const [B, S] = shape as [number, number];
+    if (!Array.isArray(data) && !ArrayBuffer.isView(data)) throw new TypeError(`ids.data must be an array of token ids or an Int32Array, received ${describe(data)}`);
+    const flat = data as ArrayLike<number>;
+    if (flat.length !== B * S) throw new RangeError(`ids.data has ${flat.length} ids but ids.shape ${formatShape(shape)} needs ${B * S}`);
+    const lens = checkLengths('options.lengths', lengths, B, S) ?? new Int32Array(B).fill(S);
+    const list = Array.from({ length: B }, (_, b) => check(`ids[${b}]`, Array.prototype.slice.call(flat, b * S, b * S + lens[b]!)));
+    return { list, batched: true };
+  }
+  if (lengths !== undefined) throw new TypeError('options.lengths goes with padded ids { data, shape: [B, S] }; an array of sentences carries its own lengths');
+  if (Array.isArray(ids) && ids.length > 0 && ids.every((x) => Array.isArray(x) || ArrayBuffer.isView(x))) {
+    return { list: ids.map((x, b) => check(`ids[${b}]`, x)), batched: true };
+  }
+  return { list: [check('ids', ids)], batched: false };
+}
+
+export class GruSeq2seq {
+  readonly hiddenSize: number;
+  readonly sos: number;
+  readonly eos: number;
+  private readonly ws: Workspace;
+  private readonly encEmb: Tensor;
+  private readonly encGru: GruWeights;
+  private readonly inputVocab: number;
+  private readonly decoder: AttnDecoderRNN;
+
+  /** @internal use `runtime.gruSeq2seq(...)` */
+  constructor(ws: Workspace, config: GruSeq2seqConfig) {
+    const where = 'gruSeq2seq';
+    const cfg = checkOptions('config', config, ['encoder', 'decoder', 'weights', 'encoderPrefix', 'decoderPrefix', 'sos', 'eos'], where);
+    const joint = cfg['weights'] !== undefined;
+    if (joint && (cfg['encoder'] !== undefined || cfg['decoder'] !== undefined)) throw new TypeError(`${where}: give either weights (one state_dict) or encoder and decoder, not both`);
+    if (!joint && (cfg['encoder'] === undefined || cfg['decoder'] === undefined)) throw new TypeError(`${where}: needs encoder and decoder (the EncoderRNN's and AttnDecoderRNN's state_dicts) or weights (both under prefixes)`);
+    const encPrefix = cfg['encoderPrefix'] ?? (joint ? 'encoder.' : '');
+    const decPrefix = cfg['decoderPrefix'] ?? (joint ? 'decoder.' : '');
+    const encAll = joint ? cfg['weights'] : cfg['encoder'];
+    const decAll = (joint ? cfg['weights'] : cfg['decoder']) as Record<string, TensorLike>;
+    // the encoder: names, then H and V_in from the embedding, then shapes
+    const { record, prefix } = underPrefix(`${where} (encoder)`, encAll, encPrefix);
+    const encNames = ['embedding.weight', ...Object.keys(gruShapes(1, 1, 'gru.'))];
+    checkStateDict(prefix ? `encoder weights (under '${prefix}')` : 'encoder weights', record, encNames, [], where);
+    const e = checkTensor(`${where}: weights['${prefix}embedding.weight']`, record['embedding.weight'], ws.heap);
+    if (e.shape.length !== 2) throw new RangeError(`${where}: weights['${prefix}embedding.weight']: expected shape [V, H] (nn.Embedding(V, H).weight), received ${formatShape(e.shape)}`);
+    const [vin, H] = e.shape as [number, number];
+    const c = checkNamed(where, record, prefix, { 'embedding.weight': [vin, H], ...gruShapes(H, H, 'gru.') }, ws.heap, `the tutorial's EncoderRNN with hidden size ${H}`);
+    const decoder = new AttnDecoderRNN(ws, decAll, { prefix: decPrefix as string });
+    try {
+      if (decoder.hiddenSize !== H) throw new RangeError(`${where}: the decoder's hidden size ${decoder.hiddenSize} differs from the encoder's ${H}`);
+      const sos = checkInteger(`${where}: sos`, cfg['sos'], 0, decoder.vocabSize - 1);
+      const eos = checkInteger(`${where}: eos`, cfg['eos'], 0, decoder.vocabSize - 1);
+      const t = residentWeights(ws.heap, { emb: c['embedding.weight'], wih: c['gru.weight_ih_l0'], whh: c['gru.weight_hh_l0'], bih: c['gru.bias_ih_l0'], bhh: c['gru.bias_hh_l0'] });
+      this.encEmb = t.emb!;
+      this.encGru = { wih: t.wih!, whh: t.whh!, bih: t.bih!, bhh: t.bhh! };
+      this.sos = sos;
+      this.eos = eos;
+    } catch (error) {
+      decoder.dispose();
+      throw error;
+    }
+    this.ws = ws;
+    this.hiddenSize = H;
+    this.inputVocab = vin;
+    this.decoder = decoder;
+  }
+
+  /**
+   * Greedy decoding: from `sos` with the encoder's last hidden state, the argmax fed back, until
+   * EOS (included in `tokens`) or `maxLength` steps → `{ tokens, logProbs [T, V], attentions [T, S] }`.
+   * `ids` one sentence → one result; an array of sentences, or padded `{ data, shape: [B, S] }` with
+   * `lengths` → one result per sentence, decoded in one batch (finished sentences leave it), each
+   * bit for bit what decoding it alone gives.
+   */
+  greedyDecode(ids: ArrayLike<number>, options: GreedyOptions): GreedyResult;
+  greedyDecode(ids: readonly ArrayLike<number>[] | TokenBatch, options: GreedyOptions): GreedyResult[];
+  greedyDecode(ids: ArrayLike<number> | readonly ArrayLike<number>[] | TokenBatch, options: GreedyOptions): GreedyResult | GreedyResult[] {
+    this.assertLive();
+    const opts = checkOptions('options', options, ['maxLength', 'lengths'], 'greedyDecode');
+    const maxLength = checkInteger('options.maxLength', opts['maxLength'], 1);
+    const { list, batched } = sentencesOf(ids, opts['lengths'], this.inputVocab);
+    const results = this.ws.run((temps) => {
+      const { sources, buf } = this.encode(temps, list, list.length);
+      for (let b = 0; b < list.length; b++) buf.src[b] = b;
+      return greedySearch(this.searchStep(buf, sources), sources.lengths, this.decoder.vocabSize, this.sos, this.eos, maxLength);
+    });
+    return batched ? results : results[0]!;
+  }
+
+  /**
+   * Beam search over one sentence → the best `beamSize` hypotheses `{ tokens, score, attentions [T, S] }`,
+   * best first. The beams run as one batch of up to beamSize rows through the decoder step.
+   * The rule (src/reference/search.ts): extensions ranked by score + log p, an EOS among the best
+   * beamSize finishes a hypothesis (score: Σ log p of its tokens, EOS included), the others are the
+   * next beams; hypotheses rank by score / T^α (α = lengthPenalty, default 0); the search stops at
+   * maxLength, or once beamSize have finished and no live beam can still outrank the beamSize-th
+   * (its best is score / maxLength^α); beams live at maxLength count as finished there.
+   */
+  beamSearch(ids: ArrayLike<number>, options: BeamSearchOptions): BeamHypothesis[] {
+    this.assertLive();
+    const opts = checkOptions('options', options, ['beamSize', 'maxLength', 'lengthPenalty'], 'beamSearch');
+    const beamSize = checkInteger('options.beamSize', opts['beamSize'], 1);
+    const maxLength = checkInteger('options.maxLength', opts['maxLength'], 1);
+    const lengthPenalty = checkFinite('options.lengthPenalty', opts['lengthPenalty'], 0);
+    if (lengthPenalty < 0) throw new RangeError(`options.lengthPenalty must be ≥ 0, received ${lengthPenalty}`);
+    const sentence = sentencesOf(ids, undefined, this.inputVocab);
+    if (sentence.batched) throw new TypeError('beamSearch: ids must be one sentence (an array of token ids)');
+    return this.ws.run((temps) => {
+      const { sources, buf } = this.encode(temps, sentence.list, beamSize);
+      buf.src.fill(0);
+      return beamSearch(this.searchStep(buf, sources), sources.lengths[0]!, this.decoder.vocabSize, this.sos, this.eos, { beamSize, maxLength, lengthPenalty });
+    });
+  }
+
+  /** Frees the encoder's and the decoder's weights. Idempotent. */
+  dispose(): void {
+    for (const t of [this.encEmb, ...Object.values(this.encGru)]) t.dispose();
+    this.decoder.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.encEmb.disposed) throw new Error('gruSeq2seq: this model was disposed');
+  }
+
+  /**
+   * Encodes each sentence alone (embedding rows → one input gemm → its GRU steps) into the sources
+   * (states, projected keys) and step buffers for `rows` rows; row b of buf.h gets sentence b's
+   * last hidden state.
+   */
+  private encode(temps: Temps, list: Int32Array[], rows: number): { sources: Sources; buf: StepBuffers } {
+    const { ws, hiddenSize: H } = this;
+    const total = list.reduce((a, s) => a + s.length, 0);
+    const longest = Math.max(...list.map((s) => s.length));
+    const alloc = (shape: number[]): number => temps.tensor(shape).ptr;
+    const hs = alloc([total, H]), keys = alloc([total, H]), keysExp = alloc([total, H]), x = alloc([longest, H]);
+    const buf = this.decoder.allocBuffers(alloc, Math.max(rows, list.length), longest);
+    const sources: Sources = { hs: [], keys: [], keysExp: [], lengths: list.map((s) => s.length), maxLength: longest };
+    const f32 = () => ws.heap.floats();
+    const emb = this.encEmb.ptr >>> 2;
+    let offset = 0;
+    list.forEach((sentence, b) => {
+      const L = sentence.length;
+      for (let t = 0; t < L; t++) f32().copyWithin((x >>> 2) + t * H, emb + sentence[t]! * H, emb + (sentence[t]! + 1) * H);
+      const at = hs + 4 * offset * H;
+      runGru(ws, temps, this.encGru, mat(x, H), 1, L, H, H, 0, undefined, mat(at, H), mat(buf.h + 4 * b * H, H));
+      sources.hs.push(at);
+      sources.keys.push(keys + 4 * offset * H);
+      sources.keysExp.push(this.decoder.projectSource(at, L, keys + 4 * offset * H, keysExp + 4 * offset * H));
+      offset += L;
+    });
+    return { sources, buf };
+  }
+
+  private searchStep(buf: StepBuffers, sources: Sources): SearchStep {
+    const { ws, decoder } = this;
+    const V = decoder.vocabSize, ld = Math.max(1, sources.maxLength);
+    return {
+      step: (tokens, rows) => {
+        decoder.stepRows(buf, sources, tokens, rows);
+        const f32 = ws.heap.floats();
+        return { logProbs: f32.subarray(buf.logits >>> 2, (buf.logits >>> 2) + rows * V), attention: f32.subarray(buf.attention >>> 2, (buf.attention >>> 2) + rows * ld), ldAttention: ld };
+      },
+      keep: (parents, count) => decoder.keepRows(buf, parents, count),
+    };
+  }
+}
