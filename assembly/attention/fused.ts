@@ -30,6 +30,8 @@
 // `attentionMerge` then combines the chunks in order. The split depends on the problem only.
 //
 // Scratch layout (attentionScratchBytes; offsets are 16-byte multiples):
+//   T  : 16 bytes: (CALL, the (b, kv head) in Kp) — a thread that runs several ranges of one
+//        call packs each head's keys once, not once per range
 //   S  : QB×KB f32 score / probability tile (row stride KB)
 //   M,L,A : QB f32 each: running max (log2 domain), running sum, current rescale factor α
 //   R  : QB (i32, i32): each row's visible keys [a, c) within the current key block
@@ -40,7 +42,7 @@
 import { roundUp4 } from '../simd';
 import { hasScoreStep, scoreStep } from './bias';
 import { loadQRow, packK } from './pack';
-import { BATCH, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, LK, LQ, OUT, PARTIALS, ptrAt, Q, rowBytes, SCALE, V } from './params';
+import { BATCH, CALL, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, LK, LQ, OUT, PARTIALS, ptrAt, Q, rowBytes, SCALE, V } from './params';
 import { keyChunks, partialRow } from './merge';
 import { onlineSoftmaxRow, writeOutRow } from './online-softmax';
 import { pvBlock } from './pv';
@@ -60,7 +62,8 @@ export function attentionWorkItems(params: usize): i32 {
 export function attentionScratchBytes(params: usize): i32 {
   const lq = i32At(params, LQ), lk = i32At(params, LK), d = i32At(params, D), dv = i32At(params, DV);
   const panels = i32At(params, GROUP) * lq <= DIRECT_MAX_LQ ? 0 : (lk + PW - 1) / PW;
-  return QB * KB * 4                // S
+  return 16                         // T
+    + QB * KB * 4                   // S
     + 3 * QB * 4                    // M, L, A
     + 2 * QB * 4                    // R
     + QB * 4                        // U
@@ -83,7 +86,8 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
   const direct = vRows <= DIRECT_MAX_LQ;
   const step = hasScoreStep(params);
   // scratch layout (see top of file)
-  const sTile = scratch;
+  const tag = scratch;
+  const sTile = tag + 16;
   const mState = sTile + <usize>(QB * KB * 4);
   const lState = mState + <usize>(QB * 4);
   const aState = lState + <usize>(QB * 4);
@@ -96,7 +100,9 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
 
   const chunks = keyChunks(params);
   const partials = ptrAt(params, PARTIALS);
-  let packedHead = -1; // the (b, kv head) whose keys are in kPanels
+  // the (b, kv head) whose keys are in kPanels: kept from an earlier range of this call
+  const call = i32At(params, CALL);
+  let packedHead = load<i32>(tag) == call ? load<i32>(tag, 4) : -1;
   for (let item = begin; item < end; item++) {
     const unit = item / chunks, chunk = item - unit * chunks;
     const bk = unit / qBlocks;
@@ -121,6 +127,8 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
         const headLo = visibleLo(params, b, 0);
         packK(kh, kRow, headLo - headLo % KB, visibleHi(params, b, lq - 1), d, kPanels);
         packedHead = bk;
+        store<i32>(tag, call);
+        store<i32>(tag, bk, 4);
       }
       // online-softmax state: m = -inf, l = 0, O = 0; the scaled query rows
       for (let r = 0; r < nr; r++) {

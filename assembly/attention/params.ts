@@ -58,6 +58,9 @@ export const MASK_SL: i32 = 144;
 export const MASK_SK: i32 = 148;
 /** Pointer to the partial softmax states of key-split problems (attentionPartialBytes; 0 when none). */
 export const PARTIALS: i32 = 152;
+/** i32: a number the caller makes new for each call, so a thread's scratch can keep packed keys
+ *  from one range of items to the next of the same call (see fused.ts). */
+export const CALL: i32 = 156;
 /** Bytes of the block (a 16-byte multiple). */
 export const PARAMS_BYTES: i32 = 160;
 

@@ -51,7 +51,10 @@ export interface Problem {
 const Q = 0, K = 4, V = 8, OUT = 12;
 const BATCH = 16, HEADS = 17, LQ = 18, LK = 19, D = 20, DV = 21, SCALE = 22, CAUSAL = 23, KEY_LENGTHS = 24;
 const GROUP = 25, WINDOW_LEFT = 26, WINDOW_RIGHT = 27, SOFTCAP = 28, ALIBI_SLOPES = 29, RELATIVE_TABLE = 30, RELATIVE_BUCKETS = 31;
-const MASK = 32, MASK_KIND = 33, MASK_STRIDES = 34, PARTIALS = 38;
+const MASK = 32, MASK_KIND = 33, MASK_STRIDES = 34, PARTIALS = 38, CALL = 39;
+
+/** Makes each written block a new call for the kernels' per-thread caches (see assembly/attention/fused.ts). */
+let calls = 0;
 /** Bytes of the block; the module exports the same number (ATTENTION_PARAMS_BYTES), checked at init. */
 export const PARAMS_BYTES = 160;
 
@@ -84,6 +87,8 @@ export function writeAttentionParams(heap: Heap, ptr: number, p: Problem): void 
   i32[at + MASK_KIND] = p.maskKind ?? 0;
   for (let s = 0; s < 4; s++) i32[at + MASK_STRIDES + s] = p.maskStrides?.[s] ?? 0;
   i32[at + PARTIALS] = 0;
+  calls = (calls + 1) | 0;
+  i32[at + CALL] = calls;
 }
 
 /** Points the block at `ptr` to the buffer for its key chunks' partial states (attentionPartialBytes). */
