@@ -76,6 +76,11 @@ function scriptBeam(rt: AttentionRuntime, ids: number[], K: number) {
   return done;
 }
 
+it("bench/date-rows.mjs gives test/helpers/dates.ts's rows", async () => {
+  const js = await import('../bench/date-rows.mjs');
+  expect(js.randomDates(500, 77)).toEqual(randomDates(500, 77));
+});
+
 describe('the plain-JS twin (loadDateNormalizer(reference))', () => {
   it("matches PyTorch's greedy decodes", async () => {
     const dn = await loadDateNormalizer(reference);
