@@ -41,3 +41,6 @@ bench.tasks.forEach((t, i) => {
   console.log(`  ${t.name.padEnd(20)} median ${ms.toFixed(3).padStart(8)} ms  ${(flops / ms / 1e6).toFixed(2).padStart(6)} GFLOP/s  (${t.result.latency.samplesCount} samples)`);
 });
 console.log(`  speed-up: ${(medians[1] / medians[0]).toFixed(1)}× the plain-JS reference`);
+
+// The date normaliser, with the attention of each output character over the input (examples/date-heatmap.mjs).
+await (await import('./date-heatmap.mjs')).showDates(rt, ['November 22, 2026', 'nov 22, 2026', '22 NOVEMBER 2026', 'Sunday, November 22, 2026', '11/22/2026', '22.11.2026', '2026년 11월 22일']);

@@ -11,9 +11,10 @@
  * `bind` projects the keys Ua·hs + bu once per source (and e^{2·keys} for the factored score of
  * assembly/additive.ts, as bahdanauAttention's bind does); a step is then gemms over the rows
  * (in rowwise chunks: a row's bits do not depend on the batch), the additive scores, the softmax
- * and context per row, the GRU cell and the log-softmax, all in Wasm memory. [e; c] is one [R, 2H]
- * buffer: the embedding rows are copied into its first half, the context written into its second,
- * so W_ih·[e; c] is one gemm.
+ * and context per row, the GRU cell and the log-softmax, all in Wasm memory. The embedding's part
+ * of the GRU input projection, e·W_ih[:, :H]ᵀ + b_ih, is a table [V, 3H] made once (a row copy per
+ * step instead of a gemm over e); the step adds c·W_ih[:, H:]ᵀ to it (the context written into the
+ * second half of the [R, 2H] buffer `cat`).
  */
 import { Tensor } from '../memory.js';
 import { checkLengths, checkOptions, checkStateDict, checkTensor, formatShape, type Checked, type TensorLike } from '../validate.js';
@@ -70,6 +71,8 @@ interface DecoderWeights {
   vTotal: number;
   gru: GruWeights;
   out: Tensor; outb: Tensor;
+  /** [V, 3H]: embedding·W_ih[:, :H]ᵀ + b_ih, the input projection of every token */
+  tokenGates: Tensor;
 }
 
 /** The decoder's state_dict names and shapes for hidden size H and vocabulary V. */
@@ -112,10 +115,18 @@ export class AttnDecoderRNN {
     this.ws = ws;
     this.hiddenSize = H;
     this.vocabSize = V;
+    let tokenGates: Tensor;
+    try {
+      tokenGates = new Tensor(ws.heap, [V, 3 * H]);
+    } catch (error) {
+      for (const x of Object.values(t)) x.dispose();
+      throw error;
+    }
+    linear(ws, mat(t['emb']!.ptr, H), mat(t['wih']!.ptr, 2 * H), mat(tokenGates.ptr, 3 * H), V, 3 * H, H, { bias: t['bih']!.ptr });
     this.w = {
       emb: t['emb']!, wa: t['wa']!, wab: t['wab']!, ua: t['ua']!, uab: t['uab']!, va: t['va']!, vBias,
       vTotal: vData.reduce((a, x) => a + x, 0) + vBias,
-      gru: { wih: t['wih']!, whh: t['whh']!, bih: t['bih']!, bhh: t['bhh']! }, out: t['out']!, outb: t['outb']!,
+      gru: { wih: t['wih']!, whh: t['whh']!, bih: t['bih']!, bhh: t['bhh']! }, out: t['out']!, outb: t['outb']!, tokenGates,
     };
   }
 
@@ -140,7 +151,7 @@ export class AttnDecoderRNN {
   /** Frees the resident weights; bound decoders stop working. Idempotent. */
   dispose(): void {
     const w = this.w;
-    for (const t of [w.emb, w.wa, w.wab, w.ua, w.uab, w.va, w.gru.wih, w.gru.whh, w.gru.bih, w.gru.bhh, w.out, w.outb]) t.dispose();
+    for (const t of [w.emb, w.wa, w.wab, w.ua, w.uab, w.va, w.gru.wih, w.gru.whh, w.gru.bih, w.gru.bhh, w.out, w.outb, w.tokenGates]) t.dispose();
   }
 
   /** @internal */
@@ -175,9 +186,9 @@ export class AttnDecoderRNN {
     const k = ws.kernels;
     const f32 = ws.heap.floats();
     const ld = Math.max(1, sources.maxLength);
-    // e into the first half of [e; c]
-    const emb = w.emb.ptr >>> 2;
-    for (let r = 0; r < rows; r++) f32.copyWithin((buf.cat >>> 2) + r * 2 * H, emb + tokens[r]! * H, emb + (tokens[r]! + 1) * H);
+    // the token's gates e·W_ih[:, :H]ᵀ + b_ih into gi (c·W_ih[:, H:]ᵀ is added after the context)
+    const G = 3 * H, table = w.tokenGates.ptr >>> 2;
+    for (let r = 0; r < rows; r++) f32.copyWithin((buf.gi >>> 2) + r * G, table + tokens[r]! * G, table + (tokens[r]! + 1) * G);
     // the query Wa·h + ba, then per row: scores, softmax, context into the second half
     linearRowwise(ws, mat(buf.h, H), mat(w.wa.ptr, H), mat(buf.query, H), rows, H, H, { bias: w.wab.ptr });
     for (let r = 0; r < rows; r++) {
@@ -193,7 +204,7 @@ export class AttnDecoderRNN {
       matmulNN(ws, mat(a, ld), mat(sources.hs[j]!, H), mat(buf.cat + 4 * (r * 2 * H + H), 2 * H), 1, H, S);
     }
     // the GRU cell over [e; c] and h, then the output layer and log_softmax
-    linearRowwise(ws, mat(buf.cat, 2 * H), mat(w.gru.wih.ptr, 2 * H), mat(buf.gi, 3 * H), rows, 3 * H, 2 * H, { bias: w.gru.bih.ptr });
+    linearRowwise(ws, mat(buf.cat + 4 * H, 2 * H), mat(w.gru.wih.ptr + 4 * H, 2 * H), mat(buf.gi, 3 * H), rows, 3 * H, H, { accumulate: true });
     linearRowwise(ws, mat(buf.h, H), mat(w.gru.whh.ptr, H), mat(buf.gh, 3 * H), rows, 3 * H, H, { bias: w.gru.bhh.ptr });
     k.gruCell(buf.gi, 3 * H, buf.gh, 3 * H, buf.h, H, buf.hNext, H, rows, H);
     linearRowwise(ws, mat(buf.hNext, H), mat(w.out.ptr, H), mat(buf.logits, V), rows, V, H, { bias: w.outb.ptr });

@@ -1,21 +1,23 @@
 /**
  * The PyTorch seq2seq tutorial's model: `EncoderRNN` (`embedding.weight` [V_in, H], `gru.*`, one
  * nn.GRU(H, H) layer) and `AttnDecoderRNN` (see attn-decoder.ts), decoded greedily or by beam
- * search. The encoder runs each sentence on its own (its embedding rows gathered, its input
- * projection one gemm over its tokens, its recurrence over its own length), so a sentence in a
- * batch is encoded exactly as alone; the decoder starts from `sos` with the encoder's last hidden
- * state and steps all live rows as one batch, in Wasm memory, with buffers allocated once per call.
+ * search. The encoder's input projection of every token, embedding·W_ihᵀ + b_ih, is a table
+ * [V_in, 3H] made once, so a sentence's gates are row copies; the recurrence runs all sentences of a
+ * call together (longest first, so the ones still running at a step are the first rows), its gemm
+ * in rowwise chunks (a row's bits do not depend on the other rows), so a sentence in a batch is
+ * encoded exactly as alone. The decoder starts from `sos` with the encoder's last hidden state and
+ * steps all live rows as one batch, in Wasm memory, with buffers allocated once per call.
  */
 import { checkFinite, checkInteger, checkLengths, checkOptions, checkStateDict, checkTensor, describe, formatShape, type TensorLike } from '../validate.js';
 import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from '../reference/search.js';
 import { AttnDecoderRNN, type Sources, type StepBuffers } from './attn-decoder.js';
 import { checkIds } from './embedding.js';
-import { gruShapes, runGru, type GruWeights } from './gru.js';
-import { mat } from './linear.js';
+import { gruShapes, type GruWeights } from './gru.js';
+import { linear, linearRowwise, mat } from './linear.js';
+import { Tensor } from '../memory.js';
 import { checkNamed, underPrefix } from './state-dict.js';
 import { residentWeights } from './weights.js';
 import type { Temps, Workspace } from './workspace.js';
-import type { Tensor } from '../memory.js';
 
 export type { BeamHypothesis, GreedyResult };
 
@@ -90,6 +92,8 @@ export class GruSeq2seq {
   private readonly ws: Workspace;
   private readonly encEmb: Tensor;
   private readonly encGru: GruWeights;
+  /** [V_in, 3H]: embedding·W_ihᵀ + b_ih, the encoder's input gates of every token */
+  private readonly encGates: Tensor;
   private readonly inputVocab: number;
   private readonly decoder: AttnDecoderRNN;
 
@@ -120,6 +124,13 @@ export class GruSeq2seq {
       const t = residentWeights(ws.heap, { emb: c['embedding.weight'], wih: c['gru.weight_ih_l0'], whh: c['gru.weight_hh_l0'], bih: c['gru.bias_ih_l0'], bhh: c['gru.bias_hh_l0'] });
       this.encEmb = t.emb!;
       this.encGru = { wih: t.wih!, whh: t.whh!, bih: t.bih!, bhh: t.bhh! };
+      try {
+        this.encGates = new Tensor(ws.heap, [vin, 3 * H]);
+      } catch (error) {
+        for (const x of Object.values(t)) x!.dispose();
+        throw error;
+      }
+      linear(ws, mat(t.emb!.ptr, H), mat(t.wih!.ptr, H), mat(this.encGates.ptr, 3 * H), vin, 3 * H, H, { bias: t.bih!.ptr });
       this.sos = sos;
       this.eos = eos;
     } catch (error) {
@@ -181,7 +192,7 @@ export class GruSeq2seq {
 
   /** Frees the encoder's and the decoder's weights. Idempotent. */
   dispose(): void {
-    for (const t of [this.encEmb, ...Object.values(this.encGru)]) t.dispose();
+    for (const t of [this.encEmb, this.encGates, ...Object.values(this.encGru)]) t.dispose();
     this.decoder.dispose();
   }
 
@@ -190,30 +201,44 @@ export class GruSeq2seq {
   }
 
   /**
-   * Encodes each sentence alone (embedding rows → one input gemm → its GRU steps) into the sources
-   * (states, projected keys) and step buffers for `rows` rows; row b of buf.h gets sentence b's
-   * last hidden state.
+   * Encodes the sentences (gates from the table, then the GRU steps of all sentences together,
+   * longest first) into the sources (states, projected keys, each over its own length) and step
+   * buffers for `rows` rows; row b of buf.h gets sentence b's last hidden state.
    */
   private encode(temps: Temps, list: Int32Array[], rows: number): { sources: Sources; buf: StepBuffers } {
     const { ws, hiddenSize: H } = this;
-    const total = list.reduce((a, s) => a + s.length, 0);
+    const G = 3 * H, B = list.length;
     const longest = Math.max(...list.map((s) => s.length));
+    // position i of the recurrence runs sentence order[i]: longest first (ties in order), so the
+    // sentences still running at step t are the first `live` positions
+    const order = list.map((_, b) => b).sort((a, b) => list[b]!.length - list[a]!.length || a - b);
     const alloc = (shape: number[]): number => temps.tensor(shape).ptr;
-    const hs = alloc([total, H]), keys = alloc([total, H]), keysExp = alloc([total, H]), x = alloc([longest, H]);
-    const buf = this.decoder.allocBuffers(alloc, Math.max(rows, list.length), longest);
-    const sources: Sources = { hs: [], keys: [], keysExp: [], lengths: list.map((s) => s.length), maxLength: longest };
-    const f32 = () => ws.heap.floats();
-    const emb = this.encEmb.ptr >>> 2;
-    let offset = 0;
-    list.forEach((sentence, b) => {
-      const L = sentence.length;
-      for (let t = 0; t < L; t++) f32().copyWithin((x >>> 2) + t * H, emb + sentence[t]! * H, emb + (sentence[t]! + 1) * H);
-      const at = hs + 4 * offset * H;
-      runGru(ws, temps, this.encGru, mat(x, H), 1, L, H, H, 0, undefined, mat(at, H), mat(buf.h + 4 * b * H, H));
-      sources.hs.push(at);
-      sources.keys.push(keys + 4 * offset * H);
-      sources.keysExp.push(this.decoder.projectSource(at, L, keys + 4 * offset * H, keysExp + 4 * offset * H));
-      offset += L;
+    const hs = alloc([B * longest, H]), keys = alloc([B * longest, H]), keysExp = alloc([B * longest, H]);
+    const gi = alloc([B * longest, G]), gh = alloc([B, G]), h0 = alloc([B, H]);
+    const buf = this.decoder.allocBuffers(alloc, Math.max(rows, B), longest);
+    const f32 = ws.heap.floats();
+    const table = this.encGates.ptr >>> 2;
+    order.forEach((b, i) => {
+      const sentence = list[b]!;
+      for (let t = 0; t < sentence.length; t++) f32.copyWithin((gi >>> 2) + (i * longest + t) * G, table + sentence[t]! * G, table + (sentence[t]! + 1) * G);
+    });
+    f32.fill(0, h0 >>> 2, (h0 >>> 2) + B * H);
+    const k = ws.kernels, w = this.encGru, ld = longest * H;
+    let live = B;
+    for (let t = 0; t < longest; t++) {
+      while (live > 0 && list[order[live - 1]!]!.length <= t) live--;
+      const prev = t === 0 ? mat(h0, H) : mat(hs + 4 * (t - 1) * H, ld);
+      linearRowwise(ws, prev, mat(w.whh.ptr, H), mat(gh, G), live, G, H, { bias: w.bhh.ptr });
+      k.gruCell(gi + 4 * t * G, longest * G, gh, G, prev.ptr, prev.ld, hs + 4 * t * H, ld, live, H);
+    }
+    const sources: Sources = { hs: new Array(B), keys: new Array(B), keysExp: new Array(B), lengths: list.map((s) => s.length), maxLength: longest };
+    order.forEach((b, i) => {
+      const L = list[b]!.length;
+      const at = hs + 4 * i * ld, key = keys + 4 * i * ld;
+      ws.heap.floats().copyWithin((buf.h >>> 2) + b * H, (at >>> 2) + (L - 1) * H, (at >>> 2) + L * H); // (a view per use: a gemm's scratch may grow the memory)
+      sources.hs[b] = at;
+      sources.keys[b] = key;
+      sources.keysExp[b] = this.decoder.projectSource(at, L, key, keysExp + 4 * i * ld);
     });
     return { sources, buf };
   }
