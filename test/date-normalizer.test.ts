@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadDateNormalizer, readSafetensors, reference, type AttentionRuntime } from '../src/index.js';
-import { init } from '../src/index.js';
-import { BUILDS, maxAbsDiff, TEST_THREADS } from './helpers.js';
+import { BUILDS, maxAbsDiff, runtimeFor } from './helpers.js';
 import { FORMATS, randomDates } from './helpers/dates.js';
 
 interface Stored { shape: number[]; data: number[] }
@@ -24,18 +23,6 @@ const modelDir = new URL('../models/date-normalizer/', import.meta.url);
 const vocab = JSON.parse(readFileSync(new URL('vocab.json', modelDir), 'utf8')) as { output: string[]; sos: number; eos: number; maxLength: number; hiddenSize: number };
 const weights = readSafetensors(readFileSync(new URL('weights.safetensors', modelDir)));
 const bits = (x: Float32Array) => [...new Uint32Array(x.buffer, x.byteOffset, x.length)];
-/**
- * Runtimes with the suite's thread count but the default parallelMinFlops (helpers.ts's runtimeFor
- * sets 0, splitting even the smallest gemm across threads): with 0, repeated greedy decodes on two
- * threads occasionally differ (a pre-existing problem of the threaded small-gemm path, seen with
- * runtime.gruSeq2seq alone), which this file is not about. The batched decodes here (≥ 2^21 flops a
- * gemm) still run on both threads.
- */
-const runtimes = new Map<string, Promise<AttentionRuntime>>();
-function runtimeFor(backend: (typeof BUILDS)[number]): Promise<AttentionRuntime> {
-  if (!runtimes.has(backend)) runtimes.set(backend, init({ backend, threads: TEST_THREADS }));
-  return runtimes.get(backend)!;
-}
 // Not a seed of the training script (pool 1, test 1000, validation 1001, fixtures 7 and 12345).
 const ACCURACY_SEED = 20_251;
 

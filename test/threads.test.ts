@@ -133,6 +133,22 @@ describe('threads 1, 2 and 3 give the same bits', () => {
 });
 
 describe('threads under load and faults', () => {
+  it('back-to-back small jobs with different chunk counts never mix (3000 calls, same bits as one thread)', async () => {
+    // A thread that finished one job's claims must not claim from the next job's fields: jobs
+    // alternate between 2 and 16 column panels, each a few microseconds, so claim loops overlap.
+    const [one, two] = await runtimes();
+    const a = tensor([3, 64], 1);
+    const shapes = [32, 1536, 48, 512].map((n, i) => ({ w: tensor([n, 64], 10 + i), bias: tensor([n], 20 + i) }));
+    const want = shapes.map((s) => one!.matmul(a, s.w, { transposeB: true, bias: s.bias }));
+    for (let i = 0; i < 3000; i++) {
+      const s = i % shapes.length;
+      const got = two!.matmul(a, shapes[s]!.w, { transposeB: true, bias: shapes[s]!.bias });
+      if (got.some((x, j) => x !== want[s]![j])) expectSameBits([want[s]!, got], `call ${i}`);
+    }
+    one!.dispose();
+    two!.dispose();
+  });
+
   it('10^4 mixed calls: no deadlock, no memory growth', async () => {
     const rt = await init({ backend: 'simd', threads: 2 });
     const e = 64;

@@ -10,9 +10,12 @@
  * Claims. A job has `chunks` chunks (≤ 4095). `NEXT` holds (epoch mod 2^20) << 12 | next chunk;
  * a thread claims chunk c with a compare-exchange that also checks the epoch, so a thread that
  * woke late, after its job ended and another began, fails its claim instead of running chunks of
- * the new job with the old job's fields. Fields are written before `EPOCH` is bumped (a
- * sequentially consistent store), and stay unchanged until every chunk is done, so a successful
- * claim proves the fields it read belong to its job. `DONE` counts finished chunks.
+ * the new job with the old job's fields. Publishing a job: NEXT := (new epoch, 0) first (no
+ * thread has seen the new epoch, so this ends every claim on the last job: a thread that read the
+ * last job's exhausted NEXT and then this job's larger CHUNKS fails its compare-exchange), then
+ * the fields, then `EPOCH` (a sequentially consistent store). Fields stay unchanged until every
+ * chunk is done, so a successful claim proves the fields it read belong to its job. `DONE` counts
+ * finished chunks.
  */
 
 /** Int32 slots of the control block (it is CONTROL.INTS int32s long, at a 16-byte aligned address). */

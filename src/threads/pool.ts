@@ -126,6 +126,10 @@ export class ThreadPool {
   run(kind: number, chunks: number, perChunk: number, total: number, args: ArrayLike<number>, scratch: number, stride: number): void {
     if (this.closed) throw new Error('wasm-attention: this runtime was disposed; call init() for a new one');
     const ctl = this.ctl;
+    const epoch = (ctl[CONTROL.EPOCH]! + 1) | 0;
+    // First end every claim on the last job: a thread still in its claim loop reads CHUNKS after
+    // NEXT, and must not see this job's CHUNKS next to the last job's exhausted NEXT.
+    Atomics.store(ctl, CONTROL.NEXT, (epoch & 0xfffff) << 12);
     ctl[CONTROL.KIND] = kind;
     ctl[CONTROL.CHUNKS] = chunks;
     ctl[CONTROL.PER_CHUNK] = perChunk;
@@ -135,8 +139,7 @@ export class ThreadPool {
     for (let i = 0; i < args.length; i++) ctl[CONTROL.ARGS + i] = args[i]!;
     ctl[CONTROL.DONE] = 0;
     ctl[CONTROL.FAULT] = 0;
-    const epoch = (ctl[CONTROL.EPOCH]! + 1) | 0;
-    Atomics.store(ctl, CONTROL.NEXT, (epoch & 0xfffff) << 12);
+    // Claims of this job need its epoch, which threads read only after the fields are written.
     Atomics.store(ctl, CONTROL.EPOCH, epoch);
     Atomics.notify(ctl, CONTROL.EPOCH);
 
