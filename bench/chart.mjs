@@ -1,6 +1,6 @@
 // SVG charts written by the bench itself (no browser, no library): GFLOP/s per workload and
-// contender (horizontal bars, log scale), and the memory-scaling curve (peak memory against N,
-// log–log, a cross where a contender failed).
+// contender (horizontal bars, log scale), the memory-scaling curve (peak memory against N,
+// log–log, a cross where a contender failed), and thread scaling (speed-up against threads).
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const PALETTE = ['#1f6feb', '#3fb950', '#8957e5', '#6e7781', '#d29922', '#cf222e', '#fa7a18', '#bf3989', '#0e8a6d', '#953800', '#57606a', '#1b7c83', '#a371f7'];
@@ -108,6 +108,58 @@ export function memoryChart(memory, lengths, { subtitle = '', colour }) {
 <text x="12" y="40" font-size="10" fill="#57606a">${esc(subtitle)}</text>
 ${parts.join('\n')}
 <text x="${left + plotW / 2}" y="${top + plotH + 32}" text-anchor="middle" font-size="10" fill="#57606a">sequence length N (log scale); solid: peak process RSS, dashed: Wasm memory of wasm-attention; × where a contender failed</text>
+${legend.join('\n')}
+</svg>
+`;
+}
+
+/**
+ * Thread scaling (summary.threads, from report.mjs): speed-up over one thread against the thread
+ * count. A thin line per workload and library, from (1, 1) to each N that ran; a thick line per
+ * library through the geometric mean over workloads; the dashed diagonal is perfect scaling.
+ */
+export function threadsChart(scaling, { subtitle = '' } = {}) {
+  const LIB_COLOUR = { 'wasm-attention': '#1f6feb', 'onnxruntime-web': '#d29922', 'onnxruntime-node': '#cf222e' };
+  const all = scaling.workloads.flatMap((w) => w.series);
+  const maxN = Math.max(2, ...all.map((x) => x.threads));
+  const maxY = Math.max(maxN, ...all.map((x) => x.speedup)) * 1.05;
+  const left = 60;
+  const top = 56;
+  const plotW = 420;
+  const plotH = 300;
+  const px = (n) => left + (plotW * (n - 1)) / (maxN - 1);
+  const py = (v) => top + plotH - (plotH * v) / maxY;
+  const parts = [];
+  const step = maxY > 8 ? 2 : maxY > 4 ? 1 : 0.5;
+  for (let v = 0; v <= maxY; v += step) parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="#d0d7de" stroke-width="${v === 1 ? 1.2 : 0.5}"/><text x="${left - 6}" y="${(py(v) + 3).toFixed(1)}" text-anchor="end" font-size="9" fill="#57606a">${v}×</text>`);
+  for (let n = 1; n <= maxN; n++) parts.push(`<line x1="${px(n)}" x2="${px(n)}" y1="${top}" y2="${top + plotH}" stroke="#eaeef2"/><text x="${px(n)}" y="${top + plotH + 14}" text-anchor="middle" font-size="9" fill="#57606a">${n}</text>`);
+  parts.push(`<line x1="${px(1)}" y1="${py(1).toFixed(1)}" x2="${px(maxN)}" y2="${py(maxN).toFixed(1)}" stroke="#8c959f" stroke-dasharray="4 3"/>`);
+  const poly = (pts, c, w, title) => `<polyline fill="none" stroke="${c}" stroke-width="${w}" ${w < 1 ? 'stroke-opacity="0.45"' : ''} points="${pts.map(([n, v]) => `${px(n).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}">${title ? `<title>${esc(title)}</title>` : ''}</polyline>`;
+  const libraries = [...new Set(all.map((x) => x.library))];
+  const legend = [];
+  libraries.forEach((lib, i) => {
+    const c = LIB_COLOUR[lib] ?? PALETTE[i % PALETTE.length];
+    for (const w of scaling.workloads) {
+      const s = w.series.filter((x) => x.library === lib);
+      if (s.length) parts.push(poly([[1, 1], ...s.map((x) => [x.threads, x.speedup])], c, 0.8, `${w.id} ${lib}: ${s.map((x) => `${x.threads}T ${x.speedup.toFixed(2)}×`).join(', ')}`));
+    }
+    const counts = [...new Set(all.filter((x) => x.library === lib).map((x) => x.threads))].sort((a, b) => a - b);
+    const mean = counts.map((n) => {
+      const xs = all.filter((x) => x.library === lib && x.threads === n).map((x) => x.speedup);
+      return [n, Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)];
+    });
+    parts.push(poly([[1, 1], ...mean], c, 2.4), ...mean.map(([n, v]) => `<circle cx="${px(n).toFixed(1)}" cy="${py(v).toFixed(1)}" r="3" fill="${c}"><title>${esc(`${lib} ${n} threads: geometric mean ${v.toFixed(2)}×`)}</title></circle>`));
+    const build = all.find((x) => x.library === lib && x.build)?.build;
+    legend.push(`<line x1="${left + plotW + 20}" x2="${left + plotW + 36}" y1="${top + i * 30 + 5}" y2="${top + i * 30 + 5}" stroke="${c}" stroke-width="2.4"/><text x="${left + plotW + 42}" y="${top + i * 30 + 9}" font-size="10">${esc(build ? `${lib} ${build}` : lib)}</text><text x="${left + plotW + 42}" y="${top + i * 30 + 21}" font-size="9" fill="#57606a">${esc(mean.map(([n, v]) => `${n}T ${v.toFixed(2)}×`).join(', '))} (geo. mean)</text>`);
+  });
+  const width = left + plotW + 260;
+  const height = Math.max(top + plotH + 56, top + libraries.length * 30 + 10);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>
+<rect width="100%" height="100%" fill="#ffffff"/>
+<text x="12" y="22" font-size="15" font-weight="600">Thread scaling: speed-up over one thread of the same build</text>
+<text x="12" y="40" font-size="10" fill="#57606a">${esc(subtitle)}</text>
+${parts.join('\n')}
+<text x="${left + plotW / 2}" y="${top + plotH + 32}" text-anchor="middle" font-size="10" fill="#57606a">threads; thin: one workload, thick: geometric mean over workloads, dashed: perfect scaling</text>
 ${legend.join('\n')}
 </svg>
 `;

@@ -1,10 +1,11 @@
-// The contenders: this runtime (one per build the engine runs) and the plain-JS reference, then
-// the peers (bench/peers/). A contender is
+// The contenders: this runtime (one per build the engine runs, on one thread, then each build on
+// 2 threads and on the machine's core count), the plain-JS reference, then the peers (bench/peers/). A contender is
 //   { id, label, group: 'ours' | 'reference' | 'peer', threads, version?, status: 'ok' | reason,
 //     prepare(workload, inputs) → Promise<{ run(), result(), dispose() }> }
 // `run()` is what is timed (sync, or async for peers whose API is); `result()` gives the output
 // in the workload's layout to check against the reference. A contender that cannot do a workload
 // throws `Unsupported` from prepare.
+import { availableParallelism, cpus } from 'node:os';
 import { BACKENDS, init, reference, supportedBackends } from '../dist/index.js';
 import { PEER_SPECS, peerContenders } from './peers/index.mjs';
 
@@ -12,14 +13,17 @@ export { Unsupported } from './errors.mjs';
 import { Unsupported } from './errors.mjs';
 
 // ---- this runtime -----------------------------------------------------------------------------
+/** A runtime of ours: `wasm-<build>` on one thread, `wasm-<build>-<N>t` ("… <N>T") on N. */
 export function ours(rt) {
+  const n = rt.threads;
   return {
-    id: `wasm-${rt.backend}`,
-    label: `wasm-attention ${rt.backend}`,
+    id: n > 1 ? `wasm-${rt.backend}-${n}t` : `wasm-${rt.backend}`,
+    label: n > 1 ? `wasm-attention ${rt.backend} ${n}T` : `wasm-attention ${rt.backend}`,
     group: 'ours',
-    threads: 1,
+    threads: n,
     status: 'ok',
     runtime: rt,
+    close: () => rt.dispose(),
     async prepare(w, inp) {
       const made = [];
       const keep = (t) => (made.push(t), t);
@@ -99,6 +103,12 @@ export function ours(rt) {
       throw new Unsupported(`no adapter for ${w.kind}`);
     },
   };
+}
+
+/** The thread counts of our threaded contenders: 2 and the machine's cores, deduplicated; none on one core. */
+export function threadCounts(cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length) {
+  if (cores < 2) return [];
+  return [...new Set([2, Math.min(cores, 16)])].sort((a, b) => a - b);
 }
 
 /** Decoder steps between the two readings of memoryStats().bytesInUse (T3's allocation line). */
@@ -202,11 +212,30 @@ export async function contenders({ peersDir, only } = {}) {
   const picked = (id) => !only || only.some((o) => id === o || id.startsWith(o));
   const list = [];
   const have = supportedBackends();
+  // Explicitly one thread: init()'s default ('auto') would start one per core.
   for (const backend of BACKENDS) {
-    if (have.includes(backend)) list.push(ours(await init({ backend })));
+    if (have.includes(backend)) list.push(ours(await init({ backend, threads: 1 })));
     else {
       const hint = backend === 'relaxed-simd' ? ' (Node 20 needs --experimental-wasm-relaxed-simd)' : '';
       list.push({ id: `wasm-${backend}`, label: `wasm-attention ${backend}`, group: 'ours', threads: 1, status: `not supported by this engine${hint}` });
+    }
+  }
+  // Then each build on 2 threads and on every core (one count when they agree; none on one core).
+  // Only the contenders picked are started: each holds its workers until the run ends.
+  for (const n of threadCounts()) {
+    for (const backend of BACKENDS.filter((b) => have.includes(b))) {
+      const id = `wasm-${backend}-${n}t`;
+      const label = `wasm-attention ${backend} ${n}T`;
+      if (!picked(id)) {
+        list.push({ id, label, group: 'ours', threads: n, status: 'ok' }); // left out below, never started
+        continue;
+      }
+      const rt = await init({ backend, threads: n });
+      if (rt.threads === n) list.push(ours(rt));
+      else {
+        rt.dispose();
+        list.push({ id, label, group: 'ours', threads: n, status: rt.threadsReason });
+      }
     }
   }
   list.push(plainJs);

@@ -16,7 +16,7 @@ const report = (bench, flops) => {
   }
 };
 
-const rt = await init();
+const rt = await init({ threads: 1 });
 console.log(`build: ${rt.backend}`);
 
 // --- seq2seq decoder step -------------------------------------------------------------------

@@ -24,7 +24,7 @@ const formatTime = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toF
 
 /** One build: its raw kernels on a fresh memory, the allocator over it, and its tile constants. */
 async function buildEnv(backend, cache) {
-  const rt = await init({ backend });
+  const rt = await init({ backend, threads: 1 });
   const memory = new WebAssembly.Memory({ initial: 256 }); // 16 MiB; the heap grows it on demand
   const k = await loadKernels(backend, memory);
   return { backend, tiles: rt.tiles, k, heap: new Heap(memory, k.heapBase()), writeAttentionParams, writePartials, uniform: reference.uniform, cache };

@@ -22,7 +22,7 @@ try {
   let c;
   let rt;
   if (contender.startsWith('wasm-')) {
-    rt = await init({ backend: contender.slice(5) });
+    rt = await init({ backend: contender.slice(5), threads: 1 });
     c = (await import('./contenders.mjs')).ours(rt);
   } else if (contender === 'plain-js') c = (await import('./contenders.mjs')).plainJs;
   else c = await makePeer(PEER_SPECS.find((s) => s.id === contender), peersDir);

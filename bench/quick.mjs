@@ -8,7 +8,7 @@ import { init, reference, supportedBackends } from '../dist/index.js';
 const qkv = (b, h, l, d) => ['q', 'k', 'v'].map((_, i) => ({ data: reference.uniform(b * h * l * d, i + 1), shape: [b, h, l, d] }));
 
 const runtimes = [];
-for (const backend of supportedBackends()) runtimes.push(await init({ backend }));
+for (const backend of supportedBackends()) runtimes.push(await init({ backend, threads: 1 }));
 
 const shapes = [
   { name: 'B1 H8 L256 D64', b: 1, h: 8, l: 256, d: 64, causal: false },

@@ -156,6 +156,8 @@ function peerGraphName(id) {
   return graph ? `${libraryOf({ id, group: 'peer' })} (${plural(threadsOf(id), 'thread')}, ${graph})` : peerName(id);
 }
 const buildName = (row) => row.label.replace(/^wasm-attention /, '');
+/** "relaxed-simd", or "relaxed-simd on 2 threads" for a threaded contender of ours. */
+const buildThreads = (row) => (threadsOf(row.id) > 1 ? `${row.label.replace(/^wasm-attention /, '').replace(/ \d+T$/, '')} on ${threadsOf(row.id)} threads` : buildName(row));
 const shorten = (status) => (status.length > 90 ? `${status.slice(0, 34)} … ${status.slice(-50)}` : status);
 
 /**
@@ -223,14 +225,50 @@ function workloadSummary(res) {
   const js = ran(res).find((r) => r.group === 'reference');
   const peers = peerFamilies(res).map(({ name, row: r }) => ({ name, id: r.id, median: r.median, speedup: r.median / best.median }));
   const vsJs = js ? js.median / best.median : undefined;
-  const parts = [`${buildName(best)} ${formatTime(best.median)}`];
+  const parts = [`${buildThreads(best)} ${formatTime(best.median)}`];
   // A reference that recomputes every position (T3: the twin has no cache) is named as such.
   const recomputes = /^recomputes all \d+ positions/.exec(js?.note ?? '')?.[0];
   if (vsJs !== undefined) parts.push(compare(vsJs, recomputes ? `the plain-JS reference, which ${recomputes}` : 'the plain-JS reference'));
   let text = `${head}: ${parts.join(', ')}`;
   if (peers.length) text += ` — ${peers.map((p) => compare(p.speedup, p.name)).join(', ')}`;
   else if (res.rows.some((r) => r.group === 'peer')) text += ' — no peer ran';
-  return { ...base, build: best.id, median: best.median, vsJs, peers, text };
+  return { ...base, build: best.id, threads: threadsOf(best.id), median: best.median, vsJs, peers, text };
+}
+
+/**
+ * Thread scaling per workload: the speed-up of N threads over one thread of the same build, for
+ * our best build (each N that ran) and for onnxruntime-web / -node (2 threads
+ * over 1, the faster graph at each count).
+ * → { threads: [N…], workloads: [{ id, shapeLabel, series: [{ name, library, build?, threads, id, baseId, ms, baseMs, speedup }], text }], text } or null
+ */
+function threadSummary(results) {
+  const lines = [];
+  const counts = new Set();
+  for (const res of results.filter((r) => r.rows.length)) {
+    const series = [];
+    // The best build the engine runs (ours come best first) that also ran threaded here.
+    const one = ran(res).find((r) => r.group === 'ours' && threadsOf(r.id) === 1 && ran(res).some((x) => x.id.startsWith(`${r.id}-`) && threadsOf(x.id) > 1));
+    if (one) {
+      for (const r of ran(res).filter((x) => x.group === 'ours' && x.id.startsWith(`${one.id}-`) && threadsOf(x.id) > 1).sort((a, b) => threadsOf(a.id) - threadsOf(b.id))) {
+        series.push({ name: `${buildName(one)} ${threadsOf(r.id)}T`, library: 'wasm-attention', build: buildName(one), threads: threadsOf(r.id), id: r.id, baseId: one.id, ms: r.median, baseMs: one.median, speedup: one.median / r.median });
+      }
+    }
+    for (const [lib, short] of [['ort-web', 'onnxruntime-web'], ['ort-node', 'onnxruntime-node']]) {
+      const base = fastest(res, [`${lib}-matmul-1t`, `${lib}-mha-1t`]);
+      const two = fastest(res, [`${lib}-matmul-2t`, `${lib}-mha-2t`]);
+      if (base && two) series.push({ name: `${short} 2T`, library: short, threads: 2, id: two.id, baseId: base.id, ms: two.median, baseMs: base.median, speedup: base.median / two.median });
+    }
+    if (!series.length) continue;
+    for (const x of series) counts.add(x.threads);
+    const text = `${res.id} [${res.shapeLabel}]: ${series.map((x) => `${x.name} ${x.speedup.toFixed(2)}×${x.library === 'wasm-attention' ? ` (${formatTime(x.baseMs)} → ${formatTime(x.ms)})` : ''}`).join(', ')}`;
+    lines.push({ id: res.id, shapeLabel: res.shapeLabel, series, text });
+  }
+  if (!lines.length) return null;
+  return {
+    threads: [...counts].sort((a, b) => a - b),
+    workloads: lines,
+    text: 'Thread scaling: the speed-up of N threads over one thread of the same build (ours: the best build the engine runs; onnxruntime: 2 threads over 1, its faster graph at each count):',
+  };
 }
 
 /**
@@ -241,7 +279,8 @@ function workloadSummary(res) {
 function pairRows(a, b) {
   if (!a?.rows.length || !b?.rows.length) return [];
   const rows = [];
-  for (const r of ran(a).filter((x) => x.group !== 'peer')) {
+  // Ours on one thread (the threaded rows have the thread-scaling lines).
+  for (const r of ran(a).filter((x) => x.group !== 'peer' && threadsOf(x.id) === 1)) {
     const f = row(b, r.id);
     if (f) rows.push({ name: r.group === 'ours' ? buildName(r) : r.label, id: r.id, ms: r.median, baseMs: f.median, ratio: r.median / f.median, ours: r.group === 'ours' });
   }
@@ -316,8 +355,9 @@ function encoderSummary(results) {
       ['tfjs-wasm', row(res, 'tfjs-wasm')],
       [/^recomputes/.test(ran(res).find((r) => r.group === 'reference')?.note ?? '') ? 'plain JS (recomputing every position)' : 'plain JS', ran(res).find((r) => r.group === 'reference')],
     ].filter(([, r]) => r);
+    // Our single-thread builds: the peers they are set against run on one thread too (thread scaling has its own lines).
     const rows = ran(res)
-      .filter((r) => r.group === 'ours')
+      .filter((r) => r.group === 'ours' && threadsOf(r.id) === 1)
       .map((r) => ({ id: r.id, name: buildName(r), ms: r.median, ...(r.allocation ? { allocation: r.allocation } : {}), against: others.map(([name, o]) => ({ name, id: o.id, ms: o.median, speedup: o.median / r.median })) }));
     if (!rows.length) continue;
     const alloc = (r) => (r.allocation ? `, ${signed(r.allocation.after - r.allocation.before)} bytes over ${stepsText(r.allocation.steps)} steps` : '');
@@ -374,9 +414,9 @@ function variantMemorySummary(vm) {
  * plain-JS reference and against each peer library that ran; the cost of the causal mask (S4 vs
  * S4-full), of the sliding window (V1 vs V1-full), of each bias and mask (V2–V5 vs S3), the gain of
  * grouped-query heads (V6 vs V6-mha); the transformer encoder layers (T…) per build against the
- * single-thread wasm peers and plain JS; how far each contender scaled in memory, and the variants'
+ * single-thread wasm peers and plain JS; the speed-up of N threads over one (threadSummary); how far each contender scaled in memory, and the variants'
  * memory at long N (`variantMem`, from memory.mjs variantMemory).
- * → { peersNowhere, workloads: [{ id, build, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, window, biases, gqa, encoders, memory, variantMemory }
+ * → { peersNowhere, workloads: [{ id, build, threads, median, vsJs, peers: [{ name, id, median, speedup }], text }], causal, window, biases, gqa, encoders, threads, memory, variantMemory }
  */
 export function summarize(results, memory, lengths, variantMem) {
   const by = Object.fromEntries(results.map((r) => [r.id, r]));
@@ -393,6 +433,7 @@ export function summarize(results, memory, lengths, variantMem) {
     biases: by.S3 ? biasSummary(biasIds.map((id) => by[id]), by.S3) : null,
     gqa: gqaSummary(by.V6, by['V6-mha']),
     encoders: encoderSummary(results),
+    threads: threadSummary(results),
     memory: memory && lengths ? memorySummary(memory, lengths) : null,
     variantMemory: variantMemorySummary(variantMem),
   };
@@ -403,7 +444,7 @@ function summaryHead(summary) {
   const against = [...(summary.workloads.some((w) => w.vsJs !== undefined) ? ['the plain-JS reference'] : []), ...(peersRan(summary) ? ['each peer library that ran'] : [])];
   const note = peersRan(summary) ? "; a peer's time is the faster of its two ONNX graphs (MatMul graph, MHA op) where it has two" : '';
   const nowhere = summary.peersNowhere ? '; no peer library ran (the tables say why)' : '';
-  return `per workload, the fastest wasm-attention build (median time per call)${against.length ? ` against ${against.join(' and ')}` : ''}${note}${nowhere}`;
+  return `per workload, the fastest wasm-attention build on any thread count (median time per call)${against.length ? ` against ${against.join(' and ')}` : ''}${note}${nowhere}`;
 }
 
 /** The summary as text for the terminal. */
@@ -415,6 +456,7 @@ export function summaryText(summary) {
   if (summary.biases) out.push(summary.biases.text, ...summary.biases.workloads.map((w) => `  ${w.text}`));
   if (summary.gqa) out.push(summary.gqa.text);
   if (summary.encoders) out.push(summary.encoders.text, ...summary.encoders.workloads.map((w) => `  ${w.text}`));
+  if (summary.threads) out.push(summary.threads.text, ...summary.threads.workloads.map((w) => `  ${w.text}`));
   if (summary.memory) out.push(summary.memory.text, ...summary.memory.rows.map((r) => `  ${r.text}`));
   if (summary.variantMemory) out.push(summary.variantMemory.text, ...summary.variantMemory.rows.map((r) => `  ${r.text}`));
   return out.join('\n');
@@ -428,6 +470,7 @@ export function summaryMarkdown(summary) {
   if (summary.biases) out.push(`- ${summary.biases.text}`, ...summary.biases.workloads.map((w) => `  - ${w.text}`));
   if (summary.gqa) out.push(`- ${summary.gqa.text}`);
   if (summary.encoders) out.push(`- ${summary.encoders.text}`, ...summary.encoders.workloads.map((w) => `  - ${w.text}`));
+  if (summary.threads) out.push(`- ${summary.threads.text}`, ...summary.threads.workloads.map((w) => `  - ${w.text}`));
   if (summary.memory) out.push('', summary.memory.text, '', ...summary.memory.rows.map((r) => `- ${r.text}`));
   if (summary.variantMemory) out.push('', summary.variantMemory.text, '', ...summary.variantMemory.rows.map((r) => `- ${r.text}`));
   return out.join('\n');
@@ -477,6 +520,14 @@ export function summaryTable(results) {
   ];
   // Only the columns of contenders that are in the run (measured or not; left-out ones are not).
   const present = new Set(results.flatMap((res) => res.rows.map((r) => r.id)));
+  // Our threaded builds ('wasm relaxed-simd 2T'), after the single-thread ones, by build then thread count.
+  const builds = ['relaxed-simd', 'simd', 'scalar'];
+  const threaded = [...present]
+    .map((id) => /^wasm-(.+)-(\d+)t$/.exec(id))
+    .filter(Boolean)
+    .sort((a, b) => builds.indexOf(a[1]) - builds.indexOf(b[1]) || Number(a[2]) - Number(b[2]))
+    .map((m) => [`wasm ${m[1]} ${m[2]}T`, [m[0]]]);
+  FAMILIES.splice(3, 0, ...threaded);
   const families = FAMILIES.filter(([, ids]) => ids.some((id) => present.has(id)));
   const head = ['workload', ...families.map(([name]) => name)];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`];

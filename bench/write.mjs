@@ -1,10 +1,10 @@
 // Writes a run's record: <out>/<date>-<machine>.json, the Markdown tables (.md) and the charts
-// (-gflops.svg, -memory.svg). `node bench/write.mjs <record.json>` re-renders the Markdown and the
+// (-gflops.svg, -memory.svg, -threads.svg when threaded contenders ran). `node bench/write.mjs <record.json>` re-renders the Markdown and the
 // charts from a recorded run (e.g. after the report's format changed).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { colours, gflopsChart, memoryChart } from './chart.mjs';
+import { colours, gflopsChart, memoryChart, threadsChart } from './chart.mjs';
 import { markdownTable, memoryTable, summarize, summaryMarkdown, summaryTable, variantMemoryTable } from './report.mjs';
 
 /** → the paths written. */
@@ -18,6 +18,10 @@ export function writeOutputs(record, out, { json = true } = {}) {
   const colour = colours(record.contenders.map((c) => c.id));
   const files = { json: join(out, `${stem}.json`), markdown: join(out, `${stem}.md`), gflops: join(out, `${stem}-gflops.svg`) };
   writeFileSync(files.gflops, gflopsChart(results.filter((r) => r.rows.length), { subtitle, colour }));
+  if (summary.threads) {
+    files.threads = join(out, `${stem}-threads.svg`);
+    writeFileSync(files.threads, threadsChart(summary.threads, { subtitle }));
+  }
   if (memory) {
     files.memory = join(out, `${stem}-memory.svg`);
     writeFileSync(files.memory, memoryChart(memory, lengths, { subtitle, colour }));

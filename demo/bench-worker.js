@@ -2,7 +2,10 @@
 // Each shape is timed on every Wasm build asked for and on the plain-JS reference, with the
 // inputs passed as plain Float32Arrays (copied into Wasm memory and out again on every call,
 // as a user's code would do): after a correctness check and a warm-up, interleaved rounds of
-// samples, and the median of each.
+// samples, and the median of each. Every build runs on one thread (threads: 1); the best build
+// runs again on N threads (the page's count, or 2 when the page runs on one), whose output must be
+// bit-identical to its one-thread output. Workers may block in Atomics.wait, so here the calling
+// thread sleeps while the others finish their parts (a page's main thread spins instead).
 import { init, reference, supportedBackends } from '../dist/index.js';
 
 /** The shapes timed; `flops` counts the live (i, j) pairs (half of them when causal). */
@@ -34,7 +37,23 @@ self.onmessage = async ({ data }) => {
     const { minRounds = 5, minTimeMs = 600, maxRounds = 60 } = data.timing ?? {};
     const builds = data.backend && data.backend !== 'auto' ? [data.backend] : supportedBackends();
     const runtimes = [];
-    for (const backend of builds) runtimes.push(await init({ backend }));
+    for (const backend of builds) runtimes.push(await init({ backend, threads: 1 }));
+    // 1 thread vs N: the best build again, on N threads, when this worker may share memory.
+    const n = data.threads > 1 ? data.threads : 2;
+    const best = runtimes[0];
+    let threaded = null;
+    if (self.crossOriginIsolated !== true) {
+      self.postMessage({ type: 'threads', threads: 0, crossOriginIsolated: false, reason: 'this worker is not cross-origin isolated (serve the page with Cross-Origin-Opener-Policy and Cross-Origin-Embedder-Policy headers)' });
+    } else {
+      const rt = await init({ backend: best.backend, threads: n });
+      if (rt.threads > 1) {
+        threaded = rt;
+        self.postMessage({ type: 'threads', threads: rt.threads, crossOriginIsolated: true, impl: `wasm ${rt.backend} ${rt.threads}T`, base: `wasm ${best.backend}`, reason: rt.threadsReason });
+      } else {
+        rt.dispose();
+        self.postMessage({ type: 'threads', threads: 0, crossOriginIsolated: true, reason: rt.threadsReason });
+      }
+    }
     const shapes = SHAPES.filter((s) => !data.shapes || data.shapes.includes(s.id));
     const results = [];
     const progress = (i, fraction, label) => self.postMessage({ type: 'progress', done: i + fraction, total: shapes.length, label });
@@ -49,12 +68,19 @@ self.onmessage = async ({ data }) => {
       const impls = [
         { name: 'plain JS', op: () => reference.scaledDotProductAttention(q, k, v, options) },
         ...runtimes.map((rt) => ({ name: `wasm ${rt.backend}`, op: () => rt.scaledDotProductAttention(q, k, v, options) })),
+        ...(threaded ? [{ name: `wasm ${threaded.backend} ${threaded.threads}T`, op: () => threaded.scaledDotProductAttention(q, k, v, options) }] : []),
       ];
       for (const impl of impls.slice(1)) {
         const got = impl.op().output;
         let err = 0;
         for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
         if (!(err <= 1e-5)) throw new Error(`${impl.name} on ${s.name}: max abs error ${err} against the reference`);
+      }
+      if (threaded) {
+        const one = best.scaledDotProductAttention(q, k, v, options).output;
+        const many = threaded.scaledDotProductAttention(q, k, v, options).output;
+        const differ = one.findIndex((x, i) => !Object.is(x, many[i]));
+        if (differ >= 0) throw new Error(`${threaded.threads} threads on ${s.name}: output[${differ}] ${many[differ]} differs from one thread's ${one[differ]}`);
       }
       for (const impl of impls) {
         impl.batch = batchSize(impl.op);
@@ -86,7 +112,8 @@ self.onmessage = async ({ data }) => {
       }
       progress(index, 1, `${s.name}: done`);
     }
-    self.postMessage({ type: 'done', results, builds });
+    threaded?.dispose();
+    self.postMessage({ type: 'done', results, builds, threads: threaded?.threads ?? 1 });
   } catch (error) {
     self.postMessage({ type: 'error', message: String(error && error.stack ? error.stack : error) });
   }

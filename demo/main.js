@@ -8,6 +8,8 @@ import { drawHeatmap, drawBars } from './heatmap.js';
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const forced = params.get('backend') || undefined;
+// ?threads=N forces a thread count (default 'auto': the cores the browser reports, when the page is cross-origin isolated).
+const forcedThreads = params.get('threads') ? Number(params.get('threads')) : undefined;
 const fmt = (x) => (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : String(+x.toFixed(4)));
 const fmtVec = (xs) => `[${Array.from(xs, fmt).join(', ')}]`;
 
@@ -113,6 +115,19 @@ function renderAlignment(rt) {
 
 // ── 4. Benchmark in a worker ───────────────────────────────────────────────────────────────────
 const COLOURS = { 'wasm relaxed-simd': '#08306b', 'wasm simd': '#2171b5', 'wasm scalar': '#6baed6', 'plain JS': '#e8843a' };
+const THREADED = '#41ab5d';
+
+/** The threaded rows against the same build on one thread: "relaxed-simd, 2 threads vs 1: self 1.8×, …". */
+function threadLine(results, threaded) {
+  if (!threaded) return '';
+  if (!threaded.threads) return `Threads in the benchmark worker: 1 (${threaded.reason}), so no 1-vs-N comparison.`;
+  const parts = [];
+  for (const r of results.filter((x) => x.impl === threaded.impl)) {
+    const one = results.find((x) => x.shape === r.shape && x.impl === threaded.base);
+    if (one) parts.push(`${r.shape} ${(one.medianMs / r.medianMs).toFixed(2)}×`);
+  }
+  return `Speed-up of ${threaded.threads} threads over 1 (${threaded.base.replace(/^wasm /, '')}, same calls): ${parts.join(', ') || '…'}`;
+}
 
 function chart(results) {
   const groups = [];
@@ -120,7 +135,7 @@ function chart(results) {
     let g = groups.find((x) => x.title === r.shapeName);
     if (!g) groups.push((g = { title: r.shapeName, bars: [] }));
     const vs = r.impl === 'plain JS' ? '' : ` · ${r.vsJs.toFixed(1)}× JS`;
-    g.bars.push({ label: r.impl, value: r.gflops, colour: COLOURS[r.impl] ?? '#888', text: `${r.medianMs < 1 ? r.medianMs.toFixed(3) : r.medianMs.toFixed(2)} ms · ${r.gflops.toFixed(2)} GFLOP/s${vs}` });
+    g.bars.push({ label: r.impl, value: r.gflops, colour: COLOURS[r.impl] ?? (/ \d+T$/.test(r.impl) ? THREADED : '#888'), text: `${r.medianMs < 1 ? r.medianMs.toFixed(3) : r.medianMs.toFixed(2)} ms · ${r.gflops.toFixed(2)} GFLOP/s${vs}` });
   }
   // Wasm builds (best first) above the JS bar they are compared with.
   for (const g of groups) g.bars.sort((a, b) => (a.label === 'plain JS') - (b.label === 'plain JS'));
@@ -136,6 +151,7 @@ function runBench(options = {}) {
   progress.value = 0;
   const results = [];
   chart(results);
+  $('bench-threads').textContent = '';
   // Main-thread heartbeat: the longest gap between 16 ms timer ticks while the worker runs.
   let last = performance.now();
   let maxGap = 0;
@@ -146,7 +162,7 @@ function runBench(options = {}) {
   }, 16);
   const worker = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
   const t0 = performance.now();
-  demo.bench = { running: true, results };
+  demo.bench = { running: true, results, threaded: null };
   return new Promise((resolve, reject) => {
     const finish = () => {
       clearInterval(beat);
@@ -161,9 +177,13 @@ function runBench(options = {}) {
         progress.max = data.total;
         progress.value = data.done;
         status.textContent = `shape ${Math.min(data.total, Math.floor(data.done) + 1)}/${data.total} · ${data.label}…`;
+      } else if (data.type === 'threads') {
+        demo.bench.threaded = data;
+        $('bench-threads').textContent = threadLine(results, data);
       } else if (data.type === 'result') {
         results.push(data.result);
         chart(results);
+        $('bench-threads').textContent = threadLine(results, demo.bench.threaded);
       } else if (data.type === 'done') {
         finish();
         status.textContent = `done in ${((performance.now() - t0) / 1000).toFixed(1)} s (builds: ${data.builds.join(', ')})`;
@@ -183,7 +203,8 @@ function runBench(options = {}) {
       reject(new Error(event.message));
     };
     const shapes = options.shapes ?? params.get('bench')?.split(',');
-    worker.postMessage({ type: 'run', backend: forced ?? 'auto', shapes, timing: options.timing });
+    // The worker compares one thread with the page's thread count (2 when the page runs on one).
+    worker.postMessage({ type: 'run', backend: forced ?? 'auto', shapes, timing: options.timing, threads: demo.rt?.threads ?? 1 });
   });
 }
 demo.runBench = runBench;
@@ -192,10 +213,12 @@ demo.runBench = runBench;
 async function main() {
   $('sentence-limit').textContent = `up to ${MAX_WORDS} words; longer text is cut`;
   $('supported').textContent = supportedBackends().join(', ');
-  const rt = await init(forced ? { backend: forced } : {});
+  const rt = await init({ ...(forced ? { backend: forced } : {}), ...(forcedThreads ? { threads: forcedThreads } : {}) });
   demo.rt = rt;
   $('backend').textContent = rt.backend;
   $('backend-reason').textContent = `(${rt.backendReason})`;
+  $('threads').textContent = String(rt.threads);
+  $('threads-reason').textContent = `(${rt.threadsReason})`;
   document.title = `wasm-attention (${rt.backend})`;
 
   timed('workedExample', () => renderWorkedExample(rt));

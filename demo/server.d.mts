@@ -9,7 +9,18 @@ export interface DemoServerOptions {
   root?: string;
   /** Top-level folders of `root` that are served, or null for all of it; default demo/, dist/ and build/. */
   dirs?: readonly string[] | null;
+  /**
+   * Send Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp and
+   * Cross-Origin-Resource-Policy: same-origin on every response (the page is cross-origin isolated,
+   * so threads can start). Default true.
+   */
+  isolated?: boolean;
+  /** A Content-Security-Policy header sent on every response; none by default. */
+  contentSecurityPolicy?: string;
 }
+
+/** The headers `isolated: true` sends. */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>>;
 
 export interface DemoServer {
   /** `http://host:port` */

@@ -3,7 +3,12 @@
 // `../dist/index.js`) and build/ (the .wasm files, found by dist/ through import.meta.url and sent
 // as application/wasm so the browser can compile them while they download).
 //
-//   node demo/server.mjs [--port 5173] [--host 127.0.0.1]
+// Every response carries the cross-origin isolation headers (COOP same-origin, COEP require-corp,
+// and CORP same-origin on each resource), so the page may use SharedArrayBuffer and the runtime's
+// threads; `--no-isolation` (or `isolated: false`) serves without them, as a plain static host
+// would, and the page then runs on one thread.
+//
+//   node demo/server.mjs [--port 5173] [--host 127.0.0.1] [--no-isolation]
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -24,15 +29,29 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
+/** What makes a page cross-origin isolated (crossOriginIsolated === true: SharedArrayBuffer, threads). */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
 /**
  * Starts the server; `port: 0` picks a free port. `root` and `dirs` (the top-level folders served,
- * or null for all of root) default to the package's demo/, dist/ and build/. Resolves to { url, origin, close() }.
+ * or null for all of root) default to the package's demo/, dist/ and build/. `isolated` (default
+ * true) sends ISOLATION_HEADERS on every response; `contentSecurityPolicy`, when given, is sent as
+ * the Content-Security-Policy header of every response. Resolves to { url, origin, close() }.
  */
-export function startDemoServer({ port = 5173, host = '127.0.0.1', root = ROOT, dirs = SERVED } = {}) {
+export function startDemoServer({ port = 5173, host = '127.0.0.1', root = ROOT, dirs = SERVED, isolated = true, contentSecurityPolicy } = {}) {
   root = root.endsWith(sep) ? root : root + sep;
+  const common = {
+    'cache-control': 'no-store',
+    ...(isolated ? ISOLATION_HEADERS : {}),
+    ...(contentSecurityPolicy ? { 'content-security-policy': contentSecurityPolicy } : {}),
+  };
   const server = createServer(async (req, res) => {
     const send = (status, body, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.writeHead(status, { ...common, 'content-type': type });
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
@@ -43,7 +62,7 @@ export function startDemoServer({ port = 5173, host = '127.0.0.1', root = ROOT, 
       return send(400, 'bad request\n');
     }
     if ((path === '/' || path === '/demo') && dirs?.includes('demo')) {
-      res.writeHead(302, { location: '/demo/' });
+      res.writeHead(302, { ...common, location: '/demo/' });
       return res.end();
     }
     if (path.endsWith('/')) path += 'index.html';
@@ -54,9 +73,9 @@ export function startDemoServer({ port = 5173, host = '127.0.0.1', root = ROOT, 
       if (!(await stat(file)).isFile()) return send(404, `not found: ${path}\n`);
       const body = await readFile(file);
       res.writeHead(200, {
+        ...common,
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': body.length,
-        'cache-control': 'no-store',
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {
@@ -89,6 +108,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exit(1);
     }
   }
-  const { url } = await startDemoServer({ port: Number(arg('port', process.env.PORT ?? 5173)), host: arg('host', '127.0.0.1') });
-  console.log(`wasm-attention demo: ${url}  (add ?backend=scalar to force a build; Ctrl+C stops)`);
+  const isolated = !process.argv.includes('--no-isolation');
+  const { url } = await startDemoServer({ port: Number(arg('port', process.env.PORT ?? 5173)), host: arg('host', '127.0.0.1'), isolated });
+  const how = isolated ? 'cross-origin isolated: threads available' : 'without isolation headers: one thread';
+  console.log(`wasm-attention demo: ${url}  (${how}; add ?backend=scalar to force a build; Ctrl+C stops)`);
 }

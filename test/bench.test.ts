@@ -2,11 +2,12 @@
 // libraries (they must be reported as not installed, never dropped), and check that the tables,
 // the summary, the JSON record and the SVG charts come out, the attention-variant workloads (V…)
 // and the transformer encoder layers (T1, T2) and decoder step (T3, with its allocation line)
-// among them, each checked against the reference; with
-// --no-peers the peers are left out (no rows, one line). No timing assertions.
+// among them, each checked against the reference; our builds on one thread and, on a machine with
+// cores to spare, on 2 (and on every core): rows, summary-table columns, the thread-scaling lines
+// and chart; with --no-peers the peers are left out (no rows, one line). No timing assertions.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,10 @@ const out = mkdtempSync(join(tmpdir(), 'wasm-attention-bench-'));
 const noPeers = join(out, 'no-peers');
 const VARIANTS = ['V1', 'V1-full', 'V2', 'V3', 'V4', 'V5', 'V6', 'V6-mha'];
 const ENCODERS = ['T1', 'T2'];
+// Our threaded contenders: 2 threads and every core (deduplicated), none on a one-core machine.
+const CORES = availableParallelism();
+const THREADS = CORES < 2 ? [] : [...new Set([2, Math.min(CORES, 16)])];
+const BUILD = String.raw`(relaxed-simd|simd|scalar)( on \d+ threads)?`;
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -37,7 +42,9 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     // the allocation line: a steady decode loop allocates nothing (±0 bytes per build).
     expect(stdout).toMatch(/^T3 .*decoder layer, one incremental step.*\[E24 heads4 FF40 T12\+1 S12 post-norm ReLU,/m);
     expect(stdout).toMatch(/^plain JS reference: recomputes all 13 positions \(the twin has no cache\)/m);
-    expect(stdout).toMatch(/^decoder step allocation: relaxed-simd (\d+) \/ \1 \(±0\), simd (\d+) \/ \2 \(±0\), scalar (\d+) \/ \3 \(±0\) bytes before\/after 10⁴ steps/m);
+    expect(stdout).toMatch(/^decoder step allocation: relaxed-simd (\d+) \/ \1 \(±0\), simd (\d+) \/ \2 \(±0\), scalar (\d+) \/ \3 \(±0\)(, (relaxed-simd|simd|scalar) \d+T (\d+) \/ \6 \(±0\))* bytes before\/after 10⁴ steps/m);
+    // Each build on N threads: a row per workload, labelled with its thread count.
+    for (const n of THREADS) for (const b of ['relaxed-simd', 'simd', 'scalar']) expect(stdout.match(new RegExp(`^wasm-attention ${b} ${n}T\\s+\\S+ µs`, 'gm'))?.length, `${b} ${n}T rows`).toBeGreaterThanOrEqual(20);
     expect(stdout).toMatch(/median\s+p75\s+samples\s+GFLOP\/s\s+× plain JS\s+× best peer/);
     expect(stdout).toMatch(/wasm-attention simd\s+\S+ µs/);
     expect(stdout).toMatch(/^tfjs-wasm\s+not installed/m);
@@ -57,7 +64,7 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     const summary = stdout.slice(stdout.indexOf('\nSummary of this run:'));
     expect(summary).toMatch(/^Summary of this run: per workload, the fastest wasm-attention build .* against the plain-JS reference; no peer library ran/m);
     for (const id of ['S1', 'S2', 'S3', 'S4', 'S4-full', 'S5', 'MHA', 'KV-step', ...ENCODERS, ...VARIANTS])
-      expect(summary).toMatch(new RegExp(`^  ${id} .*\\]: (relaxed-simd|simd|scalar) \\S+ (µs|ms), (\\S+× (faster|slower) than|as fast as) the plain-JS reference$`, 'm'));
+      expect(summary).toMatch(new RegExp(`^  ${id} .*\\]: ${BUILD} \\S+ (µs|ms), (\\S+× (faster|slower) than|as fast as) the plain-JS reference$`, 'm'));
     expect(summary).toMatch(/^Causal vs full attention: S4 \(causal\) takes this fraction of the time of S4-full .*: relaxed-simd \d\.\d\d \(/m);
     // The variants next to their plain twins: window vs full causal, each bias / mask vs S3, grouped-query vs multi-head.
     expect(summary).toMatch(/^Sliding window vs full causal attention: V1 \(causal, window \[8, 0\]\) takes this fraction of the time of V1-full .*: relaxed-simd \d+\.\d\d \(.*plain JS reference \d+\.\d\d$/m);
@@ -70,7 +77,13 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     for (const id of ENCODERS) expect(summary).toMatch(new RegExp(`^  ${id} \\[B\\d L\\d+ E\\d+ .*\\]: relaxed-simd \\S+ (µs|ms): plain JS \\S+×; simd \\S+ (µs|ms): plain JS \\S+×; scalar .*plain JS \\S+×$`, 'm'));
     // The decoder step: its own summary line names what the plain-JS reference does, and its
     // per-build line carries the bytes allocated over 10⁴ steps.
-    expect(summary).toMatch(/^  T3 transformer decoder layer \[E24 .*\]: (relaxed-simd|simd|scalar) \S+ (µs|ms), (\S+× (faster|slower) than|as fast as) the plain-JS reference, which recomputes all 13 positions$/m);
+    expect(summary).toMatch(new RegExp(String.raw`^  T3 transformer decoder layer \[E24 .*\]: ${BUILD} \S+ (µs|ms), (\S+× (faster|slower) than|as fast as) the plain-JS reference, which recomputes all 13 positions$`, 'm'));
+    // Thread scaling: per workload, N threads of the best build against its one thread.
+    if (THREADS.length) {
+      expect(summary).toMatch(/^Thread scaling: the speed-up of N threads over one thread of the same build \(ours: the best build the engine runs; onnxruntime: 2 threads over 1/m);
+      const cells = THREADS.map((n) => String.raw`relaxed-simd ${n}T \d+\.\d\d× \(\S+ (µs|ms) → \S+ (µs|ms)\)`).join(', ');
+      for (const id of ['S1', 'S2', 'S5', 'MHA', 'T1', 'T3', 'V1']) expect(summary).toMatch(new RegExp(String.raw`^  ${id} \[[^\]]*(\[[^\]]*\])?[^\]]*\]: ${cells}$`, 'm'));
+    } else expect(summary).not.toMatch(/^Thread scaling/m);
     expect(summary).toMatch(/^  T3 \[E24 .*\]: relaxed-simd \S+ (µs|ms), ±0 bytes over 10⁴ steps: plain JS \(recomputing every position\) \S+×; simd .*±0 bytes.*; scalar .*±0 bytes.*$/m);
     expect(summary).toMatch(/^Memory of the variants at long N \(wasm-attention \S+, H 1, D 64/m);
     expect(summary).toMatch(/^  ALiBi at N 256: \S+ (µs|ms), peak Wasm allocation .*than plain attention, \d+\.\d\d× its time$|^  ALiBi at N 256: .*the same peak as plain attention/m);
@@ -171,6 +184,18 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
     expect(md).toContain(s2sum.text);
     expect(md).toContain('**Memory of the variants at long N**');
     expect(md).toContain(record.summary.gqa.text);
+    // The threaded contenders: in the record, the summary table's columns and the scaling lines.
+    for (const n of THREADS) {
+      const r = row(`wasm-relaxed-simd-${n}t`);
+      expect(r).toMatchObject({ label: `wasm-attention relaxed-simd ${n}T`, group: 'ours', threads: n, status: 'ok' });
+      expect(r.maxAbsError).toBeLessThanOrEqual(1e-5);
+      expect(md).toMatch(new RegExp(`^\\| workload \\| wasm relaxed-simd \\| wasm simd \\| wasm scalar \\| .*wasm relaxed-simd ${n}T \\| .*wasm scalar ${n}T \\| plain JS \\|`, 'm'));
+      const s2scaling = record.summary.threads.workloads.find((w: { id: string }) => w.id === 'S2');
+      expect(s2scaling.series.find((x: { threads: number }) => x.threads === n)).toMatchObject({ library: 'wasm-attention', build: 'relaxed-simd', id: `wasm-relaxed-simd-${n}t`, baseId: 'wasm-relaxed-simd' });
+      expect(md).toContain(s2scaling.text);
+    }
+    if (THREADS.length) expect(record.summary.threads.threads).toEqual(THREADS);
+    else expect(record.summary.threads).toBeNull();
   });
 
   it('writes the charts as SVG', async () => {
@@ -183,6 +208,15 @@ describe('npm run bench --quick (tiny shapes, no peers)', () => {
       expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
       expect(svg).toContain('wasm-attention simd');
     }
+    // Thread scaling, where threaded contenders ran: our best build's speed-up against its thread count.
+    const threads = readdirSync(out).find((f) => f.endsWith('-test-threads.svg'));
+    if (THREADS.length) {
+      const svg = readFileSync(join(out, threads!), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('Thread scaling: speed-up over one thread of the same build');
+      expect(svg).toContain('wasm-attention relaxed-simd');
+      expect(svg.match(/<polyline/g)!.length).toBeGreaterThan(20); // a line per workload and the mean
+    } else expect(threads).toBeUndefined();
     expect(existsSync(noPeers)).toBe(false); // nothing was installed
   });
 });
@@ -198,7 +232,7 @@ describe('npm run bench -- --no-peers (tiny shapes)', () => {
     expect(stdout).not.toMatch(/^(tfjs-wasm|ort-|onnxruntime-)/m);
     expect(stdout).not.toContain('× best peer');
     expect(stdout).toMatch(/^wasm-attention simd\s+\S+ µs/m);
-    expect(stdout).toMatch(/^  S2 self-attention \[.*\]: \S+ \S+ µs, \S+× (faster|slower) than the plain-JS reference$/m);
+    expect(stdout).toMatch(/^  S2 self-attention \[.*\]: \S+( on \d+ threads)? \S+ µs, \S+× (faster|slower) than the plain-JS reference$/m);
     expect(stdout).toMatch(/^Causal vs full attention: /m);
   });
 });

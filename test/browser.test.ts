@@ -2,8 +2,10 @@
 // browser). Serves the demo page with demo/server.mjs, loads it the way a user would (dist/index.js
 // finding build/*.wasm through import.meta.url), checks the worked example's numbers in the DOM,
 // the heatmaps, the causal mask, the sentence's word limit, the in-browser benchmark and the
-// page's responsiveness while it runs, on the best build and on the forced scalar build; then the
-// same package through a Vite build. Saves a screenshot to test-results/demo.png
+// page's responsiveness while it runs, on the best build and on the forced scalar build; threads:
+// the isolated page runs on the reported cores, the main thread's outputs are bit-identical for
+// 1, 2 and 3 threads, a page served without the isolation headers (or with a CSP that blocks blob:
+// workers) falls back to one thread and says why; then the same package through a Vite build. Saves a screenshot to test-results/demo.png
 // (UPDATE_SCREENSHOT=1 writes demo/screenshot.png, the README's picture, instead). Speed ratios
 // are printed, not asserted: speed is claimed from benchmarks, and this shared machine is too
 // noisy for a timing assertion.
@@ -35,10 +37,16 @@ interface BenchResult {
   samples: number;
 }
 interface Demo {
-  rt: { backend: string; backendReason: string };
+  rt: { backend: string; backendReason: string; threads: number; threadsReason: string };
   self: { words: string[]; typedWords: number; causal: boolean; weights: Float32Array };
   alignment: { source: string[]; target: string[]; weights: Float32Array };
-  bench: { running: boolean; done?: boolean; results: BenchResult[]; heartbeatMaxGapMs?: number } | null;
+  bench: {
+    running: boolean;
+    done?: boolean;
+    results: BenchResult[];
+    heartbeatMaxGapMs?: number;
+    threaded: { threads: number; impl?: string; base?: string; reason: string; crossOriginIsolated: boolean } | null;
+  } | null;
   runBench(options?: { shapes?: string[] }): Promise<BenchResult[]>;
 }
 declare global {
@@ -58,11 +66,17 @@ if (!HAVE_CHROMIUM) {
 describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () => {
   let browser: Browser;
   let server: { url: string; origin: string; close(): Promise<void> };
+  // The same files without the cross-origin isolation headers, and with a CSP that allows only same-origin workers.
+  let plainServer: typeof server;
+  let cspServer: typeof server;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     const { startDemoServer } = await import('../demo/server.mjs');
     server = await startDemoServer({ port: 0 });
+    plainServer = await startDemoServer({ port: 0, isolated: false });
+    // script-src is left alone (the page's modules load); blob: workers are not allowed.
+    cspServer = await startDemoServer({ port: 0, contentSecurityPolicy: "worker-src 'self'" });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -74,13 +88,15 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await plainServer?.close();
+    await cspServer?.close();
   });
 
-  async function open(query = ''): Promise<Page> {
+  async function open(query = '', { url = server.url, errors = pageErrors } = {}): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
+      if (m.type() === 'error') errors.push(m.text());
     });
     // Count compileStreaming calls: the server sends application/wasm, so the loader should stream.
     await page.addInitScript(() => {
@@ -91,7 +107,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
         return original(source);
       };
     });
-    await page.goto(server.url + query);
+    await page.goto(url + query);
     await page.waitForFunction(() => document.body.dataset.ready !== undefined);
     // The error box's text, if any, is the assertion's message.
     expect(await page.evaluate(() => document.body.dataset.ready), (await page.textContent('#error')) ?? undefined).toBe('true');
@@ -222,38 +238,58 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
       await page.waitForTimeout(100);
     }
     await page.waitForFunction(() => window.demo.bench?.done === true, null, { timeout: 50_000 });
-    const { results, heartbeatMaxGapMs } = await page.evaluate(() => window.demo.bench!);
+    const { results, heartbeatMaxGapMs, threaded } = await page.evaluate(() => window.demo.bench!);
+    const threadLine = await page.textContent('[data-testid="bench-threads"]');
     // Put the page back as it was (the interactions flipped the toggle and edited h).
     await page.evaluate(() => {
       const causal = document.querySelector<HTMLInputElement>('[data-testid="causal"]')!;
       if (causal.checked) causal.click();
       document.querySelector<HTMLButtonElement>('#h-reset')!.click();
     });
-    return { results, latencies, heartbeatMaxGapMs: heartbeatMaxGapMs! };
+    return { results, latencies, heartbeatMaxGapMs: heartbeatMaxGapMs!, threaded, threadLine };
   }
 
   const ratioOf = (results: BenchResult[], shape: string, impl: string) => results.find((r) => r.shape === shape && r.impl === impl)?.vsJs;
   const report = (label: string, results: BenchResult[]) =>
     results.map((r) => `  [${label}] ${r.shapeName.padEnd(34)} ${r.impl.padEnd(18)} ${r.medianMs.toFixed(3).padStart(8)} ms  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${r.vsJs.toFixed(1).padStart(5)}× JS`).join('\n');
 
-  it('runs the best build: worked example, heatmaps, causal mask, benchmark vs JS with the page responsive', async () => {
+  it('runs the best build on the reported cores: worked example, heatmaps, causal mask, benchmark vs JS and 1 vs N threads with the page responsive', async () => {
     const page = await open();
     const backend = await page.textContent('[data-testid="backend"]');
     expect(backend).toBe('relaxed-simd'); // current Chromium runs relaxed SIMD by default
+    // The demo server's headers make the page cross-origin isolated: threads: 'auto' starts one per
+    // core Chromium reports (this machine's, at least 2 in CI).
+    const { threads, threadsReason, isolated, cores } = await page.evaluate(() => ({ ...window.demo.rt, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }));
+    expect(isolated).toBe(true);
+    expect(threads).toBe(Math.min(cores, 8));
+    expect(threads).toBeGreaterThan(1);
+    expect(threadsReason).toBe(`${threads} threads: navigator.hardwareConcurrency reports ${cores} cores`);
+    expect(await page.textContent('[data-testid="threads"]')).toBe(String(threads));
+    expect(await page.textContent('[data-testid="threads-reason"]')).toBe(`(${threadsReason})`);
     expect(await page.evaluate(() => (globalThis as unknown as { streamed: number }).streamed)).toBeGreaterThanOrEqual(1);
     await checkWorkedExample(page);
     await checkHeatmaps(page);
     await checkSentenceLimit(page);
 
-    const { results, latencies, heartbeatMaxGapMs } = await benchmark(page);
+    const { results, latencies, heartbeatMaxGapMs, threaded, threadLine } = await benchmark(page);
     const impls = new Set(results.map((r) => r.impl));
-    expect([...impls].sort()).toEqual(['plain JS', 'wasm relaxed-simd', 'wasm scalar', 'wasm simd']);
+    const nT = `wasm relaxed-simd ${threads}T`;
+    expect([...impls].sort()).toEqual(['plain JS', 'wasm relaxed-simd', nT, 'wasm scalar', 'wasm simd']);
+    // The worker (cross-origin isolated like its page) compared the best build on 1 and N threads.
+    expect(threaded).toMatchObject({ threads, impl: nT, base: 'wasm relaxed-simd', crossOriginIsolated: true });
+    const speedups = ['self', 'causal', 'short', 'step'].map((shape) => {
+      const one = results.find((r) => r.shape === shape && r.impl === 'wasm relaxed-simd')!;
+      const many = results.find((r) => r.shape === shape && r.impl === nT)!;
+      return `${shape} ${(one.medianMs / many.medianMs).toFixed(2)}×`;
+    });
+    expect(threadLine).toBe(`Speed-up of ${threads} threads over 1 (relaxed-simd, same calls): ${speedups.join(', ')}`);
     const relaxed = ratioOf(results, 'self', 'wasm relaxed-simd')!;
     const simd = ratioOf(results, 'self', 'wasm simd')!;
     const slowest = Math.max(...latencies);
     console.log(
       `in-browser benchmark (Chromium, ${backend} page):\n${report('best', results)}\n` +
         `  B1 H8 L256 D64: relaxed-simd ${relaxed.toFixed(1)}×, simd ${simd.toFixed(1)}×, scalar ${ratioOf(results, 'self', 'wasm scalar')!.toFixed(1)}× the plain-JS reference\n` +
+        `  ${threadLine}\n` +
         `  UI interactions during the run (${latencies.length}): ${latencies.map((x) => x.toFixed(1)).join(', ')} ms (max ${slowest.toFixed(1)}); main-thread heartbeat max gap ${heartbeatMaxGapMs.toFixed(0)} ms`,
     );
     expect(latencies.length, 'interactions measured while the benchmark ran').toBeGreaterThanOrEqual(3);
@@ -271,18 +307,125 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     await page.close();
   });
 
-  it('runs the scalar build when forced (?backend=scalar): same numbers, heatmaps, benchmark', async () => {
-    const page = await open('?backend=scalar&bench=self');
+  it('runs the scalar build when forced (?backend=scalar&threads=1): same numbers, heatmaps, benchmark with 1 vs 2 threads', async () => {
+    const page = await open('?backend=scalar&threads=1&bench=self');
     expect(await page.textContent('[data-testid="backend"]')).toBe('scalar');
     expect(await page.evaluate(() => window.demo.rt.backendReason)).toBe('forced by options.backend');
+    expect(await page.evaluate(() => [window.demo.rt.threads, window.demo.rt.threadsReason])).toEqual([1, '1 thread: options.threads is 1']);
     await checkWorkedExample(page);
     await checkHeatmaps(page);
-    const { results, latencies } = await benchmark(page);
-    expect(results.map((r) => r.impl)).toEqual(['plain JS', 'wasm scalar']);
+    const { results, latencies, threadLine } = await benchmark(page);
+    // The page runs on one thread, the worker may use threads: its comparison uses 2.
+    expect(results.map((r) => r.impl)).toEqual(['plain JS', 'wasm scalar', 'wasm scalar 2T']);
+    expect(threadLine).toMatch(/^Speed-up of 2 threads over 1 \(scalar, same calls\): self \d+\.\d\d×$/);
     const scalar = ratioOf(results, 'self', 'wasm scalar')!;
-    console.log(`${report('scalar', results)}\n  UI interactions during the run: max ${Math.max(...latencies).toFixed(1)} ms`);
+    console.log(`${report('scalar', results)}\n  ${threadLine}\n  UI interactions during the run: max ${Math.max(...latencies).toFixed(1)} ms`);
     expect(scalar).toBeGreaterThan(1);
     expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it("gives bit-identical outputs for 1, 2 and 3 threads on the page's main thread (which spins while it waits)", async () => {
+    const page = await open();
+    // A string, not a function: vitest would rewrite a dynamic import() inside a function.
+    const got = await page.evaluate<{
+      canWait: boolean;
+      runs: { threads: number; reason: string; sums: number[] }[];
+      mismatches: string[];
+    }>(`(async () => {
+      const { init, reference } = await import('/dist/index.js');
+      let canWait = true;
+      try { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); } catch { canWait = false; }
+      const B = 1, H = 4, L = 256, D = 64, M = 192, K = 256, N = 160;
+      const q = { data: reference.uniform(B * H * L * D, 1), shape: [B, H, L, D] };
+      const k = { data: reference.uniform(B * H * L * D, 2), shape: [B, H, L, D] };
+      const v = { data: reference.uniform(B * H * L * D, 3), shape: [B, H, L, D] };
+      const a = { data: reference.uniform(M * K, 4), shape: [M, K] };
+      const b = { data: reference.uniform(K * N, 5), shape: [K, N] };
+      const runs = [];
+      const outputs = [];
+      for (const threads of [1, 2, 3]) {
+        const rt = await init({ threads });
+        const out = {
+          full: rt.scaledDotProductAttention(q, k, v).output,
+          causal: rt.scaledDotProductAttention(q, k, v, { causal: true }).output,
+          weights: rt.scaledDotProductAttention(q, k, v, { causal: true, returnWeights: true }).weights,
+          matmul: rt.matmul(a, b),
+        };
+        runs.push({ threads: rt.threads, reason: rt.threadsReason, sums: Object.values(out).map((x) => x.reduce((s, y) => s + y, 0)) });
+        outputs.push(out);
+        rt.dispose();
+      }
+      const mismatches = [];
+      for (const [i, out] of outputs.entries()) {
+        for (const name of Object.keys(out)) {
+          const want = outputs[0][name];
+          const differ = out[name].findIndex((x, j) => !Object.is(x, want[j]));
+          if (out[name].length !== want.length || differ >= 0) mismatches.push(runs[i].threads + ' threads, ' + name + ' at ' + differ);
+        }
+      }
+      return { canWait, runs, mismatches };
+    })()`);
+    expect(got.canWait, 'Atomics.wait is refused on the main thread (the pool spins there)').toBe(false);
+    expect(got.runs.map((r) => [r.threads, r.reason])).toEqual([
+      [1, '1 thread: options.threads is 1'],
+      [2, '2 threads: options.threads asked for 2'],
+      [3, '3 threads: options.threads asked for 3'],
+    ]);
+    expect(got.runs[0]!.sums.every(Number.isFinite)).toBe(true);
+    expect(got.mismatches).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('runs on one thread, naming both headers, when the page is served without the isolation headers', async () => {
+    const page = await open('?bench=short', { url: plainServer.url });
+    const { threads, threadsReason, isolated } = await page.evaluate(() => ({ ...window.demo.rt, isolated: crossOriginIsolated }));
+    expect(isolated).toBe(false);
+    expect(threads).toBe(1);
+    expect(threadsReason).toMatch(/^1 thread: this page is not cross-origin isolated/);
+    expect(threadsReason).toContain('Cross-Origin-Opener-Policy: same-origin');
+    expect(threadsReason).toContain('Cross-Origin-Embedder-Policy: require-corp');
+    expect(await page.textContent('[data-testid="threads"]')).toBe('1');
+    expect(await page.textContent('[data-testid="threads-reason"]')).toBe(`(${threadsReason})`);
+    await checkWorkedExample(page);
+    // The benchmark worker is not isolated either: no 1-vs-N rows, and the line says why.
+    const { results, threaded, threadLine } = await benchmark(page);
+    expect(results.map((r) => r.impl)).toEqual(['plain JS', 'wasm relaxed-simd', 'wasm simd', 'wasm scalar']);
+    expect(threaded).toMatchObject({ threads: 0, crossOriginIsolated: false });
+    expect(threadLine).toMatch(/^Threads in the benchmark worker: 1 \(this worker is not cross-origin isolated/);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('falls back to one thread, saying the worker could not start, when a Content-Security-Policy blocks blob: workers', async () => {
+    const errors: string[] = [];
+    const page = await open('?bench=short', { url: cspServer.url, errors });
+    // The demo page itself ran init() (threads: 'auto') under the policy: one thread, and why.
+    const pageRt = await page.evaluate(() => ({ ...window.demo.rt, isolated: crossOriginIsolated }));
+    expect(pageRt.isolated).toBe(true);
+    expect(pageRt.threads).toBe(1);
+    const t0 = Date.now();
+    const rt = await page.evaluate<{ threads: number; threadsReason: string }>(`(async () => {
+      const { init } = await import('/dist/index.js');
+      const rt = await init({ threads: 2 });
+      const out = { threads: rt.threads, threadsReason: rt.threadsReason };
+      rt.dispose();
+      return out;
+    })()`);
+    const ms = Date.now() - t0;
+    console.log(`  CSP worker-src 'self': init({ threads: 2 }) gave ${rt.threads} thread in ${ms} ms: ${rt.threadsReason}`);
+    expect(rt.threads).toBe(1);
+    expect(rt.threadsReason).toBe(
+      `1 thread: threads could not start: the browser did not start a worker: the page's Content-Security-Policy blocks blob: workers ` +
+        `(directive worker-src of "worker-src 'self'"); allow blob: in worker-src to use threads; pass threads: 1 to skip trying`,
+    );
+    expect(pageRt.threadsReason).toBe(rt.threadsReason);
+    expect(ms, 'the fallback does not wait for the start timeout').toBeLessThan(10_000);
+    // The page still works on one thread; the only console errors are Chromium's CSP reports.
+    expect(await page.textContent('[data-testid="context"]')).toBe('[5, 6.94e-11, 1]');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.filter((e) => !/violates the following Content Security Policy directive: "worker-src 'self'"/.test(e))).toEqual([]);
     await page.close();
   });
 

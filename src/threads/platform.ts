@@ -9,7 +9,7 @@ import { workerSource } from './job.js';
 /** A started worker, seen the same way on every platform. */
 export interface WorkerHandle {
   post(message: unknown): void;
-  /** Called once with the worker's first message, an error, or its exit. */
+  /** Called once with the worker's first message, or { type: 'failed', message } when it could not start. */
   onMessage(listener: (message: { type: string; message?: string }) => void): void;
   /** Called once when the worker ends (exit, terminate, uncaught error). */
   onExit(listener: (why: string) => void): void;
@@ -92,29 +92,58 @@ export async function spawnWorker(): Promise<WorkerHandle> {
     };
   }
   const url = URL.createObjectURL(new Blob([workerSource()], { type: 'text/javascript' }));
+  let messageListener: ((m: { type: string; message?: string }) => void) | undefined;
+  let exitListener: ((why: string) => void) | undefined;
+  // A Content-Security-Policy that does not allow blob: workers: Chromium constructs the Worker,
+  // reports a 'securitypolicyviolation' and then fires a bare 'error' Event (no message). The
+  // violation names the directive, so the reason can say what to change.
+  let blocked: string | undefined;
+  const scope = globalThis as unknown as Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>;
+  const onViolation = (e: Event): void => {
+    const v = e as Event & { blockedURI?: string; effectiveDirective?: string; originalPolicy?: string };
+    if (!/^(worker|child|script|default)-src$/.test(v.effectiveDirective ?? '') || !/^blob(:|$)/.test(v.blockedURI ?? '')) return;
+    blocked =
+      `the page's Content-Security-Policy blocks blob: workers (directive ${v.effectiveDirective} of "${v.originalPolicy ?? '?'}"); ` +
+      `allow blob: in worker-src to use threads`;
+    // Should no error event follow (it does in Chromium), fail the start soon rather than after its timeout.
+    setTimeout(() => messageListener && fail(`the browser did not start a worker: ${blocked}`), 1_000);
+  };
+  const stopWatching = (): void => scope.removeEventListener?.('securitypolicyviolation', onViolation);
+  scope.addEventListener?.('securitypolicyviolation', onViolation);
+  /** A start failure: the pending start hears it once, then the exit listener. */
+  const fail = (why: string): void => {
+    stopWatching();
+    if (messageListener) {
+      const f = messageListener;
+      messageListener = undefined;
+      f({ type: 'failed', message: why });
+    }
+    exitListener?.(why);
+  };
   let worker: Worker;
   try {
     worker = new Worker(url, { name: 'wasm-attention' });
+  } catch (error) {
+    stopWatching();
+    throw new Error(`the browser did not start a worker: ${blocked ?? (error as Error)?.message ?? error}`);
   } finally {
     // The worker has fetched its source once constructed; the Blob URL is not needed again.
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
-  let messageListener: ((m: { type: string; message?: string }) => void) | undefined;
-  let exitListener: ((why: string) => void) | undefined;
   worker.onmessage = (event) => {
+    stopWatching();
     const f = messageListener;
     messageListener = undefined;
     f?.(event.data);
   };
   worker.onerror = (event) => {
     event.preventDefault?.();
-    const why = `it failed: ${event.message || 'the browser refused to start it (a Content-Security-Policy without worker-src blob:?)'}`;
-    if (messageListener) {
-      const f = messageListener;
-      messageListener = undefined;
-      f({ type: 'error', message: why });
-    }
-    exitListener?.(why);
+    const message = (event as Partial<ErrorEvent>).message;
+    fail(
+      message
+        ? `a worker failed: ${message}`
+        : `the browser did not start a worker: ${blocked ?? 'it gave no reason (a Content-Security-Policy whose worker-src does not allow blob:?)'}`,
+    );
   };
   return {
     post: (m) => worker.postMessage(m),

@@ -81,6 +81,7 @@ export class ThreadPool {
       handle.onMessage((m) => {
         clearTimeout(timer);
         if (m.type === 'ready') resolve();
+        else if (m.type === 'failed') reject(new Error(m.message));
         else reject(new Error(`a worker could not instantiate the kernels: ${m.message}`));
       });
       handle.onExit((why) => {
