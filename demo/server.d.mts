@@ -7,7 +7,7 @@ export interface DemoServerOptions {
   host?: string;
   /** Folder served; default the package root. */
   root?: string;
-  /** Top-level folders of `root` that are served, or null for all of it; default demo/, dist/ and build/. */
+  /** Top-level folders of `root` that are served, or null for all of it; default demo/, dist/, build/ and models/. */
   dirs?: readonly string[] | null;
   /**
    * Send Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp and

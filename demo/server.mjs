@@ -1,7 +1,8 @@
 // `npm run demo`: a tiny static server for the demo page, with no dependencies. It serves the
 // package the way a user's server would: demo/ (the page), dist/ (the public entry, loaded as
-// `../dist/index.js`) and build/ (the .wasm files, found by dist/ through import.meta.url and sent
-// as application/wasm so the browser can compile them while they download).
+// `../dist/index.js`), build/ (the .wasm files, found by dist/ through import.meta.url and sent
+// as application/wasm so the browser can compile them while they download) and models/ (the date
+// normaliser's weights and vocabulary, fetched by dist/ through import.meta.url as well).
 //
 // Every response carries the cross-origin isolation headers (COOP same-origin, COEP require-corp,
 // and CORP same-origin on each resource), so the page may use SharedArrayBuffer and the runtime's
@@ -15,7 +16,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVED = ['demo', 'dist', 'build'];
+const SERVED = ['demo', 'dist', 'build', 'models'];
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -38,7 +39,7 @@ export const ISOLATION_HEADERS = {
 
 /**
  * Starts the server; `port: 0` picks a free port. `root` and `dirs` (the top-level folders served,
- * or null for all of root) default to the package's demo/, dist/ and build/. `isolated` (default
+ * or null for all of root) default to the package's demo/, dist/, build/ and models/. `isolated` (default
  * true) sends ISOLATION_HEADERS on every response; `contentSecurityPolicy`, when given, is sent as
  * the Content-Security-Policy header of every response. Resolves to { url, origin, close() }.
  */
