@@ -1,6 +1,5 @@
 // The demo's small deterministic inputs: the worked example (a decoder state scoring four encoder
-// states), a sentence with position encodings for self-attention, and a toy translation for
-// seq2seq alignment.
+// states) and a sentence with position encodings for self-attention.
 import { reference } from '../dist/index.js';
 
 /** The worked example: decoder state h [1, 3] attending over four encoder states hs [4, 3]. */
@@ -114,63 +113,4 @@ export function sentenceAttention(rt, { words = SENTENCE, causal = false } = {})
   const shape = [1, H, L, D];
   const { weights } = rt.scaledDotProductAttention({ data: q, shape }, { data: k, shape }, { data: k, shape }, { scale: 1, causal, returnWeights: true });
   return { words, heads: H, length: L, weights };
-}
-
-// Bahdanau et al.'s example sentence and its French translation; ALIGN says which source words
-// each target word comes from (with weights). "European Economic Area" → "zone économique
-// européenne" is the reordering that makes the famous anti-diagonal block.
-export const SOURCE = 'The agreement on the European Economic Area was signed in August 1992 . <end>'.split(' ');
-export const TARGET = "L' accord sur la zone économique européenne a été signé en août 1992 . <end>".split(' ');
-const ALIGN = [
-  { 0: 1 },
-  { 1: 1 },
-  { 2: 1 },
-  { 3: 0.8, 6: 0.3 },
-  { 6: 1 },
-  { 5: 1 },
-  { 4: 1 },
-  { 7: 0.9, 8: 0.2 },
-  { 7: 0.7, 8: 0.5 },
-  { 8: 1 },
-  { 9: 1 },
-  { 10: 1 },
-  { 11: 1 },
-  { 12: 1 },
-  { 13: 1 },
-];
-
-/**
- * Seq2seq dot-product (Luong "dot") alignment of the toy translation: encoder states hs [S, 32]
- * are fixed pseudo-random unit vectors; decoder state t is built as 6·Σ_s ALIGN[t][s]·hs[s] plus
- * fixed pseudo-random noise. Weights [T, S] = softmax(h·hsᵀ) per decoder step, context [T, 32] =
- * weights·hs. Runs as a decode loop through `rt.luongAttention({ score: 'dot' })`: encoder states
- * bound once, one step per target word.
- */
-export function seq2seqAlignment(rt) {
-  const S = SOURCE.length;
-  const T = TARGET.length;
-  const D = 32;
-  const hs = SOURCE.map((w, s) => unitVector(hash(`${w}@${s}`), D));
-  const noise = gaussians(T * D, 1992);
-  const h = ALIGN.map((row, t) => {
-    const v = Array.from({ length: D }, (_, i) => (0.6 * noise[t * D + i]) / Math.sqrt(D));
-    for (const [s, a] of Object.entries(row)) for (let i = 0; i < D; i++) v[i] += a * hs[s][i];
-    return v.map((x) => 6 * x);
-  });
-  const encoder = Float32Array.from(hs.flat());
-  const weights = new Float32Array(T * S);
-  const context = new Float32Array(T * D);
-  const attention = rt.luongAttention({ score: 'dot' });
-  const memory = attention.bind({ data: encoder, shape: [1, S, D] });
-  try {
-    for (let t = 0; t < T; t++) {
-      const step = memory.step({ data: Float32Array.from(h[t]), shape: [1, D] });
-      weights.set(step.weights, t * S);
-      context.set(step.context, t * D);
-    }
-  } finally {
-    memory.dispose();
-    attention.dispose();
-  }
-  return { source: SOURCE, target: TARGET, weights, context };
 }

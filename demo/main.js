@@ -2,7 +2,8 @@
 // the benchmark runs in a Web Worker. The package is imported the way a user would: its public
 // entry, which finds its .wasm builds through import.meta.url.
 import { init, supportedBackends } from '../dist/index.js';
-import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, MAX_WORDS, seq2seqAlignment } from './examples.js';
+import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, MAX_WORDS } from './examples.js';
+import { initDateNormalizer } from './date-normalizer.js';
 import { drawHeatmap, drawBars } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
@@ -97,20 +98,6 @@ function renderSelf(rt) {
         : '\u00a0';
     };
   });
-}
-
-// ── 3. Seq2seq alignment ───────────────────────────────────────────────────────────────────────
-function renderAlignment(rt) {
-  const { source, target, weights } = seq2seqAlignment(rt);
-  $('align-via').textContent =
-    "computed as a decode loop: rt.luongAttention({ score: 'dot' }).bind(encoder states), then one step(h) per output word";
-  const canvas = $('align');
-  const locate = drawHeatmap(canvas, weights, { rows: target.length, cols: source.length, rowLabels: target, colLabels: source, cell: 24 });
-  canvas.onmousemove = (e) => {
-    const at = locate(e.offsetX, e.offsetY);
-    $('align-hover').textContent = at ? `"${target[at.i]}" → "${source[at.j]}": weight ${fmt(weights[at.i * source.length + at.j])}` : '\u00a0';
-  };
-  demo.alignment = { source, target, weights };
 }
 
 // ── 4. Benchmark in a worker ───────────────────────────────────────────────────────────────────
@@ -236,8 +223,8 @@ async function main() {
   $('causal').addEventListener('change', self);
   $('sentence').addEventListener('input', self);
 
-  timed('alignment', () => renderAlignment(rt));
   $('bench-run').addEventListener('click', () => runBench().catch(() => {}));
+  await initDateNormalizer(rt); // 3. the date normaliser (demo/date-normalizer.js)
   document.body.dataset.ready = 'true';
 }
 

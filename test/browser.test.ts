@@ -1,7 +1,8 @@
 // The package in a real browser: Debian's Chromium driven by playwright-core (never a downloaded
 // browser). Serves the demo page with demo/server.mjs, loads it the way a user would (dist/index.js
 // finding build/*.wasm through import.meta.url), checks the worked example's numbers in the DOM,
-// the heatmaps, the causal mask, the sentence's word limit, the in-browser benchmark and the
+// the heatmaps, the causal mask, the sentence's word limit, the trained date normaliser's section
+// (fetched from models/: output, attention heatmap, beam toggle, an input error), the in-browser benchmark and the
 // page's responsiveness while it runs, on the best build and on the forced scalar build; threads:
 // the isolated page runs on the reported cores, the main thread's outputs are bit-identical for
 // 1, 2 and 3 threads, a page served without the isolation headers (or with a CSP that blocks blob:
@@ -24,8 +25,16 @@ const SCREENSHOT = process.env.UPDATE_SCREENSHOT ? join(ROOT, 'demo', 'screensho
 
 const E25 = Math.exp(-25) / (1 + 2 * Math.exp(-45) + Math.exp(-25));
 const E45 = Math.exp(-45) / (1 + 2 * Math.exp(-45) + Math.exp(-25));
-// Which source word each target word of the toy translation is built to align with.
-const ALIGNED = [0, 1, 2, 3, 6, 5, 4, 7, 7, 8, 9, 10, 11, 12, 13];
+// The demo's date example chips (demo/date-normalizer.js) and the ISO date each one gives.
+const DATE_CHIPS: [string, string][] = [
+  ['november 22, 2026', '2026-11-22'],
+  ['Jul 4, 1976', '1976-07-04'],
+  ['1 January 2000', '2000-01-01'],
+  ['Sunday, November 22, 2026', '2026-11-22'],
+  ['3/14/2015', '2015-03-14'],
+  ['22.11.2026', '2026-11-22'],
+  ['2026년 11월 22일', '2026-11-22'],
+];
 
 interface BenchResult {
   shape: string;
@@ -39,7 +48,16 @@ interface BenchResult {
 interface Demo {
   rt: { backend: string; backendReason: string; threads: number; threadsReason: string };
   self: { words: string[]; typedWords: number; causal: boolean; weights: Float32Array };
-  alignment: { source: string[]; target: string[]; weights: Float32Array };
+  dates: {
+    text: string;
+    beamSize: number;
+    output: string | null;
+    error: string | null;
+    inputTokens: string[];
+    outputTokens: string[];
+    attention: Float32Array | null;
+    score: number | null;
+  };
   bench: {
     running: boolean;
     done?: boolean;
@@ -183,17 +201,6 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     await page.click('[data-testid="causal"]');
     expect(isMaskGrey((await canvasInfo(page, 'head-0', [0, L - 1])).pixel!)).toBe(false);
 
-    // Seq2seq alignment: drawn, and each decoder step peaks on the source word it was built from.
-    const align = await canvasInfo(page, 'alignment');
-    expect(align.colours).toBeGreaterThan(8);
-    const argmax = await page.evaluate(() => {
-      const { source, target, weights } = window.demo.alignment;
-      return target.map((_, t) => {
-        const row = Array.from(weights.subarray(t * source.length, (t + 1) * source.length));
-        return row.indexOf(Math.max(...row));
-      });
-    });
-    expect(argmax).toEqual(ALIGNED);
   }
 
   /** The sentence box says how many words it draws, and says so when it cuts a longer text. */
@@ -210,6 +217,72 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     await page.fill('[data-testid="sentence"]', original);
     expect(await note.isVisible()).toBe(false);
     expect(await page.evaluate(() => window.demo.self.words.join(' '))).toBe(original);
+  }
+
+  /**
+   * The date section: the trained normaliser's ISO output and its attention heatmap (output
+   * characters × input characters and the end marker), for the prefilled text, typed text, the
+   * example chips and the beam toggle; a character outside the vocabulary shows the RangeError's
+   * message in the section. Leaves the section as it was loaded.
+   */
+  async function checkDates(page: Page): Promise<void> {
+    const output = () => page.textContent('[data-testid="date-output"]');
+    const shown = async () => {
+      const { text, output, inputTokens, outputTokens, attention } = await page.evaluate(() => window.demo.dates);
+      const grid = JSON.parse((await page.getAttribute('[data-testid="date-attention"]', 'data-grid'))!) as { rows: number; cols: number };
+      return { text, output, rows: outputTokens.length, cols: inputTokens.length, cells: attention!.length, grid: [grid.rows, grid.cols], inputTokens };
+    };
+    expect(await page.inputValue('[data-testid="date-input"]')).toBe('november 22, 2026');
+    expect(await output()).toBe('2026-11-22');
+    // 10 characters and the end token × 17 characters and the end marker.
+    let got = await shown();
+    expect(got).toMatchObject({ output: '2026-11-22', rows: 11, cols: 18, cells: 11 * 18, grid: [11, 18] });
+    expect(got.inputTokens.at(-1)).toBe('<eos>');
+    const heatmap = await canvasInfo(page, 'date-attention');
+    expect(heatmap.colours, 'date heatmap has content').toBeGreaterThan(8);
+    const sums = await page.evaluate(() => {
+      const { attention, inputTokens, outputTokens } = window.demo.dates;
+      const S = inputTokens.length;
+      return outputTokens.map((_, t) => attention!.subarray(t * S, (t + 1) * S).reduce((a, b) => a + b, 0));
+    });
+    for (const x of sums) expect(x).toBeCloseTo(1, 4);
+    expect(await page.locator('[data-testid="date-error"]').isVisible()).toBe(false);
+
+    await page.fill('[data-testid="date-input"]', '22.11.2026');
+    expect(await output()).toBe('2026-11-22');
+    got = await shown();
+    expect(got).toMatchObject({ text: '22.11.2026', rows: 11, cols: 11, grid: [11, 11] });
+
+    await page.click('[data-testid="date-beam"]');
+    expect(await output()).toBe('2026-11-22');
+    expect(await page.evaluate(() => window.demo.dates.beamSize)).toBe(3);
+    expect(await page.textContent('[data-testid="date-info"]')).toMatch(/^beam search \(3 beams\)/);
+    await page.fill('[data-testid="date-input"]', 'Jul 4, 1976');
+    expect(await output()).toBe('1976-07-04');
+    await page.click('[data-testid="date-beam"]');
+    expect(await page.evaluate(() => window.demo.dates.beamSize)).toBe(1);
+
+    // One chip per format.
+    const chips = page.locator('[data-testid="date-chip"]');
+    expect(await chips.allTextContents()).toEqual(DATE_CHIPS.map(([text]) => text));
+    for (const [i, [text, iso]] of DATE_CHIPS.entries()) {
+      await chips.nth(i).click();
+      expect([await page.inputValue('[data-testid="date-input"]'), await output()]).toEqual([text, iso]);
+    }
+
+    // A character outside the vocabulary: the RangeError's message, in the section.
+    await page.fill('[data-testid="date-input"]', 'nov 22, 2026é');
+    const error = page.locator('[data-testid="date-error"]');
+    expect(await error.isVisible()).toBe(true);
+    expect(await error.textContent()).toBe(`text: the character "é" at position 12 is not in the model's vocabulary`);
+    expect(await output()).toBe('—');
+    expect(await page.locator('[data-testid="date-attention"]').isVisible()).toBe(false);
+    expect(await page.isHidden('#error'), 'the page-level error box stays hidden').toBe(true);
+
+    await page.fill('[data-testid="date-input"]', 'november 22, 2026');
+    expect(await error.isVisible()).toBe(false);
+    expect(await output()).toBe('2026-11-22');
+    expect(await page.locator('[data-testid="date-attention"]').isVisible()).toBe(true);
   }
 
   /** Clicks the causal toggle (or edits the decoder state) and waits for the next frame: ms. */
@@ -253,7 +326,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
   const report = (label: string, results: BenchResult[]) =>
     results.map((r) => `  [${label}] ${r.shapeName.padEnd(34)} ${r.impl.padEnd(18)} ${r.medianMs.toFixed(3).padStart(8)} ms  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${r.vsJs.toFixed(1).padStart(5)}× JS`).join('\n');
 
-  it('runs the best build on the reported cores: worked example, heatmaps, causal mask, benchmark vs JS and 1 vs N threads with the page responsive', async () => {
+  it('runs the best build on the reported cores: worked example, heatmaps, causal mask, date normaliser, benchmark vs JS and 1 vs N threads with the page responsive', async () => {
     const page = await open();
     const backend = await page.textContent('[data-testid="backend"]');
     expect(backend).toBe('relaxed-simd'); // current Chromium runs relaxed SIMD by default
@@ -270,6 +343,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     await checkWorkedExample(page);
     await checkHeatmaps(page);
     await checkSentenceLimit(page);
+    await checkDates(page);
 
     const { results, latencies, heartbeatMaxGapMs, threaded, threadLine } = await benchmark(page);
     const impls = new Set(results.map((r) => r.impl));
