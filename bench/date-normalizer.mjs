@@ -12,7 +12,7 @@
 // DIR holds node_modules with onnxruntime-web / onnxruntime-node (default bench/peers).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { init, loadDateNormalizer, reference, supportedBackends } from '../dist/index.js';
@@ -22,7 +22,7 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
-const peersDir = arg('--peers', fileURLToPath(new URL('./peers/', import.meta.url)));
+const peersDir = resolve(arg('--peers', fileURLToPath(new URL('./peers/', import.meta.url))));
 const time = Number(arg('--time', '2000'));
 const modelDir = new URL('../models/date-normalizer/', import.meta.url);
 const vocab = JSON.parse(readFileSync(new URL('vocab.json', modelDir), 'utf8'));
