@@ -4,7 +4,7 @@ import { Bench } from 'tinybench';
 import { init, reference } from '../dist/index.js';
 
 const rt = await init();
-console.log(`wasm-attention on the ${rt.backend} build (${rt.backendReason})\n`);
+console.log(`wasm-attention on the ${rt.backend} build (${rt.backendReason}); ${rt.threadsReason}\n`);
 
 // The worked example: the decoder state is the query; the encoder states are keys and values.
 const h = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };
@@ -30,7 +30,7 @@ const k = { data: reference.uniform(B * H * L * D, 2), shape: [B, H, L, D] };
 const v = { data: reference.uniform(B * H * L * D, 3), shape: [B, H, L, D] };
 const bench = new Bench({ time: 1000, warmupTime: 200 });
 bench
-  .add(`wasm ${rt.backend}`, () => rt.scaledDotProductAttention(q, k, v))
+  .add(`wasm ${rt.backend}${rt.threads > 1 ? ` ${rt.threads}T` : ''}`, () => rt.scaledDotProductAttention(q, k, v))
   .add('plain JS reference', () => reference.scaledDotProductAttention(q, k, v));
 await bench.run();
 const flops = 4 * B * H * L * L * D;
