@@ -10,11 +10,14 @@ import { writePartials } from './attention-params.js';
 import type { Workspace } from './workspace.js';
 
 /**
- * Work (multiply-adds × 2) below which a call runs on the calling thread alone. Measured on 2 cores
- * (relaxed-simd, 1 vs 2 threads, jobs back to back): attention breaks even at ~2 MFLOP (L 90, D 64:
- * 0.99×) and gains 1.6–1.7× from 4 MFLOP; gemm gains 1.4–1.5× at 1.6–2.1 MFLOP, 1.6–1.8× above.
+ * Work (multiply-adds × 2) below which a gemm runs on the calling thread alone; attention needs
+ * twice as much. Measured on 2 cores (relaxed-simd, 1 vs 2 threads, calls back to back): gemm gains
+ * 1.4–1.5× at 1.6–2.1 MFLOP and 1.6–1.8× above; attention breaks even at ~2 MFLOP in Node (L 90,
+ * D 64: 0.99×; 0.63× in a Chromium worker at 2.1 MFLOP) and gains 1.6–1.7× from 4 MFLOP.
  */
 export const PARALLEL_MIN_FLOPS = 2 ** 21;
+/** Attention's cut-off is ATTENTION_FLOPS_FACTOR × the gemm one (ws.parallelMinFlops). */
+const ATTENTION_FLOPS_FACTOR = 2;
 
 const MAX_CHUNKS = 4095;
 
@@ -30,7 +33,7 @@ export function runAttention(ws: Workspace, params: number, flops: number): void
   const partialBytes = k.attentionPartialBytes(params);
   if (partialBytes > 0) writePartials(ws.heap, params, ws.partials(partialBytes));
   const pool = ws.pool;
-  if (!pool || items < 2 || flops < ws.parallelMinFlops) {
+  if (!pool || items < 2 || flops < ATTENTION_FLOPS_FACTOR * ws.parallelMinFlops) {
     k.attention(params, 0, items, ws.scratch(bytes));
   } else {
     const per = Math.ceil(items / MAX_CHUNKS);
@@ -46,7 +49,7 @@ export function runAttentionWeights(ws: Workspace, params: number, weights: numb
   const items = k.attentionWeightsWorkItems(params);
   const bytes = k.attentionWeightsScratchBytes(params);
   const pool = ws.pool;
-  if (!pool || items < 2 || flops < ws.parallelMinFlops) {
+  if (!pool || items < 2 || flops < ATTENTION_FLOPS_FACTOR * ws.parallelMinFlops) {
     k.attentionWeights(params, 0, items, weights, ws.scratch(bytes));
     return;
   }
