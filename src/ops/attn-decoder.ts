@@ -18,9 +18,9 @@
  */
 import { Tensor } from '../memory.js';
 import { checkLengths, checkOptions, checkStateDict, checkTensor, formatShape, type Checked, type TensorLike } from '../validate.js';
-import { checkIds } from './embedding.js';
+import { checkIds } from '../reference/ids.js';
 import { gruShapes, type GruWeights } from './gru.js';
-import { at, linear, linearRowwise, mat, matmulNN } from './linear.js';
+import { linear, linearRowwise, mat, matmulNN } from './linear.js';
 import { FACTORED_LIMIT } from './seq2seq.js';
 import { checkNamed, underPrefix } from './state-dict.js';
 import { residentWeights } from './weights.js';

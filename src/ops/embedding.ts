@@ -2,32 +2,13 @@
  * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident, so the seq2seq
  * modules gather their rows straight into Wasm memory (`gather`); `lookup` copies them out.
  */
+import { checkIds } from '../reference/ids.js';
 import { Tensor } from '../memory.js';
-import { checkOptions, checkShape, checkStateDict, checkTensor, describe, formatShape, isOptionsObject, type Checked, type TensorLike } from '../validate.js';
+import { checkOptions, checkShape, checkStateDict, checkTensor, formatShape, isOptionsObject, type Checked, type TensorLike } from '../validate.js';
 import { underPrefix } from './state-dict.js';
 import { residentWeights } from './weights.js';
 import type { Mat } from './linear.js';
 import type { Workspace } from './workspace.js';
-
-/**
- * Token ids as an Int32Array: integers in [0, vocab). An id out of range is a RangeError naming its
- * position and the vocabulary size.
- */
-export function checkIds(name: string, ids: unknown, vocab: number): Int32Array {
-  if (!Array.isArray(ids) && !(ArrayBuffer.isView(ids) && !(ids instanceof DataView))) {
-    throw new TypeError(`${name} must be an array of token ids (numbers or an Int32Array), received ${describe(ids)}`);
-  }
-  const list = ids as ArrayLike<unknown>;
-  const out = new Int32Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const id = list[i];
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= vocab) {
-      throw new RangeError(`${name}[${i}] = ${describe(id)} is out of range for a vocabulary of ${vocab} (expected an integer in [0, ${vocab - 1}])`);
-    }
-    out[i] = id;
-  }
-  return out;
-}
 
 /** The [V, E] table of `weight` or of a `{ weight }` state_dict (under `prefix`), checked. */
 export function checkEmbeddingWeight(where: string, weights: unknown, prefix: unknown, heap: Workspace['heap']): Checked {

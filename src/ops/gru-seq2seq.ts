@@ -8,10 +8,10 @@
  * encoded exactly as alone. The decoder starts from `sos` with the encoder's last hidden state and
  * steps all live rows as one batch, in Wasm memory, with buffers allocated once per call.
  */
-import { checkFinite, checkInteger, checkLengths, checkOptions, checkStateDict, checkTensor, describe, formatShape, type TensorLike } from '../validate.js';
+import { checkFinite, checkInteger, checkOptions, checkStateDict, checkTensor, formatShape, type TensorLike } from '../validate.js';
 import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from '../reference/search.js';
 import { AttnDecoderRNN, type Sources, type StepBuffers } from './attn-decoder.js';
-import { checkIds } from './embedding.js';
+import { sentencesOf, type TokenBatch } from '../reference/ids.js';
 import { gruShapes, type GruWeights } from './gru.js';
 import { linear, linearRowwise, mat } from './linear.js';
 import { Tensor } from '../memory.js';
@@ -19,7 +19,7 @@ import { checkNamed, underPrefix } from './state-dict.js';
 import { residentWeights } from './weights.js';
 import type { Temps, Workspace } from './workspace.js';
 
-export type { BeamHypothesis, GreedyResult };
+export type { BeamHypothesis, GreedyResult, TokenBatch };
 
 export interface GruSeq2seqConfig {
   /** The EncoderRNN's state_dict (`embedding.weight`, `gru.*`), or use `weights`. */
@@ -50,39 +50,6 @@ export interface BeamSearchOptions {
   maxLength: number;
   /** α: hypotheses rank by score / T^α (T tokens, EOS included). Default 0: by score. */
   lengthPenalty?: number;
-}
-
-/** Padded token ids [B, S] (use `lengths` for the true lengths). */
-export interface TokenBatch {
-  data: Int32Array | readonly number[];
-  shape: readonly number[];
-}
-
-/** Sentences out of the accepted forms: one id array, an array of id arrays, or a padded [B, S] batch with lengths. */
-function sentencesOf(ids: unknown, lengths: unknown, vocab: number): { list: Int32Array[]; batched: boolean } {
-  const check = (name: string, x: unknown): Int32Array => {
-    const s = checkIds(name, x, vocab);
-    if (s.length === 0) throw new RangeError(`${name}: a sentence needs at least one token`);
-    return s;
-  };
-  if (typeof ids === 'object' && ids !== null && !Array.isArray(ids) && !ArrayBuffer.isView(ids)) {
-    const { data, shape } = ids as Partial<TokenBatch>;
-    if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
-      throw new RangeError(`ids.shape: expected [B, S] (padded sentences), received ${Array.isArray(shape) ? formatShape(shape) : describe(shape)}`);
-    }
-    const [B, S] = shape as [number, number];
-    if (!Array.isArray(data) && !ArrayBuffer.isView(data)) throw new TypeError(`ids.data must be an array of token ids or an Int32Array, received ${describe(data)}`);
-    const flat = data as ArrayLike<number>;
-    if (flat.length !== B * S) throw new RangeError(`ids.data has ${flat.length} ids but ids.shape ${formatShape(shape)} needs ${B * S}`);
-    const lens = checkLengths('options.lengths', lengths, B, S) ?? new Int32Array(B).fill(S);
-    const list = Array.from({ length: B }, (_, b) => check(`ids[${b}]`, Array.prototype.slice.call(flat, b * S, b * S + lens[b]!)));
-    return { list, batched: true };
-  }
-  if (lengths !== undefined) throw new TypeError('options.lengths goes with padded ids { data, shape: [B, S] }; an array of sentences carries its own lengths');
-  if (Array.isArray(ids) && ids.length > 0 && ids.every((x) => Array.isArray(x) || ArrayBuffer.isView(x))) {
-    return { list: ids.map((x, b) => check(`ids[${b}]`, x)), batched: true };
-  }
-  return { list: [check('ids', ids)], batched: false };
 }
 
 export class GruSeq2seq {

@@ -5,7 +5,8 @@
  *   c = Σ_s w_s·hs_s;  h' = GRU([e; c], h);  logProbs = log_softmax(out·h' + out.bias)
  */
 import { checkLengths, checkOptions, checkTensor, formatShape } from './check.js';
-import { checkIds, gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
+import { checkIds } from './ids.js';
+import { gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
 import type { ReferenceTensor } from './tensor.js';
 
 export interface ReferenceAttnDecoderStep {
@@ -112,12 +113,10 @@ export class ReferenceBoundAttnDecoder {
   readonly sourceLength: number;
   readonly hiddenSize: number;
   #sources: Source64[] | undefined;
-  readonly #owner: ReferenceAttnDecoderRNN;
   readonly #params: () => DecoderParams;
 
   /** @internal use `decoder.bind(...)` */
   constructor(owner: ReferenceAttnDecoderRNN, params: () => DecoderParams, sources: Source64[], sourceLength: number) {
-    this.#owner = owner;
     this.#params = params;
     this.batch = sources.length;
     this.sourceLength = sourceLength;

@@ -2,9 +2,10 @@
  * The twin of `runtime.gruSeq2seq`: the tutorial's EncoderRNN + AttnDecoderRNN in float64 loops,
  * with the same searches (src/reference/search.ts) over a float64 step.
  */
-import { checkFinite, checkInteger, checkLengths, checkOptions, describe, formatShape } from './check.js';
+import { checkFinite, checkInteger, checkOptions } from './check.js';
 import { decoderParams, decoderStep64, source64, type DecoderParams, type Source64 } from './attn-decoder.js';
-import { checkIds, gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
+import { gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
+import { sentencesOf } from './ids.js';
 import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from './search.js';
 import type { ReferenceTensor } from './tensor.js';
 
@@ -25,30 +26,6 @@ interface Model {
   vin: number;
   gru: GruParams;
   dec: DecoderParams;
-}
-
-/** The sentences of `ids` (the runtime's forms and checks). */
-function sentencesOf(ids: unknown, lengths: unknown, vocab: number): { list: Int32Array[]; batched: boolean } {
-  const check = (name: string, x: unknown): Int32Array => {
-    const s = checkIds(name, x, vocab);
-    if (s.length === 0) throw new RangeError(`${name}: a sentence needs at least one token`);
-    return s;
-  };
-  if (typeof ids === 'object' && ids !== null && !Array.isArray(ids) && !ArrayBuffer.isView(ids)) {
-    const { data, shape } = ids as { data?: unknown; shape?: unknown };
-    if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
-      throw new RangeError(`ids.shape: expected [B, S] (padded sentences), received ${Array.isArray(shape) ? formatShape(shape) : describe(shape)}`);
-    }
-    const [B, S] = shape as [number, number];
-    if (!Array.isArray(data) && !ArrayBuffer.isView(data)) throw new TypeError(`ids.data must be an array of token ids or an Int32Array, received ${describe(data)}`);
-    const flat = data as ArrayLike<number>;
-    if (flat.length !== B * S) throw new RangeError(`ids.data has ${flat.length} ids but ids.shape ${formatShape(shape)} needs ${B * S}`);
-    const lens = checkLengths('options.lengths', lengths, B, S) ?? new Int32Array(B).fill(S);
-    return { list: Array.from({ length: B }, (_, b) => check(`ids[${b}]`, Array.prototype.slice.call(flat, b * S, b * S + lens[b]!))), batched: true };
-  }
-  if (lengths !== undefined) throw new TypeError('options.lengths goes with padded ids { data, shape: [B, S] }; an array of sentences carries its own lengths');
-  if (Array.isArray(ids) && ids.length > 0 && ids.every((x) => Array.isArray(x) || ArrayBuffer.isView(x))) return { list: ids.map((x, b) => check(`ids[${b}]`, x)), batched: true };
-  return { list: [check('ids', ids)], batched: false };
 }
 
 /** Encodes one sentence: its source (states, keys) and last hidden state. */

@@ -5,6 +5,7 @@
  *   r = σ(W_ir·x + b_ir + W_hr·h + b_hr)   z = σ(W_iz·x + b_iz + W_hz·h + b_hz)
  *   n = tanh(W_in·x + b_in + r ⊙ (W_hn·h + b_hn))   h' = (1 − z) ⊙ n + z ⊙ h
  */
+import { checkIds } from './ids.js';
 import { checkInteger, checkLengths, checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject } from './check.js';
 import type { ReferenceTensor } from './tensor.js';
 
@@ -168,21 +169,6 @@ export function gru(config: ReferenceGruConfig): ReferenceGRU {
   const H = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
   const w = namedWeights(where, cfg['weights'], cfg['prefix'], gruShapes64(I, H));
   return new ReferenceGRU(gruParams(where, w, '', I, H));
-}
-
-/** @internal Token ids, checked: integers in [0, vocab). */
-export function checkIds(name: string, ids: unknown, vocab: number): Int32Array {
-  if (!Array.isArray(ids) && !(ArrayBuffer.isView(ids) && !(ids instanceof DataView))) throw new TypeError(`${name} must be an array of token ids (numbers or an Int32Array), received ${describe(ids)}`);
-  const list = ids as ArrayLike<unknown>;
-  const out = new Int32Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const id = list[i];
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= vocab) {
-      throw new RangeError(`${name}[${i}] = ${describe(id)} is out of range for a vocabulary of ${vocab} (expected an integer in [0, ${vocab - 1}])`);
-    }
-    out[i] = id;
-  }
-  return out;
 }
 
 /** The twin of the runtime's `Embedding`. */
