@@ -113,6 +113,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import seq2seq_tutorial as tutorial
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 # ---------------------------------------------------------------------------------------------
@@ -233,53 +235,16 @@ def decode_output(ids):
 # ---------------------------------------------------------------------------------------------
 # The tutorial's model (module and parameter names kept)
 # ---------------------------------------------------------------------------------------------
-class EncoderRNN(nn.Module):
-    def __init__(self, input_size, hidden_size, dropout_p=0.1):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.embedding = nn.Embedding(input_size, hidden_size)
-        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
-        self.dropout = nn.Dropout(dropout_p)
-
-    def forward(self, input):
-        embedded = self.dropout(self.embedding(input))
-        output, hidden = self.gru(embedded)
-        return output, hidden
+EncoderRNN = tutorial.EncoderRNN
 
 
-class BahdanauAttention(nn.Module):
-    def __init__(self, hidden_size):
-        super().__init__()
-        self.Wa = nn.Linear(hidden_size, hidden_size)
-        self.Ua = nn.Linear(hidden_size, hidden_size)
-        self.Va = nn.Linear(hidden_size, 1)
-
-    def forward(self, query, keys):
-        scores = self.Va(torch.tanh(self.Wa(query) + self.Ua(keys)))
-        scores = scores.squeeze(2).unsqueeze(1)
-        weights = F.softmax(scores, dim=-1)
-        context = torch.bmm(weights, keys)
-        return context, weights
-
-
-class AttnDecoderRNN(nn.Module):
-    def __init__(self, hidden_size, output_size, dropout_p=0.1):
-        super().__init__()
-        self.embedding = nn.Embedding(output_size, hidden_size)
-        self.attention = BahdanauAttention(hidden_size)
-        self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
-        self.out = nn.Linear(hidden_size, output_size)
-        self.dropout = nn.Dropout(dropout_p)
+class AttnDecoderRNN(tutorial.AttnDecoderRNN):
+    """The tutorial's decoder (tools/seq2seq_tutorial.py); its steps give log-probs."""
 
     def forward_step(self, input, hidden, encoder_outputs):
         """input [B, 1] token ids, hidden [1, B, H], encoder_outputs [B, S, H] ->
         log-probs [B, 1, V], hidden [1, B, H], attention weights [B, 1, S]."""
-        embedded = self.dropout(self.embedding(input))
-        query = hidden.permute(1, 0, 2)
-        context, attn_weights = self.attention(query, encoder_outputs)
-        input_gru = torch.cat((embedded, context), dim=2)
-        output, hidden = self.gru(input_gru, hidden)
-        output = self.out(output)
+        output, hidden, attn_weights = super().forward_step(input, hidden, encoder_outputs)
         return F.log_softmax(output, dim=-1), hidden, attn_weights
 
     def forward(self, encoder_outputs, encoder_hidden, target_tensor=None, teacher_forcing=False, steps=MAX_LENGTH):
