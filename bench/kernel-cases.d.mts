@@ -1,7 +1,7 @@
 // Types of bench/kernel-cases.mjs, for the TypeScript that imports it (test/kernels.test.ts).
-import type { Kernels, KernelTiles } from '../src/kernels.js';
-import type { Heap } from '../src/memory.js';
-import type { Problem } from '../src/ops/attention-params.js';
+import type { Kernels, KernelTiles } from '../src/engine/kernels.js';
+import type { Heap } from '../src/engine/memory.js';
+import type { Problem } from '../src/engine/attention-params.js';
 
 export const TOLERANCE: number;
 export const ZERO_TOLERANCE: number;

@@ -49,7 +49,7 @@ export const SENTINEL = 0x7fc0beef;
 
 export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace'];
 
-/** The `kind` argument of the activation kernel (src/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
+/** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
 
 /** Special inputs of the 'mixed' activation data: large, tiny, subnormal, signed zeros, NaN, ±Infinity, the kernels' cut-offs. */
@@ -691,7 +691,7 @@ class Arena {
 }
 
 /**
- * Puts case `c` into Wasm memory. env: { k (raw kernels), heap (src/memory.ts Heap),
+ * Puts case `c` into Wasm memory. env: { k (raw kernels), heap (src/engine/memory.ts Heap),
  * writeAttentionParams, writePartials, uniform (the seeded generator), cache? (a Map: references shared by builds) }.
  */
 export function prepareCase(env, c) {

@@ -6,9 +6,9 @@
 // round, the warmup in the first), so machine drift lands on all of them alike. Prints one table:
 // case, dims, then per build the median time and GFLOP/s (flops as the table defines them).
 import { init, reference, supportedBackends } from '../dist/index.js';
-import { loadKernels } from '../dist/load.js';
-import { Heap } from '../dist/memory.js';
-import { writeAttentionParams, writePartials } from '../dist/ops/attention-params.js';
+import { loadKernels } from '../dist/engine/load.js';
+import { Heap } from '../dist/engine/memory.js';
+import { writeAttentionParams, writePartials } from '../dist/engine/attention-params.js';
 import { failureMessage, kernelCases, prepareCase, shortDims } from './kernel-cases.mjs';
 import { timeSlice } from './timing.mjs';
 

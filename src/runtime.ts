@@ -1,27 +1,27 @@
 /** init(): pick a build, give it a memory, and bind the ops to its kernels. */
-import { chooseBackend, supportedBackends, type Backend } from './backend.js';
-import { compileKernels, instantiateKernels, type WasmSource } from './load.js';
-import { CONTROL } from './threads/job.js';
-import { reportedCores, threadsUnavailable } from './threads/platform.js';
-import { ThreadPool } from './threads/pool.js';
-import { Heap, Tensor, type MemoryStats } from './memory.js';
+import { chooseBackend, supportedBackends, type Backend } from './engine/backend.js';
+import { compileKernels, instantiateKernels, type WasmSource } from './engine/load.js';
+import { CONTROL } from './engine/threads/job.js';
+import { reportedCores, threadsUnavailable } from './engine/threads/platform.js';
+import { ThreadPool } from './engine/threads/pool.js';
+import { Heap, Tensor, type MemoryStats } from './engine/memory.js';
 import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
-import { MultiHeadAttention, type MultiHeadAttentionConfig } from './ops/mha.js';
-import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, type TransformerEncoderConfig, type TransformerLayerConfig } from './ops/transformer.js';
+import { MultiHeadAttention, type MultiHeadAttentionConfig } from './nn/mha.js';
+import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, type TransformerEncoderConfig, type TransformerLayerConfig } from './nn/transformer.js';
 import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
-import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './ops/seq2seq.js';
+import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './nn/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
-import { Workspace } from './ops/workspace.js';
-import { SwigluFeedForward, type SwigluFeedForwardConfig } from './ops/swiglu.js';
-import { GRU, type GruConfig } from './ops/gru.js';
-import { Embedding } from './ops/embedding.js';
-import { AttnDecoderRNN } from './ops/attn-decoder.js';
-import { GruSeq2seq, type GruSeq2seqConfig } from './ops/gru-seq2seq.js';
-import { PARAMS_BYTES } from './ops/attention-params.js';
-import { kernelTiles, type KernelTiles } from './kernels.js';
-import { checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './validate.js';
+import { Workspace } from './engine/workspace.js';
+import { SwigluFeedForward, type SwigluFeedForwardConfig } from './nn/swiglu.js';
+import { GRU, type GruConfig } from './nn/gru.js';
+import { Embedding } from './nn/embedding.js';
+import { AttnDecoderRNN } from './nn/attn-decoder.js';
+import { GruSeq2seq, type GruSeq2seqConfig } from './nn/gru-seq2seq.js';
+import { PARAMS_BYTES } from './engine/attention-params.js';
+import { kernelTiles, type KernelTiles } from './engine/kernels.js';
+import { checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './engine/validate.js';
 
 export interface InitOptions {
   /** Force a build instead of the best one the engine validates; fails if the engine lacks it. */

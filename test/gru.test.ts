@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { reference } from '../src/index.js';
-import { loadKernels } from '../src/load.js';
-import { Heap } from '../src/memory.js';
+import { loadKernels } from '../src/engine/load.js';
+import { Heap } from '../src/engine/memory.js';
 import { BUILDS, maxAbsDiff, runtimeFor, tensor, uniform } from './helpers.js';
 
 interface Stored { shape: number[]; data: number[] }

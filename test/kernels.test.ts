@@ -5,13 +5,13 @@
 // items (attention) or of the columns at multiples of GEMM_NB (gemm) gives the same bits; e^x
 // accuracy through expScale; erf, GELU, SiLU accuracy over dense sweeps and their limits; LayerNorm
 // accuracy on unit-scale and offset rows, and fused residual = unfused; the module's exports match
-// src/kernels.ts.
+// src/engine/kernels.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/index.js';
-import { ACTIVATION, KERNEL_ARITY, kernelTiles, type ActivationName, type KernelTiles } from '../src/kernels.js';
-import { loadKernels } from '../src/load.js';
-import { Heap } from '../src/memory.js';
-import { PARAMS_BYTES, writeAttentionParams, writePartials } from '../src/ops/attention-params.js';
+import { ACTIVATION, KERNEL_ARITY, kernelTiles, type ActivationName, type KernelTiles } from '../src/engine/kernels.js';
+import { loadKernels } from '../src/engine/load.js';
+import { Heap } from '../src/engine/memory.js';
+import { PARAMS_BYTES, writeAttentionParams, writePartials } from '../src/engine/attention-params.js';
 import {
   ACTIVATION_KINDS,
   ACTIVATIONS64,

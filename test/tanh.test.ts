@@ -3,8 +3,8 @@
 // odd symmetry, |tanh| ≤ 1, and additiveScores against float64 for row lengths around the vector width.
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/index.js';
-import type { Kernels } from '../src/kernels.js';
-import { loadKernels } from '../src/load.js';
+import type { Kernels } from '../src/engine/kernels.js';
+import { loadKernels } from '../src/engine/load.js';
 import { BUILDS, uniform } from './helpers.js';
 
 async function kernelsFor(backend: Backend): Promise<{ k: Kernels; memory: WebAssembly.Memory; base: number }> {

@@ -3,9 +3,9 @@
  * wanted, the materialised path. Shared by every op that attends (sdpa, multi-head), so the
  * layouts they use (contiguous heads, heads interleaved in [B, L, H·D] rows, a KV cache) need no copy.
  */
-import { writeAttentionParams, type Problem, type View } from './attention-params.js';
-import { runAttention, runAttentionWeights } from './parallel.js';
-import type { Temps, Workspace } from './workspace.js';
+import { writeAttentionParams, type Problem, type View } from '../engine/attention-params.js';
+import { runAttention, runAttentionWeights } from '../engine/parallel.js';
+import type { Temps, Workspace } from '../engine/workspace.js';
 
 export type { Problem, View };
 

@@ -1,8 +1,8 @@
 /** The context vectors of attention: a weighted sum of value rows, c[i] = Σ_j w[i, j]·v[j]. */
-import type { Tensor } from '../memory.js';
-import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../validate.js';
-import { mat, matmulNN } from './linear.js';
-import type { Workspace } from './workspace.js';
+import type { Tensor } from '../engine/memory.js';
+import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
+import { mat, matmulNN } from '../engine/linear.js';
+import type { Workspace } from '../engine/workspace.js';
 
 export interface ContextOptions {
   /** Return the output as a resident `Tensor`. */

@@ -1,8 +1,8 @@
 /** Matrix multiply through the packed gemm kernel: y = a·b (+ bias), or a·bᵀ (+ bias) for b [N, K] (PyTorch Linear). */
-import type { Tensor } from '../memory.js';
-import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../validate.js';
-import { linear, mat, matmulNN } from './linear.js';
-import type { Workspace } from './workspace.js';
+import type { Tensor } from '../engine/memory.js';
+import { checkBoolean, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
+import { linear, mat, matmulNN } from '../engine/linear.js';
+import type { Workspace } from '../engine/workspace.js';
 
 export interface MatmulOptions {
   /** b is stored [N, K] (a Linear weight [out, in]) and used transposed. */

@@ -2,9 +2,9 @@
  * Position information: the sinusoidal table of "Attention Is All You Need" and rotary
  * embeddings (RoPE). Angles are computed in float64 and rounded once to float32.
  */
-import { Tensor } from '../memory.js';
-import { checkBoolean, checkFinite, checkInteger, checkOptions, checkShape, checkTensor, describe, formatShape, type TensorLike } from '../validate.js';
-import type { Workspace } from './workspace.js';
+import { Tensor } from '../engine/memory.js';
+import { checkBoolean, checkFinite, checkInteger, checkOptions, checkShape, checkTensor, describe, formatShape, type TensorLike } from '../engine/validate.js';
+import type { Workspace } from '../engine/workspace.js';
 
 /** PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(p / 10000^(2i/dim)): [maxLength, dim]. */
 export function sinusoidalEncoding(maxLength: number, dim: number): Float32Array {

@@ -4,11 +4,11 @@
  * scores; `returnWeights` takes the materialised path (gemm, softmax, gemm) because the weights
  * themselves are the product.
  */
-import type { Tensor } from '../memory.js';
-import { asBHLD, checkBoolean, checkFinite, checkLengths, checkOptions, checkTensor, formatShape, type TensorLike } from '../validate.js';
+import type { Tensor } from '../engine/memory.js';
+import { asBHLD, checkBoolean, checkFinite, checkLengths, checkOptions, checkTensor, formatShape, type TensorLike } from '../engine/validate.js';
 import { attendFused, attendMaterialised, contiguous, type Problem } from './attend.js';
 import { checkVariants, variantFields, type VariantOptions } from './variants.js';
-import type { Workspace } from './workspace.js';
+import type { Workspace } from '../engine/workspace.js';
 
 export type { AttentionMask, RelativeBias } from './variants.js';
 

@@ -1,7 +1,7 @@
 /** Row softmax over the last dimension, with an optional additive mask (-Infinity hides an entry). */
-import type { Tensor } from '../memory.js';
-import { checkBoolean, checkFinite, checkOptions, checkTensor, formatShape, type TensorLike } from '../validate.js';
-import type { Workspace } from './workspace.js';
+import type { Tensor } from '../engine/memory.js';
+import { checkBoolean, checkFinite, checkOptions, checkTensor, formatShape, type TensorLike } from '../engine/validate.js';
+import type { Workspace } from '../engine/workspace.js';
 
 export interface SoftmaxOptions {
   /** Added before the softmax: the shape of x, or [N] (the same for every row). */

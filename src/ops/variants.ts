@@ -3,10 +3,10 @@
  * ALiBi, T5 relative position bias, mask tensors — checked (every error before anything is
  * allocated) and then moved into Wasm memory for the parameter block.
  */
-import type { Heap } from '../memory.js';
-import { checkOptions, checkTensor, describe, formatShape, type Checked, type TensorLike } from '../validate.js';
+import type { Heap } from '../engine/memory.js';
+import { checkOptions, checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { alibiSlopes, relativeBuckets } from './position-bias.js';
-import type { Temps } from './workspace.js';
+import type { Temps } from '../engine/workspace.js';
 
 /** T5's learned relative position bias (`relative_attention_bias` of a T5 attention layer). */
 export interface RelativeBias {

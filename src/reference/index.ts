@@ -9,10 +9,10 @@
  * step; `reference.luongAttention(options)` and `reference.bahdanauAttention(stateDict)` bind
  * and step. The `resident` option is accepted and ignored (results are always Float32Arrays).
  */
-export { matmul, type ReferenceMatmulOptions } from './matmul.js';
-export { softmax, type ReferenceSoftmaxOptions } from './softmax.js';
-export { attentionContext, type ReferenceContextOptions } from './context.js';
-export { scaledDotProductAttention, type ReferenceAttentionOptions, type ReferenceAttentionResult, type ReferenceAttentionResultFor } from './sdpa.js';
+export { matmul, type ReferenceMatmulOptions } from './ops/matmul.js';
+export { softmax, type ReferenceSoftmaxOptions } from './ops/softmax.js';
+export { attentionContext, type ReferenceContextOptions } from './ops/context.js';
+export { scaledDotProductAttention, type ReferenceAttentionOptions, type ReferenceAttentionResult, type ReferenceAttentionResultFor } from './ops/sdpa.js';
 export { visibleRange, type Visibility } from './visibility.js';
 export type { ReferenceTensor } from './tensor.js';
 export type { Exact } from './check.js';
@@ -28,7 +28,7 @@ export {
   type ReferenceStepResult,
   type ReferenceLuong,
   type ReferenceStep,
-} from './seq2seq.js';
+} from './nn/seq2seq.js';
 export {
   multiHeadAttention,
   ReferenceMultiHeadAttention,
@@ -39,8 +39,8 @@ export {
   type ReferenceForwardOptions,
   type ReferenceForwardResult,
   type ReferenceCacheOptions,
-} from './mha.js';
-export { sinusoidalEncoding, rope, type ReferenceRopeOptions, type ReferenceRopeStyle } from './position.js';
+} from './nn/mha.js';
+export { sinusoidalEncoding, rope, type ReferenceRopeOptions, type ReferenceRopeStyle } from './ops/position.js';
 export { uniform } from './random.js';
 export {
   transformerDecoder,
@@ -53,8 +53,8 @@ export {
   ReferenceTransformerEncoderLayer,
   ReferenceTransformerDecoderLayer,
   type ReferenceTransformerLayerConfig,
-} from './transformer.js';
-export { swigluFeedForward, ReferenceSwigluFeedForward, type ReferenceSwigluFeedForwardConfig } from './swiglu.js';
-export { gru, ReferenceGRU, embedding, ReferenceEmbedding, type ReferenceGruConfig, type ReferenceGruResult } from './gru.js';
-export { attnDecoderRNN, ReferenceAttnDecoderRNN, ReferenceBoundAttnDecoder, type ReferenceAttnDecoderStep } from './attn-decoder.js';
-export { gruSeq2seq, ReferenceGruSeq2seq, type ReferenceGruSeq2seqConfig, type ReferenceGreedyResult, type ReferenceBeamHypothesis } from './gru-seq2seq.js';
+} from './nn/transformer.js';
+export { swigluFeedForward, ReferenceSwigluFeedForward, type ReferenceSwigluFeedForwardConfig } from './nn/swiglu.js';
+export { gru, ReferenceGRU, embedding, ReferenceEmbedding, type ReferenceGruConfig, type ReferenceGruResult } from './nn/gru.js';
+export { attnDecoderRNN, ReferenceAttnDecoderRNN, ReferenceBoundAttnDecoder, type ReferenceAttnDecoderStep } from './nn/attn-decoder.js';
+export { gruSeq2seq, ReferenceGruSeq2seq, type ReferenceGruSeq2seqConfig, type ReferenceGreedyResult, type ReferenceBeamHypothesis } from './nn/gru-seq2seq.js';

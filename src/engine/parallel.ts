@@ -1,0 +1,72 @@
+/**
+ * The kernels that split across threads, called the same way with or without them. How a call is
+ * cut into chunks depends on the problem only (never on the thread count), and each kernel gives
+ * the same bits for any split of its work range, so every thread count gives the same output.
+ * Calls below `ws.parallelMinFlops` (PARALLEL_MIN_FLOPS) stay on the calling thread: waking the
+ * others costs more.
+ */
+import { JOB } from './threads/pool.js';
+import { writePartials } from './attention-params.js';
+import type { Workspace } from './workspace.js';
+
+/** Attention's cut-off is ATTENTION_FLOPS_FACTOR × the gemm one (ws.parallelMinFlops). */
+const ATTENTION_FLOPS_FACTOR = 2;
+
+const MAX_CHUNKS = 4095;
+
+/**
+ * Fused attention over all work items of the parameter block at `params`; `flops` sizes the call.
+ * A decode step over a long key range is split into key chunks (by the kernel, from the problem),
+ * whose partial states are merged in order afterwards on the calling thread.
+ */
+export function runAttention(ws: Workspace, params: number, flops: number): void {
+  const k = ws.kernels;
+  const items = k.attentionWorkItems(params);
+  const bytes = k.attentionScratchBytes(params);
+  const partialBytes = k.attentionPartialBytes(params);
+  if (partialBytes > 0) writePartials(ws.heap, params, ws.partials(partialBytes));
+  const pool = ws.pool;
+  if (!pool || items < 2 || flops < ATTENTION_FLOPS_FACTOR * ws.parallelMinFlops) {
+    k.attention(params, 0, items, ws.scratch(bytes));
+  } else {
+    const per = Math.ceil(items / MAX_CHUNKS);
+    const { base, stride } = ws.threadScratch(bytes);
+    pool.run(JOB.ATTENTION, Math.ceil(items / per), per, items, [params], base, stride);
+  }
+  if (partialBytes > 0) k.attentionMerge(params, 0, k.attentionMergeItems(params));
+}
+
+/** The same with the weights [B, H, Lq, Lk] written to `weights`. */
+export function runAttentionWeights(ws: Workspace, params: number, weights: number, flops: number): void {
+  const k = ws.kernels;
+  const items = k.attentionWeightsWorkItems(params);
+  const bytes = k.attentionWeightsScratchBytes(params);
+  const pool = ws.pool;
+  if (!pool || items < 2 || flops < ATTENTION_FLOPS_FACTOR * ws.parallelMinFlops) {
+    k.attentionWeights(params, 0, items, weights, ws.scratch(bytes));
+    return;
+  }
+  const per = Math.ceil(items / MAX_CHUNKS);
+  const { base, stride } = ws.threadScratch(bytes);
+  pool.run(JOB.ATTENTION_WEIGHTS, Math.ceil(items / per), per, items, [params, weights], base, stride);
+}
+
+/**
+ * C[m, n] = A·op(B) (+ bias) (+ C) by column panels: at most 16 panels, each a multiple of GEMM_NB
+ * columns wide (the kernel's results do not depend on where such a split falls).
+ */
+export function runGemm(
+  ws: Workspace, a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
+  m: number, n: number, kDim: number, transB: number, bias: number, accumulate: number,
+): void {
+  const k = ws.kernels;
+  const pool = ws.pool;
+  const nb = ws.tiles.gemm.NB;
+  if (!pool || n < 2 * nb || 2 * m * n * kDim < ws.parallelMinFlops) {
+    k.gemm(a, lda, b, ldb, c, ldc, m, n, kDim, transB, bias, accumulate, ws.scratch(k.gemmScratchBytes(m, n, kDim)));
+    return;
+  }
+  const per = Math.ceil(Math.ceil(n / 16) / nb) * nb;
+  const { base, stride } = ws.threadScratch(k.gemmScratchBytes(m, per, kDim));
+  pool.run(JOB.GEMM, Math.ceil(n / per), per, n, [a, lda, b, ldb, c, ldc, m, n, kDim, transB, bias, accumulate], base, stride);
+}

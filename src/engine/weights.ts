@@ -1,0 +1,32 @@
+/** Module weights copied into Wasm memory once, at construction: all of them or none. */
+import { Tensor, type Heap } from './memory.js';
+import type { Checked } from './validate.js';
+
+/**
+ * A resident copy of every checked weight (undefined stays undefined). If an allocation fails
+ * part-way, the copies already made are freed before the error propagates, so a failed
+ * constructor leaves the memory as it found it.
+ */
+export function residentWeights<K extends string>(heap: Heap, args: Record<K, Checked | undefined>): Record<K, Tensor | undefined> {
+  const made: Tensor[] = [];
+  const out = {} as Record<K, Tensor | undefined>;
+  try {
+    for (const name of Object.keys(args) as K[]) {
+      const arg = args[name];
+      if (arg === undefined) continue;
+      const t = new Tensor(heap, arg.shape);
+      made.push(t);
+      heap.floats().set(arg.tensor ? arg.tensor.data : arg.data!, t.ptr >>> 2);
+      out[name] = t;
+    }
+  } catch (error) {
+    for (const t of made) t.dispose();
+    throw error;
+  }
+  return out;
+}
+
+/** The pointer of a resident weight, 0 when absent. */
+export function ptrOf(t: Tensor | undefined): number {
+  return t === undefined ? 0 : t.ptr;
+}

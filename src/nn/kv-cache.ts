@@ -1,0 +1,81 @@
+/**
+ * The key/value cache of incremental decoding: resident K and V [B, capacity, Hk·Dh]. A plain
+ * cache holds positions 0 … maxLength − 1 in order; a sliding-window cache holds only the last
+ * `window` positions, position p in slot p mod window (a ring), so its memory stays bounded however
+ * long the generation runs. Attention does not depend on the order of its keys (positions are in
+ * the keys already, through RoPE, or absent), so a step attends over the slots as they are.
+ */
+import type { Tensor } from '../engine/memory.js';
+import { checkInteger } from '../engine/validate.js';
+
+export class KVCache {
+  readonly batch: number;
+  /** Positions a plain cache can hold (for a window cache: the window). */
+  readonly maxLength: number;
+  /** Keys a query sees in a sliding-window cache (the newest included), or undefined for a plain cache. */
+  readonly window: number | undefined;
+  /** @internal */ readonly owner: object;
+  /** @internal [B, capacity, Hk·Dh] */ readonly k: Tensor;
+  /** @internal [B, capacity, Hk·Dh] */ readonly v: Tensor;
+  private filled = 0;
+
+  /** @internal use `mha.createCache(...)` */
+  constructor(owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
+    this.owner = owner;
+    this.k = k;
+    this.v = v;
+    this.batch = batch;
+    this.maxLength = maxLength;
+    this.window = window;
+  }
+
+  /** Positions processed so far (the position of the next token). */
+  get length(): number {
+    return this.filled;
+  }
+
+  get disposed(): boolean {
+    return this.k.disposed;
+  }
+
+  /** Starts a new sequence (keeps the memory). */
+  reset(): void {
+    this.filled = 0;
+  }
+
+  /**
+   * Keeps the first `length` positions and forgets the rest (e.g. to re-decode from there). A
+   * sliding-window cache has overwritten older positions, so it can only be reset.
+   */
+  truncate(length: number): void {
+    const n = checkInteger('length', length, 0, this.filled);
+    if (this.window !== undefined && n !== this.filled && n !== 0) {
+      throw new RangeError(`a sliding-window cache keeps only its last ${this.window} positions: truncate(${n}) cannot restore the ones it overwrote; reset() it instead`);
+    }
+    this.filled = n;
+  }
+
+  /** @internal The slot of the next position, throwing when a plain cache is full. */
+  nextSlot(): number {
+    if (this.window !== undefined) return this.filled % this.window;
+    if (this.filled >= this.maxLength) {
+      throw new RangeError(`cache is full: it holds maxLength = ${this.maxLength} positions (createCache({ maxLength })); reset() it, make a larger one, or use createCache({ window }) for a sliding window`);
+    }
+    return this.filled;
+  }
+
+  /** @internal Keys held after the next position is appended. */
+  keysAfterAppend(): number {
+    return Math.min(this.filled + 1, this.maxLength);
+  }
+
+  /** @internal */
+  advance(): void {
+    this.filled++;
+  }
+
+  dispose(): void {
+    this.k.dispose();
+    this.v.dispose();
+  }
+}

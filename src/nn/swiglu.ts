@@ -1,0 +1,82 @@
+/**
+ * The SwiGLU feed-forward of Llama-family models: y = down(silu(gate(x)) ⊙ up(x)), with the
+ * Hugging Face names `gate_proj.weight` [I, H], `up_proj.weight` [I, H], `down_proj.weight` [H, I]
+ * (no biases, as in Llama). Two gemms in, the SwiGLU kernel in place, one gemm out.
+ */
+import type { Tensor } from '../engine/memory.js';
+import { checkInteger, checkOptions, checkTensor, describe, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
+import { linear, mat } from '../engine/linear.js';
+import { residentWeights } from '../engine/weights.js';
+import type { Workspace } from '../engine/workspace.js';
+
+export interface SwigluFeedForwardConfig {
+  hiddenSize: number;
+  intermediateSize: number;
+  /** `gate_proj.weight`, `up_proj.weight`, `down_proj.weight` (after `prefix`, e.g. 'model.layers.0.mlp.'). */
+  weights: Record<string, TensorLike>;
+  prefix?: string;
+}
+
+const NAMES = ['gate_proj.weight', 'up_proj.weight', 'down_proj.weight'];
+
+export class SwigluFeedForward {
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  private readonly ws: Workspace;
+  private readonly gate: Tensor;
+  private readonly up: Tensor;
+  private readonly down: Tensor;
+
+  /** @internal use `runtime.swigluFeedForward(...)` */
+  constructor(ws: Workspace, config: SwigluFeedForwardConfig) {
+    const where = 'swigluFeedForward';
+    const cfg = checkOptions('config', config, ['hiddenSize', 'intermediateSize', 'weights', 'prefix'], where);
+    const h = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
+    const i = checkInteger(`${where}: intermediateSize`, cfg['intermediateSize'], 1);
+    const prefix = cfg['prefix'] ?? '';
+    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+    const all = cfg['weights'];
+    if (typeof all !== 'object' || all === null) throw new TypeError(`${where}: weights must be a state_dict record, received ${describe(all)}`);
+    const w: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(all)) if (name.startsWith(prefix)) w[name.slice(prefix.length)] = value;
+    const missing = NAMES.filter((n) => w[n] === undefined);
+    const unexpected = Object.keys(w).filter((n) => !NAMES.includes(n));
+    if (missing.length || unexpected.length) {
+      throw new TypeError(`${where}: the weights do not match gate_proj, up_proj, down_proj: ${[missing.length ? `missing ${missing.map((n) => prefix + n).join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.map((n) => prefix + n).join(', ')}` : ''].filter(Boolean).join('; ')}`);
+    }
+    const check = (name: string, shape: number[]) => {
+      const arg = checkTensor(`${where}: weights['${prefix}${name}']`, w[name], ws.heap);
+      expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `Linear weight as [out, in], hiddenSize ${h}, intermediateSize ${i}`);
+      return arg;
+    };
+    const t = residentWeights(ws.heap, { gate: check('gate_proj.weight', [i, h]), up: check('up_proj.weight', [i, h]), down: check('down_proj.weight', [h, i]) });
+    this.ws = ws;
+    this.hiddenSize = h;
+    this.intermediateSize = i;
+    [this.gate, this.up, this.down] = [t.gate!, t.up!, t.down!];
+  }
+
+  /** x [..., hiddenSize] → [..., hiddenSize]. */
+  forward(x: TensorLike): Float32Array {
+    if (this.gate.disposed) throw new Error('swigluFeedForward: this module was disposed');
+    const { ws, hiddenSize: h, intermediateSize: i } = this;
+    const arg = checkTensor('x', x, ws.heap);
+    if (arg.shape[arg.shape.length - 1] !== h) throw new RangeError(`x: expected shape [..., ${h}] (hiddenSize), received ${formatShape(arg.shape)}`);
+    const rows = arg.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    return ws.run((temps) => {
+      const xm = mat(temps.input(arg), h);
+      const g = mat(temps.tensor([rows, i]).ptr, i);
+      const u = mat(temps.tensor([rows, i]).ptr, i);
+      linear(ws, xm, mat(this.gate.ptr, h), g, rows, i, h);
+      linear(ws, xm, mat(this.up.ptr, h), u, rows, i, h);
+      ws.kernels.swiglu(g.ptr, u.ptr, g.ptr, rows * i); // g = silu(g)·u
+      const y = temps.tensor(arg.shape);
+      linear(ws, g, mat(this.down.ptr, i), mat(y.ptr, h), rows, h, i);
+      return y.toArray();
+    });
+  }
+
+  dispose(): void {
+    for (const t of [this.gate, this.up, this.down]) t.dispose();
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * Transformer layers with the computation and state_dict names of `torch.nn.TransformerEncoderLayer`
+ * and `TransformerDecoderLayer` (batch_first, eval: dropout off):
+ *   post-norm: x = norm1(x + SA(x)); [decoder: x = norm2(x + CA(x, memory))]; x = normN(x + FF(x))
+ *   pre-norm:  x = x + SA(norm1(x)); [decoder: x = x + CA(norm2(x), memory)]; x = x + FF(normN(x))
+ *   FF(x) = linear2(activation(linear1(x))), activation ReLU or GELU (erf)
+ * Everything stays in Wasm memory between the steps: the residual adds are fused into the layer
+ * norms (post-norm) or into the epilogue of the projection that ends the sub-layer (pre-norm).
+ */
+import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
+import { mat, linear, type Mat } from '../engine/linear.js';
+import { KVCache, MultiHeadAttention } from './mha.js';
+import { residentWeights } from '../engine/weights.js';
+import type { Temps, Workspace } from '../engine/workspace.js';
+import { Tensor } from '../engine/memory.js';
+
+export type Activation = 'relu' | 'gelu';
+
+export interface TransformerLayerConfig {
+  dModel: number;
+  nhead: number;
+  dimFeedforward: number;
+  /** Default 'relu' (PyTorch's default). */
+  activation?: Activation;
+  /** Default 1e-5. */
+  layerNormEps?: number;
+  /** Pre-norm (norm_first=True). Default false. */
+  normFirst?: boolean;
+  /** The state_dict (names as PyTorch writes them), e.g. from readSafetensors. */
+  weights: Record<string, TensorLike>;
+  /** Only the entries starting with this prefix, with it removed (e.g. 'encoder.layers.0.'). */
+  prefix?: string;
+}
+
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+const ACTIVATION_KIND: Record<Activation, number> = { relu: 0, gelu: 1 };
+
+/** The resident feed-forward and norms of a layer. */
+interface Parts {
+  w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor;
+  norms: { weight: Tensor; bias: Tensor }[];
+}
+
+/** A checked config: sizes, the named weights (prefix removed), and the attention modules. */
+function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig, attentions: string[], norms: number) {
+  const cfg = checkOptions('config', config, CONFIG, where);
+  const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
+  const heads = checkInteger(`${where}: nhead`, cfg['nhead'], 1);
+  if (e % heads !== 0) throw new RangeError(`${where}: dModel ${e} must be divisible by nhead ${heads}`);
+  const ff = checkInteger(`${where}: dimFeedforward`, cfg['dimFeedforward'], 1);
+  const activation = (cfg['activation'] ?? 'relu') as Activation;
+  if (!(activation in ACTIVATION_KIND)) throw new TypeError(`${where}: activation must be 'relu' or 'gelu', received ${describe(cfg['activation'])}`);
+  const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
+  if (!(eps > 0)) throw new RangeError(`${where}: layerNormEps must be positive, received ${eps}`);
+  const normFirst = checkBoolean(`${where}: normFirst`, cfg['normFirst']);
+  const prefix = cfg['prefix'] === undefined ? '' : cfg['prefix'];
+  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+  const all = cfg['weights'];
+  if (typeof all !== 'object' || all === null) throw new TypeError(`${where}: weights must be a state_dict record, received ${describe(all)}`);
+  const weights: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(all as Record<string, unknown>)) if (name.startsWith(prefix)) weights[name.slice(prefix.length)] = value;
+  // the names PyTorch's state_dict has, all required: report missing and unexpected ones together
+  const shapes: Record<string, number[]> = {
+    'linear1.weight': [ff, e], 'linear1.bias': [ff], 'linear2.weight': [e, ff], 'linear2.bias': [e],
+  };
+  for (const a of attentions) {
+    Object.assign(shapes, { [`${a}.in_proj_weight`]: [3 * e, e], [`${a}.in_proj_bias`]: [3 * e], [`${a}.out_proj.weight`]: [e, e], [`${a}.out_proj.bias`]: [e] });
+  }
+  for (let n = 1; n <= norms; n++) Object.assign(shapes, { [`norm${n}.weight`]: [e], [`norm${n}.bias`]: [e] });
+  const missing = Object.keys(shapes).filter((n) => weights[n] === undefined);
+  const unexpected = Object.keys(weights).filter((n) => !(n in shapes));
+  if (missing.length || unexpected.length) {
+    const parts = [missing.length ? `missing ${missing.map((n) => prefix + n).join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.map((n) => prefix + n).join(', ')}` : ''];
+    throw new TypeError(`${where}: the weights do not match the layer's state_dict: ${parts.filter(Boolean).join('; ')}`);
+  }
+  const checked: Record<string, Checked> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const arg = checkTensor(`${where}: weights['${prefix}${name}']`, weights[name], ws.heap);
+    expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `dModel ${e}, dimFeedforward ${ff}`);
+    checked[name] = arg;
+  }
+  return { e, heads, ff, activation, eps, normFirst, checked };
+}
+
+/** The feed-forward and norm weights resident (all or none), then the attention modules. */
+function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number): Parts {
+  const names: Record<string, Checked> = { w1: checked['linear1.weight']!, b1: checked['linear1.bias']!, w2: checked['linear2.weight']!, b2: checked['linear2.bias']! };
+  for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: checked[`norm${n}.weight`]!, [`n${n}b`]: checked[`norm${n}.bias`]! });
+  const t = residentWeights(ws.heap, names) as Record<string, Tensor>;
+  const parts: Parts = { w1: t['w1']!, b1: t['b1']!, w2: t['w2']!, b2: t['b2']!, norms: [] };
+  for (let n = 1; n <= norms; n++) parts.norms.push({ weight: t[`n${n}w`]!, bias: t[`n${n}b`]! });
+  return parts;
+}
+
+function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string): MultiHeadAttention {
+  const w = (k: string) => checked[`${name}.${k}`]!;
+  const asInput = (c: Checked) => (c.tensor ?? { data: c.data!, shape: c.shape });
+  return new MultiHeadAttention(ws, {
+    embedDim: e, numHeads: heads,
+    weights: { in_proj_weight: asInput(w('in_proj_weight')), in_proj_bias: asInput(w('in_proj_bias')), 'out_proj.weight': asInput(w('out_proj.weight')), 'out_proj.bias': asInput(w('out_proj.bias')) },
+  });
+}
+
+/** Shared by both layers: the feed-forward sub-layer and the norms, on resident rows. */
+class LayerCore {
+  constructor(
+    protected readonly ws: Workspace,
+    readonly dModel: number,
+    readonly dimFeedforward: number,
+    readonly activation: Activation,
+    readonly normFirst: boolean,
+    protected readonly eps: number,
+    protected readonly parts: Parts,
+  ) {}
+
+  /** y = norm_n(x (+ residual)) over rows of dModel. */
+  protected norm(n: number, x: Mat, rows: number, y: Mat, residual?: Mat): void {
+    const { weight, bias } = this.parts.norms[n - 1]!;
+    this.ws.kernels.layerNorm(x.ptr, x.ld, y.ptr, y.ld, rows, this.dModel, weight.ptr, bias.ptr, this.eps, residual ? residual.ptr : 0, residual ? residual.ld : 0);
+  }
+
+  /** y = FF(x) (+ y when accumulate: the residual add fused into linear2's epilogue). */
+  protected feedForward(temps: Temps, x: Mat, rows: number, y: Mat, accumulate: boolean): void {
+    const { w1, b1, w2, b2 } = this.parts;
+    const f = this.dimFeedforward, e = this.dModel;
+    const hidden = mat(temps.tensor([rows, f]).ptr, f);
+    linear(this.ws, x, mat(w1.ptr, e), hidden, rows, f, e, { bias: b1.ptr });
+    this.ws.kernels.activation(hidden.ptr, hidden.ptr, rows * f, ACTIVATION_KIND[this.activation]);
+    linear(this.ws, hidden, mat(w2.ptr, f), y, rows, e, f, { bias: b2.ptr, accumulate });
+  }
+
+  protected disposeParts(): void {
+    const { w1, b1, w2, b2, norms } = this.parts;
+    for (const t of [w1, b1, w2, b2, ...norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
+  }
+
+  protected assertLive(where: string): void {
+    if (this.parts.w1.disposed) throw new Error(`${where}: this layer was disposed`);
+  }
+}
+
+function checkRows(where: string, name: string, value: TensorLike, e: number, ws: Workspace): { arg: Checked; batch: number; length: number } {
+  const arg = checkTensor(name, value, ws.heap);
+  if (arg.shape.length !== 3 || arg.shape[2] !== e) throw new RangeError(`${where}: ${name}: expected shape [B, L, ${e}] (batch_first, dModel ${e}), received ${formatShape(arg.shape)}`);
+  return { arg, batch: arg.shape[0]!, length: arg.shape[1]! };
+}
+
+/** src [B, L, E] and the encoder forward options, checked. */
+function checkEncoderInput(where: string, src: TensorLike, options: unknown, e: number, ws: Workspace) {
+  const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
+  const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
+  const causal = checkBoolean('options.causal', opts['causal']);
+  const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
+  return { arg, batch, length, causal, keyLengths };
+}
+
+export class TransformerEncoderLayer extends LayerCore {
+  readonly nhead: number;
+  private readonly selfAttn: MultiHeadAttention;
+
+  /** @internal use `runtime.transformerEncoderLayer(...)` */
+  constructor(ws: Workspace, config: TransformerLayerConfig) {
+    const where = 'transformerEncoderLayer';
+    const c = checkLayer(ws, where, config, ['self_attn'], 2);
+    const parts = loadParts(ws, c.checked, 2);
+    let selfAttn: MultiHeadAttention;
+    try {
+      selfAttn = attention(ws, c.e, c.heads, c.checked, 'self_attn');
+    } catch (error) {
+      for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
+      throw error;
+    }
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts);
+    this.nhead = c.heads;
+    this.selfAttn = selfAttn;
+  }
+
+  /** src [B, L, dModel] → [B, L, dModel]; `causal` masks the future, `keyLengths` hides padding keys (padded query rows are still computed). */
+  forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
+    this.assertLive('transformerEncoderLayer');
+    const { ws, dModel: e } = this;
+    const { arg, batch, length, causal, keyLengths } = checkEncoderInput('transformerEncoderLayer.forward', src, options, e, ws);
+    const rows = batch * length;
+    return ws.run((temps) => {
+      const y = mat(temps.tensor([rows, e]).ptr, e);
+      this.forwardRows(temps, mat(temps.input(arg), e), batch, length, causal, keyLengths, y);
+      return ws.heap.view(y.ptr, rows * e).slice();
+    });
+  }
+
+  /** @internal The layer on resident rows: y [B·L, E] for x [B·L, E] (x is left as it was). */
+  forwardRows(temps: Temps, x: Mat, batch: number, length: number, causal: boolean, keyLengths: Int32Array | undefined, y: Mat): void {
+    const { ws, dModel: e } = this;
+    const rows = batch * length;
+    const sa = mat(temps.tensor([rows, e]).ptr, e);
+    const attend = (q: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths }, sa);
+    if (this.normFirst) {
+      const n = mat(temps.tensor([rows, e]).ptr, e);
+      this.norm(1, x, rows, n);
+      attend(n);
+      ws.kernels.addInPlace(sa.ptr, x.ptr, rows * e); // sa = x + SA(norm1(x))
+      this.norm(2, sa, rows, n);
+      ws.heap.floats().copyWithin(y.ptr >>> 2, sa.ptr >>> 2, (sa.ptr >>> 2) + rows * e);
+      this.feedForward(temps, n, rows, y, true); // y = sa + FF(norm2(sa))
+    } else {
+      attend(x);
+      this.norm(1, sa, rows, sa, x); // sa = norm1(x + SA(x))
+      this.feedForward(temps, sa, rows, y, false);
+      this.norm(2, y, rows, y, sa); // y = norm2(sa + FF(sa))
+    }
+  }
+
+  dispose(): void {
+    this.disposeParts();
+    this.selfAttn.dispose();
+  }
+}
+
+/** @internal tgt and memory of a decoder forward, checked. */
+export interface DecoderInput {
+  t: Checked;
+  m: Checked;
+  batch: number;
+  lt: number;
+  ls: number;
+  causal: boolean;
+  memoryKeyLengths: Int32Array | undefined;
+}
+
+function checkDecoderInput(where: string, tgt: TensorLike, memory: TensorLike, options: unknown, e: number, ws: Workspace): DecoderInput {
+  const t = checkRows(where, 'tgt', tgt, e, ws);
+  const m = checkRows(where, 'memory', memory, e, ws);
+  if (m.batch !== t.batch) throw new RangeError(`${where}: memory: expected shape [${t.batch}, S, ${e}] (the batch of tgt), received ${formatShape(m.arg.shape)}`);
+  const opts = checkOptions('options', options, ['causal', 'memoryKeyLengths'], 'forward');
+  const causal = checkBoolean('options.causal', opts['causal']);
+  const memoryKeyLengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], t.batch, m.length);
+  return { t: t.arg, m: m.arg, batch: t.batch, lt: t.length, ls: m.length, causal, memoryKeyLengths };
+}
+
+export class TransformerDecoderLayer extends LayerCore {
+  readonly nhead: number;
+  private readonly selfAttn: MultiHeadAttention;
+  private readonly crossAttn: MultiHeadAttention;
+
+  /** @internal use `runtime.transformerDecoderLayer(...)` */
+  constructor(ws: Workspace, config: TransformerLayerConfig) {
+    const where = 'transformerDecoderLayer';
+    const c = checkLayer(ws, where, config, ['self_attn', 'multihead_attn'], 3);
+    const parts = loadParts(ws, c.checked, 3);
+    const made: MultiHeadAttention[] = [];
+    try {
+      made.push(attention(ws, c.e, c.heads, c.checked, 'self_attn'));
+      made.push(attention(ws, c.e, c.heads, c.checked, 'multihead_attn'));
+    } catch (error) {
+      for (const m of made) m.dispose();
+      for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
+      throw error;
+    }
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts);
+    this.nhead = c.heads;
+    [this.selfAttn, this.crossAttn] = made as [MultiHeadAttention, MultiHeadAttention];
+  }
+
+  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel]. */
+  forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
+    this.assertLive('transformerDecoderLayer');
+    const { ws, dModel: e } = this;
+    const input = checkDecoderInput('transformerDecoderLayer.forward', tgt, memory, options, e, ws);
+    const rows = input.batch * input.lt;
+    return ws.run((temps) => {
+      const y = mat(temps.tensor([rows, e]).ptr, e);
+      this.forwardRows(temps, mat(temps.input(input.t), e), mat(temps.input(input.m), e), input, y);
+      return ws.heap.view(y.ptr, rows * e).slice();
+    });
+  }
+
+  /** @internal The layer on resident rows: y [B·T, E] for x [B·T, E] over mem [B·S, E] (x is left as it was). */
+  forwardRows(temps: Temps, x: Mat, mem: Mat, p: DecoderInput, y: Mat): void {
+    const { ws, dModel: e } = this;
+    const { batch, lt, ls, causal, memoryKeyLengths } = p;
+    const rows = batch * lt;
+    const a = y;
+    const b = mat(temps.tensor([rows, e]).ptr, e);
+    const selfAttend = (q: Mat, out: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: lt, lk: lt, causal }, out);
+    const crossAttend = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, { xq: q, xk: mem, xv: mem, batch, lq: lt, lk: ls, causal: false, keyLengths: memoryKeyLengths }, out);
+    if (this.normFirst) {
+      const n = mat(temps.tensor([rows, e]).ptr, e);
+      this.norm(1, x, rows, n);
+      selfAttend(n, a);
+      ws.kernels.addInPlace(a.ptr, x.ptr, rows * e); // a = x + SA(norm1(x))
+      this.norm(2, a, rows, n);
+      crossAttend(n, b);
+      ws.kernels.addInPlace(b.ptr, a.ptr, rows * e); // b = a + CA(norm2(a), memory)
+      this.norm(3, b, rows, n);
+      ws.heap.floats().copyWithin(a.ptr >>> 2, b.ptr >>> 2, (b.ptr >>> 2) + rows * e);
+      this.feedForward(temps, n, rows, a, true); // a = b + FF(norm3(b))
+      return;
+    }
+    selfAttend(x, a);
+    this.norm(1, a, rows, a, x); // a = norm1(x + SA(x))
+    crossAttend(a, b);
+    this.norm(2, b, rows, b, a); // b = norm2(a + CA(a, memory))
+    this.feedForward(temps, b, rows, a, false);
+    this.norm(3, a, rows, a, b); // a = norm3(b + FF(b))
+  }
+
+  /** A self-attention KV cache for `bind(...).step`: [batch, maxLength] positions. */
+  createCache(options: { batch: number; maxLength: number }): KVCache {
+    this.assertLive('transformerDecoderLayer');
+    return this.selfAttn.createCache(options);
+  }
+
+  /**
+   * Keeps memory [B, S, dModel] resident with the cross-attention keys and values projected once,
+   * for an incremental decode: `bound.step(x [B, dModel], cache)` then costs one token's work.
+   */
+  bind(memory: TensorLike, options?: { memoryKeyLengths?: ArrayLike<number> }): BoundDecoderLayer {
+    const where = 'transformerDecoderLayer.bind';
+    this.assertLive('transformerDecoderLayer');
+    const { ws, dModel: e } = this;
+    const m = checkRows(where, 'memory', memory, e, ws);
+    const opts = checkOptions('options', options, ['memoryKeyLengths'], 'bind');
+    const lengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], m.batch, m.length);
+    const kv = new Tensor(ws.heap, [m.batch * m.length, 2 * e]);
+    try {
+      ws.run((temps) => this.crossAttn.projectKeysValues(mat(temps.input(m.arg), e), m.batch * m.length, mat(kv.ptr, 2 * e)));
+    } catch (error) {
+      kv.dispose();
+      throw error;
+    }
+    return new BoundDecoderLayer(this, kv, m.batch, m.length, lengths);
+  }
+
+  /** @internal BoundDecoderLayer.step: the checks, then stepRows. */
+  stepBound(x: TensorLike, cache: KVCache, bound: BoundDecoderLayer): Float32Array {
+    this.assertLive('transformerDecoderLayer');
+    const { ws, dModel: e } = this;
+    const xa = checkTensor('x', x, ws.heap);
+    expectShape('x', xa.shape, [bound.batch, e], 'the batch of the bound memory and dModel');
+    if (!(cache instanceof KVCache) || cache.owner !== this.selfAttn || cache.batch !== bound.batch) {
+      throw new TypeError(`cache must be a KVCache of batch ${bound.batch} made by this layer's createCache(), received ${describe(cache)}`);
+    }
+    if (cache.disposed) throw new TypeError('cache was disposed');
+    cache.nextSlot(); // a full cache throws before anything runs
+    return ws.run((temps) => {
+      const y = temps.tensor([bound.batch, e]);
+      this.stepRows(temps, mat(temps.input(xa), e), cache, bound, mat(y.ptr, e));
+      return y.toArray();
+    });
+  }
+
+  /** @internal One decoder step on resident rows: y [B, E] for x [B, E] at the cache's next position. */
+  stepRows(temps: Temps, x: Mat, cache: KVCache, bound: BoundDecoderLayer, y: Mat): void {
+    const { ws, dModel: e } = this;
+    const batch = cache.batch;
+    const a = mat(temps.tensor([batch, e]).ptr, e);
+    const b = mat(temps.tensor([batch, e]).ptr, e);
+    const cross = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, {
+      xq: q, batch, lq: 1, lk: bound.sourceLength, causal: false, keyLengths: bound.lengths, projectedKV: mat(bound.kv.ptr, 2 * e),
+    }, out);
+    if (this.normFirst) {
+      const n = mat(temps.tensor([batch, e]).ptr, e);
+      this.norm(1, x, batch, n);
+      this.selfAttn.stepRows(temps, n, cache, a);
+      ws.kernels.addInPlace(a.ptr, x.ptr, batch * e);
+      this.norm(2, a, batch, n);
+      cross(n, b);
+      ws.kernels.addInPlace(b.ptr, a.ptr, batch * e);
+      this.norm(3, b, batch, n);
+      ws.heap.floats().copyWithin(y.ptr >>> 2, b.ptr >>> 2, (b.ptr >>> 2) + batch * e);
+      this.feedForward(temps, n, batch, y, true);
+      return;
+    }
+    this.selfAttn.stepRows(temps, x, cache, a);
+    this.norm(1, a, batch, a, x);
+    cross(a, b);
+    this.norm(2, b, batch, b, a);
+    this.feedForward(temps, b, batch, y, false);
+    this.norm(3, y, batch, y, b);
+  }
+
+  dispose(): void {
+    this.disposeParts();
+    this.selfAttn.dispose();
+    this.crossAttn.dispose();
+  }
+}
+
+/** Memory bound to a decoder layer (its cross-attention keys and values projected once). */
+export class BoundDecoderLayer {
+  readonly batch: number;
+  readonly sourceLength: number;
+  /** @internal */ readonly kv: Tensor;
+  /** @internal */ readonly lengths: Int32Array | undefined;
+  private readonly layer: TransformerDecoderLayer;
+
+  /** @internal use `layer.bind(memory)` */
+  constructor(layer: TransformerDecoderLayer, kv: Tensor, batch: number, sourceLength: number, lengths: Int32Array | undefined) {
+    this.layer = layer;
+    this.kv = kv;
+    this.batch = batch;
+    this.sourceLength = sourceLength;
+    this.lengths = lengths;
+  }
+
+  /**
+   * One decoding step: x [B, dModel] is the newest target token of each sequence; its self-attention
+   * key and value are appended to `cache` (from layer.createCache) → the layer's output row [B, dModel],
+   * the row that `forward(tgt, memory, { causal: true, memoryKeyLengths })` gives at this position.
+   */
+  step(x: TensorLike, cache: KVCache): Float32Array {
+    if (this.kv.disposed) throw new Error('transformerDecoderLayer: this bound memory was disposed');
+    return this.layer.stepBound(x, cache, this);
+  }
+
+  /** Frees the projected memory. Idempotent. */
+  dispose(): void {
+    this.kv.dispose();
+  }
+}
+
+
+export interface TransformerEncoderConfig extends Omit<TransformerLayerConfig, 'prefix'> {
+  numLayers: number;
+  /** A final LayerNorm after the layers (`nn.TransformerEncoder(norm=LayerNorm(E))`): `norm.weight`, `norm.bias`. Default false. */
+  norm?: boolean;
+  /** Only the entries starting with this prefix (e.g. 'encoder.'), then `layers.N.` per layer. */
+  prefix?: string;
+}
+
+/** numLayers layers from `layers.N.*` of one state_dict (and `norm.*`), all or none allocated. */
+function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, config: TransformerEncoderConfig, make: (c: TransformerLayerConfig) => L) {
+  const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
+  const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
+  const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
+  const prefix = cfg['prefix'] ?? '';
+  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
+  const all = (config.weights ?? {}) as Record<string, TensorLike>;
+  const known = new Set<string>();
+  for (let n = 0; n < numLayers; n++) for (const name of Object.keys(all)) if (name.startsWith(`${prefix}layers.${n}.`)) known.add(name);
+  if (useNorm) ['norm.weight', 'norm.bias'].forEach((n) => known.add(prefix + n));
+  const unexpected = Object.keys(all).filter((n) => n.startsWith(prefix) && !known.has(n));
+  if (unexpected.length) throw new TypeError(`${where}: the weights do not match ${numLayers} layers${useNorm ? ' and a final norm' : ''}: unexpected ${unexpected.join(', ')}`);
+  const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
+  const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
+  const layers: L[] = [];
+  let finalNorm: { weight: Tensor; bias: Tensor } | undefined;
+  try {
+    const layerConfig = { ...config } as Record<string, unknown>;
+    delete layerConfig['numLayers'];
+    delete layerConfig['norm'];
+    for (let n = 0; n < numLayers; n++) layers.push(make({ ...(layerConfig as unknown as TransformerLayerConfig), prefix: `${prefix}layers.${n}.` }));
+    if (useNorm) {
+      const w = checkTensor(`${where}: weights['${prefix}norm.weight']`, all[`${prefix}norm.weight`], ws.heap);
+      const b = checkTensor(`${where}: weights['${prefix}norm.bias']`, all[`${prefix}norm.bias`], ws.heap);
+      expectShape(`${where}: weights['${prefix}norm.weight']`, w.shape, [e], 'LayerNorm(dModel) weight');
+      expectShape(`${where}: weights['${prefix}norm.bias']`, b.shape, [e], 'LayerNorm(dModel) bias');
+      const t = residentWeights(ws.heap, { w, b });
+      finalNorm = { weight: t.w!, bias: t.b! };
+    }
+  } catch (error) {
+    for (const layer of layers) layer.dispose();
+    throw error;
+  }
+  return { layers, finalNorm, eps };
+}
+
+/** What both stacks share: their layers, the optional final norm, and how they are freed. */
+class LayerStack<L extends { dispose(): void; readonly dModel: number }> {
+  readonly numLayers: number;
+  readonly layers: readonly L[];
+  protected readonly ws: Workspace;
+  private readonly finalNorm: { weight: Tensor; bias: Tensor } | undefined;
+  private readonly eps: number;
+
+  protected constructor(ws: Workspace, where: string, config: TransformerEncoderConfig, make: (c: TransformerLayerConfig) => L) {
+    const { layers, finalNorm, eps } = loadStack(ws, where, config, make);
+    this.ws = ws;
+    this.numLayers = layers.length;
+    this.layers = layers;
+    this.finalNorm = finalNorm;
+    this.eps = eps;
+  }
+
+  /** The final norm, in place on rows of x (when the stack has one). */
+  protected normOut(x: Mat, rows: number): void {
+    const e = this.layers[0]!.dModel;
+    if (this.finalNorm) this.ws.kernels.layerNorm(x.ptr, e, x.ptr, e, rows, e, this.finalNorm.weight.ptr, this.finalNorm.bias.ptr, this.eps, 0, 0);
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
+    this.finalNorm?.weight.dispose();
+    this.finalNorm?.bias.dispose();
+  }
+}
+
+/** `torch.nn.TransformerEncoder`: numLayers encoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
+export class TransformerEncoder extends LayerStack<TransformerEncoderLayer> {
+  /** @internal use `runtime.transformerEncoder(...)` */
+  constructor(ws: Workspace, config: TransformerEncoderConfig) {
+    super(ws, 'transformerEncoder', config, (layerConfig) => new TransformerEncoderLayer(ws, layerConfig));
+  }
+
+  /** src [B, L, dModel] → [B, L, dModel] through every layer (resident in between), then the final norm. */
+  forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
+    const { ws } = this;
+    const e = this.layers[0]!.dModel;
+    const { arg, batch, length, causal, keyLengths } = checkEncoderInput('transformerEncoder.forward', src, options, e, ws);
+    const rows = batch * length;
+    return ws.run((temps) => {
+      // two buffers in turn: a layer reads one and writes the other (never the caller's tensor)
+      const buffers = [mat(temps.tensor([rows, e]).ptr, e), mat(temps.tensor([rows, e]).ptr, e)];
+      let x = mat(temps.input(arg), e);
+      this.layers.forEach((layer, n) => {
+        const y = buffers[n % 2]!;
+        layer.forwardRows(temps, x, batch, length, causal, keyLengths, y);
+        x = y;
+      });
+      this.normOut(x, rows);
+      return ws.heap.view(x.ptr, rows * e).slice();
+    });
+  }
+
+}
+
+/** `torch.nn.TransformerDecoder`: numLayers decoder layers from one state_dict (`layers.N.*`), optionally a final norm. */
+export class TransformerDecoder extends LayerStack<TransformerDecoderLayer> {
+  /** @internal use `runtime.transformerDecoder(...)` */
+  constructor(ws: Workspace, config: TransformerEncoderConfig) {
+    super(ws, 'transformerDecoder', config, (layerConfig) => new TransformerDecoderLayer(ws, layerConfig));
+  }
+
+  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel] through every layer, then the final norm. */
+  forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
+    const { ws } = this;
+    const e = this.layers[0]!.dModel;
+    const input = checkDecoderInput('transformerDecoder.forward', tgt, memory, options, e, ws);
+    const rows = input.batch * input.lt;
+    return ws.run((temps) => {
+      const buffers = [mat(temps.tensor([rows, e]).ptr, e), mat(temps.tensor([rows, e]).ptr, e)];
+      const mem = mat(temps.input(input.m), e);
+      let x = mat(temps.input(input.t), e);
+      this.layers.forEach((layer, n) => {
+        const y = buffers[n % 2]!;
+        layer.forwardRows(temps, x, mem, input, y);
+        x = y;
+      });
+      this.normOut(x, rows);
+      return ws.heap.view(x.ptr, rows * e).slice();
+    });
+  }
+
+}

@@ -1,0 +1,259 @@
+/**
+ * Transformer layers written out in float64 (the twins of runtime.transformerEncoderLayer /
+ * transformerDecoderLayer): torch.nn.TransformerEncoderLayer / DecoderLayer, batch_first, eval.
+ *   post-norm: x = norm1(x + SA(x)); [x = norm2(x + CA(x, memory))]; x = normN(x + FF(x))
+ *   pre-norm:  x = x + SA(norm1(x)); [x = x + CA(norm2(x), memory)]; x = x + FF(normN(x))
+ *   FF(x) = linear2(act(linear1(x))), act = ReLU or GELU (0.5·x·(1 + erf(x/√2)))
+ *   LayerNorm: (x − mean)/√(biased variance + eps)·weight + bias
+ */
+import { checkOptions, describe } from '../check.js';
+import { multiHeadAttention, type ReferenceMultiHeadAttention } from './mha.js';
+import type { ReferenceTensor } from '../tensor.js';
+
+export interface ReferenceTransformerLayerConfig {
+  dModel: number;
+  nhead: number;
+  dimFeedforward: number;
+  activation?: 'relu' | 'gelu';
+  layerNormEps?: number;
+  normFirst?: boolean;
+  weights: Record<string, ReferenceTensor>;
+  prefix?: string;
+}
+
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+
+/** erf in float64 (Abramowitz–Stegun 7.1.26 is too coarse: a series / continued fraction pair). */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  let r: number;
+  if (a < 2.5) {
+    // Taylor series: erf(x) = 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1))
+    let term = a, sum = a;
+    for (let n = 1; n < 60; n++) {
+      term *= (-a * a) / n;
+      sum += term / (2 * n + 1);
+    }
+    r = (2 / Math.sqrt(Math.PI)) * sum;
+  } else {
+    // continued fraction for erfc, Lentz's method
+    let f = a, c = a, d = 0;
+    for (let n = 1; n < 200; n++) {
+      const an = n / 2;
+      d = a + an * d;
+      d = 1 / d;
+      c = a + an / c;
+      f *= c * d;
+    }
+    r = 1 - Math.exp(-a * a) / (f * Math.sqrt(Math.PI));
+  }
+  return x < 0 ? -r : r;
+}
+
+class Layer {
+  readonly dModel: number;
+  readonly nhead: number;
+  readonly dimFeedforward: number;
+  readonly activation: 'relu' | 'gelu';
+  readonly normFirst: boolean;
+  protected readonly eps: number;
+  protected readonly w: Record<string, Float32Array>;
+  protected readonly attn: Record<string, ReferenceMultiHeadAttention> = {};
+
+  constructor(where: string, config: ReferenceTransformerLayerConfig, attentions: string[]) {
+    const cfg = checkOptions('config', config, CONFIG, where);
+    this.dModel = cfg['dModel'] as number;
+    this.nhead = cfg['nhead'] as number;
+    this.dimFeedforward = cfg['dimFeedforward'] as number;
+    this.activation = (cfg['activation'] ?? 'relu') as 'relu' | 'gelu';
+    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new TypeError(`${where}: activation must be 'relu' or 'gelu', received ${describe(cfg['activation'])}`);
+    this.normFirst = (cfg['normFirst'] ?? false) as boolean;
+    this.eps = (cfg['layerNormEps'] ?? 1e-5) as number;
+    const prefix = (cfg['prefix'] ?? '') as string;
+    this.w = {};
+    for (const [name, t] of Object.entries(config.weights)) if (name.startsWith(prefix)) this.w[name.slice(prefix.length)] = t.data;
+    for (const a of attentions) {
+      const get = (n: string) => ({ data: this.w[`${a}.${n}`]!, shape: [] as number[] });
+      const e = this.dModel;
+      this.attn[a] = multiHeadAttention({
+        embedDim: e, numHeads: this.nhead,
+        weights: {
+          in_proj_weight: { ...get('in_proj_weight'), shape: [3 * e, e] }, in_proj_bias: { ...get('in_proj_bias'), shape: [3 * e] },
+          'out_proj.weight': { ...get('out_proj.weight'), shape: [e, e] }, 'out_proj.bias': { ...get('out_proj.bias'), shape: [e] },
+        },
+      });
+    }
+  }
+
+  /** LayerNorm n of each row of x [rows, E]. */
+  protected norm(n: number, x: Float64Array): Float64Array {
+    const e = this.dModel;
+    const weight = this.w[`norm${n}.weight`]!, bias = this.w[`norm${n}.bias`]!;
+    const y = new Float64Array(x.length);
+    for (let r = 0; r < x.length / e; r++) {
+      let mean = 0;
+      for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
+      let variance = 0;
+      for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
+      const inv = 1 / Math.sqrt(variance + this.eps);
+      for (let i = 0; i < e; i++) y[r * e + i] = (x[r * e + i]! - mean) * inv * weight[i]! + bias[i]!;
+    }
+    return y;
+  }
+
+  /** linear2(act(linear1(x))) for x [rows, E]. */
+  protected feedForward(x: Float64Array): Float64Array {
+    const e = this.dModel, f = this.dimFeedforward, rows = x.length / e;
+    const w1 = this.w['linear1.weight']!, b1 = this.w['linear1.bias']!, w2 = this.w['linear2.weight']!, b2 = this.w['linear2.bias']!;
+    const y = new Float64Array(rows * e);
+    const h = new Float64Array(f);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < f; o++) {
+        let s = b1[o]!;
+        for (let i = 0; i < e; i++) s += w1[o * e + i]! * x[r * e + i]!;
+        h[o] = this.activation === 'relu' ? Math.max(s, 0) : 0.5 * s * (1 + erf(s / Math.SQRT2));
+      }
+      for (let o = 0; o < e; o++) {
+        let s = b2[o]!;
+        for (let i = 0; i < f; i++) s += w2[o * f + i]! * h[i]!;
+        y[r * e + o] = s;
+      }
+    }
+    return y;
+  }
+
+  protected attend(name: string, x: Float64Array, shape: number[], memory: ReferenceTensor | undefined, options: object): Float64Array {
+    const q = { data: Float32Array.from(x), shape };
+    const out = memory ? this.attn[name]!.forward(q, memory, memory, options) : this.attn[name]!.forward(q, options);
+    return Float64Array.from(out.output);
+  }
+
+  dispose(): void {}
+}
+
+const add = (a: Float64Array, b: Float64Array): Float64Array => a.map((x, i) => x + b[i]!);
+
+export class ReferenceTransformerEncoderLayer extends Layer {
+  constructor(config: ReferenceTransformerLayerConfig) {
+    super('transformerEncoderLayer', config, ['self_attn']);
+  }
+
+  forward(src: ReferenceTensor, options: { causal?: boolean; keyLengths?: ArrayLike<number> } = {}): Float32Array {
+    const shape = [...src.shape];
+    let x: Float64Array = Float64Array.from(src.data);
+    const sa = (y: Float64Array) => this.attend('self_attn', y, shape, undefined, options);
+    if (this.normFirst) {
+      x = add(x, sa(this.norm(1, x)));
+      x = add(x, this.feedForward(this.norm(2, x)));
+    } else {
+      x = this.norm(1, add(x, sa(x)));
+      x = this.norm(2, add(x, this.feedForward(x)));
+    }
+    return Float32Array.from(x);
+  }
+}
+
+export class ReferenceTransformerDecoderLayer extends Layer {
+  constructor(config: ReferenceTransformerLayerConfig) {
+    super('transformerDecoderLayer', config, ['self_attn', 'multihead_attn']);
+  }
+
+  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> } = {}): Float32Array {
+    const shape = [...tgt.shape];
+    let x: Float64Array = Float64Array.from(tgt.data);
+    const sa = (y: Float64Array) => this.attend('self_attn', y, shape, undefined, { causal: options.causal });
+    const ca = (y: Float64Array) => this.attend('multihead_attn', y, shape, memory, { keyLengths: options.memoryKeyLengths });
+    if (this.normFirst) {
+      x = add(x, sa(this.norm(1, x)));
+      x = add(x, ca(this.norm(2, x)));
+      x = add(x, this.feedForward(this.norm(3, x)));
+    } else {
+      x = this.norm(1, add(x, sa(x)));
+      x = this.norm(2, add(x, ca(x)));
+      x = this.norm(3, add(x, this.feedForward(x)));
+    }
+    return Float32Array.from(x);
+  }
+}
+
+export function transformerEncoderLayer(config: ReferenceTransformerLayerConfig): ReferenceTransformerEncoderLayer {
+  return new ReferenceTransformerEncoderLayer(config);
+}
+
+export function transformerDecoderLayer(config: ReferenceTransformerLayerConfig): ReferenceTransformerDecoderLayer {
+  return new ReferenceTransformerDecoderLayer(config);
+}
+
+/** (x − mean)/√(biased variance + eps)·weight + bias over each row of e values. */
+function layerNorm(x: ArrayLike<number>, e: number, p: { weight: Float32Array; bias: Float32Array }, eps: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let r = 0; r < x.length / e; r++) {
+    let mean = 0;
+    for (let i = 0; i < e; i++) mean += x[r * e + i]! / e;
+    let variance = 0;
+    for (let i = 0; i < e; i++) variance += (x[r * e + i]! - mean) ** 2 / e;
+    for (let i = 0; i < e; i++) y[r * e + i] = ((x[r * e + i]! - mean) / Math.sqrt(variance + eps)) * p.weight[i]! + p.bias[i]!;
+  }
+  return y;
+}
+
+export interface ReferenceTransformerEncoderConfig extends ReferenceTransformerLayerConfig {
+  numLayers: number;
+  norm?: boolean;
+}
+
+/** nn.TransformerEncoder: the layers `layers.N.*` in turn, then `norm.*` when `norm`. */
+export class ReferenceTransformerEncoder {
+  readonly numLayers: number;
+  readonly layers: readonly ReferenceTransformerEncoderLayer[];
+  private readonly finalNorm: { weight: Float32Array; bias: Float32Array } | undefined;
+  private readonly eps: number;
+
+  constructor(config: ReferenceTransformerEncoderConfig) {
+    const { numLayers, norm, prefix = '', ...layer } = config;
+    this.numLayers = numLayers;
+    this.eps = config.layerNormEps ?? 1e-5;
+    this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerEncoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
+    this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
+  }
+
+  forward(src: ReferenceTensor, options: { causal?: boolean; keyLengths?: ArrayLike<number> } = {}): Float32Array {
+    let x = src.data;
+    for (const layer of this.layers) x = layer.forward({ data: x, shape: src.shape }, options);
+    return this.finalNorm ? layerNorm(x, src.shape[src.shape.length - 1]!, this.finalNorm, this.eps) : x;
+  }
+
+  dispose(): void {}
+}
+
+export function transformerEncoder(config: ReferenceTransformerEncoderConfig): ReferenceTransformerEncoder {
+  return new ReferenceTransformerEncoder(config);
+}
+
+/** nn.TransformerDecoder: the layers `layers.N.*` in turn, then `norm.*` when `norm`. */
+export class ReferenceTransformerDecoder {
+  readonly numLayers: number;
+  readonly layers: readonly ReferenceTransformerDecoderLayer[];
+  private readonly finalNorm: { weight: Float32Array; bias: Float32Array } | undefined;
+  private readonly eps: number;
+
+  constructor(config: ReferenceTransformerEncoderConfig) {
+    const { numLayers, norm, prefix = '', ...layer } = config;
+    this.numLayers = numLayers;
+    this.eps = config.layerNormEps ?? 1e-5;
+    this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerDecoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
+    this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
+  }
+
+  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> } = {}): Float32Array {
+    let x = tgt.data;
+    for (const layer of this.layers) x = layer.forward({ data: x, shape: tgt.shape }, memory, options);
+    return this.finalNorm ? layerNorm(x, tgt.shape[tgt.shape.length - 1]!, this.finalNorm, this.eps) : x;
+  }
+
+  dispose(): void {}
+}
+
+export function transformerDecoder(config: ReferenceTransformerEncoderConfig): ReferenceTransformerDecoder {
+  return new ReferenceTransformerDecoder(config);
+}
