@@ -18,3 +18,8 @@ export type { GruSeq2seq, GruSeq2seqConfig, GreedyOptions, BeamSearchOptions, To
 export * as reference from './reference/index.js';
 export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './engine/safetensors.js';
 export { loadDateNormalizer, type DateNormalizer, type DateNormalizerOptions, type DateNormalizerVocab, type NormalizeOptions, type Normalized, type Seq2seqHost } from './models/date-normalizer.js';
+export { loadModel, supportedModels, type LoadModelOptions } from './models/load-model.js';
+export type { CheckpointSource, CheckpointObjects } from './models/checkpoint.js';
+export type { TextTokenizer } from './models/tokenizer.js';
+export type { EncoderModel, EncoderInput, EncoderForwardOptions, EncoderOutput, EmbedOptions, ClassifyOptions, Classification, EmbedDefaults, TokenRows, TensorResult } from './models/encoders/model.js';
+export type { Pooling } from './models/encoders/pooling.js';

@@ -74,6 +74,11 @@ export class AttentionRuntime {
     this.ws.parallelMinFlops = flops;
   }
 
+  /** @internal the workspace the models build their modules on (models are loaded by functions that take the runtime). */
+  get workspace(): Workspace {
+    return this.ws;
+  }
+
   /** @internal the worker pool (tests kill workers through it). */
   get threadPool(): ThreadPool | undefined {
     return this.ws.pool;

@@ -86,6 +86,8 @@ export interface RowsProblem {
   causal: boolean;
   keyLengths?: Int32Array;
   needWeights?: boolean;
+  /** Return the weights of every head, [B, H, Lq, Lk], instead of their average. */
+  headWeights?: boolean;
   variants?: Variants;
   /** Keys and values already projected (projectKeysValues): rows [B·S, 2·Hk·Dh]; xk, xv unused. */
   projectedKV?: Mat;
@@ -261,7 +263,8 @@ export class MultiHeadAttention {
       ...(p.variants ? variantFields(temps, p.variants) : {}),
     };
     let weights: Float32Array | undefined;
-    if (p.needWeights) weights = averageHeads(ws.heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk), batch, heads, lq * lk);
+    if (p.headWeights) weights = ws.heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk).slice();
+    else if (p.needWeights) weights = averageHeads(ws.heap.view(attendMaterialised(ws, temps, problem), batch * heads * lq * lk), batch, heads, lq * lk);
     else attendFused(ws, problem);
     this.projectOut(attn, batch * lq, out);
     return weights;

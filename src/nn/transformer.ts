@@ -13,8 +13,11 @@ import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 import { Tensor } from '../engine/memory.js';
+import { ACTIVATION } from '../engine/kernels.js';
+import type { Variants } from '../ops/variants.js';
 
-export type Activation = 'relu' | 'gelu';
+/** 'gelu' is the exact (erf) form; 'gelu_tanh' the tanh approximation (PyTorch's approximate='tanh', Hugging Face's gelu_new). */
+export type Activation = 'relu' | 'gelu' | 'gelu_tanh';
 
 export interface TransformerLayerConfig {
   dModel: number;
@@ -33,7 +36,7 @@ export interface TransformerLayerConfig {
 }
 
 const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
-const ACTIVATION_KIND: Record<Activation, number> = { relu: 0, gelu: 1 };
+const ACTIVATION_KIND: Record<Activation, number> = { relu: ACTIVATION.relu, gelu: ACTIVATION.gelu, gelu_tanh: ACTIVATION.geluTanh };
 
 /** The resident feed-forward and norms of a layer. */
 interface Parts {
@@ -49,7 +52,7 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   if (e % heads !== 0) throw new RangeError(`${where}: dModel ${e} must be divisible by nhead ${heads}`);
   const ff = checkInteger(`${where}: dimFeedforward`, cfg['dimFeedforward'], 1);
   const activation = (cfg['activation'] ?? 'relu') as Activation;
-  if (!(activation in ACTIVATION_KIND)) throw new TypeError(`${where}: activation must be 'relu' or 'gelu', received ${describe(cfg['activation'])}`);
+  if (!(activation in ACTIVATION_KIND)) throw new TypeError(`${where}: activation must be 'relu', 'gelu' or 'gelu_tanh', received ${describe(cfg['activation'])}`);
   const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
   if (!(eps > 0)) throw new RangeError(`${where}: layerNormEps must be positive, received ${eps}`);
   const normFirst = checkBoolean(`${where}: normFirst`, cfg['normFirst']);
@@ -154,6 +157,14 @@ function checkEncoderInput(where: string, src: TensorLike, options: unknown, e: 
   return { arg, batch, length, causal, keyLengths };
 }
 
+/** @internal What the models add to an encoder layer's rows call. */
+export interface RowsExtra {
+  /** Masks and biases of the self-attention (a key padding mask, an attention mask). */
+  variants?: Variants;
+  /** Receives the self-attention weights of every head, [B, H, L, L]. */
+  onWeights?: (weights: Float32Array) => void;
+}
+
 export class TransformerEncoderLayer extends LayerCore {
   readonly nhead: number;
   private readonly selfAttn: MultiHeadAttention;
@@ -189,11 +200,14 @@ export class TransformerEncoderLayer extends LayerCore {
   }
 
   /** @internal The layer on resident rows: y [B·L, E] for x [B·L, E] (x is left as it was). */
-  forwardRows(temps: Temps, x: Mat, batch: number, length: number, causal: boolean, keyLengths: Int32Array | undefined, y: Mat): void {
+  forwardRows(temps: Temps, x: Mat, batch: number, length: number, causal: boolean, keyLengths: Int32Array | undefined, y: Mat, extra: RowsExtra = {}): void {
     const { ws, dModel: e } = this;
     const rows = batch * length;
     const sa = mat(temps.tensor([rows, e]).ptr, e);
-    const attend = (q: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths }, sa);
+    const attend = (q: Mat) => {
+      const weights = this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths, variants: extra.variants, headWeights: extra.onWeights !== undefined }, sa);
+      if (weights) extra.onWeights!(weights);
+    };
     if (this.normFirst) {
       const n = mat(temps.tensor([rows, e]).ptr, e);
       this.norm(1, x, rows, n);

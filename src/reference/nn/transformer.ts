@@ -14,7 +14,7 @@ export interface ReferenceTransformerLayerConfig {
   dModel: number;
   nhead: number;
   dimFeedforward: number;
-  activation?: 'relu' | 'gelu';
+  activation?: 'relu' | 'gelu' | 'gelu_tanh';
   layerNormEps?: number;
   normFirst?: boolean;
   weights: Record<string, ReferenceTensor>;
@@ -54,7 +54,7 @@ class Layer {
   readonly dModel: number;
   readonly nhead: number;
   readonly dimFeedforward: number;
-  readonly activation: 'relu' | 'gelu';
+  readonly activation: 'relu' | 'gelu' | 'gelu_tanh';
   readonly normFirst: boolean;
   protected readonly eps: number;
   protected readonly w: Record<string, Float32Array>;
@@ -65,8 +65,8 @@ class Layer {
     this.dModel = cfg['dModel'] as number;
     this.nhead = cfg['nhead'] as number;
     this.dimFeedforward = cfg['dimFeedforward'] as number;
-    this.activation = (cfg['activation'] ?? 'relu') as 'relu' | 'gelu';
-    if (this.activation !== 'relu' && this.activation !== 'gelu') throw new TypeError(`${where}: activation must be 'relu' or 'gelu', received ${describe(cfg['activation'])}`);
+    this.activation = (cfg['activation'] ?? 'relu') as 'relu' | 'gelu' | 'gelu_tanh';
+    if (!['relu', 'gelu', 'gelu_tanh'].includes(this.activation)) throw new TypeError(`${where}: activation must be 'relu', 'gelu' or 'gelu_tanh', received ${describe(cfg['activation'])}`);
     this.normFirst = (cfg['normFirst'] ?? false) as boolean;
     this.eps = (cfg['layerNormEps'] ?? 1e-5) as number;
     const prefix = (cfg['prefix'] ?? '') as string;
@@ -111,7 +111,9 @@ class Layer {
       for (let o = 0; o < f; o++) {
         let s = b1[o]!;
         for (let i = 0; i < e; i++) s += w1[o * e + i]! * x[r * e + i]!;
-        h[o] = this.activation === 'relu' ? Math.max(s, 0) : 0.5 * s * (1 + erf(s / Math.SQRT2));
+        h[o] = this.activation === 'relu' ? Math.max(s, 0)
+          : this.activation === 'gelu' ? 0.5 * s * (1 + erf(s / Math.SQRT2))
+          : 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s * s * s))); // gelu_tanh
       }
       for (let o = 0; o < e; o++) {
         let s = b2[o]!;

@@ -1,0 +1,62 @@
+/**
+ * `torch.nn.Linear`: y = x·Wᵀ + b with W [out, in] (the state_dict's `weight`, `bias` optional),
+ * resident once. The classification heads of the encoder models and the output projections of
+ * language models are Linear modules.
+ */
+import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
+import { linear, mat, type Mat } from '../engine/linear.js';
+import { residentWeights } from '../engine/weights.js';
+import type { Tensor } from '../engine/memory.js';
+import type { Temps, Workspace } from '../engine/workspace.js';
+
+export class Linear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  private readonly ws: Workspace;
+  private readonly weight: Tensor;
+  private readonly bias: Tensor | undefined;
+
+  /** @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors). */
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike }) {
+    const w = checkTensor(`${where}.weight`, weights.weight, ws.heap);
+    if (w.shape.length !== 2) throw new RangeError(`${where}.weight: expected shape [out, in] (nn.Linear), received ${formatShape(w.shape)}`);
+    const [out, inp] = w.shape as [number, number];
+    let b: Checked | undefined;
+    if (weights.bias !== undefined) {
+      b = checkTensor(`${where}.bias`, weights.bias, ws.heap);
+      if (b.shape.length !== 1 || b.shape[0] !== out) throw new RangeError(`${where}.bias: expected shape [${out}] (the rows of ${where}.weight), received ${formatShape(b.shape)}`);
+    }
+    const t = residentWeights(ws.heap, { w, b });
+    this.ws = ws;
+    this.weight = t.w!;
+    this.bias = t.b;
+    this.outFeatures = out;
+    this.inFeatures = inp;
+  }
+
+  /** @internal y [rows, out] = x [rows, in]·Wᵀ (+ b) on resident rows. */
+  forwardRows(x: Mat, rows: number, y: Mat): void {
+    linear(this.ws, x, mat(this.weight.ptr, this.inFeatures), y, rows, this.outFeatures, this.inFeatures, { bias: this.bias?.ptr ?? 0 });
+  }
+
+  /** @internal A fresh [rows, out] temporary holding the product. */
+  apply(temps: Temps, x: Mat, rows: number): Mat {
+    const y = mat(temps.tensor([rows, this.outFeatures]).ptr, this.outFeatures);
+    this.forwardRows(x, rows, y);
+    return y;
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.bias?.dispose();
+  }
+
+  /** @internal */
+  get disposed(): boolean {
+    return this.weight.disposed;
+  }
+
+  toString(): string {
+    return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${describe(this.bias !== undefined)})`;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The input embeddings of BERT-family encoders (Hugging Face's `BertEmbeddings`,
+ * `RobertaEmbeddings`, DistilBERT's `Embeddings`), eval mode:
+ *   e[i] = LayerNorm(word[ids[i]] + position[positions[i]] + tokenType[types[i]])
+ * with the position and token-type tables and the norm each optional. The tables stay resident;
+ * a call gathers rows straight into Wasm memory, and the sum is fused into the norm's residual add.
+ */
+import { checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
+import { mat, type Mat } from '../engine/linear.js';
+import { residentWeights } from '../engine/weights.js';
+import type { Tensor } from '../engine/memory.js';
+import type { Temps, Workspace } from '../engine/workspace.js';
+
+export interface TextEmbeddingsWeights {
+  /** [V, E] */
+  word: TensorLike;
+  /** [P, E], learned absolute positions. */
+  position?: TensorLike;
+  /** [T, E], segment (token type) embeddings. */
+  tokenType?: TensorLike;
+  /** LayerNorm over E, with its epsilon. */
+  norm?: { weight: TensorLike; bias: TensorLike; eps: number };
+}
+
+export class TextEmbeddings {
+  readonly vocabSize: number;
+  readonly dim: number;
+  /** Rows of the position table (0: none). */
+  readonly maxPositions: number;
+  /** Rows of the token-type table (0: none). */
+  readonly typeVocabSize: number;
+  private readonly ws: Workspace;
+  private readonly t: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>;
+  private readonly eps: number;
+
+  /** @internal `names` says what each table is called in the checkpoint, for the errors. */
+  constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>) {
+    const heap = ws.heap;
+    const word = checkTensor(names.word, weights.word, heap);
+    if (word.shape.length !== 2) throw new RangeError(`${names.word}: expected shape [vocab, hidden], received ${formatShape(word.shape)}`);
+    const [vocab, e] = word.shape as [number, number];
+    const table = (name: string, value: TensorLike | undefined): Checked | undefined => {
+      if (value === undefined) return undefined;
+      const arg = checkTensor(name, value, heap);
+      if (arg.shape.length !== 2 || arg.shape[1] !== e) throw new RangeError(`${name}: expected shape [rows, ${e}] (the hidden size of ${names.word}), received ${formatShape(arg.shape)}`);
+      return arg;
+    };
+    const vector = (name: string, value: TensorLike): Checked => {
+      const arg = checkTensor(name, value, heap);
+      if (arg.shape.length !== 1 || arg.shape[0] !== e) throw new RangeError(`${name}: expected shape [${e}] (the hidden size), received ${formatShape(arg.shape)}`);
+      return arg;
+    };
+    const position = table(names.position, weights.position);
+    const tokenType = table(names.tokenType, weights.tokenType);
+    const normWeight = weights.norm ? vector(names.normWeight, weights.norm.weight) : undefined;
+    const normBias = weights.norm ? vector(names.normBias, weights.norm.bias) : undefined;
+    this.t = residentWeights(heap, { word, position, tokenType, normWeight, normBias });
+    this.ws = ws;
+    this.vocabSize = vocab;
+    this.dim = e;
+    this.maxPositions = position?.shape[0] ?? 0;
+    this.typeVocabSize = tokenType?.shape[0] ?? 0;
+    this.eps = weights.norm?.eps ?? 0;
+  }
+
+  /**
+   * @internal out [rows, E] for checked ids (< vocabSize), positions (< maxPositions) and types
+   * (< typeVocabSize), each of `rows` entries (positions / types undefined: the table is unused).
+   */
+  forwardRows(temps: Temps, ids: Int32Array, positions: Int32Array | undefined, types: Int32Array | undefined, rows: number, out: Mat): void {
+    const { ws, dim: e, t } = this;
+    const f32 = ws.heap.floats();
+    const gather = (table: Tensor, index: number, into: number) => f32.copyWithin(into, (table.ptr >>> 2) + index * e, (table.ptr >>> 2) + (index + 1) * e);
+    for (let i = 0; i < rows; i++) gather(t.word!, ids[i]!, (out.ptr >>> 2) + i * out.ld);
+    const extra = (t.position && positions) || (t.tokenType && types);
+    if (!extra && !t.normWeight) return;
+    let residual = 0;
+    if (extra) {
+      // r[i] = position[positions[i]] + tokenType[types[i]]: added to the word rows inside the norm
+      const r = mat(temps.tensor([rows, e]).ptr, e);
+      const pos = t.position && positions ? t.position.ptr >>> 2 : -1;
+      const typ = t.tokenType && types ? t.tokenType.ptr >>> 2 : -1;
+      for (let i = 0; i < rows; i++) {
+        const dst = (r.ptr >>> 2) + i * e;
+        const p = pos >= 0 ? pos + positions![i]! * e : -1;
+        const y = typ >= 0 ? typ + types![i]! * e : -1;
+        for (let j = 0; j < e; j++) f32[dst + j] = (p >= 0 ? f32[p + j]! : 0) + (y >= 0 ? f32[y + j]! : 0);
+      }
+      residual = r.ptr;
+    }
+    if (t.normWeight) {
+      ws.kernels.layerNorm(out.ptr, out.ld, out.ptr, out.ld, rows, e, t.normWeight.ptr, t.normBias!.ptr, this.eps, residual, e);
+    } else if (residual) {
+      for (let i = 0; i < rows; i++) ws.kernels.addInPlace(out.ptr + 4 * i * out.ld, residual + 4 * i * e, e);
+    }
+  }
+
+  dispose(): void {
+    for (const x of Object.values(this.t)) x?.dispose();
+  }
+
+  /** @internal */
+  get disposed(): boolean {
+    return this.t.word!.disposed;
+  }
+}
