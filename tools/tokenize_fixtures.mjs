@@ -91,7 +91,7 @@ export const CORPUS = [
   'Antidisestablishmentarianism is a famously long English word.',
   'Pneumonoultramicroscopicsilicovolcanoconiosis is even longer.',
   'The encoder reads the sentence and the pooler summarizes it into one vector.',
-  'Mean pooling averages the hidden states of the tokens that are not padding.',
+  'Mean pooling averages hidden states.',
   'The classifier predicts positive or negative sentiment for each review.',
   'This movie was wonderful, I loved every minute of it.',
   'This movie was terrible, I hated every minute of it.',
@@ -120,9 +120,9 @@ export const CORPUS = [
 const BERT_TEXTS = [
   'Hello world!',
   'The café serves crème brûlée.',
-  'Mean pooling averages the hidden states of the tokens that are not padding.',
+  'Mean pooling averages hidden states.',
   '東京は日本の首都です 😀',
-  'Unbelievable!!! Prices rose 3.5% on 2024-03-15.',
+  'Unbelievable!!! Prices rose 3.5%.',
   'a',
 ];
 const ATTENTION_TEXTS = ['The quick brown fox.', 'Hi!'];
@@ -135,27 +135,27 @@ export const CHECKPOINTS = {
   },
   'bert-cls': {
     tokenizer: 'wordpiece',
-    batch: [...BERT_TEXTS.slice(0, 4), ['Is the food good?', 'The service was slow but the food was excellent.'], 'a'],
+    batch: [...BERT_TEXTS.slice(0, 4), ['Is the food good?', 'The food was excellent.'], 'a'],
     attention: [['Hello?', 'Hi!'], 'Hi!'],
   },
   'distilbert-cls': {
     tokenizer: 'wordpiece',
-    batch: ['This movie was wonderful, I loved every minute of it.', 'This movie was terrible.', ...BERT_TEXTS.slice(1, 5)],
+    batch: ['This movie was wonderful, I loved it.', 'This movie was terrible.', ...BERT_TEXTS.slice(1, 5)],
     attention: ATTENTION_TEXTS,
   },
   'roberta-mini': {
     tokenizer: 'bytelevel-bpe',
-    batch: ['Hello world!', 'The café serves crème brûlée.', ' leading space and  two  spaces', '東京は日本の首都です 😀', 'Unbelievable!!! Prices rose 3.5% on 2024-03-15.', 'Transformers use self attention.'],
+    batch: ['Hello world!', 'The café serves crème brûlée.', ' leading space and  two  spaces', '東京は日本の首都です 😀', 'Unbelievable!!! Prices rose 3.5%.', 'Transformers use self attention.'],
     attention: ATTENTION_TEXTS,
   },
   'bert-mini-f16': {
     tokenizer: 'wordpiece',
-    batch: BERT_TEXTS,
+    batch: [BERT_TEXTS[0], BERT_TEXTS[1], BERT_TEXTS[3], BERT_TEXTS[5]],
     attention: ATTENTION_TEXTS,
   },
-  'bert-mini-sharded': {
+  'bert-mini-bf16-sharded': {
     tokenizer: 'wordpiece',
-    batch: BERT_TEXTS,
+    batch: [BERT_TEXTS[0], BERT_TEXTS[2], BERT_TEXTS[4], BERT_TEXTS[5]],
     attention: ATTENTION_TEXTS,
   },
 };
@@ -330,7 +330,7 @@ async function main() {
       attention: await encodeBatch(tokenizer, spec.attention, spec.maxLength, padId, padToken),
     };
   }
-  write(join(CHECKPOINTS_DIR, 'inputs.json'), JSON.stringify(inputs, null, 1) + '\n');
+  write(join(CHECKPOINTS_DIR, 'inputs.json'), JSON.stringify(inputs) + '\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
