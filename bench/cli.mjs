@@ -32,8 +32,9 @@ const HELP = `Usage: npm run bench -- [options]
 
 This runtime (every build the engine runs, on 1 thread and on 2 and every core) against the
 plain-JS reference and the peer libraries (tfjs-wasm, onnxruntime-web, onnxruntime-node): a table
-per workload, then a summary in plain words. Without options: the full suite (every workload,
-full-size shapes, memory scaling up to N 65536; tens of minutes).
+per workload, then a summary in plain words. Without options: the full suite (every workload at
+full size, the plain-JS reference timed on each, at seconds per call on the largest, and memory
+scaling up to N 65536 in fresh processes: a long run).
 
   --quick              about a minute: five small workloads, one of each kind (seq2seq decoder step
                        S1, self-attention S2-N256, causal S4-N512, multi-head attention MHA-L64,
@@ -56,7 +57,7 @@ full-size shapes, memory scaling up to N 65536; tens of minutes).
   --no-progress        no progress lines or bar on stderr
   --kernels            only the per-kernel bench (gemm, attention, softmax), every build
   --tiny               tiny shapes, in seconds (the bench's own test; its timings mean nothing)
-  -h, --help           this text
+  --help, -h           this text
 
 Other benchmark scripts (each prints its own table):
   npm run bench:builds   fused attention, every build against the plain-JS reference (three
@@ -202,7 +203,7 @@ if (args.quick) {
   const timedJs = chosen.filter((w) => w.timeReference !== false).map((w) => w.id);
   const memoryText = runMemory && memoryContenders.length ? `memory: one call at N ${lengths.join(', ')} on ${memoryContenders.map((c) => c.label).join(', ')}` : 'no memory run';
   console.log(
-    `  quick run: ${chosen.length} small workloads (${chosen.map((w) => w.id).join(', ')}), ${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per contender after ${settings.warmupMs} ms of warmup; ` +
+    `  quick run: ${chosen.length} small workload${chosen.length === 1 ? "" : "s"} (${chosen.map((w) => w.id).join(', ')}), ${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'} of ${settings.sliceMs} ms per contender after ${settings.warmupMs} ms of warmup; ` +
       `plain JS timed on ${timedJs.join(', ') || 'none'} only; ${memoryText}. The full suite: npm run bench (without --quick).`,
   );
   const [load] = loadavg();
