@@ -52,7 +52,8 @@ scaling up to N 65536 in fresh processes: a long run).
   --peers-dir dir      where the peer package lives (default bench/peers)
   --no-memory          skip memory scaling and the variants' memory check
   --memory-timeout s   per memory run (default 90); --memory-cap MiB: RSS cap per run (default 8192)
-  --json               also write bench/results/<date>-<machine>.json, .md and the SVG charts
+  --json               also write bench/results/<date>-<machine>.json (with --quick:
+                       <date>-<machine>-quick.json), the .md tables and the SVG charts
   --out dir            where --json writes (default bench/results); --machine name: its file name
   --no-progress        no progress lines or bar on stderr
   --kernels            only the per-kernel bench (gemm, attention, softmax), every build

@@ -270,7 +270,7 @@ describe('npm run bench -- --quick (tiny shapes, an empty peers folder, no termi
   const peers = join(out, 'quick-peers');
   const quickOut = join(out, 'quick');
   // No --no-install and no --no-progress: stdin is a pipe, so nothing may be asked or installed.
-  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--quick', '--tiny', '--peers-dir', peers, '--json', '--out', quickOut, '--machine', 'quick', '--memory-timeout', '30'], {
+  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--quick', '--tiny', '--peers-dir', peers, '--json', '--out', quickOut, '--machine', 'test', '--memory-timeout', '30'], {
     cwd: root,
     maxBuffer: 16 * 2 ** 20,
     timeout: 60_000,
@@ -296,7 +296,9 @@ describe('npm run bench -- --quick (tiny shapes, an empty peers folder, no termi
     expect(lines.map((l) => /^\[(\d)\/6\] (\S+)/.exec(l)?.slice(1).join(' '))).toEqual([...QUICK.map((id, i) => `${i + 1} ${id}`), '6 memory:']);
     for (const l of lines) expect(l).toMatch(/ … \(elapsed \d+ s(, about \d+ s left)?\)$/);
     expect(stdout).not.toMatch(/^\[\d/m);
-    for (const f of readdirSync(quickOut).filter((x) => /\.(json|md)$/.test(x))) expect(readFileSync(join(quickOut, f), 'utf8')).not.toMatch(/\[\d\/\d\]|elapsed/);
+    const written = readdirSync(quickOut).filter((x) => /\.(json|md)$/.test(x));
+    expect(written.sort()).toEqual([expect.stringMatching(/-test-quick\.json$/), expect.stringMatching(/-test-quick\.md$/)]);
+    for (const f of written) expect(readFileSync(join(quickOut, f), 'utf8')).not.toMatch(/\[\d\/\d\]|elapsed/);
   });
 
   it('installs no peer without --install-peers: names the missing ones, their size and the flag', async () => {
