@@ -63,6 +63,7 @@ scaling up to N 65536 in fresh processes: a long run).
 Other benchmark scripts (each prints its own table):
   npm run bench:builds   fused attention, every build against the plain-JS reference (three
                          shapes), then the peak Wasm memory of a 16384-token sequence per build
+                         (73 s on 2 busy cores)
   npm run bench:decode   the decoding hot paths: a bound seq2seq step (dot, Bahdanau) and a
                          KV-cache multi-head step, against plain JS
   npm run bench:dates    the shipped date normaliser: one date and a batch of 256, every build,
