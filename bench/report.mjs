@@ -46,6 +46,20 @@ function textRows(res) {
   return out;
 }
 
+/**
+ * The rows whose timings spread: p75 more than `factor` × the median (a busy machine: another
+ * process took the core for part of the slices). Quick runs name them under the table.
+ */
+export const NOISE_FACTOR = 1.25;
+export const noisyRows = (res, factor = NOISE_FACTOR) => res.rows.filter((r) => r.status === 'ok' && r.median > 0 && r.p75 > factor * r.median);
+
+/** Under a quick run's table: the noisy rows, or null. */
+export function noiseLine(res) {
+  const rows = noisyRows(res);
+  if (!rows.length) return null;
+  return `noisy: ${rows.map((r) => r.label).join(', ')} (p75 more than ${NOISE_FACTOR}× the median: the machine was busy while they ran; differences under about ${NOISE_FACTOR}× with these rows may not hold)`;
+}
+
 /** Plain-text table of one workload's result. */
 export function textTable(res) {
   const head = headOf(res);
@@ -229,6 +243,7 @@ function workloadSummary(res) {
   // A reference that recomputes every position (T3: the twin has no cache) is named as such.
   const recomputes = /^recomputes all \d+ positions/.exec(js?.note ?? '')?.[0];
   if (vsJs !== undefined) parts.push(compare(vsJs, recomputes ? `the plain-JS reference, which ${recomputes}` : 'the plain-JS reference'));
+  else if (res.rows.some((r) => r.group === 'reference' && /^not timed/.test(r.status))) parts.push('plain JS not timed in --quick runs');
   let text = `${head}: ${parts.join(', ')}`;
   if (peers.length) text += ` — ${peers.map((p) => compare(p.speedup, p.name)).join(', ')}`;
   else if (res.rows.some((r) => r.group === 'peer')) text += ' — no peer ran';

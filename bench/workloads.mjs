@@ -281,11 +281,12 @@ function mhaWeights(E, seed) {
   };
 }
 
-// Multi-head attention with projections: torch.nn.MultiheadAttention(512, 8), L 256, self-attention.
-function mhaWorkload(tiny) {
-  const s = tiny ? { e: 32, heads: 4, l: 21 } : { e: 512, heads: 8, l: 256 };
+// Multi-head attention with projections: torch.nn.MultiheadAttention(512, 8), L 256, self-attention
+// (the quick set's MHA-L64: L 64).
+function mhaWorkload(tiny, { id = 'MHA', l = 256 } = {}) {
+  const s = tiny ? { e: 32, heads: 4, l: 21 } : { e: 512, heads: 8, l };
   return {
-    id: 'MHA',
+    id,
     kind: 'mha',
     title: `multi-head attention with projections, E ${s.e}, ${s.heads} heads, L ${s.l}`,
     shape: s,
@@ -429,6 +430,29 @@ export function workloads({ tiny = false } = {}) {
   return [s1, bahdanauWorkload(tiny), ...rest, mhaWorkload(tiny), decodeWorkload(tiny), ...ENCODERS.map((d) => encoderWorkload(d, tiny)), decoderStepWorkload(tiny), ...VARIANTS.map((d) => sdpaWorkload(d, tiny))];
 }
 
+// ---- the quick set ------------------------------------------------------------------------------
+// `npm run bench -- --quick`: one workload of each kind on small shapes, about a minute with every
+// peer. S1 and KV-step are the full suite's own; the others are S2, S4 and MHA made smaller (their
+// ids say how). `timeReference: false`: the plain-JS reference (≈1 GFLOP/s) would take about
+// 100 ms per call there; it still checks every contender's output, but it is not timed and its
+// row says so (no ratio against it is given, none is estimated).
+const QUICK_SDPA = [
+  { id: 'S2-N256', title: 'self-attention, 1 head, N 256, D 64 (S2 at half the length)', shape: { b: 1, h: 1, lq: 256, lk: 256, d: 64 }, tiny: { b: 1, h: 1, lq: 33, lk: 33, d: 16 } },
+  {
+    id: 'S4-N512',
+    title: 'causal, H 4, N 512, D 64 (S4 at half the length)',
+    shape: { b: 1, h: 4, lq: 512, lk: 512, d: 64, causal: true },
+    tiny: { b: 1, h: 2, lq: 40, lk: 40, d: 8, causal: true },
+    timeReference: false,
+  },
+];
+
+/** The quick set, in report order: seq2seq step, self-attention, causal, multi-head attention, decode step. */
+export function quickWorkloads({ tiny = false } = {}) {
+  const [s2, s4] = QUICK_SDPA.map((d) => ({ ...sdpaWorkload(d, tiny), ...(d.timeReference === false ? { timeReference: false } : {}) }));
+  return [sdpaWorkload(SDPA[0], tiny), s2, s4, { ...mhaWorkload(tiny, { id: 'MHA-L64', l: 64 }), timeReference: false }, decodeWorkload(tiny)];
+}
+
 /** Why a workload cannot run in this version of the runtime (its API or reference is missing), or null. */
 export function unavailable(workload, runtime) {
   const r = workload.requires;
@@ -455,5 +479,5 @@ export const variantMemoryRuns = ({ tiny = false } = {}) =>
         { id: 'window', label: 'causal window [512, 0]', n: 65536, variant: { causal: true, window: [512, 0] } },
       ];
 
-/** Memory-scaling lengths: N = 4096 … 65536, doubling (tiny: 64 … 256). */
-export const scalingLengths = ({ tiny = false, quick = false } = {}) => (tiny ? [64, 128, 256] : quick ? [4096, 8192] : [4096, 8192, 16384, 32768, 65536]);
+/** Memory-scaling lengths: N = 4096 … 65536, doubling (tiny: 64 … 256); quick: one call at N 16384 (tiny: 256). */
+export const scalingLengths = ({ tiny = false, quick = false } = {}) => (quick ? (tiny ? [256] : [16384]) : tiny ? [64, 128, 256] : [4096, 8192, 16384, 32768, 65536]);

@@ -1,4 +1,4 @@
-// Writes a run's record: <out>/<date>-<machine>.json, the Markdown tables (.md) and the charts
+// Writes a run's record: <out>/<date>-<machine>.json (<date>-<machine>-quick.json for --quick), the Markdown tables (.md) and the charts
 // (-gflops.svg, -memory.svg, -threads.svg when threaded contenders ran). `node bench/write.mjs <record.json>` re-renders the Markdown and the
 // charts from a recorded run (e.g. after the report's format changed).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,8 @@ export function writeOutputs(record, out, { json = true } = {}) {
   const { date, machine, node, workloads: results, memory, lengths, variantMemory, options } = record;
   // Records written before the summary existed: it is derived from the measurements, so derive it.
   const summary = record.summary ?? summarize(results, memory, lengths, variantMemory);
-  const stem = `${date.slice(0, 10)}-${record.machineName}`;
+  // A quick run's files get their own name: they never replace a full run's of the same day.
+  const stem = `${date.slice(0, 10)}-${record.machineName}${options?.quick ? '-quick' : ''}`;
   mkdirSync(out, { recursive: true });
   const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${node}, ${date.slice(0, 10)}${options?.quick ? ' (quick run)' : ''}`;
   const colour = colours(record.contenders.map((c) => c.id));

@@ -1,10 +1,13 @@
-// The benchmark suite must not rot: run it in --quick mode on tiny shapes, without the peer
+// The benchmark suite must not rot: run it on tiny shapes, without the peer
 // libraries (they must be reported as not installed, never dropped), and check that the tables,
 // the summary, the JSON record and the SVG charts come out, the attention-variant workloads (V…)
 // and the transformer encoder layers (T1, T2) and decoder step (T3, with its allocation line)
 // among them, each checked against the reference; our builds on one thread and, on a machine with
 // cores to spare, on 2 (and on every core): rows, summary-table columns, the thread-scaling lines
-// and chart; with --no-peers the peers are left out (no rows, one line). No timing assertions.
+// and chart; with --no-peers the peers are left out (no rows, one line). --quick runs the quick
+// set with a progress line per step and, with no terminal and no --install-peers, installs nothing:
+// it names the missing peers, their size and the flag. --help lists the options and the bench
+// scripts. No timing assertions.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,10 +28,10 @@ const BUILD = String.raw`(relaxed-simd|simd|scalar)( on \d+ threads)?`;
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe('npm run bench --quick (tiny shapes, no peers)', () => {
+describe('npm run bench (tiny shapes, no peers)', () => {
   const result = run(
     process.execPath,
-    ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--quick', '--tiny', '--json', '--out', out, '--machine', 'test', '--peers-dir', noPeers, '--no-install', '--no-progress', '--memory-timeout', '30'],
+    ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--tiny', '--json', '--out', out, '--machine', 'test', '--peers-dir', noPeers, '--no-install', '--no-progress', '--memory-timeout', '30'],
     { cwd: root, maxBuffer: 16 * 2 ** 20, timeout: 60_000 },
   );
 
@@ -259,5 +262,64 @@ describe('npm run bench -- --kernels --tiny (the per-kernel bench)', () => {
     for (const name of ['gemm NT', 'gemm NN', 'attention B1 H8', 'attention B1 H1', 'attention decode', 'attentionWeights', 'softmax'])
       expect(stdout).toMatch(new RegExp(`^${name}\\b.*\\d\\.\\d\\d$`, 'm')); // a row that ends in a GFLOP/s
     expect(stdout).not.toMatch(/Memory scaling|not installed/); // --kernels runs nothing else
+  });
+});
+
+describe('npm run bench -- --quick (tiny shapes, an empty peers folder, no terminal)', () => {
+  const QUICK = ['S1', 'S2-N256', 'S4-N512', 'MHA-L64', 'KV-step'];
+  const peers = join(out, 'quick-peers');
+  const quickOut = join(out, 'quick');
+  // No --no-install and no --no-progress: stdin is a pipe, so nothing may be asked or installed.
+  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/cli.mjs', '--quick', '--tiny', '--peers-dir', peers, '--json', '--out', quickOut, '--machine', 'test', '--memory-timeout', '30'], {
+    cwd: root,
+    maxBuffer: 16 * 2 ** 20,
+    timeout: 60_000,
+  });
+
+  it('runs the quick set: one small workload of each kind, plain JS timed on the small ones only', async () => {
+    const { stdout } = await result;
+    expect(stdout.match(/^\S+(?=  \S)/gm)?.filter((id) => /^(S|MHA|KV|T|V)/.test(id))).toEqual(QUICK);
+    expect(stdout).toMatch(/^  quick run: 5 small workloads \(S1, S2-N256, S4-N512, MHA-L64, KV-step\), .*plain JS timed on S1, S2-N256, KV-step only; memory: one call at N 256 on wasm-attention \S+\./m);
+    const table = (id: string) => stdout.slice(stdout.indexOf(`\n${id}  `), stdout.indexOf('\n\n', stdout.indexOf(`\n${id}  `) + 1));
+    for (const id of ['S4-N512', 'MHA-L64']) expect(table(id)).toMatch(/^plain JS reference\s+not timed in --quick runs/m);
+    for (const id of ['S1', 'S2-N256', 'KV-step']) expect(table(id)).toMatch(/^plain JS reference\s+\S+ µs .*1\.00×/m);
+    expect(stdout).toMatch(/^  S4-N512 causal \[.*\]: \S+( on \d+ threads)? \S+ µs, plain JS not timed in --quick runs$/m);
+    expect(stdout).toMatch(/^  S2-N256 self-attention \[.*\]: .*the plain-JS reference$/m);
+    expect(stdout).toMatch(/^Memory: single-head D 64 self-attention at N 256, one call in a fresh process/m);
+    expect(stdout).not.toMatch(/Memory of the variants|wrong result|failed/);
+    expect(stdout).toMatch(/^Quick run: \d+ s\.$/m);
+  });
+
+  it('prints a progress line per step on stderr, not on stdout nor in the written files', async () => {
+    const { stdout, stderr } = await result;
+    const lines = stderr.match(/^\[\d\/\d\] .*$/gm) ?? [];
+    expect(lines.map((l) => /^\[(\d)\/6\] (\S+)/.exec(l)?.slice(1).join(' '))).toEqual([...QUICK.map((id, i) => `${i + 1} ${id}`), '6 memory:']);
+    for (const l of lines) expect(l).toMatch(/ … \(elapsed \d+ s(, about \d+ s left)?\)$/);
+    expect(stdout).not.toMatch(/^\[\d/m);
+    const written = readdirSync(quickOut).filter((x) => /\.(json|md)$/.test(x));
+    expect(written.sort()).toEqual([expect.stringMatching(/-test-quick\.json$/), expect.stringMatching(/-test-quick\.md$/)]);
+    for (const f of written) expect(readFileSync(join(quickOut, f), 'utf8')).not.toMatch(/\[\d\/\d\]|elapsed/);
+  });
+
+  it('installs no peer without --install-peers: names the missing ones, their size and the flag', async () => {
+    const { stdout } = await result;
+    expect(stdout).toMatch(/^  peers not installed, this run goes on without them: tfjs-wasm \(\d+ MiB\), onnxruntime-web \(\d+ MiB\), onnxruntime-node \(\d+ MiB\); about \d+ MiB in all/m);
+    expect(stdout).toMatch(/^  to include them: npm run bench -- --install-peers --peers-dir \S+ --quick/m);
+    expect(stdout).toMatch(/^Peers not in this run \(not installed\): tfjs-wasm, onnxruntime-web, onnxruntime-node; npm run bench -- --install-peers/m);
+    expect(stdout).toMatch(/^onnxruntime-node \(4 contenders\)\s+not installed/m);
+    expect(existsSync(join(peers, 'node_modules'))).toBe(false);
+    expect(existsSync(peers)).toBe(false);
+  });
+});
+
+describe('npm run bench -- --help', () => {
+  it('prints the options and every benchmark script', async () => {
+    const { stdout } = await run(process.execPath, ['bench/cli.mjs', '--help'], { cwd: root, timeout: 30_000 });
+    for (const option of ['--quick', '--filter', '--contenders', '--no-peers', '--install-peers', '--no-install', '--peers-dir', '--no-memory', '--json', '--kernels', '--tiny', '--help'])
+      expect(stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
+    const scripts = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts).filter((x) => x.startsWith('bench:'));
+    expect(scripts).toEqual(expect.arrayContaining(['bench:builds', 'bench:decode', 'bench:dates']));
+    for (const script of scripts) expect(stdout).toMatch(new RegExp(`^  npm run ${script}\\s+\\S`, 'm'));
+    expect(stdout).not.toMatch(/bench:quick/);
   });
 });

@@ -1,11 +1,13 @@
-// The peers: loaded from the separate package in this folder (installed by `npm run bench` on
-// first use, never by the library's own install). A peer that is not installed or fails to load
-// is listed with the reason instead of a result; none is dropped silently.
+// The peers: loaded from the separate package in this folder, installed only when asked
+// (`npm run bench -- --install-peers`, or a y/N question when the bench runs in a terminal), never
+// by the library's own install or tests. A peer that is not installed or fails to load is listed
+// with the reason instead of a result; none is dropped silently.
 //
 // onnxruntime-web reads its thread count once per process (env.wasm.numThreads), so its 2-thread
 // contenders run in a companion child process (./remote.mjs) that the runner drives slice by
 // slice, interleaved with everything else.
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +33,30 @@ const versionOf = (dir, pkg) => JSON.parse(readFileSync(join(dir, 'node_modules'
 
 /** Whether every peer package is installed in `dir`. */
 export const peersInstalled = (dir = DEFAULT_PEERS_DIR) => [...new Set(PEER_SPECS.map((s) => s.pkg))].every((p) => installed(dir, p));
+
+// The peer libraries as users know them, with their installed size: `du -sm` of each package in
+// bench/peers/node_modules on linux-x64 (onnxruntime-node ships the CPU binaries of every
+// platform); all of node_modules, dependencies included, is PEERS_MIB.
+export const PEER_LIBRARIES = [
+  { name: 'tfjs-wasm', pkg: '@tensorflow/tfjs-backend-wasm', mib: 65 },
+  { name: 'onnxruntime-web', pkg: 'onnxruntime-web', mib: 140 },
+  { name: 'onnxruntime-node', pkg: 'onnxruntime-node', mib: 288 },
+];
+export const PEERS_MIB = 503;
+
+/** The peer libraries not installed in `dir`: [{ name, pkg, mib }]. */
+export const missingPeers = (dir = DEFAULT_PEERS_DIR) => PEER_LIBRARIES.filter((l) => !installed(dir, l.pkg));
+
+/**
+ * Installs the peer package into `dir` (its package.json and lock copied there first when `dir` is
+ * not this folder) with `npm ci`; onnxruntime-node's GPU download is skipped. → whether it worked.
+ */
+export function installPeers(dir = DEFAULT_PEERS_DIR) {
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['package.json', 'package-lock.json', '.npmrc']) if (!existsSync(join(dir, f))) copyFileSync(join(DEFAULT_PEERS_DIR, f), join(dir, f));
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', dir], { stdio: ['ignore', 2, 2], env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  return r.status === 0;
+}
 
 const libraries = new Map(); // pkg → Promise<module> (one load per process)
 async function library(dir, spec, threads) {
@@ -74,7 +100,7 @@ export async function peerContenders(dir = DEFAULT_PEERS_DIR) {
       continue;
     }
     if (!installed(dir, spec.pkg)) {
-      made.set(spec.id, { ...base, status: `not installed (${spec.pkg}; \`npm run bench\` installs bench/peers)` });
+      made.set(spec.id, { ...base, status: `not installed (${spec.pkg}; \`npm run bench -- --install-peers\` installs it)` });
       continue;
     }
     try {

@@ -1,7 +1,7 @@
 // The child side of ./remote.mjs: one peer, one prepared workload at a time.
 import { Unsupported } from '../errors.mjs';
 import { timeSlice } from '../timing.mjs';
-import { workloads } from '../workloads.mjs';
+import { quickWorkloads, workloads } from '../workloads.mjs';
 import { makePeer } from './index.mjs';
 
 let peer = null;
@@ -12,7 +12,7 @@ process.on('message', async ({ id, spec, dir, cmd, workload, tiny, options }) =>
     let value;
     if (cmd === 'prepare') {
       await prepared?.dispose?.();
-      const w = workloads({ tiny }).find((x) => x.id === workload);
+      const w = [...workloads({ tiny }), ...quickWorkloads({ tiny })].find((x) => x.id === workload);
       prepared = await peer.prepare(w, w.makeInputs());
       value = { note: prepared.note };
     } else if (cmd === 'result') value = await prepared.result();

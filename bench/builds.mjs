@@ -1,6 +1,7 @@
-// `npm run bench:quick`: fused attention, every build this engine runs, against the plain-JS
+// `npm run bench:builds`: fused attention, every build this engine runs, against the plain-JS
 // reference, interleaved in one tinybench run (medians and ratios side by side), then the peak
-// Wasm memory of a 16384-token single-head self-attention. The full suite is `npm run bench`.
+// Wasm memory of a 16384-token single-head self-attention. The full suite against the other
+// libraries is `npm run bench` (a short run of it: `npm run bench -- --quick`).
 import { Bench } from 'tinybench';
 import { init, reference, supportedBackends } from '../dist/index.js';
 
