@@ -21,5 +21,5 @@ export { loadDateNormalizer, type DateNormalizer, type DateNormalizerOptions, ty
 export { loadModel, supportedModels, type LoadModelOptions } from './models/load-model.js';
 export type { CheckpointSource, CheckpointObjects } from './models/checkpoint.js';
 export type { TextTokenizer } from './models/tokenizer.js';
-export type { EncoderModel, EncoderInput, EncoderForwardOptions, EncoderOutput, EmbedOptions, ClassifyOptions, Classification, EmbedDefaults, TokenRows, TensorResult } from './models/encoders/model.js';
+export type { EncoderModel, EncoderInput, EncoderForwardOptions, EncoderOutput, EmbedOptions, ClassifyOptions, Classification, EmbedDefaults, TokenRows, TensorResult, TextInput } from './models/encoders/model.js';
 export type { Pooling } from './models/encoders/pooling.js';

@@ -21,10 +21,11 @@ export class TextTokenizer {
   }
 
   /** text → token ids, with the special tokens the checkpoint's post-processor adds (`[CLS] … [SEP]`, `<s> … </s>`). */
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[] {
+  encode(text: string, options?: { addSpecialTokens?: boolean; pair?: string }): number[] {
     if (typeof text !== 'string') throw new TypeError(`tokenizer.encode: text must be a string, received ${describe(text)}`);
-    const add = options?.addSpecialTokens ?? true;
-    return this.inner.encode(text, { add_special_tokens: add }).ids;
+    const pair = options?.pair;
+    if (pair !== undefined && typeof pair !== 'string') throw new TypeError(`tokenizer.encode: options.pair must be a string, received ${describe(pair)}`);
+    return this.inner.encode(text, { text_pair: pair ?? null, add_special_tokens: options?.addSpecialTokens ?? true }).ids;
   }
 
   /** ids → text (special tokens skipped unless `skipSpecialTokens: false`). */
@@ -39,30 +40,43 @@ export class TextTokenizer {
   }
 
   /**
-   * @internal The ids and segment ids of `text` with special tokens, cut to `maxLength`: the text's
-   * own tokens are cut from the end and the special tokens around them kept (Hugging Face's
-   * truncation 'longest_first' for one text); `truncation: false` makes an over-long text a RangeError.
+   * @internal The ids and segment ids of `text` (and `pair`) with special tokens, cut to `maxLength`:
+   * the texts' own tokens are cut from the end, the longer text first, and the special tokens around
+   * them kept (Hugging Face's truncation 'longest_first'); `truncation: false` makes an over-long
+   * input a RangeError.
    */
-  encodeForModel(text: string, maxLength: number, truncation: boolean, where: string): Encoded {
+  encodeForModel(text: string, pair: string | undefined, maxLength: number, truncation: boolean, where: string): Encoded {
     if (typeof text !== 'string') throw new TypeError(`${where}: expected a string, received ${describe(text)}`);
-    const full = this.inner.encode(text, { add_special_tokens: true, return_token_type_ids: true });
+    if (pair !== undefined && typeof pair !== 'string') throw new TypeError(`${where}: expected the second text to be a string, received ${describe(pair)}`);
+    const full = this.inner.encode(text, { text_pair: pair ?? null, add_special_tokens: true, return_token_type_ids: true });
     const ids: number[] = full.ids;
     const typeIds: number[] = full.token_type_ids ?? ids.map(() => 0);
     if (ids.length <= maxLength) return { ids, typeIds };
     if (!truncation) {
       throw new RangeError(`${where}: ${ids.length} tokens, more than the model's limit of ${maxLength} (pass truncation: true, the default, to cut the text to fit)`);
     }
-    // Where the text's own tokens sit among the special ones: the run equal to the ids without them.
-    const content: number[] = this.inner.encode(text, { add_special_tokens: false }).ids;
-    const specials = ids.length - content.length;
-    let start = 0;
-    while (start + content.length <= ids.length && !content.every((id, i) => ids[start + i] === id)) start++;
-    if (start + content.length > ids.length || maxLength < specials) {
-      // the post-processor did not keep the text in one run: cut the end, as a last resort
-      return { ids: ids.slice(0, maxLength), typeIds: typeIds.slice(0, maxLength) };
+    // Where each text's own tokens sit among the special ones: the runs equal to its ids without them.
+    const own = (s: string): number[] => this.inner.encode(s, { add_special_tokens: false }).ids;
+    const runs: { start: number; length: number }[] = [];
+    let from = 0;
+    for (const part of pair === undefined ? [text] : [text, pair]) {
+      const content = own(part);
+      let start = from;
+      while (start + content.length <= ids.length && !content.every((id, i) => ids[start + i] === id)) start++;
+      if (start + content.length > ids.length) return { ids: ids.slice(0, maxLength), typeIds: typeIds.slice(0, maxLength) }; // not one run each: cut the end
+      runs.push({ start, length: content.length });
+      from = start + content.length;
     }
-    const keep = maxLength - specials;
-    const cut = (xs: number[]) => [...xs.slice(0, start + keep), ...xs.slice(start + content.length)];
+    const keep = runs.map((r) => r.length);
+    let excess = ids.length - maxLength;
+    while (excess > 0) {
+      const i = keep.length > 1 && keep[1]! > keep[0]! ? 1 : 0; // the longer text loses a token
+      if (keep[i] === 0) return { ids: ids.slice(0, maxLength), typeIds: typeIds.slice(0, maxLength) };
+      keep[i]!--;
+      excess--;
+    }
+    const dropped = (k: number) => runs.some((r, i) => k >= r.start + keep[i]! && k < r.start + r.length);
+    const cut = (xs: number[]) => xs.filter((_, k) => !dropped(k));
     return { ids: cut(ids), typeIds: cut(typeIds) };
   }
 }

@@ -19,12 +19,15 @@ import { Linear } from '../../nn/linear.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
-import type { TextTokenizer } from '../tokenizer.js';
+import type { Encoded, TextTokenizer } from '../tokenizer.js';
 import { normalizeRows, pool, POOLINGS, type Pooling } from './pooling.js';
 import type { EncoderSpec, LinearNames } from './spec.js';
 
 /** A [B, L] batch: one array per sequence (ragged: padded for you), or `{ data, shape: [B, L] }`. */
 export type TokenRows = readonly (readonly number[])[] | { data: ArrayLike<number>; shape: readonly [number, number] | readonly number[] };
+
+/** A text, texts, [text, pair] pairs (two segments, e.g. for a cross-encoder or NLI), or token-id arrays. */
+export type TextInput = string | readonly (string | readonly [string, string])[] | readonly (readonly number[])[];
 
 export interface EncoderInput {
   inputIds: TokenRows;
@@ -70,8 +73,11 @@ export interface ClassifyOptions {
 }
 
 export interface Classification {
+  /** The label with the highest score (id2label). */
   label: string;
   score: number;
+  /** Every label's score, in id order (softmax; sigmoid for multi-label checkpoints; the raw value for regression). */
+  scores: Float32Array;
 }
 
 /** What embed() does by default, read from the sentence-transformers files. */
@@ -199,7 +205,7 @@ export class EncoderModel {
    * Sentence embeddings [N, hidden] (row-major) for texts (tokenized with the checkpoint's
    * tokenizer) or token-id arrays: pooled over each text's tokens, optionally L2-normalised.
    */
-  embed(texts: readonly string[] | readonly (readonly number[])[] | string, options?: EmbedOptions): Float32Array {
+  embed(texts: TextInput, options?: EmbedOptions): Float32Array {
     this.assertLive();
     const where = `${WHERE}.embed`;
     const opts = checkOptions('options', options, ['pooling', 'normalize', 'batchSize', 'truncation'], where);
@@ -210,26 +216,32 @@ export class EncoderModel {
     const rows = this.tokenize(where, texts, opts);
     const e = this.hiddenSize;
     const out = new Float32Array(rows.length * e);
-    this.inBatches(where, rows, opts['batchSize'], (ids, first) => {
-      const r = this.forward({ inputIds: ids });
-      pool(r.lastHiddenState.data, r.attentionMask, ids.length, r.lastHiddenState.shape[1]!, e, pooling, out, first);
+    this.inBatches(where, rows, opts['batchSize'], (batch, first) => {
+      const r = this.forward(this.inputOf(batch));
+      pool(r.lastHiddenState.data, r.attentionMask, batch.length, r.lastHiddenState.shape[1]!, e, pooling, out, first);
     });
     if (normalize) normalizeRows(out, rows.length, e);
     return out;
   }
 
   /** The top label and its score for each text (softmax over the labels; sigmoid for multi-label checkpoints). */
-  classify(texts: readonly string[] | readonly (readonly number[])[] | string, options?: ClassifyOptions): Classification[] {
+  classify(texts: TextInput, options?: ClassifyOptions): Classification[] {
     this.assertLive();
     const where = `${WHERE}.classify`;
     if (!this.head) throw new Error(`${where}: ${this.architecture} has no classification head (load a …ForSequenceClassification checkpoint)`);
     const opts = checkOptions('options', options, ['batchSize', 'truncation'], where);
     const rows = this.tokenize(where, texts, opts);
     const results: Classification[] = [];
-    this.inBatches(where, rows, opts['batchSize'], (ids) => {
-      for (const logits of this.logits(ids)) results.push(this.topLabel(logits));
+    this.inBatches(where, rows, opts['batchSize'], (batch) => {
+      for (const logits of this.logits(batch)) results.push(this.topLabel(logits));
     });
     return results;
+  }
+
+  private inputOf(rows: Encoded[]): EncoderInput {
+    const input: EncoderInput = { inputIds: rows.map((r) => r.ids) };
+    if (this.spec.typeVocabSize > 0) input.tokenTypeIds = rows.map((r) => r.typeIds);
+    return input;
   }
 
   /** Frees every weight. Idempotent. */
@@ -249,8 +261,9 @@ export class EncoderModel {
   }
 
   /** The logits [C] of each sequence (the head on its first token's state). */
-  private logits(ids: number[][]): Float32Array[] {
-    const batch = this.checkBatch(`${WHERE}.classify`, ids, undefined, undefined);
+  private logits(rows: Encoded[]): Float32Array[] {
+    const input = this.inputOf(rows);
+    const batch = this.checkBatch(`${WHERE}.classify`, input.inputIds, undefined, input.tokenTypeIds);
     const head = this.head!;
     const e = this.hiddenSize;
     return this.ws.run((temps) => {
@@ -277,38 +290,52 @@ export class EncoderModel {
   private topLabel(logits: Float32Array): Classification {
     const c = logits.length;
     const labels = this.labels ?? Array.from({ length: c }, (_, i) => `LABEL_${i}`);
-    if (this.spec.problemType === 'regression') return { label: labels[0] ?? 'LABEL_0', score: logits[0]! };
+    const scores = new Float32Array(c);
+    if (this.spec.problemType === 'regression') scores.set(logits);
+    else if (this.spec.problemType === 'multi_label_classification') for (let i = 0; i < c; i++) scores[i] = 1 / (1 + Math.exp(-logits[i]!));
+    else {
+      let max = -Infinity;
+      for (const v of logits) max = Math.max(max, v); // NaN makes max NaN, and every score NaN
+      let sum = 0;
+      for (const v of logits) sum += Math.exp(v - max);
+      for (let i = 0; i < c; i++) scores[i] = Math.exp(logits[i]! - max) / sum;
+    }
     let best = 0;
-    for (let i = 1; i < c; i++) if (logits[i]! > logits[best]! || Number.isNaN(logits[i]!)) best = i;
-    if (this.spec.problemType === 'multi_label_classification') return { label: labels[best]!, score: 1 / (1 + Math.exp(-logits[best]!)) };
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
-    let sum = 0;
-    for (const v of logits) sum += Math.exp(v - max);
-    return { label: labels[best]!, score: Math.exp(logits[best]! - max) / sum };
+    for (let i = 1; i < c; i++) if (scores[i]! > scores[best]!) best = i;
+    return { label: labels[best] ?? `LABEL_${best}`, score: scores[best]!, scores };
   }
 
-  /** Texts → ids (tokenizer, truncation) or checked id arrays. */
-  private tokenize(where: string, texts: unknown, opts: Record<string, unknown>): number[][] {
+  /** Texts (or [text, pair] pairs) → ids and segment ids (tokenizer, truncation), or id arrays as given. */
+  private tokenize(where: string, texts: unknown, opts: Record<string, unknown>): Encoded[] {
     const truncation = opts['truncation'] ?? true;
     if (typeof truncation !== 'boolean') throw new TypeError(`${where}: options.truncation must be a boolean, received ${describe(truncation)}`);
     const list = typeof texts === 'string' ? [texts] : texts;
     if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${where}: expected a text, an array of texts or an array of token-id arrays, received ${describe(texts)}`);
-    if (list.every((t) => typeof t === 'string')) {
+    const isText = (t: unknown) => typeof t === 'string' || (Array.isArray(t) && t.length === 2 && t.every((x) => typeof x === 'string'));
+    const types = this.spec.typeVocabSize > 1;
+    if (list.every(isText)) {
       if (!this.tokenizer) throw new Error(`${where}: texts need the checkpoint's tokenizer, and tokenizer.json was not found (looked for ${this.tokenizerPlace}); pass token ids instead`);
       const d = this.embedDefaults;
-      return (list as string[]).map((text, i) => this.tokenizer!.encodeForModel(d.lowerCase ? text.toLowerCase() : text, d.maxLength, truncation, `${where}: texts[${i}]`).ids);
-    }
-    if (list.every((t) => Array.isArray(t))) {
-      return (list as number[][]).map((ids, i) => {
-        if (ids.length > this.maxLength && !truncation) throw new RangeError(`${where}: texts[${i}] has ${ids.length} tokens, more than the model's limit of ${this.maxLength}`);
-        return ids.length > this.maxLength ? ids.slice(0, this.maxLength) : [...ids];
+      const cased = (t: string) => (d.lowerCase ? t.toLowerCase() : t);
+      return (list as (string | [string, string])[]).map((t, i) => {
+        const [a, b] = typeof t === 'string' ? [t, undefined] : t;
+        const enc = this.tokenizer!.encodeForModel(cased(a), b === undefined ? undefined : cased(b), d.maxLength, truncation, `${where}: texts[${i}]`);
+        // one segment row (RoBERTa): every token is segment 0, whatever the post-processor numbered the pair
+        return types ? enc : { ids: enc.ids, typeIds: enc.ids.map(() => 0) };
       });
     }
-    throw new TypeError(`${where}: expected strings or arrays of token ids (not a mix), received ${describe(list.find((t) => typeof t !== 'string'))} at index ${list.findIndex((t) => typeof t !== 'string')}`);
+    if (list.every((t) => Array.isArray(t) && t.every((x: unknown) => typeof x === 'number'))) {
+      return (list as number[][]).map((ids, i) => {
+        if (ids.length > this.maxLength && !truncation) throw new RangeError(`${where}: texts[${i}] has ${ids.length} tokens, more than the model's limit of ${this.maxLength}`);
+        const kept = ids.length > this.maxLength ? ids.slice(0, this.maxLength) : [...ids];
+        return { ids: kept, typeIds: kept.map(() => 0) };
+      });
+    }
+    const bad = list.findIndex((t) => !isText(t));
+    throw new TypeError(`${where}: expected texts, [text, pair] pairs or arrays of token ids (not a mix), received ${describe(list[bad])} at index ${bad}`);
   }
 
-  private inBatches(where: string, rows: number[][], size: unknown, run: (ids: number[][], first: number) => void): void {
+  private inBatches(where: string, rows: Encoded[], size: unknown, run: (batch: Encoded[], first: number) => void): void {
     const n = size ?? 32;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`${where}: options.batchSize must be an integer ≥ 1, received ${describe(size)}`);
     for (let i = 0; i < rows.length; i += n) run(rows.slice(i, i + n), i);
