@@ -128,7 +128,7 @@ describe.each(BUILDS)('loadModel, %s build', (backend) => {
       texts.forEach((_, i) => expect(reversed.subarray((texts.length - 1 - i) * e, (texts.length - i) * e)).toEqual(all.subarray(i * e, (i + 1) * e)));
     });
 
-    if (want.scores) {
+    if (want.batch.scores) {
       it('classifies with the checkpoint labels and scores', () => {
         const m = models.get(name)!;
         const got = m.classify(want.batch.texts);
