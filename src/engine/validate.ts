@@ -155,20 +155,6 @@ export function checkOptions(name: string, value: unknown, known: readonly strin
   return value as Record<string, unknown>;
 }
 
-/**
- * A state_dict's names against what a module needs, reported together as load_state_dict(strict=True)
- * does: unknown names first (each with its nearest known name), then every missing one.
- */
-export function checkStateDict(label: string, record: Record<string, unknown>, required: readonly string[], optional: readonly string[], fn: string): void {
-  const known = [...required, ...optional];
-  const unexpected = Object.keys(record).filter((k) => !known.includes(k));
-  const missing = required.filter((k) => record[k] === undefined);
-  if (unexpected.length === 0 && missing.length < 2) return; // a single missing name gets its own message, with its shape
-  const parts = unexpected.map((k) => `${label}.${k} is not an option of ${fn}; ${hint(k, known)}`);
-  if (missing.length) parts.push(`${label} lacks ${missing.join(', ')}`);
-  throw new TypeError(parts.join('; '));
-}
-
 /** Names from PyTorch and other libraries that users carry over, and what to use here instead. */
 const FOREIGN: Record<string, string> = {
   is_causal: 'causal',
