@@ -155,37 +155,50 @@ export function checkOptions(name: string, value: unknown, known: readonly strin
   return value as Record<string, unknown>;
 }
 
-/** Names from PyTorch and other libraries that users carry over, and what to use here instead. */
-const FOREIGN: Record<string, string> = {
-  is_causal: 'causal',
-  iscausal: 'causal',
-  key_padding_mask: 'keyLengths',
-  keypaddingmask: 'keyLengths',
-  need_weights: 'needWeights',
-  return_weights: 'returnWeights',
-  attn_mask: 'attnMask',
-  attnmask: 'attnMask',
-  mask: 'attnMask',
-  window_size: 'window',
-  sliding_window: 'window',
-  slidingwindow: 'window',
-  enable_gqa: '',
+/**
+ * Names from PyTorch and other libraries that users carry over (folded: lower case, no '_' or '-'),
+ * and what to use here instead, best first: the first one the function knows is suggested.
+ * PyTorch's snake_case names of options we spell in camelCase (attn_mask → attnMask,
+ * dim_feedforward → dimFeedforward, batch_first → batchFirst …) need no entry: a known name that
+ * folds to the same letters is suggested first.
+ */
+const FOREIGN: Record<string, readonly string[]> = {
+  iscausal: ['causal'],
+  tgtiscausal: ['causal'],
+  srciscausal: ['causal'],
+  keypaddingmask: ['keyPaddingMask', 'keyLengths'],
+  srckeypaddingmask: ['srcKeyPaddingMask', 'keyPaddingMask', 'keyLengths'],
+  tgtkeypaddingmask: ['tgtKeyPaddingMask', 'keyPaddingMask', 'keyLengths'],
+  memorykeypaddingmask: ['memoryKeyPaddingMask', 'memoryKeyLengths'],
+  needweights: ['needWeights', 'returnWeights'],
+  returnweights: ['returnWeights', 'needWeights'],
+  attnmask: ['attnMask'],
+  mask: ['attnMask', 'mask'],
+  srcmask: ['attnMask'],
+  tgtmask: ['attnMask'],
+  windowsize: ['window'],
+  slidingwindow: ['window'],
+  enablegqa: [''],
   // onnxruntime / tfjs / PyTorch thread settings
-  numthreads: 'threads',
-  intraopnumthreads: 'threads',
-  num_threads: 'threads',
-  wasmnumthreads: 'threads',
+  numthreads: ['threads'],
+  intraopnumthreads: ['threads'],
+  wasmnumthreads: ['threads'],
 };
 
+const fold = (name: string): string => name.toLowerCase().replace(/[_-]/g, '');
+
 function hint(key: string, known: readonly string[]): string {
-  const folded = key.toLowerCase().replace(/[_-]/g, '');
-  const foreign = FOREIGN[key] ?? FOREIGN[folded];
+  const folded = fold(key);
+  const same = known.find((name) => fold(name) === folded);
+  if (same !== undefined) return `did you mean ${same}?`;
+  const foreign = FOREIGN[folded];
   if (foreign !== undefined) {
-    if (foreign !== '' && known.includes(foreign)) return `did you mean ${foreign}?`;
-    if (foreign === 'attnMask') {
+    const use = foreign.find((name) => name !== '' && known.includes(name));
+    if (use !== undefined) return `did you mean ${use}?`;
+    if (foreign[0] === 'attnMask') {
       return `attention masks are not supported here; masking is by ${known.filter((k) => k === 'causal' || k === 'keyLengths').join(' and ') || 'the options listed'} (options: ${known.join(', ')})`;
     }
-    if (key === 'enable_gqa') return 'grouped-query attention needs no option: give k and v fewer heads than q (a divisor of its heads)';
+    if (folded === 'enablegqa') return 'grouped-query attention needs no option: give k and v fewer heads than q (a divisor of its heads)';
   }
   let best = '';
   let bestDistance = Infinity;
