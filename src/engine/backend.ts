@@ -29,7 +29,7 @@ export function supportedBackends(): Backend[] {
   return BACKENDS.filter(supports);
 }
 
-/** The major version of Node.js, or undefined outside Node (browsers, Deno without its Node flag, Bun reports one too). */
+/** The major version of Node.js, or undefined outside Node. */
 function nodeMajor(): number | undefined {
   const version = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
   return version === undefined ? undefined : Number.parseInt(version, 10);
@@ -44,9 +44,10 @@ export function relaxedSimdHint(node: number | undefined): string {
 
 /**
  * The reason of the automatic choice when the engine runs `supported` (best first; scalar always):
- * the builds it skipped and, for relaxed SIMD on Node, how to turn it on.
+ * the builds it skipped and, for relaxed SIMD on Node (`node`: its major version, undefined
+ * elsewhere), how to turn it on.
  */
-export function choiceReason(supported: readonly Backend[], node: number | undefined = nodeMajor()): string {
+export function choiceReason(supported: readonly Backend[], node: number | undefined): string {
   const best = BACKENDS.find((b) => supported.includes(b)) ?? 'scalar';
   const skipped = BACKENDS.slice(0, BACKENDS.indexOf(best));
   if (skipped.length === 0) return 'best build; the engine supports every feature it uses';
@@ -67,5 +68,5 @@ export function chooseBackend(requested?: Backend): { backend: Backend; reason: 
     return { backend: requested, reason: 'forced by options.backend' };
   }
   const supported = supportedBackends();
-  return { backend: supported[0]!, reason: choiceReason(supported) };
+  return { backend: supported[0]!, reason: choiceReason(supported, nodeMajor()) };
 }
