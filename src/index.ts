@@ -1,7 +1,7 @@
 export { init, AttentionRuntime, supportedBackends, type InitOptions } from './runtime.js';
 export { BACKENDS, type Backend } from './engine/backend.js';
 export { Tensor, type MemoryStats } from './engine/memory.js';
-export type { TensorData, TensorLike } from './engine/validate.js';
+export type { NumericArray, TensorData, TensorLike } from './engine/validate.js';
 export type { KernelTiles } from './engine/kernels.js';
 export type { AttentionOptions, AttentionResult, AttentionMask, RelativeBias } from './ops/sdpa.js';
 export type { MatmulOptions } from './ops/matmul.js';

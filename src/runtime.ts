@@ -21,7 +21,7 @@ import { AttnDecoderRNN } from './nn/attn-decoder.js';
 import { GruSeq2seq, type GruSeq2seqConfig } from './nn/gru-seq2seq.js';
 import { PARAMS_BYTES } from './engine/attention-params.js';
 import { kernelTiles, type KernelTiles } from './engine/kernels.js';
-import { checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './engine/validate.js';
+import { asFloat32, checkOptions, checkShape, describe, formatShape, type Exact, type TensorLike } from './engine/validate.js';
 
 export interface InitOptions {
   /** Force a build instead of the best one the engine validates; fails if the engine lacks it. */
@@ -102,12 +102,11 @@ export class AttentionRuntime {
   tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
     const dims = checkShape('shape', shape);
     const size = dims.reduce((a, b) => a * b, 1);
-    if (!(data instanceof Float32Array) && !Array.isArray(data) && !ArrayBuffer.isView(data)) {
-      throw new TypeError(`data must be a Float32Array or an array of numbers, received ${describe(data)}`);
-    }
-    if (data.length !== size) throw new RangeError(`data has ${data.length} elements but shape ${formatShape(dims)} needs ${size}`);
+    const floats = asFloat32('data', data);
+    if (floats === undefined) throw new TypeError(`data must be a Float32Array, another numeric typed array or an array of numbers, received ${describe(data)}`);
+    if (floats.length !== size) throw new RangeError(`data has ${data.length} elements but shape ${formatShape(dims)} needs ${size}`);
     const t = new Tensor(this.ws.heap, dims);
-    this.ws.heap.floats().set(data, t.ptr >>> 2);
+    this.ws.heap.floats().set(floats, t.ptr >>> 2);
     return t;
   }
 

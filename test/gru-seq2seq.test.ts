@@ -138,7 +138,7 @@ describe.each(BUILDS)('gruSeq2seq on the %s build', (backend) => {
     const before = rt.memoryStats().bytesInUse;
     const { 'out.bias': _, ...noBias } = config.decoder;
     expect(() => rt.gruSeq2seq({ ...config, decoder: noBias })).toThrow(/^attnDecoderRNN: weights\['out.bias'\] is missing/);
-    expect(() => rt.gruSeq2seq({ ...config, decoder: { ...config.decoder, 'attention.Wb.weight': config.decoder['attention.Wa.weight']! } })).toThrow(/weights\.attention\.Wb\.weight is not an option of attnDecoderRNN; did you mean attention\.Wa\.weight\?/);
+    expect(() => rt.gruSeq2seq({ ...config, decoder: { ...config.decoder, 'attention.Wb.weight': config.decoder['attention.Wa.weight']! } })).toThrow(/^attnDecoderRNN: the weights do not match its state_dict: unexpected attention\.Wb\.weight \(did you mean attention\.Wa\.weight\?\)$/);
     expect(() => rt.gruSeq2seq({ ...config, eos: V })).toThrow(RangeError);
     expect(() => rt.attnDecoderRNN(config.decoder, { prefx: 'decoder.' } as never)).toThrow(/options\.prefx is not an option of attnDecoderRNN; did you mean prefix\?/);
     expect(rt.memoryStats().bytesInUse).toBe(before);

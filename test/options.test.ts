@@ -58,12 +58,12 @@ describe('unknown option names', () => {
       'Ua.bias': tensor([H], 4), 'Va.weight': tensor([1, H], 5), 'Va.bias': tensor([1], 6),
     };
     // a state_dict with an extra entry: state_dicts are records (a whole model with a prefix is one), so this is a run-time check
-    expect(() => rt.bahdanauAttention({ ...bahdanau, 'Wa.weights': tensor([H, H], 7) })).toThrow(/weights\.Wa\.weights is not an option of bahdanauAttention; did you mean Wa\.weight\?/);
+    expect(() => rt.bahdanauAttention({ ...bahdanau, 'Wa.weights': tensor([H, H], 7) })).toThrow(/^bahdanauAttention: the weights do not match its state_dict: unexpected Wa\.weights \(did you mean Wa\.weight\?\)$/);
     const weights = { in_proj_weight: tensor([3 * H, H], 1), in_proj_bias: tensor([3 * H], 2), 'out_proj.weight': tensor([H, H], 3), 'out_proj.bias': tensor([H], 4) };
     // @ts-expect-error PyTorch's constructor name
     expect(() => rt.multiHeadAttention({ embed_dim: H, numHeads: 2, weights })).toThrow(/config\.embed_dim is not an option of multiHeadAttention; did you mean embedDim\?/);
     // a state_dict entry we do not have (add_bias_kv): state_dicts are records (a whole model with a prefix is one), so this is a run-time check
-    expect(() => rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: { ...weights, bias_k: tensor([1, 1, H], 5) } })).toThrow(/config\.weights\.bias_k is not an option of multiHeadAttention/);
+    expect(() => rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: { ...weights, bias_k: tensor([1, 1, H], 5) } })).toThrow(/^multiHeadAttention: the weights do not match its state_dict: unexpected bias_k$/);
     const mha = rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights });
     const x = tensor([1, 3, H], 9);
     // @ts-expect-error
@@ -91,8 +91,8 @@ describe('state_dict names', () => {
     const H = 4;
     const w = { in_proj_weight: tensor([3 * H, H], 1), 'out_proj.weight': tensor([H, H], 3), out_proj_bias: tensor([H], 4) };
     expect(() => rt.multiHeadAttention({ embedDim: H, numHeads: 2, weights: w as never }))
-      .toThrow(/^config\.weights\.out_proj_bias is not an option of multiHeadAttention; did you mean out_proj\.bias\?; config\.weights lacks in_proj_bias, out_proj\.bias$/);
+      .toThrow(/^multiHeadAttention: the weights do not match its state_dict: missing in_proj_bias, out_proj\.bias; unexpected out_proj_bias \(did you mean out_proj\.bias\?\)$/);
     expect(() => rt.bahdanauAttention({ 'Wa.weight': tensor([H, H], 1), 'Wa.bias': tensor([H], 2), 'Ua.weight': tensor([H, H], 3), 'Ua.bias': tensor([H], 4) } as never))
-      .toThrow(/^weights lacks Va\.weight, Va\.bias$/);
+      .toThrow(/^bahdanauAttention: the weights do not match its state_dict: missing Va\.weight, Va\.bias$/);
   });
 });

@@ -202,6 +202,6 @@ describe('Bahdanau attention from a whole model state_dict', () => {
     const got = rt.bahdanauAttention(sd, { prefix: 'attention.' }).attend(h, hs).context;
     const want = ref.bahdanauAttention(sd, { prefix: 'attention.' }).attend(h, hs).context;
     for (let i = 0; i < H; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5);
-    expect(() => rt.bahdanauAttention(sd)).toThrow(/weights\.attention\.Wa\.weight is not an option of bahdanauAttention/);
+    expect(() => rt.bahdanauAttention(sd)).toThrow(/^bahdanauAttention: the weights do not match its state_dict: missing Wa\.weight, .* unexpected attention\.Wa\.weight, .*This looks like a whole model's state_dict: pass prefix 'attention\.' to load one module of it$/);
   });
 });

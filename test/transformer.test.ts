@@ -161,7 +161,7 @@ describe.each(BUILDS)('a whole nn.TransformerEncoder state_dict on the %s build'
     expect(e.normwise).toBeLessThanOrEqual(1e-5);
     stack.dispose();
     expect(() => rt.transformerEncoder({ ...(enc.config as { numLayers: number; dModel: number; nhead: number; dimFeedforward: number }), numLayers: 1, weights: weights(enc.weights) }))
-      .toThrow(/^transformerEncoder: the weights do not match 1 layers and a final norm: unexpected encoder\.layers\.1\./);
+      .toThrow(/^transformerEncoder: the weights do not match 1 layer and a final norm: unexpected encoder\.layers\.1\.self_attn\.in_proj_weight, encoder\.layers\.1\.self_attn\.in_proj_bias, encoder\.layers\.1\.self_attn\.out_proj\.weight and 9 more$/);
   });
 });
 
@@ -180,7 +180,7 @@ describe.each(BUILDS)('the SwiGLU feed-forward on the %s build', (backend) => {
     expect(err).toBeLessThanOrEqual(1e-5);
     ff.dispose();
     expect(() => rt.swigluFeedForward({ hiddenSize: H, intermediateSize: I, weights: { ...weights, 'mlp.gate.weight': w([I, H], 5) }, prefix: 'mlp.' }))
-      .toThrow(/^swigluFeedForward: the weights do not match gate_proj, up_proj, down_proj: unexpected mlp\.gate\.weight$/);
+      .toThrow(/^swigluFeedForward: the weights do not match gate_proj, up_proj, down_proj: unexpected mlp\.gate\.weight \(did you mean mlp\.gate_proj\.weight\?\)$/);
   });
 });
 

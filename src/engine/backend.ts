@@ -29,6 +29,32 @@ export function supportedBackends(): Backend[] {
   return BACKENDS.filter(supports);
 }
 
+/** The major version of Node.js, or undefined outside Node. */
+function nodeMajor(): number | undefined {
+  const version = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  return version === undefined ? undefined : Number.parseInt(version, 10);
+}
+
+/** How to get relaxed SIMD on an engine that lacks it, or '' when there is nothing to say. */
+export function relaxedSimdHint(node: number | undefined): string {
+  if (node === undefined) return '';
+  if (node < 22) return `Node ${node} runs it with the flag --experimental-wasm-relaxed-simd; Node 22+ has relaxed SIMD on by default`;
+  return 'Node 22+ has relaxed SIMD on by default: check for a flag that turns it off';
+}
+
+/**
+ * The reason of the automatic choice when the engine runs `supported` (best first; scalar always):
+ * the builds it skipped and, for relaxed SIMD on Node (`node`: its major version, undefined
+ * elsewhere), how to turn it on.
+ */
+export function choiceReason(supported: readonly Backend[], node: number | undefined): string {
+  const best = BACKENDS.find((b) => supported.includes(b)) ?? 'scalar';
+  const skipped = BACKENDS.slice(0, BACKENDS.indexOf(best));
+  if (skipped.length === 0) return 'best build; the engine supports every feature it uses';
+  const hint = skipped.includes('relaxed-simd') ? relaxedSimdHint(node) : '';
+  return `best build this engine validates (no ${skipped.join(', no ')}${hint ? `: ${hint}` : ''})`;
+}
+
 /** Why a backend was chosen, for `runtime.backendReason`. */
 export function chooseBackend(requested?: Backend): { backend: Backend; reason: string } {
   if (requested !== undefined) {
@@ -41,8 +67,6 @@ export function chooseBackend(requested?: Backend): { backend: Backend; reason: 
     }
     return { backend: requested, reason: 'forced by options.backend' };
   }
-  const backend = supportedBackends()[0]!;
-  const skipped = BACKENDS.slice(0, BACKENDS.indexOf(backend));
-  const reason = skipped.length === 0 ? 'best build; the engine supports every feature it uses' : `best build this engine validates (no ${skipped.join(', no ')})`;
-  return { backend, reason };
+  const supported = supportedBackends();
+  return { backend: supported[0]!, reason: choiceReason(supported, nodeMajor()) };
 }

@@ -5,13 +5,43 @@
  */
 import { Tensor, type Heap } from './memory.js';
 
+/** The typed arrays of numbers that tensor data may be, besides Float32Array (Float16Array too, where the engine has it). */
+export type NumericArray = Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
 /**
  * A tensor given by value: row-major data and its shape. Float32Array data is used as is; an
- * array of numbers (a PyTorch tensor's `.flatten().tolist()`) is converted to float32 once.
+ * array of numbers (a PyTorch tensor's `.flatten().tolist()`) or another numeric typed array
+ * (Float64Array, Int32Array, Uint8Array, Float16Array …) is converted to float32 once, NaN kept.
+ * BigInt64Array and BigUint64Array are refused: convert them to numbers first.
  */
 export interface TensorData {
-  data: Float32Array | readonly number[];
+  data: Float32Array | NumericArray | readonly number[];
   shape: readonly number[];
+}
+
+/** What tensor data may be, for messages. */
+const DATA_KINDS = 'a Float32Array, another numeric typed array or an array of numbers';
+
+/**
+ * `data` as float32: a Float32Array as is, a numeric typed array or an array of numbers converted
+ * (NaN stays NaN); undefined for anything else (the caller says what it expected).
+ */
+export function asFloat32(name: string, data: unknown, shapeName = 'shape'): Float32Array | undefined {
+  if (data instanceof Float32Array) return data;
+  if (Array.isArray(data)) {
+    if (data.some((x) => Array.isArray(x))) {
+      throw new TypeError(`${name} is a nested array: flatten it row-major (data.flat(Infinity), or PyTorch's t.flatten().tolist()) and give its dimensions as ${shapeName}`);
+    }
+    const bad = data.findIndex((x) => typeof x !== 'number');
+    if (bad >= 0) throw new TypeError(`${name}[${bad}] must be a number, received ${describe(data[bad])}`);
+    return Float32Array.from(data as number[]);
+  }
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) return undefined;
+  const kind = data.constructor.name;
+  if (kind === 'BigInt64Array' || kind === 'BigUint64Array') {
+    throw new TypeError(`${name} is a ${describe(data)} of BigInts: convert it to numbers first (Float32Array.from(data, Number)); tensors are float32`);
+  }
+  return new Float32Array(data as unknown as ArrayLike<number>);
 }
 
 /** What every op accepts: a resident tensor or plain data. */
@@ -31,6 +61,7 @@ export function isOptionsObject(value: unknown): boolean {
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `Array(${value.length})`;
+  if (value instanceof DataView) return `DataView(${value.byteLength} bytes)`;
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   if (typeof value === 'string') return JSON.stringify(value);
@@ -70,20 +101,13 @@ export function checkTensor(name: string, value: unknown, heap: Heap): Checked {
     throw new TypeError(`${name} is a bare ${describe(value)} without a shape: pass { data, shape } (e.g. { data, shape: [B, H, L, D] }) or a runtime tensor (runtime.tensor(data, shape))`);
   }
   if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`${name} must be a runtime tensor or { data, shape } (data a Float32Array or an array of numbers), received ${describe(value)}`);
+    throw new TypeError(`${name} must be a runtime tensor or { data, shape } (data ${DATA_KINDS}), received ${describe(value)}`);
   }
   const { shape } = value as Partial<TensorData>;
-  let data = (value as Partial<TensorData>).data as unknown;
-  if (Array.isArray(data)) {
-    if (data.some((x) => Array.isArray(x))) {
-      throw new TypeError(`${name}.data is a nested array: flatten it row-major (data.flat(Infinity), or PyTorch's t.flatten().tolist()) and give its dimensions as ${name}.shape`);
-    }
-    const bad = data.findIndex((x) => typeof x !== 'number');
-    if (bad >= 0) throw new TypeError(`${name}.data[${bad}] must be a number, received ${describe(data[bad])}`);
-    data = Float32Array.from(data as number[]);
-  }
-  if (!(data instanceof Float32Array)) {
-    throw new TypeError(`${name}.data must be a Float32Array or an array of numbers, received ${describe(data)}${data === undefined ? ` (pass { data, shape } or a runtime tensor)` : ''}`);
+  const given = (value as Partial<TensorData>).data as unknown;
+  const data = asFloat32(`${name}.data`, given, `${name}.shape`);
+  if (data === undefined) {
+    throw new TypeError(`${name}.data must be ${DATA_KINDS}, received ${describe(given)}${given === undefined ? ` (pass { data, shape } or a runtime tensor)` : ''}`);
   }
   const dims = checkShape(`${name}.shape`, shape);
   const size = dims.reduce((a, b) => a * b, 1);
@@ -156,50 +180,49 @@ export function checkOptions(name: string, value: unknown, known: readonly strin
 }
 
 /**
- * A state_dict's names against what a module needs, reported together as load_state_dict(strict=True)
- * does: unknown names first (each with its nearest known name), then every missing one.
+ * Names from PyTorch and other libraries that users carry over (folded: lower case, no '_' or '-'),
+ * and what to use here instead, best first: the first one the function knows is suggested.
+ * PyTorch's snake_case names of options we spell in camelCase (attn_mask → attnMask,
+ * dim_feedforward → dimFeedforward, batch_first → batchFirst …) need no entry: a known name that
+ * folds to the same letters is suggested first.
  */
-export function checkStateDict(label: string, record: Record<string, unknown>, required: readonly string[], optional: readonly string[], fn: string): void {
-  const known = [...required, ...optional];
-  const unexpected = Object.keys(record).filter((k) => !known.includes(k));
-  const missing = required.filter((k) => record[k] === undefined);
-  if (unexpected.length === 0 && missing.length < 2) return; // a single missing name gets its own message, with its shape
-  const parts = unexpected.map((k) => `${label}.${k} is not an option of ${fn}; ${hint(k, known)}`);
-  if (missing.length) parts.push(`${label} lacks ${missing.join(', ')}`);
-  throw new TypeError(parts.join('; '));
-}
-
-/** Names from PyTorch and other libraries that users carry over, and what to use here instead. */
-const FOREIGN: Record<string, string> = {
-  is_causal: 'causal',
-  iscausal: 'causal',
-  key_padding_mask: 'keyLengths',
-  keypaddingmask: 'keyLengths',
-  need_weights: 'needWeights',
-  return_weights: 'returnWeights',
-  attn_mask: 'attnMask',
-  attnmask: 'attnMask',
-  mask: 'attnMask',
-  window_size: 'window',
-  sliding_window: 'window',
-  slidingwindow: 'window',
-  enable_gqa: '',
+const FOREIGN: Record<string, readonly string[]> = {
+  iscausal: ['causal'],
+  tgtiscausal: ['causal'],
+  srciscausal: ['causal'],
+  keypaddingmask: ['keyPaddingMask', 'keyLengths'],
+  srckeypaddingmask: ['srcKeyPaddingMask', 'keyPaddingMask', 'keyLengths'],
+  tgtkeypaddingmask: ['tgtKeyPaddingMask', 'keyPaddingMask', 'keyLengths'],
+  memorykeypaddingmask: ['memoryKeyPaddingMask', 'memoryKeyLengths'],
+  needweights: ['needWeights', 'returnWeights'],
+  returnweights: ['returnWeights', 'needWeights'],
+  attnmask: ['attnMask'],
+  mask: ['attnMask', 'mask'],
+  srcmask: ['attnMask'],
+  tgtmask: ['attnMask'],
+  windowsize: ['window'],
+  slidingwindow: ['window'],
+  enablegqa: [''],
   // onnxruntime / tfjs / PyTorch thread settings
-  numthreads: 'threads',
-  intraopnumthreads: 'threads',
-  num_threads: 'threads',
-  wasmnumthreads: 'threads',
+  numthreads: ['threads'],
+  intraopnumthreads: ['threads'],
+  wasmnumthreads: ['threads'],
 };
 
+const fold = (name: string): string => name.toLowerCase().replace(/[_-]/g, '');
+
 function hint(key: string, known: readonly string[]): string {
-  const folded = key.toLowerCase().replace(/[_-]/g, '');
-  const foreign = FOREIGN[key] ?? FOREIGN[folded];
+  const folded = fold(key);
+  const same = known.find((name) => fold(name) === folded);
+  if (same !== undefined) return `did you mean ${same}?`;
+  const foreign = FOREIGN[folded];
   if (foreign !== undefined) {
-    if (foreign !== '' && known.includes(foreign)) return `did you mean ${foreign}?`;
-    if (foreign === 'attnMask') {
+    const use = foreign.find((name) => name !== '' && known.includes(name));
+    if (use !== undefined) return `did you mean ${use}?`;
+    if (foreign[0] === 'attnMask') {
       return `attention masks are not supported here; masking is by ${known.filter((k) => k === 'causal' || k === 'keyLengths').join(' and ') || 'the options listed'} (options: ${known.join(', ')})`;
     }
-    if (key === 'enable_gqa') return 'grouped-query attention needs no option: give k and v fewer heads than q (a divisor of its heads)';
+    if (folded === 'enablegqa') return 'grouped-query attention needs no option: give k and v fewer heads than q (a divisor of its heads)';
   }
   let best = '';
   let bestDistance = Infinity;

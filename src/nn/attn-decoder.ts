@@ -17,12 +17,12 @@
  * second half of the [R, 2H] buffer `cat`).
  */
 import { Tensor } from '../engine/memory.js';
-import { checkLengths, checkOptions, checkStateDict, checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
+import { checkLengths, checkOptions, checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { checkIds } from '../reference/ids.js';
 import { gruShapes, type GruWeights } from './gru.js';
 import { linear, linearRowwise, mat, matmulNN } from '../engine/linear.js';
 import { FACTORED_LIMIT } from './seq2seq.js';
-import { checkNamed, underPrefix } from '../engine/state-dict.js';
+import { checkNamed, checkNames, underPrefix } from '../engine/state-dict.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Workspace } from '../engine/workspace.js';
 
@@ -96,14 +96,15 @@ export class AttnDecoderRNN {
   constructor(ws: Workspace, stateDict: Record<string, TensorLike>, options?: { prefix?: string }) {
     const where = 'attnDecoderRNN';
     const opts = checkOptions('options', options, ['prefix'], where);
-    const { record, prefix } = underPrefix(where, stateDict, opts['prefix']);
+    const under = underPrefix(where, stateDict, opts['prefix']);
+    const { record, prefix } = under;
     // the names first, then H and V from the output layer, then every shape
-    checkStateDict(prefix ? `weights (under '${prefix}')` : 'weights', record, Object.keys(decoderShapes(1, 1)), [], where);
+    checkNames(where, under, Object.keys(decoderShapes(1, 1)));
     const probe = record['out.weight'];
     if (probe === undefined) throw new TypeError(`${where}: weights['${prefix}out.weight'] is missing (expected shape [V, H], the output layer)`);
     const o = checkTensor(`${where}: weights['${prefix}out.weight']`, probe, ws.heap);
     const [V, H] = o.shape.length === 2 ? (o.shape as [number, number]) : [1, 1];
-    const c = checkNamed(where, record, prefix, decoderShapes(H, V), ws.heap, `the tutorial's AttnDecoderRNN with hidden size ${H} and ${V} output tokens (from out.weight [V, H])`);
+    const c = checkNamed(where, under, decoderShapes(H, V), ws.heap, `the tutorial's AttnDecoderRNN with hidden size ${H} and ${V} output tokens (from out.weight [V, H])`);
     const vb = c['attention.Va.bias']!;
     const va = c['attention.Va.weight']!;
     const vData = va.tensor ? va.tensor.data : va.data!;

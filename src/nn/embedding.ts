@@ -4,8 +4,8 @@
  */
 import { checkIds } from '../reference/ids.js';
 import { Tensor } from '../engine/memory.js';
-import { checkOptions, checkShape, checkStateDict, checkTensor, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
-import { underPrefix } from '../engine/state-dict.js';
+import { checkOptions, checkShape, checkTensor, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
+import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Mat } from '../engine/linear.js';
 import type { Workspace } from '../engine/workspace.js';
@@ -15,8 +15,9 @@ export function checkEmbeddingWeight(where: string, weights: unknown, prefix: un
   let value = weights;
   let label = `${where}: weight`;
   if (!(value instanceof Tensor) && !(typeof value === 'object' && value !== null && !isOptionsObject(value))) {
-    const { record, prefix: p } = underPrefix(where, weights, prefix);
-    checkStateDict(p ? `weights (under '${p}')` : 'weights', record, ['weight'], [], where);
+    const under = underPrefix(where, weights, prefix);
+    const { record, prefix: p } = under;
+    checkNames(where, under, ['weight'], { leaveSingleMissing: false });
     value = record['weight'];
     label = `${where}: weights['${p}weight']`;
   } else if (prefix !== undefined && prefix !== '') throw new TypeError(`${where}: options.prefix applies to a state_dict ({ weight }), not to a tensor`);

@@ -8,14 +8,14 @@
  * encoded exactly as alone. The decoder starts from `sos` with the encoder's last hidden state and
  * steps all live rows as one batch, in Wasm memory, with buffers allocated once per call.
  */
-import { checkFinite, checkInteger, checkOptions, checkStateDict, checkTensor, formatShape, type TensorLike } from '../engine/validate.js';
+import { checkFinite, checkInteger, checkOptions, checkTensor, formatShape, type TensorLike } from '../engine/validate.js';
 import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from '../reference/search.js';
 import { AttnDecoderRNN, type Sources, type StepBuffers } from './attn-decoder.js';
 import { sentencesOf, type TokenBatch } from '../reference/ids.js';
 import { gruShapes, type GruWeights } from './gru.js';
 import { linear, linearRowwise, mat } from '../engine/linear.js';
 import { Tensor } from '../engine/memory.js';
-import { checkNamed, underPrefix } from '../engine/state-dict.js';
+import { checkNamed, checkNames, underPrefix } from '../engine/state-dict.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -76,13 +76,14 @@ export class GruSeq2seq {
     const encAll = joint ? cfg['weights'] : cfg['encoder'];
     const decAll = (joint ? cfg['weights'] : cfg['decoder']) as Record<string, TensorLike>;
     // the encoder: names, then H and V_in from the embedding, then shapes
-    const { record, prefix } = underPrefix(`${where} (encoder)`, encAll, encPrefix);
+    const under = underPrefix(`${where} (encoder)`, encAll, encPrefix);
+    const { record, prefix } = under;
     const encNames = ['embedding.weight', ...Object.keys(gruShapes(1, 1, 'gru.'))];
-    checkStateDict(prefix ? `encoder weights (under '${prefix}')` : 'encoder weights', record, encNames, [], where);
+    checkNames(`${where} (encoder)`, under, encNames);
     const e = checkTensor(`${where}: weights['${prefix}embedding.weight']`, record['embedding.weight'], ws.heap);
     if (e.shape.length !== 2) throw new RangeError(`${where}: weights['${prefix}embedding.weight']: expected shape [V, H] (nn.Embedding(V, H).weight), received ${formatShape(e.shape)}`);
     const [vin, H] = e.shape as [number, number];
-    const c = checkNamed(where, record, prefix, { 'embedding.weight': [vin, H], ...gruShapes(H, H, 'gru.') }, ws.heap, `the tutorial's EncoderRNN with hidden size ${H}`);
+    const c = checkNamed(where, under, { 'embedding.weight': [vin, H], ...gruShapes(H, H, 'gru.') }, ws.heap, `the tutorial's EncoderRNN with hidden size ${H}`);
     const decoder = new AttnDecoderRNN(ws, decAll, { prefix: decPrefix as string });
     try {
       if (decoder.hiddenSize !== H) throw new RangeError(`${where}: the decoder's hidden size ${decoder.hiddenSize} differs from the encoder's ${H}`);

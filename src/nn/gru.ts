@@ -101,8 +101,8 @@ export class GRU {
     const cfg = checkOptions('config', config, ['inputSize', 'hiddenSize', 'weights', 'prefix'], where);
     const input = checkInteger(`${where}: inputSize`, cfg['inputSize'], 1);
     const hidden = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
-    const { record, prefix } = underPrefix(where, cfg['weights'], cfg['prefix']);
-    const c = checkNamed(where, record, prefix, gruShapes(input, hidden), ws.heap, `nn.GRU(${input}, ${hidden}): gates r, z, n stacked`);
+    const under = underPrefix(where, cfg['weights'], cfg['prefix']);
+    const c = checkNamed(where, under, gruShapes(input, hidden), ws.heap, `nn.GRU(${input}, ${hidden}): gates r, z, n stacked`);
     const t = residentWeights(ws.heap, { wih: c['weight_ih_l0'], whh: c['weight_hh_l0'], bih: c['bias_ih_l0'], bhh: c['bias_hh_l0'] });
     this.ws = ws;
     this.inputSize = input;

@@ -10,9 +10,10 @@
  * transposed or copied between the projections and the attention.
  */
 import { Tensor } from '../engine/memory.js';
-import { checkBoolean, checkInteger, checkLengths, checkOptions, checkStateDict, checkTensor, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../engine/validate.js';
+import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../engine/validate.js';
 import { attendFused, attendMaterialised, type View } from '../ops/attend.js';
 import { KVCache } from './kv-cache.js';
+import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { at, linear, mat, offset, type Mat } from '../engine/linear.js';
 import { loadProjections, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
 import { ropeTable, type RopeStyle } from '../ops/position.js';
@@ -120,17 +121,12 @@ export class MultiHeadAttention {
       if ((e / heads) % 2 !== 0) throw new RangeError(`${where}: rope needs an even head dim, received ${e / heads}`);
       this.rope = { style: r['style'] === 'half' ? 0 : 1, base };
     }
-    const prefix = cfg['prefix'] ?? '';
-    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
-    let named = cfg['weights'];
-    if (prefix !== '' && typeof named === 'object' && named !== null) {
-      named = Object.fromEntries(Object.entries(named).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    }
-    const label = prefix ? `config.weights (under '${prefix}')` : 'config.weights';
-    const weights = checkOptions(label, named, typeof named === 'object' && named !== null ? Object.keys(named) : [], where);
+    const under = underPrefix(where, cfg['weights'], cfg['prefix']);
+    const weights = under.record;
     const split = Object.keys(weights).some((k) => (SPLIT_NAMES as readonly string[]).includes(k));
-    const required = split ? ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight'] : bias ? [...TORCH_NAMES] : ['in_proj_weight', 'out_proj.weight'];
-    checkStateDict(label, weights, required, split ? SPLIT_NAMES : TORCH_NAMES, where);
+    const splitRequired = ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight'];
+    const torchRequired = bias ? [...TORCH_NAMES] : ['in_proj_weight', 'out_proj.weight'];
+    checkNames(where, under, split ? splitRequired : torchRequired, { optional: split ? SPLIT_NAMES : TORCH_NAMES, alternatives: [split ? torchRequired : splitRequired] });
     this.ws = ws;
     this.embedDim = e;
     this.numHeads = heads;

@@ -13,9 +13,10 @@
  * reading the resident encoder states in place.
  */
 import { Tensor } from '../engine/memory.js';
-import { checkLengths, checkOptions, checkStateDict, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
+import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { at, linear, mat, matmulNN, offset } from '../engine/linear.js';
 import { ptrOf, residentWeights } from '../engine/weights.js';
+import { checkNames, underPrefix } from '../engine/state-dict.js';
 import type { Workspace } from '../engine/workspace.js';
 
 export type LuongScore = 'dot' | 'general' | 'concat';
@@ -339,14 +340,11 @@ const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weig
 export function bahdanauAttention(ws: Workspace, stateDict: BahdanauWeights | Record<string, unknown>, options?: { prefix?: string }): Seq2seqAttention {
   const where = 'bahdanauAttention';
   // `prefix` picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.')
-  const prefix = checkOptions('options', options, ['prefix'], where)['prefix'] ?? '';
-  if (typeof prefix !== 'string') throw new TypeError(`${where}: options.prefix must be a string, received ${describe(prefix)}`);
-  const weights = (prefix && typeof stateDict === 'object' && stateDict !== null
-    ? Object.fromEntries(Object.entries(stateDict).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]))
-    : stateDict) as BahdanauWeights;
-  if (weights === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
-  const label = prefix ? `weights (under '${prefix}')` : 'weights';
-  checkStateDict(label, checkOptions(label, weights, typeof weights === 'object' && weights !== null ? Object.keys(weights) : [], where), BAHDANAU_NAMES, [], where);
+  const prefix = checkOptions('options', options, ['prefix'], where)['prefix'];
+  if (stateDict === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
+  const under = underPrefix(where, stateDict, prefix);
+  checkNames(where, under, BAHDANAU_NAMES);
+  const weights = under.record as unknown as BahdanauWeights;
   const heap = ws.heap;
   const wa = checkWeight(where, "weights['Wa.weight']", weights['Wa.weight'], heap, ['H', 'H'], 'Linear(H, H) weight as [out, in]');
   const hidden = wa.shape[0]!;

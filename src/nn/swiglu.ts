@@ -4,9 +4,10 @@
  * (no biases, as in Llama). Two gemms in, the SwiGLU kernel in place, one gemm out.
  */
 import type { Tensor } from '../engine/memory.js';
-import { checkInteger, checkOptions, checkTensor, describe, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
+import { checkInteger, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
 import { linear, mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
+import { checkNames, underPrefix } from '../engine/state-dict.js';
 import type { Workspace } from '../engine/workspace.js';
 
 export interface SwigluFeedForwardConfig {
@@ -33,17 +34,9 @@ export class SwigluFeedForward {
     const cfg = checkOptions('config', config, ['hiddenSize', 'intermediateSize', 'weights', 'prefix'], where);
     const h = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
     const i = checkInteger(`${where}: intermediateSize`, cfg['intermediateSize'], 1);
-    const prefix = cfg['prefix'] ?? '';
-    if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
-    const all = cfg['weights'];
-    if (typeof all !== 'object' || all === null) throw new TypeError(`${where}: weights must be a state_dict record, received ${describe(all)}`);
-    const w: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(all)) if (name.startsWith(prefix)) w[name.slice(prefix.length)] = value;
-    const missing = NAMES.filter((n) => w[n] === undefined);
-    const unexpected = Object.keys(w).filter((n) => !NAMES.includes(n));
-    if (missing.length || unexpected.length) {
-      throw new TypeError(`${where}: the weights do not match gate_proj, up_proj, down_proj: ${[missing.length ? `missing ${missing.map((n) => prefix + n).join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.map((n) => prefix + n).join(', ')}` : ''].filter(Boolean).join('; ')}`);
-    }
+    const under = underPrefix(where, cfg['weights'], cfg['prefix']);
+    const { record: w, prefix } = under;
+    checkNames(where, under, NAMES, { what: 'gate_proj, up_proj, down_proj', leaveSingleMissing: false });
     const check = (name: string, shape: number[]) => {
       const arg = checkTensor(`${where}: weights['${prefix}${name}']`, w[name], ws.heap);
       expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `Linear weight as [out, in], hiddenSize ${h}, intermediateSize ${i}`);

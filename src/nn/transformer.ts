@@ -11,6 +11,7 @@ import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, ch
 import { mat, linear, type Mat } from '../engine/linear.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentWeights } from '../engine/weights.js';
+import { checkNames, underPrefix } from '../engine/state-dict.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 import { Tensor } from '../engine/memory.js';
 import { ACTIVATION } from '../engine/kernels.js';
@@ -56,12 +57,8 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
   if (!(eps > 0)) throw new RangeError(`${where}: layerNormEps must be positive, received ${eps}`);
   const normFirst = checkBoolean(`${where}: normFirst`, cfg['normFirst']);
-  const prefix = cfg['prefix'] === undefined ? '' : cfg['prefix'];
-  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
-  const all = cfg['weights'];
-  if (typeof all !== 'object' || all === null) throw new TypeError(`${where}: weights must be a state_dict record, received ${describe(all)}`);
-  const weights: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(all as Record<string, unknown>)) if (name.startsWith(prefix)) weights[name.slice(prefix.length)] = value;
+  const under = underPrefix(where, cfg['weights'], cfg['prefix']);
+  const { record: weights, prefix } = under;
   // the names PyTorch's state_dict has, all required: report missing and unexpected ones together
   const shapes: Record<string, number[]> = {
     'linear1.weight': [ff, e], 'linear1.bias': [ff], 'linear2.weight': [e, ff], 'linear2.bias': [e],
@@ -70,12 +67,7 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
     Object.assign(shapes, { [`${a}.in_proj_weight`]: [3 * e, e], [`${a}.in_proj_bias`]: [3 * e], [`${a}.out_proj.weight`]: [e, e], [`${a}.out_proj.bias`]: [e] });
   }
   for (let n = 1; n <= norms; n++) Object.assign(shapes, { [`norm${n}.weight`]: [e], [`norm${n}.bias`]: [e] });
-  const missing = Object.keys(shapes).filter((n) => weights[n] === undefined);
-  const unexpected = Object.keys(weights).filter((n) => !(n in shapes));
-  if (missing.length || unexpected.length) {
-    const parts = [missing.length ? `missing ${missing.map((n) => prefix + n).join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.map((n) => prefix + n).join(', ')}` : ''];
-    throw new TypeError(`${where}: the weights do not match the layer's state_dict: ${parts.filter(Boolean).join('; ')}`);
-  }
+  checkNames(where, under, Object.keys(shapes), { what: "the layer's state_dict", leaveSingleMissing: false });
   const checked: Record<string, Checked> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const arg = checkTensor(`${where}: weights['${prefix}${name}']`, weights[name], ws.heap);
@@ -447,14 +439,17 @@ function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, 
   const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
   const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
   const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
-  const prefix = cfg['prefix'] ?? '';
-  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
-  const all = (config.weights ?? {}) as Record<string, TensorLike>;
-  const known = new Set<string>();
-  for (let n = 0; n < numLayers; n++) for (const name of Object.keys(all)) if (name.startsWith(`${prefix}layers.${n}.`)) known.add(name);
-  if (useNorm) ['norm.weight', 'norm.bias'].forEach((n) => known.add(prefix + n));
-  const unexpected = Object.keys(all).filter((n) => n.startsWith(prefix) && !known.has(n));
-  if (unexpected.length) throw new TypeError(`${where}: the weights do not match ${numLayers} layers${useNorm ? ' and a final norm' : ''}: unexpected ${unexpected.join(', ')}`);
+  const under = underPrefix(where, cfg['weights'] ?? {}, cfg['prefix']);
+  const { prefix } = under;
+  const all = under.all as Record<string, TensorLike>;
+  // names outside layers.0 … layers.{numLayers − 1} (and norm.*) here; each layer checks its own
+  const inLayer = (name: string) => { const m = /^layers\.(\d+)\./.exec(name); return m !== null && Number(m[1]) < numLayers; };
+  const norms = useNorm ? ['norm.weight', 'norm.bias'] : [];
+  checkNames(where, under, [], {
+    isKnown: (name) => inLayer(name) || norms.includes(name),
+    alternatives: [['layers.0.linear1.weight', ...norms]],
+    what: `${numLayers} layer${numLayers === 1 ? '' : 's'}${useNorm ? ' and a final norm' : ''}`,
+  });
   const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
   const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
   const layers: L[] = [];

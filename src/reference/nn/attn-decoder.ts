@@ -8,6 +8,7 @@ import { checkLengths, checkOptions, checkTensor, formatShape } from '../check.j
 import { checkIds } from '../ids.js';
 import { gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
 import type { ReferenceTensor } from '../tensor.js';
+import { modulePrefix } from '../state-dict.js';
 
 export interface ReferenceAttnDecoderStep {
   /** [B, V] */
@@ -37,7 +38,7 @@ export interface Source64 {
 
 /** @internal The decoder's names under `prefix`, checked. */
 export function decoderParams(where: string, stateDict: unknown, prefix: unknown): DecoderParams {
-  const p = typeof prefix === 'string' ? prefix : '';
+  const p = typeof prefix === 'string' ? modulePrefix(prefix) : '';
   const probe = typeof stateDict === 'object' && stateDict !== null ? (stateDict as Record<string, unknown>)[`${p}out.weight`] : undefined;
   const shape = probe === undefined ? [1, 1] : checkTensor(`${where}: weights['${p}out.weight']`, probe).shape;
   const [V, H] = shape.length === 2 ? (shape as [number, number]) : [1, 1];

@@ -8,6 +8,7 @@ import { gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from 
 import { sentencesOf } from '../ids.js';
 import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from '../search.js';
 import type { ReferenceTensor } from '../tensor.js';
+import { modulePrefix } from '../state-dict.js';
 
 export type { BeamHypothesis as ReferenceBeamHypothesis, GreedyResult as ReferenceGreedyResult };
 
@@ -128,7 +129,7 @@ export function gruSeq2seq(config: ReferenceGruSeq2seqConfig): ReferenceGruSeq2s
   const joint = cfg['weights'] !== undefined;
   if (joint && (cfg['encoder'] !== undefined || cfg['decoder'] !== undefined)) throw new TypeError(`${where}: give either weights (one state_dict) or encoder and decoder, not both`);
   if (!joint && (cfg['encoder'] === undefined || cfg['decoder'] === undefined)) throw new TypeError(`${where}: needs encoder and decoder (the EncoderRNN's and AttnDecoderRNN's state_dicts) or weights (both under prefixes)`);
-  const encPrefix = (cfg['encoderPrefix'] ?? (joint ? 'encoder.' : '')) as string;
+  const encPrefix = modulePrefix((cfg['encoderPrefix'] ?? (joint ? 'encoder.' : '')) as string);
   const decPrefix = (cfg['decoderPrefix'] ?? (joint ? 'decoder.' : '')) as string;
   const encAll = (joint ? cfg['weights'] : cfg['encoder']) as Record<string, ReferenceTensor>;
   const probe = encAll?.[`${encPrefix}embedding.weight`];

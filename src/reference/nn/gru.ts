@@ -8,6 +8,7 @@
 import { checkIds } from '../ids.js';
 import { checkInteger, checkLengths, checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
+import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
 
 /** The config of `runtime.gru`, by the same names. */
 export interface ReferenceGruConfig {
@@ -63,15 +64,10 @@ export function gruCell64(p: GruParams, x: ArrayLike<number>, xo: number, h: Arr
 export function namedWeights(where: string, weights: unknown, prefix: unknown, shapes: Record<string, readonly number[]>): Record<string, Float32Array> {
   if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(prefix)}`);
   if (typeof weights !== 'object' || weights === null || Array.isArray(weights)) throw new TypeError(`${where}: weights must be a state_dict record (name → tensor), received ${describe(weights)}`);
-  const p = prefix ?? '';
-  const record: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(weights)) if (name.startsWith(p)) record[name.slice(p.length)] = value;
-  const unexpected = Object.keys(record).filter((k) => !(k in shapes));
-  const missing = Object.keys(shapes).filter((k) => record[k] === undefined);
-  if (unexpected.length || missing.length) {
-    const label = p ? `weights (under '${p}')` : 'weights';
-    throw new TypeError([...unexpected.map((k) => `${label}.${k} is not an option of ${where}`), ...(missing.length ? [`${label} lacks ${missing.join(', ')}`] : [])].join('; '));
-  }
+  const p = modulePrefix(prefix ?? '');
+  const record = entriesUnder(weights as Record<string, unknown>, p);
+  const message = nameMismatch({ where, all: weights as Record<string, unknown>, prefix: p, required: Object.keys(shapes), leaveSingleMissing: false });
+  if (message !== undefined) throw new TypeError(message);
   const out: Record<string, Float32Array> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const label = `${where}: weights['${p}${name}']`;
@@ -210,14 +206,15 @@ export class ReferenceEmbedding {
 export function embedding(weight: ReferenceTensor | Record<string, ReferenceTensor>, options?: { prefix?: string }): ReferenceEmbedding {
   const where = 'embedding';
   const opts = checkOptions('options', options, ['prefix'], where);
-  const p = opts['prefix'] ?? '';
-  if (typeof p !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(p)}`);
+  const given = opts['prefix'] ?? '';
+  if (typeof given !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(given)}`);
+  const p = modulePrefix(given);
   let value: unknown = weight;
   if (typeof weight === 'object' && weight !== null && isOptionsObject(weight)) {
     // a state_dict: its one name, `weight` (any [V, E])
-    const record = Object.fromEntries(Object.entries(weight as Record<string, unknown>).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
-    const label = p ? `weights (under '${p}')` : 'weights';
-    for (const k of Object.keys(record)) if (k !== 'weight') throw new TypeError(`${label}.${k} is not an option of ${where}; its options are weight`);
+    const record = entriesUnder(weight as Record<string, unknown>, p);
+    const message = nameMismatch({ where, all: weight as Record<string, unknown>, prefix: p, required: ['weight'], leaveSingleMissing: false });
+    if (message !== undefined) throw new TypeError(message);
     value = record['weight'];
     if (value === undefined) throw new TypeError(`${where}: weights['${p}weight'] is missing (expected shape [V, E], nn.Embedding(V, E).weight)`);
   } else if (p !== '') throw new TypeError(`${where}: options.prefix applies to a state_dict ({ weight }), not to a tensor`);

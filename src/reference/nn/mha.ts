@@ -29,6 +29,7 @@ import type { ReferenceRopeStyle } from '../ops/position.js';
 import { broadcastMask } from '../ops/sdpa.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { visibleRange } from '../visibility.js';
+import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
 
 /** The state_dict of `torch.nn.MultiheadAttention(E, heads, batch_first=True)` (no biases with `bias: false`). */
 export interface ReferenceMultiHeadAttentionWeights {
@@ -283,12 +284,15 @@ export class ReferenceMultiHeadAttention {
       if ((e / heads) % 2 !== 0) throw new RangeError(`${where}: rope needs an even head dim, received ${e / heads}`);
       this.#rope = { style: r['style'], base };
     }
-    const prefix = (cfg['prefix'] ?? '') as string;
-    let named = cfg['weights'];
-    if (prefix !== '' && typeof named === 'object' && named !== null) {
-      named = Object.fromEntries(Object.entries(named).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    }
-    const weights = checkOptions(prefix ? `config.weights (under '${prefix}')` : 'config.weights', named, [...TORCH_NAMES, ...SPLIT_NAMES], where);
+    const prefix = modulePrefix((cfg['prefix'] ?? '') as string);
+    const all = cfg['weights'];
+    if (typeof all !== 'object' || all === null || Array.isArray(all)) throw new TypeError(`${where}: weights must be a state_dict record (name → tensor), received ${describe(all)}`);
+    const weights = entriesUnder(all as Record<string, unknown>, prefix);
+    const split = Object.keys(weights).some((k) => (SPLIT_NAMES as readonly string[]).includes(k));
+    const splitRequired = ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight'];
+    const torchRequired = bias ? [...TORCH_NAMES] : ['in_proj_weight', 'out_proj.weight'];
+    const message = nameMismatch({ where, all: all as Record<string, unknown>, prefix, required: split ? splitRequired : torchRequired, optional: split ? SPLIT_NAMES : TORCH_NAMES, alternatives: [split ? torchRequired : splitRequired] });
+    if (message !== undefined) throw new TypeError(message);
     this.#w = loadWeights(where, weights, e, heads, kvHeads, bias);
     this.embedDim = e;
     this.numHeads = heads;

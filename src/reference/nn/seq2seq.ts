@@ -13,6 +13,7 @@
  */
 import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
+import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
 
 export type ReferenceLuongScore = 'dot' | 'general' | 'concat';
 
@@ -281,13 +282,15 @@ const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weig
 export function bahdanauAttention(stateDict: ReferenceBahdanauWeights | Record<string, unknown>, options?: { prefix?: string }): ReferenceSeq2seqAttention {
   const where = 'bahdanauAttention';
   // `prefix` picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.')
-  const prefix = checkOptions('options', options, ['prefix'], where)['prefix'] ?? '';
-  if (typeof prefix !== 'string') throw new TypeError(`${where}: options.prefix must be a string, received ${describe(prefix)}`);
-  const weights = (prefix && typeof stateDict === 'object' && stateDict !== null
-    ? Object.fromEntries(Object.entries(stateDict).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]))
-    : stateDict) as ReferenceBahdanauWeights;
-  checkOptions(prefix ? `weights (under '${prefix}')` : 'weights', weights, BAHDANAU_NAMES, where);
-  if (weights === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
+  const given = checkOptions('options', options, ['prefix'], where)['prefix'] ?? '';
+  if (typeof given !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(given)}`);
+  if (typeof stateDict !== 'object' || stateDict === null || Array.isArray(stateDict)) {
+    throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received ${describe(stateDict)}`);
+  }
+  const prefix = modulePrefix(given);
+  const message = nameMismatch({ where, all: stateDict as Record<string, unknown>, prefix, required: BAHDANAU_NAMES });
+  if (message !== undefined) throw new TypeError(message);
+  const weights = entriesUnder(stateDict as Record<string, unknown>, prefix) as unknown as ReferenceBahdanauWeights;
   const Wa = checkWeight(where, "weights['Wa.weight']", weights['Wa.weight'], ['H', 'H'], 'Linear(H, H) weight as [out, in]');
   const hidden = Wa.shape[0]!;
   const lin = `Linear(${hidden}, ${hidden})`;

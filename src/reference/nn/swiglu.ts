@@ -1,5 +1,6 @@
 /** The SwiGLU feed-forward in float64: y = down(silu(gate(x)) ⊙ up(x)), silu(z) = z·σ(z). */
 import type { ReferenceTensor } from '../tensor.js';
+import { modulePrefix } from '../state-dict.js';
 
 export interface ReferenceSwigluFeedForwardConfig {
   hiddenSize: number;
@@ -16,7 +17,7 @@ export class ReferenceSwigluFeedForward {
   constructor(config: ReferenceSwigluFeedForwardConfig) {
     this.hiddenSize = config.hiddenSize;
     this.intermediateSize = config.intermediateSize;
-    const prefix = config.prefix ?? '';
+    const prefix = modulePrefix(config.prefix ?? '');
     for (const [name, t] of Object.entries(config.weights)) if (name.startsWith(prefix)) this.w[name.slice(prefix.length)] = t.data;
   }
 

@@ -9,6 +9,7 @@
 import { checkOptions, describe } from '../check.js';
 import { multiHeadAttention, type ReferenceMultiHeadAttention } from './mha.js';
 import type { ReferenceTensor } from '../tensor.js';
+import { modulePrefix } from '../state-dict.js';
 
 export interface ReferenceTransformerLayerConfig {
   dModel: number;
@@ -69,7 +70,7 @@ class Layer {
     if (!['relu', 'gelu', 'gelu_tanh'].includes(this.activation)) throw new TypeError(`${where}: activation must be 'relu', 'gelu' or 'gelu_tanh', received ${describe(cfg['activation'])}`);
     this.normFirst = (cfg['normFirst'] ?? false) as boolean;
     this.eps = (cfg['layerNormEps'] ?? 1e-5) as number;
-    const prefix = (cfg['prefix'] ?? '') as string;
+    const prefix = modulePrefix((cfg['prefix'] ?? '') as string);
     this.w = {};
     for (const [name, t] of Object.entries(config.weights)) if (name.startsWith(prefix)) this.w[name.slice(prefix.length)] = t.data;
     for (const a of attentions) {
@@ -212,7 +213,8 @@ export class ReferenceTransformerEncoder {
   private readonly eps: number;
 
   constructor(config: ReferenceTransformerEncoderConfig) {
-    const { numLayers, norm, prefix = '', ...layer } = config;
+    const { numLayers, norm, prefix: given = '', ...layer } = config;
+    const prefix = modulePrefix(given);
     this.numLayers = numLayers;
     this.eps = config.layerNormEps ?? 1e-5;
     this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerEncoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
@@ -240,7 +242,8 @@ export class ReferenceTransformerDecoder {
   private readonly eps: number;
 
   constructor(config: ReferenceTransformerEncoderConfig) {
-    const { numLayers, norm, prefix = '', ...layer } = config;
+    const { numLayers, norm, prefix: given = '', ...layer } = config;
+    const prefix = modulePrefix(given);
     this.numLayers = numLayers;
     this.eps = config.layerNormEps ?? 1e-5;
     this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerDecoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
