@@ -9,7 +9,7 @@ export type { SoftmaxOptions } from './ops/softmax.js';
 export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult, Seq2seqAttention, BoundAttention } from './nn/seq2seq.js';
 export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, SplitProjectionWeights, ForwardOptions, ForwardResult, KVCache } from './nn/mha.js';
 export type { RopeOptions, RopeStyle } from './ops/position.js';
-export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation } from './nn/transformer.js';
+export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation, EncoderForwardOptions, DecoderForwardOptions, TransformerMask, KeyPaddingMask } from './nn/transformer.js';
 export type { SwigluFeedForward, SwigluFeedForwardConfig } from './nn/swiglu.js';
 export type { GRU, GruConfig, GruForwardOptions, GruResult } from './nn/gru.js';
 export type { Embedding } from './nn/embedding.js';

@@ -220,8 +220,9 @@ export class AttentionRuntime {
   }
 
   /**
-   * `torch.nn.TransformerEncoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`,
-   * `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries).
+   * `torch.nn.TransformerEncoderLayer` (eval) from its state_dict (`self_attn.*`, `linear1.*`,
+   * `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries). Inputs are [B, L, E]
+   * unless `batchFirst: false` ([L, B, E], PyTorch's default); `dimFeedforward` is read from the weights.
    */
   transformerEncoderLayer(config: TransformerLayerConfig): TransformerEncoderLayer {
     return new TransformerEncoderLayer(this.ws, config);
@@ -242,7 +243,7 @@ export class AttentionRuntime {
     return new TransformerDecoder(this.ws, config);
   }
 
-  /** `torch.nn.TransformerDecoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */
+  /** `torch.nn.TransformerDecoderLayer` (eval; [B, T, E] unless `batchFirst: false`) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */
   transformerDecoderLayer(config: TransformerLayerConfig): TransformerDecoderLayer {
     return new TransformerDecoderLayer(this.ws, config);
   }

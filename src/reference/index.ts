@@ -53,6 +53,10 @@ export {
   ReferenceTransformerEncoderLayer,
   ReferenceTransformerDecoderLayer,
   type ReferenceTransformerLayerConfig,
+  type ReferenceEncoderForwardOptions,
+  type ReferenceDecoderForwardOptions,
+  type ReferenceTransformerMask,
+  type ReferenceKeyPaddingMask,
 } from './nn/transformer.js';
 export { swigluFeedForward, ReferenceSwigluFeedForward, type ReferenceSwigluFeedForwardConfig } from './nn/swiglu.js';
 export { gru, ReferenceGRU, embedding, ReferenceEmbedding, type ReferenceGruConfig, type ReferenceGruResult } from './nn/gru.js';
