@@ -6,6 +6,8 @@ export type { KernelTiles } from './engine/kernels.js';
 export type { AttentionOptions, AttentionResult, AttentionMask, RelativeBias } from './ops/sdpa.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SoftmaxOptions } from './ops/softmax.js';
+export type { LayerNormOptions, RmsNormOptions } from './ops/norms.js';
+export type { ActivationKind, ActivationOptions, GeluOptions } from './ops/activations.js';
 export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult, Seq2seqAttention, BoundAttention } from './nn/seq2seq.js';
 export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, SplitProjectionWeights, ForwardOptions, ForwardResult, KVCache } from './nn/mha.js';
 export type { RopeOptions, RopeStyle } from './ops/position.js';

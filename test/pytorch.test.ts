@@ -9,6 +9,9 @@
  *   luong.json     Luong dot / general / concat scores and the attentional state, lengths [5, 3]
  *   rope.json      rotate_half (Hugging Face LLaMA) and interleaved (RoFormer / GPT-J), offset 3
  *   sdpa.json      causal attention with Lq = 5 < Lk = 9, bottom-right aligned, in float64
+ *   transformer-masks.json  nn.TransformerEncoderLayer / Encoder / DecoderLayer with PyTorch's masks
+ *                  (src_mask bool / float, key padding right and left) and batch_first=False
+ *   norms.json     F.layer_norm, F.gelu (none, tanh), relu, silu, tanh
  *
  * Set PYTORCH_FIXTURES_REPORT=1 to print the max abs error of every comparison.
  */
@@ -289,5 +292,48 @@ describe.each(layerImplementations)('PyTorch transformer masks and layouts: %s',
     const layer = impl.decoderLayer(configOf(f));
     closeRows(name, 'decoder layer [T, B, E]', layer.forward(tensor(f.tgt), tensor(f.memory), optionsOf(f.case)), f.case, false);
     layer.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// norms.json: F.layer_norm (affine, plain, eps 1e-2 weight only, x + residual) over [3, 5, 24] and
+// F.gelu (approximate 'none' and 'tanh'), relu, silu, tanh over [−8, 8] and a few large inputs
+// (the float64 results of PyTorch, rounded to float32).
+
+const norms = load<{
+  x: Stored; residual: Stored; weight: Stored; bias: Stored; a: Stored;
+  layerNorm: Record<'affine' | 'plain' | 'eps' | 'residual', Stored>;
+  activations: Record<'gelu' | 'geluTanh' | 'relu' | 'silu' | 'tanh', Stored>;
+}>('norms.json');
+
+interface NormImpl {
+  layerNorm(x: T, options?: { weight?: T; bias?: T; eps?: number; residual?: T }): Float32Array;
+  activation(x: T, kind: 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'tanh'): Float32Array;
+  gelu(x: T, options?: { approximate?: 'none' | 'tanh' }): Float32Array;
+}
+const normImplementations: [string, () => Promise<NormImpl>][] = [
+  ...BUILDS.map((backend): [string, () => Promise<NormImpl>] => [backend, async () => {
+    const rt = await runtimeFor(backend);
+    return { layerNorm: (x, o) => rt.layerNorm(x, o), activation: (x, k) => rt.activation(x, k), gelu: (x, o) => rt.gelu(x, o) };
+  }]),
+  ['reference', async () => ({ layerNorm: (x, o) => reference.layerNorm(x, o), activation: (x, k) => reference.activation(x, k), gelu: (x, o) => reference.gelu(x, o) })],
+];
+
+describe.each(normImplementations)('PyTorch norms and activations: %s', (name, make) => {
+  it('F.layer_norm: affine, plain, eps, with a residual', async () => {
+    const impl = await make();
+    const [x, weight, bias, residual] = [tensor(norms.x), tensor(norms.weight), tensor(norms.bias), tensor(norms.residual)];
+    close(name, 'layer_norm affine', impl.layerNorm(x, { weight, bias }), norms.layerNorm.affine);
+    close(name, 'layer_norm plain', impl.layerNorm(x), norms.layerNorm.plain);
+    close(name, 'layer_norm eps 1e-2', impl.layerNorm(x, { weight, eps: 1e-2 }), norms.layerNorm.eps);
+    close(name, 'layer_norm x + residual', impl.layerNorm(x, { weight, bias, residual }), norms.layerNorm.residual);
+  });
+
+  it("F.gelu (approximate 'none', 'tanh'), relu, silu, tanh", async () => {
+    const impl = await make();
+    const a = tensor(norms.a);
+    for (const [kind, want] of Object.entries(norms.activations)) close(name, `activation ${kind}`, impl.activation(a, kind as keyof typeof norms.activations), want);
+    close(name, 'gelu', impl.gelu(a), norms.activations.gelu);
+    close(name, "gelu approximate 'tanh'", impl.gelu(a, { approximate: 'tanh' }), norms.activations.geluTanh);
   });
 });

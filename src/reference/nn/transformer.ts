@@ -9,6 +9,7 @@
 import { checkOptions, describe } from '../check.js';
 import { multiHeadAttention, type ReferenceForwardOptions, type ReferenceMultiHeadAttention } from './mha.js';
 import type { ReferenceTensor } from '../tensor.js';
+import { erf } from '../ops/activations.js';
 
 export interface ReferenceTransformerLayerConfig {
   dModel: number;
@@ -79,33 +80,6 @@ function batchMajor(x: ReferenceTensor, batchFirst: boolean): ReferenceTensor {
   if (batchFirst) return { data: x.data, shape: [...x.shape] };
   const [l, b, e] = x.shape as [number, number, number];
   return { data: swapLeading(x.data, l, b, e), shape: [b, l, e] };
-}
-
-/** erf in float64 (Abramowitz–Stegun 7.1.26 is too coarse: a series / continued fraction pair). */
-function erf(x: number): number {
-  const a = Math.abs(x);
-  let r: number;
-  if (a < 2.5) {
-    // Taylor series: erf(x) = 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1))
-    let term = a, sum = a;
-    for (let n = 1; n < 60; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-    }
-    r = (2 / Math.sqrt(Math.PI)) * sum;
-  } else {
-    // continued fraction for erfc, Lentz's method
-    let f = a, c = a, d = 0;
-    for (let n = 1; n < 200; n++) {
-      const an = n / 2;
-      d = a + an * d;
-      d = 1 / d;
-      c = a + an / c;
-      f *= c * d;
-    }
-    r = 1 - Math.exp(-a * a) / (f * Math.sqrt(Math.PI));
-  }
-  return x < 0 ? -r : r;
 }
 
 class Layer {
