@@ -253,7 +253,11 @@ describe.each(layerImplementations)('PyTorch transformer masks and layouts: %s',
     const impl = await make();
     const layer = impl.encoderLayer(configOf(masks.encoder));
     const src = tensor(masks.encoder.src);
+    const unmasked = layer.forward(src);
     for (const [label, c] of Object.entries(masks.encoder.cases)) {
+      // each case's mask changes PyTorch's output on the compared rows (so a mask ignored would fail)
+      const real = c.rows.flatMap((r) => r.flatMap((v) => Array<number>(masks.dModel).fill(v)));
+      expect(Math.max(...c.output.data.map((v, i) => (real[i] ? Math.abs(v! - unmasked[i]!) : 0))), `${label}: the mask matters`).toBeGreaterThan(1e-3);
       closeRows(name, `encoder layer ${label}`, layer.forward(src, optionsOf(c)), c, true);
       closeRows(name, `encoder layer ${label} (boolean[] masks)`, layer.forward(src, optionsOf(c, true)), c, true);
     }

@@ -264,10 +264,14 @@ describe('transformer layer options: dimFeedforward from the weights, masks, bat
     const tgtLBE = { data: swap(tgt.data, B, T, E), shape: [T, B, E] };
     const memLBE = rt.tensor(swap(memory.data, B, S, E), [S, B, E]); // a resident tensor works too
     expect(Array.from(sf.forward(tgtLBE, memLBE, opts))).toEqual(Array.from(want));
-    // incremental decoding over a bound [S, B, E] memory: step rows are [B, E] in either layout
-    const bound = sf.bind(memLBE);
+    // incremental decoding over a bound, left-padded [S, B, E] memory: step rows are [B, E] in either layout
+    const bound = sf.bind(memLBE, { memoryKeyPaddingMask: padding });
     const cache = sf.createCache({ batch: B, maxLength: T });
-    const full = sf.forward(tgtLBE, memLBE, { causal: true });
+    const full = sf.forward(tgtLBE, memLBE, opts);
+    let maskMatters = 0; // the padding changes batch 0's rows
+    const unpadded = sf.forward(tgtLBE, memLBE, { causal: true });
+    for (let i = 0; i < full.length; i++) maskMatters = Math.max(maskMatters, Math.abs(full[i]! - unpadded[i]!));
+    expect(maskMatters).toBeGreaterThan(1e-3);
     for (let t = 0; t < T; t++) {
       const y = bound.step({ data: tgtLBE.data.slice(t * B * E, (t + 1) * B * E), shape: [B, E] }, cache);
       let err = 0;

@@ -498,14 +498,18 @@ export class TransformerDecoderLayer extends LayerCore {
   /**
    * Keeps memory [B, S, dModel] resident with the cross-attention keys and values projected once,
    * for an incremental decode: `bound.step(x [B, dModel], cache)` then costs one token's work.
+   * The memory's padding: `memoryKeyLengths` (right) or `memoryKeyPaddingMask` [B, S] (true = padding).
    */
-  bind(memory: TensorLike, options?: { memoryKeyLengths?: ArrayLike<number> }): BoundDecoderLayer {
+  bind(memory: TensorLike, options?: { memoryKeyLengths?: ArrayLike<number>; memoryKeyPaddingMask?: KeyPaddingMask }): BoundDecoderLayer {
     const where = 'transformerDecoderLayer.bind';
     this.assertLive('transformerDecoderLayer');
     const { ws, dModel: e } = this;
     const m = checkRows(where, 'memory', memory, e, ws, this.batchFirst);
-    const opts = checkOptions('options', options, ['memoryKeyLengths'], 'bind');
+    const opts = checkOptions('options', options, ['memoryKeyLengths', 'memoryKeyPaddingMask'], 'bind');
     const lengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], m.batch, m.length);
+    const padding = checkKeyPadding('options.memoryKeyPaddingMask', opts['memoryKeyPaddingMask'], m.batch, m.length);
+    // one query row per step: the padding as a [B, 1, 1, S] mask
+    const variants = maskVariants(undefined, padding, m.batch, this.nhead, 1, m.length, ws.heap);
     const kv = new Tensor(ws.heap, [m.batch * m.length, 2 * e]);
     try {
       ws.run((temps) => this.crossAttn.projectKeysValues(mat(temps.input(m.arg), e), m.batch * m.length, mat(kv.ptr, 2 * e)));
@@ -513,7 +517,7 @@ export class TransformerDecoderLayer extends LayerCore {
       kv.dispose();
       throw error;
     }
-    return new BoundDecoderLayer(this, kv, m.batch, m.length, lengths);
+    return new BoundDecoderLayer(this, kv, m.batch, m.length, lengths, variants);
   }
 
   /** @internal BoundDecoderLayer.step: the checks, then stepRows. */
@@ -541,7 +545,7 @@ export class TransformerDecoderLayer extends LayerCore {
     const a = mat(temps.tensor([batch, e]).ptr, e);
     const b = mat(temps.tensor([batch, e]).ptr, e);
     const cross = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, {
-      xq: q, batch, lq: 1, lk: bound.sourceLength, causal: false, keyLengths: bound.lengths, projectedKV: mat(bound.kv.ptr, 2 * e),
+      xq: q, batch, lq: 1, lk: bound.sourceLength, causal: false, keyLengths: bound.lengths, variants: bound.variants, projectedKV: mat(bound.kv.ptr, 2 * e),
     }, out);
     if (this.normFirst) {
       const n = mat(temps.tensor([batch, e]).ptr, e);
@@ -577,10 +581,12 @@ export class BoundDecoderLayer {
   readonly sourceLength: number;
   /** @internal */ readonly kv: Tensor;
   /** @internal */ readonly lengths: Int32Array | undefined;
+  /** @internal the memory key padding as an attention mask */ readonly variants: Variants | undefined;
   private readonly layer: TransformerDecoderLayer;
 
   /** @internal use `layer.bind(memory)` */
-  constructor(layer: TransformerDecoderLayer, kv: Tensor, batch: number, sourceLength: number, lengths: Int32Array | undefined) {
+  constructor(layer: TransformerDecoderLayer, kv: Tensor, batch: number, sourceLength: number, lengths: Int32Array | undefined, variants: Variants | undefined) {
+    this.variants = variants;
     this.layer = layer;
     this.kv = kv;
     this.batch = batch;
@@ -591,7 +597,7 @@ export class BoundDecoderLayer {
   /**
    * One decoding step: x [B, dModel] is the newest target token of each sequence; its self-attention
    * key and value are appended to `cache` (from layer.createCache) → the layer's output row [B, dModel],
-   * the row that `forward(tgt, memory, { causal: true, memoryKeyLengths })` gives at this position.
+   * the row that `forward(tgt, memory, { causal: true, memoryKeyLengths, memoryKeyPaddingMask })` gives at this position.
    */
   step(x: TensorLike, cache: KVCache): Float32Array {
     if (this.kv.disposed) throw new Error('transformerDecoderLayer: this bound memory was disposed');
