@@ -13,6 +13,8 @@ import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, Transf
 import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
 import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './nn/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
+import { layerNorm, rmsNorm, type LayerNormOptions, type RmsNormOptions } from './ops/norms.js';
+import { activation, gelu, type ActivationKind, type ActivationOptions, type GeluOptions } from './ops/activations.js';
 import { Workspace } from './engine/workspace.js';
 import { SwigluFeedForward, type SwigluFeedForwardConfig } from './nn/swiglu.js';
 import { GRU, type GruConfig } from './nn/gru.js';
@@ -196,6 +198,41 @@ export class AttentionRuntime {
     return softmax(this.ws, x, options);
   }
 
+  /**
+   * LayerNorm over the last dimension of x [..., N] (`F.layer_norm(x, [N], weight, bias, eps)`):
+   * (x − mean)/√(var + eps)·weight + bias, biased variance; `residual` is added to x first.
+   */
+  layerNorm<O extends LayerNormOptions = {}>(x: TensorLike, options?: Exact<O, LayerNormOptions>): Resident<O>;
+  layerNorm(x: TensorLike, options?: LayerNormOptions & { resident?: false }): Float32Array;
+  layerNorm(x: TensorLike, options?: LayerNormOptions): Float32Array | Tensor;
+  layerNorm(x: TensorLike, options?: LayerNormOptions): Float32Array | Tensor {
+    return layerNorm(this.ws, x, options);
+  }
+
+  /** RMSNorm over the last dimension of x [..., N] (Llama's): x/√(mean(x²) + eps)·weight, eps default 1e-6. */
+  rmsNorm<O extends RmsNormOptions = {}>(x: TensorLike, options?: Exact<O, RmsNormOptions>): Resident<O>;
+  rmsNorm(x: TensorLike, options?: RmsNormOptions & { resident?: false }): Float32Array;
+  rmsNorm(x: TensorLike, options?: RmsNormOptions): Float32Array | Tensor;
+  rmsNorm(x: TensorLike, options?: RmsNormOptions): Float32Array | Tensor {
+    return rmsNorm(this.ws, x, options);
+  }
+
+  /** An elementwise activation of x: 'relu', 'gelu' (erf), 'geluTanh', 'silu' or 'tanh'; same shape. */
+  activation<O extends ActivationOptions = {}>(x: TensorLike, kind: ActivationKind, options?: Exact<O, ActivationOptions>): Resident<O>;
+  activation(x: TensorLike, kind: ActivationKind, options?: ActivationOptions & { resident?: false }): Float32Array;
+  activation(x: TensorLike, kind: ActivationKind, options?: ActivationOptions): Float32Array | Tensor;
+  activation(x: TensorLike, kind: ActivationKind, options?: ActivationOptions): Float32Array | Tensor {
+    return activation(this.ws, x, kind, options);
+  }
+
+  /** `F.gelu(x, approximate)`: the exact erf form (default) or `approximate: 'tanh'`. */
+  gelu<O extends GeluOptions = {}>(x: TensorLike, options?: Exact<O, GeluOptions>): Resident<O>;
+  gelu(x: TensorLike, options?: GeluOptions & { resident?: false }): Float32Array;
+  gelu(x: TensorLike, options?: GeluOptions): Float32Array | Tensor;
+  gelu(x: TensorLike, options?: GeluOptions): Float32Array | Tensor {
+    return gelu(this.ws, x, options);
+  }
+
   /** Context vectors: weights [M, S] (or [S]) · values [S, D] → [M, D] (or [D]). */
   attentionContext<O extends ContextOptions = {}>(weights: TensorLike, values: TensorLike, options?: Exact<O, ContextOptions>): Resident<O>;
   attentionContext(weights: TensorLike, values: TensorLike, options?: ContextOptions & { resident?: false }): Float32Array;
@@ -224,8 +261,9 @@ export class AttentionRuntime {
   }
 
   /**
-   * `torch.nn.TransformerEncoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`,
-   * `linear1.*`, `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries).
+   * `torch.nn.TransformerEncoderLayer` (eval) from its state_dict (`self_attn.*`, `linear1.*`,
+   * `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries). Inputs are [B, L, E]
+   * unless `batchFirst: false` ([L, B, E], PyTorch's default); `dimFeedforward` is read from the weights.
    */
   transformerEncoderLayer(config: TransformerLayerConfig): TransformerEncoderLayer {
     return new TransformerEncoderLayer(this.ws, config);
@@ -246,7 +284,7 @@ export class AttentionRuntime {
     return new TransformerDecoder(this.ws, config);
   }
 
-  /** `torch.nn.TransformerDecoderLayer` (batch_first, eval) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */
+  /** `torch.nn.TransformerDecoderLayer` (eval; [B, T, E] unless `batchFirst: false`) from its state_dict (`self_attn.*`, `multihead_attn.*`, `linear1/2.*`, `norm1/2/3.*`). */
   transformerDecoderLayer(config: TransformerLayerConfig): TransformerDecoderLayer {
     return new TransformerDecoderLayer(this.ws, config);
   }

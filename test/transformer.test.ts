@@ -100,7 +100,7 @@ describe('transformer layer state_dicts', () => {
     expect(() => rt.transformerEncoderLayer({ ...c.config, weights: wrong })).toThrow(/^transformerEncoderLayer: weights\['linear1\.weight'\]: expected shape \[32, 16\].*received \[2, 7, 16\]$/);
     // @ts-expect-error PyTorch's constructor names are d_model, …: ours are camelCase
     expect(() => rt.transformerEncoderLayer({ ...c.config, d_model: 16, weights: weights(c.encoder.weights) })).toThrow(/config\.d_model is not an option of transformerEncoderLayer; did you mean dModel\?/);
-    expect(() => rt.transformerEncoderLayer({ ...c.config, activation: 'swish' as never, weights: weights(c.encoder.weights) })).toThrow(/activation must be 'relu' or 'gelu'/);
+    expect(() => rt.transformerEncoderLayer({ ...c.config, activation: 'swish' as never, weights: weights(c.encoder.weights) })).toThrow(/activation must be 'relu', 'gelu' or 'gelu_tanh'/);
     expect(rt.memoryStats().bytesInUse).toBe(before.bytesInUse);
   });
 });
@@ -197,5 +197,100 @@ describe.each(BUILDS)('a whole nn.TransformerDecoder state_dict on the %s build'
     stack.dispose();
     const twin = reference.transformerDecoder({ ...dec.config, weights: weights(dec.weights) });
     expect(errors(twin.forward(tensor(dec.tgt), tensor(dec.memory), opts), dec.output).maxAbs).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('transformer layer options: dimFeedforward from the weights, masks, batchFirst', () => {
+  const c = fixture.cases[0]!;
+  const { dimFeedforward: ff, ...config } = c.config;
+
+  it('reads dimFeedforward from linear1.weight, and a given one that disagrees is a RangeError naming both', async () => {
+    const rt = await runtimeFor('simd');
+    const layer = rt.transformerEncoderLayer({ ...config, weights: weights(c.encoder.weights) });
+    expect(layer.dimFeedforward).toBe(ff);
+    expect(errors(layer.forward(tensor(c.encoder.src)), c.encoder.outputs['plain']!).maxAbs).toBeLessThanOrEqual(1e-5);
+    layer.dispose();
+    const before = rt.memoryStats().bytesInUse;
+    expect(() => rt.transformerEncoderLayer({ ...config, dimFeedforward: 64, weights: weights(c.encoder.weights) }))
+      .toThrow(new RangeError(`transformerEncoderLayer: dimFeedforward 64 does not match weights['linear1.weight'] of shape [${ff}, 16] (dimFeedforward ${ff}); omit dimFeedforward to read it from the weights`));
+    expect(() => rt.transformerDecoderLayer({ ...config, dimFeedforward: 8, weights: weights(c.decoder.weights) })).toThrow(/^transformerDecoderLayer: dimFeedforward 8 does not match/);
+    expect(() => reference.transformerEncoderLayer({ ...config, dimFeedforward: 64, weights: weights(c.encoder.weights) })).toThrow(/dimFeedforward 64 does not match .*\(dimFeedforward 32\)/);
+    expect(rt.memoryStats().bytesInUse).toBe(before);
+  });
+
+  it('checks the masks and layout options: TypeError / RangeError naming the option, expected and received', async () => {
+    const rt = await runtimeFor('simd');
+    const layer = rt.transformerEncoderLayer({ ...config, weights: weights(c.encoder.weights) });
+    const src = tensor(c.encoder.src); // [2, 7, 16]
+    const before = rt.memoryStats().bytesInUse;
+    expect(() => layer.forward(src, { srcMask: { data: new Uint8Array(36), shape: [6, 6] } }))
+      .toThrow(new RangeError('options.srcMask: expected shape [7, 7] ([L, S]) or [8, 7, 7] ([B·nhead, L, S]), received [6, 6]'));
+    expect(() => layer.forward(src, { srcMask: { data: new Int32Array(49) as never, shape: [7, 7] } }))
+      .toThrow(new TypeError('options.srcMask.data must be a Uint8Array or boolean[] (true = masked) or a Float32Array (added to the scores) of 49 entries, received Int32Array(49)'));
+    expect(() => layer.forward(src, { srcKeyPaddingMask: { data: new Uint8Array(14), shape: [7, 2] } }))
+      .toThrow(new RangeError('options.srcKeyPaddingMask: expected shape [2, 7] ([B, S]: true where a key is padding), received [7, 2]'));
+    // @ts-expect-error PyTorch's argument names are snake_case: ours are camelCase
+    expect(() => layer.forward(src, { src_key_padding_mask: { data: new Uint8Array(14), shape: [2, 7] } })).toThrow(/options\.src_key_padding_mask is not an option of forward/);
+    // @ts-expect-error the decoder's names do not apply to the encoder
+    expect(() => layer.forward(src, { tgtMask: { data: new Uint8Array(49), shape: [7, 7] } })).toThrow(TypeError);
+    expect(rt.memoryStats().bytesInUse).toBe(before);
+    layer.dispose();
+    expect(() => rt.transformerEncoderLayer({ ...config, batchFirst: 'no' as never, weights: weights(c.encoder.weights) })).toThrow(new TypeError('transformerEncoderLayer: batchFirst must be a boolean, received "no"'));
+    const seqFirst = rt.transformerEncoderLayer({ ...config, batchFirst: false, weights: weights(c.encoder.weights) });
+    expect(() => seqFirst.forward({ data: new Float32Array(2 * 7 * 8), shape: [2, 7, 8] })).toThrow(new RangeError('transformerEncoderLayer.forward: src: expected shape [L, B, 16] (batchFirst false, dModel 16), received [2, 7, 8]'));
+    seqFirst.dispose();
+    const dec = rt.transformerDecoderLayer({ ...config, weights: weights(c.decoder.weights) });
+    const [tgt, memory] = [tensor(c.decoder.tgt), tensor(c.decoder.memory)]; // [2, 7, 16], [2, 9, 16]
+    expect(() => dec.forward(tgt, memory, { memoryMask: { data: new Float32Array(49), shape: [7, 7] } })).toThrow(/^options\.memoryMask: expected shape \[7, 9\] \(\[L, S\]\) or \[8, 7, 9\]/);
+    expect(() => dec.forward(tgt, memory, { memoryKeyPaddingMask: { data: [true, false], shape: [2, 9] } })).toThrow(/^options\.memoryKeyPaddingMask\.data must be a Uint8Array or boolean\[\] of 18 entries/);
+    dec.dispose();
+  });
+
+  it('batchFirst: false takes and returns [L, B, E]: the batch-first result transposed, for the layers, the stacks and bind/step', async () => {
+    const rt = await runtimeFor('simd');
+    const swap = (x: Float32Array, a: number, b: number, e: number) => {
+      const y = new Float32Array(x.length);
+      for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) y.set(x.subarray((i * b + j) * e, (i * b + j + 1) * e), (j * a + i) * e);
+      return y;
+    };
+    const [tgt, memory] = [tensor(c.decoder.tgt), tensor(c.decoder.memory)];
+    const [B, T, E] = tgt.shape as [number, number, number];
+    const S = memory.shape[1]!;
+    const padding = { data: Uint8Array.from({ length: B * S }, (_, i) => Number(i < 3)), shape: [B, S] }; // left padding in batch 0
+    const opts = { causal: true, memoryKeyPaddingMask: padding };
+    const bf = rt.transformerDecoderLayer({ ...config, weights: weights(c.decoder.weights) });
+    const sf = rt.transformerDecoderLayer({ ...config, batchFirst: false, weights: weights(c.decoder.weights) });
+    const want = swap(bf.forward(tgt, memory, opts), B, T, E);
+    const tgtLBE = { data: swap(tgt.data, B, T, E), shape: [T, B, E] };
+    const memLBE = rt.tensor(swap(memory.data, B, S, E), [S, B, E]); // a resident tensor works too
+    expect(Array.from(sf.forward(tgtLBE, memLBE, opts))).toEqual(Array.from(want));
+    // incremental decoding over a bound, left-padded [S, B, E] memory: step rows are [B, E] in either layout
+    const bound = sf.bind(memLBE, { memoryKeyPaddingMask: padding });
+    const cache = sf.createCache({ batch: B, maxLength: T });
+    const full = sf.forward(tgtLBE, memLBE, opts);
+    let maskMatters = 0; // the padding changes batch 0's rows
+    const unpadded = sf.forward(tgtLBE, memLBE, { causal: true });
+    for (let i = 0; i < full.length; i++) maskMatters = Math.max(maskMatters, Math.abs(full[i]! - unpadded[i]!));
+    expect(maskMatters).toBeGreaterThan(1e-3);
+    for (let t = 0; t < T; t++) {
+      const y = bound.step({ data: tgtLBE.data.slice(t * B * E, (t + 1) * B * E), shape: [B, E] }, cache);
+      let err = 0;
+      for (let i = 0; i < B * E; i++) err = Math.max(err, Math.abs(y[i]! - full[t * B * E + i]!));
+      expect(err).toBeLessThanOrEqual(1e-5);
+    }
+    bound.dispose();
+    cache.dispose();
+    memLBE.dispose();
+    bf.dispose();
+    sf.dispose();
+    const stackConfig = { dModel: 16, nhead: 4, numLayers: 2, activation: 'gelu' as const, norm: true, prefix: 'encoder.' };
+    const enc = (fixture as unknown as { encoder: { weights: Record<string, Json>; src: Json } }).encoder;
+    const stack = rt.transformerEncoder({ ...stackConfig, weights: weights(enc.weights) });
+    const stackLBE = rt.transformerEncoder({ ...stackConfig, batchFirst: false, weights: weights(enc.weights) });
+    const [b2, l2] = enc.src.shape as [number, number];
+    const src = tensor(enc.src);
+    expect(Array.from(stackLBE.forward({ data: swap(src.data, b2, l2, 16), shape: [l2, b2, 16] }, { causal: true }))).toEqual(Array.from(swap(stack.forward(src, { causal: true }), b2, l2, 16)));
+    stack.dispose();
+    stackLBE.dispose();
   });
 });

@@ -4,7 +4,10 @@
 # reads them and needs no Python). And for test/pytorch-variants.test.ts, variants.json: the
 # attention variants of scaledDotProductAttention (soft-capping, ALiBi, T5 relative bias,
 # attn_mask, sliding window, grouped-query, combined), computed literally in float64 and
-# cross-checked against PyTorch's own ops and the models' code (section 6).
+# cross-checked against PyTorch's own ops and the models' code (section 6). transformer-masks.json:
+# nn.TransformerEncoderLayer / Encoder / DecoderLayer with src_mask, key padding masks (right and
+# left), float masks and batch_first=False (section 7); norms.json: F.layer_norm and the
+# activations (section 8).
 #
 # Regenerate (Debian's torch 1.13; the `python3` first on PATH may have no torch):
 #   apt-get install -y python3-torch
@@ -587,8 +590,167 @@ def variants_fixture():
         print(f'  {name}: max abs difference from {against} {err:.1e}')
 
 
+# 7. Transformer layers with PyTorch's masks and layouts ----------------------------------------
+def randomize(module, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_((torch.rand(p.shape, generator=g) * 2 - 1) * (0.5 if p.dim() > 1 else 0.2))
+
+
+def right_padding(lengths, n):
+    return torch.arange(n)[None, :] >= torch.tensor(lengths)[:, None]  # true = padding
+
+
+def left_padding(lengths, n):
+    return torch.arange(n)[None, :] < (n - torch.tensor(lengths))[:, None]  # true = padding
+
+
+def bool_mask(shape, g, diagonal=True):
+    m = torch.rand(shape, generator=g) < 0.35  # true = masked
+    if diagonal:  # every query keeps its own position: no row is fully masked
+        m &= ~torch.eye(shape[-2], shape[-1], dtype=torch.bool)
+    return m
+
+
+def float_mask(shape, g):
+    m = torch.rand(shape, generator=g) * 2 - 1
+    hidden = torch.rand(shape, generator=g) < 0.25
+    hidden &= ~torch.eye(shape[-2], shape[-1], dtype=torch.bool)
+    return m.masked_fill(hidden, float('-inf'))
+
+
+def mask_json(m):
+    """A mask as the runtime takes it: bool data as 0/1 (true = masked), float as numbers (-inf as null)."""
+    if m.dtype == torch.bool:
+        return {'kind': 'bool', 'shape': list(m.shape), 'data': [int(v) for v in m.flatten().tolist()]}
+    return {'kind': 'float', 'shape': list(m.shape), 'data': [None if math.isinf(v) else float(f'{v:.9g}') for v in m.flatten().tolist()]}
+
+
+def transformer_masks_fixture():
+    """PyTorch's non-fast path (gradients enabled): its fast path (eval, no_grad) may give zeros for
+    padded query rows, and a row that sees no key is NaN on every path (stored as null). The test
+    compares the rows of real (non-padded) tokens; `rows` [B, L] marks them (1), and the outputs there
+    are finite."""
+    E, H, FF, B, L, S = 16, 4, 32, 2, 6, 7
+    g = torch.Generator().manual_seed(70)
+    rnd = lambda *shape: torch.rand(shape, generator=g) * 2 - 1
+
+    def case(out, rows, options, batch_first=True):
+        o = out if batch_first else out.transpose(0, 1)
+        assert torch.isfinite(o[rows]).all(), 'a real row is not finite'
+        output = t(out)  # NaN (a padded row that sees no key) written as null
+        output['data'] = [None if math.isnan(v) else v for v in output['data']]
+        return {'options': options, 'output': output, 'rows': [[int(v) for v in r] for r in rows.tolist()]}
+
+    real = lambda pad: ~pad
+    all_rows = torch.ones(B, L, dtype=torch.bool)
+    enc = nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, activation='relu', batch_first=True)
+    randomize(enc, 71)
+    enc.eval()
+    src = rnd(B, L, E)
+    causal = torch.triu(torch.ones(L, L, dtype=torch.bool), 1)
+    right, left = right_padding([L, 4], L), left_padding([L, 4], L)
+    mask2, mask3, fmask = bool_mask((L, L), g), bool_mask((B * H, L, L), g), float_mask((L, L), g)
+    with torch.enable_grad():
+        encoder_cases = {
+            'rightPadding': case(enc(src, src_key_padding_mask=right), real(right), {'srcKeyPaddingMask': mask_json(right)}),
+            'leftPadding': case(enc(src, src_key_padding_mask=left), real(left), {'srcKeyPaddingMask': mask_json(left)}),
+            'boolMask': case(enc(src, src_mask=mask2), all_rows, {'srcMask': mask_json(mask2)}),
+            'boolMask3d': case(enc(src, src_mask=mask3), all_rows, {'srcMask': mask_json(mask3)}),
+            'floatMask': case(enc(src, src_mask=fmask), all_rows, {'srcMask': mask_json(fmask)}),
+            'floatMaskLeftPadding': case(enc(src, src_mask=fmask, src_key_padding_mask=left), real(left), {'srcMask': mask_json(fmask), 'srcKeyPaddingMask': mask_json(left)}),
+            # left padding with a causal mask: the first padded rows see no key at all (NaN in PyTorch)
+            'causalLeftPadding': case(enc(src, src_mask=causal, src_key_padding_mask=left), real(left), {'srcMask': mask_json(causal), 'srcKeyPaddingMask': mask_json(left)}),
+        }
+    # batch_first=False: [L, B, E] in and out; the padding masks stay [B, L]
+    enc_lbe = nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, activation='gelu', batch_first=False, norm_first=True)
+    randomize(enc_lbe, 72)
+    enc_lbe.eval()
+    src_lbe = rnd(L, B, E)
+    with torch.enable_grad():
+        lbe_cases = {
+            'plain': case(enc_lbe(src_lbe), all_rows, {}, False),
+            'leftPadding': case(enc_lbe(src_lbe, src_key_padding_mask=left), real(left), {'srcKeyPaddingMask': mask_json(left)}, False),
+        }
+    # a stack: 2 pre-norm GELU layers and a final norm, float src mask and left padding
+    layer = nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, activation='gelu', batch_first=True, norm_first=True)
+    stack = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(E), enable_nested_tensor=False)
+    randomize(stack, 73)
+    stack.eval()
+    with torch.enable_grad():
+        stack_case = case(stack(src, mask=fmask, src_key_padding_mask=left), real(left), {'srcMask': mask_json(fmask), 'srcKeyPaddingMask': mask_json(left)})
+    # decoder layer: causal bool tgt mask, left-padded target and memory, a float memory mask
+    dec = nn.TransformerDecoderLayer(E, H, FF, dropout=0.0, activation='relu', batch_first=True)
+    randomize(dec, 74)
+    dec.eval()
+    tgt, memory = rnd(B, L, E), rnd(B, S, E)
+    tgt_left, mem_left, mem_right = left_padding([L, 4], L), left_padding([S, 5], S), right_padding([S, 5], S)
+    mmask = float_mask((L, S), g)
+    mmask3 = bool_mask((B * H, L, S), g)
+    with torch.enable_grad():
+        decoder_cases = {
+            'memoryLeftPadding': case(dec(tgt, memory, tgt_mask=causal, memory_key_padding_mask=mem_left), all_rows,
+                                      {'tgtMask': mask_json(causal), 'memoryKeyPaddingMask': mask_json(mem_left)}),
+            'memoryRightPadding': case(dec(tgt, memory, tgt_mask=causal, memory_key_padding_mask=mem_right), all_rows,
+                                       {'tgtMask': mask_json(causal), 'memoryKeyPaddingMask': mask_json(mem_right)}),
+            'tgtLeftPadding': case(dec(tgt, memory, tgt_key_padding_mask=tgt_left, memory_key_padding_mask=mem_left), real(tgt_left),
+                                   {'tgtKeyPaddingMask': mask_json(tgt_left), 'memoryKeyPaddingMask': mask_json(mem_left)}),
+            'memoryFloatMask': case(dec(tgt, memory, tgt_mask=causal, memory_mask=mmask), all_rows,
+                                    {'tgtMask': mask_json(causal), 'memoryMask': mask_json(mmask)}),
+            'memoryBoolMask3d': case(dec(tgt, memory, memory_mask=mmask3, memory_key_padding_mask=mem_right), all_rows,
+                                     {'memoryMask': mask_json(mmask3), 'memoryKeyPaddingMask': mask_json(mem_right)}),
+        }
+    dec_lbe = nn.TransformerDecoderLayer(E, H, FF, dropout=0.0, activation='gelu', batch_first=False, norm_first=True)
+    randomize(dec_lbe, 75)
+    dec_lbe.eval()
+    tgt_lbe, mem_lbe = rnd(L, B, E), rnd(S, B, E)
+    with torch.enable_grad():
+        dec_lbe_case = case(dec_lbe(tgt_lbe, mem_lbe, tgt_mask=causal, memory_key_padding_mask=mem_left), all_rows,
+                            {'tgtMask': mask_json(causal), 'memoryKeyPaddingMask': mask_json(mem_left)}, False)
+    write('transformer-masks.json', {
+        'dModel': E, 'nhead': H,
+        'encoder': {'config': {'activation': 'relu'}, 'weights': state(enc), 'src': t(src), 'cases': encoder_cases},
+        'encoderSequenceFirst': {'config': {'activation': 'gelu', 'normFirst': True, 'batchFirst': False}, 'weights': state(enc_lbe), 'src': t(src_lbe), 'cases': lbe_cases},
+        'encoderStack': {'config': {'activation': 'gelu', 'normFirst': True, 'numLayers': 2, 'norm': True}, 'weights': state(stack), 'src': t(src), 'case': stack_case},
+        'decoder': {'config': {'activation': 'relu'}, 'weights': state(dec), 'tgt': t(tgt), 'memory': t(memory), 'cases': decoder_cases},
+        'decoderSequenceFirst': {'config': {'activation': 'gelu', 'normFirst': True, 'batchFirst': False}, 'weights': state(dec_lbe), 'tgt': t(tgt_lbe), 'memory': t(mem_lbe), 'case': dec_lbe_case},
+    })
+
+
+# 8. Norms and activations (F.layer_norm, F.gelu none / tanh, relu, silu, tanh) ------------------
+def norms_fixture():
+    g = torch.Generator().manual_seed(80)
+    N = 24
+    x = torch.randn((3, 5, N), generator=g) * 2 + 0.5
+    residual = torch.randn((3, 5, N), generator=g)
+    weight = torch.rand((N,), generator=g) * 2 - 0.5
+    bias = torch.rand((N,), generator=g) - 0.5
+    # activations over [-8, 8] and a few larger magnitudes
+    a = torch.cat([torch.linspace(-8, 8, 161), torch.tensor([-30.0, -12.5, -0.001, 0.0, 0.001, 12.5, 30.0])])
+    write('norms.json', {
+        'x': t(x), 'residual': t(residual), 'weight': t(weight), 'bias': t(bias),
+        'layerNorm': {
+            'affine': t(F.layer_norm(x, (N,), weight, bias, 1e-5)),
+            'plain': t(F.layer_norm(x, (N,), None, None, 1e-5)),
+            'eps': t(F.layer_norm(x, (N,), weight, None, 1e-2)),
+            # the residual add rounded to float32, then the norm (a fused post-norm step)
+            'residual': t(F.layer_norm(x + residual, (N,), weight, bias, 1e-5)),
+        },
+        'a': t(a),
+        'activations': {
+            'gelu': t(F.gelu(a.double(), approximate='none')),
+            'geluTanh': t(F.gelu(a.double(), approximate='tanh')),
+            'relu': t(F.relu(a)),
+            'silu': t(F.silu(a.double())),
+            'tanh': t(torch.tanh(a.double())),
+        },
+    })
+
+
 if __name__ == '__main__':
     torch.manual_seed(SEED)
     os.makedirs(OUT, exist_ok=True)
-    for make in (mha_fixture, bahdanau_fixture, luong_fixture, rope_fixture, sdpa_fixture, variants_fixture):
+    for make in (mha_fixture, bahdanau_fixture, luong_fixture, rope_fixture, sdpa_fixture, variants_fixture,
+                 transformer_masks_fixture, norms_fixture):
         make()

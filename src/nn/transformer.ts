@@ -7,15 +7,15 @@
  * Everything stays in Wasm memory between the steps: the residual adds are fused into the layer
  * norms (post-norm) or into the epilogue of the projection that ends the sub-layer (pre-norm).
  */
-import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
+import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
 import { mat, linear, type Mat } from '../engine/linear.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentWeights } from '../engine/weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
+import { checkVariants, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
-import { Tensor } from '../engine/memory.js';
+import { Tensor, type Heap } from '../engine/memory.js';
 import { ACTIVATION } from '../engine/kernels.js';
-import type { Variants } from '../ops/variants.js';
 
 /** 'gelu' is the exact (erf) form; 'gelu_tanh' the tanh approximation (PyTorch's approximate='tanh', Hugging Face's gelu_new). */
 export type Activation = 'relu' | 'gelu' | 'gelu_tanh';
@@ -23,7 +23,10 @@ export type Activation = 'relu' | 'gelu' | 'gelu_tanh';
 export interface TransformerLayerConfig {
   dModel: number;
   nhead: number;
-  dimFeedforward: number;
+  /** The feed-forward width; default: read from `linear1.weight` [dimFeedforward, dModel] (when given, it must match). */
+  dimFeedforward?: number;
+  /** Inputs and outputs are [B, L, dModel] (true, the default) or PyTorch's default [L, B, dModel] (false: `batch_first=False`). */
+  batchFirst?: boolean;
   /** Default 'relu' (PyTorch's default). */
   activation?: Activation;
   /** Default 1e-5. */
@@ -36,7 +39,56 @@ export interface TransformerLayerConfig {
   prefix?: string;
 }
 
-const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'batchFirst', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+
+/**
+ * An attention mask as `nn.Transformer*` layers take it (`src_mask`, `tgt_mask`, `memory_mask`):
+ * shape [L, S] (every sequence and head) or [B·nhead, L, S] (PyTorch's 3-D form, batch-major);
+ * data a Uint8Array or boolean[] where true = NOT allowed to attend (PyTorch's convention for these
+ * masks, the opposite of `multiHeadAttention`'s `attnMask`), or a Float32Array added to the scores
+ * (−Infinity hides a key).
+ */
+export interface TransformerMask {
+  data: Uint8Array | readonly boolean[] | Float32Array;
+  shape: readonly number[];
+}
+
+/** A key padding mask [B, S] (`src_key_padding_mask`, …): true = padding (ignored as a key); left padding included. */
+export interface KeyPaddingMask {
+  data: Uint8Array | readonly boolean[];
+  shape: readonly number[];
+}
+
+/** `transformerEncoderLayer.forward` / `transformerEncoder.forward` options (PyTorch's forward arguments, camelCase). */
+export interface EncoderForwardOptions {
+  /** Query i sees keys j ≤ i (`is_causal`, or `src_mask` = the square subsequent mask). */
+  causal?: boolean;
+  /** Per batch: keys j ≥ keyLengths[b] are padding (right padding; `srcKeyPaddingMask` for any padding). */
+  keyLengths?: ArrayLike<number>;
+  /** `src_mask` ([L, L] or [B·nhead, L, L]; bool true = masked, or float added). */
+  srcMask?: TransformerMask;
+  /** `src_key_padding_mask` [B, L]: true = padding. */
+  srcKeyPaddingMask?: KeyPaddingMask;
+}
+
+/** `transformerDecoderLayer.forward` / `transformerDecoder.forward` options (PyTorch's forward arguments, camelCase). */
+export interface DecoderForwardOptions {
+  /** Self-attention: target position i sees positions j ≤ i (`tgt_is_causal`, or `tgt_mask` = the square subsequent mask). */
+  causal?: boolean;
+  /** Per batch: memory positions j ≥ memoryKeyLengths[b] are padding (right padding). */
+  memoryKeyLengths?: ArrayLike<number>;
+  /** `tgt_mask` for the self-attention ([T, T] or [B·nhead, T, T]; bool true = masked, or float added). */
+  tgtMask?: TransformerMask;
+  /** `memory_mask` for the cross-attention ([T, S] or [B·nhead, T, S]; bool true = masked, or float added). */
+  memoryMask?: TransformerMask;
+  /** `tgt_key_padding_mask` [B, T]: true = padding. */
+  tgtKeyPaddingMask?: KeyPaddingMask;
+  /** `memory_key_padding_mask` [B, S]: true = padding. */
+  memoryKeyPaddingMask?: KeyPaddingMask;
+}
+
+const ENCODER_OPTIONS = ['causal', 'keyLengths', 'srcMask', 'srcKeyPaddingMask'];
+const DECODER_OPTIONS = ['causal', 'memoryKeyLengths', 'tgtMask', 'memoryMask', 'tgtKeyPaddingMask', 'memoryKeyPaddingMask'];
 const ACTIVATION_KIND: Record<Activation, number> = { relu: ACTIVATION.relu, gelu: ACTIVATION.gelu, gelu_tanh: ACTIVATION.geluTanh };
 
 /** The resident feed-forward and norms of a layer. */
@@ -51,7 +103,6 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   const e = checkInteger(`${where}: dModel`, cfg['dModel'], 1);
   const heads = checkInteger(`${where}: nhead`, cfg['nhead'], 1);
   if (e % heads !== 0) throw new RangeError(`${where}: dModel ${e} must be divisible by nhead ${heads}`);
-  const ff = checkInteger(`${where}: dimFeedforward`, cfg['dimFeedforward'], 1);
   const activation = (cfg['activation'] ?? 'relu') as Activation;
   if (!(activation in ACTIVATION_KIND)) throw new TypeError(`${where}: activation must be 'relu', 'gelu' or 'gelu_tanh', received ${describe(cfg['activation'])}`);
   const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
@@ -59,6 +110,18 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   const normFirst = checkBoolean(`${where}: normFirst`, cfg['normFirst']);
   const under = underPrefix(where, cfg['weights'], cfg['prefix']);
   const { record: weights, prefix } = under;
+  const batchFirst = cfg['batchFirst'] === undefined ? true : checkBoolean(`${where}: batchFirst`, cfg['batchFirst']);
+  // dimFeedforward: linear1.weight's rows (when the weight is there: a missing one is reported below)
+  const w1 = weights['linear1.weight'] === undefined ? undefined : checkTensor(`${where}: weights['${prefix}linear1.weight']`, weights['linear1.weight'], ws.heap);
+  const rowsOfW1 = w1 && w1.shape.length === 2 ? w1.shape[0]! : undefined;
+  let ff: number;
+  if (cfg['dimFeedforward'] === undefined) ff = rowsOfW1 ?? 1;
+  else {
+    ff = checkInteger(`${where}: dimFeedforward`, cfg['dimFeedforward'], 1);
+    if (rowsOfW1 !== undefined && rowsOfW1 !== ff) {
+      throw new RangeError(`${where}: dimFeedforward ${ff} does not match weights['${prefix}linear1.weight'] of shape ${formatShape(w1!.shape)} (dimFeedforward ${rowsOfW1}); omit dimFeedforward to read it from the weights`);
+    }
+  }
   // the names PyTorch's state_dict has, all required: report missing and unexpected ones together
   const shapes: Record<string, number[]> = {
     'linear1.weight': [ff, e], 'linear1.bias': [ff], 'linear2.weight': [e, ff], 'linear2.bias': [e],
@@ -74,7 +137,7 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
     expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `dModel ${e}, dimFeedforward ${ff}`);
     checked[name] = arg;
   }
-  return { e, heads, ff, activation, eps, normFirst, checked };
+  return { e, heads, ff, activation, eps, normFirst, batchFirst, checked };
 }
 
 /** The feed-forward and norm weights resident (all or none), then the attention modules. */
@@ -106,6 +169,9 @@ class LayerCore {
     readonly normFirst: boolean,
     protected readonly eps: number,
     protected readonly parts: Parts,
+    readonly nhead: number,
+    /** Inputs and outputs [B, L, dModel] (true) or [L, B, dModel] (false). */
+    readonly batchFirst: boolean,
   ) {}
 
   /** y = norm_n(x (+ residual)) over rows of dModel. */
@@ -134,31 +200,120 @@ class LayerCore {
   }
 }
 
-function checkRows(where: string, name: string, value: TensorLike, e: number, ws: Workspace): { arg: Checked; batch: number; length: number } {
+/** x [B, L, E] (batchFirst) or [L, B, E], checked; rows in batch-major order ([B, L, E]) either way. */
+function checkRows(where: string, name: string, value: TensorLike, e: number, ws: Workspace, batchFirst: boolean): { arg: Checked; batch: number; length: number } {
   const arg = checkTensor(name, value, ws.heap);
-  if (arg.shape.length !== 3 || arg.shape[2] !== e) throw new RangeError(`${where}: ${name}: expected shape [B, L, ${e}] (batch_first, dModel ${e}), received ${formatShape(arg.shape)}`);
-  return { arg, batch: arg.shape[0]!, length: arg.shape[1]! };
+  const layout = batchFirst ? `[B, L, ${e}] (batchFirst, dModel ${e})` : `[L, B, ${e}] (batchFirst false, dModel ${e})`;
+  if (arg.shape.length !== 3 || arg.shape[2] !== e) throw new RangeError(`${where}: ${name}: expected shape ${layout}, received ${formatShape(arg.shape)}`);
+  if (batchFirst) return { arg, batch: arg.shape[0]!, length: arg.shape[1]! };
+  const [length, batch] = arg.shape as [number, number, number];
+  const data = swapLeading(arg.tensor ? arg.tensor.data : arg.data!, length, batch, e);
+  return { arg: { name, shape: [batch, length, e], data }, batch, length };
 }
 
-/** src [B, L, E] and the encoder forward options, checked. */
-function checkEncoderInput(where: string, src: TensorLike, options: unknown, e: number, ws: Workspace) {
-  const { arg, batch, length } = checkRows(where, 'src', src, e, ws);
-  const opts = checkOptions('options', options, ['causal', 'keyLengths'], 'forward');
+/** [A, B, E] → [B, A, E] (a copy). */
+function swapLeading(x: Float32Array, a: number, b: number, e: number): Float32Array {
+  const y = new Float32Array(a * b * e);
+  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) y.set(x.subarray((i * b + j) * e, (i * b + j + 1) * e), (j * a + i) * e);
+  return y;
+}
+
+/** The rows [B·L, E] of a result copied out in the caller's layout. */
+function outputRows(heap: Heap, ptr: number, batch: number, length: number, e: number, batchFirst: boolean): Float32Array {
+  const rows = heap.view(ptr, batch * length * e);
+  return batchFirst ? rows.slice() : swapLeading(rows, batch, length, e);
+}
+
+/** A key padding mask [B, S] (true = padding) as flags, or undefined. */
+function checkKeyPadding(name: string, value: unknown, batch: number, lk: number): Uint8Array | undefined {
+  if (value === undefined) return undefined;
+  const kpm = value as { data?: unknown; shape?: unknown };
+  if (typeof kpm !== 'object' || kpm === null || ArrayBuffer.isView(kpm) || Array.isArray(kpm)) {
+    throw new TypeError(`${name} must be { data: Uint8Array | boolean[], shape: [B, S] } (true = padding), received ${describe(kpm)}`);
+  }
+  if (!Array.isArray(kpm.shape) || kpm.shape.length !== 2 || kpm.shape[0] !== batch || kpm.shape[1] !== lk) {
+    throw new RangeError(`${name}: expected shape [${batch}, ${lk}] ([B, S]: true where a key is padding), received ${Array.isArray(kpm.shape) ? formatShape(kpm.shape) : describe(kpm.shape)}`);
+  }
+  const data = kpm.data;
+  const padding = data instanceof Uint8Array ? data : Array.isArray(data) && data.every((x) => typeof x === 'boolean') ? Uint8Array.from(data, Number) : undefined;
+  if (!padding || padding.length !== batch * lk) throw new TypeError(`${name}.data must be a Uint8Array or boolean[] of ${batch * lk} entries (true = padding), received ${describe(data)}`);
+  return padding;
+}
+
+/**
+ * A layer mask ([L, S] or [B·H, L, S]; bool true = masked, or float added) in multi-head attention's
+ * convention: [1 or B, 1 or H, L, S], bool true = may attend, or float added.
+ */
+function checkLayerMask(name: string, value: unknown, batch: number, heads: number, lq: number, lk: number): { data: Uint8Array | Float32Array; shape: number[] } | undefined {
+  if (value === undefined) return undefined;
+  const m = value as { data?: unknown; shape?: unknown };
+  const forms = `[${lq}, ${lk}] ([L, S]) or [${batch * heads}, ${lq}, ${lk}] ([B·nhead, L, S])`;
+  if (typeof m !== 'object' || m === null || ArrayBuffer.isView(m) || Array.isArray(m)) {
+    throw new TypeError(`${name} must be { data, shape } of shape ${forms}, data a Uint8Array or boolean[] (true = masked) or a Float32Array (added to the scores), received ${describe(m)}`);
+  }
+  const shape = m.shape;
+  const is2d = Array.isArray(shape) && shape.length === 2 && shape[0] === lq && shape[1] === lk;
+  const is3d = Array.isArray(shape) && shape.length === 3 && shape[0] === batch * heads && shape[1] === lq && shape[2] === lk;
+  if (!is2d && !is3d) throw new RangeError(`${name}: expected shape ${forms}, received ${Array.isArray(shape) ? formatShape(shape.map((d) => (typeof d === 'number' ? d : describe(d)))) : describe(shape)}`);
+  const size = is2d ? lq * lk : batch * heads * lq * lk;
+  const data = m.data;
+  let out: Uint8Array | Float32Array | undefined;
+  if (data instanceof Float32Array) out = data;
+  else if (data instanceof Uint8Array) out = data.map((x) => (x ? 0 : 1));
+  else if (Array.isArray(data) && data.every((x) => typeof x === 'boolean')) out = Uint8Array.from(data, (x) => (x ? 0 : 1));
+  if (!out || out.length !== size) {
+    throw new TypeError(`${name}.data must be a Uint8Array or boolean[] (true = masked) or a Float32Array (added to the scores) of ${size} entries, received ${describe(data)}`);
+  }
+  return { data: out, shape: is2d ? [1, 1, lq, lk] : [batch, heads, lq, lk] };
+}
+
+/** One attention mask for the fused call from a layer mask (attention's convention) and key padding flags. */
+function maskVariants(mask: { data: Uint8Array | Float32Array; shape: number[] } | undefined, padding: Uint8Array | undefined, batch: number, heads: number, lq: number, lk: number, heap: Heap): Variants | undefined {
+  if (!mask && !padding) return undefined;
+  let attnMask: { data: Uint8Array | Float32Array; shape: number[] };
+  if (!padding) attnMask = mask!;
+  else if (!mask) attnMask = { data: padding.map((x) => (x ? 0 : 1)), shape: [batch, 1, 1, lk] };
+  else {
+    // [B, H', L, S]: a padded key hidden, else the mask's entry
+    const h2 = mask.shape[1]!, perBatch = mask.shape[0] !== 1;
+    const add = mask.data instanceof Float32Array;
+    const data = add ? new Float32Array(batch * h2 * lq * lk) : new Uint8Array(batch * h2 * lq * lk);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < h2; h++) {
+        const src = ((perBatch ? b * h2 + h : h) * lq) * lk, dst = ((b * h2 + h) * lq) * lk;
+        for (let i = 0; i < lq * lk; i++) data[dst + i] = padding[b * lk + (i % lk)] ? (add ? -Infinity : 0) : mask.data[src + i]!;
+      }
+    }
+    attnMask = { data, shape: [batch, h2, lq, lk] };
+  }
+  return checkVariants({ attnMask }, batch, heads, lq, lk, heap);
+}
+
+/** @internal src and the encoder forward options, checked. */
+/** @internal One encoder call on resident rows: the batch, its length and masks. */
+export type EncoderRows = Omit<EncoderInput, 'arg'>;
+
+export interface EncoderInput {
+  arg: Checked;
+  batch: number;
+  length: number;
+  causal: boolean;
+  keyLengths: Int32Array | undefined;
+  variants: Variants | undefined;
+}
+
+/** src ([B, L, E] or [L, B, E]) and the encoder forward options, checked. */
+function checkEncoderInput(where: string, src: TensorLike, options: unknown, layer: LayerCore, ws: Workspace): EncoderInput {
+  const { arg, batch, length } = checkRows(where, 'src', src, layer.dModel, ws, layer.batchFirst);
+  const opts = checkOptions('options', options, ENCODER_OPTIONS, 'forward');
   const causal = checkBoolean('options.causal', opts['causal']);
   const keyLengths = checkLengths('options.keyLengths', opts['keyLengths'], batch, length);
-  return { arg, batch, length, causal, keyLengths };
-}
-
-/** @internal What the models add to an encoder layer's rows call. */
-export interface RowsExtra {
-  /** Masks and biases of the self-attention (a key padding mask, an attention mask). */
-  variants?: Variants;
-  /** Receives the self-attention weights of every head, [B, H, L, L]. */
-  onWeights?: (weights: Float32Array) => void;
+  const mask = checkLayerMask('options.srcMask', opts['srcMask'], batch, layer.nhead, length, length);
+  const padding = checkKeyPadding('options.srcKeyPaddingMask', opts['srcKeyPaddingMask'], batch, length);
+  return { arg, batch, length, causal, keyLengths, variants: maskVariants(mask, padding, batch, layer.nhead, length, length, ws.heap) };
 }
 
 export class TransformerEncoderLayer extends LayerCore {
-  readonly nhead: number;
   private readonly selfAttn: MultiHeadAttention;
 
   /** @internal use `runtime.transformerEncoderLayer(...)` */
@@ -173,32 +328,39 @@ export class TransformerEncoderLayer extends LayerCore {
       for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
       throw error;
     }
-    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts);
-    this.nhead = c.heads;
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst);
     this.selfAttn = selfAttn;
   }
 
-  /** src [B, L, dModel] → [B, L, dModel]; `causal` masks the future, `keyLengths` hides padding keys (padded query rows are still computed). */
-  forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
+  /**
+   * src [B, L, dModel] ([L, B, dModel] with batchFirst false) → the same shape. `causal`, `srcMask`
+   * and the padding options (`keyLengths`, `srcKeyPaddingMask`) hide keys; padded query rows are
+   * still computed (over the visible keys) and are best ignored. A row that sees no key at all gets a
+   * zero attention output where PyTorch gives NaN.
+   */
+  forward<O extends EncoderForwardOptions = {}>(src: TensorLike, options?: Exact<O, EncoderForwardOptions>): Float32Array;
+  forward(src: TensorLike, options?: EncoderForwardOptions): Float32Array;
+  forward(src: TensorLike, options?: EncoderForwardOptions): Float32Array {
     this.assertLive('transformerEncoderLayer');
     const { ws, dModel: e } = this;
-    const { arg, batch, length, causal, keyLengths } = checkEncoderInput('transformerEncoderLayer.forward', src, options, e, ws);
-    const rows = batch * length;
+    const input = checkEncoderInput('transformerEncoderLayer.forward', src, options, this, ws);
+    const rows = input.batch * input.length;
     return ws.run((temps) => {
       const y = mat(temps.tensor([rows, e]).ptr, e);
-      this.forwardRows(temps, mat(temps.input(arg), e), batch, length, causal, keyLengths, y);
-      return ws.heap.view(y.ptr, rows * e).slice();
+      this.forwardRows(temps, mat(temps.input(input.arg), e), input, y);
+      return outputRows(ws.heap, y.ptr, input.batch, input.length, e, this.batchFirst);
     });
   }
 
   /** @internal The layer on resident rows: y [B·L, E] for x [B·L, E] (x is left as it was). */
-  forwardRows(temps: Temps, x: Mat, batch: number, length: number, causal: boolean, keyLengths: Int32Array | undefined, y: Mat, extra: RowsExtra = {}): void {
+  forwardRows(temps: Temps, x: Mat, p: EncoderRows, y: Mat, onWeights?: (weights: Float32Array) => void): void {
     const { ws, dModel: e } = this;
+    const { batch, length, causal, keyLengths, variants } = p;
     const rows = batch * length;
     const sa = mat(temps.tensor([rows, e]).ptr, e);
     const attend = (q: Mat) => {
-      const weights = this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths, variants: extra.variants, headWeights: extra.onWeights !== undefined }, sa);
-      if (weights) extra.onWeights!(weights);
+      const weights = this.selfAttn.attendRows(temps, { xq: q, batch, lq: length, lk: length, causal, keyLengths, variants, headWeights: onWeights !== undefined }, sa);
+      if (weights) onWeights!(weights); // every head's weights [B, H, L, L], when asked
     };
     if (this.normFirst) {
       const n = mat(temps.tensor([rows, e]).ptr, e);
@@ -231,20 +393,31 @@ export interface DecoderInput {
   ls: number;
   causal: boolean;
   memoryKeyLengths: Int32Array | undefined;
+  selfVariants: Variants | undefined;
+  crossVariants: Variants | undefined;
 }
 
-function checkDecoderInput(where: string, tgt: TensorLike, memory: TensorLike, options: unknown, e: number, ws: Workspace): DecoderInput {
-  const t = checkRows(where, 'tgt', tgt, e, ws);
-  const m = checkRows(where, 'memory', memory, e, ws);
-  if (m.batch !== t.batch) throw new RangeError(`${where}: memory: expected shape [${t.batch}, S, ${e}] (the batch of tgt), received ${formatShape(m.arg.shape)}`);
-  const opts = checkOptions('options', options, ['causal', 'memoryKeyLengths'], 'forward');
+function checkDecoderInput(where: string, tgt: TensorLike, memory: TensorLike, options: unknown, layer: LayerCore, ws: Workspace): DecoderInput {
+  const e = layer.dModel, heads = layer.nhead;
+  const t = checkRows(where, 'tgt', tgt, e, ws, layer.batchFirst);
+  const m = checkRows(where, 'memory', memory, e, ws, layer.batchFirst);
+  if (m.batch !== t.batch) throw new RangeError(`${where}: memory: expected shape ${layer.batchFirst ? `[${t.batch}, S, ${e}]` : `[S, ${t.batch}, ${e}]`} (the batch of tgt), received ${formatShape(layer.batchFirst ? m.arg.shape : [m.length, m.batch, e])}`);
+  const opts = checkOptions('options', options, DECODER_OPTIONS, 'forward');
   const causal = checkBoolean('options.causal', opts['causal']);
   const memoryKeyLengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], t.batch, m.length);
-  return { t: t.arg, m: m.arg, batch: t.batch, lt: t.length, ls: m.length, causal, memoryKeyLengths };
+  const [batch, lt, ls] = [t.batch, t.length, m.length];
+  const tgtMask = checkLayerMask('options.tgtMask', opts['tgtMask'], batch, heads, lt, lt);
+  const memoryMask = checkLayerMask('options.memoryMask', opts['memoryMask'], batch, heads, lt, ls);
+  const tgtPadding = checkKeyPadding('options.tgtKeyPaddingMask', opts['tgtKeyPaddingMask'], batch, lt);
+  const memoryPadding = checkKeyPadding('options.memoryKeyPaddingMask', opts['memoryKeyPaddingMask'], batch, ls);
+  return {
+    t: t.arg, m: m.arg, batch, lt, ls, causal, memoryKeyLengths,
+    selfVariants: maskVariants(tgtMask, tgtPadding, batch, heads, lt, lt, ws.heap),
+    crossVariants: maskVariants(memoryMask, memoryPadding, batch, heads, lt, ls, ws.heap),
+  };
 }
 
 export class TransformerDecoderLayer extends LayerCore {
-  readonly nhead: number;
   private readonly selfAttn: MultiHeadAttention;
   private readonly crossAttn: MultiHeadAttention;
 
@@ -262,33 +435,39 @@ export class TransformerDecoderLayer extends LayerCore {
       for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
       throw error;
     }
-    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts);
-    this.nhead = c.heads;
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst);
     [this.selfAttn, this.crossAttn] = made as [MultiHeadAttention, MultiHeadAttention];
   }
 
-  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel]. */
-  forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
+  /**
+   * tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel] ([T, B, ·], [S, B, ·] with batchFirst
+   * false). `causal` and `tgtMask` / `tgtKeyPaddingMask` mask the self-attention; `memoryMask`,
+   * `memoryKeyLengths` / `memoryKeyPaddingMask` the cross-attention. Padded target rows are still
+   * computed; a row that sees no key gets a zero attention output where PyTorch gives NaN.
+   */
+  forward<O extends DecoderForwardOptions = {}>(tgt: TensorLike, memory: TensorLike, options?: Exact<O, DecoderForwardOptions>): Float32Array;
+  forward(tgt: TensorLike, memory: TensorLike, options?: DecoderForwardOptions): Float32Array;
+  forward(tgt: TensorLike, memory: TensorLike, options?: DecoderForwardOptions): Float32Array {
     this.assertLive('transformerDecoderLayer');
     const { ws, dModel: e } = this;
-    const input = checkDecoderInput('transformerDecoderLayer.forward', tgt, memory, options, e, ws);
+    const input = checkDecoderInput('transformerDecoderLayer.forward', tgt, memory, options, this, ws);
     const rows = input.batch * input.lt;
     return ws.run((temps) => {
       const y = mat(temps.tensor([rows, e]).ptr, e);
       this.forwardRows(temps, mat(temps.input(input.t), e), mat(temps.input(input.m), e), input, y);
-      return ws.heap.view(y.ptr, rows * e).slice();
+      return outputRows(ws.heap, y.ptr, input.batch, input.lt, e, this.batchFirst);
     });
   }
 
   /** @internal The layer on resident rows: y [B·T, E] for x [B·T, E] over mem [B·S, E] (x is left as it was). */
   forwardRows(temps: Temps, x: Mat, mem: Mat, p: DecoderInput, y: Mat): void {
     const { ws, dModel: e } = this;
-    const { batch, lt, ls, causal, memoryKeyLengths } = p;
+    const { batch, lt, ls, causal, memoryKeyLengths, selfVariants, crossVariants } = p;
     const rows = batch * lt;
     const a = y;
     const b = mat(temps.tensor([rows, e]).ptr, e);
-    const selfAttend = (q: Mat, out: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: lt, lk: lt, causal }, out);
-    const crossAttend = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, { xq: q, xk: mem, xv: mem, batch, lq: lt, lk: ls, causal: false, keyLengths: memoryKeyLengths }, out);
+    const selfAttend = (q: Mat, out: Mat) => this.selfAttn.attendRows(temps, { xq: q, batch, lq: lt, lk: lt, causal, variants: selfVariants }, out);
+    const crossAttend = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, { xq: q, xk: mem, xv: mem, batch, lq: lt, lk: ls, causal: false, keyLengths: memoryKeyLengths, variants: crossVariants }, out);
     if (this.normFirst) {
       const n = mat(temps.tensor([rows, e]).ptr, e);
       this.norm(1, x, rows, n);
@@ -319,14 +498,18 @@ export class TransformerDecoderLayer extends LayerCore {
   /**
    * Keeps memory [B, S, dModel] resident with the cross-attention keys and values projected once,
    * for an incremental decode: `bound.step(x [B, dModel], cache)` then costs one token's work.
+   * The memory's padding: `memoryKeyLengths` (right) or `memoryKeyPaddingMask` [B, S] (true = padding).
    */
-  bind(memory: TensorLike, options?: { memoryKeyLengths?: ArrayLike<number> }): BoundDecoderLayer {
+  bind(memory: TensorLike, options?: { memoryKeyLengths?: ArrayLike<number>; memoryKeyPaddingMask?: KeyPaddingMask }): BoundDecoderLayer {
     const where = 'transformerDecoderLayer.bind';
     this.assertLive('transformerDecoderLayer');
     const { ws, dModel: e } = this;
-    const m = checkRows(where, 'memory', memory, e, ws);
-    const opts = checkOptions('options', options, ['memoryKeyLengths'], 'bind');
+    const m = checkRows(where, 'memory', memory, e, ws, this.batchFirst);
+    const opts = checkOptions('options', options, ['memoryKeyLengths', 'memoryKeyPaddingMask'], 'bind');
     const lengths = checkLengths('options.memoryKeyLengths', opts['memoryKeyLengths'], m.batch, m.length);
+    const padding = checkKeyPadding('options.memoryKeyPaddingMask', opts['memoryKeyPaddingMask'], m.batch, m.length);
+    // one query row per step: the padding as a [B, 1, 1, S] mask
+    const variants = maskVariants(undefined, padding, m.batch, this.nhead, 1, m.length, ws.heap);
     const kv = new Tensor(ws.heap, [m.batch * m.length, 2 * e]);
     try {
       ws.run((temps) => this.crossAttn.projectKeysValues(mat(temps.input(m.arg), e), m.batch * m.length, mat(kv.ptr, 2 * e)));
@@ -334,7 +517,7 @@ export class TransformerDecoderLayer extends LayerCore {
       kv.dispose();
       throw error;
     }
-    return new BoundDecoderLayer(this, kv, m.batch, m.length, lengths);
+    return new BoundDecoderLayer(this, kv, m.batch, m.length, lengths, variants);
   }
 
   /** @internal BoundDecoderLayer.step: the checks, then stepRows. */
@@ -362,7 +545,7 @@ export class TransformerDecoderLayer extends LayerCore {
     const a = mat(temps.tensor([batch, e]).ptr, e);
     const b = mat(temps.tensor([batch, e]).ptr, e);
     const cross = (q: Mat, out: Mat) => this.crossAttn.attendRows(temps, {
-      xq: q, batch, lq: 1, lk: bound.sourceLength, causal: false, keyLengths: bound.lengths, projectedKV: mat(bound.kv.ptr, 2 * e),
+      xq: q, batch, lq: 1, lk: bound.sourceLength, causal: false, keyLengths: bound.lengths, variants: bound.variants, projectedKV: mat(bound.kv.ptr, 2 * e),
     }, out);
     if (this.normFirst) {
       const n = mat(temps.tensor([batch, e]).ptr, e);
@@ -398,10 +581,12 @@ export class BoundDecoderLayer {
   readonly sourceLength: number;
   /** @internal */ readonly kv: Tensor;
   /** @internal */ readonly lengths: Int32Array | undefined;
+  /** @internal the memory key padding as an attention mask */ readonly variants: Variants | undefined;
   private readonly layer: TransformerDecoderLayer;
 
   /** @internal use `layer.bind(memory)` */
-  constructor(layer: TransformerDecoderLayer, kv: Tensor, batch: number, sourceLength: number, lengths: Int32Array | undefined) {
+  constructor(layer: TransformerDecoderLayer, kv: Tensor, batch: number, sourceLength: number, lengths: Int32Array | undefined, variants: Variants | undefined) {
+    this.variants = variants;
     this.layer = layer;
     this.kv = kv;
     this.batch = batch;
@@ -412,7 +597,7 @@ export class BoundDecoderLayer {
   /**
    * One decoding step: x [B, dModel] is the newest target token of each sequence; its self-attention
    * key and value are appended to `cache` (from layer.createCache) → the layer's output row [B, dModel],
-   * the row that `forward(tgt, memory, { causal: true, memoryKeyLengths })` gives at this position.
+   * the row that `forward(tgt, memory, { causal: true, memoryKeyLengths, memoryKeyPaddingMask })` gives at this position.
    */
   step(x: TensorLike, cache: KVCache): Float32Array {
     if (this.kv.disposed) throw new Error('transformerDecoderLayer: this bound memory was disposed');
@@ -511,11 +696,15 @@ export class TransformerEncoder extends LayerStack<TransformerEncoderLayer> {
     super(ws, 'transformerEncoder', config, (layerConfig) => new TransformerEncoderLayer(ws, layerConfig));
   }
 
-  /** src [B, L, dModel] → [B, L, dModel] through every layer (resident in between), then the final norm. */
-  forward(src: TensorLike, options?: { causal?: boolean; keyLengths?: ArrayLike<number> }): Float32Array {
+  /** src [B, L, dModel] ([L, B, dModel] with batchFirst false) → the same shape, through every layer (resident in between), then the final norm; options as the layer's. */
+  forward<O extends EncoderForwardOptions = {}>(src: TensorLike, options?: Exact<O, EncoderForwardOptions>): Float32Array;
+  forward(src: TensorLike, options?: EncoderForwardOptions): Float32Array;
+  forward(src: TensorLike, options?: EncoderForwardOptions): Float32Array {
     const { ws } = this;
-    const e = this.layers[0]!.dModel;
-    const { arg, batch, length, causal, keyLengths } = checkEncoderInput('transformerEncoder.forward', src, options, e, ws);
+    const first = this.layers[0]!;
+    const e = first.dModel;
+    const input = checkEncoderInput('transformerEncoder.forward', src, options, first, ws);
+    const { arg, batch, length } = input;
     const rows = batch * length;
     return ws.run((temps) => {
       // two buffers in turn: a layer reads one and writes the other (never the caller's tensor)
@@ -523,11 +712,11 @@ export class TransformerEncoder extends LayerStack<TransformerEncoderLayer> {
       let x = mat(temps.input(arg), e);
       this.layers.forEach((layer, n) => {
         const y = buffers[n % 2]!;
-        layer.forwardRows(temps, x, batch, length, causal, keyLengths, y);
+        layer.forwardRows(temps, x, input, y);
         x = y;
       });
       this.normOut(x, rows);
-      return ws.heap.view(x.ptr, rows * e).slice();
+      return outputRows(ws.heap, x.ptr, batch, length, e, first.batchFirst);
     });
   }
 
@@ -540,11 +729,14 @@ export class TransformerDecoder extends LayerStack<TransformerDecoderLayer> {
     super(ws, 'transformerDecoder', config, (layerConfig) => new TransformerDecoderLayer(ws, layerConfig));
   }
 
-  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel] through every layer, then the final norm. */
-  forward(tgt: TensorLike, memory: TensorLike, options?: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> }): Float32Array {
+  /** tgt [B, T, dModel], memory [B, S, dModel] → [B, T, dModel] ([T, B, ·], [S, B, ·] with batchFirst false) through every layer, then the final norm; options as the layer's. */
+  forward<O extends DecoderForwardOptions = {}>(tgt: TensorLike, memory: TensorLike, options?: Exact<O, DecoderForwardOptions>): Float32Array;
+  forward(tgt: TensorLike, memory: TensorLike, options?: DecoderForwardOptions): Float32Array;
+  forward(tgt: TensorLike, memory: TensorLike, options?: DecoderForwardOptions): Float32Array {
     const { ws } = this;
-    const e = this.layers[0]!.dModel;
-    const input = checkDecoderInput('transformerDecoder.forward', tgt, memory, options, e, ws);
+    const first = this.layers[0]!;
+    const e = first.dModel;
+    const input = checkDecoderInput('transformerDecoder.forward', tgt, memory, options, first, ws);
     const rows = input.batch * input.lt;
     return ws.run((temps) => {
       const buffers = [mat(temps.tensor([rows, e]).ptr, e), mat(temps.tensor([rows, e]).ptr, e)];
@@ -556,7 +748,7 @@ export class TransformerDecoder extends LayerStack<TransformerDecoderLayer> {
         x = y;
       });
       this.normOut(x, rows);
-      return ws.heap.view(x.ptr, rows * e).slice();
+      return outputRows(ws.heap, x.ptr, input.batch, input.lt, e, first.batchFirst);
     });
   }
 

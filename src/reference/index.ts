@@ -11,6 +11,8 @@
  */
 export { matmul, type ReferenceMatmulOptions } from './ops/matmul.js';
 export { softmax, type ReferenceSoftmaxOptions } from './ops/softmax.js';
+export { layerNorm, rmsNorm, type ReferenceLayerNormOptions, type ReferenceRmsNormOptions } from './ops/norms.js';
+export { activation, gelu, type ReferenceActivationKind, type ReferenceActivationOptions, type ReferenceGeluOptions } from './ops/activations.js';
 export { attentionContext, type ReferenceContextOptions } from './ops/context.js';
 export { scaledDotProductAttention, type ReferenceAttentionOptions, type ReferenceAttentionResult, type ReferenceAttentionResultFor } from './ops/sdpa.js';
 export { visibleRange, type Visibility } from './visibility.js';
@@ -53,6 +55,10 @@ export {
   ReferenceTransformerEncoderLayer,
   ReferenceTransformerDecoderLayer,
   type ReferenceTransformerLayerConfig,
+  type ReferenceEncoderForwardOptions,
+  type ReferenceDecoderForwardOptions,
+  type ReferenceTransformerMask,
+  type ReferenceKeyPaddingMask,
 } from './nn/transformer.js';
 export { swigluFeedForward, ReferenceSwigluFeedForward, type ReferenceSwigluFeedForwardConfig } from './nn/swiglu.js';
 export { gru, ReferenceGRU, embedding, ReferenceEmbedding, type ReferenceGruConfig, type ReferenceGruResult } from './nn/gru.js';

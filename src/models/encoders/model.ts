@@ -37,7 +37,7 @@ export interface EncoderInput {
   tokenTypeIds?: TokenRows;
 }
 
-export interface EncoderForwardOptions {
+export interface EncoderModelForwardOptions {
   /** Return the attention weights of every layer (true) or of the listed layers, each [B, H, L, L]. */
   outputAttentions?: boolean | readonly number[];
 }
@@ -180,7 +180,7 @@ export class EncoderModel {
    * Token states for a batch: `{ inputIds, attentionMask?, tokenTypeIds? }` → lastHiddenState
    * [B, L, hidden] (and the attention weights of the chosen layers, [B, H, L, L] each).
    */
-  forward(input: EncoderInput, options?: EncoderForwardOptions): EncoderOutput {
+  forward(input: EncoderInput, options?: EncoderModelForwardOptions): EncoderOutput {
     this.assertLive();
     const where = `${WHERE}.forward`;
     const inp = checkOptions('input', input, ['inputIds', 'attentionMask', 'tokenTypeIds'], where);
@@ -421,7 +421,7 @@ export class EncoderModel {
     }
     this.layers.forEach((layer, index) => {
       const onWeights = wanted?.has(index) ? (w: Float32Array) => { attentions![index] = cropAttention(w, b, this.numHeads, lp, l); } : undefined;
-      layer.forwardRows(temps, x, b, lp, false, keyLengths, y, { variants, onWeights });
+      layer.forwardRows(temps, x, { batch: b, length: lp, causal: false, keyLengths, variants }, y, onWeights);
       [x, y] = [y, x];
     });
     return x;

@@ -7,14 +7,18 @@
  *   LayerNorm: (x − mean)/√(biased variance + eps)·weight + bias
  */
 import { checkOptions, describe } from '../check.js';
-import { multiHeadAttention, type ReferenceMultiHeadAttention } from './mha.js';
+import { multiHeadAttention, type ReferenceForwardOptions, type ReferenceMultiHeadAttention } from './mha.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
+import { erf } from '../ops/activations.js';
 
 export interface ReferenceTransformerLayerConfig {
   dModel: number;
   nhead: number;
-  dimFeedforward: number;
+  /** Default: the rows of `linear1.weight`. */
+  dimFeedforward?: number;
+  /** [B, L, E] (true, the default) or [L, B, E] (false). */
+  batchFirst?: boolean;
   activation?: 'relu' | 'gelu' | 'gelu_tanh';
   layerNormEps?: number;
   normFirst?: boolean;
@@ -22,33 +26,61 @@ export interface ReferenceTransformerLayerConfig {
   prefix?: string;
 }
 
-const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'batchFirst', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
 
-/** erf in float64 (Abramowitz–Stegun 7.1.26 is too coarse: a series / continued fraction pair). */
-function erf(x: number): number {
-  const a = Math.abs(x);
-  let r: number;
-  if (a < 2.5) {
-    // Taylor series: erf(x) = 2/√π Σ (−1)^n x^(2n+1) / (n! (2n+1))
-    let term = a, sum = a;
-    for (let n = 1; n < 60; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-    }
-    r = (2 / Math.sqrt(Math.PI)) * sum;
-  } else {
-    // continued fraction for erfc, Lentz's method
-    let f = a, c = a, d = 0;
-    for (let n = 1; n < 200; n++) {
-      const an = n / 2;
-      d = a + an * d;
-      d = 1 / d;
-      c = a + an / c;
-      f *= c * d;
-    }
-    r = 1 - Math.exp(-a * a) / (f * Math.sqrt(Math.PI));
-  }
-  return x < 0 ? -r : r;
+/** A layer mask as the runtime takes it: [L, S] or [B·nhead, L, S], bool true = masked, or float added. */
+export interface ReferenceTransformerMask {
+  data: Uint8Array | readonly boolean[] | Float32Array;
+  shape: readonly number[];
+}
+
+/** A key padding mask [B, S]: true = padding. */
+export interface ReferenceKeyPaddingMask {
+  data: Uint8Array | readonly boolean[];
+  shape: readonly number[];
+}
+
+/** The options of the encoder layer's and stack's `forward`, by the runtime's names. */
+export interface ReferenceEncoderForwardOptions {
+  causal?: boolean;
+  keyLengths?: ArrayLike<number>;
+  srcMask?: ReferenceTransformerMask;
+  srcKeyPaddingMask?: ReferenceKeyPaddingMask;
+}
+
+/** The options of the decoder layer's and stack's `forward`, by the runtime's names. */
+export interface ReferenceDecoderForwardOptions {
+  causal?: boolean;
+  memoryKeyLengths?: ArrayLike<number>;
+  tgtMask?: ReferenceTransformerMask;
+  memoryMask?: ReferenceTransformerMask;
+  tgtKeyPaddingMask?: ReferenceKeyPaddingMask;
+  memoryKeyPaddingMask?: ReferenceKeyPaddingMask;
+}
+
+/**
+ * A layer mask in multi-head attention's convention (bool true = may attend, float added):
+ * [L, S] as it is (it broadcasts), [B·H, L, S] as [B, H, L, S].
+ */
+function attnMaskOf(mask: ReferenceTransformerMask | undefined, batch: number, heads: number): ReferenceForwardOptions['attnMask'] {
+  if (mask === undefined) return undefined;
+  const shape = mask.shape.length === 3 ? [batch, heads, mask.shape[1]!, mask.shape[2]!] : [...mask.shape];
+  if (mask.data instanceof Float32Array) return { data: mask.data, shape };
+  return { data: Uint8Array.from(mask.data as ArrayLike<number | boolean>, (x) => (x ? 0 : 1)), shape };
+}
+
+/** [A, B, E] → [B, A, E]. */
+function swapLeading(x: Float32Array, a: number, b: number, e: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let k = 0; k < e; k++) y[(j * a + i) * e + k] = x[(i * b + j) * e + k]!;
+  return y;
+}
+
+/** x in the layer's layout → batch-major [B, L, E]. */
+function batchMajor(x: ReferenceTensor, batchFirst: boolean): ReferenceTensor {
+  if (batchFirst) return { data: x.data, shape: [...x.shape] };
+  const [l, b, e] = x.shape as [number, number, number];
+  return { data: swapLeading(x.data, l, b, e), shape: [b, l, e] };
 }
 
 class Layer {
@@ -57,6 +89,7 @@ class Layer {
   readonly dimFeedforward: number;
   readonly activation: 'relu' | 'gelu' | 'gelu_tanh';
   readonly normFirst: boolean;
+  readonly batchFirst: boolean;
   protected readonly eps: number;
   protected readonly w: Record<string, Float32Array>;
   protected readonly attn: Record<string, ReferenceMultiHeadAttention> = {};
@@ -65,14 +98,25 @@ class Layer {
     const cfg = checkOptions('config', config, CONFIG, where);
     this.dModel = cfg['dModel'] as number;
     this.nhead = cfg['nhead'] as number;
-    this.dimFeedforward = cfg['dimFeedforward'] as number;
+
     this.activation = (cfg['activation'] ?? 'relu') as 'relu' | 'gelu' | 'gelu_tanh';
     if (!['relu', 'gelu', 'gelu_tanh'].includes(this.activation)) throw new TypeError(`${where}: activation must be 'relu', 'gelu' or 'gelu_tanh', received ${describe(cfg['activation'])}`);
     this.normFirst = (cfg['normFirst'] ?? false) as boolean;
+    this.batchFirst = (cfg['batchFirst'] ?? true) as boolean;
     this.eps = (cfg['layerNormEps'] ?? 1e-5) as number;
     const prefix = modulePrefix((cfg['prefix'] ?? '') as string);
     this.w = {};
-    for (const [name, t] of Object.entries(config.weights)) if (name.startsWith(prefix)) this.w[name.slice(prefix.length)] = t.data;
+    const shapes: Record<string, readonly number[]> = {};
+    for (const [name, t] of Object.entries(config.weights)) {
+      if (!name.startsWith(prefix)) continue;
+      this.w[name.slice(prefix.length)] = t.data;
+      shapes[name.slice(prefix.length)] = t.shape;
+    }
+    const rows = shapes['linear1.weight']?.[0];
+    this.dimFeedforward = (cfg['dimFeedforward'] ?? rows) as number;
+    if (rows !== undefined && rows !== this.dimFeedforward) {
+      throw new RangeError(`${where}: dimFeedforward ${this.dimFeedforward} does not match weights['${prefix}linear1.weight'] of shape [${shapes['linear1.weight']!.join(', ')}] (dimFeedforward ${rows}); omit dimFeedforward to read it from the weights`);
+    }
     for (const a of attentions) {
       const get = (n: string) => ({ data: this.w[`${a}.${n}`]!, shape: [] as number[] });
       const e = this.dModel;
@@ -125,6 +169,12 @@ class Layer {
     return y;
   }
 
+  /** Rows [B, L, E] in float64 → float32 in the layer's layout. */
+  protected output(x: Float64Array, shape: number[]): Float32Array {
+    const y = Float32Array.from(x);
+    return this.batchFirst ? y : swapLeading(y, shape[0]!, shape[1]!, shape[2]!);
+  }
+
   protected attend(name: string, x: Float64Array, shape: number[], memory: ReferenceTensor | undefined, options: object): Float64Array {
     const q = { data: Float32Array.from(x), shape };
     const out = memory ? this.attn[name]!.forward(q, memory, memory, options) : this.attn[name]!.forward(q, options);
@@ -141,10 +191,16 @@ export class ReferenceTransformerEncoderLayer extends Layer {
     super('transformerEncoderLayer', config, ['self_attn']);
   }
 
-  forward(src: ReferenceTensor, options: { causal?: boolean; keyLengths?: ArrayLike<number> } = {}): Float32Array {
-    const shape = [...src.shape];
-    let x: Float64Array = Float64Array.from(src.data);
-    const sa = (y: Float64Array) => this.attend('self_attn', y, shape, undefined, options);
+  forward(src: ReferenceTensor, options: ReferenceEncoderForwardOptions = {}): Float32Array {
+    checkOptions('options', options, ['causal', 'keyLengths', 'srcMask', 'srcKeyPaddingMask'], 'forward');
+    const rows = batchMajor(src, this.batchFirst);
+    const shape = [...rows.shape];
+    let x: Float64Array = Float64Array.from(rows.data);
+    const attnOptions = {
+      causal: options.causal, keyLengths: options.keyLengths,
+      attnMask: attnMaskOf(options.srcMask, shape[0]!, this.nhead), keyPaddingMask: options.srcKeyPaddingMask,
+    };
+    const sa = (y: Float64Array) => this.attend('self_attn', y, shape, undefined, attnOptions);
     if (this.normFirst) {
       x = add(x, sa(this.norm(1, x)));
       x = add(x, this.feedForward(this.norm(2, x)));
@@ -152,7 +208,7 @@ export class ReferenceTransformerEncoderLayer extends Layer {
       x = this.norm(1, add(x, sa(x)));
       x = this.norm(2, add(x, this.feedForward(x)));
     }
-    return Float32Array.from(x);
+    return this.output(x, shape);
   }
 }
 
@@ -161,11 +217,19 @@ export class ReferenceTransformerDecoderLayer extends Layer {
     super('transformerDecoderLayer', config, ['self_attn', 'multihead_attn']);
   }
 
-  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> } = {}): Float32Array {
-    const shape = [...tgt.shape];
-    let x: Float64Array = Float64Array.from(tgt.data);
-    const sa = (y: Float64Array) => this.attend('self_attn', y, shape, undefined, { causal: options.causal });
-    const ca = (y: Float64Array) => this.attend('multihead_attn', y, shape, memory, { keyLengths: options.memoryKeyLengths });
+  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: ReferenceDecoderForwardOptions = {}): Float32Array {
+    checkOptions('options', options, ['causal', 'memoryKeyLengths', 'tgtMask', 'memoryMask', 'tgtKeyPaddingMask', 'memoryKeyPaddingMask'], 'forward');
+    const rows = batchMajor(tgt, this.batchFirst);
+    const mem = batchMajor(memory, this.batchFirst);
+    const shape = [...rows.shape];
+    let x: Float64Array = Float64Array.from(rows.data);
+    const batch = shape[0]!;
+    const sa = (y: Float64Array) => this.attend('self_attn', y, shape, undefined, {
+      causal: options.causal, attnMask: attnMaskOf(options.tgtMask, batch, this.nhead), keyPaddingMask: options.tgtKeyPaddingMask,
+    });
+    const ca = (y: Float64Array) => this.attend('multihead_attn', y, shape, mem, {
+      keyLengths: options.memoryKeyLengths, attnMask: attnMaskOf(options.memoryMask, batch, this.nhead), keyPaddingMask: options.memoryKeyPaddingMask,
+    });
     if (this.normFirst) {
       x = add(x, sa(this.norm(1, x)));
       x = add(x, ca(this.norm(2, x)));
@@ -175,7 +239,7 @@ export class ReferenceTransformerDecoderLayer extends Layer {
       x = this.norm(2, add(x, ca(x)));
       x = this.norm(3, add(x, this.feedForward(x)));
     }
-    return Float32Array.from(x);
+    return this.output(x, shape);
   }
 }
 
@@ -221,7 +285,7 @@ export class ReferenceTransformerEncoder {
     this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
   }
 
-  forward(src: ReferenceTensor, options: { causal?: boolean; keyLengths?: ArrayLike<number> } = {}): Float32Array {
+  forward(src: ReferenceTensor, options: ReferenceEncoderForwardOptions = {}): Float32Array {
     let x = src.data;
     for (const layer of this.layers) x = layer.forward({ data: x, shape: src.shape }, options);
     return this.finalNorm ? layerNorm(x, src.shape[src.shape.length - 1]!, this.finalNorm, this.eps) : x;
@@ -250,7 +314,7 @@ export class ReferenceTransformerDecoder {
     this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
   }
 
-  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: { causal?: boolean; memoryKeyLengths?: ArrayLike<number> } = {}): Float32Array {
+  forward(tgt: ReferenceTensor, memory: ReferenceTensor, options: ReferenceDecoderForwardOptions = {}): Float32Array {
     let x = tgt.data;
     for (const layer of this.layers) x = layer.forward({ data: x, shape: tgt.shape }, memory, options);
     return this.finalNorm ? layerNorm(x, tgt.shape[tgt.shape.length - 1]!, this.finalNorm, this.eps) : x;
