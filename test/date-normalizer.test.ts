@@ -82,10 +82,10 @@ describe('the plain-JS twin (loadDateNormalizer(reference))', () => {
 });
 
 describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
-  it("matches PyTorch's 42 greedy decodes (tokens equal, log-probs and attention within 1e-4)", async () => {
+  it("matches PyTorch's 66 greedy decodes (tokens equal, log-probs and attention within 1e-4)", async () => {
     const rt = await runtimeFor(backend);
     const dn = await loadDateNormalizer(rt);
-    expect(greedy.cases.length).toBe(42);
+    expect(greedy.cases.length).toBe(66);
     for (const c of greedy.cases) {
       const got = dn.normalize(c.text);
       expect(got.inputTokens, c.text).toEqual([...c.text, '<eos>']);
@@ -129,7 +129,7 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
     const line = FORMATS.map((f) => `${f} ${((100 * perFormat[f]!.right) / perFormat[f]!.total).toFixed(2)}% (${perFormat[f]!.total})`).join(', ');
     console.log(`date normaliser, ${backend}: ${((100 * right) / rows.length).toFixed(2)}% of ${rows.length} (seed ${ACCURACY_SEED}): ${line}`);
     expect(right / rows.length).toBeGreaterThanOrEqual(0.995);
-    for (const f of FORMATS) expect(perFormat[f]!.total).toBeGreaterThan(200);
+    for (const f of FORMATS) expect(perFormat[f]!.total).toBeGreaterThan(140);
     dn.dispose();
   });
 
@@ -157,7 +157,7 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
     const dn = await loadDateNormalizer(rt, { weights: readFileSync(new URL('weights.safetensors', modelDir)), vocab: new URL('vocab.json', modelDir) });
     expect(() => dn.normalize('22 février 2026')).toThrow(new RangeError('text: the character "é" at position 4 is not in the model\'s vocabulary'));
     expect(() => dn.normalize('1/2/2026\n')).toThrow(new RangeError('text: the character "\\n" at position 8 is not in the model\'s vocabulary'));
-    expect(() => dn.normalizeBatch(['1/2/2026', '2026-01-02'])).toThrow(new RangeError('texts[1]: the character "-" at position 4 is not in the model\'s vocabulary'));
+    expect(() => dn.normalizeBatch(['1/2/2026', '2026_01_02'])).toThrow(new RangeError('texts[1]: the character "_" at position 4 is not in the model\'s vocabulary'));
     expect(() => dn.normalize(20260102 as never)).toThrow(new TypeError('text must be a string, received number'));
     expect(() => dn.normalize('1/2/2026', { beamSize: 0 })).toThrow(/^options\.beamSize must be a positive integer/);
     expect(() => dn.normalize('1/2/2026', { beam: 3 } as never)).toThrow(/^options: unknown option "beam"/);
