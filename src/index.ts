@@ -17,4 +17,5 @@ export type { AttnDecoderRNN, BoundAttnDecoder, AttnDecoderStep } from './ops/at
 export type { GruSeq2seq, GruSeq2seqConfig, GreedyOptions, BeamSearchOptions, TokenBatch, GreedyResult, BeamHypothesis } from './ops/gru-seq2seq.js';
 export * as reference from './reference/index.js';
 export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './safetensors.js';
+export { checkDate, daysInMonth, isLeapYear, MODEL_YEARS, readInputDate, weekdayOf, type DateCheck, type InputDate, type WrittenNumber, type YearRange } from './date-check.js';
 export { loadDateNormalizer, type DateNormalizer, type DateNormalizerOptions, type DateNormalizerVocab, type NormalizeOptions, type Normalized, type Seq2seqHost } from './date-normalizer.js';

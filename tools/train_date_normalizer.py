@@ -77,6 +77,8 @@ VOCAB FIELDS (models/date-normalizer/vocab.json):
     appendInputEos  true: encoder input = [ids of the characters..., inputEos].
     maxLength       11: the greedy/beam decoder stops after this many steps at most (10 characters
                     of yyyy-mm-dd + <eos>).
+    minYear/maxYear 1900 / 2099: the years of the training dates; the runtime marks answers outside
+                    them invalid (src/date-check.ts).
     hiddenSize      H.
     formats         the format names, in the order randomDates draws them.
     casings         the casing names, likewise.
@@ -130,7 +132,8 @@ CASINGS = ['lower', 'title', 'upper']
 MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december']
 WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']  # date.weekday() order
 FIRST = datetime.date(1900, 1, 1)
-DAY_COUNT = (datetime.date(2099, 12, 31) - FIRST).days + 1  # 73049
+LAST = datetime.date(2099, 12, 31)
+DAY_COUNT = (LAST - FIRST).days + 1  # 73049
 
 
 def case_word(word, casing):
@@ -500,7 +503,7 @@ def fixture_inputs():
 
 def vocab_json(hidden):
     return {'input': INPUT_VOCAB, 'output': OUTPUT_VOCAB, 'sos': OUT_SOS, 'eos': OUT_EOS, 'inputEos': IN_EOS,
-            'appendInputEos': True, 'maxLength': MAX_LENGTH, 'hiddenSize': hidden, 'formats': FORMATS, 'casings': CASINGS}
+            'appendInputEos': True, 'maxLength': MAX_LENGTH, 'minYear': FIRST.year, 'maxYear': LAST.year, 'hiddenSize': hidden, 'formats': FORMATS, 'casings': CASINGS}
 
 
 def export(encoder, decoder, args, summary):
