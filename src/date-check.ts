@@ -25,9 +25,11 @@
  *    whatever the separator (2026/11/22, 2026.11.22: y/m/d). Two numbers ("11/22") leave the year
  *    unsaid.
  *  - Otherwise a month word (the full name, its first three letters, or "sept") and the numbers:
- *    "november 22, 2026" and "22 november 2026" both give the day first and the year last. One
- *    number alone is the year if it has four digits, the day otherwise; more than two numbers, or
- *    two different month words, are ambiguous. Weekday words (full or three letters) are read too;
+ *    of two numbers, the one with four digits is the year and the other the day ("november 22,
+ *    2026", "22 november 2026", "2026 november 22"); with no four-digit one, the first is the day
+ *    and the last the year (whose digits rule 5 then refuses). One number alone is the year if it
+ *    has four digits, the day otherwise; more than two numbers, two four-digit ones, or two
+ *    different month words are ambiguous. Weekday words (full or three letters) are read too;
  *    other words are ignored.
  */
 
@@ -154,8 +156,11 @@ export function readInputDate(text: string): InputDate {
   const numbers = lower.match(/\d+/g) ?? [];
   if (numbers.length > 2) out.ambiguity ??= `the input has ${numbers.length} numbers where a day and a year were expected`;
   else if (numbers.length === 2) {
-    out.day = written(numbers[0]!);
-    out.year = written(numbers[1]!);
+    const [a, b] = numbers as [string, string];
+    if (a.length === 4 && b.length === 4) out.ambiguity ??= 'the input has two four-digit numbers where a day and a year were expected';
+    const yearFirst = a.length === 4 && b.length !== 4;
+    out.day = written(yearFirst ? b : a);
+    out.year = written(yearFirst ? a : b);
   } else if (numbers.length === 1) {
     if (numbers[0]!.length === 4) out.year = written(numbers[0]!);
     else out.day = written(numbers[0]!);

@@ -12,6 +12,7 @@ const CASES: [string, string, string | undefined][] = [
   ['Sept 3, 1987', '1987-09-03', undefined],
   ['sept. 3 1987', '1987-09-03', undefined],
   ['22 november 2026', '2026-11-22', undefined],
+  ['2026 november 22', '2026-11-22', undefined],
   ['01/02/2026', '2026-01-02', undefined],
   ['1/2/2026', '2026-01-02', undefined],
   ['05.03.2026', '2026-03-05', undefined],
@@ -45,6 +46,7 @@ const CASES: [string, string, string | undefined][] = [
   ['april 31, 2026', '2026-04-30', "the input's date April 31, 2026 does not exist (April has 30 days)"],
   ['november december 22, 2026', '2026-11-22', 'the input names 2 different months'],
   ['november 22, 2026, 10', '2026-11-22', 'the input has 3 numbers where a day and a year were expected'],
+  ['november 2026, 2027', '2026-11-22', 'the input has two four-digit numbers where a day and a year were expected'],
   // agreement
   ['november 22, 2026', '2062-11-22', 'the input says year 2026 but the output has 2062'],
   ['november 22, 2026', '2026-12-22', 'the input says November but the output has month 12'],
