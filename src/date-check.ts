@@ -21,7 +21,7 @@
  * WHAT THE INPUT SPELLS OUT (readInputDate), case-insensitive, first match wins:
  *  - Korean: the numbers before 년 (year), 월 (month), 일 (day).
  *  - Three numbers joined by one separator, which fixes their order: slashes m/d/y (US),
- *    dots d.m.y (European), dashes y-m-d (ISO 8601); a first number of four digits is a year
+ *    dots d.m.y (European), dashes y-m-d (ISO 8601), spaces around them allowed; a first number of four digits is a year
  *    whatever the separator (2026/11/22, 2026.11.22: y/m/d). Two numbers ("11/22") leave the year
  *    unsaid.
  *  - Otherwise a month word (the full name, its first three letters, or "sept") and the numbers:
@@ -131,7 +131,7 @@ export function readInputDate(text: string): InputDate {
     return out;
   }
   // Numbers joined by one separator: the separator fixes the order.
-  const joined = /(\d+)([/.-])(\d+)(?:\2(\d+))?/.exec(lower);
+  const joined = /(\d+)\s*([/.-])\s*(\d+)(?:\s*\2\s*(\d+))?/.exec(lower);
   if (joined) {
     const [, a, sep, b, c] = joined as unknown as [string, string, string, string, string | undefined];
     const yearFirst = sep === '-' || a.length === 4;

@@ -16,6 +16,8 @@ const CASES: [string, string, string | undefined][] = [
   ['01/02/2026', '2026-01-02', undefined],
   ['1/2/2026', '2026-01-02', undefined],
   ['05.03.2026', '2026-03-05', undefined],
+  ['22. 11. 2026', '2026-11-22', undefined],
+  ['1 / 2 / 2026', '2026-01-02', undefined],
   ['2026-11-22', '2026-11-22', undefined],
   ['2026년 11월 22일', '2026-11-22', undefined],
   ['February 29, 2000', '2000-02-29', undefined],
@@ -45,6 +47,7 @@ const CASES: [string, string, string | undefined][] = [
   ['February 29, 2023', '2023-03-01', "the input's date February 29, 2023 does not exist (2023 is not a leap year)"],
   ['april 31, 2026', '2026-04-30', "the input's date April 31, 2026 does not exist (April has 30 days)"],
   ['november december 22, 2026', '2026-11-22', 'the input names 2 different months'],
+  ['22 11 2026', '2026-12-22', 'the input has 3 numbers where a day and a year were expected'],
   ['november 22, 2026, 10', '2026-11-22', 'the input has 3 numbers where a day and a year were expected'],
   ['november 2026, 2027', '2026-11-22', 'the input has two four-digit numbers where a day and a year were expected'],
   // agreement
