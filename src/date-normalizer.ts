@@ -5,6 +5,10 @@
  * AttnDecoderRNN (tools/train_date_normalizer.py), run by `runtime.gruSeq2seq`, or by the plain-JS
  * twin when given the `reference` module instead of a runtime.
  *
+ * Every result says whether to trust it: `valid` / `reason` from rules that do not depend on the
+ * model (src/date-check.ts: a calendar date in the model's years that agrees with what the input
+ * spells out) and `confidence`, the lowest probability of any chosen output token.
+ *
  * The files are found beside the package (`new URL('../models/date-normalizer/…', import.meta.url)`:
  * read with fs for file: URLs, fetched otherwise), or given as URLs, bytes or objects.
  */
