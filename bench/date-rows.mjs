@@ -1,7 +1,7 @@
 // Random date rows for the date-normaliser bench and demo: the same rows as test/helpers/dates.ts's
 // randomDates(count, seed) (and the training script's random_dates), in plain JS for node without a
 // build step; test/date-normalizer.test.ts checks that both give the same rows.
-export const FORMATS = ['month-day-year', 'mon-day-year', 'day-month-year', 'weekday-month-day-year', 'm/d/y', 'd.m.y', 'korean'];
+export const FORMATS = ['month-day-year', 'mon-day-year', 'mon.-day-year', 'day-month-year', 'weekday-month-day-year', 'm/d/y', 'mm/dd/y', 'd.m.y', 'dd.mm.y', 'y-m-d', 'korean'];
 export const CASINGS = ['lower', 'title', 'upper'];
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
@@ -11,6 +11,10 @@ const DAY_COUNT = (Date.UTC(2099, 11, 31) - FIRST_MS) / DAY_MS + 1;
 
 const caseWord = (w, casing) => (casing === 'upper' ? w.toUpperCase() : casing === 'title' ? w.slice(0, 1).toUpperCase() + w.slice(1) : w);
 
+const two = (n) => String(n).padStart(2, '0');
+// with a period: "nov.", "sept." for September, "may" (not shortened, no period)
+const dotted = (month) => (month === 5 ? 'may' : `${month === 9 ? 'sept' : MONTHS[month - 1].slice(0, 3)}.`);
+
 export function formatDate({ year, month, day }, format, casing = 'lower') {
   const name = caseWord(MONTHS[month - 1], casing);
   const abbr = caseWord(MONTHS[month - 1].slice(0, 3), casing);
@@ -19,10 +23,14 @@ export function formatDate({ year, month, day }, format, casing = 'lower') {
   switch (format) {
     case 'month-day-year': return `${name} ${day}, ${year}`;
     case 'mon-day-year': return `${abbr} ${day}, ${year}`;
+    case 'mon.-day-year': return `${caseWord(dotted(month), casing)} ${day}, ${year}`;
     case 'day-month-year': return `${day} ${name} ${year}`;
     case 'weekday-month-day-year': return `${caseWord(WEEKDAYS[d.getUTCDay()], casing)}, ${name} ${day}, ${year}`;
     case 'm/d/y': return `${month}/${day}/${year}`;
+    case 'mm/dd/y': return `${two(month)}/${two(day)}/${year}`;
     case 'd.m.y': return `${day}.${month}.${year}`;
+    case 'dd.mm.y': return `${two(day)}.${two(month)}.${year}`;
+    case 'y-m-d': return `${year}-${two(month)}-${two(day)}`;
     case 'korean': return `${year}년 ${month}월 ${day}일`;
     default: throw new TypeError(`unknown date format ${JSON.stringify(format)}`);
   }

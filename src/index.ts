@@ -19,6 +19,7 @@ export type { AttnDecoderRNN, BoundAttnDecoder, AttnDecoderStep } from './nn/att
 export type { GruSeq2seq, GruSeq2seqConfig, GreedyOptions, BeamSearchOptions, TokenBatch, GreedyResult, BeamHypothesis } from './nn/gru-seq2seq.js';
 export * as reference from './reference/index.js';
 export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './engine/safetensors.js';
+export { checkDate, daysInMonth, isLeapYear, MODEL_YEARS, readInputDate, weekdayOf, type DateCheck, type InputDate, type WrittenNumber, type YearRange } from './models/date-check.js';
 export { loadDateNormalizer, type DateNormalizer, type DateNormalizerOptions, type DateNormalizerVocab, type NormalizeOptions, type Normalized, type Seq2seqHost } from './models/date-normalizer.js';
 export { loadModel, supportedModels, type LoadModelOptions } from './models/load-model.js';
 export type { CheckpointSource, CheckpointObjects } from './models/checkpoint.js';

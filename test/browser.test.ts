@@ -29,11 +29,22 @@ const E45 = Math.exp(-45) / (1 + 2 * Math.exp(-45) + Math.exp(-25));
 const DATE_CHIPS: [string, string][] = [
   ['november 22, 2026', '2026-11-22'],
   ['Jul 4, 1976', '1976-07-04'],
+  ['Sept. 3, 1987', '1987-09-03'],
   ['1 January 2000', '2000-01-01'],
   ['Sunday, November 22, 2026', '2026-11-22'],
   ['3/14/2015', '2015-03-14'],
+  ['01/02/2026', '2026-01-02'],
   ['22.11.2026', '2026-11-22'],
+  ['2026-11-22', '2026-11-22'],
   ['2026년 11월 22일', '2026-11-22'],
+];
+// The demo's chips of inputs with no date the model can give, and the start of the reason shown.
+const DATE_TRAPS: [string, RegExp][] = [
+  ['February 29, 2023', /2023 is not a leap year/],
+  ['13/01/2026', /month 13/],
+  ['December 31, 1899', /1899 is outside the model's range 1900–2099/],
+  ['11/22/26', /./],
+  ['tomorrow', /^the input does not say the year, month or day$/],
 ];
 
 interface BenchResult {
@@ -57,6 +68,11 @@ interface Demo {
     outputTokens: string[];
     attention: Float32Array | null;
     score: number | null;
+    valid: boolean | null;
+    reason: string | null;
+    confidence: number | null;
+    trust: 'ok' | 'invalid' | 'unsure' | null;
+    empty: boolean;
   };
   bench: {
     running: boolean;
@@ -247,6 +263,13 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     });
     for (const x of sums) expect(x).toBeCloseTo(1, 4);
     expect(await page.locator('[data-testid="date-error"]').isVisible()).toBe(false);
+    const warning = page.locator('[data-testid="date-warning"]');
+    const trust = () => page.evaluate(() => ({ ...window.demo.dates, attention: null }));
+    expect(await trust()).toMatchObject({ valid: true, reason: null, trust: 'ok' });
+    expect(await warning.isVisible()).toBe(false);
+    const shownConfidence = Number(/confidence (\d\.\d{3})/.exec((await page.textContent('[data-testid="date-info"]'))!)![1]);
+    expect(shownConfidence).toBe(Number((await trust()).confidence!.toFixed(3)));
+    expect(shownConfidence).toBeGreaterThanOrEqual(0.9);
 
     await page.fill('[data-testid="date-input"]', '22.11.2026');
     expect(await output()).toBe('2026-11-22');
@@ -268,7 +291,42 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     for (const [i, [text, iso]] of DATE_CHIPS.entries()) {
       await chips.nth(i).click();
       expect([await page.inputValue('[data-testid="date-input"]'), await output()]).toEqual([text, iso]);
+      expect([text, (await trust()).trust, await warning.isVisible()]).toEqual([text, 'ok', false]);
     }
+
+    // Inputs with no date the model can give: the answer is struck through and the reason shown.
+    const traps = page.locator('[data-testid="date-trap-chip"]');
+    expect(await traps.allTextContents()).toEqual(DATE_TRAPS.map(([text]) => text));
+    for (const [i, [text, why]] of DATE_TRAPS.entries()) {
+      await traps.nth(i).click();
+      const got = await trust();
+      expect([text, got.valid, got.trust]).toEqual([text, false, 'invalid']);
+      expect(got.reason, text).toMatch(why);
+      expect(await warning.isVisible(), text).toBe(true);
+      expect(await warning.textContent()).toBe(`⚠ Not a date you can use: ${got.reason}.`);
+      expect(await page.getAttribute('[data-testid="date-output"]', 'class')).toMatch(/\buntrusted\b/);
+      expect(await page.getAttribute('[data-testid="date-output"]', 'data-trust')).toBe('invalid');
+      expect(await page.locator('[data-testid="date-attention"]').isVisible(), 'the heatmap still shows where it looked').toBe(true);
+    }
+    // A real date in a form the model has not seen: right, but unsure, and said so.
+    await page.fill('[data-testid="date-input"]', '22. 11. 2026');
+    const unsure = await trust();
+    expect(unsure).toMatchObject({ output: '2026-11-22', valid: true, trust: 'unsure' });
+    expect(unsure.confidence!).toBeLessThan(0.9);
+    expect(await warning.textContent()).toBe(`⚠ The model is unsure (confidence ${unsure.confidence!.toFixed(2)}, below 0.9): check this date before using it.`);
+    expect(await page.getAttribute('[data-testid="date-output"]', 'data-trust')).toBe('unsure');
+
+    // An empty box: a prompt instead of a heatmap, no error.
+    const empty = page.locator('[data-testid="date-empty"]');
+    expect(await empty.isVisible()).toBe(false);
+    await page.fill('[data-testid="date-input"]', '');
+    expect(await empty.isVisible()).toBe(true);
+    expect(await empty.textContent()).toMatch(/^Type a date above/);
+    expect(await page.locator('[data-testid="date-attention"]').isVisible()).toBe(false);
+    expect(await page.locator('[data-testid="date-error"]').isVisible()).toBe(false);
+    expect(await warning.isVisible()).toBe(false);
+    expect(await output()).toBe('—');
+    expect(await trust()).toMatchObject({ empty: true, output: null, trust: null });
 
     // A character outside the vocabulary: the RangeError's message, in the section.
     await page.fill('[data-testid="date-input"]', 'nov 22, 2026é');
@@ -277,12 +335,15 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     expect(await error.textContent()).toBe(`text: the character "é" at position 12 is not in the model's vocabulary`);
     expect(await output()).toBe('—');
     expect(await page.locator('[data-testid="date-attention"]').isVisible()).toBe(false);
+    expect(await empty.isVisible()).toBe(false);
+    expect(await warning.isVisible()).toBe(false);
     expect(await page.isHidden('#error'), 'the page-level error box stays hidden').toBe(true);
 
     await page.fill('[data-testid="date-input"]', 'november 22, 2026');
     expect(await error.isVisible()).toBe(false);
     expect(await output()).toBe('2026-11-22');
     expect(await page.locator('[data-testid="date-attention"]').isVisible()).toBe(true);
+    expect(await trust()).toMatchObject({ valid: true, trust: 'ok', empty: false });
   }
 
   /** Clicks the causal toggle (or edits the decoder state) and waits for the next frame: ms. */

@@ -33,12 +33,25 @@ describe('date formats (test/helpers/dates.ts)', () => {
     expect(FORMATS.map((f) => formatDate(d, f))).toEqual([
       'november 22, 2026',
       'nov 22, 2026',
+      'nov. 22, 2026',
       '22 november 2026',
       'sunday, november 22, 2026',
       '11/22/2026',
+      '11/22/2026',
       '22.11.2026',
+      '22.11.2026',
+      '2026-11-22',
       '2026년 11월 22일',
     ]);
+    const early = { year: 2026, month: 1, day: 2 };
+    expect(formatDate(early, 'm/d/y')).toBe('1/2/2026');
+    expect(formatDate(early, 'mm/dd/y')).toBe('01/02/2026');
+    expect(formatDate(early, 'd.m.y')).toBe('2.1.2026');
+    expect(formatDate(early, 'dd.mm.y')).toBe('02.01.2026');
+    expect(formatDate(early, 'y-m-d')).toBe('2026-01-02');
+    expect(formatDate({ year: 1987, month: 9, day: 3 }, 'mon.-day-year', 'title')).toBe('Sept. 3, 1987');
+    expect(formatDate({ year: 1987, month: 9, day: 3 }, 'mon-day-year', 'upper')).toBe('SEP 3, 1987');
+    expect(formatDate({ year: 1987, month: 5, day: 3 }, 'mon.-day-year', 'title')).toBe('May 3, 1987');
     expect(formatDate(d, 'weekday-month-day-year', 'title')).toBe('Sunday, November 22, 2026');
     expect(formatDate(d, 'mon-day-year', 'upper')).toBe('NOV 22, 2026');
     expect(formatDate({ year: 1900, month: 1, day: 1 }, 'weekday-month-day-year')).toBe('monday, january 1, 1900');
@@ -46,7 +59,7 @@ describe('date formats (test/helpers/dates.ts)', () => {
 
   it('is uniform enough over formats and casings, and seeded', () => {
     const rows = randomDates(7000, 42);
-    for (const f of FORMATS) expect(rows.filter((r) => r.format === f).length).toBeGreaterThan(850);
+    for (const f of FORMATS) expect(rows.filter((r) => r.format === f).length).toBeGreaterThan(550);
     for (const c of CASINGS) expect(rows.filter((r) => r.casing === c).length).toBeGreaterThan(2100);
     expect(randomDates(5, 42)).toEqual(rows.slice(0, 5));
     expect(randomDates(5, 43)).not.toEqual(rows.slice(0, 5));

@@ -82,10 +82,10 @@ describe('the plain-JS twin (loadDateNormalizer(reference))', () => {
 });
 
 describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
-  it("matches PyTorch's 42 greedy decodes (tokens equal, log-probs and attention within 1e-4)", async () => {
+  it("matches PyTorch's 66 greedy decodes (tokens equal, log-probs and attention within 1e-4)", async () => {
     const rt = await runtimeFor(backend);
     const dn = await loadDateNormalizer(rt);
-    expect(greedy.cases.length).toBe(42);
+    expect(greedy.cases.length).toBe(66);
     for (const c of greedy.cases) {
       const got = dn.normalize(c.text);
       expect(got.inputTokens, c.text).toEqual([...c.text, '<eos>']);
@@ -95,6 +95,12 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
       expect(maxAbsDiff(got.logProbs!, c.logProbs.data), `log-probs of ${c.text}`).toBeLessThanOrEqual(1e-4);
       expect(got.attention.length).toBe(c.tokens.length * c.ids.length);
       expect(maxAbsDiff(got.attention, c.attention.data), `attention of ${c.text}`).toBeLessThanOrEqual(1e-4);
+      // confidence: the lowest probability PyTorch gave a chosen token
+      const V = vocab.output.length;
+      const lowest = Math.min(...c.tokens.map((tok, t) => Math.exp(c.logProbs.data[t * V + tok]!)));
+      expect(Math.abs(got.confidence - lowest), `confidence of ${c.text}`).toBeLessThanOrEqual(1e-4);
+      expect(got.valid, c.text).toBe(c.output === c.iso);
+      if (got.valid) expect(got).not.toHaveProperty('reason');
     }
     dn.dispose();
   });
@@ -111,6 +117,12 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
       expect(best.tokens).toEqual(c.hypotheses[0]!.tokens);
       expect(Math.abs(best.score - c.hypotheses[0]!.score)).toBeLessThanOrEqual(1e-4);
       expect(best.attention.length).toBe(best.tokens.length * best.inputTokens.length);
+      // the lowest token probability lies between the product of all of them and 1; beam and greedy agree here
+      expect(best.confidence).toBeGreaterThanOrEqual(Math.exp(best.score) - 1e-6);
+      expect(best.confidence).toBeLessThanOrEqual(1);
+      const greedyBest = dn.normalize(c.text);
+      if (greedyBest.output === best.output) expect(Math.abs(best.confidence - greedyBest.confidence), c.text).toBeLessThanOrEqual(1e-6);
+      expect(best.valid, c.text).toBe(true);
     }
     dn.dispose();
   });
@@ -129,7 +141,9 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
     const line = FORMATS.map((f) => `${f} ${((100 * perFormat[f]!.right) / perFormat[f]!.total).toFixed(2)}% (${perFormat[f]!.total})`).join(', ');
     console.log(`date normaliser, ${backend}: ${((100 * right) / rows.length).toFixed(2)}% of ${rows.length} (seed ${ACCURACY_SEED}): ${line}`);
     expect(right / rows.length).toBeGreaterThanOrEqual(0.995);
-    for (const f of FORMATS) expect(perFormat[f]!.total).toBeGreaterThan(200);
+    // every right answer passes the trust rules; a wrong one would have to be flagged
+    out.forEach((o, i) => expect(o.valid, `${rows[i]!.text} → ${o.output}: ${o.reason}`).toBe(o.output === rows[i]!.iso));
+    for (const f of FORMATS) expect(perFormat[f]!.total).toBeGreaterThan(140);
     dn.dispose();
   });
 
@@ -144,6 +158,7 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
       expect(bits(batch[i]!.attention)).toEqual(bits(alone.attention));
       expect(bits(batch[i]!.logProbs!)).toEqual(bits(alone.logProbs!));
       expect(batch[i]!.inputTokens).toEqual(alone.inputTokens);
+      expect([batch[i]!.valid, batch[i]!.reason, batch[i]!.confidence]).toEqual([alone.valid, alone.reason, alone.confidence]);
     });
     const beams = dn.normalizeBatch(texts.slice(0, 5), { beamSize: 3 });
     texts.slice(0, 5).forEach((t, i) => expect(beams[i]).toEqual(dn.normalize(t, { beamSize: 3 })));
@@ -157,8 +172,11 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
     const dn = await loadDateNormalizer(rt, { weights: readFileSync(new URL('weights.safetensors', modelDir)), vocab: new URL('vocab.json', modelDir) });
     expect(() => dn.normalize('22 février 2026')).toThrow(new RangeError('text: the character "é" at position 4 is not in the model\'s vocabulary'));
     expect(() => dn.normalize('1/2/2026\n')).toThrow(new RangeError('text: the character "\\n" at position 8 is not in the model\'s vocabulary'));
-    expect(() => dn.normalizeBatch(['1/2/2026', '2026-01-02'])).toThrow(new RangeError('texts[1]: the character "-" at position 4 is not in the model\'s vocabulary'));
+    expect(() => dn.normalizeBatch(['1/2/2026', '2026_01_02'])).toThrow(new RangeError('texts[1]: the character "_" at position 4 is not in the model\'s vocabulary'));
     expect(() => dn.normalize(20260102 as never)).toThrow(new TypeError('text must be a string, received number'));
+    expect(() => dn.normalize('')).toThrow(new RangeError('text: expected a non-empty date, received an empty string'));
+    expect(() => dn.normalize('', { beamSize: 3 })).toThrow(new RangeError('text: expected a non-empty date, received an empty string'));
+    expect(() => dn.normalizeBatch(['1/2/2026', ''])).toThrow(new RangeError('texts[1]: expected a non-empty date, received an empty string'));
     expect(() => dn.normalize('1/2/2026', { beamSize: 0 })).toThrow(/^options\.beamSize must be a positive integer/);
     expect(() => dn.normalize('1/2/2026', { beam: 3 } as never)).toThrow(/^options: unknown option "beam"/);
     expect(dn.normalize('1/2/2026').output).toBe('2026-01-02');

@@ -78,6 +78,9 @@ describe.each(BUILDS)('gruSeq2seq on the %s build', (backend) => {
       const [one] = model.beamSearch(d.ids, { beamSize: 1, maxLength: f.maxLength });
       expect(one!.tokens).toEqual(greedy.tokens);
       expect(bits(one!.attentions)).toEqual(bits(greedy.attentions));
+      // each token's log-probability: the greedy step's value at that token; their sum is the score
+      expect(one!.tokenLogProbs).toEqual(greedy.tokens.map((tok, t) => greedy.logProbs[t * V + tok]!));
+      expect(Math.abs(one!.tokenLogProbs.reduce((a, b) => a + b, 0) - one!.score)).toBeLessThanOrEqual(1e-9);
       expect(Math.abs(one!.score - sum(greedy.logProbs, greedy.tokens, V))).toBeLessThanOrEqual(1e-9);
       for (const beamSize of [3, 5]) {
         const beams = model.beamSearch(d.ids, { beamSize, maxLength: f.maxLength });

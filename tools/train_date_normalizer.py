@@ -5,8 +5,8 @@ Run (Debian's torch 1.13; the `python3` first on PATH may have no torch):
     /usr/bin/python3 tools/train_date_normalizer.py            # train, evaluate, export everything
     /usr/bin/python3 tools/train_date_normalizer.py --help     # hidden size, steps, output dirs...
 
-Training takes ~1.5 min (2000 steps, batch 64, one torch thread, OpenBLAS, idle machine; a few
-minutes with the reference BLAS or a busy machine); it prints the training time and the per-format
+Training takes ~1.2 min (3000 steps, batch 64, one torch thread, OpenBLAS, shared machine; a few
+minutes with the reference BLAS); it prints the training time and the per-format
 held-out accuracy (committed model, H=64: 100.00% of 5000 held-out dates, every format). Fully
 seeded: the same options on the same torch give the same weights (up to CPU float reordering
 across torch versions / BLAS libraries / thread counts).
@@ -28,9 +28,9 @@ What it writes (paths relative to the repository root, all committed, so tests n
                                                  hidden [1, 1, H], encoder_outputs [1, S, H] ->
                                                  log_probs [1, 1, V], hidden_out [1, 1, H],
                                                  attention [1, 1, S] (S dynamic)
-    test/fixtures/date-normalizer-greedy.json    PyTorch's greedy decode of ~40 fixed inputs
+    test/fixtures/date-normalizer-greedy.json    PyTorch's greedy decode of 66 fixed inputs
     test/fixtures/date-normalizer-beam.json      PyTorch's beam search (beam 3) of 8 fixed inputs
-    test/fixtures/date-formats.json              56 (date, format, casing, text) rows for
+    test/fixtures/date-formats.json              88 (date, format, casing, text) rows for
                                                  test/date-formats.test.ts (the JS formatter)
   and, with --dump-formats FILE, 200 rows of random_dates(200, 12345) to compare with
   test/helpers/dates.ts.
@@ -44,22 +44,26 @@ Model: exactly the PyTorch seq2seq tutorial's EncoderRNN + AttnDecoderRNN (Bahda
 batch_first, one GRU layer, dropout in training only; inference in eval mode, a batch of one, no
 padding.
 
-THE TASK. Dates 1900-01-01 .. 2099-12-31 (every valid day, Feb 29 of leap years included), day
-and month numbers without leading zeros, words in one casing for the whole string (lower, Title
-or UPPER), in one of seven formats (FORMATS):
+THE TASK. Dates 1900-01-01 .. 2099-12-31 (every valid day, Feb 29 of leap years included), words
+in one casing for the whole string (lower, Title or UPPER), in one of eleven formats (FORMATS):
 
     month-day-year           november 22, 2026
-    mon-day-year             nov 22, 2026           (three-letter abbreviation)
+    mon-day-year             nov 22, 2026           (three-letter abbreviation: sep for September)
+    mon.-day-year            nov. 22, 2026          (with a period; sept. for September, may for May)
     day-month-year           22 november 2026
     weekday-month-day-year   sunday, november 22, 2026   (the date's real weekday)
-    m/d/y                    11/22/2026
-    d.m.y                    22.11.2026
+    m/d/y                    11/22/2026  1/2/2026   (no leading zeros)
+    mm/dd/y                  11/22/2026  01/02/2026 (two digits each)
+    d.m.y                    22.11.2026  5.3.2026   (no leading zeros)
+    dd.mm.y                  22.11.2026  05.03.2026 (two digits each)
+    y-m-d                    2026-11-22             (ISO 8601: the output itself)
     korean                   2026년 11월 22일
   -> 2026-11-22. Casing changes letters only (Title = first letter of every word upper-cased).
+  Years are always written with four digits.
 
 RANDOM DATES (identical in test/helpers/dates.ts): mulberry32(seed) gives uint32 values u;
 pick(n) = floor(u / 2^32 * n) (float64). Each sample draws, in this order, day = pick(73049) days
-after 1900-01-01, format = FORMATS[pick(7)], casing = CASINGS[pick(3)].
+after 1900-01-01, format = FORMATS[pick(11)], casing = CASINGS[pick(3)].
 
 VOCAB FIELDS (models/date-normalizer/vocab.json):
     input           the input tokens by index: input[0] = "<sos>" (never fed to the encoder, kept
@@ -73,6 +77,8 @@ VOCAB FIELDS (models/date-normalizer/vocab.json):
     appendInputEos  true: encoder input = [ids of the characters..., inputEos].
     maxLength       11: the greedy/beam decoder stops after this many steps at most (10 characters
                     of yyyy-mm-dd + <eos>).
+    minYear/maxYear 1900 / 2099: the years of the training dates; the runtime marks answers outside
+                    them invalid (src/models/date-check.ts).
     hiddenSize      H.
     formats         the format names, in the order randomDates draws them.
     casings         the casing names, likewise.
@@ -120,12 +126,14 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # ---------------------------------------------------------------------------------------------
 # Dates and formats (mirror of test/helpers/dates.ts)
 # ---------------------------------------------------------------------------------------------
-FORMATS = ['month-day-year', 'mon-day-year', 'day-month-year', 'weekday-month-day-year', 'm/d/y', 'd.m.y', 'korean']
+FORMATS = ['month-day-year', 'mon-day-year', 'mon.-day-year', 'day-month-year', 'weekday-month-day-year', 'm/d/y', 'mm/dd/y',
+           'd.m.y', 'dd.mm.y', 'y-m-d', 'korean']
 CASINGS = ['lower', 'title', 'upper']
 MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december']
 WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']  # date.weekday() order
 FIRST = datetime.date(1900, 1, 1)
-DAY_COUNT = (datetime.date(2099, 12, 31) - FIRST).days + 1  # 73049
+LAST = datetime.date(2099, 12, 31)
+DAY_COUNT = (LAST - FIRST).days + 1  # 73049
 
 
 def case_word(word, casing):
@@ -136,6 +144,13 @@ def case_word(word, casing):
     return word
 
 
+def dotted_abbreviation(month):
+    """The abbreviation with a period: 'nov.', 'sept.' for September, 'may' (not shortened, no period)."""
+    if month == 5:
+        return 'may'
+    return ('sept' if month == 9 else MONTHS[month - 1][:3]) + '.'
+
+
 def format_date(year, month, day, fmt, casing):
     """The text of a date in a format and casing (test/helpers/dates.ts: formatDate)."""
     name = case_word(MONTHS[month - 1], casing)
@@ -144,6 +159,8 @@ def format_date(year, month, day, fmt, casing):
         return f'{name} {day}, {year}'
     if fmt == 'mon-day-year':
         return f'{abbr} {day}, {year}'
+    if fmt == 'mon.-day-year':
+        return f'{case_word(dotted_abbreviation(month), casing)} {day}, {year}'
     if fmt == 'day-month-year':
         return f'{day} {name} {year}'
     if fmt == 'weekday-month-day-year':
@@ -151,8 +168,14 @@ def format_date(year, month, day, fmt, casing):
         return f'{weekday}, {name} {day}, {year}'
     if fmt == 'm/d/y':
         return f'{month}/{day}/{year}'
+    if fmt == 'mm/dd/y':
+        return f'{month:02d}/{day:02d}/{year}'
     if fmt == 'd.m.y':
         return f'{day}.{month}.{year}'
+    if fmt == 'dd.mm.y':
+        return f'{day:02d}.{month:02d}.{year}'
+    if fmt == 'y-m-d':
+        return f'{year}-{month:02d}-{day:02d}'
     if fmt == 'korean':
         return f'{year}년 {month}월 {day}일'
     raise ValueError(f'unknown format {fmt!r}')
@@ -200,7 +223,7 @@ MAX_LENGTH = 11
 
 
 def input_alphabet():
-    chars = set('0123456789 ,/.년월일')
+    chars = set('0123456789 ,/.-년월일')
     for w in MONTHS + WEEKDAYS:
         for casing in CASINGS:
             chars.update(case_word(w, casing))
@@ -464,11 +487,12 @@ def write_safetensors(path, tensors, metadata):
 
 FIXTURE_DATES = [(1900, 1, 1), (2099, 12, 31), (2000, 2, 29), (2026, 11, 22), (1969, 7, 20), (2013, 5, 17)]
 BEAM_INPUTS = ['november 22, 2026', 'NOV 22, 2026', '29 February 2000', 'Monday, January 1, 1900',
-               '12/31/2099', '1.1.1900', '2000년 2월 29일', 'Sep 3, 1987']
+               '12/31/2099', '1.1.1900', '2000년 2월 29일', 'Sep 3, 1987', '01/02/2026', '05.03.2026', '2026-11-22',
+               'Sept. 3, 1987']
 
 
 def fixture_inputs():
-    """6 dates x 7 formats = 42 inputs; the casing cycles so every format meets every casing."""
+    """6 dates x 11 formats = 66 inputs; the casing cycles so every format meets every casing."""
     rows = []
     for i, (y, m, d) in enumerate(FIXTURE_DATES):
         for j, fmt in enumerate(FORMATS):
@@ -479,7 +503,7 @@ def fixture_inputs():
 
 def vocab_json(hidden):
     return {'input': INPUT_VOCAB, 'output': OUTPUT_VOCAB, 'sos': OUT_SOS, 'eos': OUT_EOS, 'inputEos': IN_EOS,
-            'appendInputEos': True, 'maxLength': MAX_LENGTH, 'hiddenSize': hidden, 'formats': FORMATS, 'casings': CASINGS}
+            'appendInputEos': True, 'maxLength': MAX_LENGTH, 'minYear': FIRST.year, 'maxYear': LAST.year, 'hiddenSize': hidden, 'formats': FORMATS, 'casings': CASINGS}
 
 
 def export(encoder, decoder, args, summary):
@@ -586,7 +610,7 @@ def load(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--hidden', type=int, default=64, help='hidden size H (default 64)')
-    p.add_argument('--steps', type=int, default=2000, help='training steps at most (default 2000)')
+    p.add_argument('--steps', type=int, default=3000, help='training steps at most (default 3000)')
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--lr', type=float, default=3e-3)
     p.add_argument('--teacher-forcing', type=float, default=0.5)

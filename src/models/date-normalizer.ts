@@ -5,9 +5,14 @@
  * AttnDecoderRNN (tools/train_date_normalizer.py), run by `runtime.gruSeq2seq`, or by the plain-JS
  * twin when given the `reference` module instead of a runtime.
  *
+ * Every result says whether to trust it: `valid` / `reason` from rules that do not depend on the
+ * model (date-check.ts: a calendar date in the model's years that agrees with what the input
+ * spells out) and `confidence`, the lowest probability of any chosen output token.
+ *
  * The files are found beside the package (`new URL('../../models/date-normalizer/…', import.meta.url)`:
  * read with fs for file: URLs, fetched otherwise), or given as URLs, bytes or objects.
  */
+import { checkDate, MODEL_YEARS, type YearRange } from './date-check.js';
 import { readSafetensors } from '../engine/safetensors.js';
 import { distUrl } from '../engine/load.js';
 
@@ -26,6 +31,9 @@ export interface DateNormalizerVocab {
   appendInputEos: boolean;
   /** At most this many decoder steps. */
   maxLength: number;
+  /** The first and last year the model was trained on (default 1900, 2099): answers outside are invalid. */
+  minYear?: number;
+  maxYear?: number;
   [key: string]: unknown;
 }
 
@@ -56,6 +64,20 @@ export interface Normalized {
   score: number;
   /** Greedy decoding only: [T, V] the log-probabilities of every step over the output vocabulary. */
   logProbs?: Float32Array;
+  /**
+   * Whether the answer can be trusted by rules independent of the model (src/models/date-check.ts): the
+   * output is a calendar date yyyy-mm-dd inside the model's years, the input says a year, month and
+   * day in a readable order, and the output agrees with them (and with a weekday the input names).
+   */
+  valid: boolean;
+  /** Only when not valid: why, as a sentence for users, e.g. `the input's month 13 does not exist`. */
+  reason?: string;
+  /**
+   * The lowest probability the model gave any token of its chosen output (<eos> included), in [0, 1]:
+   * min over steps t of exp(log p(token_t)). Near 1: every character was clear-cut; low: the model
+   * was guessing somewhere (the README's trust table gives a threshold).
+   */
+  confidence: number;
 }
 
 export interface DateNormalizer {
@@ -70,8 +92,11 @@ export interface DateNormalizer {
 interface Decoded {
   tokens: number[];
   attentions: Float32Array;
+  /** Greedy: [T, V]. */
   logProbs?: Float32Array;
+  /** Beam: the hypothesis's score and the log-probability of each of its tokens. */
   score?: number;
+  tokenLogProbs?: number[];
 }
 
 interface Seq2seqModel {
@@ -137,6 +162,10 @@ async function vocabOf(source: DateNormalizerOptions['vocab']): Promise<DateNorm
   if (typeof v !== 'object' || v === null || !strings(v.input) || !strings(v.output)) throw new TypeError(`${where}: the vocabulary needs input and output (arrays of token strings)`);
   if (!index(v.sos, v.output!.length) || !index(v.eos, v.output!.length)) throw new RangeError(`${where}: the vocabulary's sos and eos must be indices of output`);
   if (!Number.isInteger(v.maxLength) || v.maxLength! < 1) throw new RangeError(`${where}: the vocabulary's maxLength must be a positive integer`);
+  for (const key of ['minYear', 'maxYear'] as const) {
+    if (v[key] !== undefined && !Number.isInteger(v[key])) throw new TypeError(`${where}: the vocabulary's ${key} must be an integer year, received ${String(v[key])}`);
+  }
+  if ((v.minYear ?? MODEL_YEARS.minYear) > (v.maxYear ?? MODEL_YEARS.maxYear)) throw new RangeError(`${where}: the vocabulary's minYear must not be after its maxYear`);
   if (v.appendInputEos && !index(v.inputEos, v.input!.length)) throw new RangeError(`${where}: the vocabulary's inputEos must be an index of input`);
   return v as DateNormalizerVocab;
 }
@@ -158,10 +187,12 @@ export async function loadDateNormalizer(runtime: Seq2seqHost, options: DateNorm
     if ([...s].length === 1) charIds.set(s, i);
   });
   const eosLabel = vocab.appendInputEos ? vocab.input[vocab.inputEos]! : undefined;
+  const years: YearRange = { minYear: vocab.minYear ?? MODEL_YEARS.minYear, maxYear: vocab.maxYear ?? MODEL_YEARS.maxYear };
   let disposed = false;
 
-  const tokenize = (text: unknown, name: string): { ids: number[]; labels: string[] } => {
+  const tokenize = (text: unknown, name: string): { text: string; ids: number[]; labels: string[] } => {
     if (typeof text !== 'string') throw new TypeError(`${name} must be a string, received ${text === null ? 'null' : typeof text}`);
+    if (text.length === 0) throw new RangeError(`${name}: expected a non-empty date, received an empty string`);
     const ids: number[] = [];
     const labels: string[] = [];
     let i = 0;
@@ -176,22 +207,29 @@ export async function loadDateNormalizer(runtime: Seq2seqHost, options: DateNorm
       ids.push(vocab.inputEos);
       labels.push(eosLabel);
     }
-    if (ids.length === 0) throw new RangeError(`${name}: the text is empty`);
-    return { ids, labels };
+    return { text, ids, labels };
   };
 
-  const result = (d: Decoded, labels: string[]): Normalized => {
+  const result = (d: Decoded, text: string, labels: string[]): Normalized => {
     const stop = d.tokens.indexOf(vocab.eos);
     const V = vocab.output.length;
-    const score = d.score ?? d.tokens.reduce((a, t, i) => a + d.logProbs![i * V + t]!, 0);
+    // log p of each chosen token: from the greedy [T, V] rows, or as the beam search kept them
+    const chosen = d.tokenLogProbs ?? d.tokens.map((t, i) => d.logProbs![i * V + t]!);
+    const score = d.score ?? chosen.reduce((a, x) => a + x, 0);
+    const confidence = chosen.length === 0 ? 0 : Math.min(1, Math.max(0, Math.exp(Math.min(...chosen))));
+    const output = (stop < 0 ? d.tokens : d.tokens.slice(0, stop)).map((t) => vocab.output[t]).join('');
+    const check = checkDate(text, output, years);
     return {
-      output: (stop < 0 ? d.tokens : d.tokens.slice(0, stop)).map((t) => vocab.output[t]).join(''),
+      output,
       tokens: d.tokens,
       outputTokens: d.tokens.map((t) => vocab.output[t]!),
       attention: d.attentions,
       inputTokens: labels,
       score,
       ...(d.logProbs ? { logProbs: d.logProbs } : {}),
+      valid: check.valid,
+      ...(check.valid ? {} : { reason: check.reason }),
+      confidence,
     };
   };
 
@@ -208,9 +246,9 @@ export async function loadDateNormalizer(runtime: Seq2seqHost, options: DateNorm
     if (disposed) throw new Error('dateNormalizer: this model was disposed');
   };
 
-  const decodeOne = (ids: number[], labels: string[], beamSize: number): Normalized => {
-    if (beamSize > 1) return result(model.beamSearch(ids, { beamSize, maxLength: vocab.maxLength })[0]!, labels);
-    return result(model.greedyDecode(ids, { maxLength: vocab.maxLength }) as Decoded, labels);
+  const decodeOne = ({ text, ids, labels }: { text: string; ids: number[]; labels: string[] }, beamSize: number): Normalized => {
+    if (beamSize > 1) return result(model.beamSearch(ids, { beamSize, maxLength: vocab.maxLength })[0]!, text, labels);
+    return result(model.greedyDecode(ids, { maxLength: vocab.maxLength }) as Decoded, text, labels);
   };
 
   return {
@@ -218,8 +256,7 @@ export async function loadDateNormalizer(runtime: Seq2seqHost, options: DateNorm
     normalize(text, options) {
       live();
       const beamSize = beamOf(options);
-      const { ids, labels } = tokenize(text, 'text');
-      return decodeOne(ids, labels, beamSize);
+      return decodeOne(tokenize(text, 'text'), beamSize);
     },
     normalizeBatch(texts, options) {
       live();
@@ -227,9 +264,9 @@ export async function loadDateNormalizer(runtime: Seq2seqHost, options: DateNorm
       if (!Array.isArray(texts)) throw new TypeError('texts must be an array of strings');
       const inputs = texts.map((t, i) => tokenize(t, `texts[${i}]`));
       if (inputs.length === 0) return [];
-      if (beamSize > 1) return inputs.map(({ ids, labels }) => decodeOne(ids, labels, beamSize));
+      if (beamSize > 1) return inputs.map((x) => decodeOne(x, beamSize));
       const decoded = model.greedyDecode(inputs.map((x) => x.ids), { maxLength: vocab.maxLength }) as Decoded[];
-      return decoded.map((d, i) => result(d, inputs[i]!.labels));
+      return decoded.map((d, i) => result(d, inputs[i]!.text, inputs[i]!.labels));
     },
     dispose() {
       if (disposed) return;

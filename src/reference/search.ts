@@ -33,6 +33,8 @@ export interface BeamHypothesis {
   tokens: number[];
   /** Σ of the log-probabilities of the emitted tokens (EOS included). */
   score: number;
+  /** [T]: the log-probability of each emitted token at its step (their sum is `score`). */
+  tokenLogProbs: number[];
   /** [T, S]: the attention weights of every step. */
   attentions: Float32Array;
 }
@@ -99,6 +101,8 @@ export interface BeamOptions {
 interface Node {
   token: number;
   score: number;
+  /** log p(token) at its step. */
+  logProb: number;
   length: number;
   parent: Node | undefined;
   /** Its step's attention row. */
@@ -123,7 +127,7 @@ interface Node {
 export function beamSearch(dec: SearchStep, source: number, vocab: number, sos: number, eos: number, options: BeamOptions): BeamHypothesis[] {
   const { beamSize, maxLength, lengthPenalty: alpha } = options;
   const rank = (n: Node): number => (alpha === 0 ? n.score : n.score / Math.pow(n.length, alpha));
-  let live: Node[] = [{ token: sos, score: 0, length: 0, parent: undefined, attention: new Float32Array(0) }];
+  let live: Node[] = [{ token: sos, score: 0, logProb: 0, length: 0, parent: undefined, attention: new Float32Array(0) }];
   const finished: Node[] = [];
   const feed = new Int32Array(beamSize);
   const parents = new Int32Array(beamSize);
@@ -153,7 +157,7 @@ export function beamSearch(dec: SearchStep, source: number, vocab: number, sos: 
     for (let k = 0; k < n && next.length < beamSize; k++) {
       const i = topIndex[k]!;
       const r = (i / vocab) | 0, token = i % vocab;
-      const node: Node = { token, score: topScore[k]!, length: live[r]!.length + 1, parent: live[r], attention: out.attention.slice(r * out.ldAttention, r * out.ldAttention + source) };
+      const node: Node = { token, score: topScore[k]!, logProb: out.logProbs[i]!, length: live[r]!.length + 1, parent: live[r], attention: out.attention.slice(r * out.ldAttention, r * out.ldAttention + source) };
       if (token === eos) {
         if (k < beamSize) finished.push(node);
       } else {
@@ -175,7 +179,7 @@ export function beamSearch(dec: SearchStep, source: number, vocab: number, sos: 
   return all.slice(0, beamSize).map(({ n }) => {
     const path: Node[] = [];
     for (let p: Node | undefined = n; p && p.parent; p = p.parent) path.unshift(p);
-    return { tokens: path.map((p) => p.token), score: n.score, attentions: concat(path.map((p) => p.attention), source) };
+    return { tokens: path.map((p) => p.token), score: n.score, tokenLogProbs: path.map((p) => p.logProb), attentions: concat(path.map((p) => p.attention), source) };
   });
 }
 

@@ -1,20 +1,36 @@
-// Random dates in the seven formats of the date normaliser (models/date-normalizer), exactly as
+// Random dates in the eleven formats of the date normaliser (models/date-normalizer), exactly as
 // tools/train_date_normalizer.py writes them: the same strings for the same (date, format,
 // casing), and randomDates(count, seed) gives the same rows as the script's random_dates(count,
 // seed). No dependencies.
 //
 //   month-day-year           november 22, 2026
-//   mon-day-year             nov 22, 2026           (three-letter abbreviation)
+//   mon-day-year             nov 22, 2026           (three-letter abbreviation: sep for September)
+//   mon.-day-year            nov. 22, 2026          (with a period; sept. for September, may for May)
 //   day-month-year           22 november 2026
 //   weekday-month-day-year   sunday, november 22, 2026   (the date's real weekday)
-//   m/d/y                    11/22/2026
-//   d.m.y                    22.11.2026
+//   m/d/y                    11/22/2026  1/2/2026   (no leading zeros)
+//   mm/dd/y                  11/22/2026  01/02/2026 (two digits each)
+//   d.m.y                    22.11.2026  5.3.2026   (no leading zeros)
+//   dd.mm.y                  22.11.2026  05.03.2026 (two digits each)
+//   y-m-d                    2026-11-22             (ISO 8601)
 //   korean                   2026년 11월 22일
 //
-// Day and month numbers have no leading zeros; the casing (lower, title = first letter of every
+// Years have four digits; the casing (lower, title = first letter of every
 // word upper-cased, upper) applies to the month and weekday words of the whole string.
 
-export const FORMATS = ['month-day-year', 'mon-day-year', 'day-month-year', 'weekday-month-day-year', 'm/d/y', 'd.m.y', 'korean'] as const;
+export const FORMATS = [
+  'month-day-year',
+  'mon-day-year',
+  'mon.-day-year',
+  'day-month-year',
+  'weekday-month-day-year',
+  'm/d/y',
+  'mm/dd/y',
+  'd.m.y',
+  'dd.mm.y',
+  'y-m-d',
+  'korean',
+] as const;
 export type DateFormat = (typeof FORMATS)[number];
 
 export const CASINGS = ['lower', 'title', 'upper'] as const;
@@ -48,6 +64,14 @@ function weekday({ year, month, day }: SimpleDate): string {
   return WEEKDAYS[d.getUTCDay()]!;
 }
 
+/** The abbreviation with a period: "nov.", "sept." for September, "may" (not shortened, no period). */
+function dottedAbbreviation(month: number): string {
+  if (month === 5) return 'may';
+  return `${month === 9 ? 'sept' : MONTHS[month - 1]!.slice(0, 3)}.`;
+}
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
 /** The text of `date` in `format` and `casing`. */
 export function formatDate(date: SimpleDate, format: DateFormat, casing: Casing = 'lower'): string {
   const { year, month, day } = date;
@@ -58,14 +82,22 @@ export function formatDate(date: SimpleDate, format: DateFormat, casing: Casing 
       return `${name} ${day}, ${year}`;
     case 'mon-day-year':
       return `${abbr} ${day}, ${year}`;
+    case 'mon.-day-year':
+      return `${caseWord(dottedAbbreviation(month), casing)} ${day}, ${year}`;
     case 'day-month-year':
       return `${day} ${name} ${year}`;
     case 'weekday-month-day-year':
       return `${caseWord(weekday(date), casing)}, ${name} ${day}, ${year}`;
     case 'm/d/y':
       return `${month}/${day}/${year}`;
+    case 'mm/dd/y':
+      return `${two(month)}/${two(day)}/${year}`;
     case 'd.m.y':
       return `${day}.${month}.${year}`;
+    case 'dd.mm.y':
+      return `${two(day)}.${two(month)}.${year}`;
+    case 'y-m-d':
+      return `${year}-${two(month)}-${two(day)}`;
     case 'korean':
       return `${year}년 ${month}월 ${day}일`;
     default:
@@ -106,7 +138,7 @@ export interface RandomDate {
 /**
  * `count` dates uniform over 1900-01-01..2099-12-31, over FORMATS and over CASINGS, from `seed`.
  * Each row draws, in this order: the day (pick(DAY_COUNT) days after 1900-01-01), the format
- * (pick(7)), the casing (pick(3)) — the order of tools/train_date_normalizer.py's random_dates.
+ * (pick(11)), the casing (pick(3)) — the order of tools/train_date_normalizer.py's random_dates.
  */
 export function randomDates(count: number, seed: number): RandomDate[] {
   const pick = mulberry32(seed);
