@@ -15,6 +15,7 @@ import { EncoderModel, type EmbedDefaults } from './encoders/model.js';
 import type { EncoderSpec } from './encoders/spec.js';
 import { llamaSpec } from './lm/llama.js';
 import { gpt2Spec } from './lm/gpt2.js';
+import { gemma3Spec } from './lm/gemma3.js';
 import { CausalLMModel } from './lm/model.js';
 import type { LMSpec } from './lm/spec.js';
 import type { Pooling } from './encoders/pooling.js';
@@ -56,6 +57,7 @@ const FAMILIES: Record<string, Family> = {
   qwen2: { kind: 'causal-lm', architectures: ['Qwen2ForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'qwen2', a, allowed) },
   qwen3: { kind: 'causal-lm', architectures: ['Qwen3ForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'qwen3', a, allowed) },
   phi3: { kind: 'causal-lm', architectures: ['Phi3ForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'phi3', a, allowed) },
+  gemma3_text: { kind: 'causal-lm', architectures: ['Gemma3ForCausalLM'], spec: (c, _n, a, allowed) => gemma3Spec(c, a, allowed) },
   gpt2: { kind: 'causal-lm', architectures: ['GPT2LMHeadModel'], spec: gpt2Spec },
 };
 

@@ -1,6 +1,7 @@
 /**
  * The feed-forward blocks of language models, on resident rows (biases optional everywhere):
- *   gated (Llama, Qwen, Mistral, Phi-3):  y = down(silu(gate(x)) ⊙ up(x))
+ *   gated (Llama, Qwen, Mistral, Phi-3):  y = down(silu(gate(x)) ⊙ up(x))        SwiGLU
+ *   gated (Gemma 3):                      y = down(gelu_tanh(gate(x)) ⊙ up(x))   GeGLU
  *   plain (GPT-2):                        y = down(act(up(x))), act the tanh GELU ('gelu_new')
  * The last projection can accumulate into y (a fused residual add).
  */
@@ -20,12 +21,11 @@ export class FeedForward {
   private readonly down: Linear;
   private readonly activation: 'silu' | 'gelu_tanh';
 
-  /** @internal `gate` given: gated with SiLU; else plain with `activation`. */
+  /** @internal `gate` given: gated (act(gate) ⊙ up); else plain (act(up)). */
   constructor(ws: Workspace, where: string, weights: { gate?: LinearWeights; up: LinearWeights; down: LinearWeights }, activation: 'silu' | 'gelu_tanh') {
     this.ws = ws;
     this.kind = weights.gate ? 'gated' : 'plain';
     this.activation = activation;
-    if (this.kind === 'gated' && activation !== 'silu') throw new TypeError(`${where}: a gated feed-forward with ${activation} is not supported (SiLU only)`);
     const made: Linear[] = [];
     try {
       if (weights.gate) made.push((this.gate = new Linear(ws, `${where}.gate`, weights.gate)));
@@ -45,7 +45,11 @@ export class FeedForward {
     if (this.gate) {
       const g = mat(temps.tensor([rows, width]).ptr, width);
       this.gate.forwardRows(x, rows, g);
-      this.ws.kernels.swiglu(g.ptr, u.ptr, u.ptr, rows * width); // u = silu(g)·u
+      if (this.activation === 'silu') this.ws.kernels.swiglu(g.ptr, u.ptr, u.ptr, rows * width); // u = silu(g)·u
+      else {
+        this.ws.kernels.activation(g.ptr, g.ptr, rows * width, ACTIVATION.geluTanh);
+        this.ws.kernels.mulInPlace(u.ptr, g.ptr, rows * width); // u = gelu_tanh(g)·u
+      }
     } else {
       this.ws.kernels.activation(u.ptr, u.ptr, rows * width, this.activation === 'silu' ? ACTIVATION.silu : ACTIVATION.geluTanh);
     }
