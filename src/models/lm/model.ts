@@ -17,11 +17,15 @@ import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { LMSpec, LMTensors } from './spec.js';
 
-/** The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. */
+/**
+ * The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. The
+ * memory grows with use (doubling, up to maxLength), so a cache sized for a model's whole context
+ * costs what the conversation holds, not what it could hold.
+ */
 export class LMCache {
   readonly batch: number;
   readonly maxLength: number;
-  /** @internal */ readonly layers: KVCache[];
+  /** @internal */ layers: KVCache[];
   /** @internal */ readonly owner: CausalLMModel;
 
   /** @internal use `model.createCache()` */
@@ -37,7 +41,12 @@ export class LMCache {
     return this.layers[0]!.length;
   }
 
-  /** Bytes of Wasm memory the keys and values take. */
+  /** Positions the memory holds now (it grows up to maxLength). */
+  get capacity(): number {
+    return this.layers[0]!.maxLength;
+  }
+
+  /** Bytes of Wasm memory the keys and values take now. */
   get bytes(): number {
     return this.layers.reduce((n, c) => n + 2 * c.k.shape.reduce((a, b) => a * b, 1) * 4, 0);
   }
@@ -59,7 +68,32 @@ export class LMCache {
   dispose(): void {
     for (const c of this.layers) c.dispose();
   }
+
+  /** @internal Room for `total` positions: a larger memory (×2, at most maxLength) with the held positions copied over. */
+  reserve(total: number, grow: (capacity: number) => KVCache[], heap: () => Float32Array): void {
+    if (total <= this.capacity) return;
+    const capacity = Math.min(this.maxLength, Math.max(total, 2 * this.capacity));
+    const next = grow(capacity);
+    const f32 = heap(); // after the allocation: growing the memory replaces its buffer
+    const held = this.length;
+    this.layers.forEach((old, i) => {
+      const fresh = next[i]!;
+      const width = old.k.shape[2]!;
+      for (const [from, to] of [[old.k, fresh.k], [old.v, fresh.v]] as const) {
+        for (let b = 0; b < this.batch; b++) {
+          const src = (from.ptr >>> 2) + b * old.maxLength * width;
+          f32.copyWithin((to.ptr >>> 2) + b * capacity * width, src, src + held * width);
+        }
+      }
+      fresh.advance(held);
+      old.dispose();
+    });
+    this.layers = next;
+  }
 }
+
+/** The memory a new cache starts with (it grows on demand). */
+const INITIAL_CAPACITY = 256;
 
 export interface LMForwardOptions {
   /** Append to this cache (and attend to what it holds); without one, a cache is made for the call. */
@@ -179,14 +213,19 @@ export class CausalLMModel {
     const batch = options?.batch ?? 1;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
+    return new LMCache(this, this.layerCaches(batch, Math.min(maxLength, INITIAL_CAPACITY)), batch, maxLength);
+  }
+
+  /** One KV cache per layer of `capacity` positions (all or none). */
+  private layerCaches(batch: number, capacity: number): KVCache[] {
     const caches: KVCache[] = [];
     try {
-      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, maxLength));
+      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, capacity));
     } catch (error) {
       for (const c of caches) c.dispose();
       throw error;
     }
-    return new LMCache(this, caches, batch, maxLength);
+    return caches;
   }
 
   /**
@@ -215,6 +254,7 @@ export class CausalLMModel {
         throw new RangeError(`${where}: position ${cache.length + length - 1} is past the model's ${this.maxLength} learned positions`);
       }
       const wanted = attentionLayers(where, opts.outputAttentions, this.numLayers);
+      cache.reserve(cache.length + length, (capacity) => this.layerCaches(batch, capacity), () => this.ws.heap.floats());
       return this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
     } finally {
       if (own) cache.dispose();
