@@ -614,7 +614,8 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
       return Array.from({ length: n * n }, (_, x) => dot(Math.floor(x / n), x % n) / (norm[Math.floor(x / n)]! * norm[x % n]!));
     };
     const checkpoint = () => page.evaluate(() => window.demo.checkpoint);
-    const page = await open('?threads=1');
+    const errors: string[] = []; // this page's own (pageErrors also holds earlier tests' expected 404s)
+    const page = await open('?threads=1', { errors });
     expect(await page.textContent('[data-testid="ckpt-info"]')).toBe('No checkpoint loaded yet.');
     try {
       // A sentence-transformers model: the page's similarity matrix is Node's model.embed's.
@@ -712,7 +713,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
       expect(await page.textContent('[data-testid="ckpt-info"]')).toBe('no-config: not loaded');
       expect(await page.locator('[data-testid="ckpt-results"] > *').count()).toBe(0);
       expect(await page.isVisible('[data-testid="ckpt-attention"]')).toBe(false);
-      expect(pageErrors).toEqual([]);
+      expect(errors).toEqual([]);
     } finally {
       rt.dispose();
       await page.close();
