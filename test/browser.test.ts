@@ -720,6 +720,49 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     }
   });
 
+  it('imports dist/index.js without an import map (a plain page, a module worker); loadModel there names the import map it needs', async () => {
+    const page = await browser.newPage();
+    // A same-origin document with no import map: the served file shown as text.
+    await page.goto(`${server.origin}/demo/heatmap.js`);
+    const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((name) => ({ name, base64: readFileSync(join(CHECKPOINTS, 'bert-cls', name)).toString('base64') }));
+    // A string, not a function: vitest would rewrite a dynamic import() inside a function.
+    const got = await page.evaluate<{ page: string; worker: string; loadModel: string }>(`(async () => {
+      const { init, loadModel } = await import('/dist/index.js');
+      const rt = await init({ threads: 1 });
+      const h = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };
+      const hs = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };
+      const pageOut = rt.scaledDotProductAttention(h, hs, hs, { scale: 1 }).output[0].toFixed(3);
+      const picked = ${JSON.stringify(files)}.map(({ name, base64 }) => {
+        const file = new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name);
+        Object.defineProperty(file, 'webkitRelativePath', { value: 'bert-cls/' + name });
+        return file;
+      });
+      let loadMessage = 'loaded';
+      try { await loadModel(rt, picked); } catch (error) { loadMessage = error.message; }
+      const source = "import { init } from '" + location.origin + "/dist/index.js';" +
+        "const rt = await init({ threads: 1 });" +
+        "const h = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };" +
+        "const hs = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };" +
+        "postMessage(rt.backend + ' ' + rt.scaledDotProductAttention(h, hs, hs, { scale: 1 }).output[0].toFixed(3));";
+      const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+      const workerOut = await new Promise((resolve) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => resolve('worker error: ' + (e.message || 'failed to load'));
+      });
+      worker.terminate();
+      return { page: rt.backend + ' ' + pageOut, worker: workerOut, loadModel: loadMessage };
+    })()`);
+    expect(got.page).toBe('relaxed-simd 5.000');
+    expect(got.worker).toBe('relaxed-simd 5.000');
+    expect(got.loadModel).toMatch(/^loadModel: cannot import @huggingface\/tokenizers, which reads tokenizer\.json \(.*\); in a page without a bundler, map it with an import map: <script type="importmap">\{ "imports": \{ "@huggingface\/tokenizers": "\/node_modules\/@huggingface\/tokenizers\/dist\/tokenizers\.mjs" \} \}<\/script>/);
+    // The path the import map names is served, as JavaScript.
+    const res = await fetch(`${server.origin}/node_modules/@huggingface/tokenizers/dist/tokenizers.mjs`);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(await res.text()).toContain('export {');
+    expect((await fetch(`${server.origin}/node_modules/@huggingface/tokenizers/package.json`)).status).toBe(404);
+    await page.close();
+  });
+
   it('works from a bundler: a Vite build emits the .wasm files and the page runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasm-attention-vite-'));
     try {
