@@ -42,7 +42,7 @@ export function cosineMatrix(vectors, n) {
   return out;
 }
 
-/** Writes each cell's value over a heatmap drawn by drawHeatmap (white text on dark cells). */
+/** Writes the values above the diagonal over a symmetric heatmap drawn by drawHeatmap (white text on dark cells). */
 function labelCells(canvas, values, shade) {
   const { left, top, cell, rows, cols } = JSON.parse(canvas.dataset.grid);
   const ctx = canvas.getContext('2d');
@@ -50,7 +50,7 @@ function labelCells(canvas, values, shade) {
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
+    for (let j = i + 1; j < cols; j++) {
       const v = values[i * cols + j];
       ctx.fillStyle = shade[i * cols + j] > 0.55 ? '#fff' : '#1d2330';
       ctx.fillText(v.toFixed(2), left + (j + 0.5) * cell, top + (i + 0.5) * cell);
@@ -188,7 +188,7 @@ export function initCheckpoint(rt) {
     canvas.dataset.values = JSON.stringify(sim);
     const caption = document.createElement('div');
     caption.className = 'muted small';
-    caption.textContent = `Cosine similarity of the sentences' embeddings (model.embed): 1 = same direction; colour from 0 (white, also for negative values) to 1 (dark blue).`;
+    caption.textContent = `Cosine similarity of the sentences' embeddings (model.embed); colour from 0 or less (white) to 1 (dark blue).`;
     const line = document.createElement('div');
     line.className = 'muted small';
     line.textContent = '\u00a0';
