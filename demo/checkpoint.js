@@ -110,11 +110,15 @@ export function initCheckpoint(rt) {
     const before = rt.memoryStats().bytesInUse;
     const t0 = performance.now();
     try {
-      model = await loadModel(rt, files);
+      model = await loadModel(rt, files, { kind: 'encoder' });
     } catch (e) {
       info.textContent = `${folder}: not loaded`;
-      const message = messageOf(e).replace(/^loadModel: /, '');
-      const hint = /^config\.json not found/.test(message) ? '. Pick the folder that holds the checkpoint\'s config.json, next to its model.safetensors and tokenizer.json.' : '';
+      let message = messageOf(e).replace(/^loadModel: /, '');
+      let hint = /^config\.json not found/.test(message) ? '. Pick the folder that holds the checkpoint\'s config.json, next to its model.safetensors and tokenizer.json.' : '';
+      if (/is a causal language model, not an encoder/.test(message)) {
+        message = message.replace(/, not an encoder \(options\.kind\)$/, '');
+        hint = '; this section shows encoders (BERT, DistilBERT, RoBERTa, XLM-RoBERTa): embedding models and classifiers.';
+      }
       showError(`Could not load ${folder}: ${message}${hint}`);
       state.loading = false;
       state.loads++;

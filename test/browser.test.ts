@@ -603,7 +603,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     await page.close();
   });
 
-  it('loads a picked checkpoint folder: similarities, labels and attention as loadModel gives them in Node; a folder without config.json is an error in the section', async () => {
+  it('loads a picked checkpoint folder: similarities, labels and attention as loadModel gives them in Node; a folder that does not load is an error in the section', async () => {
     const { loadModel } = await import('../src/index.js');
     const { initRuntime, maxAbsDiff } = await import('./helpers.js');
     const rt = await initRuntime();
@@ -620,7 +620,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     try {
       // A sentence-transformers model: the page's similarity matrix is Node's model.embed's.
       await pickCheckpoint(page, join(CHECKPOINTS, 'bert-mini-st'));
-      const node = await loadModel(rt, join(CHECKPOINTS, 'bert-mini-st'));
+      const node = await loadModel(rt, join(CHECKPOINTS, 'bert-mini-st'), { kind: 'encoder' });
       let got = await checkpoint();
       expect(got.error).toBe(null);
       expect(got.kind).toBe('embedding');
@@ -678,7 +678,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
       // Classifiers: each sentence's label and scores are Node's model.classify's.
       for (const name of ['bert-cls', 'distilbert-cls']) {
         await pickCheckpoint(page, join(CHECKPOINTS, name));
-        const cls = await loadModel(rt, join(CHECKPOINTS, name));
+        const cls = await loadModel(rt, join(CHECKPOINTS, name), { kind: 'encoder' });
         got = await checkpoint();
         expect(got.error).toBe(null);
         expect(got.kind).toBe('classifier');
@@ -694,13 +694,26 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
         cls.dispose();
       }
 
-      // A folder without config.json: the section says so, and what to pick.
+      // Folders that do not load: the message is in the section. An unsupported family, a causal
+      // language model (not shown here), and a folder without config.json (the section says what to pick).
       const dir = mkdtempSync(join(tmpdir(), 'wasm-attention-ckpt-'));
-      try {
-        const folder = join(dir, 'no-config');
+      const errorAfterPicking = async (name: string, config?: Record<string, unknown>) => {
+        const folder = join(dir, name);
         mkdirSync(folder);
         for (const f of ['model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(folder, f), readFileSync(join(CHECKPOINTS, 'bert-cls', f)));
+        if (config) writeFileSync(join(folder, 'config.json'), JSON.stringify(config));
         await pickCheckpoint(page, folder);
+        return page.textContent('[data-testid="ckpt-error"]');
+      };
+      const bertConfig = JSON.parse(readFileSync(join(CHECKPOINTS, 'bert-cls', 'config.json'), 'utf8')) as Record<string, unknown>;
+      try {
+        expect(await errorAfterPicking('albert', { ...bertConfig, model_type: 'albert', architectures: ['AlbertForSequenceClassification'] })).toMatch(
+          /^Could not load albert: model_type "albert" \(AlbertForSequenceClassification\) is not supported; supported: bert \(BertModel, /,
+        );
+        expect(await errorAfterPicking('llama', { ...bertConfig, model_type: 'llama', architectures: ['LlamaForCausalLM'] })).toMatch(
+          /^Could not load llama: LlamaForCausalLM in llama is a causal language model; this section shows encoders \(BERT, DistilBERT, RoBERTa, XLM-RoBERTa\): embedding models and classifiers\.$/,
+        );
+        await errorAfterPicking('no-config');
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
