@@ -29,7 +29,8 @@ export function drawHeatmap(canvas, weights, { rows, cols, rowLabels, colLabels,
   ctx.font = font;
   const left = Math.ceil(Math.max(...rowLabels.map((t) => ctx.measureText(t).width))) + 8;
   const top = Math.ceil(Math.max(...colLabels.map((t) => ctx.measureText(t).width)) * Math.SQRT1_2) + 14;
-  const width = left + cols * cell + 12;
+  // The last column's label, drawn at 45°, reaches past the grid's right edge: leave it room.
+  const width = left + cols * cell + Math.max(12, Math.ceil(ctx.measureText(colLabels[cols - 1] ?? '').width * Math.SQRT1_2 - cell / 2) + 4);
   const height = top + rows * cell + 2;
   const dpr = globalThis.devicePixelRatio || 1;
   canvas.width = Math.round(width * dpr);

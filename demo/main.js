@@ -4,6 +4,7 @@
 import { init, supportedBackends } from '../dist/index.js';
 import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, MAX_WORDS } from './examples.js';
 import { initDateNormalizer } from './date-normalizer.js';
+import { initCheckpoint } from './checkpoint.js';
 import { drawHeatmap, drawBars } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
@@ -225,6 +226,7 @@ async function main() {
 
   $('bench-run').addEventListener('click', () => runBench().catch(() => {}));
   await initDateNormalizer(rt); // 3. the date normaliser (demo/date-normalizer.js)
+  initCheckpoint(rt); // 4. a checkpoint folder the reader picks (demo/checkpoint.js)
   document.body.dataset.ready = 'true';
 }
 

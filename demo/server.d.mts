@@ -19,6 +19,9 @@ export interface DemoServerOptions {
   contentSecurityPolicy?: string;
 }
 
+/** Where the server sends @huggingface/tokenizers' ES module (the path the demo page's import map names), whatever `root` and `dirs` are. */
+export const TOKENIZERS_URL_PATH: string;
+
 /** The headers `isolated: true` sends. */
 export const ISOLATION_HEADERS: Readonly<Record<string, string>>;
 

@@ -2,7 +2,9 @@
 // package the way a user's server would: demo/ (the page), dist/ (the public entry, loaded as
 // `../dist/index.js`), build/ (the .wasm files, found by dist/ through import.meta.url and sent
 // as application/wasm so the browser can compile them while they download) and models/ (the date
-// normaliser's weights and vocabulary, fetched by dist/ through import.meta.url as well).
+// normaliser's weights and vocabulary, fetched by dist/ through import.meta.url as well), plus the
+// tokenizer library at /node_modules/@huggingface/tokenizers/dist/tokenizers.mjs, where the page's
+// import map points '@huggingface/tokenizers'.
 //
 // Every response carries the cross-origin isolation headers (COOP same-origin, COEP require-corp,
 // and CORP same-origin on each resource), so the page may use SharedArrayBuffer and the runtime's
@@ -29,6 +31,21 @@ const TYPES = {
   '.svg': 'image/svg+xml',
   '.ts': 'text/plain; charset=utf-8',
 };
+
+/**
+ * The package's one runtime dependency, the tokenizer library loadModel imports as
+ * '@huggingface/tokenizers' (a single ES module with no imports of its own): served at the path the
+ * page's import map names, from wherever Node resolves it (this package's node_modules or a parent's).
+ */
+export const TOKENIZERS_URL_PATH = '/node_modules/@huggingface/tokenizers/dist/tokenizers.mjs';
+function resolveModule(specifier) {
+  try {
+    return fileURLToPath(import.meta.resolve(specifier));
+  } catch {
+    return undefined; // not installed: the path answers 404
+  }
+}
+const MODULES = { [TOKENIZERS_URL_PATH]: resolveModule('@huggingface/tokenizers') };
 
 /** What makes a page cross-origin isolated (crossOriginIsolated === true: SharedArrayBuffer, threads). */
 export const ISOLATION_HEADERS = {
@@ -67,9 +84,10 @@ export function startDemoServer({ port = 5173, host = '127.0.0.1', root = ROOT, 
       return res.end();
     }
     if (path.endsWith('/')) path += 'index.html';
-    const file = normalize(join(root, path));
+    const module = Object.hasOwn(MODULES, path) ? MODULES[path] : undefined;
+    const file = module ?? normalize(join(root, path));
     const top = file.slice(root.length).split(sep)[0];
-    if (!file.startsWith(root) || (dirs !== null && !dirs.includes(top))) return send(404, `not found: ${path}\n`);
+    if (!module && (!file.startsWith(root) || (dirs !== null && !dirs.includes(top)))) return send(404, `not found: ${path}\n`);
     try {
       if (!(await stat(file)).isFile()) return send(404, `not found: ${path}\n`);
       const body = await readFile(file);

@@ -2,7 +2,9 @@
 // browser). Serves the demo page with demo/server.mjs, loads it the way a user would (dist/index.js
 // finding build/*.wasm through import.meta.url), checks the worked example's numbers in the DOM,
 // the heatmaps, the causal mask, the sentence's word limit, the trained date normaliser's section
-// (fetched from models/: output, attention heatmap, beam toggle, an input error), the in-browser benchmark and the
+// (fetched from models/: output, attention heatmap, beam toggle, an input error), checkpoint folders picked in
+// the "Your own checkpoint" section (similarities, labels and attention equal to loadModel's in Node; a load
+// error shown in the section), the in-browser benchmark and the
 // page's responsiveness while it runs, on the best build and on the forced scalar build; threads:
 // the isolated page runs on the reported cores, the main thread's outputs are bit-identical for
 // 1, 2 and 3 threads, a page served without the isolation headers (or with a CSP that blocks blob:
@@ -10,7 +12,7 @@
 // (UPDATE_SCREENSHOT=1 writes demo/screenshot.png, the README's picture, instead). Speed ratios
 // are printed, not asserted: speed is claimed from benchmarks, and this shared machine is too
 // noisy for a timing assertion.
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +84,17 @@ interface Demo {
     threaded: { threads: number; impl?: string; base?: string; reason: string; crossOriginIsolated: boolean } | null;
   } | null;
   runBench(options?: { shapes?: string[] }): Promise<BenchResult[]>;
+  checkpoint: {
+    loads: number;
+    loading: boolean;
+    error: string | null;
+    kind: 'embedding' | 'classifier' | null;
+    loaded: { folder: string; family: string; architecture: string; numLayers: number; numHeads: number; hiddenSize: number; labels: string[] | null; weightsMiB: number } | null;
+    sentences: string[];
+    similarity: number[] | null;
+    classes: { label: string; score: number; scores: number[] }[] | null;
+    attention: { sentence: number; layer: number; head: number; tokens: string[]; length: number; weights: number[] } | null;
+  };
 }
 declare global {
   interface Window {
@@ -146,6 +159,14 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     // The error box's text, if any, is the assertion's message.
     expect(await page.evaluate(() => document.body.dataset.ready), (await page.textContent('#error')) ?? undefined).toBe('true');
     return page;
+  }
+
+  const CHECKPOINTS = join(ROOT, 'test', 'fixtures', 'checkpoints');
+  /** Picks `dir` in the "Your own checkpoint" section's folder input, as a reader would; waits for it to load (or fail). */
+  async function pickCheckpoint(page: Page, dir: string): Promise<void> {
+    const before = await page.evaluate(() => window.demo.checkpoint.loads);
+    await page.setInputFiles('[data-testid="ckpt-folder"]', dir);
+    await page.waitForFunction((n) => window.demo.checkpoint.loads > n && !window.demo.checkpoint.loading, before);
   }
 
   async function checkWorkedExample(page: Page): Promise<void> {
@@ -434,6 +455,7 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     // The chart shows every result.
     expect(await page.locator('[data-testid="bench-chart"] rect').count()).toBe(results.length);
 
+    await pickCheckpoint(page, join(CHECKPOINTS, 'bert-mini-st')); // section 4 with a model, for the picture
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     const bytes = statSync(SCREENSHOT).size;
     console.log(`  screenshot: ${SCREENSHOT} (${(bytes / 1024).toFixed(0)} KiB)`);
@@ -578,6 +600,179 @@ describe.runIf(HAVE_CHROMIUM)('in the browser (Chromium, playwright-core)', () =
     })()`);
     expect(message).toContain(`${server.origin}/build/missing.wasm`);
     expect(message).toMatch(/HTTP 404/);
+    await page.close();
+  });
+
+  it('loads a picked checkpoint folder: similarities, labels and attention as loadModel gives them in Node; a folder that does not load is an error in the section', async () => {
+    const { loadModel } = await import('../src/index.js');
+    const { initRuntime, maxAbsDiff } = await import('./helpers.js');
+    const rt = await initRuntime();
+    const cosine = (v: Float32Array, n: number) => {
+      const d = v.length / n;
+      const dot = (i: number, j: number) => { let s = 0; for (let k = 0; k < d; k++) s += v[i * d + k]! * v[j * d + k]!; return s; };
+      const norm = Array.from({ length: n }, (_, i) => Math.sqrt(dot(i, i)));
+      return Array.from({ length: n * n }, (_, x) => dot(Math.floor(x / n), x % n) / (norm[Math.floor(x / n)]! * norm[x % n]!));
+    };
+    const checkpoint = () => page.evaluate(() => window.demo.checkpoint);
+    const errors: string[] = []; // this page's own (pageErrors also holds earlier tests' expected 404s)
+    const page = await open('?threads=1', { errors });
+    expect(await page.textContent('[data-testid="ckpt-info"]')).toBe('No checkpoint loaded yet.');
+    try {
+      // A sentence-transformers model: the page's similarity matrix is Node's model.embed's.
+      await pickCheckpoint(page, join(CHECKPOINTS, 'bert-mini-st'));
+      const node = await loadModel(rt, join(CHECKPOINTS, 'bert-mini-st'), { kind: 'encoder' });
+      let got = await checkpoint();
+      expect(got.error).toBe(null);
+      expect(got.kind).toBe('embedding');
+      expect(got.loaded).toMatchObject({ folder: 'bert-mini-st', family: 'bert', architecture: 'BertModel', numLayers: 2, numHeads: 4, hiddenSize: 32, labels: null });
+      const info = (await page.textContent('[data-testid="ckpt-info"]'))!;
+      expect(info).toMatch(/^bert-mini-st: bert · BertModel · 2 layers × 4 heads · hidden size 32 · 0\.\d\d MiB of weights in Wasm memory · loaded in \d+ ms · embeddings: mean pooling, normalised, up to 24 tokens$/);
+      expect(got.sentences.length).toBe(5);
+      expect(maxAbsDiff(got.similarity!, cosine(node.embed(got.sentences), 5))).toBeLessThan(1e-5);
+      expect(JSON.parse((await page.getAttribute('[data-testid="ckpt-similarity"]', 'data-values'))!)).toEqual(got.similarity);
+      // Edited sentences are run again.
+      const mine = ['Hello world!', 'Hello there, world.', 'Completely unrelated text about taxes.'];
+      await page.fill('[data-testid="ckpt-sentences"]', mine.join('\n'));
+      await page.waitForFunction((n) => window.demo.checkpoint.sentences.length === n && window.demo.checkpoint.similarity?.length === n * n, mine.length);
+      got = await checkpoint();
+      expect(got.sentences).toEqual(mine);
+      expect(maxAbsDiff(got.similarity!, cosine(node.embed(mine), 3))).toBeLessThan(1e-5);
+
+      // The attention picture: the chosen sentence's tokens (with [CLS] and [SEP]), layer and head, as Node's forward gives them.
+      const checkAttention = async (sentence: number, layer: number, head: number) => {
+        const a = (await checkpoint()).attention!;
+        expect([a.sentence, a.layer, a.head]).toEqual([sentence, layer, head]);
+        const ids = node.tokenizer!.encode(mine[sentence]!);
+        const tokens = ids.map((id) => node.tokenizer!.decode([id], { skipSpecialTokens: false }));
+        expect(a.tokens).toEqual(tokens);
+        expect(JSON.parse((await page.getAttribute('[data-testid="ckpt-attention"]', 'data-tokens'))!)).toEqual(tokens);
+        const L = ids.length;
+        const want = node.forward({ inputIds: [ids] }, { outputAttentions: [layer] }).attentions![layer]!.data.subarray(head * L * L, (head + 1) * L * L);
+        expect(maxAbsDiff(a.weights, want)).toBeLessThan(1e-5);
+        return tokens;
+      };
+      const tokens = await checkAttention(0, 1, 0); // defaults: the first sentence, the last layer, head 1
+      expect(tokens[0]).toBe('[CLS]');
+      expect(tokens.at(-1)).toBe('[SEP]');
+      await page.selectOption('[data-testid="ckpt-attn-sentence"]', '1');
+      await page.selectOption('[data-testid="ckpt-attn-layer"]', '0');
+      await page.selectOption('[data-testid="ckpt-attn-head"]', '2');
+      const L = (await checkAttention(1, 0, 2)).length;
+      // The canvas is drawn: every cell of the grid is painted (no white-on-white), and its size fits the tokens.
+      const painted = await page.evaluate(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="ckpt-attention"]')!;
+        const { left, top, cell, rows, cols, dpr } = JSON.parse(canvas.dataset.grid!);
+        const ctx = canvas.getContext('2d')!;
+        let cells = 0;
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < cols; j++) {
+            const [r, g, b, alpha] = ctx.getImageData(Math.round((left + (j + 0.5) * cell) * dpr), Math.round((top + (i + 0.5) * cell) * dpr), 1, 1).data;
+            if (alpha === 255 && r! + g! + b! < 3 * 255) cells++;
+          }
+        }
+        return { cells, rows, cols, visible: canvas.offsetWidth > 0 && canvas.offsetHeight > 0 };
+      });
+      expect(painted).toEqual({ cells: L * L, rows: L, cols: L, visible: true });
+      node.dispose();
+
+      // Classifiers: each sentence's label and scores are Node's model.classify's.
+      for (const name of ['bert-cls', 'distilbert-cls']) {
+        await pickCheckpoint(page, join(CHECKPOINTS, name));
+        const cls = await loadModel(rt, join(CHECKPOINTS, name), { kind: 'encoder' });
+        got = await checkpoint();
+        expect(got.error).toBe(null);
+        expect(got.kind).toBe('classifier');
+        expect(got.loaded!.labels).toEqual(cls.labels);
+        const want = cls.classify(got.sentences);
+        expect(got.classes!.map((c) => c.label)).toEqual(want.map((c) => c.label));
+        expect(maxAbsDiff(got.classes!.flatMap((c) => c.scores), want.flatMap((c) => Array.from(c.scores)))).toBeLessThan(1e-5);
+        const rows = page.locator('[data-testid="ckpt-classes"] tbody tr');
+        expect(await rows.count()).toBe(got.sentences.length);
+        expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.label))).toEqual(want.map((c) => c.label));
+        expect(await page.textContent('[data-testid="ckpt-info"]')).toContain(`${name}: ${cls.family} · ${cls.architecture} · 2 layers × 4 heads`);
+        expect((await checkpoint()).attention!.tokens[0]).toBe('[CLS]');
+        cls.dispose();
+      }
+
+      // Folders that do not load: the message is in the section. An unsupported family, a causal
+      // language model (not shown here), and a folder without config.json (the section says what to pick).
+      const dir = mkdtempSync(join(tmpdir(), 'wasm-attention-ckpt-'));
+      const errorAfterPicking = async (name: string, config?: Record<string, unknown>) => {
+        const folder = join(dir, name);
+        mkdirSync(folder);
+        for (const f of ['model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(folder, f), readFileSync(join(CHECKPOINTS, 'bert-cls', f)));
+        if (config) writeFileSync(join(folder, 'config.json'), JSON.stringify(config));
+        await pickCheckpoint(page, folder);
+        return page.textContent('[data-testid="ckpt-error"]');
+      };
+      const bertConfig = JSON.parse(readFileSync(join(CHECKPOINTS, 'bert-cls', 'config.json'), 'utf8')) as Record<string, unknown>;
+      try {
+        expect(await errorAfterPicking('albert', { ...bertConfig, model_type: 'albert', architectures: ['AlbertForSequenceClassification'] })).toMatch(
+          /^Could not load albert: model_type "albert" \(AlbertForSequenceClassification\) is not supported; supported: bert \(BertModel, /,
+        );
+        expect(await errorAfterPicking('llama', { ...bertConfig, model_type: 'llama', architectures: ['LlamaForCausalLM'] })).toMatch(
+          /^Could not load llama: LlamaForCausalLM in llama is a causal language model; this section shows encoders \(BERT, DistilBERT, RoBERTa, XLM-RoBERTa\): embedding models and classifiers\.$/,
+        );
+        await errorAfterPicking('no-config');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      got = await checkpoint();
+      expect(got.loaded).toBe(null);
+      expect(await page.isVisible('[data-testid="ckpt-error"]')).toBe(true);
+      expect(await page.textContent('[data-testid="ckpt-error"]')).toBe(
+        "Could not load no-config: config.json not found in no-config (looked for no-config/config.json). Pick the folder that holds the checkpoint's config.json, next to its model.safetensors and tokenizer.json.",
+      );
+      expect(await page.textContent('[data-testid="ckpt-info"]')).toBe('no-config: not loaded');
+      expect(await page.locator('[data-testid="ckpt-results"] > *').count()).toBe(0);
+      expect(await page.isVisible('[data-testid="ckpt-attention"]')).toBe(false);
+      expect(errors).toEqual([]);
+    } finally {
+      rt.dispose();
+      await page.close();
+    }
+  });
+
+  it('imports dist/index.js without an import map (a plain page, a module worker); loadModel there names the import map it needs', async () => {
+    const page = await browser.newPage();
+    // A same-origin document with no import map: the served file shown as text.
+    await page.goto(`${server.origin}/demo/heatmap.js`);
+    const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((name) => ({ name, base64: readFileSync(join(CHECKPOINTS, 'bert-cls', name)).toString('base64') }));
+    // A string, not a function: vitest would rewrite a dynamic import() inside a function.
+    const got = await page.evaluate<{ page: string; worker: string; loadModel: string }>(`(async () => {
+      const { init, loadModel } = await import('/dist/index.js');
+      const rt = await init({ threads: 1 });
+      const h = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };
+      const hs = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };
+      const pageOut = rt.scaledDotProductAttention(h, hs, hs, { scale: 1 }).output[0].toFixed(3);
+      const picked = ${JSON.stringify(files)}.map(({ name, base64 }) => {
+        const file = new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name);
+        Object.defineProperty(file, 'webkitRelativePath', { value: 'bert-cls/' + name });
+        return file;
+      });
+      let loadMessage = 'loaded';
+      try { await loadModel(rt, picked); } catch (error) { loadMessage = error.message; }
+      const source = "import { init } from '" + location.origin + "/dist/index.js';" +
+        "const rt = await init({ threads: 1 });" +
+        "const h = { data: new Float32Array([10, 5, 10]), shape: [1, 3] };" +
+        "const hs = { data: new Float32Array([0, 1, 1, 5, 0, 1, 1, 1, 0, 0, 5, 1]), shape: [4, 3] };" +
+        "postMessage(rt.backend + ' ' + rt.scaledDotProductAttention(h, hs, hs, { scale: 1 }).output[0].toFixed(3));";
+      const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+      const workerOut = await new Promise((resolve) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => resolve('worker error: ' + (e.message || 'failed to load'));
+      });
+      worker.terminate();
+      return { page: rt.backend + ' ' + pageOut, worker: workerOut, loadModel: loadMessage };
+    })()`);
+    expect(got.page).toBe('relaxed-simd 5.000');
+    expect(got.worker).toBe('relaxed-simd 5.000');
+    expect(got.loadModel).toMatch(/^loadModel: cannot import @huggingface\/tokenizers, which reads tokenizer\.json \(.*\); in a page without a bundler, map it with an import map: <script type="importmap">\{ "imports": \{ "@huggingface\/tokenizers": "\/node_modules\/@huggingface\/tokenizers\/dist\/tokenizers\.mjs" \} \}<\/script>/);
+    // The path the import map names is served, as JavaScript.
+    const res = await fetch(`${server.origin}/node_modules/@huggingface/tokenizers/dist/tokenizers.mjs`);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(await res.text()).toContain('export {');
+    expect((await fetch(`${server.origin}/node_modules/@huggingface/tokenizers/package.json`)).status).toBe(404);
     await page.close();
   });
 

@@ -8,7 +8,7 @@
 import type { AttentionRuntime } from '../runtime.js';
 import { checkOptions, describe } from '../engine/validate.js';
 import { readCheckpoint, type Checkpoint, type CheckpointSource, type StateDict } from './checkpoint.js';
-import { TextTokenizer } from './tokenizer.js';
+import { TextTokenizer, tokenizerLibrary } from './tokenizer.js';
 import { bertSpec } from './encoders/bert.js';
 import { distilbertSpec } from './encoders/distilbert.js';
 import { EncoderModel, type EmbedDefaults } from './encoders/model.js';
@@ -86,7 +86,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const { family, architecture } = familyOf(checkpoint);
   const weights = renameLegacy(checkpoint.weights);
   const names = new Set(Object.keys(weights));
-  const tokenizer = checkpoint.tokenizer ? new TextTokenizer(checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
+  const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
   const f = FAMILIES[family]!;
   if (opts['kind'] !== undefined && opts['kind'] !== f.kind) {
     throw new Error(`${WHERE}: ${architecture} in ${checkpoint.where} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${opts['kind'] === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);

@@ -3,8 +3,32 @@
  * (WordPiece, byte-level BPE, Unigram, with the normalizers, pre-tokenizers, post-processors and
  * decoders of Hugging Face's tokenizers), plus the truncation the encoders need.
  */
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { describe } from '../engine/validate.js';
+
+type TokenizerClass = typeof Tokenizer;
+let library: Promise<TokenizerClass> | undefined;
+
+/**
+ * @internal `@huggingface/tokenizers`' Tokenizer, imported on first use (by loadModel, for a
+ * checkpoint with tokenizer.json) rather than by the package's entry: a browser module worker
+ * cannot use an import map, so a static bare import would stop `import { init } from
+ * '…/dist/index.js'` from loading there, and a page without an import map could not run anything.
+ */
+export function tokenizerLibrary(where: string): Promise<TokenizerClass> {
+  library ??= import('@huggingface/tokenizers').then(
+    (m) => m.Tokenizer,
+    (error: unknown) => {
+      library = undefined;
+      const inBrowser = typeof document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function' || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+      const hint = inBrowser
+        ? 'in a page without a bundler, map it with an import map: <script type="importmap">{ "imports": { "@huggingface/tokenizers": "/node_modules/@huggingface/tokenizers/dist/tokenizers.mjs" } }</script> (module workers cannot use import maps: load the model on the page, or bundle the worker)'
+        : 'install it: npm install @huggingface/tokenizers';
+      throw new Error(`${where}: cannot import @huggingface/tokenizers, which reads tokenizer.json (${(error as Error)?.message ?? String(error)}); ${hint}`);
+    },
+  );
+  return library;
+}
 
 export interface Encoded {
   ids: number[];
@@ -16,8 +40,8 @@ export class TextTokenizer {
   private readonly inner: Tokenizer;
 
   /** @internal use `model.tokenizer` */
-  constructor(json: Record<string, unknown>, config: Record<string, unknown>) {
-    this.inner = new Tokenizer(json, config);
+  constructor(TokenizerClass: TokenizerClass, json: Record<string, unknown>, config: Record<string, unknown>) {
+    this.inner = new TokenizerClass(json, config);
   }
 
   /** text → token ids, with the special tokens the checkpoint's post-processor adds (`[CLS] … [SEP]`, `<s> … </s>`). */
