@@ -77,7 +77,7 @@ describe('loadModel sources and errors', () => {
     await expect(loadEncoder(rt, objects({ config }))).rejects.toThrow(/model_type "albert" \(AlbertModel\) is not supported; supported: bert \(BertModel.*distilbert.*roberta/);
     const arch = { ...json(`${ST}/config.json`), architectures: ['BertForQuestionAnswering'] };
     await expect(loadEncoder(rt, objects({ config: arch }))).rejects.toThrow(/BertForQuestionAnswering is not supported; the bert architectures this runtime loads: BertModel/);
-    expect(Object.keys(supportedModels())).toEqual(['bert', 'distilbert', 'roberta', 'xlm-roberta', 'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gpt2']);
+    expect(Object.keys(supportedModels())).toEqual(['bert', 'distilbert', 'roberta', 'xlm-roberta', 'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gemma3_text', 'gpt2']);
   });
 
   it('refuses config fields that change the computation, and unknown fields unless told to ignore them', async () => {
