@@ -282,7 +282,7 @@ describe('npm run bench -- --quick (tiny shapes, an empty peers folder, no termi
     expect(stdout).toMatch(/^  quick run: 5 small workloads \(S1, S2-N256, S4-N512, MHA-L64, KV-step\), .*plain JS timed on S1, S2-N256, KV-step only; memory: one call at N 256 on wasm-attention \S+\./m);
     const table = (id: string) => stdout.slice(stdout.indexOf(`\n${id}  `), stdout.indexOf('\n\n', stdout.indexOf(`\n${id}  `) + 1));
     for (const id of ['S4-N512', 'MHA-L64']) expect(table(id)).toMatch(/^plain JS reference\s+not timed in --quick runs/m);
-    for (const id of ['S1', 'S2-N256', 'KV-step']) expect(table(id)).toMatch(/^plain JS reference\s+\S+ µs .*1\.00×/m);
+    for (const id of ['S1', 'S2-N256', 'KV-step']) expect(table(id)).toMatch(/^plain JS reference\s+\S+ (µs|ms) .*1\.00×/m);
     expect(stdout).toMatch(/^  S4-N512 causal \[.*\]: \S+( on \d+ threads)? \S+ µs, plain JS not timed in --quick runs$/m);
     expect(stdout).toMatch(/^  S2-N256 self-attention \[.*\]: .*the plain-JS reference$/m);
     expect(stdout).toMatch(/^Memory: single-head D 64 self-attention at N 256, one call in a fresh process/m);

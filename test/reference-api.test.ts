@@ -391,7 +391,7 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
   'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
-const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops']);
+const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops', 'workspace']);
 
 function expectSameMembers(what: string, rt: object, ref: object, fields: readonly string[]): void {
   expect(prototypeMembers(ref, new Set()), `${what}: methods and accessors (name/arity)`).toEqual(prototypeMembers(rt, RUNTIME_PRIVATE_METHODS));
