@@ -3,10 +3,11 @@
 // sequence, sampling reproduces by seed and follows the softmax, each logits processor matches a hand
 // computation, stop strings match across token boundaries, text pieces hold whole characters, and
 // eos / length / a full cache / abort end generation with the right reason.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generate, stream } from '../src/models/generation/index.js';
 import type { GenerationEvent } from '../src/models/generation/types.js';
 import { resolveOptions } from '../src/models/generation/options.js';
+import { createYielder } from '../src/models/generation/yield.js';
 import {
   buildProcessors,
   frequencyPresenceProcessor,
@@ -18,6 +19,7 @@ import {
   topKProcessor,
   topPProcessor,
 } from '../src/models/generation/processors.js';
+import { TextTokenizer } from '../src/models/tokenizer.js';
 import { BYTE, EOT, FakeLM, HE, LL, SPACE_W, VOCAB, bytesOf, spell } from './helpers/fake-lm.js';
 
 const argmax = (xs: ArrayLike<number>): number => {
@@ -217,6 +219,34 @@ describe('text', () => {
     expect(r.text).toBe('a\uFFFD');
   });
 
+  it('keeps the spaces a SentencePiece decoder strips from the first token (Llama-2 style, byte fallback)', async () => {
+    // Llama 2's tokenizer.json: ▁ for spaces, <0xNN> byte tokens, a decoder that strips one leading space
+    const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+    for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
+    Object.assign(vocab, { '▁hello': 259, '▁world': 260, '▁again': 261 });
+    const json = {
+      version: '1.0',
+      added_tokens: [0, 1, 2].map((id) => ({ id, content: ['<unk>', '<s>', '</s>'][id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      pre_tokenizer: null,
+      post_processor: null,
+      decoder: {
+        type: 'Sequence',
+        decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }],
+      },
+      model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab, merges: [] },
+    };
+    const tokenizer = new TextTokenizer(json, { clean_up_tokenization_spaces: false });
+    const ids = [259, 260, ...bytesOf('😀').map((b) => 3 + b), 261];
+    const model = Object.assign(new FakeLM({ script: spell(1, ids, 2) }), { tokenizer });
+    const events: GenerationEvent[] = [];
+    const r = await generate(model, [1], { eosTokenId: 2, onToken: (e) => events.push(e) });
+    expect(events.map((e) => e.text)).toEqual(['hello', ' world', '', '', '', '😀', ' again']);
+    expect(r.text).toBe('hello world😀 again');
+    expect(r.text).toBe(tokenizer.decode(r.tokens));
+    expect(tokenizer.decode([260])).toBe('world'); // what decoding one token at a time would have lost
+  });
+
   it('stops at a stop string split across tokens, leaving it out of the text', async () => {
     const reply = new FakeLM().tokenizer.encode('Hi there. END of it');
     const model = new FakeLM({ script: spell(1, reply) });
@@ -322,6 +352,26 @@ describe('stream', () => {
     await generate(model, [1], { maxNewTokens: 20, eosTokenId: [], onToken: () => count++ });
     expect(tokensWhenTimerFired).toBeGreaterThanOrEqual(1);
     expect(tokensWhenTimerFired).toBeLessThan(20);
+  });
+
+  it('yields through a MessageChannel, or setTimeout, where there is no setImmediate (browsers)', async () => {
+    // Only that each turn resolves: whether timers run between MessageChannel messages is the
+    // browser's scheduling (Chromium interleaves them; Node drains a port's messages in one go, which
+    // is why Node takes the setImmediate path).
+    vi.stubGlobal('setImmediate', undefined);
+    try {
+      const channel = createYielder();
+      for (let i = 0; i < 50; i++) await channel.next();
+      channel.close();
+      vi.stubGlobal('MessageChannel', undefined);
+      const fallback = createYielder();
+      await fallback.next();
+      fallback.close();
+      const r = await generate(new FakeLM(), [1], { maxNewTokens: 5, eosTokenId: [] });
+      expect(r.tokens).toHaveLength(5);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('throws bad arguments synchronously and model errors from next() and result', async () => {
