@@ -375,7 +375,7 @@ describe('stream', () => {
   });
 
   it('throws bad arguments synchronously and model errors from next() and result', async () => {
-    expect(() => stream(new FakeLM(), [1], { top_k: 3 } as never)).toThrow(/top_k is not an option; did you mean topK\?/);
+    expect(() => stream(new FakeLM(), [1], { top_k: 3 } as never)).toThrow(/^options\.top_k is not an option of stream; did you mean topK\?$/);
     const broken = new FakeLM();
     broken.forward = () => {
       throw new Error('boom');
@@ -391,7 +391,9 @@ describe('options are checked', () => {
   const bad = (options: object) => generate(model, [1], options as never);
 
   it("unknown names suggest ours, including transformers' and OpenAI's spellings", async () => {
-    await expect(bad({ max_new_tokens: 5 })).rejects.toThrow(/generate: max_new_tokens is not an option; did you mean maxNewTokens\?/);
+    await expect(bad({ max_new_tokens: 5 })).rejects.toThrow(/^options\.max_new_tokens is not an option of generate; did you mean maxNewTokens\?$/);
+    // @ts-expect-error the type rejects it too
+    await expect(generate(model, [1], { top_k: 3 })).rejects.toThrow(/did you mean topK\?/);
     await expect(bad({ top_p: 0.9 })).rejects.toThrow(/did you mean topP\?/);
     await expect(bad({ min_p: 0.1 })).rejects.toThrow(/did you mean minP\?/);
     await expect(bad({ repetition_penalty: 1.2 })).rejects.toThrow(/did you mean repetitionPenalty\?/);
@@ -405,7 +407,7 @@ describe('options are checked', () => {
   });
 
   it('bad values name the option, what it takes and what it got', async () => {
-    await expect(bad({ temperature: -1 })).rejects.toThrow(/temperature must be a finite number ≥ 0.*received -1/);
+    await expect(bad({ temperature: -1 })).rejects.toThrow(/^generate: options\.temperature must be a finite number ≥ 0.*received -1$/);
     await expect(bad({ temperature: '1' })).rejects.toThrow(TypeError);
     await expect(bad({ topP: 0, temperature: 1 })).rejects.toThrow(/topP must be a number in \(0, 1\]/);
     await expect(bad({ topK: 1.5, temperature: 1 })).rejects.toThrow(/topK must be an integer ≥ 0.*received 1.5/);

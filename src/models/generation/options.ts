@@ -109,30 +109,30 @@ export function checkOptionNames(fn: string, value: unknown, known: readonly str
   }
   for (const key of Object.keys(value)) {
     if ((value as Record<string, unknown>)[key] === undefined) continue; // { topK: undefined } is no option
-    if (!known.includes(key)) throw new TypeError(`${fn}: ${key} is not an option; ${hint(key, known)}`);
+    if (!known.includes(key)) throw new TypeError(`options.${key} is not an option of ${fn}; ${hint(key, known)}`);
   }
   return value as Record<string, unknown>;
 }
 
 function number(fn: string, name: string, value: unknown, fallback: number, min: number, max: number, what: string, open: { min?: boolean } = {}): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`${fn}: ${name} must be a number (${what}), received ${describe(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`${fn}: options.${name} must be a number (${what}), received ${describe(value)}`);
   if (!(open.min ? value > min : value >= min) || !(value <= max) || !Number.isFinite(value)) {
-    throw new RangeError(`${fn}: ${name} must be ${what}, received ${value}`);
+    throw new RangeError(`${fn}: options.${name} must be ${what}, received ${value}`);
   }
   return value;
 }
 
 function integer(fn: string, name: string, value: unknown, fallback: number, min: number, max: number, what: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`${fn}: ${name} must be an integer (${what}), received ${describe(value)}`);
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${fn}: ${name} must be ${what}, received ${value}`);
+  if (typeof value !== 'number') throw new TypeError(`${fn}: options.${name} must be an integer (${what}), received ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${fn}: options.${name} must be ${what}, received ${value}`);
   return value;
 }
 
 function tokenId(fn: string, name: string, value: unknown, vocabSize: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= vocabSize) {
-    throw new RangeError(`${fn}: ${name} must be a token id, an integer in [0, ${vocabSize - 1}], received ${describe(value)}`);
+    throw new RangeError(`${fn}: options.${name} must be a token id, an integer in [0, ${vocabSize - 1}], received ${describe(value)}`);
   }
   return value;
 }
@@ -165,18 +165,18 @@ export function resolveOptions(fn: string, model: CausalLM, options: unknown, kn
 
   let seed: number | undefined;
   if (o.seed !== undefined) {
-    if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed)) throw new TypeError(`${fn}: seed must be an integer, received ${describe(o.seed)}`);
+    if (typeof o.seed !== 'number' || !Number.isSafeInteger(o.seed)) throw new TypeError(`${fn}: options.seed must be an integer, received ${describe(o.seed)}`);
     seed = o.seed;
   }
 
   let stop: string[] = [];
   if (o.stop !== undefined) {
     const list: unknown[] = typeof o.stop === 'string' ? [o.stop] : Array.isArray(o.stop) ? o.stop : [o.stop];
-    if (!Array.isArray(o.stop) && typeof o.stop !== 'string') throw new TypeError(`${fn}: stop must be a string or an array of strings, received ${describe(o.stop)}`);
+    if (!Array.isArray(o.stop) && typeof o.stop !== 'string') throw new TypeError(`${fn}: options.stop must be a string or an array of strings, received ${describe(o.stop)}`);
     list.forEach((s, i) => {
       const label = typeof o.stop === 'string' ? 'stop' : `stop[${i}]`;
-      if (typeof s !== 'string') throw new TypeError(`${fn}: ${label} must be a string, received ${describe(s)}`);
-      if (s === '') throw new RangeError(`${fn}: ${label} must not be empty`);
+      if (typeof s !== 'string') throw new TypeError(`${fn}: options.${label} must be a string, received ${describe(s)}`);
+      if (s === '') throw new RangeError(`${fn}: options.${label} must not be empty`);
     });
     stop = list as string[];
     if (stop.length > 0 && model.tokenizer === undefined) throw new TypeError(`${fn}: stop strings need the model's tokenizer (tokenizer.json), which this model does not have`);
@@ -186,23 +186,23 @@ export function resolveOptions(fn: string, model: CausalLM, options: unknown, kn
   if (o.eosTokenId === undefined) eosList = model.eosTokenIds;
   else if (typeof o.eosTokenId === 'number') eosList = [tokenId(fn, 'eosTokenId', o.eosTokenId, V)];
   else if (Array.isArray(o.eosTokenId)) eosList = o.eosTokenId.map((id, i) => tokenId(fn, `eosTokenId[${i}]`, id, V));
-  else throw new TypeError(`${fn}: eosTokenId must be a token id or an array of them, received ${describe(o.eosTokenId)}`);
+  else throw new TypeError(`${fn}: options.eosTokenId must be a token id or an array of them, received ${describe(o.eosTokenId)}`);
 
   const signal = o.signal;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignal).aborted !== 'boolean')) {
-    throw new TypeError(`${fn}: signal must be an AbortSignal (new AbortController().signal), received ${describe(signal)}`);
+    throw new TypeError(`${fn}: options.signal must be an AbortSignal (new AbortController().signal), received ${describe(signal)}`);
   }
 
   const logitBias: [number, number][] = [];
   if (o.logitBias !== undefined) {
     if (typeof o.logitBias !== 'object' || o.logitBias === null || Array.isArray(o.logitBias) || o.logitBias instanceof Map) {
-      throw new TypeError(`${fn}: logitBias must be an object { [tokenId]: bias }, received ${describe(o.logitBias)}`);
+      throw new TypeError(`${fn}: options.logitBias must be an object { [tokenId]: bias }, received ${describe(o.logitBias)}`);
     }
     for (const [key, bias] of Object.entries(o.logitBias)) {
       const id = /^(0|[1-9]\d*)$/.test(key) ? Number(key) : NaN;
-      if (!(id < V)) throw new RangeError(`${fn}: logitBias keys must be token ids, integers in [0, ${V - 1}], received ${JSON.stringify(key)}`);
+      if (!(id < V)) throw new RangeError(`${fn}: options.logitBias keys must be token ids, integers in [0, ${V - 1}], received ${JSON.stringify(key)}`);
       if (typeof bias !== 'number' || Number.isNaN(bias) || bias === Infinity) {
-        throw new TypeError(`${fn}: logitBias[${key}] must be a finite number or -Infinity (which bans the token), received ${describe(bias)}`);
+        throw new TypeError(`${fn}: options.logitBias[${key}] must be a finite number or -Infinity (which bans the token), received ${describe(bias)}`);
       }
       logitBias.push([id, bias]);
     }
@@ -210,7 +210,7 @@ export function resolveOptions(fn: string, model: CausalLM, options: unknown, kn
 
   let cache: CausalLMCache | undefined;
   if (o.cache !== undefined) {
-    if (!isCache(o.cache)) throw new TypeError(`${fn}: cache must be a cache from model.createCache(), received ${describe(o.cache)}`);
+    if (!isCache(o.cache)) throw new TypeError(`${fn}: options.cache must be a cache from model.createCache(), received ${describe(o.cache)}`);
     cache = o.cache;
   }
   let maxLength: number | undefined;
@@ -220,7 +220,7 @@ export function resolveOptions(fn: string, model: CausalLM, options: unknown, kn
   }
 
   const onToken = o.onToken;
-  if (onToken !== undefined && typeof onToken !== 'function') throw new TypeError(`${fn}: onToken must be a function, received ${describe(onToken)}`);
+  if (onToken !== undefined && typeof onToken !== 'function') throw new TypeError(`${fn}: options.onToken must be a function, received ${describe(onToken)}`);
 
   return {
     maxNewTokens,
