@@ -68,6 +68,14 @@ describe('greedy decoding', () => {
     expect(model.caches[0]!.disposed).toBe(true); // the cache it made is freed
   });
 
+  it('prefills a long prompt in one call', async () => {
+    const model = new FakeLM({ maxLength: 300_000 });
+    const prompt = Array.from({ length: 200_000 }, (_, i) => i % 250);
+    const r = await generate(model, prompt, { maxNewTokens: 2, eosTokenId: [] });
+    expect(model.calls[0]).toHaveLength(200_000);
+    expect(r.timings.prefillTokens).toBe(200_000);
+  });
+
   it('tokenizes a string prompt with the model tokenizer', async () => {
     const model = new FakeLM();
     await generate(model, 'hello', { maxNewTokens: 2 });

@@ -144,7 +144,7 @@ export class FakeLM implements CausalLM {
     if (ids.length === 0) throw new RangeError('fake: forward of no ids');
     if (cache.length + ids.length > cache.maxLength) throw new RangeError(`fake: cache overflow (${cache.length} + ${ids.length} > ${cache.maxLength})`);
     this.calls.push([...ids]);
-    cache.ids.push(...ids);
+    for (const id of ids) cache.ids.push(id);
     if (this.options.delayMs) for (const until = performance.now() + this.options.delayMs; performance.now() < until; );
     return { logits: { data: this.logitsAt(cache.ids), shape: [VOCAB] } };
   }

@@ -107,7 +107,7 @@ export async function run(input: RunInput): Promise<RunOutput> {
     const rest = (): string => stopper.push(decoder.flush()) + stopper.flush();
     const forward = (step: number[]): Float32Array => {
       const logits = logitsOf(fn, model, model.forward(step, { cache }));
-      fed.push(...step);
+      for (const id of step) fed.push(id); // not push(...step): a long prompt would overflow the argument list
       return logits;
     };
 
