@@ -209,3 +209,18 @@ export function addInPlace(x: usize, y: usize, count: i32): void {
     store<f32>(x + o, load<f32>(x + o) + load<f32>(y + o));
   }
 }
+
+/** x[i] *= y[i] for i < count (the gate of GeGLU: act(gate) ⊙ up, after the activation in place). */
+export function mulInPlace(x: usize, y: usize, count: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= count; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(x + o, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    }
+  }
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, load<f32>(x + o) * load<f32>(y + o));
+  }
+}

@@ -16,7 +16,7 @@ export { attentionWeights, attentionWeightsScratchBytes, attentionWeightsWorkIte
 export { additiveScores, additiveScoresFactored, expScale, tanhInPlace } from './additive';
 export { rope, ropeHeads } from './position';
 export { layerNorm, rmsNorm } from './norm';
-export { activation, addInPlace, swiglu } from './activation';
+export { activation, addInPlace, mulInPlace, swiglu } from './activation';
 export { gruCell } from './gru';
 
 // Tile and block sizes, for the kernel test harness and the per-kernel bench (their edge cases).

@@ -9,7 +9,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -119,7 +119,7 @@ export type LayerNormCase = CaseBase & { kernel: 'layerNorm'; dims: LayerNormDim
 export type RmsNormCase = CaseBase & { kernel: 'rmsNorm'; dims: RmsNormDims };
 export type ActivationCase = CaseBase & { kernel: 'activation'; dims: ActivationDims };
 export type SwigluCase = CaseBase & { kernel: 'swiglu'; dims: SwigluDims };
-export type AddCase = CaseBase & { kernel: 'addInPlace'; dims: AddDims };
+export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: AddDims };
 export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase;
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
@@ -130,7 +130,7 @@ export function makeCase(kernel: 'layerNorm', dims: LayerNormDims, options?: { n
 export function makeCase(kernel: 'rmsNorm', dims: RmsNormDims, options?: { name?: string; edge?: boolean; perf?: boolean }): RmsNormCase;
 export function makeCase(kernel: 'activation', dims: ActivationDims, options?: { name?: string; edge?: boolean; perf?: boolean }): ActivationCase;
 export function makeCase(kernel: 'swiglu', dims: SwigluDims, options?: { name?: string; edge?: boolean; perf?: boolean }): SwigluCase;
-export function makeCase(kernel: 'addInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
+export function makeCase(kernel: 'addInPlace' | 'mulInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
 export function gemmDims(m: number, n: number, k: number, transB: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean }): GemmDims;
 export function attentionDims(options: {
   batch?: number;
@@ -226,7 +226,7 @@ export interface PreparedCase {
   case: KernelCase;
   /**
    * Byte offsets of the case's buffers: gemm a, b, bias, c, scratch; attention q, k, v, out, weights, keyLengths, params, scratch;
-   * softmax x, mask; layerNorm / rmsNorm x, out, residual, weight, bias; activation a (x), out; swiglu a (gate), b (up), out; addInPlace a (x = out), b (y).
+   * softmax x, mask; layerNorm / rmsNorm x, out, residual, weight, bias; activation a (x), out; swiglu a (gate), b (up), out; addInPlace / mulInPlace a (x = out), b (y).
    */
   ptr: Record<string, number>;
   /** Work items (attention kernels; 0 otherwise). */

@@ -20,6 +20,7 @@
 //                            inPlace, data: 'uniform' | 'mixed' }                                    geluTanh 9, silu 4, erf 1
 //   swiglu            dims { count, out: 'new' | 'gate' | 'up', data }                          flops 5·count
 //   addInPlace        dims { count }                                                            flops count
+//   mulInPlace        dims { count }                                                            flops count
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -47,7 +48,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -93,6 +94,7 @@ export function describeDims(c) {
     case 'swiglu':
       return `count=${d.count} out=${d.out} data=${d.data}`;
     case 'addInPlace':
+    case 'mulInPlace':
       return `count=${d.count}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
@@ -118,6 +120,7 @@ export function shortDims(c) {
     case 'swiglu':
       return `count=${d.count}${d.out !== 'new' ? ` out=${d.out}` : ''}`;
     case 'addInPlace':
+    case 'mulInPlace':
       return `count=${d.count}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
@@ -168,6 +171,7 @@ function flopsOf(kernel, d) {
     case 'swiglu':
       return 5 * d.count;
     case 'addInPlace':
+    case 'mulInPlace':
       return d.count;
   }
   throw new Error(`unknown kernel ${kernel}`);
@@ -337,6 +341,7 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   }
   for (const count of [...counts, 1000, 1001]) cases.push(makeCase('swiglu', { count, out: ['new', 'gate', 'up'][count % 3], data: count === 1000 ? 'uniform' : 'mixed' }));
   for (const count of [...counts, 1000]) cases.push(makeCase('addInPlace', { count }));
+  for (const count of [...counts, 1000]) cases.push(makeCase('mulInPlace', { count }));
 
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
@@ -709,6 +714,7 @@ export function prepareCase(env, c) {
     case 'activation':
     case 'swiglu':
     case 'addInPlace':
+    case 'mulInPlace':
       return prepareElementwise(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
@@ -1032,12 +1038,13 @@ function prepareElementwise(env, c) {
   const seed = hash32(key);
   const arena = new Arena(heap);
   const all = new Int32Array(count).map((_, i) => i);
-  // a: x (activation), gate (swiglu), x (addInPlace); b: up (swiglu), y (addInPlace)
-  const a = c.kernel === 'addInPlace' ? env.uniform(count, seed + 1) : elementwiseData(env, d.data, count, seed + 1);
+  // a: x (activation), gate (swiglu), x (addInPlace, mulInPlace); b: up (swiglu), y (addInPlace, mulInPlace)
+  const inPlacePair = c.kernel === 'addInPlace' || c.kernel === 'mulInPlace';
+  const a = inPlacePair ? env.uniform(count, seed + 1) : elementwiseData(env, d.data, count, seed + 1);
   const b = c.kernel === 'activation' ? null : env.uniform(count, seed + 2); // |up| ≤ 1: silu(3.4e38)·up stays finite in f32
   if (b && d.data === 'mixed') for (let i = 0; i < count; i += 7) b[i] = [NaN, 0, -0, 1e-30][(i / 7) % 4]; // NaN, signed zeros, tiny in up
   // where the output lands: its own buffer, or over a (in place, gate) or b (up)
-  const outOver = c.kernel === 'addInPlace' ? 'a' : c.kernel === 'activation' ? (d.inPlace ? 'a' : null) : d.out === 'gate' ? 'a' : d.out === 'up' ? 'b' : null;
+  const outOver = inPlacePair ? 'a' : c.kernel === 'activation' ? (d.inPlace ? 'a' : null) : d.out === 'gate' ? 'a' : d.out === 'up' ? 'b' : null;
   const ptr = { a: arena.alloc(count), b: b ? arena.alloc(count) : 0, out: 0 };
   ptr.out = outOver ? ptr[outOver] : arena.alloc(count);
   for (const [name, values] of [
@@ -1062,12 +1069,14 @@ function prepareElementwise(env, c) {
     run() {
       if (c.kernel === 'activation') kernels.activation(ptr.a, ptr.out, count, ACTIVATION_KINDS[d.kind]);
       else if (c.kernel === 'swiglu') kernels.swiglu(ptr.a, ptr.b, ptr.out, count);
+      else if (c.kernel === 'mulInPlace') kernels.mulInPlace(ptr.a, ptr.b, count);
       else kernels.addInPlace(ptr.a, ptr.b, count);
     },
     references() {
       return cached(env, key, () => {
         if (c.kernel === 'activation') return { out: referenceActivation(d.kind, a) };
         if (c.kernel === 'swiglu') return { out: referenceSwiglu(a, b) };
+        if (c.kernel === 'mulInPlace') return { out: Float64Array.from(a, (v, i) => v * b[i]) };
         return { out: Float64Array.from(a, (v, i) => v + b[i]) };
       });
     },

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, readSafetensors, supportedModels, type AttentionRuntime } from '../src/index.js';
+import { loadModel, readSafetensors, supportedModels, type AttentionRuntime, type CheckpointSource, type LoadModelOptions } from '../src/index.js';
 import { initRuntime } from './helpers.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
@@ -33,6 +33,8 @@ function objects(overrides: Record<string, unknown> = {}) {
   };
 }
 
+const loadEncoder = (rt: AttentionRuntime, source: CheckpointSource, options: LoadModelOptions = {}) => loadModel(rt, source, { ...options, kind: 'encoder' });
+
 describe('loadModel sources and errors', () => {
   let rt: AttentionRuntime;
   beforeAll(async () => {
@@ -41,8 +43,8 @@ describe('loadModel sources and errors', () => {
   afterAll(() => rt.dispose());
 
   it('reads the files of a picked folder (File[] with webkitRelativePath) like the folder itself', async () => {
-    const a = await loadModel(rt, ST);
-    const b = await loadModel(rt, pickedFiles(ST));
+    const a = await loadEncoder(rt, ST);
+    const b = await loadEncoder(rt, pickedFiles(ST));
     expect(b.embedDefaults).toEqual(a.embedDefaults);
     expect(b.embed(['Hello world!', 'a'])).toEqual(a.embed(['Hello world!', 'a']));
     a.dispose();
@@ -50,7 +52,7 @@ describe('loadModel sources and errors', () => {
   });
 
   it('reads the sentence-transformers files: mean pooling, normalisation, max_seq_length', async () => {
-    const m = await loadModel(rt, ST);
+    const m = await loadEncoder(rt, ST);
     expect(m.embedDefaults).toEqual({ pooling: 'mean', normalize: true, maxLength: 24, lowerCase: false });
     const v = m.embed('Hello world!');
     expect(Math.hypot(...v)).toBeCloseTo(1, 6);
@@ -61,10 +63,10 @@ describe('loadModel sources and errors', () => {
   });
 
   it('says which file is missing and where it looked', async () => {
-    await expect(loadModel(rt, `${DIR}no-such-folder`)).rejects.toThrow(/config\.json not found in .*no-such-folder.*looked for .*no-such-folder\/config\.json/);
+    await expect(loadEncoder(rt, `${DIR}no-such-folder`)).rejects.toThrow(/config\.json not found in .*no-such-folder.*looked for .*no-such-folder\/config\.json/);
     const files = pickedFiles(ST).filter((f) => !f.name.endsWith('.safetensors'));
-    await expect(loadModel(rt, files)).rejects.toThrow(/no weights in bert-mini-st: looked for bert-mini-st\/model\.safetensors and bert-mini-st\/model\.safetensors\.index\.json/);
-    const noTokenizer = await loadModel(rt, pickedFiles(ST).filter((f) => f.name !== 'tokenizer.json'));
+    await expect(loadEncoder(rt, files)).rejects.toThrow(/no weights in bert-mini-st: looked for bert-mini-st\/model\.safetensors and bert-mini-st\/model\.safetensors\.index\.json/);
+    const noTokenizer = await loadEncoder(rt, pickedFiles(ST).filter((f) => f.name !== 'tokenizer.json'));
     expect(() => noTokenizer.embed('hi')).toThrow(/tokenizer\.json was not found \(looked for bert-mini-st\/tokenizer\.json\)/);
     expect(noTokenizer.embed([[2, 100, 3]]).length).toBe(32);
     noTokenizer.dispose();
@@ -72,32 +74,32 @@ describe('loadModel sources and errors', () => {
 
   it('names an unsupported family and lists the supported ones', async () => {
     const config = { ...json(`${ST}/config.json`), model_type: 'albert', architectures: ['AlbertModel'] };
-    await expect(loadModel(rt, objects({ config }))).rejects.toThrow(/model_type "albert" \(AlbertModel\) is not supported; supported: bert \(BertModel.*distilbert.*roberta/);
+    await expect(loadEncoder(rt, objects({ config }))).rejects.toThrow(/model_type "albert" \(AlbertModel\) is not supported; supported: bert \(BertModel.*distilbert.*roberta/);
     const arch = { ...json(`${ST}/config.json`), architectures: ['BertForQuestionAnswering'] };
-    await expect(loadModel(rt, objects({ config: arch }))).rejects.toThrow(/BertForQuestionAnswering is not supported; the bert architectures this runtime loads: BertModel/);
-    expect(Object.keys(supportedModels())).toEqual(['bert', 'distilbert', 'roberta', 'xlm-roberta']);
+    await expect(loadEncoder(rt, objects({ config: arch }))).rejects.toThrow(/BertForQuestionAnswering is not supported; the bert architectures this runtime loads: BertModel/);
+    expect(Object.keys(supportedModels())).toEqual(['bert', 'distilbert', 'roberta', 'xlm-roberta', 'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gpt2']);
   });
 
   it('refuses config fields that change the computation, and unknown fields unless told to ignore them', async () => {
     const base = json(`${ST}/config.json`);
-    await expect(loadModel(rt, objects({ config: { ...base, position_embedding_type: 'relative_key_query' } }))).rejects.toThrow(/"position_embedding_type": "relative_key_query" is not supported \(supported: "absolute"\)/);
-    await expect(loadModel(rt, objects({ config: { ...base, is_decoder: true } }))).rejects.toThrow(/"is_decoder": true is not supported/);
-    await expect(loadModel(rt, objects({ config: { ...base, hidden_act: 'swish' } }))).rejects.toThrow(/"hidden_act": "swish" is not supported/);
-    await expect(loadModel(rt, objects({ config: { ...base, rotary_dim: 8 } }))).rejects.toThrow(/unknown field "rotary_dim".*ignoreConfigFields: \['rotary_dim'\]/);
-    const m = await loadModel(rt, objects({ config: { ...base, rotary_dim: 8 } }), { ignoreConfigFields: ['rotary_dim'] });
+    await expect(loadEncoder(rt, objects({ config: { ...base, position_embedding_type: 'relative_key_query' } }))).rejects.toThrow(/"position_embedding_type": "relative_key_query" is not supported \(supported: "absolute"\)/);
+    await expect(loadEncoder(rt, objects({ config: { ...base, is_decoder: true } }))).rejects.toThrow(/"is_decoder": true is not supported/);
+    await expect(loadEncoder(rt, objects({ config: { ...base, hidden_act: 'swish' } }))).rejects.toThrow(/"hidden_act": "swish" is not supported/);
+    await expect(loadEncoder(rt, objects({ config: { ...base, rotary_dim: 8 } }))).rejects.toThrow(/unknown field "rotary_dim".*ignoreConfigFields: \['rotary_dim'\]/);
+    const m = await loadEncoder(rt, objects({ config: { ...base, rotary_dim: 8 } }), { ignoreConfigFields: ['rotary_dim'] });
     m.dispose();
-    await expect(loadModel(rt, ST, { dtype: 'q8' } as never)).rejects.toThrow(TypeError);
+    await expect(loadEncoder(rt, ST, { dtype: 'q8' } as never)).rejects.toThrow(TypeError);
   });
 
   it('reports missing and unexpected weight names together', async () => {
     const { weights } = objects();
     const broken: Record<string, unknown> = { ...weights, 'encoder.layer.0.attention.self.query.extra': weights['embeddings.LayerNorm.bias'] };
     delete broken['encoder.layer.1.output.dense.bias'];
-    await expect(loadModel(rt, objects({ weights: broken }))).rejects.toThrow(/missing 1: encoder\.layer\.1\.output\.dense\.bias; unexpected 1: encoder\.layer\.0\.attention\.self\.query\.extra/);
+    await expect(loadEncoder(rt, objects({ weights: broken }))).rejects.toThrow(/missing 1: encoder\.layer\.1\.output\.dense\.bias; unexpected 1: encoder\.layer\.0\.attention\.self\.query\.extra/);
   });
 
   it('checks token ids, masks and types', async () => {
-    const m = await loadModel(rt, ST);
+    const m = await loadEncoder(rt, ST);
     expect(() => m.forward({ inputIds: [[2, 9999, 3]] })).toThrow(RangeError);
     expect(() => m.forward({ inputIds: [[2, 5, 3]], attentionMask: [[1, 1]] })).toThrow(/attentionMask must have the shape of inputIds/);
     expect(() => m.forward({ inputIds: [[2, 5, 3]], attentionMask: [[1, 2, 1]] })).toThrow(/expected 0 or 1/);
@@ -109,7 +111,7 @@ describe('loadModel sources and errors', () => {
   });
 
   it('a left-padding mask hides the padded tokens: what sits under the mask does not change the real ones', async () => {
-    const m = await loadModel(rt, ST);
+    const m = await loadEncoder(rt, ST);
     const ids = m.tokenizer!.encode('Hello world!');
     const mask = [[0, 0, 0, ...ids.map(() => 1)]];
     const a = m.forward({ inputIds: [[0, 0, 0, ...ids]], attentionMask: mask }).lastHiddenState.data;

@@ -60,7 +60,7 @@ describe.each(BUILDS)('loadModel, %s build', (backend) => {
   const models = new Map<string, EncoderModel>();
   beforeAll(async () => {
     rt = await runtimeFor(backend);
-    for (const name of Object.keys(EXPECTED)) models.set(name, await loadModel(rt, `${DIR}${name}`));
+    for (const name of Object.keys(EXPECTED)) models.set(name, await loadModel(rt, `${DIR}${name}`, { kind: 'encoder' }));
   });
   afterAll(() => {
     for (const m of models.values()) m.dispose();
@@ -146,11 +146,11 @@ describe.each(BUILDS)('loadModel, %s build', (backend) => {
     const name = 'bert-mini-st';
     const folder = `${DIR}${name}/`;
     const read = (f: string) => JSON.parse(readFileSync(folder + f, 'utf8'));
-    const fromUrl = await loadModel(rt, pathToFileURL(folder));
+    const fromUrl = await loadModel(rt, pathToFileURL(folder), { kind: 'encoder' });
     const fromObjects = await loadModel(rt, {
       config: read('config.json'), weights: readFileSync(`${folder}model.safetensors`), tokenizer: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json'),
       modules: read('modules.json'), pooling: read('1_Pooling/config.json'), sentenceBertConfig: read('sentence_bert_config.json'),
-    });
+    }, { kind: 'encoder' });
     const texts = EXPECTED[name]!.batch.texts;
     expect(fromUrl.embed(texts)).toEqual(models.get(name)!.embed(texts));
     expect(fromObjects.embed(texts)).toEqual(models.get(name)!.embed(texts));

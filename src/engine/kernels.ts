@@ -89,6 +89,8 @@ export interface Kernels {
   swiglu(gate: number, up: number, out: number, count: number): void;
   /** x[i] += y[i] for i < count. */
   addInPlace(x: number, y: number, count: number): void;
+  /** x[i] *= y[i] for i < count (GeGLU's gate times up). */
+  mulInPlace(x: number, y: number, count: number): void;
   /**
    * The GRU cell after its projections (assembly/gru.ts): for rows b, with gi = x·W_ihᵀ + b_ih and
    * gh = h·W_hhᵀ + b_hh ([·, 3H], gates r, z, n): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
@@ -144,6 +146,7 @@ export const KERNEL_ARITY: Arity = {
   activation: 4,
   swiglu: 4,
   addInPlace: 3,
+  mulInPlace: 3,
   gruCell: 10,
   logSoftmax: 4,
 };

@@ -26,6 +26,10 @@ export interface CheckpointObjects {
   pooling?: Record<string, unknown>;
   /** sentence-transformers' sentence_bert_config.json */
   sentenceBertConfig?: Record<string, unknown>;
+  /** generation_config.json */
+  generationConfig?: Record<string, unknown>;
+  /** chat_template.jinja's text (tokenizer_config.json's chat_template is read from tokenizerConfig). */
+  chatTemplate?: string;
 }
 
 /** A folder path or `file:` URL (Node), a base URL, the files of a picked folder, or the checkpoint's objects. */
@@ -40,6 +44,10 @@ export interface Checkpoint {
   /** Where tokenizer.json was looked for (for the error when a text needs it). */
   tokenizerPlace: string;
   sentenceTransformers?: SentenceTransformersFiles;
+  /** generation_config.json */
+  generationConfig?: Record<string, unknown>;
+  /** The chat template: tokenizer_config.json's chat_template, or chat_template.jinja. */
+  chatTemplate?: string;
 }
 
 export interface SentenceTransformersFiles {
@@ -49,7 +57,7 @@ export interface SentenceTransformersFiles {
   bertConfig?: Record<string, unknown>;
 }
 
-const OBJECT_KEYS = ['config', 'weights', 'tokenizer', 'tokenizerConfig', 'modules', 'pooling', 'sentenceBertConfig'];
+const OBJECT_KEYS = ['config', 'weights', 'tokenizer', 'tokenizerConfig', 'modules', 'pooling', 'sentenceBertConfig', 'generationConfig', 'chatTemplate'];
 
 export async function readCheckpoint(source: CheckpointSource, where: string): Promise<Checkpoint> {
   if (typeof source === 'string' || source instanceof URL || isPickedFiles(source)) {
@@ -79,11 +87,15 @@ function fromObjects(source: CheckpointObjects, where: string): Checkpoint {
   const tokenizer = record('tokenizer', source.tokenizer);
   const modules = source.modules;
   if (modules !== undefined && !Array.isArray(modules)) throw new TypeError(`${where}: source.modules must be the parsed modules.json (an array), received ${describe(modules)}`);
+  const tokenizerConfig = record('tokenizerConfig', source.tokenizerConfig) ?? {};
+  if (source.chatTemplate !== undefined && typeof source.chatTemplate !== 'string') throw new TypeError(`${where}: source.chatTemplate must be the template's text, received ${describe(source.chatTemplate)}`);
   return {
     where: 'the objects passed to loadModel',
     config,
     weights,
-    tokenizer: tokenizer ? { json: tokenizer, config: record('tokenizerConfig', source.tokenizerConfig) ?? {} } : undefined,
+    generationConfig: record('generationConfig', source.generationConfig),
+    chatTemplate: source.chatTemplate ?? templateOf(tokenizerConfig),
+    tokenizer: tokenizer ? { json: tokenizer, config: tokenizerConfig } : undefined,
     tokenizerPlace: 'source.tokenizer',
     sentenceTransformers: modules
       ? { modules: moduleTypes(modules, 'source.modules'), pooling: record('pooling', source.pooling), bertConfig: record('sentenceBertConfig', source.sentenceBertConfig) }
@@ -99,8 +111,9 @@ async function readFolder(folder: CheckpointFolder, where: string): Promise<Chec
     if (typeof value !== 'object' || value === null) throw new Error(`${folder.locate(name)}: expected a JSON object, found ${describe(value)}`);
     return value as Record<string, unknown>;
   };
-  const [config, tokenizerJson, tokenizerConfig, modulesJson, bertConfig] = await Promise.all([
+  const [config, tokenizerJson, tokenizerConfig, modulesJson, bertConfig, generationConfig, templateBytes] = await Promise.all([
     json('config.json'), json('tokenizer.json'), json('tokenizer_config.json'), json('modules.json'), json('sentence_bert_config.json'),
+    json('generation_config.json'), folder.read('chat_template.jinja'),
   ]);
   if (!config) throw new Error(`${where}: config.json not found in ${folder.where} (looked for ${folder.locate('config.json')})`);
   const weights = await readWeights(folder, where);
@@ -122,10 +135,24 @@ async function readFolder(folder: CheckpointFolder, where: string): Promise<Chec
     where: folder.where,
     config,
     weights,
+    generationConfig,
+    chatTemplate: templateBytes ? new TextDecoder().decode(templateBytes) : templateOf(tokenizerConfig ?? {}),
     tokenizer: tokenizerJson ? { json: tokenizerJson, config: tokenizerConfig ?? {} } : undefined,
     tokenizerPlace: folder.locate('tokenizer.json'),
     sentenceTransformers,
   };
+}
+
+/** tokenizer_config.json's chat_template: a string, or a list of named templates (the 'default' one). */
+function templateOf(tokenizerConfig: Record<string, unknown>): string | undefined {
+  const t = tokenizerConfig['chat_template'];
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = t.find((x) => (x as { name?: unknown })?.name === 'default') ?? t[0];
+    const text = (named as { template?: unknown } | undefined)?.template;
+    return typeof text === 'string' ? text : undefined;
+  }
+  return undefined;
 }
 
 function moduleTypes(list: unknown[], place: string): string[] {

@@ -13,36 +13,52 @@ import { bertSpec } from './encoders/bert.js';
 import { distilbertSpec } from './encoders/distilbert.js';
 import { EncoderModel, type EmbedDefaults } from './encoders/model.js';
 import type { EncoderSpec } from './encoders/spec.js';
+import { llamaSpec } from './lm/llama.js';
+import { gpt2Spec } from './lm/gpt2.js';
+import { gemma3Spec } from './lm/gemma3.js';
+import { CausalLMModel } from './lm/model.js';
+import type { LMSpec } from './lm/spec.js';
 import type { Pooling } from './encoders/pooling.js';
 
 export interface LoadModelOptions {
   /** config.json fields you know do not change the computation, accepted although this runtime does not know them. */
   ignoreConfigFields?: readonly string[];
+  /** The kind of model expected: the result is typed as it, and a checkpoint of the other kind is an error. */
+  kind?: 'encoder' | 'causal-lm';
 }
 
-interface Family {
-  architectures: readonly string[];
-  spec(config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]): EncoderSpec;
-}
+type Read<S> = (config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]) => S;
+type Family = { architectures: readonly string[] } & ({ kind: 'encoder'; spec: Read<EncoderSpec> } | { kind: 'causal-lm'; spec: Read<LMSpec> });
 
 /** model_type → family: the architectures it loads and its config reader. */
 const FAMILIES: Record<string, Family> = {
   bert: {
+    kind: 'encoder',
     architectures: ['BertModel', 'BertForSequenceClassification', 'BertForMaskedLM', 'BertForPreTraining'],
     spec: (c, n, a, allowed) => bertSpec(c, n, 'bert', a, allowed),
   },
   distilbert: {
+    kind: 'encoder',
     architectures: ['DistilBertModel', 'DistilBertForSequenceClassification', 'DistilBertForMaskedLM'],
     spec: distilbertSpec,
   },
   roberta: {
+    kind: 'encoder',
     architectures: ['RobertaModel', 'RobertaForSequenceClassification', 'RobertaForMaskedLM'],
     spec: (c, n, a, allowed) => bertSpec(c, n, 'roberta', a, allowed),
   },
   'xlm-roberta': {
+    kind: 'encoder',
     architectures: ['XLMRobertaModel', 'XLMRobertaForSequenceClassification', 'XLMRobertaForMaskedLM'],
     spec: (c, n, a, allowed) => bertSpec(c, n, 'xlm-roberta', a, allowed),
   },
+  llama: { kind: 'causal-lm', architectures: ['LlamaForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'llama', a, allowed) },
+  mistral: { kind: 'causal-lm', architectures: ['MistralForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'mistral', a, allowed) },
+  qwen2: { kind: 'causal-lm', architectures: ['Qwen2ForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'qwen2', a, allowed) },
+  qwen3: { kind: 'causal-lm', architectures: ['Qwen3ForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'qwen3', a, allowed) },
+  phi3: { kind: 'causal-lm', architectures: ['Phi3ForCausalLM'], spec: (c, _n, a, allowed) => llamaSpec(c, 'phi3', a, allowed) },
+  gemma3_text: { kind: 'causal-lm', architectures: ['Gemma3ForCausalLM'], spec: (c, _n, a, allowed) => gemma3Spec(c, a, allowed) },
+  gpt2: { kind: 'causal-lm', architectures: ['GPT2LMHeadModel'], spec: gpt2Spec },
 };
 
 const WHERE = 'loadModel';
@@ -52,21 +68,39 @@ export function supportedModels(): Record<string, readonly string[]> {
   return Object.fromEntries(Object.entries(FAMILIES).map(([k, f]) => [k, f.architectures]));
 }
 
-export async function loadModel(runtime: AttentionRuntime, source: CheckpointSource, options?: LoadModelOptions): Promise<EncoderModel> {
+/** What loadModel returns: an encoder (`kind: 'encoder'`) or a language model (`kind: 'causal-lm'`). */
+export type LoadedModel = EncoderModel | CausalLMModel;
+
+export function loadModel(runtime: AttentionRuntime, source: CheckpointSource, options: LoadModelOptions & { kind: 'encoder' }): Promise<EncoderModel>;
+export function loadModel(runtime: AttentionRuntime, source: CheckpointSource, options: LoadModelOptions & { kind: 'causal-lm' }): Promise<CausalLMModel>;
+export function loadModel(runtime: AttentionRuntime, source: CheckpointSource, options?: LoadModelOptions): Promise<LoadedModel>;
+export async function loadModel(runtime: AttentionRuntime, source: CheckpointSource, options?: LoadModelOptions): Promise<LoadedModel> {
   if (typeof (runtime as { workspace?: unknown })?.workspace !== 'object') {
     throw new TypeError(`${WHERE}: runtime must be a runtime from init(), received ${describe(runtime)}`);
   }
-  const opts = checkOptions('options', options, ['ignoreConfigFields'], WHERE);
+  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind'], WHERE);
+  if (opts['kind'] !== undefined && opts['kind'] !== 'encoder' && opts['kind'] !== 'causal-lm') throw new TypeError(`${WHERE}: options.kind must be 'encoder' or 'causal-lm', received ${describe(opts['kind'])}`);
   const allowed = opts['ignoreConfigFields'] ?? [];
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
   const checkpoint = await readCheckpoint(source, WHERE);
   const { family, architecture } = familyOf(checkpoint);
   const weights = renameLegacy(checkpoint.weights);
   const names = new Set(Object.keys(weights));
-  const spec = FAMILIES[family]!.spec(checkpoint.config, names, architecture, allowed);
-  const unused = checkNames(spec, names, checkpoint.where);
   const tokenizer = checkpoint.tokenizer ? new TextTokenizer(checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
-  return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused);
+  const f = FAMILIES[family]!;
+  if (opts['kind'] !== undefined && opts['kind'] !== f.kind) {
+    throw new Error(`${WHERE}: ${architecture} in ${checkpoint.where} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${opts['kind'] === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);
+  }
+  if (f.kind === 'encoder') {
+    const spec = f.spec(checkpoint.config, names, architecture, allowed);
+    const unused = checkNames(spec.architecture, encoderNames(spec), spec.unused, names, checkpoint.where);
+    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused);
+  }
+  const spec = f.spec(checkpoint.config, names, architecture, allowed);
+  const unused = checkNames(spec.architecture, new Set(spec.required), spec.unused, names, checkpoint.where);
+  const eos = checkpoint.generationConfig?.['eos_token_id'];
+  const eosTokenIds = typeof eos === 'number' ? [eos] : Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : spec.eosTokenIds;
+  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {});
 }
 
 function familyOf(checkpoint: Checkpoint): { family: string; architecture: string } {
@@ -91,19 +125,24 @@ function renameLegacy(weights: StateDict): StateDict {
   return out;
 }
 
-/** Every tensor the spec names must be there, and nothing else but known buffers and other tasks' heads. */
-function checkNames(spec: EncoderSpec, names: Set<string>, where: string): string[] {
+/** The tensors an encoder reads. */
+function encoderNames(spec: EncoderSpec): Set<string> {
   const required = new Set<string>([spec.embeddings.word, spec.embeddings.position, spec.embeddings.norm.weight, spec.embeddings.norm.bias]);
   if (spec.embeddings.tokenType) required.add(spec.embeddings.tokenType);
   for (const layer of spec.layers) for (const lin of Object.values(layer)) (required.add(lin.weight), required.add(lin.bias));
   if (spec.head) for (const lin of [spec.head.hidden, spec.head.out]) (required.add(lin.weight), required.add(lin.bias));
+  return required;
+}
+
+/** Every required tensor must be there, and nothing else but known buffers and other tasks' heads; returns those. */
+function checkNames(architecture: string, required: Set<string>, isUnused: (name: string) => boolean, names: Set<string>, where: string): string[] {
   const missing = [...required].filter((n) => !names.has(n));
-  const unused = [...names].filter((n) => !required.has(n) && spec.unused(n));
-  const unexpected = [...names].filter((n) => !required.has(n) && !spec.unused(n));
+  const unused = [...names].filter((n) => !required.has(n) && isUnused(n));
+  const unexpected = [...names].filter((n) => !required.has(n) && !isUnused(n));
   if (missing.length || unexpected.length) {
     const few = (list: string[]) => list.slice(0, 4).join(', ') + (list.length > 4 ? ` and ${list.length - 4} more` : '');
     const parts = [missing.length ? `missing ${missing.length}: ${few(missing)}` : '', unexpected.length ? `unexpected ${unexpected.length}: ${few(unexpected)}` : ''].filter(Boolean);
-    throw new Error(`${WHERE}: the weights in ${where} do not match ${spec.architecture} as config.json describes it (${parts.join('; ')})`);
+    throw new Error(`${WHERE}: the weights in ${where} do not match ${architecture} as config.json describes it (${parts.join('; ')})`);
   }
   return unused;
 }

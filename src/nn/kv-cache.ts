@@ -69,9 +69,9 @@ export class KVCache {
     return Math.min(this.filled + 1, this.maxLength);
   }
 
-  /** @internal */
-  advance(): void {
-    this.filled++;
+  /** @internal `count` positions were appended. */
+  advance(count = 1): void {
+    this.filled += count;
   }
 
   dispose(): void {

@@ -15,9 +15,23 @@ export class Linear {
   private readonly ws: Workspace;
   private readonly weight: Tensor;
   private readonly bias: Tensor | undefined;
+  /** The weight belongs to another module (a head tied to the input embeddings): not freed here. */
+  private readonly shared: boolean;
 
-  /** @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors). */
-  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike }) {
+  /**
+   * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors), or
+   * `{ shared }`: a resident [out, in] tensor of another module, used in place (tied weights).
+   */
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor }) {
+    this.ws = ws;
+    if ('shared' in weights) {
+      this.weight = weights.shared;
+      this.bias = undefined;
+      this.shared = true;
+      [this.outFeatures, this.inFeatures] = weights.shared.shape as [number, number];
+      return;
+    }
+    this.shared = false;
     const w = checkTensor(`${where}.weight`, weights.weight, ws.heap);
     if (w.shape.length !== 2) throw new RangeError(`${where}.weight: expected shape [out, in] (nn.Linear), received ${formatShape(w.shape)}`);
     const [out, inp] = w.shape as [number, number];
@@ -27,16 +41,15 @@ export class Linear {
       if (b.shape.length !== 1 || b.shape[0] !== out) throw new RangeError(`${where}.bias: expected shape [${out}] (the rows of ${where}.weight), received ${formatShape(b.shape)}`);
     }
     const t = residentWeights(ws.heap, { w, b });
-    this.ws = ws;
     this.weight = t.w!;
     this.bias = t.b;
     this.outFeatures = out;
     this.inFeatures = inp;
   }
 
-  /** @internal y [rows, out] = x [rows, in]·Wᵀ (+ b) on resident rows. */
-  forwardRows(x: Mat, rows: number, y: Mat): void {
-    linear(this.ws, x, mat(this.weight.ptr, this.inFeatures), y, rows, this.outFeatures, this.inFeatures, { bias: this.bias?.ptr ?? 0 });
+  /** @internal y [rows, out] = x [rows, in]·Wᵀ (+ b) (+ y when accumulating: a fused residual add) on resident rows. */
+  forwardRows(x: Mat, rows: number, y: Mat, accumulate = false): void {
+    linear(this.ws, x, mat(this.weight.ptr, this.inFeatures), y, rows, this.outFeatures, this.inFeatures, { bias: this.bias?.ptr ?? 0, accumulate });
   }
 
   /** @internal A fresh [rows, out] temporary holding the product. */
@@ -47,7 +60,7 @@ export class Linear {
   }
 
   dispose(): void {
-    this.weight.dispose();
+    if (!this.shared) this.weight.dispose();
     this.bias?.dispose();
   }
 

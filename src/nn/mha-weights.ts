@@ -23,8 +23,8 @@ export interface Projections {
 }
 
 /** Checks `weights` (either form) for E, H, Hk, Dh and copies them in; nothing stays allocated on failure. */
-export function loadProjections(heap: Heap, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean): Projections {
-  const dh = e / heads;
+/** `dh` is the head dim (default E / H; Qwen3 and Gemma 3 set their own). */
+export function loadProjections(heap: Heap, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean, dh = e / heads): Projections {
   const split = Object.keys(weights).some((k) => (SPLIT_NAMES as readonly string[]).includes(k));
   if (split) {
     const w = (name: string, rows: number, cols: number, what: string) => checkWeight(where, `weights['${name}']`, weights[name], heap, [rows, cols], what);

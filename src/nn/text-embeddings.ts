@@ -95,6 +95,11 @@ export class TextEmbeddings {
     }
   }
 
+  /** @internal The resident word table [V, E] (a tied output head reads it in place). */
+  get wordTable(): Tensor {
+    return this.t.word!;
+  }
+
   dispose(): void {
     for (const x of Object.values(this.t)) x?.dispose();
   }

@@ -56,6 +56,41 @@ export function ropeTable(ws: Workspace, length: number, d: number, offset: numb
   return ptr;
 }
 
+/**
+ * θ_i = base^(−2i/D) for i < D/2: the default rotary frequencies (Hugging Face's `inv_freq`;
+ * models with scaled RoPE adjust them, see the language-model configs).
+ */
+export function ropeFrequencies(d: number, base: number): Float64Array {
+  const f = new Float64Array(d / 2);
+  for (let i = 0; i < d / 2; i++) f[i] = Math.pow(base, (-2 * i) / d);
+  return f;
+}
+
+/**
+ * The (cos, sin) table [L, D/2, 2] of positions offset … offset + L − 1 for the frequencies
+ * `invFreq` [D/2] (angle p·invFreq[i], in float64, rounded once), kept resident for the next call
+ * with the same `name` (the frequencies' identity), length and offset.
+ */
+export function ropeTableOf(ws: Workspace, length: number, invFreq: Float64Array, offset: number, name: string): number {
+  const key = `${name},${length},${offset}`;
+  const cached = ws.ropeTable;
+  if (cached && cached.key === key) return cached.ptr;
+  if (cached) ws.heap.release(cached.ptr);
+  ws.ropeTable = undefined;
+  const half = invFreq.length;
+  const ptr = ws.heap.alloc(length * half * 8);
+  const t = ws.heap.view(ptr, length * half * 2);
+  for (let p = 0; p < length; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = (offset + p) * invFreq[i]!;
+      t[(p * half + i) * 2] = Math.cos(angle);
+      t[(p * half + i) * 2 + 1] = Math.sin(angle);
+    }
+  }
+  ws.ropeTable = { key, ptr };
+  return ptr;
+}
+
 /** Rotary embedding of x [..., L, D]: each pair (a, b) at position p turns by p·θ_i. */
 export function rope(ws: Workspace, x: TensorLike | Float32Array, options: RopeOptions): Float32Array | Tensor {
   const opts = checkOptions('options', options, ['style', 'shape', 'offset', 'base', 'inPlace'], 'rope');

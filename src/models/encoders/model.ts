@@ -110,6 +110,7 @@ export class EncoderModel {
   readonly embedDefaults: Readonly<EmbedDefaults>;
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
+  readonly kind = 'encoder' as const;
 
   private readonly ws: Workspace;
   private readonly spec: EncoderSpec;

@@ -1,0 +1,359 @@
+/**
+ * A decoder-only language model built from its spec: word (+ position) embeddings → N pre-norm
+ * decoder layers (CausalSelfAttention over a resident KV cache, a feed-forward) → final norm →
+ * output head. `forward` appends ids to a cache: a prompt in one call per layer (the fused causal
+ * kernel over the whole prompt), a decoded token in a call of one position.
+ */
+import type { AttentionRuntime } from '../../runtime.js';
+import { mat, type Mat } from '../../engine/linear.js';
+import { describe } from '../../engine/validate.js';
+import type { Temps, Workspace } from '../../engine/workspace.js';
+import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
+import { FeedForward } from '../../nn/feed-forward.js';
+import type { KVCache } from '../../nn/kv-cache.js';
+import { Linear } from '../../nn/linear.js';
+import { Norm } from '../../nn/norm.js';
+import { TextEmbeddings } from '../../nn/text-embeddings.js';
+import type { TextTokenizer } from '../tokenizer.js';
+import type { LMSpec, LMTensors } from './spec.js';
+
+/**
+ * The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. The
+ * memory grows with use (doubling, up to maxLength), so a cache sized for a model's whole context
+ * costs what the conversation holds, not what it could hold.
+ */
+export class LMCache {
+  readonly batch: number;
+  readonly maxLength: number;
+  /** @internal */ layers: KVCache[];
+  /** @internal */ readonly owner: CausalLMModel;
+
+  /** @internal use `model.createCache()` */
+  constructor(owner: CausalLMModel, layers: KVCache[], batch: number, maxLength: number) {
+    this.owner = owner;
+    this.layers = layers;
+    this.batch = batch;
+    this.maxLength = maxLength;
+  }
+
+  /** Positions held (the position of the next token). */
+  get length(): number {
+    return this.layers[0]!.length;
+  }
+
+  /** Positions the memory holds now (it grows up to maxLength). */
+  get capacity(): number {
+    return this.layers[0]!.maxLength;
+  }
+
+  /** Bytes of Wasm memory the keys and values take now. */
+  get bytes(): number {
+    return this.layers.reduce((n, c) => n + 2 * c.k.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  }
+
+  get disposed(): boolean {
+    return this.layers[0]!.disposed;
+  }
+
+  /** Forgets everything (keeps the memory). */
+  reset(): void {
+    for (const c of this.layers) c.reset();
+  }
+
+  /** Keeps the first `length` positions (a shared prefix of the next prompt). */
+  truncate(length: number): void {
+    for (const c of this.layers) c.truncate(length);
+  }
+
+  dispose(): void {
+    for (const c of this.layers) c.dispose();
+  }
+
+  /** @internal Room for `total` positions: a larger memory (×2, at most maxLength) with the held positions copied over. */
+  reserve(total: number, grow: (capacity: number) => KVCache[], heap: () => Float32Array): void {
+    if (total <= this.capacity) return;
+    const capacity = Math.min(this.maxLength, Math.max(total, 2 * this.capacity));
+    const next = grow(capacity);
+    const f32 = heap(); // after the allocation: growing the memory replaces its buffer
+    const held = this.length;
+    this.layers.forEach((old, i) => {
+      const fresh = next[i]!;
+      const width = old.k.shape[2]!;
+      for (const [from, to] of [[old.k, fresh.k], [old.v, fresh.v]] as const) {
+        for (let b = 0; b < this.batch; b++) {
+          const src = (from.ptr >>> 2) + b * old.maxLength * width;
+          f32.copyWithin((to.ptr >>> 2) + b * capacity * width, src, src + held * width);
+        }
+      }
+      fresh.advance(held);
+      old.dispose();
+    });
+    this.layers = next;
+  }
+}
+
+/** The memory a new cache starts with (it grows on demand). */
+const INITIAL_CAPACITY = 256;
+
+export interface LMForwardOptions {
+  /** Append to this cache (and attend to what it holds); without one, a cache is made for the call. */
+  cache?: LMCache;
+  /** Logits of every new position [B, L, V], not only the last [B, V]. */
+  allLogits?: boolean;
+  /** The attention weights of these layers (or all: true), [B, H, L, P + L] each, P the cached positions. */
+  outputAttentions?: boolean | readonly number[];
+}
+
+export interface LMForwardResult {
+  logits: { data: Float32Array; shape: number[] };
+  attentions?: ({ data: Float32Array; shape: number[] } | undefined)[];
+}
+
+interface Layer {
+  inputNorm: Norm;
+  attention: CausalSelfAttention;
+  postAttentionNorm?: Norm;
+  preFeedForwardNorm: Norm;
+  postFeedForwardNorm?: Norm;
+  mlp: FeedForward;
+}
+
+const WHERE = 'model';
+
+export class CausalLMModel {
+  readonly family: string;
+  readonly architecture: string;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKeyValueHeads: number;
+  /** Positions the model was built for (the default cache size). */
+  readonly maxLength: number;
+  readonly tokenizer: TextTokenizer | undefined;
+  readonly eosTokenIds: readonly number[];
+  readonly bosTokenId: number | undefined;
+  /** Checkpoint tensors read but not used. */
+  readonly unusedWeights: readonly string[];
+  /** The chat template (Jinja), from tokenizer_config.json or chat_template.jinja. */
+  readonly chatTemplate: string | undefined;
+  /** bos_token, eos_token, … of tokenizer_config.json, for the chat template. */
+  readonly specialTokens: Readonly<Record<string, string>>;
+  readonly kind = 'causal-lm' as const;
+
+  private readonly ws: Workspace;
+  private readonly spec: LMSpec;
+  private readonly embeddings: TextEmbeddings;
+  private readonly layers: Layer[] = [];
+  private readonly finalNorm: Norm;
+  private readonly head: Linear;
+  private disposed = false;
+
+  /** @internal use `loadModel(runtime, source)` */
+  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>) {
+    this.chatTemplate = chatTemplate;
+    this.specialTokens = specialTokensOf(tokenizerConfig);
+    const ws = rt.workspace;
+    this.ws = ws;
+    this.spec = spec;
+    this.family = spec.family;
+    this.architecture = spec.architecture;
+    this.vocabSize = spec.vocabSize;
+    this.hiddenSize = spec.hiddenSize;
+    this.numLayers = spec.numLayers;
+    this.numHeads = spec.numHeads;
+    this.numKeyValueHeads = spec.numKeyValueHeads;
+    this.maxLength = spec.maxPositions;
+    this.tokenizer = tokenizer;
+    this.eosTokenIds = eosTokenIds;
+    this.bosTokenId = spec.bosTokenId;
+    this.unusedWeights = unused;
+    const made: { dispose(): void }[] = [];
+    const keep = <T extends { dispose(): void }>(m: T): T => (made.push(m), m);
+    try {
+      const e = spec.hiddenSize;
+      this.embeddings = keep(new TextEmbeddings(ws, { word: tensors.embed.word, position: tensors.embed.position }, {
+        word: 'embed_tokens.weight', position: 'wpe.weight', tokenType: '', normWeight: '', normBias: '',
+      }));
+      const norm = (where: string, w: { weight: unknown; bias?: unknown } | undefined) =>
+        w === undefined ? undefined : keep(new Norm(ws, where, spec.norm, e, w as never, spec.normEps));
+      tensors.layers.forEach((t, i) => {
+        const where = `layers.${i}`;
+        const rope = spec.rope?.[i];
+        this.layers.push({
+          inputNorm: norm(`${where}.input_layernorm`, t.inputNorm)!,
+          attention: keep(new CausalSelfAttention(ws, `${where}.self_attn`, {
+            hiddenSize: e, numHeads: spec.numHeads, numKeyValueHeads: spec.numKeyValueHeads, headDim: spec.headDim,
+            weights: t.attention,
+            rope: rope ? { invFreq: rope.invFreq, style: 'half', name: rope.name } : undefined,
+            qkNorm: t.qNorm && t.kNorm ? { q: t.qNorm, k: t.kNorm, eps: spec.normEps } : undefined,
+            scale: spec.scale, window: spec.windows[i], softcap: spec.attnSoftcap,
+          })),
+          postAttentionNorm: norm(`${where}.post_attention_norm`, t.postAttentionNorm),
+          preFeedForwardNorm: norm(`${where}.pre_feedforward_norm`, t.preFeedForwardNorm)!,
+          postFeedForwardNorm: norm(`${where}.post_feedforward_norm`, t.postFeedForwardNorm),
+          mlp: keep(new FeedForward(ws, `${where}.mlp`, t.mlp, spec.activation)),
+        });
+      });
+      this.finalNorm = norm('norm', tensors.finalNorm)!;
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable }));
+    } catch (error) {
+      for (const m of made) m.dispose();
+      throw error;
+    }
+    this.disposeAll = () => { for (const m of made) m.dispose(); };
+  }
+
+  private readonly disposeAll: () => void;
+
+  /** A KV cache for `batch` sequences of up to `maxLength` positions (default: the model's). */
+  createCache(options?: { maxLength?: number; batch?: number }): LMCache {
+    this.assertLive();
+    const maxLength = options?.maxLength ?? this.maxLength;
+    const batch = options?.batch ?? 1;
+    if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
+    return new LMCache(this, this.layerCaches(batch, Math.min(maxLength, INITIAL_CAPACITY)), batch, maxLength);
+  }
+
+  /** One KV cache per layer of `capacity` positions (all or none). */
+  private layerCaches(batch: number, capacity: number): KVCache[] {
+    const caches: KVCache[] = [];
+    try {
+      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, capacity));
+    } catch (error) {
+      for (const c of caches) c.dispose();
+      throw error;
+    }
+    return caches;
+  }
+
+  /**
+   * ids (`number[]`, or `number[][]` of equal lengths for a batch) → the logits of the last position
+   * [B, V] (every new position [B, L, V] with allLogits). With a cache, the ids are appended to it
+   * and attend to everything it holds.
+   */
+  forward(ids: readonly number[] | readonly (readonly number[])[], options?: LMForwardOptions): LMForwardResult {
+    this.assertLive();
+    const where = `${WHERE}.forward`;
+    const opts = options ?? {};
+    for (const k of Object.keys(opts)) if (!['cache', 'allLogits', 'outputAttentions'].includes(k)) throw new TypeError(`${where}: unknown option ${k} (expected cache, allLogits, outputAttentions)`);
+    const rows = checkIds(where, ids, this.vocabSize);
+    const batch = rows.length;
+    const length = rows[0]!.length;
+    const own = opts.cache === undefined;
+    const cache = opts.cache ?? this.createCache({ batch, maxLength: length });
+    try {
+      if (!(cache instanceof LMCache) || cache.owner !== this) throw new TypeError(`${where}: options.cache must be a cache made by this model's createCache(), received ${describe(cache)}`);
+      if (cache.disposed) throw new TypeError(`${where}: options.cache was disposed`);
+      if (cache.batch !== batch) throw new RangeError(`${where}: the cache holds ${cache.batch} sequence(s), received ${batch}`);
+      if (cache.length + length > cache.maxLength) {
+        throw new RangeError(`${where}: the cache is full: it holds ${cache.length} of ${cache.maxLength} positions and ${length} more do not fit (make a larger cache with createCache({ maxLength }), or reset() it)`);
+      }
+      if (this.spec.rope === undefined && cache.length + length > this.maxLength) {
+        throw new RangeError(`${where}: position ${cache.length + length - 1} is past the model's ${this.maxLength} learned positions`);
+      }
+      const wanted = attentionLayers(where, opts.outputAttentions, this.numLayers);
+      cache.reserve(cache.length + length, (capacity) => this.layerCaches(batch, capacity), () => this.ws.heap.floats());
+      return this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
+    } finally {
+      if (own) cache.dispose();
+    }
+  }
+
+  /** Frees every weight (caches are separate: dispose them too). Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposeAll();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error(`${WHERE}: this model was disposed`);
+  }
+
+  private run(temps: Temps, rows: number[][], cache: LMCache, allLogits: boolean, wanted: Set<number> | undefined): LMForwardResult {
+    const { ws, spec } = this;
+    const e = spec.hiddenSize;
+    const batch = rows.length, length = rows[0]!.length, n = batch * length;
+    const start = cache.length;
+    const ids = Int32Array.from(rows.flat());
+    const positions = spec.rope ? undefined : Int32Array.from({ length: n }, (_, i) => start + (i % length));
+    // h: the residual stream [B·L, E]
+    const h = mat(temps.tensor([n, e]).ptr, e);
+    this.embeddings.forwardRows(temps, ids, positions, undefined, n, h);
+    if (spec.embedScale !== undefined) scaleRows(ws, h, n, e, spec.embedScale);
+    const x = mat(temps.tensor([n, e]).ptr, e);
+    const y = mat(temps.tensor([n, e]).ptr, e);
+    const attentions: LMForwardResult['attentions'] = wanted ? new Array(this.numLayers).fill(undefined) : undefined;
+    this.layers.forEach((layer, i) => {
+      layer.inputNorm.forwardRows(h, n, x);
+      const onWeights = wanted?.has(i) ? (w: Float32Array) => { attentions![i] = { data: w, shape: [batch, spec.numHeads, length, start + length] }; } : undefined;
+      layer.attention.appendRows(temps, x, length, cache.layers[i]!, y, onWeights);
+      if (layer.postAttentionNorm) layer.postAttentionNorm.forwardRows(y, n, y);
+      ws.kernels.addInPlace(h.ptr, y.ptr, n * e); // h = h + attention
+      layer.preFeedForwardNorm.forwardRows(h, n, x);
+      if (layer.postFeedForwardNorm) {
+        layer.mlp.forwardRows(temps, x, n, y, false);
+        layer.postFeedForwardNorm.forwardRows(y, n, y);
+        ws.kernels.addInPlace(h.ptr, y.ptr, n * e);
+      } else layer.mlp.forwardRows(temps, x, n, h, true); // h = h + mlp (fused into the down projection)
+    });
+    // the rows whose logits are wanted: every position, or the last of each sequence
+    const out = allLogits ? n : batch;
+    let last: Mat = h;
+    if (!allLogits) {
+      last = mat(temps.tensor([batch, e]).ptr, e);
+      const f32 = ws.heap.floats();
+      for (let b = 0; b < batch; b++) f32.copyWithin((last.ptr >>> 2) + b * e, (h.ptr >>> 2) + (b * length + length - 1) * e, (h.ptr >>> 2) + (b * length + length) * e);
+    }
+    this.finalNorm.forwardRows(last, out, last);
+    const v = spec.vocabSize;
+    const logits = mat(temps.tensor([out, v]).ptr, v);
+    this.head.forwardRows(last, out, logits);
+    const data = ws.heap.view(logits.ptr, out * v).slice();
+    if (spec.finalSoftcap !== undefined) for (let i = 0; i < data.length; i++) data[i] = spec.finalSoftcap * Math.tanh(data[i]! / spec.finalSoftcap);
+    const result: LMForwardResult = { logits: { data, shape: allLogits ? [batch, length, v] : [batch, v] } };
+    if (attentions) result.attentions = attentions;
+    return result;
+  }
+}
+
+/** The special tokens of tokenizer_config.json as strings ({ content } objects unwrapped). */
+function specialTokensOf(config: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of ['bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token']) {
+    const v = config[key];
+    const text = typeof v === 'string' ? v : typeof (v as { content?: unknown } | null)?.content === 'string' ? (v as { content: string }).content : undefined;
+    if (text !== undefined) out[key] = text;
+  }
+  return out;
+}
+
+/** x *= s over rows × e (Gemma's embedding scale). */
+function scaleRows(ws: Workspace, x: Mat, rows: number, e: number, s: number): void {
+  const f32 = ws.heap.floats();
+  for (let r = 0; r < rows; r++) for (let j = 0; j < e; j++) f32[(x.ptr >>> 2) + r * x.ld + j]! *= s;
+}
+
+function checkIds(where: string, ids: unknown, vocab: number): number[][] {
+  if (!Array.isArray(ids) || ids.length === 0) throw new TypeError(`${where}: ids must be a non-empty array of token ids (or an array of such arrays for a batch), received ${describe(ids)}`);
+  const rows: number[][] = typeof ids[0] === 'number' ? [ids as number[]] : (ids as number[][]);
+  const length = rows[0]?.length;
+  rows.forEach((row, b) => {
+    if (!Array.isArray(row)) throw new TypeError(`${where}: ids[${b}] must be an array of token ids, received ${describe(row)}`);
+    if (row.length === 0) throw new RangeError(`${where}: ids${rows.length > 1 ? `[${b}]` : ''} is empty`);
+    if (row.length !== length) throw new RangeError(`${where}: a batch needs sequences of one length (pad them), received ${rows.map((r) => r.length).join(', ')}`);
+    row.forEach((id, t) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`${where}: ids${rows.length > 1 ? `[${b}]` : ''}[${t}] = ${describe(id)} is not a token id of this model (an integer in [0, ${vocab - 1}])`);
+    });
+  });
+  return rows;
+}
+
+function attentionLayers(where: string, value: unknown, layers: number): Set<number> | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return new Set(Array.from({ length: layers }, (_, i) => i));
+  if (Array.isArray(value) && value.every((i) => Number.isInteger(i) && i >= 0 && i < layers)) return new Set(value as number[]);
+  throw new RangeError(`${where}: options.outputAttentions must be true or a list of layer indices in [0, ${layers - 1}], received ${describe(value)}`);
+}

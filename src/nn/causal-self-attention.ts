@@ -1,0 +1,159 @@
+/**
+ * The self-attention of decoder-only language models (Hugging Face's LlamaAttention and its
+ * relatives), eval mode, over a resident key/value cache:
+ *   q, k, v = x·W_qᵀ (+ b_q), x·W_kᵀ (+ b_k), x·W_vᵀ (+ b_v)       H query heads, Hk kv heads of Dh
+ *   [q, k = RMSNorm_Dh(q), RMSNorm_Dh(k)]                        per head, Qwen3 / Gemma 3
+ *   q, k = RoPE(q, k) at positions P … P + L − 1                 rotate-half or interleaved pairs
+ *   cache[P … P + L − 1] = k, v
+ *   o_h = softmax(scale·q_h·K_gᵀ [softcap] + causal [window]) V_g  g = h / (H / Hk)
+ *   y = o·W_oᵀ (+ b_o)
+ * for L new positions at once: a prompt (one fused causal attention call) or one decoded token.
+ * The causal mask is aligned to the end (query i is position P + i and sees keys ≤ P + i).
+ */
+import { Tensor } from '../engine/memory.js';
+import { linear, mat, type Mat } from '../engine/linear.js';
+import { checkTensor, expectShape, type TensorLike } from '../engine/validate.js';
+import { residentWeights } from '../engine/weights.js';
+import type { Temps, Workspace } from '../engine/workspace.js';
+import { attendFused, attendMaterialised } from '../ops/attend.js';
+import { ropeTableOf } from '../ops/position.js';
+import { KVCache } from './kv-cache.js';
+import { loadProjections, type Projections } from './mha-weights.js';
+
+export interface CausalSelfAttentionConfig {
+  hiddenSize: number;
+  numHeads: number;
+  numKeyValueHeads: number;
+  headDim: number;
+  /** `q_proj.weight` [H·Dh, E], `k_proj.weight`, `v_proj.weight` [Hk·Dh, E], `o_proj.weight` [E, H·Dh], each `.bias` optional. */
+  weights: Record<string, TensorLike>;
+  /** Rotary embedding: θ_i for i < Dh/2 (`name` identifies them for the table cache); none for learned positions. */
+  rope?: { invFreq: Float64Array; style: 'half' | 'interleaved'; name: string };
+  /** Per-head RMSNorm of q and k before RoPE: weights [Dh] (Gemma's 1 + w already added). */
+  qkNorm?: { q: TensorLike; k: TensorLike; eps: number };
+  /** Score scale; default 1/√Dh. */
+  scale?: number;
+  /** Sliding window: a query sees itself and the window − 1 positions before it. */
+  window?: number;
+  /** Scores become c·tanh(s/c). */
+  softcap?: number;
+}
+
+export class CausalSelfAttention {
+  readonly hiddenSize: number;
+  readonly numHeads: number;
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+  readonly window: number | undefined;
+  private readonly ws: Workspace;
+  private readonly proj: Projections;
+  private readonly norms: { q: Tensor; k: Tensor; eps: number } | undefined;
+  private readonly config: CausalSelfAttentionConfig;
+
+  /** @internal built by the language models */
+  constructor(ws: Workspace, where: string, config: CausalSelfAttentionConfig) {
+    const { hiddenSize: e, numHeads: h, numKeyValueHeads: hk, headDim: dh } = config;
+    this.ws = ws;
+    this.config = config;
+    this.hiddenSize = e;
+    this.numHeads = h;
+    this.numKeyValueHeads = hk;
+    this.headDim = dh;
+    this.window = config.window;
+    const hasBias = Object.keys(config.weights).some((k) => k.endsWith('.bias'));
+    this.proj = loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh);
+    if (config.qkNorm) {
+      const q = checkTensor(`${where}.q_norm.weight`, config.qkNorm.q, ws.heap);
+      const k = checkTensor(`${where}.k_norm.weight`, config.qkNorm.k, ws.heap);
+      expectShape(`${where}.q_norm.weight`, q.shape, [dh], 'the head dim');
+      expectShape(`${where}.k_norm.weight`, k.shape, [dh], 'the head dim');
+      try {
+        const t = residentWeights(ws.heap, { q, k });
+        this.norms = { q: t.q!, k: t.k!, eps: config.qkNorm.eps };
+      } catch (error) {
+        this.disposeProjections();
+        throw error;
+      }
+    }
+  }
+
+  /** A cache of `maxLength` positions for `batch` sequences. */
+  createCache(batch: number, maxLength: number): KVCache {
+    const width = this.numKeyValueHeads * this.headDim;
+    const k = new Tensor(this.ws.heap, [batch, maxLength, width]);
+    let v: Tensor;
+    try {
+      v = new Tensor(this.ws.heap, [batch, maxLength, width]);
+    } catch (error) {
+      k.dispose();
+      throw error;
+    }
+    return new KVCache(this, k, v, batch, maxLength, undefined);
+  }
+
+  /**
+   * @internal x [B·L, E] (L new positions of each of B sequences) → out [B·L, E], appending their
+   * keys and values to `cache` (which must have room: the caller checks). With `onWeights`, the
+   * weights of every head over the cached keys, [B, H, L, P + L], are passed to it.
+   */
+  appendRows(temps: Temps, x: Mat, length: number, cache: KVCache, out: Mat, onWeights?: (w: Float32Array) => void): void {
+    const { ws, numHeads: h, numKeyValueHeads: hk, headDim: dh } = this;
+    const batch = cache.batch;
+    const rows = batch * length;
+    const start = cache.length;
+    const qWidth = h * dh, kvWidth = hk * dh, width = qWidth + 2 * kvWidth;
+    const qkv = mat(temps.tensor([rows, width]).ptr, width);
+    const { inW, inB } = this.proj;
+    linear(ws, x, mat(inW.ptr, this.hiddenSize), qkv, rows, width, this.hiddenSize, { bias: inB ? inB.ptr : 0 });
+    if (this.norms) {
+      // RMSNorm over each head's Dh values, q heads then k heads (rows `width` apart)
+      const { q, k, eps } = this.norms;
+      for (let i = 0; i < h + hk; i++) ws.kernels.rmsNorm(qkv.ptr + 4 * i * dh, width, qkv.ptr + 4 * i * dh, width, rows, dh, i < h ? q.ptr : k.ptr, eps);
+    }
+    const rope = this.config.rope;
+    if (rope) {
+      const table = ropeTableOf(ws, length, rope.invFreq, start, rope.name);
+      ws.kernels.ropeHeads(qkv.ptr, batch, length, h + hk, dh, length * width, width, dh, table, rope.style === 'half' ? 0 : 1); // q and k heads are adjacent
+    }
+    // k and v of the new positions into their slots of every sequence
+    const f32 = ws.heap.floats();
+    const capacity = cache.maxLength;
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < length; t++) {
+        const src = (qkv.ptr >>> 2) + (b * length + t) * width + qWidth;
+        const slot = (b * capacity + start + t) * kvWidth;
+        f32.copyWithin((cache.k.ptr >>> 2) + slot, src, src + kvWidth);
+        f32.copyWithin((cache.v.ptr >>> 2) + slot, src + kvWidth, src + 2 * kvWidth);
+      }
+    }
+    const attn = mat(temps.tensor([rows, qWidth]).ptr, qWidth);
+    const lk = start + length;
+    const problem = {
+      q: { ptr: qkv.ptr, sB: length * width, sH: dh, sL: width },
+      k: { ptr: cache.k.ptr, sB: capacity * kvWidth, sH: dh, sL: kvWidth },
+      v: { ptr: cache.v.ptr, sB: capacity * kvWidth, sH: dh, sL: kvWidth },
+      out: { ptr: attn.ptr, sB: length * qWidth, sH: dh, sL: qWidth },
+      batch, heads: h, lq: length, lk, d: dh, dv: dh, scale: this.config.scale ?? 1 / Math.sqrt(dh),
+      causal: true, keyLengths: 0, group: h / hk,
+      windowLeft: this.window === undefined ? -1 : this.window - 1, windowRight: this.window === undefined ? -1 : 0,
+      softcap: this.config.softcap ?? 0,
+    };
+    if (onWeights) onWeights(ws.heap.view(attendMaterialised(ws, temps, problem), batch * h * length * lk).slice());
+    else attendFused(ws, problem);
+    cache.advance(length);
+    const { outW, outB } = this.proj;
+    linear(ws, attn, mat(outW.ptr, qWidth), out, rows, this.hiddenSize, qWidth, { bias: outB ? outB.ptr : 0 });
+  }
+
+  dispose(): void {
+    this.disposeProjections();
+    this.norms?.q.dispose();
+    this.norms?.k.dispose();
+  }
+
+  private disposeProjections(): void {
+    const { inW, inB, outW, outB } = this.proj;
+    for (const t of [inW, inB, outW, outB]) t?.dispose();
+  }
+}
+

@@ -1,0 +1,103 @@
+// Language-model mechanics that need no reference outputs: a prompt prefilled at once equals the
+// same tokens fed one by one through the cache, on every build; the cache grows past its first
+// allocation without changing results; a steady decode allocates nothing; a full cache and bad
+// ids are clear errors. The logits themselves are checked against upstream code in test/lm.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, reference, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
+import { BUILDS, maxAbsDiff, runtimeFor } from './helpers.js';
+
+const E = 32, H = 4, KV = 2, D = 8, F = 48, V = 61, LAYERS = 2;
+
+function llamaObjects(extra: Record<string, unknown> = {}) {
+  let seed = 11;
+  const t = (shape: number[], scale = 0.2, offset = 0) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed++).map((x) => offset + x * scale), shape });
+  const weights: Record<string, { data: Float32Array; shape: number[] }> = { 'model.embed_tokens.weight': t([V, E], 1), 'model.norm.weight': t([E], 0.2, 1), 'lm_head.weight': t([V, E]) };
+  for (let i = 0; i < LAYERS; i++) {
+    const p = `model.layers.${i}.`;
+    Object.assign(weights, {
+      [`${p}input_layernorm.weight`]: t([E], 0.2, 1), [`${p}post_attention_layernorm.weight`]: t([E], 0.2, 1),
+      [`${p}self_attn.q_proj.weight`]: t([H * D, E]), [`${p}self_attn.k_proj.weight`]: t([KV * D, E]),
+      [`${p}self_attn.v_proj.weight`]: t([KV * D, E]), [`${p}self_attn.o_proj.weight`]: t([E, H * D]),
+      [`${p}mlp.gate_proj.weight`]: t([F, E]), [`${p}mlp.up_proj.weight`]: t([F, E]), [`${p}mlp.down_proj.weight`]: t([E, F]),
+    });
+  }
+  const config = {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: E, num_attention_heads: H, num_key_value_heads: KV,
+    num_hidden_layers: LAYERS, intermediate_size: F, vocab_size: V, max_position_embeddings: 4096, rms_norm_eps: 1e-6,
+    rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2, ...extra,
+  };
+  return { config, weights };
+}
+
+const ids = (n: number, seed: number) => Array.from(reference.uniform(n, seed), (x) => Math.floor((x + 1) / 2 * (V - 1)));
+
+describe.each(BUILDS)('language-model cache, %s build', (backend) => {
+  let rt: AttentionRuntime;
+  let lm: CausalLMModel;
+  beforeAll(async () => {
+    rt = await runtimeFor(backend);
+    lm = await loadModel(rt, llamaObjects(), { kind: 'causal-lm' });
+  });
+  afterAll(() => lm.dispose());
+
+  it('a prompt prefilled at once gives the logits of feeding it token by token', () => {
+    const prompt = ids(40, 3);
+    const all = lm.forward(prompt, { allLogits: true }).logits;
+    expect(all.shape).toEqual([1, 40, V]);
+    const cache = lm.createCache({ maxLength: 64 });
+    const first = lm.forward(prompt.slice(0, 5), { cache }).logits.data;
+    expect(maxAbsDiff(first, all.data.subarray(4 * V, 5 * V))).toBeLessThan(1e-5);
+    for (let i = 5; i < 40; i++) {
+      const step = lm.forward([prompt[i]!], { cache }).logits.data;
+      expect(maxAbsDiff(step, all.data.subarray(i * V, (i + 1) * V))).toBeLessThan(1e-5);
+    }
+    expect(cache.length).toBe(40);
+    cache.dispose();
+  });
+
+  it('the cache grows past its first allocation and keeps what it held', () => {
+    const prompt = ids(300, 5);
+    const cache = lm.createCache();
+    expect(cache.maxLength).toBe(4096);
+    const before = cache.capacity;
+    expect(before).toBeLessThan(300);
+    lm.forward(prompt.slice(0, 250), { cache });
+    const stepwise = [];
+    for (let i = 250; i < 300; i++) stepwise.push(lm.forward([prompt[i]!], { cache }).logits.data);
+    expect(cache.capacity).toBeGreaterThanOrEqual(300);
+    const all = lm.forward(prompt, { allLogits: true }).logits.data;
+    stepwise.forEach((s, k) => expect(maxAbsDiff(s, all.subarray((250 + k) * V, (251 + k) * V))).toBeLessThan(1e-5));
+    cache.dispose();
+  });
+
+  it('a batch of equal-length prompts gives each prompt its own logits', () => {
+    const a = ids(12, 7), b = ids(12, 8);
+    const both = lm.forward([a, b]).logits;
+    expect(both.shape).toEqual([2, V]);
+    expect(maxAbsDiff(both.data.subarray(0, V), lm.forward(a).logits.data)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(both.data.subarray(V), lm.forward(b).logits.data)).toBeLessThan(1e-5);
+  });
+
+  it('a steady decode loop allocates nothing', () => {
+    const cache = lm.createCache({ maxLength: 1200 });
+    lm.forward(ids(100, 9), { cache });
+    lm.forward([3], { cache }); // warm: the first step sizes the workspace
+    lm.forward([4], { cache });
+    const before = rt.memoryStats(); // the cache's memory is 256 positions: the loop stays inside it
+    for (let i = 0; i < 150; i++) lm.forward([i % V], { cache });
+    const after = rt.memoryStats();
+    expect(after.bytesInUse).toBe(before.bytesInUse);
+    cache.dispose();
+  });
+
+  it('says when the cache is full, and names bad ids', () => {
+    const cache = lm.createCache({ maxLength: 8 });
+    lm.forward(ids(6, 10), { cache });
+    expect(() => lm.forward(ids(3, 11), { cache })).toThrow(/the cache is full: it holds 6 of 8 positions and 3 more do not fit/);
+    expect(cache.length).toBe(6);
+    expect(() => lm.forward([V])).toThrow(RangeError);
+    expect(() => lm.forward([[1, 2], [3]])).toThrow(/one length/);
+    expect(() => lm.forward([1], { cache: {} as never })).toThrow(/made by this model's createCache/);
+    cache.dispose();
+  });
+});
