@@ -6,11 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { chat, createChatSession, renderChat } from '../src/models/generation/index.js';
 import type { ChatMessage, GenerationEvent } from '../src/models/generation/types.js';
-import { FakeLM, IM_END, IM_START, bytesOf, type FakeOptions } from './helpers/fake-lm.js';
+import { FakeLM, IM_END, IM_START, QWEN2_TEMPLATE, bytesOf, type FakeOptions } from './helpers/fake-lm.js';
 
-// Qwen2-Instruct's tokenizer_config.json chat_template.
-const QWEN2 =
-  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+const QWEN2 = QWEN2_TEMPLATE;
 
 // Mistral-7B-Instruct-v0.1's.
 const MISTRAL =

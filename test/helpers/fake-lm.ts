@@ -34,14 +34,15 @@ export const IM_START = 260;
 export const IM_END = 261;
 export const VOCAB = 262;
 
-export function byteTokenizer(): TextTokenizer {
+/** tokenizer.json of the byte-level test tokenizer. */
+export function byteTokenizerJson(): Record<string, unknown> {
   const vocab: Record<string, number> = {};
   BYTE.forEach((c, b) => (vocab[c] = b));
   vocab['he'] = HE;
   vocab['ll'] = LL;
   vocab[`${BYTE[32]}w`] = SPACE_W;
   const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const json = {
+  return {
     version: '1.0',
     truncation: null,
     padding: null,
@@ -63,7 +64,10 @@ export function byteTokenizer(): TextTokenizer {
       merges: ['h e', 'l l', `${BYTE[32]} w`],
     },
   };
-  return new TextTokenizer(json, { clean_up_tokenization_spaces: false, eos_token: '<|endoftext|>' });
+}
+
+export function byteTokenizer(): TextTokenizer {
+  return new TextTokenizer(byteTokenizerJson(), { clean_up_tokenization_spaces: false, eos_token: '<|endoftext|>' });
 }
 
 /** The byte tokens of a string, one per UTF-8 byte (no merges). */
@@ -138,8 +142,8 @@ export class FakeLM implements CausalLM {
     return cache;
   }
 
-  forward(ids: readonly number[], options: { cache: CausalLMCache; allLogits?: boolean }): { logits: { data: Float32Array; shape: number[] } } {
-    const cache = options.cache;
+  forward(ids: readonly number[], options?: { cache?: CausalLMCache; allLogits?: boolean }): { logits: { data: Float32Array; shape: number[] } } {
+    const cache = options?.cache;
     if (!(cache instanceof FakeCache) || cache.disposed) throw new Error('fake: not a live cache of this model');
     if (ids.length === 0) throw new RangeError('fake: forward of no ids');
     if (cache.length + ids.length > cache.maxLength) throw new RangeError(`fake: cache overflow (${cache.length} + ${ids.length} > ${cache.maxLength})`);
@@ -177,3 +181,8 @@ export function spell(promptLength: number, ids: readonly number[], then?: numbe
     return k < ids.length ? ids[k] : then;
   };
 }
+
+// Qwen2-Instruct's tokenizer_config.json chat_template.
+export const QWEN2_TEMPLATE =
+  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+

@@ -38,9 +38,10 @@ export interface CausalLM {
   /**
    * Appends `ids` to the cache (a prefill of many ids in one call, or one id) and returns the logits
    * of the last new position, `[V]` in a fresh Float32Array (every new position, `[n, V]`, with
-   * `allLogits`).
+   * `allLogits`). Generation always passes a cache; `options` and `cache` are optional in the type only so that a
+   * model whose forward also runs without one (CausalLMModel's) fits this interface as it stands.
    */
-  forward(ids: readonly number[], options: { cache: CausalLMCache; allLogits?: boolean }): { logits: { data: Float32Array; shape: number[] } };
+  forward(ids: readonly number[], options?: { cache?: CausalLMCache; allLogits?: boolean }): { logits: { data: Float32Array; shape: number[] } };
 }
 
 /** One streamed step: a generated token and the text it completed (possibly ''). */
