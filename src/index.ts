@@ -27,3 +27,4 @@ export type { CheckpointSource, CheckpointObjects } from './models/checkpoint.js
 export type { TextTokenizer } from './models/tokenizer.js';
 export type { EncoderModel, EncoderInput, EncoderModelForwardOptions, EncoderOutput, EmbedOptions, ClassifyOptions, Classification, EmbedDefaults, TokenRows, TensorResult, TextInput } from './models/encoders/model.js';
 export type { Pooling } from './models/encoders/pooling.js';
+export { generate, stream, chat, createChatSession, renderChat, type ChatSession, type CausalLM, type CausalLMCache, type ChatMessage, type ChatOptions, type ChatResult, type ChatSessionOptions, type FinishReason, type GenerateOptions, type GenerateResult, type GenerationEvent, type GenerationTimings, type SendOptions, type StreamResult } from './models/generation/index.js';
