@@ -60,6 +60,8 @@ test/fixtures/lm/expected.json, per checkpoint (floats: float32 printed with 8 s
                 per row (tokens; logits of the last step). Checked: equal to each prompt run alone
                 (batch_check). GPT-2: each prompt run alone through nanoGPT (it has no padding mask);
                 that is what a correct left-padded batch gives.
+    mistral, gemma3: sliding_window_check: max |logit difference| on prompt 2 without the window.
+    rope_inv_freq (and gemma3's rope_local_inv_freq, embed_scale): the values the reference used.
     llama only: rope_pairing_check: max |logit difference| when the same weights are run with
                 interleaved (GPT-J) pairs instead of rotate-half.
 
@@ -456,8 +458,7 @@ class DecoderModel(nn.Module):
             masks = {'full_attention': m}
         else:  # QWEN2/QWEN3/GEMMA3_SRC: create_causal_mask / create_sliding_window_causal_mask
             masks = {'full_attention': causal_mask_4d(attention_mask, seq, target, cache_position)}
-            if window is not None:
-                masks['sliding_attention'] = causal_mask_4d(attention_mask, seq, target, cache_position, window)
+            masks['sliding_attention'] = causal_mask_4d(attention_mask, seq, target, cache_position, window) if window is not None else masks['full_attention']
         hidden_states = inputs_embeds
         pe = self.rotary_emb(hidden_states, position_ids)
         if self.family == 'gemma3':
@@ -942,6 +943,16 @@ def main():
         if family == 'gemma3':
             entry['rope_local_inv_freq'] = r8(model.model.rotary_emb_local.inv_freq)
             entry['embed_scale'] = float(f'{torch.tensor(cfg["hidden_size"] ** 0.5).item():.8g}')
+        if cfg.get('sliding_window') is not None and family != 'phi3':
+            with torch.no_grad():
+                ids = inp['prompts'][2]['input_ids']
+                windowed = HfRunner(model).full(ids)
+                model.model.c.sliding_window = None
+                unwindowed = HfRunner(model).full(ids)
+                model.model.c.sliding_window = cfg['sliding_window']
+            entry['sliding_window_check'] = {'max_abs_logit_difference': float(f'{(windowed - unwindowed).abs().max().item():.3g}'),
+                                             'what': f'prompt 2 ({len(ids)} tokens) run without the sliding window ({cfg["sliding_window"]})'}
+            print(f"{name} sliding window: max |dlogit| without it {entry['sliding_window_check']['max_abs_logit_difference']}")
         if name == 'llama':
             with torch.no_grad():
                 base = [HfRunner(model).full(p['input_ids']) for p in inp['prompts']]
