@@ -16,7 +16,7 @@ const NO_EFFECT = new Set([
   'use_cache', 'gradient_checkpointing', 'initializer_range', 'initializer_factor', 'hidden_dropout_prob',
   'attention_probs_dropout_prob', 'classifier_dropout', 'dropout', 'attention_dropout', 'qa_dropout', 'seq_classif_dropout',
   'id2label', 'label2id', 'num_labels', 'problem_type', 'finetuning_task', 'task_specific_params', 'tokenizer_class', 'prefix',
-  'bos_token_id', 'eos_token_id', 'sep_token_id', 'decoder_start_token_id', 'chunk_size_feed_forward', 'tf_legacy_loss',
+  'bos_token_id', 'eos_token_id', 'pad_token_id', 'sep_token_id', 'decoder_start_token_id', 'chunk_size_feed_forward', 'tf_legacy_loss',
   'max_length', 'min_length', 'do_sample', 'early_stopping', 'num_beams', 'num_beam_groups', 'diversity_penalty', 'temperature',
   'top_k', 'top_p', 'typical_p', 'repetition_penalty', 'length_penalty', 'no_repeat_ngram_size', 'encoder_no_repeat_ngram_size',
   'bad_words_ids', 'num_return_sequences', 'output_scores', 'return_dict_in_generate', 'forced_bos_token_id',

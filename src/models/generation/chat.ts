@@ -8,7 +8,7 @@ import type { Template } from '@huggingface/jinja';
 import { describe } from '../../engine/validate.js';
 import { checkModel, run, streamOf } from './generate.js';
 import { GENERATE_OPTIONS, checkOptionNames, resolveOptions } from './options.js';
-import type { CausalLM, CausalLMCache, ChatMessage, ChatOptions, ChatResult, ChatSessionOptions, GenerateResult, GenerationEvent, SendOptions, StreamResult } from './types.js';
+import type { CausalLM, CausalLMCache, ChatMessage, ChatOptions, ChatResult, ChatSessionOptions, GenerateResult, GenerationEvent, SendOptions, StreamResult, TemplateVariables } from './types.js';
 
 type TemplateClass = typeof Template;
 let library: Promise<TemplateClass> | undefined;
@@ -66,7 +66,9 @@ export function checkMessages(fn: string, messages: unknown): ChatMessage[] {
  * assistant's reply (`add_generation_prompt: true`) and the model's special tokens (bos_token,
  * eos_token, …) as template variables.
  */
-export async function renderChat(model: CausalLM, messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}, fn = 'renderChat'): Promise<string> {
+export async function renderChat(model: CausalLM, messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean; templateVariables?: TemplateVariables } = {}, fn = 'renderChat'): Promise<string> {
+  const variables = options.templateVariables ?? {};
+  if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) throw new TypeError(`${fn}: templateVariables must be an object of template variables, received ${describe(variables)}`);
   checkModel(fn, model);
   checkMessages(fn, messages);
   if (typeof model.chatTemplate !== 'string') {
@@ -74,16 +76,16 @@ export async function renderChat(model: CausalLM, messages: readonly ChatMessage
   }
   const template = await compiled(fn, model.chatTemplate);
   try {
-    return template.render({ ...model.specialTokens, messages: messages.map((m) => ({ ...m })), add_generation_prompt: options.addGenerationPrompt ?? true });
+    return template.render({ ...model.specialTokens, ...variables, messages: messages.map((m) => ({ ...m })), add_generation_prompt: options.addGenerationPrompt ?? true });
   } catch (e) {
     throw new Error(`${fn}: the model's chat template failed on these messages: ${(e as Error).message}`, { cause: e });
   }
 }
 
 /** The rendered conversation's ids: tokenized without adding special tokens again (the template wrote them). */
-async function chatIds(fn: string, model: CausalLM, messages: readonly ChatMessage[]): Promise<number[]> {
+async function chatIds(fn: string, model: CausalLM, messages: readonly ChatMessage[], templateVariables?: TemplateVariables): Promise<number[]> {
   if (model.tokenizer === undefined) throw new TypeError(`${fn}: chat needs the model's tokenizer (tokenizer.json), which this model does not have`);
-  const ids = model.tokenizer.encode(await renderChat(model, messages, { addGenerationPrompt: true }, fn), { addSpecialTokens: false });
+  const ids = model.tokenizer.encode(await renderChat(model, messages, { addGenerationPrompt: true, templateVariables }, fn), { addSpecialTokens: false });
   if (ids.length === 0) throw new RangeError(`${fn}: the chat template rendered these messages as no tokens`);
   return ids;
 }
@@ -96,8 +98,9 @@ const withMessage = (result: GenerateResult): ChatResult => ({ ...result, messag
  */
 export async function chat(model: CausalLM, messages: readonly ChatMessage[], options?: ChatOptions): Promise<ChatResult> {
   checkModel('chat', model);
-  const o = resolveOptions('chat', model, options);
-  const ids = await chatIds('chat', model, messages);
+  const { templateVariables, ...rest } = (options ?? {}) as ChatOptions;
+  const o = resolveOptions('chat', model, rest);
+  const ids = await chatIds('chat', model, messages, templateVariables);
   const { result } = await run({ fn: 'chat', model, ids, options: o, emit: (e) => o.onToken?.(e) });
   return withMessage(result);
 }
@@ -135,7 +138,7 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 export function createChatSession(model: CausalLM, options?: ChatSessionOptions): ChatSession {
   const fn = 'createChatSession';
   checkModel(fn, model);
-  const o = checkOptionNames(fn, options, ['system', 'maxLength']) as ChatSessionOptions;
+  const o = checkOptionNames(fn, options, ['system', 'maxLength', 'templateVariables']) as ChatSessionOptions;
   if (o.system !== undefined && typeof o.system !== 'string') throw new TypeError(`${fn}: system must be a string, received ${describe(o.system)}`);
   if (o.maxLength !== undefined && (typeof o.maxLength !== 'number' || !Number.isInteger(o.maxLength) || o.maxLength < 1 || o.maxLength > model.maxLength)) {
     throw new RangeError(`${fn}: maxLength must be an integer in [1, ${model.maxLength}] (the model's position limit), received ${describe(o.maxLength)}`);
@@ -167,7 +170,7 @@ export function createChatSession(model: CausalLM, options?: ChatSessionOptions)
     const next: ChatMessage[] = [...messages, { role: 'user', content: text }];
     busy = true; // from here: a second send waits for this one's end
     let started = false;
-    return chatIds(where, model, next)
+    return chatIds(where, model, next, o.templateVariables)
       .then((ids) => {
         // Reuse the cached prefix; at least one id is fed, for the logits of the reply's first token.
         const keep = Math.min(commonPrefix(cached, ids), ids.length - 1);

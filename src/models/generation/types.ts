@@ -131,13 +131,18 @@ export interface ChatResult extends GenerateResult {
   message: { role: 'assistant'; content: string };
 }
 
-export type ChatOptions = GenerateOptions;
+/** Variables the chat template reads besides the messages (e.g. Qwen3's `enable_thinking: false`), as transformers' apply_chat_template takes them. */
+export type TemplateVariables = Record<string, unknown>;
+
+export type ChatOptions = GenerateOptions & { templateVariables?: TemplateVariables };
 
 export interface ChatSessionOptions {
   /** A system message that opens the conversation. */
   system?: string;
   /** Positions of the session's cache (default the model's). */
   maxLength?: number;
+  /** Variables the chat template reads besides the messages (e.g. `{ enable_thinking: false }`). */
+  templateVariables?: TemplateVariables;
 }
 
 /** Options of one turn: a session owns its cache. */

@@ -1,0 +1,106 @@
+// Decoder-only checkpoints through loadModel, against reference code we did not write or that
+// follows the upstream modeling files function by function (tools/lm_fixtures.py: nanoGPT's
+// model.py for GPT-2; PyTorch after transformers' modeling_llama / mistral / qwen2 / qwen3 /
+// gemma3 / phi3 for the rest), with token ids from Hugging Face's Rust tokenizers
+// (tools/lm_tokenize_fixtures.mjs): every build, both thread projects.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate, loadModel, renderChat, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
+import { BUILDS, runtimeFor } from './helpers.js';
+
+const DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+interface Prompt {
+  text: string;
+  input_ids: number[];
+  last_logits: number[];
+  greedy_tokens: number[];
+  all_logits?: number[][];
+  steps?: { token: number; logits: number[] }[];
+}
+interface Expected { architecture: string; prompts: Prompt[] }
+interface Input { prompts: { text: string; input_ids: number[]; chat?: { messages: { role: string; content: string }[]; enable_thinking?: boolean } }[] }
+const EXPECTED = (JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, Expected> }).checkpoints;
+const INPUTS = (JSON.parse(readFileSync(`${DIR}inputs.json`, 'utf8')) as { checkpoints: Record<string, Input> }).checkpoints;
+
+/** ‖got − want‖₂ / ‖want‖₂. */
+function normwise(got: ArrayLike<number>, want: readonly number[]): number {
+  expect(got.length).toBe(want.length);
+  let d = 0, n = 0;
+  for (let i = 0; i < want.length; i++) {
+    d += (got[i]! - want[i]!) ** 2;
+    n += want[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+const argmax = (x: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+};
+
+describe.each(BUILDS)('language models, %s build', (backend) => {
+  let rt: AttentionRuntime;
+  const models = new Map<string, CausalLMModel>();
+  beforeAll(async () => {
+    rt = await runtimeFor(backend);
+    for (const name of Object.keys(EXPECTED)) models.set(name, await loadModel(rt, `${DIR}${name}`, { kind: 'causal-lm' }));
+  });
+  afterAll(() => {
+    for (const m of models.values()) m.dispose();
+  });
+
+  describe.each(Object.keys(EXPECTED))('%s', (name) => {
+    const want = EXPECTED[name]!;
+    const input = INPUTS[name]!;
+
+    it("tokenizes the prompts to the Rust tokenizer's ids, and renders chats as the template does", async () => {
+      const lm = models.get(name)!;
+      expect(lm.architecture).toBe(want.architecture);
+      for (const p of input.prompts) {
+        if (p.chat) {
+          const templateVariables = p.chat.enable_thinking === undefined ? {} : { enable_thinking: p.chat.enable_thinking };
+          expect(await renderChat(lm, p.chat.messages, { templateVariables })).toBe(p.text);
+          expect(lm.tokenizer!.encode(p.text, { addSpecialTokens: false })).toEqual(p.input_ids);
+        } else expect(lm.tokenizer!.encode(p.text)).toEqual(p.input_ids);
+      }
+    });
+
+    it('prefill: the last position\'s logits within 1e-4 normwise, and every position\'s', () => {
+      const lm = models.get(name)!;
+      for (const p of want.prompts) {
+        const r = lm.forward(p.input_ids);
+        expect(r.logits.shape).toEqual([1, lm.vocabSize]);
+        expect(normwise(r.logits.data, p.last_logits)).toBeLessThan(1e-4);
+        if (p.all_logits) expect(normwise(lm.forward(p.input_ids, { allLogits: true }).logits.data, p.all_logits.flat())).toBeLessThan(1e-4);
+      }
+    });
+
+    it('20 greedy steps through the cache: the same tokens, each step\'s logits within 1e-4', () => {
+      const lm = models.get(name)!;
+      for (const p of want.prompts) {
+        const cache = lm.createCache();
+        let logits = lm.forward(p.input_ids, { cache }).logits.data;
+        const tokens: number[] = [];
+        for (let k = 0; k < p.greedy_tokens.length; k++) {
+          if (p.steps) expect(normwise(logits, p.steps[k]!.logits), `step ${k}`).toBeLessThan(1e-4);
+          const next = argmax(logits);
+          tokens.push(next);
+          if (k + 1 < p.greedy_tokens.length) logits = lm.forward([next], { cache }).logits.data;
+        }
+        expect(tokens).toEqual(p.greedy_tokens);
+        cache.dispose();
+      }
+    });
+
+    it('generate() greedy reproduces the reference tokens up to the first end-of-sequence token', async () => {
+      const lm = models.get(name)!;
+      const p = want.prompts[2]!;
+      const r = await generate(lm, p.input_ids, { maxNewTokens: p.greedy_tokens.length });
+      const end = p.greedy_tokens.findIndex((t) => lm.eosTokenIds.includes(t));
+      expect(r.tokens).toEqual(end < 0 ? p.greedy_tokens : p.greedy_tokens.slice(0, end));
+      expect(r.finishReason).toBe(end < 0 ? 'length' : 'eos');
+    });
+  });
+});
