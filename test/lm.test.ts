@@ -18,7 +18,8 @@ interface Prompt {
   all_logits?: number[][];
   steps?: { token: number; logits: number[] }[];
 }
-interface Expected { architecture: string; prompts: Prompt[] }
+interface Batch { input_ids: number[][]; attention_mask: number[][]; last_logits: number[][]; greedy_tokens: number[][]; last_step_logits: number[][] }
+interface Expected { architecture: string; prompts: Prompt[]; batch?: Batch }
 interface Input { prompts: { text: string; input_ids: number[]; chat?: { messages: { role: string; content: string }[]; enable_thinking?: boolean } }[] }
 const EXPECTED = (JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, Expected> }).checkpoints;
 const INPUTS = (JSON.parse(readFileSync(`${DIR}inputs.json`, 'utf8')) as { checkpoints: Record<string, Input> }).checkpoints;
@@ -93,6 +94,27 @@ describe.each(BUILDS)('language models, %s build', (backend) => {
         cache.dispose();
       }
     });
+
+    if (want.batch) {
+      it('a left-padded batch (attentionMask): each row\'s logits and 5 greedy steps as the reference', () => {
+        const lm = models.get(name)!;
+        const b = want.batch!;
+        const cache = lm.createCache({ batch: b.input_ids.length });
+        let logits = lm.forward(b.input_ids, { cache, attentionMask: b.attention_mask }).logits;
+        const V = lm.vocabSize;
+        b.last_logits.forEach((row, i) => expect(normwise(logits.data.subarray(i * V, (i + 1) * V), row)).toBeLessThan(1e-4));
+        const steps = b.greedy_tokens[0]!.length;
+        const tokens: number[][] = b.input_ids.map(() => []);
+        for (let k = 0; k < steps; k++) {
+          const next = tokens.map((_, i) => argmax(logits.data.subarray(i * V, (i + 1) * V)));
+          next.forEach((t, i) => tokens[i]!.push(t));
+          if (k === steps - 1) b.last_step_logits.forEach((row, i) => expect(normwise(logits.data.subarray(i * V, (i + 1) * V), row)).toBeLessThan(1e-4));
+          else logits = lm.forward(next.map((t) => [t]), { cache }).logits;
+        }
+        expect(tokens).toEqual(b.greedy_tokens);
+        cache.dispose();
+      });
+    }
 
     it('generate() greedy reproduces the reference tokens up to the first end-of-sequence token', async () => {
       const lm = models.get(name)!;

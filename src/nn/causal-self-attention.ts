@@ -17,6 +17,7 @@ import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 import { attendFused, attendMaterialised } from '../ops/attend.js';
 import { ropeTableOf } from '../ops/position.js';
+import { variantFields, type Variants } from '../ops/variants.js';
 import { KVCache } from './kv-cache.js';
 import { loadProjections, type Projections } from './mha-weights.js';
 
@@ -93,10 +94,12 @@ export class CausalSelfAttention {
 
   /**
    * @internal x [B·L, E] (L new positions of each of B sequences) → out [B·L, E], appending their
-   * keys and values to `cache` (which must have room: the caller checks). With `onWeights`, the
-   * weights of every head over the cached keys, [B, H, L, P + L], are passed to it.
+   * keys and values to `cache` (which must have room: the caller checks). Left-padded batches:
+   * `pads[b]` leading slots of sequence b are padding, hidden from every query, and its rotary
+   * positions start after them. With `onWeights`, the weights of every head over the cached keys,
+   * [B, H, L, P + L], are passed to it.
    */
-  appendRows(temps: Temps, x: Mat, length: number, cache: KVCache, out: Mat, onWeights?: (w: Float32Array) => void): void {
+  appendRows(temps: Temps, x: Mat, length: number, cache: KVCache, out: Mat, pads?: Int32Array, onWeights?: (w: Float32Array) => void): void {
     const { ws, numHeads: h, numKeyValueHeads: hk, headDim: dh } = this;
     const batch = cache.batch;
     const rows = batch * length;
@@ -112,8 +115,17 @@ export class CausalSelfAttention {
     }
     const rope = this.config.rope;
     if (rope) {
-      const table = ropeTableOf(ws, length, rope.invFreq, start, rope.name);
-      ws.kernels.ropeHeads(qkv.ptr, batch, length, h + hk, dh, length * width, width, dh, table, rope.style === 'half' ? 0 : 1); // q and k heads are adjacent
+      // q and k heads are adjacent; a left-padded sequence counts its positions from its first token
+      const style = rope.style === 'half' ? 0 : 1;
+      const offsets = pads ? Array.from(pads, (p) => start - p) : [start]; // padding slots get negative positions: they are masked
+      if (offsets.every((o) => o === offsets[0])) {
+        ws.kernels.ropeHeads(qkv.ptr, batch, length, h + hk, dh, length * width, width, dh, ropeTableOf(ws, length, rope.invFreq, offsets[0]!, rope.name), style);
+      } else {
+        for (let b = 0; b < batch; b++) {
+          const table = ropeTableOf(ws, length, rope.invFreq, offsets[b]!, rope.name);
+          ws.kernels.ropeHeads(qkv.ptr + 4 * b * length * width, 1, length, h + hk, dh, length * width, width, dh, table, style);
+        }
+      }
     }
     // k and v of the new positions into their slots of every sequence
     const f32 = ws.heap.floats();
@@ -135,6 +147,7 @@ export class CausalSelfAttention {
       out: { ptr: attn.ptr, sB: length * qWidth, sH: dh, sL: qWidth },
       batch, heads: h, lq: length, lk, d: dh, dv: dh, scale: this.config.scale ?? 1 / Math.sqrt(dh),
       causal: true, keyLengths: 0, group: h / hk,
+      ...(pads && pads.some((p) => p > 0) ? variantFields(temps, paddingMask(pads, batch, lk)) : {}),
       windowLeft: this.window === undefined ? -1 : this.window - 1, windowRight: this.window === undefined ? -1 : 0,
       softcap: this.config.softcap ?? 0,
     };
@@ -157,3 +170,10 @@ export class CausalSelfAttention {
   }
 }
 
+
+/** The first pads[b] keys of sequence b hidden from every query: a boolean mask [B, 1, 1, Lk] (1 = may attend). */
+function paddingMask(pads: Int32Array, batch: number, lk: number): Variants {
+  const data = new Uint8Array(batch * lk).fill(1);
+  for (let b = 0; b < batch; b++) data.fill(0, b * lk, b * lk + Math.min(pads[b]!, lk));
+  return { windowLeft: -1, windowRight: -1, softcap: 0, mask: { kind: 'bool', data, strides: [lk, 0, 0, 1] } };
+}

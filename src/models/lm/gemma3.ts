@@ -82,6 +82,7 @@ export function gemma3Spec(config: Record<string, unknown>, architecture: string
     finalSoftcap: softcap('final_logit_softcapping'),
     embedScale: Math.fround(Math.sqrt(hidden)), // a buffer in the embedding dtype (float32 here)
     bosTokenId: typeof config['bos_token_id'] === 'number' ? config['bos_token_id'] : undefined,
+    padTokenId: typeof config['pad_token_id'] === 'number' ? config['pad_token_id'] : undefined,
     eosTokenIds: typeof eos === 'number' ? [eos] : Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : [],
     required,
     unused: (name) => name === 'lm_head.weight' || /\.rotary_emb(_local)?\.inv_freq$/.test(name),

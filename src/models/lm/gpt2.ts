@@ -48,6 +48,7 @@ export function gpt2Spec(config: Record<string, unknown>, names: Set<string>, ar
     maxPositions: c.int('n_positions', 1024, 1),
     windows: Array.from({ length: layers }, () => undefined),
     bosTokenId: typeof config['bos_token_id'] === 'number' ? config['bos_token_id'] : undefined,
+    padTokenId: typeof config['pad_token_id'] === 'number' ? config['pad_token_id'] : undefined,
     eosTokenIds: typeof eos === 'number' ? [eos] : [],
     required,
     unused: (name) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight',

@@ -27,6 +27,8 @@ export class LMCache {
   readonly maxLength: number;
   /** @internal */ layers: KVCache[];
   /** @internal */ readonly owner: CausalLMModel;
+  /** @internal Leading padding slots of each sequence (a left-padded batch), set by its first forward. */
+  pads: Int32Array | undefined;
 
   /** @internal use `model.createCache()` */
   constructor(owner: CausalLMModel, layers: KVCache[], batch: number, maxLength: number) {
@@ -58,11 +60,13 @@ export class LMCache {
   /** Forgets everything (keeps the memory). */
   reset(): void {
     for (const c of this.layers) c.reset();
+    this.pads = undefined;
   }
 
   /** Keeps the first `length` positions (a shared prefix of the next prompt). */
   truncate(length: number): void {
     for (const c of this.layers) c.truncate(length);
+    if (length === 0) this.pads = undefined;
   }
 
   dispose(): void {
@@ -98,6 +102,11 @@ const INITIAL_CAPACITY = 256;
 export interface LMForwardOptions {
   /** Append to this cache (and attend to what it holds); without one, a cache is made for the call. */
   cache?: LMCache;
+  /**
+   * [B][L], 1 = token, 0 = padding: a left-padded batch (zeros only before each sequence's tokens),
+   * on a cache's first call. Sequences of different lengths are left-padded for you.
+   */
+  attentionMask?: readonly (readonly number[])[];
   /** Logits of every new position [B, L, V], not only the last [B, V]. */
   allLogits?: boolean;
   /** The attention weights of these layers (or all: true), [B, H, L, P + L] each, P the cached positions. */
@@ -135,6 +144,8 @@ export class CausalLMModel {
   readonly bosTokenId: number | undefined;
   /** Checkpoint tensors read but not used. */
   readonly unusedWeights: readonly string[];
+  /** The id that fills left padding (pad_token_id, else the first end-of-sequence id, else 0). */
+  readonly padTokenId: number;
   /** The chat template (Jinja), from tokenizer_config.json or chat_template.jinja. */
   readonly chatTemplate: string | undefined;
   /** bos_token, eos_token, … of tokenizer_config.json, for the chat template. */
@@ -167,6 +178,7 @@ export class CausalLMModel {
     this.tokenizer = tokenizer;
     this.eosTokenIds = eosTokenIds;
     this.bosTokenId = spec.bosTokenId;
+    this.padTokenId = spec.padTokenId ?? eosTokenIds[0] ?? 0;
     this.unusedWeights = unused;
     const made: { dispose(): void }[] = [];
     const keep = <T extends { dispose(): void }>(m: T): T => (made.push(m), m);
@@ -237,8 +249,8 @@ export class CausalLMModel {
     this.assertLive();
     const where = `${WHERE}.forward`;
     const opts = options ?? {};
-    for (const k of Object.keys(opts)) if (!['cache', 'allLogits', 'outputAttentions'].includes(k)) throw new TypeError(`${where}: unknown option ${k} (expected cache, allLogits, outputAttentions)`);
-    const rows = checkIds(where, ids, this.vocabSize);
+    for (const k of Object.keys(opts)) if (!['cache', 'allLogits', 'outputAttentions', 'attentionMask'].includes(k)) throw new TypeError(`${where}: unknown option ${k} (expected cache, allLogits, outputAttentions, attentionMask)`);
+    const { rows, pads } = leftPadded(where, checkIds(where, ids, this.vocabSize), opts.attentionMask, this.padTokenId);
     const batch = rows.length;
     const length = rows[0]!.length;
     const own = opts.cache === undefined;
@@ -247,6 +259,10 @@ export class CausalLMModel {
       if (!(cache instanceof LMCache) || cache.owner !== this) throw new TypeError(`${where}: options.cache must be a cache made by this model's createCache(), received ${describe(cache)}`);
       if (cache.disposed) throw new TypeError(`${where}: options.cache was disposed`);
       if (cache.batch !== batch) throw new RangeError(`${where}: the cache holds ${cache.batch} sequence(s), received ${batch}`);
+      if (pads) {
+        if (cache.length > 0) throw new RangeError(`${where}: padding (an attentionMask, or sequences of different lengths) is for a cache's first call; later calls append one length to every sequence`);
+        cache.pads = pads;
+      }
       if (cache.length + length > cache.maxLength) {
         throw new RangeError(`${where}: the cache is full: it holds ${cache.length} of ${cache.maxLength} positions and ${length} more do not fit (make a larger cache with createCache({ maxLength }), or reset() it)`);
       }
@@ -277,8 +293,10 @@ export class CausalLMModel {
     const e = spec.hiddenSize;
     const batch = rows.length, length = rows[0]!.length, n = batch * length;
     const start = cache.length;
+    const pads = cache.pads;
     const ids = Int32Array.from(rows.flat());
-    const positions = spec.rope ? undefined : Int32Array.from({ length: n }, (_, i) => start + (i % length));
+    // learned positions count from each sequence's first token (padding at 0)
+    const positions = spec.rope ? undefined : Int32Array.from({ length: n }, (_, i) => Math.max(0, start + (i % length) - (pads?.[Math.floor(i / length)] ?? 0)));
     // h: the residual stream [B·L, E]
     const h = mat(temps.tensor([n, e]).ptr, e);
     this.embeddings.forwardRows(temps, ids, positions, undefined, n, h);
@@ -289,7 +307,7 @@ export class CausalLMModel {
     this.layers.forEach((layer, i) => {
       layer.inputNorm.forwardRows(h, n, x);
       const onWeights = wanted?.has(i) ? (w: Float32Array) => { attentions![i] = { data: w, shape: [batch, spec.numHeads, length, start + length] }; } : undefined;
-      layer.attention.appendRows(temps, x, length, cache.layers[i]!, y, onWeights);
+      layer.attention.appendRows(temps, x, length, cache.layers[i]!, y, pads, onWeights);
       if (layer.postAttentionNorm) layer.postAttentionNorm.forwardRows(y, n, y);
       ws.kernels.addInPlace(h.ptr, y.ptr, n * e); // h = h + attention
       layer.preFeedForwardNorm.forwardRows(h, n, x);
@@ -336,14 +354,36 @@ function scaleRows(ws: Workspace, x: Mat, rows: number, e: number, s: number): v
   for (let r = 0; r < rows; r++) for (let j = 0; j < e; j++) f32[(x.ptr >>> 2) + r * x.ld + j]! *= s;
 }
 
+/**
+ * The batch as equal rows with its left padding: ragged rows are left-padded with `padId`; an
+ * attentionMask says where given rows are padded (zeros before the tokens only). No padding: pads undefined.
+ */
+function leftPadded(where: string, rows: number[][], mask: unknown, padId: number): { rows: number[][]; pads: Int32Array | undefined } {
+  const longest = Math.max(...rows.map((r) => r.length));
+  if (mask === undefined) {
+    if (rows.every((r) => r.length === longest)) return { rows, pads: undefined };
+    return { rows: rows.map((r) => [...new Array<number>(longest - r.length).fill(padId), ...r]), pads: Int32Array.from(rows, (r) => longest - r.length) };
+  }
+  if (!Array.isArray(mask) || mask.length !== rows.length) throw new TypeError(`${where}: options.attentionMask must be an array of ${rows.length} rows of 0 / 1, received ${describe(mask)}`);
+  const pads = new Int32Array(rows.length);
+  mask.forEach((m: unknown, b) => {
+    const row = rows[b]!;
+    if (!Array.isArray(m) || m.length !== row.length || !m.every((v) => v === 0 || v === 1)) throw new RangeError(`${where}: options.attentionMask[${b}] must be ${row.length} values of 0 or 1`);
+    const zeros = m.indexOf(1) < 0 ? m.length : m.indexOf(1);
+    if (m.slice(zeros).some((v) => v === 0)) throw new RangeError(`${where}: options.attentionMask[${b}]: only left padding is supported (zeros before the tokens), received ${JSON.stringify(m)}`);
+    if (zeros === m.length) throw new RangeError(`${where}: options.attentionMask[${b}] has no token`);
+    pads[b] = zeros;
+  });
+  if (rows.some((r) => r.length !== longest)) throw new RangeError(`${where}: with an attentionMask, the sequences must be padded to one length`);
+  return { rows, pads };
+}
+
 function checkIds(where: string, ids: unknown, vocab: number): number[][] {
   if (!Array.isArray(ids) || ids.length === 0) throw new TypeError(`${where}: ids must be a non-empty array of token ids (or an array of such arrays for a batch), received ${describe(ids)}`);
   const rows: number[][] = typeof ids[0] === 'number' ? [ids as number[]] : (ids as number[][]);
-  const length = rows[0]?.length;
   rows.forEach((row, b) => {
     if (!Array.isArray(row)) throw new TypeError(`${where}: ids[${b}] must be an array of token ids, received ${describe(row)}`);
     if (row.length === 0) throw new RangeError(`${where}: ids${rows.length > 1 ? `[${b}]` : ''} is empty`);
-    if (row.length !== length) throw new RangeError(`${where}: a batch needs sequences of one length (pad them), received ${rows.map((r) => r.length).join(', ')}`);
     row.forEach((id, t) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`${where}: ids${rows.length > 1 ? `[${b}]` : ''}[${t}] = ${describe(id)} is not a token id of this model (an integer in [0, ${vocab - 1}])`);
     });

@@ -60,6 +60,7 @@ export interface LMSpec {
   /** Multiply the word embeddings by this (Gemma: √hidden). */
   embedScale?: number;
   bosTokenId?: number;
+  padTokenId?: number;
   eosTokenIds: number[];
   /** The tensors, from the state_dict (names checked first). */
   tensors(weights: StateDict): LMTensors;
