@@ -184,6 +184,7 @@ function childHost(spec, peersDir) {
 if (process.argv.includes('--encoder-peer-child')) {
   const { timeSlice } = await import('../timing.mjs');
   let peer = null;
+  process.on('disconnect', () => process.exit(0)); // the parent ended
   process.on('message', async ({ id, spec, peersDir, cmd, workload, mode, options }) => {
     try {
       let value;
