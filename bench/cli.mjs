@@ -68,6 +68,11 @@ Other benchmark scripts (each prints its own table):
                          KV-cache multi-head step, against plain JS
   npm run bench:dates    the shipped date normaliser: one date and a batch of 256, every build,
                          plain JS and onnxruntime (when installed in bench/peers)
+  npm run bench:encoders sentence embeddings from BERT checkpoints (loadModel): an
+                         all-MiniLM-L6-v2 shape (32 × 128 tokens) and a BERT-base shape (8 × 256),
+                         each build on 1 and 2 threads, plain JS, transformers.js (onnxruntime-web
+                         and -node) and raw onnxruntime sessions; --quick, --filter, --no-peers,
+                         --peers-dir, --json (its own --help)
 `;
 let args;
 try {

@@ -318,8 +318,49 @@ describe('npm run bench -- --help', () => {
     for (const option of ['--quick', '--filter', '--contenders', '--no-peers', '--install-peers', '--no-install', '--peers-dir', '--no-memory', '--json', '--kernels', '--tiny', '--help'])
       expect(stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
     const scripts = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts).filter((x) => x.startsWith('bench:'));
-    expect(scripts).toEqual(expect.arrayContaining(['bench:builds', 'bench:decode', 'bench:dates']));
+    expect(scripts).toEqual(expect.arrayContaining(['bench:builds', 'bench:decode', 'bench:dates', 'bench:encoders']));
     for (const script of scripts) expect(stdout).toMatch(new RegExp(`^  npm run ${script}\\s+\\S`, 'm'));
     expect(stdout).not.toMatch(/bench:quick/);
+  });
+});
+
+describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', () => {
+  const cache = join(out, 'encoder-cache');
+  const result = run(
+    process.execPath,
+    ['--experimental-wasm-relaxed-simd', 'bench/encoders.mjs', '--tiny', '--no-peers', '--cache', cache, '--json', '--out', join(out, 'encoders'), '--machine', 'test'],
+    { cwd: root, maxBuffer: 16 * 2 ** 20, timeout: 60_000 },
+  );
+
+  it('writes the checkpoint once: config, safetensors, tokenizer, sentence-transformers files and the ONNX graph', async () => {
+    await result;
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'modules.json', '1_Pooling/config.json', 'sentence_bert_config.json', 'onnx/model.onnx'])
+      expect(existsSync(join(cache, 'bert-tiny', f))).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(join(cache, 'bert-tiny', 'tokenizer.json'), 'utf8')).model.vocab)).toHaveLength(1000);
+  });
+
+  it('prints the table: our builds on 1 (and 2) threads and plain JS, each checked against ours, and the peers left out', async () => {
+    const { stdout, stderr } = await result;
+    expect(stdout).toMatch(/^E1 {2}tiny BERT .*4 sentences × 16 tokens/m);
+    expect(stdout).toMatch(/^contender +sent\/s \(texts\) +sent\/s \(ids\) +ms\/call \(ids\)/m);
+    for (const t of [1, ...THREADS.slice(0, 1)]) expect(stdout).toMatch(new RegExp(`^wasm-attention (relaxed-simd|simd) ${t}T +\\d`, 'm'));
+    const errors = [...stdout.matchAll(/^(wasm-attention \S+ \dT|plain JS \(reference\)) .* (\d\.\de[-+]\d+)$/gm)].map((m) => Number(m[2]));
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    for (const e of errors) expect(e).toBeLessThanOrEqual(1e-4);
+    expect(stdout).toMatch(/^transformers\.js wasm 1T +left out \(--no-peers\)/m);
+    expect(stdout).toMatch(/plain JS \d+(\.\d+)?× slower than ours on 1 thread/);
+    expect(stderr).toMatch(/^\[1\/\d+\] E1 load and check wasm-attention/m);
+  });
+
+  it('writes <date>-<machine>-encoders.json and .md', async () => {
+    await result;
+    const files = readdirSync(join(out, 'encoders'));
+    const json = files.find((f) => /-test-encoders\.json$/.test(f));
+    expect(json).toBeDefined();
+    expect(files).toContain(json!.replace(/json$/, 'md'));
+    const record = JSON.parse(readFileSync(join(out, 'encoders', json!), 'utf8'));
+    const rows = record.workloads[0].rows;
+    expect(rows.find((r: { id: string }) => r.id === 'plain-js').modes.ids.sentencesPerS).toBeGreaterThan(0);
+    expect(rows.filter((r: { group: string; status: string }) => r.group === 'ours' && r.status === 'ok').length).toBeGreaterThanOrEqual(1);
   });
 });

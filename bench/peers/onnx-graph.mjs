@@ -60,9 +60,9 @@ const floatAttr = (name, x) => msg(5, [str(1, name), float(2, x), int(20, ATTR.F
 function node(op, inputs, outputs, { domain = '', attrs = [] } = {}) {
   return msg(1, [...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, `${op}_${outputs[0]}`), str(4, op), ...attrs, ...(domain ? [str(7, domain)] : [])]);
 }
-function valueInfo(field, name, shape) {
+function valueInfo(field, name, shape, type = FLOAT) {
   const dims = shape.map((d) => msg(1, [typeof d === 'string' ? str(2, d) : int(1, d)])); // a string: a symbolic dim
-  return msg(field, [str(1, name), msg(2, [msg(1, [int(1, FLOAT), msg(2, dims)])])]);
+  return msg(field, [str(1, name), msg(2, [msg(1, [int(1, type), msg(2, dims)])])]);
 }
 function initializer(name, data, shape) {
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -72,12 +72,15 @@ function int64Initializer(name, values) {
   const data = BigInt64Array.from(values.map(BigInt));
   return msg(5, [int(1, values.length), int(2, 7 /* INT64 */), str(8, name), bytes(9, new Uint8Array(data.buffer))]);
 }
+function int64Scalar(name, value) {
+  return msg(5, [int(2, 7 /* INT64 */), str(8, name), bytes(9, new Uint8Array(BigInt64Array.of(BigInt(value)).buffer))]);
+}
 function int32Initializer(name, values, shape = [values.length]) {
   const data = Int32Array.from(values);
   return msg(5, [...shape.map((d) => int(1, d)), int(2, 6 /* INT32 */), str(8, name), bytes(9, new Uint8Array(data.buffer))]);
 }
 function model(nodes, inputs, outputs, inits, opsets) {
-  const graph = msg(7, [...nodes, str(2, 'attention'), ...inits, ...inputs.map(([n, s]) => valueInfo(11, n, s)), ...outputs.map(([n, s]) => valueInfo(12, n, s))]);
+  const graph = msg(7, [...nodes, str(2, 'attention'), ...inits, ...inputs.map(([n, s, t]) => valueInfo(11, n, s, t)), ...outputs.map(([n, s]) => valueInfo(12, n, s))]);
   const imports = opsets.map(([domain, version]) => msg(8, [...(domain ? [str(1, domain)] : []), int(2, version)]));
   return concat([int(1, 8), str(2, 'wasm-attention bench'), graph, ...imports]);
 }
@@ -518,4 +521,92 @@ export function decoderStepGraph({ e, heads, ff, s, eps = 1e-5, weights, memoryK
     inits,
     [['', 17], ['com.microsoft', 1]],
   );
+}
+
+/**
+ * A Hugging Face BertModel as an exporter writes it (torch.onnx / optimum, before onnxruntime's
+ * optimizer), plain ops at opset 17, batch and sequence dimensions symbolic:
+ *   inputs input_ids, attention_mask, token_type_ids int64 [batch, sequence]; output
+ *   last_hidden_state [batch, sequence, hidden].
+ *   embeddings: Gather(word) + Gather(position, Range(0, sequence)) + Gather(token type) →
+ *     LayerNormalization;
+ *   mask: (1 − Cast(attention_mask)) · float32 min, Unsqueeze to [batch, 1, 1, sequence];
+ *   each layer: MatMul + Add per projection → Reshape [0, 0, H, D] → Transpose (K to [B, H, D, L])
+ *     → MatMul → Mul(1/√D) → Add(mask) → Softmax → MatMul → Transpose → Reshape [0, 0, E] →
+ *     MatMul + Add → Add(residual) → LayerNormalization → MatMul + Add → GELU (Div √2, Erf, Add 1,
+ *     Mul x, Mul ½) → MatMul + Add → Add(residual) → LayerNormalization.
+ * `weights`: the state dict by name (Float32Arrays), HF's names (embeddings.*, encoder.layer.N.*).
+ * onnxruntime's optimizer (level 'all', its default) fuses this into its Attention, SkipLayerNorm and
+ * BiasGelu kernels when it runs it; that is what its users get.
+ */
+export function bertGraph({ layers, hidden: e, heads, ff, eps = 1e-12, weights }) {
+  const d = e / heads;
+  const W = (name) => weights[name];
+  const inits = [
+    initializer('word', W('embeddings.word_embeddings.weight'), [W('embeddings.word_embeddings.weight').length / e, e]),
+    initializer('position', W('embeddings.position_embeddings.weight'), [W('embeddings.position_embeddings.weight').length / e, e]),
+    initializer('token_type', W('embeddings.token_type_embeddings.weight'), [W('embeddings.token_type_embeddings.weight').length / e, e]),
+    initializer('emb_ln_w', W('embeddings.LayerNorm.weight'), [e]),
+    initializer('emb_ln_b', W('embeddings.LayerNorm.bias'), [e]),
+    int64Scalar('i0', 0), int64Scalar('i1', 1),
+    int64Initializer('unsq_axes', [1, 2]),
+    int64Initializer('split_shape', [0, 0, heads, d]),
+    int64Initializer('merge_shape', [0, 0, e]),
+    initializer('one', Float32Array.of(1), []),
+    initializer('half', Float32Array.of(0.5), []),
+    initializer('sqrt2', Float32Array.of(Math.SQRT2), []),
+    initializer('fmin', Float32Array.of(-3.4028234663852886e38), []),
+    initializer('scale', Float32Array.of(1 / Math.sqrt(d)), []),
+  ];
+  const ln = (x, w, b, y) => node('LayerNormalization', [x, w, b], [y], { attrs: [intAttr('axis', -1), floatAttr('epsilon', eps)] });
+  const nodes = [
+    node('Gather', ['word', 'input_ids'], ['we']),
+    node('Shape', ['input_ids'], ['ids_shape']),
+    node('Gather', ['ids_shape', 'i1'], ['seq_len'], { attrs: [intAttr('axis', 0)] }),
+    node('Range', ['i0', 'seq_len', 'i1'], ['position_ids']),
+    node('Gather', ['position', 'position_ids'], ['pe']),
+    node('Gather', ['token_type', 'token_type_ids'], ['te']),
+    node('Add', ['we', 'pe'], ['wpe']),
+    node('Add', ['wpe', 'te'], ['emb']),
+    ln('emb', 'emb_ln_w', 'emb_ln_b', 'h0'),
+    node('Cast', ['attention_mask'], ['mask_f'], { attrs: [intAttr('to', FLOAT)] }),
+    node('Unsqueeze', ['mask_f', 'unsq_axes'], ['mask_4d']),
+    node('Sub', ['one', 'mask_4d'], ['mask_inv']),
+    node('Mul', ['mask_inv', 'fmin'], ['mask_add']),
+  ];
+  let h = 'h0';
+  for (let i = 0; i < layers; i++) {
+    const p = `encoder.layer.${i}.`;
+    const n = (s) => `l${i}_${s}`;
+    const lin = (name, wName, rows, cols) => inits.push(initializer(n(`${name}_wt`), transposed(W(`${p}${wName}.weight`), rows, cols), [cols, rows]), initializer(n(`${name}_b`), W(`${p}${wName}.bias`), [rows]));
+    const apply = (x, name, y) => nodes.push(node('MatMul', [x, n(`${name}_wt`)], [n(`${name}_mm`)]), node('Add', [n(`${name}_mm`), n(`${name}_b`)], [y]));
+    for (const m of ['query', 'key', 'value']) {
+      lin(m, `attention.self.${m}`, e, e);
+      apply(h, m, n(`${m}_p`));
+      nodes.push(node('Reshape', [n(`${m}_p`), 'split_shape'], [n(`${m}_4d`)]), node('Transpose', [n(`${m}_4d`)], [n(`${m}_h`)], { attrs: [intsAttr('perm', m === 'key' ? [0, 2, 3, 1] : [0, 2, 1, 3])] }));
+    }
+    lin('attn_out', 'attention.output.dense', e, e);
+    lin('ff_in', 'intermediate.dense', ff, e);
+    lin('ff_out', 'output.dense', e, ff);
+    inits.push(
+      initializer(n('ln1_w'), W(`${p}attention.output.LayerNorm.weight`), [e]), initializer(n('ln1_b'), W(`${p}attention.output.LayerNorm.bias`), [e]),
+      initializer(n('ln2_w'), W(`${p}output.LayerNorm.weight`), [e]), initializer(n('ln2_b'), W(`${p}output.LayerNorm.bias`), [e]),
+    );
+    nodes.push(
+      node('MatMul', [n('query_h'), n('key_h')], [n('s')]), node('Mul', [n('s'), 'scale'], [n('ss')]), node('Add', [n('ss'), 'mask_add'], [n('sm')]),
+      node('Softmax', [n('sm')], [n('p')], { attrs: [intAttr('axis', -1)] }), node('MatMul', [n('p'), n('value_h')], [n('ctx')]),
+      node('Transpose', [n('ctx')], [n('ctx_t')], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }), node('Reshape', [n('ctx_t'), 'merge_shape'], [n('attn')]),
+    );
+    apply(n('attn'), 'attn_out', n('o'));
+    nodes.push(node('Add', [n('o'), h], [n('r1')]), ln(n('r1'), n('ln1_w'), n('ln1_b'), n('h1')));
+    apply(n('h1'), 'ff_in', n('f1'));
+    nodes.push(node('Div', [n('f1'), 'sqrt2'], [n('g_div')]), node('Erf', [n('g_div')], [n('g_erf')]), node('Add', [n('g_erf'), 'one'], [n('g_add')]), node('Mul', [n('f1'), n('g_add')], [n('g_mul')]), node('Mul', [n('g_mul'), 'half'], [n('act')]));
+    apply(n('act'), 'ff_out', n('f2'));
+    const out = i === layers - 1 ? 'last_hidden_state' : n('out');
+    nodes.push(node('Add', [n('f2'), n('h1')], [n('r2')]), ln(n('r2'), n('ln2_w'), n('ln2_b'), out));
+    h = out;
+  }
+  const INT64 = 7;
+  const dims = ['batch_size', 'sequence_length'];
+  return model(nodes, [['input_ids', dims, INT64], ['attention_mask', dims, INT64], ['token_type_ids', dims, INT64]], [['last_hidden_state', [...dims, e]]], inits, [['', 17]]);
 }

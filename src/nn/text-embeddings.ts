@@ -78,6 +78,8 @@ export class TextEmbeddings {
     if (extra) {
       // r[i] = position[positions[i]] + tokenType[types[i]]: added to the word rows inside the norm
       const r = mat(temps.tensor([rows, e]).ptr, e);
+      // the allocation may have grown the memory: a view taken before it would write nowhere
+      const f32 = ws.heap.floats();
       const pos = t.position && positions ? t.position.ptr >>> 2 : -1;
       const typ = t.tokenType && types ? t.tokenType.ptr >>> 2 : -1;
       for (let i = 0; i < rows; i++) {
