@@ -4,7 +4,7 @@
 // ids are clear errors. The logits themselves are checked against upstream code in test/lm.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, reference, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
-import { BUILDS, maxAbsDiff, runtimeFor } from './helpers.js';
+import { BUILDS, initRuntime, maxAbsDiff, runtimeFor } from './helpers.js';
 
 const E = 32, H = 4, KV = 2, D = 8, F = 48, V = 61, LAYERS = 2;
 
@@ -70,6 +70,13 @@ describe.each(BUILDS)('language-model cache, %s build', (backend) => {
     cache.dispose();
   });
 
+  it('prompts of different lengths are left-padded: each gets its own logits', () => {
+    const a = ids(5, 13), b = ids(9, 14);
+    const both = lm.forward([a, b]).logits.data;
+    expect(maxAbsDiff(both.subarray(0, V), lm.forward(a).logits.data)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(both.subarray(V), lm.forward(b).logits.data)).toBeLessThan(1e-5);
+  });
+
   it('a batch of equal-length prompts gives each prompt its own logits', () => {
     const a = ids(12, 7), b = ids(12, 8);
     const both = lm.forward([a, b]).logits;
@@ -90,13 +97,36 @@ describe.each(BUILDS)('language-model cache, %s build', (backend) => {
     cache.dispose();
   });
 
+  it('gives the same logits when the Wasm memory has to grow in the middle of a prefill or a step', async () => {
+    const prompt = ids(20, 12);
+    const cache = lm.createCache({ maxLength: 32 });
+    const want = [lm.forward(prompt, { cache }).logits.data, lm.forward([5], { cache }).logits.data];
+    cache.dispose();
+    let grew = 0;
+    for (let free = 512; free <= 16384; free += 512) {
+      const small = await initRuntime({ backend, initialMemoryMiB: 1, threads: 1 });
+      const m = await loadModel(small, llamaObjects(), { kind: 'causal-lm' });
+      const c = m.createCache({ maxLength: 32 });
+      const s = small.memoryStats();
+      const filler = small.zeros([Math.floor((s.capacityBytes - s.bytesInUse - free) / 4)]);
+      const before = small.memoryStats().capacityBytes;
+      expect(m.forward(prompt, { cache: c }).logits.data, `free ${free}: prefill`).toEqual(want[0]);
+      expect(m.forward([5], { cache: c }).logits.data, `free ${free}: step`).toEqual(want[1]);
+      if (small.memoryStats().capacityBytes > before) grew++;
+      filler.dispose();
+      small.dispose();
+    }
+    expect(grew).toBeGreaterThan(10);
+  });
+
   it('says when the cache is full, and names bad ids', () => {
     const cache = lm.createCache({ maxLength: 8 });
     lm.forward(ids(6, 10), { cache });
     expect(() => lm.forward(ids(3, 11), { cache })).toThrow(/the cache is full: it holds 6 of 8 positions and 3 more do not fit/);
     expect(cache.length).toBe(6);
     expect(() => lm.forward([V])).toThrow(RangeError);
-    expect(() => lm.forward([[1, 2], [3]])).toThrow(/one length/);
+    expect(() => lm.forward([[1, 2], [3]], { attentionMask: [[1, 1], [1]] })).toThrow(/with an attentionMask, the sequences must be padded to one length/);
+    expect(() => lm.forward([[1, 2], [3, 4]], { attentionMask: [[1, 1], [1, 0]] })).toThrow(/only left padding/);
     expect(() => lm.forward([1], { cache: {} as never })).toThrow(/made by this model's createCache/);
     cache.dispose();
   });

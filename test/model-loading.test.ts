@@ -62,6 +62,26 @@ describe('loadModel sources and errors', () => {
     m.dispose();
   });
 
+  it('gives the same embeddings when the Wasm memory has to grow in the middle of a call', async () => {
+    // Fill a small memory so that its free space runs out at every point of one embed call in turn:
+    // wherever it grows, a view of the old buffer must not be written through.
+    const text = 'Mean pooling averages hidden states.';
+    const want = (await loadEncoder(rt, ST)).embed([text]);
+    let grew = 0;
+    for (let free = 1024; free <= 8192; free += 256) {
+      const small = await initRuntime({ initialMemoryMiB: 1, threads: 1 });
+      const m = await loadEncoder(small, ST);
+      const s = small.memoryStats();
+      const filler = small.zeros([Math.floor((s.capacityBytes - s.bytesInUse - free) / 4)]);
+      const before = small.memoryStats().capacityBytes;
+      expect(m.embed([text]), `free ${free}`).toEqual(want);
+      if (small.memoryStats().capacityBytes > before) grew++;
+      filler.dispose();
+      small.dispose();
+    }
+    expect(grew).toBeGreaterThan(10);
+  });
+
   it('says which file is missing and where it looked', async () => {
     await expect(loadEncoder(rt, `${DIR}no-such-folder`)).rejects.toThrow(/config\.json not found in .*no-such-folder.*looked for .*no-such-folder\/config\.json/);
     const files = pickedFiles(ST).filter((f) => !f.name.endsWith('.safetensors'));
