@@ -422,7 +422,8 @@ export class EncoderModel {
     }
     this.layers.forEach((layer, index) => {
       const onWeights = wanted?.has(index) ? (w: Float32Array) => { attentions![index] = cropAttention(w, b, this.numHeads, lp, l); } : undefined;
-      layer.forwardRows(temps, x, { batch: b, length: lp, causal: false, keyLengths, variants }, y, onWeights);
+      // each layer's temporaries are freed when it ends: the peak is one layer's, not the model's
+      ws.run((layerTemps) => layer.forwardRows(layerTemps, x, { batch: b, length: lp, causal: false, keyLengths, variants }, y, onWeights));
       [x, y] = [y, x];
     });
     return x;

@@ -304,7 +304,8 @@ export class CausalLMModel {
     const x = mat(temps.tensor([n, e]).ptr, e);
     const y = mat(temps.tensor([n, e]).ptr, e);
     const attentions: LMForwardResult['attentions'] = wanted ? new Array(this.numLayers).fill(undefined) : undefined;
-    this.layers.forEach((layer, i) => {
+    // each layer's temporaries are freed when it ends: the peak is one layer's, not the model's
+    this.layers.forEach((layer, i) => ws.run((temps) => {
       layer.inputNorm.forwardRows(h, n, x);
       const onWeights = wanted?.has(i) ? (w: Float32Array) => { attentions![i] = { data: w, shape: [batch, spec.numHeads, length, start + length] }; } : undefined;
       layer.attention.appendRows(temps, x, length, cache.layers[i]!, y, pads, onWeights);
@@ -316,7 +317,7 @@ export class CausalLMModel {
         layer.postFeedForwardNorm.forwardRows(y, n, y);
         ws.kernels.addInPlace(h.ptr, y.ptr, n * e);
       } else layer.mlp.forwardRows(temps, x, n, h, true); // h = h + mlp (fused into the down projection)
-    });
+    }));
     // the rows whose logits are wanted: every position, or the last of each sequence
     const out = allLogits ? n : batch;
     let last: Mat = h;
