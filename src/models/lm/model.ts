@@ -218,14 +218,19 @@ export class CausalLMModel {
 
   private readonly disposeAll: () => void;
 
-  /** A KV cache for `batch` sequences of up to `maxLength` positions (default: the model's). */
+  /**
+   * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
+   * by default the model's context, starting at 256 positions and growing on demand.
+   */
   createCache(options?: { maxLength?: number; batch?: number }): LMCache {
     this.assertLive();
     const maxLength = options?.maxLength ?? this.maxLength;
     const batch = options?.batch ?? 1;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
-    return new LMCache(this, this.layerCaches(batch, Math.min(maxLength, INITIAL_CAPACITY)), batch, maxLength);
+    // an explicit maxLength is allocated at once; the model's whole context grows on demand
+    const capacity = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
+    return new LMCache(this, this.layerCaches(batch, capacity), batch, maxLength);
   }
 
   /** One KV cache per layer of `capacity` positions (all or none). */
