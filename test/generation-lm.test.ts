@@ -5,30 +5,14 @@
 // whole sequence; a chat session's second turn equals a fresh chat; a full LMCache (which throws on
 // overflow) ends generation with 'length' and a note.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chat, createChatSession, generate, loadModel, reference, stream, type AttentionRuntime, type CausalLM, type CausalLMModel } from '../src/index.js';
+import { chat, createChatSession, generate, loadModel, stream, type AttentionRuntime, type CausalLM, type CausalLMModel } from '../src/index.js';
 import { runtimeFor, BUILDS } from './helpers.js';
 import { IM_END, QWEN2_TEMPLATE, VOCAB, byteTokenizerJson } from './helpers/fake-lm.js';
-
-const E = 32, H = 4, KV = 2, D = 8, F = 48, LAYERS = 2;
+import { tinyLlamaObjects } from './helpers/llama.js';
 
 function tinyLlama() {
-  let seed = 21;
-  const t = (shape: number[], scale = 0.5, offset = 0) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed++).map((x) => offset + x * scale), shape });
-  const weights: Record<string, { data: Float32Array; shape: number[] }> = { 'model.embed_tokens.weight': t([VOCAB, E], 1), 'model.norm.weight': t([E], 0.2, 1), 'lm_head.weight': t([VOCAB, E], 2) };
-  for (let i = 0; i < LAYERS; i++) {
-    const p = `model.layers.${i}.`;
-    Object.assign(weights, {
-      [`${p}input_layernorm.weight`]: t([E], 0.2, 1), [`${p}post_attention_layernorm.weight`]: t([E], 0.2, 1),
-      [`${p}self_attn.q_proj.weight`]: t([H * D, E]), [`${p}self_attn.k_proj.weight`]: t([KV * D, E]),
-      [`${p}self_attn.v_proj.weight`]: t([KV * D, E]), [`${p}self_attn.o_proj.weight`]: t([E, H * D]),
-      [`${p}mlp.gate_proj.weight`]: t([F, E]), [`${p}mlp.up_proj.weight`]: t([F, E]), [`${p}mlp.down_proj.weight`]: t([E, F]),
-    });
-  }
-  const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: E, num_attention_heads: H, num_key_value_heads: KV,
-    num_hidden_layers: LAYERS, intermediate_size: F, vocab_size: VOCAB, max_position_embeddings: 512, rms_norm_eps: 1e-6,
-    rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: false,
-  };
+  // a 2× output head: sharper next-token distributions, so greedy ties are unlikely
+  const { config, weights } = tinyLlamaObjects({ vocab: VOCAB, seed: 21, headScale: 2, maxPositions: 512 });
   return {
     config,
     weights,

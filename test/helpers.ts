@@ -14,6 +14,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** ‖got − want‖₂ / ‖want‖₂ (the model tests' error measure against reference outputs). */
+export function normwise(got: ArrayLike<number>, want: readonly number[]): number {
+  if (got.length !== want.length) throw new Error(`length ${got.length} vs ${want.length}`);
+  let d = 0, n = 0;
+  for (let i = 0; i < want.length; i++) {
+    d += (got[i]! - want[i]!) ** 2;
+    n += want[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
 export const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export function tensor(shape: number[], seed: number, lo = -1, hi = 1): { data: Float32Array; shape: number[] } {

@@ -5,29 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, reference, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
 import { BUILDS, initRuntime, maxAbsDiff, runtimeFor } from './helpers.js';
+import { tinyLlamaObjects } from './helpers/llama.js';
 
-const E = 32, H = 4, KV = 2, D = 8, F = 48, V = 61, LAYERS = 2;
-
-function llamaObjects(extra: Record<string, unknown> = {}) {
-  let seed = 11;
-  const t = (shape: number[], scale = 0.2, offset = 0) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed++).map((x) => offset + x * scale), shape });
-  const weights: Record<string, { data: Float32Array; shape: number[] }> = { 'model.embed_tokens.weight': t([V, E], 1), 'model.norm.weight': t([E], 0.2, 1), 'lm_head.weight': t([V, E]) };
-  for (let i = 0; i < LAYERS; i++) {
-    const p = `model.layers.${i}.`;
-    Object.assign(weights, {
-      [`${p}input_layernorm.weight`]: t([E], 0.2, 1), [`${p}post_attention_layernorm.weight`]: t([E], 0.2, 1),
-      [`${p}self_attn.q_proj.weight`]: t([H * D, E]), [`${p}self_attn.k_proj.weight`]: t([KV * D, E]),
-      [`${p}self_attn.v_proj.weight`]: t([KV * D, E]), [`${p}self_attn.o_proj.weight`]: t([E, H * D]),
-      [`${p}mlp.gate_proj.weight`]: t([F, E]), [`${p}mlp.up_proj.weight`]: t([F, E]), [`${p}mlp.down_proj.weight`]: t([E, F]),
-    });
-  }
-  const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: E, num_attention_heads: H, num_key_value_heads: KV,
-    num_hidden_layers: LAYERS, intermediate_size: F, vocab_size: V, max_position_embeddings: 4096, rms_norm_eps: 1e-6,
-    rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2, ...extra,
-  };
-  return { config, weights };
-}
+const V = 61;
+const llamaObjects = () => tinyLlamaObjects({ vocab: V, seed: 11 });
 
 const ids = (n: number, seed: number) => Array.from(reference.uniform(n, seed), (x) => Math.floor((x + 1) / 2 * (V - 1)));
 

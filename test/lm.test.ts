@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadModel, renderChat, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, normwise, runtimeFor } from './helpers.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 interface Prompt {
@@ -24,16 +24,6 @@ interface Input { prompts: { text: string; input_ids: number[]; chat?: { message
 const EXPECTED = (JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, Expected> }).checkpoints;
 const INPUTS = (JSON.parse(readFileSync(`${DIR}inputs.json`, 'utf8')) as { checkpoints: Record<string, Input> }).checkpoints;
 
-/** ‖got − want‖₂ / ‖want‖₂. */
-function normwise(got: ArrayLike<number>, want: readonly number[]): number {
-  expect(got.length).toBe(want.length);
-  let d = 0, n = 0;
-  for (let i = 0; i < want.length; i++) {
-    d += (got[i]! - want[i]!) ** 2;
-    n += want[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 const argmax = (x: ArrayLike<number>): number => {
   let best = 0;

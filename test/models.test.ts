@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type AttentionRuntime, type EncoderModel } from '../src/index.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, normwise, runtimeFor } from './helpers.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
 type Text = string | [string, string];
@@ -35,16 +35,6 @@ const EXPECTED = (JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { c
 
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 
-/** ‖got − want‖₂ / ‖want‖₂ over all values. */
-function normwise(got: ArrayLike<number>, want: number[]): number {
-  expect(got.length).toBe(want.length);
-  let d = 0, n = 0;
-  for (let i = 0; i < want.length; i++) {
-    d += (got[i]! - want[i]!) ** 2;
-    n += want[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 /** The fixture batch as forward's input (token types for the families that have them). */
 const inputOf = (name: string, b: Batch) => ({

@@ -4,6 +4,7 @@
  * runtime as it was.
  */
 import { Tensor, type Heap } from './memory.js';
+import { editDistance } from '../reference/names.js';
 
 /** The typed arrays of numbers that tensor data may be, besides Float32Array (Float16Array too, where the engine has it). */
 export type NumericArray = Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
@@ -236,16 +237,6 @@ function hint(key: string, known: readonly string[]): string {
   return bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? `did you mean ${best}?` : `its options are ${known.join(', ')}`;
 }
 
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 /** A named weight of a module: present, float32, and of the expected shape (string entries are free). */
 export function checkWeight(where: string, name: string, value: unknown, heap: Heap, expected: readonly (number | string)[], why: string): Checked {

@@ -17,7 +17,7 @@ import { llamaSpec } from './lm/llama.js';
 import { gpt2Spec } from './lm/gpt2.js';
 import { gemma3Spec } from './lm/gemma3.js';
 import { CausalLMModel } from './lm/model.js';
-import type { LMSpec } from './lm/spec.js';
+import { tokenIdList, type LMSpec } from './lm/spec.js';
 import type { Pooling } from './encoders/pooling.js';
 
 export interface LoadModelOptions {
@@ -99,7 +99,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const spec = f.spec(checkpoint.config, names, architecture, allowed);
   const unused = checkNames(spec.architecture, new Set(spec.required), spec.unused, names, checkpoint.where);
   const eos = checkpoint.generationConfig?.['eos_token_id'];
-  const eosTokenIds = typeof eos === 'number' ? [eos] : Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : spec.eosTokenIds;
+  const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
   return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {});
 }
 

@@ -3,8 +3,9 @@
  * the twins so that both report the same short paragraph: the first few missing and unexpected
  * names with a count of the rest, and, when the names look like a whole model's state_dict (the
  * module's names under one or more common prefixes), the `prefix` values that would pick one
- * module out of it. Pure string work: it imports nothing.
+ * module out of it. Pure string work.
  */
+import { editDistance } from './names.js';
 
 /** How many missing and how many unexpected names a message lists before counting the rest. */
 const SHOWN_MISSING = 4;
@@ -117,13 +118,3 @@ function nearest(name: string, candidates: readonly string[]): string | undefine
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}

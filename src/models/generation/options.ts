@@ -5,6 +5,7 @@
  */
 import { describe } from '../../engine/validate.js';
 import type { CausalLM, CausalLMCache, GenerateOptions, GenerationEvent } from './types.js';
+import { editDistance } from '../../reference/names.js';
 
 export const GENERATE_OPTIONS = [
   'maxNewTokens',
@@ -76,15 +77,6 @@ const FOREIGN: Record<string, string> = {
   ontoken: 'did you mean onToken?',
 };
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 function hint(key: string, known: readonly string[]): string {
   const folded = fold(key);

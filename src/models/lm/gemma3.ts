@@ -12,7 +12,7 @@ import { describe, type TensorLike } from '../../engine/validate.js';
 import type { StateDict } from '../checkpoint.js';
 import { ConfigReader } from '../config.js';
 import { ropeInvFreq } from './rope.js';
-import type { LMLayerTensors, LMSpec } from './spec.js';
+import { tokenId, tokenIdList, type LMLayerTensors, type LMSpec } from './spec.js';
 
 export function gemma3Spec(config: Record<string, unknown>, architecture: string, allowed: readonly string[]): LMSpec {
   const place = 'config.json (gemma3_text)';
@@ -81,9 +81,9 @@ export function gemma3Spec(config: Record<string, unknown>, architecture: string
     attnSoftcap: softcap('attn_logit_softcapping'),
     finalSoftcap: softcap('final_logit_softcapping'),
     embedScale: Math.fround(Math.sqrt(hidden)), // a buffer in the embedding dtype (float32 here)
-    bosTokenId: typeof config['bos_token_id'] === 'number' ? config['bos_token_id'] : undefined,
-    padTokenId: typeof config['pad_token_id'] === 'number' ? config['pad_token_id'] : undefined,
-    eosTokenIds: typeof eos === 'number' ? [eos] : Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : [],
+    bosTokenId: tokenId(config['bos_token_id']),
+    padTokenId: tokenId(config['pad_token_id']),
+    eosTokenIds: tokenIdList(eos),
     required,
     unused: (name) => name === 'lm_head.weight' || /\.rotary_emb(_local)?\.inv_freq$/.test(name),
     tensors: (w: StateDict) => {

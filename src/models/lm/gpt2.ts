@@ -10,7 +10,7 @@ import { describe, type TensorLike } from '../../engine/validate.js';
 import type { StateDict } from '../checkpoint.js';
 import { ConfigReader } from '../config.js';
 import { prefixOf } from '../encoders/bert.js';
-import type { LMLayerTensors, LMSpec } from './spec.js';
+import { tokenId, tokenIdList, type LMLayerTensors, type LMSpec } from './spec.js';
 
 export function gpt2Spec(config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]): LMSpec {
   const place = 'config.json (gpt2)';
@@ -47,9 +47,9 @@ export function gpt2Spec(config: Record<string, unknown>, names: Set<string>, ar
     activation: 'gelu_tanh',
     maxPositions: c.int('n_positions', 1024, 1),
     windows: Array.from({ length: layers }, () => undefined),
-    bosTokenId: typeof config['bos_token_id'] === 'number' ? config['bos_token_id'] : undefined,
-    padTokenId: typeof config['pad_token_id'] === 'number' ? config['pad_token_id'] : undefined,
-    eosTokenIds: typeof eos === 'number' ? [eos] : [],
+    bosTokenId: tokenId(config['bos_token_id']),
+    padTokenId: tokenId(config['pad_token_id']),
+    eosTokenIds: tokenIdList(eos),
     required,
     unused: (name) => /\.attn\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight',
     tensors: (w: StateDict) => {

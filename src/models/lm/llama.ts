@@ -9,7 +9,7 @@ import { describe, type TensorLike } from '../../engine/validate.js';
 import type { StateDict } from '../checkpoint.js';
 import { ConfigReader } from '../config.js';
 import { ropeInvFreq } from './rope.js';
-import type { LinearTensors, LMLayerTensors, LMSpec } from './spec.js';
+import { tokenId, tokenIdList, type LinearTensors, type LMLayerTensors, type LMSpec } from './spec.js';
 
 export type LlamaFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'phi3';
 
@@ -76,9 +76,9 @@ export function llamaSpec(config: Record<string, unknown>, family: LlamaFamily, 
     maxPositions: c.int('max_position_embeddings', 2048, 1),
     rope: Array.from({ length: layers }, () => ({ invFreq, name: 'rope' })),
     windows: Array.from({ length: layers }, () => window),
-    bosTokenId: typeof config['bos_token_id'] === 'number' ? config['bos_token_id'] : undefined,
-    padTokenId: typeof config['pad_token_id'] === 'number' ? config['pad_token_id'] : undefined,
-    eosTokenIds: typeof eos === 'number' ? [eos] : Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : [],
+    bosTokenId: tokenId(config['bos_token_id']),
+    padTokenId: tokenId(config['pad_token_id']),
+    eosTokenIds: tokenIdList(eos),
     required: [],
     unused: (name) => /\.rotary_emb\.inv_freq$/.test(name) || (tied && name === 'lm_head.weight'),
     tensors: () => { throw new Error('unreachable'); },

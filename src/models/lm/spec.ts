@@ -69,3 +69,14 @@ export interface LMSpec {
   /** Names read but not used (buffers such as attn.bias, rotary inv_freq). */
   unused: (name: string) => boolean;
 }
+
+/** A config's token id field (`eos_token_id` may be a number or a list) as a list. */
+export function tokenIdList(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  return Array.isArray(value) ? value.filter((x): x is number => typeof x === 'number') : [];
+}
+
+/** A config's single token id field, or undefined. */
+export function tokenId(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
