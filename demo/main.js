@@ -5,6 +5,7 @@ import { init, supportedBackends } from '../dist/index.js';
 import { WORKED_EXAMPLE, workedExample, sentenceAttention, HEADS, MAX_WORDS } from './examples.js';
 import { initDateNormalizer } from './date-normalizer.js';
 import { initCheckpoint } from './checkpoint.js';
+import { initChat } from './chat.js';
 import { drawHeatmap, drawBars } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
@@ -101,7 +102,7 @@ function renderSelf(rt) {
   });
 }
 
-// ── 4. Benchmark in a worker ───────────────────────────────────────────────────────────────────
+// ── 6. Benchmark in a worker ───────────────────────────────────────────────────────────────────
 const COLOURS = { 'wasm relaxed-simd': '#08306b', 'wasm simd': '#2171b5', 'wasm scalar': '#6baed6', 'plain JS': '#e8843a' };
 const THREADED = '#41ab5d';
 
@@ -227,6 +228,7 @@ async function main() {
   $('bench-run').addEventListener('click', () => runBench().catch(() => {}));
   await initDateNormalizer(rt); // 3. the date normaliser (demo/date-normalizer.js)
   initCheckpoint(rt); // 4. a checkpoint folder the reader picks (demo/checkpoint.js)
+  initChat(rt); // 5. a language model the reader picks, to chat with (demo/chat.js)
   document.body.dataset.ready = 'true';
 }
 

@@ -22,6 +22,9 @@ export interface DemoServerOptions {
 /** Where the server sends @huggingface/tokenizers' ES module (the path the demo page's import map names), whatever `root` and `dirs` are. */
 export const TOKENIZERS_URL_PATH: string;
 
+/** Where the server sends @huggingface/jinja's ES module (the chat templates; the path the demo page's import map names). */
+export const JINJA_URL_PATH: string;
+
 /** The headers `isolated: true` sends. */
 export const ISOLATION_HEADERS: Readonly<Record<string, string>>;
 

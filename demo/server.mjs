@@ -4,7 +4,8 @@
 // as application/wasm so the browser can compile them while they download) and models/ (the date
 // normaliser's weights and vocabulary, fetched by dist/ through import.meta.url as well), plus the
 // tokenizer library at /node_modules/@huggingface/tokenizers/dist/tokenizers.mjs, where the page's
-// import map points '@huggingface/tokenizers'.
+// import map points '@huggingface/tokenizers', and the chat-template library at
+// /node_modules/@huggingface/jinja/dist/index.js, where it points '@huggingface/jinja'.
 //
 // Every response carries the cross-origin isolation headers (COOP same-origin, COEP require-corp,
 // and CORP same-origin on each resource), so the page may use SharedArrayBuffer and the runtime's
@@ -45,7 +46,9 @@ function resolveModule(specifier) {
     return undefined; // not installed: the path answers 404
   }
 }
-const MODULES = { [TOKENIZERS_URL_PATH]: resolveModule('@huggingface/tokenizers') };
+/** The chat-template library chat sessions import as '@huggingface/jinja' (one ES module, no imports), served the same way. */
+export const JINJA_URL_PATH = '/node_modules/@huggingface/jinja/dist/index.js';
+const MODULES = { [TOKENIZERS_URL_PATH]: resolveModule('@huggingface/tokenizers'), [JINJA_URL_PATH]: resolveModule('@huggingface/jinja') };
 
 /** What makes a page cross-origin isolated (crossOriginIsolated === true: SharedArrayBuffer, threads). */
 export const ISOLATION_HEADERS = {
