@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
 import { Linear } from '../src/nn/linear.js';
-import { BUILDS, runtimeFor, uniform } from './helpers.js';
+import { BUILDS, initRuntime, runtimeFor, uniform } from './helpers.js';
 import { quantizeRows8Reference, referenceGemmQ8 } from '../bench/kernel-cases.mjs';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
@@ -130,6 +130,24 @@ describe.each(BUILDS)('Q8 weights, %s build', (backend) => {
       expect(error).toBeLessThan(ENCODER_BOUND);
     } finally {
       m.dispose();
+    }
+  });
+
+  it('the same bits on 1 and 2 threads (every Q8 product split across both)', async () => {
+    const one = await initRuntime({ backend, threads: 1 });
+    const two = await initRuntime({ backend, threads: 2 });
+    try {
+      two.parallelMinFlops = 0;
+      const ids = LM['llama']!.prompts[0]!.input_ids;
+      const a = await loadModel(one, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+      const b = await loadModel(two, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+      const la = a.forward(ids, { allLogits: true }).logits.data, lb = b.forward(ids, { allLogits: true }).logits.data;
+      expect(new Uint32Array(lb.buffer, lb.byteOffset, lb.length)).toEqual(new Uint32Array(la.buffer, la.byteOffset, la.length));
+      a.dispose();
+      b.dispose();
+    } finally {
+      one.dispose();
+      two.dispose();
     }
   });
 
