@@ -5,10 +5,12 @@
 // single-file kernels (softmax, additive scores, rotary embedding, the row norms and elementwise
 // kernels of a transformer layer, the GRU cell). simd.ts, vmath.ts and erf.ts hold the helpers they share.
 import { DIRECT_M, KC, MC, MR, NB, NR } from './gemm/tiles';
+import { QBLOCK } from './gemm/q8';
 import { DIRECT_MAX_LQ, KB, PW, QB, SPLIT_KEYS } from './attention/tiles';
 import { PARAMS_BYTES } from './attention/params';
 
 export { gemm, gemmScratchBytes } from './gemm/gemm';
+export { gemmQ8, quantizeRows8 } from './gemm/q8';
 export { logSoftmax, softmax } from './softmax';
 export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
 export { attentionMerge, attentionMergeItems, attentionPartialBytes } from './attention/merge';
@@ -26,6 +28,8 @@ export const GEMM_KC: i32 = KC;
 export const GEMM_MC: i32 = MC;
 export const GEMM_DIRECT_M: i32 = DIRECT_M;
 export const GEMM_NB: i32 = NB;
+/** Elements per block of the Q8 weights and activations (one scale each). */
+export const Q8_BLOCK: i32 = QBLOCK;
 export const ATTENTION_QB: i32 = QB;
 export const ATTENTION_KB: i32 = KB;
 export const ATTENTION_PW: i32 = PW;

@@ -66,6 +66,9 @@ Other benchmark scripts (each prints its own table):
                          (73 s on 2 busy cores)
   npm run bench:decode   the decoding hot paths: a bound seq2seq step (dot, Bahdanau) and a
                          KV-cache multi-head step, against plain JS
+  npm run bench:q8       decode-shaped matrix-vector products (SmolLM2-135M widths), f32 against
+                         Q8 weights on each build, weights in cache and from memory: time, weight
+                         GB/s, the ratio (node bench/q8-lm.mjs: a whole SmolLM2-shaped decode step)
   npm run bench:dates    the shipped date normaliser: one date and a batch of 256, every build,
                          plain JS and onnxruntime (when installed in bench/peers)
   npm run bench:encoders sentence embeddings from BERT checkpoints (loadModel): an

@@ -21,6 +21,8 @@
 //   swiglu            dims { count, out: 'new' | 'gate' | 'up', data }                          flops 5·count
 //   addInPlace        dims { count }                                                            flops count
 //   mulInPlace        dims { count }                                                            flops count
+//   quantizeRows8     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
+//   gemmQ8            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -36,11 +38,20 @@
 // out of the norms), no write outside the outputs (gaps and fresh outputs hold a NaN sentinel), no
 // input modified. Gaps of strided inputs and the scratch hold the sentinel too, so a kernel that reads
 // what it should not gets NaN.
+//
+// The Q8 kernels have their own rules. quantizeRows8 must equal, exactly (bits of every scale and
+// every int8), its literal float32 replica (quantizeRows8Reference): d = fround(max|x|/127),
+// q = round-half-even(fround(x/d)) clamped to [−127, 127]. gemmQ8 is checked against the float64
+// product of the dequantized operands, Σ_b xs·ws·Σ_i xq·wq, with Q8_TOLERANCE (1e-6): its block sums
+// are exact integers, so only the per-block float scaling and the f32 sum over blocks round. Its
+// 'special' data puts a NaN scale (what quantizeRows8 makes of a NaN or ±Infinity) in one row.
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
 export const TOLERANCE = 1e-5;
 /** Absolute bound ‖got‖₂ when the reference is all zeros. */
 export const ZERO_TOLERANCE = 1e-6;
+/** Normalised error bound of gemmQ8 against the float64 product of the dequantized operands. */
+export const Q8_TOLERANCE = 1e-6;
 /** The f32x4 width (Wasm SIMD fixes it; not a tile constant). */
 export const LANES = 4;
 /** Extra floats per row of the strided layouts. */
@@ -48,7 +59,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -96,6 +107,10 @@ export function describeDims(c) {
     case 'addInPlace':
     case 'mulInPlace':
       return `count=${d.count}`;
+    case 'quantizeRows8':
+      return `rows=${d.rows} k=${d.k} ldx=${d.ldx} data=${d.data}`;
+    case 'gemmQ8':
+      return `m=${d.m} n=${d.n} k=${d.k} bias=${+d.bias} accumulate=${+d.accumulate} ldc=${d.ldc} data=${d.data}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -122,6 +137,10 @@ export function shortDims(c) {
     case 'addInPlace':
     case 'mulInPlace':
       return `count=${d.count}`;
+    case 'quantizeRows8':
+      return `rows=${d.rows} k=${d.k}`;
+    case 'gemmQ8':
+      return `m=${d.m} n=${d.n} k=${d.k}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -138,6 +157,9 @@ export function tileSummary(kernel, tiles) {
       return attention;
     case 'attentionWeights': // per head: gemm (QKᵀ, W·V) and the row softmax
       return `${attention} ${gemm}`;
+    case 'quantizeRows8':
+    case 'gemmQ8':
+      return `Q8_BLOCK=${tiles.q8.BLOCK}`;
     default:
       return '';
   }
@@ -173,6 +195,10 @@ function flopsOf(kernel, d) {
     case 'addInPlace':
     case 'mulInPlace':
       return d.count;
+    case 'quantizeRows8':
+      return 3 * d.rows * d.k;
+    case 'gemmQ8':
+      return 2 * d.m * d.n * d.k;
   }
   throw new Error(`unknown kernel ${kernel}`);
 }
@@ -203,6 +229,11 @@ export function layerNormDims({ rows, n, weight = true, bias = true, residual = 
 export function rmsNormDims({ rows, n, weight = true, eps = 1e-6, strided = false, inPlace = false, data = 'unit' }) {
   const ld = n + (strided ? PAD : 0);
   return { rows, n, ldx: ld, ldo: inPlace ? ld : n + (strided ? 2 * PAD : 0), weight, eps: Math.fround(eps), inPlace, data };
+}
+
+/** gemmQ8 dims: contiguous x and W (k bytes per row), ldc = n (+ PAD when strided). */
+export function gemmQ8Dims(m, n, k, { bias = false, accumulate = false, strided = false, data = 'uniform' } = {}) {
+  return { m, n, k, bias, accumulate, ldc: n + (strided ? PAD : 0), data };
 }
 
 /** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D]. */
@@ -343,6 +374,23 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   for (const count of [...counts, 1000]) cases.push(makeCase('addInPlace', { count }));
   for (const count of [...counts, 1000]) cases.push(makeCase('mulInPlace', { count }));
 
+  // Q8: k around the block (1, 2, 3 blocks) and a model width (128 blocks); rows around the row
+  // pairs and the DIRECT_M cut-off of the f32 gemm; every n 1…17 (the 4-column tile and its tails)
+  // and 2·NB + 1; bias, accumulate, a padded ldc and NaN scales on a pattern.
+  const QBK = tiles.q8.BLOCK;
+  const q8ks = [QBK, 2 * QBK, 3 * QBK];
+  for (const rows of [1, 2, 5])
+    for (const k of [...q8ks, 128 * QBK])
+      for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows8', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
+  const q8ns = sizes([...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1]);
+  for (const m of sizes([1, 2, 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+    for (const n of q8ns)
+      for (const k of q8ks) {
+        const bits = hash32(`gemmQ8 ${m} ${n} ${k}`);
+        cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
+      }
+  for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
   const s = tiny ? 8 : 1; // tiny: every length divided by 8 (the bench's own test)
@@ -358,6 +406,9 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('layerNorm', layerNormDims({ rows: L(256), n: L(512), residual: true }), { ...perf, name: `layerNorm ${L(256)}×${L(512)} residual` }));
   cases.push(makeCase('activation', { count: L(256) * L(2048), kind: 'gelu', inPlace: false, data: 'uniform' }, { ...perf, name: `gelu ${L(256)}×${L(2048)}` }));
   cases.push(makeCase('swiglu', { count: L(256) * L(2048), out: 'new', data: 'uniform' }, { ...perf, name: `swiglu ${L(256)}×${L(2048)}` }));
+  const k8 = Math.max(QBK, L(576) - (L(576) % QBK));
+  cases.push(makeCase('gemmQ8', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ8 1×${L(1536)}×${k8} (decoder step)` }));
+  cases.push(makeCase('quantizeRows8', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows8 ${L(256)}×${k8}` }));
   return cases;
 }
 
@@ -557,7 +608,7 @@ export function referenceRmsNorm({ rows, n, eps }, x, weight = null) {
  * ‖got − ref‖₂ when ‖ref‖₂ = 0) over the elements whose reference is finite; a NaN in got there fails
  * (nanAt), and so does an element whose reference is NaN or ±Infinity and got is not the same (specialAt).
  */
-export function compare(got, ref) {
+export function compare(got, ref, tolerance = TOLERANCE) {
   if (got.length !== ref.length) return { error: Infinity, absolute: false, ok: false, nanAt: -1, specialAt: -1 };
   let diff = 0;
   let norm = 0;
@@ -578,7 +629,7 @@ export function compare(got, ref) {
     return { error, absolute: true, ok: error <= ZERO_TOLERANCE, nanAt: -1, specialAt: -1 };
   }
   const error = Math.sqrt(diff / norm);
-  return { error, absolute: false, ok: error <= TOLERANCE, nanAt: -1, specialAt: -1 };
+  return { error, absolute: false, ok: error <= tolerance, nanAt: -1, specialAt: -1 };
 }
 
 // ---- cases in Wasm memory -----------------------------------------------------------------------
@@ -716,6 +767,10 @@ export function prepareCase(env, c) {
     case 'addInPlace':
     case 'mulInPlace':
       return prepareElementwise(env, c);
+    case 'quantizeRows8':
+      return prepareQuantize(env, c);
+    case 'gemmQ8':
+      return prepareGemmQ8(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -733,7 +788,8 @@ function finish(arena, c, parts) {
     case: c,
     ...parts,
     outputs() {
-      return Object.fromEntries(arena.outputs.map((o) => [o.name, arena.gather(o.ptr, o.idx)]));
+      const floats = Object.fromEntries(arena.outputs.map((o) => [o.name, arena.gather(o.ptr, o.idx)]));
+      return parts.readOutputs ? { ...floats, ...parts.readOutputs() } : floats;
     },
     /** A fresh scratch block of `bytes` (default: the case's), filled with the sentinel. */
     newScratch(bytes = parts.scratchBytes) {
@@ -751,7 +807,7 @@ function finish(arena, c, parts) {
       let ok = true;
       let error = 0;
       for (const name of Object.keys(want)) {
-        const r = compare(got[name], want[name]);
+        const r = compare(got[name], want[name], parts.tolerance ?? TOLERANCE);
         errors[name] = r;
         ok &&= r.ok;
         if (!(r.error <= error)) error = r.error;
@@ -1096,4 +1152,183 @@ export function failureMessage(c, build, tiles, result) {
   }
   what.push(...result.problems);
   return `${c.kernel} ${build} ${describeDims(c)}${tilesText ? ` (${tilesText})` : ''}: ${what.join('; ')}`;
+}
+
+// ---- Q8 ------------------------------------------------------------------------------------------
+
+/** Ties to even, as f32.nearest. */
+function roundEven(v) {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
+}
+
+/**
+ * The literal float32 replica of quantizeRows8: per block of 32, d = fround(max|x|/127) (NaN when the
+ * block holds a NaN or ±Infinity, then q = 0; 0 for a zero block), q = round-half-even(fround(x/d))
+ * clamped to [−127, 127]. x [rows, k] contiguous → { q: Int8Array [rows, k], scales: Float32Array [rows, k/32] }.
+ */
+export function quantizeRows8Reference(x, rows, k, block = 32) {
+  const q = new Int8Array(rows * k);
+  const scales = new Float32Array((rows * k) / block);
+  for (let b = 0; b < scales.length; b++) {
+    let amax = 0;
+    for (let i = 0; i < block; i++) {
+      const v = Math.abs(x[b * block + i]);
+      amax = Number.isNaN(v) || Number.isNaN(amax) ? NaN : Math.max(amax, v);
+    }
+    const d = Math.fround(amax / 127);
+    if (!(d < Infinity) || d === 0) {
+      scales[b] = d === 0 ? 0 : NaN;
+      continue;
+    }
+    scales[b] = d;
+    for (let i = 0; i < block; i++) q[b * block + i] = Math.max(-127, Math.min(127, roundEven(Math.fround(x[b * block + i] / d))));
+  }
+  return { q, scales };
+}
+
+/** y = Σ_b xs·ws·Σ_i xq·wq (+ bias) (+ c0) in float64: the product of the dequantized operands. */
+export function referenceGemmQ8({ m, n, k }, xq, xs, wq, ws, bias = null, c0 = null, block = 32) {
+  const blocks = k / block;
+  const c = new Float64Array(m * n);
+  for (let r = 0; r < m; r++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let b = 0; b < blocks; b++) {
+        let dot = 0;
+        for (let i = 0; i < block; i++) dot += xq[r * k + b * block + i] * wq[j * k + b * block + i];
+        s += xs[r * blocks + b] * ws[j * blocks + b] * dot;
+      }
+      c[r * n + j] = (c0 ? c0[r * n + j] : 0) + (bias ? bias[j] : 0) + s;
+    }
+  return c;
+}
+
+/** int8 values in [−127, 127] from the seeded generator. */
+function int8Values(env, count, seed) {
+  return Int8Array.from(env.uniform(count, seed, -127.49, 127.49), (v) => Math.round(v));
+}
+
+/** Input rows of quantizeRows8: uniform, each row at its own scale; 'special' adds ties, a zero block, NaN and ±Infinity. */
+function quantizeData(env, d, seed) {
+  const { rows, k } = d;
+  const x = env.uniform(rows * k, seed);
+  for (let r = 0; r < rows; r++) {
+    const scale = [1, 1e-3, 40, 1e-30, 3e4][r % 5];
+    for (let i = 0; i < k; i++) x[r * k + i] = Math.fround(x[r * k + i] * scale);
+  }
+  if (d.data === 'special') {
+    // block 0 of row 0: d = 1 exactly, and halves that round to even
+    x.set([127, 2.5, -3.5, 0.5, -0.5, 1.5, 126.5, -126.5], 0);
+    if (k > 32) x.fill(0, k - 32, k); // a zero block: d = 0, q = 0
+    if (rows > 1) x[k + 5] = NaN;
+    if (rows > 2) x[2 * k + 7] = -Infinity;
+    if (rows > 3) x[3 * k + 1] = 1e-40; // subnormal: d rounds, x/d may pass 127.5 (clamped)
+  }
+  return x;
+}
+
+function prepareQuantize(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { rows, k, ldx } = d;
+  const key = `quantizeRows8 ${JSON.stringify(d)}`;
+  const x = quantizeData(env, d, hash32(key));
+  const arena = new Arena(heap);
+  const xFloats = (rows - 1) * ldx + k;
+  const qFloats = (rows * k) / 4;
+  const sFloats = (rows * k) / 32;
+  const ptr = { x: arena.alloc(xFloats), q: arena.alloc(qFloats), scales: arena.alloc(sFloats) };
+  const xIdx = matrixIndices(rows, k, ldx);
+  arena.fill(ptr.x, xFloats);
+  arena.scatter(ptr.x, xIdx, x);
+  arena.inputs.push({ name: 'x', ptr: ptr.x, floats: xFloats, snapshot: arena.snapshot(ptr.x, xFloats) });
+  const all = (n) => new Int32Array(n).map((_, i) => i);
+  arena.outputs.push({ name: 'scales', ptr: ptr.scales, floats: sFloats, idx: all(sFloats) });
+  arena.outputs.push({ name: 'qBytes', ptr: ptr.q, floats: qFloats, idx: all(qFloats) });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    tolerance: 0,
+    reset() {
+      arena.fill(ptr.q, qFloats);
+      arena.fill(ptr.scales, sFloats);
+    },
+    run() {
+      kernels.quantizeRows8(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
+    },
+    /** q as numbers (the int8s), exact. */
+    readOutputs() {
+      return { q: Float32Array.from(new Int8Array(heap.memory.buffer, ptr.q, rows * k)) };
+    },
+    references() {
+      return cached(env, key, () => {
+        const dense = new Float32Array(rows * k);
+        for (let r = 0; r < rows; r++) dense.set(x.subarray(r * k, (r + 1) * k), r * k);
+        const r = quantizeRows8Reference(dense, rows, k);
+        return { q: Float64Array.from(r.q), scales: Float64Array.from(r.scales) };
+      });
+    },
+  });
+}
+
+function prepareGemmQ8(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { m, n, k, ldc } = d;
+  const blocks = k / 32;
+  const key = `gemmQ8 ${JSON.stringify(d)}`;
+  const seed = hash32(key);
+  const xq = int8Values(env, m * k, seed + 1);
+  const wq = int8Values(env, n * k, seed + 2);
+  // the largest block sums: row 0's first block ±127, column 0 the same signs (+32·127²), column 1 the opposite
+  for (let i = 0; i < 32; i++) {
+    const s = (hash32(`${seed} ${i}`) & 1) === 1 ? 1 : -1;
+    xq[i] = 127 * s;
+    wq[i] = 127 * s;
+    if (n > 1) wq[k + i] = -127 * s;
+  }
+  const xs = env.uniform(m * blocks, seed + 3, 1e-3, 2e-2);
+  const ws = env.uniform(n * blocks, seed + 4, 1e-3, 2e-2);
+  if (d.data === 'special') xs[1 * blocks + (blocks - 1)] = NaN; // row 1: NaN everywhere
+  const biasValues = d.bias ? env.uniform(n, seed + 5) : null;
+  const c0 = d.accumulate ? env.uniform(m * n, seed + 6) : null;
+  const arena = new Arena(heap);
+  const cFloats = (m - 1) * ldc + n;
+  const ptr = {
+    xq: arena.alloc((m * k) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * k) / 4), ws: arena.alloc(n * blocks),
+    bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats),
+  };
+  new Int8Array(heap.memory.buffer, ptr.xq, m * k).set(xq);
+  new Int8Array(heap.memory.buffer, ptr.wq, n * k).set(wq);
+  const all = (len) => new Int32Array(len).map((_, i) => i);
+  arena.scatter(ptr.xs, all(m * blocks), xs);
+  arena.scatter(ptr.ws, all(n * blocks), ws);
+  if (biasValues) arena.scatter(ptr.bias, all(n), biasValues);
+  for (const [name, p, floats] of [['xq', ptr.xq, (m * k) / 4], ['xs', ptr.xs, m * blocks], ['wq', ptr.wq, (n * k) / 4], ['ws', ptr.ws, n * blocks], ['bias', ptr.bias, n]]) {
+    if (p) arena.inputs.push({ name, ptr: p, floats, snapshot: arena.snapshot(p, floats) });
+  }
+  const cIdx = matrixIndices(m, n, ldc);
+  arena.outputs.push({ name: 'C', ptr: ptr.c, floats: cFloats, idx: cIdx });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    tolerance: Q8_TOLERANCE,
+    reset() {
+      arena.fill(ptr.c, cFloats);
+      if (c0) arena.scatter(ptr.c, cIdx, c0);
+    },
+    run() {
+      kernels.gemmQ8(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0);
+    },
+    /** Columns [j0, j1) as their own call (the work range). */
+    runColumns(j0, j1) {
+      kernels.gemmQ8(ptr.xq, ptr.xs, m, ptr.wq + j0 * k, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0);
+    },
+    references() {
+      return cached(env, key, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0) }));
+    },
+  });
 }

@@ -21,6 +21,8 @@ import {
   erfc64,
   failureMessage,
   gemmDims,
+  gemmQ8Dims,
+  type GemmQ8Case,
   kernelCases,
   KERNELS,
   layerNormDims,
@@ -187,6 +189,30 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
                 `differ from one call in ${diff.count} elements (first ${diff.first})`,
             );
           }
+        }
+      } finally {
+        p.release();
+      }
+    }
+    if (failures.length) expect.fail(failures.join('\n'));
+  });
+
+  it('gemmQ8: any split of the columns gives the same bits as one call', () => {
+    const failures: string[] = [];
+    const n = 2 * env.tiles.gemm.NB + 7;
+    const gemmQ8Cases: GemmQ8Case[] = [1, 3, env.tiles.gemm.DIRECT_M + 1].map((m) => makeCase('gemmQ8', gemmQ8Dims(m, n, 3 * env.tiles.q8.BLOCK, { bias: true, accumulate: m === 3, strided: m === 1 })));
+    const columnSplits = [[0, 1, n], [0, 5, 6, 17, n], [0, 16, 32, n], [0, n - 1, n], Array.from({ length: n + 1 }, (_, i) => i)];
+    for (const c of gemmQ8Cases) {
+      const p = prepareCase(env, c);
+      try {
+        const whole = p.check();
+        if (!whole.ok) failures.push(failureMessage(c, backend, env.tiles, whole));
+        const want = p.outputs().C!;
+        for (const cuts of columnSplits) {
+          p.reset();
+          for (let s = 0; s + 1 < cuts.length; s++) p.runColumns!(cuts[s]!, cuts[s + 1]!);
+          const diff = bitDifferences(p.outputs().C!, want);
+          if (diff.count) failures.push(`gemmQ8 ${backend} ${describeDims(c)}: columns split at ${cuts.join(',')} differ from one call in ${diff.count} elements (first ${diff.first})`);
         }
       } finally {
         p.release();
@@ -426,7 +452,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     }
     for (const name of Object.keys(arity)) if (typeof exports[name] !== 'function') problems.push(`${name} is in KERNEL_ARITY but not exported`);
     expect(problems).toEqual([]);
-    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
+    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'Q8_BLOCK', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
     expect(globals.sort()).toEqual([...tileGlobals].sort());
     for (const name of tileGlobals) {
       const value = (exports[name] as WebAssembly.Global).value as number;
@@ -442,7 +468,7 @@ describe('the kernel case table', () => {
   const has = <T>(xs: T[], x: T): boolean => xs.includes(x);
 
   it('follows the tile constants: other tiles give other edge sizes', () => {
-    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
+    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, q8: { BLOCK: 32 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
     const cases = kernelCases(tiles).filter((c) => c.edge);
     const gemm = cases.filter((c): c is GemmCase => c.kernel === 'gemm').map((c) => c.dims);
     const attention = cases.filter((c): c is AttentionCase => c.kernel === 'attention').map((c) => c.dims);
@@ -512,7 +538,8 @@ describe('the kernel case table', () => {
     expect(find('layerNorm', { rows: 256, n: 512, residual: true, weight: true, bias: true })?.flops).toBe(9 * 256 * 512);
     expect(find('activation', { count: 256 * 2048, kind: 'gelu' })?.flops).toBe(5 * 256 * 2048);
     expect(find('swiglu', { count: 256 * 2048 })?.flops).toBe(5 * 256 * 2048);
-    expect(perf.length).toBe(11);
+    expect(find('gemmQ8', { m: 1, n: 1536, k: 576 })?.flops).toBe(2 * 1536 * 576);
+    expect(perf.length).toBe(13);
 
     // norms: every n × rows × affine × residual × eps; weight or bias alone; every layout and data kind
     const ns = [1, 3, 4, 5, 15, 16, 17, 64, 512, 1000];
@@ -544,6 +571,15 @@ describe('the kernel case table', () => {
       expect(edge.some((c) => c.kernel === 'addInPlace' && c.dims.count === count), `addInPlace count=${count}`).toBe(true);
     }
     for (const out of ['new', 'gate', 'up']) expect(edge.some((c) => c.kernel === 'swiglu' && c.dims.out === out)).toBe(true);
+    // Q8: every n 1…17 and 2·NB + 1 for k of 1, 2, 3 blocks, rows 1, 2, DIRECT_M ± 1; a model width; NaN scales
+    const q8 = edge.filter((c): c is GemmQ8Case => c.kernel === 'gemmQ8').map((c) => c.dims);
+    const QB8 = tiles.q8.BLOCK;
+    for (const m of [1, 2, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1])
+      for (const n of [...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1])
+        for (const kk of [QB8, 2 * QB8, 3 * QB8]) expect(q8.some((d) => d.m === m && d.n === n && d.k === kk), `gemmQ8 ${m}×${n}×${kk}`).toBe(true);
+    expect(q8.some((d) => d.k === 128 * QB8) && q8.some((d) => d.data === 'special') && q8.some((d) => d.bias && d.accumulate) && q8.some((d) => d.ldc > d.n)).toBe(true);
+    const quant = edge.filter((c) => c.kernel === 'quantizeRows8');
+    expect(quant.some((c) => c.dims.data === 'special' && c.dims.rows >= 5) && quant.some((c) => c.dims.ldx > c.dims.k)).toBe(true);
   });
 
   it('erf64, the float64 reference of erf / GELU, matches tabulated values (mpmath, 20 digits)', () => {

@@ -108,7 +108,7 @@ describe('loadModel sources and errors', () => {
     await expect(loadEncoder(rt, objects({ config: { ...base, rotary_dim: 8 } }))).rejects.toThrow(/unknown field "rotary_dim".*ignoreConfigFields: \['rotary_dim'\]/);
     const m = await loadEncoder(rt, objects({ config: { ...base, rotary_dim: 8 } }), { ignoreConfigFields: ['rotary_dim'] });
     m.dispose();
-    await expect(loadEncoder(rt, ST, { dtype: 'q8' } as never)).rejects.toThrow(TypeError);
+    await expect(loadEncoder(rt, ST, { dtype: 'int4' } as never)).rejects.toThrow(TypeError);
   });
 
   it('reports missing and unexpected weight names together', async () => {

@@ -21,6 +21,19 @@ export interface Kernels {
   ): void;
 
   /**
+   * Q8 activations (assembly/gemm/q8.ts): x [rows, k] (rows ldx floats apart, k a multiple of 32) →
+   * q [rows, k] int8 and scales [rows, k/32], per block of 32: d = max|x|/127, q = round(x/d) in
+   * [−127, 127]; a block with NaN or ±Infinity gets d = NaN (its products are NaN).
+   */
+  quantizeRows8(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
+  /**
+   * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q8
+   * (wq int8 rows k bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
+   * Columns [j0, j1) are the call on wq + j0·k, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
+   */
+  gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+
+  /**
    * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
    * the other keys get weight 0, and a row with no visible key (or only -inf) becomes all zeros.
    * mask = 0: none; ldMask = 0: one mask row for all.
@@ -106,6 +119,7 @@ export interface Kernels {
   GEMM_MC: WebAssembly.Global;
   GEMM_DIRECT_M: WebAssembly.Global;
   GEMM_NB: WebAssembly.Global;
+  Q8_BLOCK: WebAssembly.Global;
   ATTENTION_QB: WebAssembly.Global;
   ATTENTION_KB: WebAssembly.Global;
   ATTENTION_PW: WebAssembly.Global;
@@ -125,6 +139,8 @@ export const KERNEL_ARITY: Arity = {
   heapBase: 0,
   gemmScratchBytes: 3,
   gemm: 13,
+  quantizeRows8: 6,
+  gemmQ8: 11,
   softmax: 8,
   attentionWorkItems: 1,
   attentionScratchBytes: 1,
@@ -161,6 +177,8 @@ export type ActivationName = keyof typeof ACTIVATION;
 /** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */
 export interface KernelTiles {
   gemm: { MR: number; NR: number; KC: number; MC: number; DIRECT_M: number; NB: number };
+  /** Elements per block of the Q8 weights and activations (one scale each). */
+  q8: { BLOCK: number };
   attention: { QB: number; KB: number; PW: number; DIRECT_MAX_LQ: number; SPLIT_KEYS: number };
 }
 
@@ -168,6 +186,7 @@ export function kernelTiles(k: Kernels): KernelTiles {
   const v = (g: WebAssembly.Global): number => g.value as number;
   return {
     gemm: { MR: v(k.GEMM_MR), NR: v(k.GEMM_NR), KC: v(k.GEMM_KC), MC: v(k.GEMM_MC), DIRECT_M: v(k.GEMM_DIRECT_M), NB: v(k.GEMM_NB) },
+    q8: { BLOCK: v(k.Q8_BLOCK) },
     attention: { QB: v(k.ATTENTION_QB), KB: v(k.ATTENTION_KB), PW: v(k.ATTENTION_PW), DIRECT_MAX_LQ: v(k.ATTENTION_DIRECT_MAX_LQ), SPLIT_KEYS: v(k.ATTENTION_SPLIT_KEYS) },
   };
 }

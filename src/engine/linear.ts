@@ -4,7 +4,8 @@
  * `ld` floats apart; `at(m, row, col)` is the sub-matrix starting there (heads inside [B, L, H·D]
  * rows, the halves of a [c; h] row, one batch of a [B, S, H] tensor).
  */
-import { runGemm } from './parallel.js';
+import { runGemm, runGemmQ8 } from './parallel.js';
+import { isQ8, Q8_BLOCK, type WeightMatrix } from './quantized.js';
 import type { Workspace } from './workspace.js';
 
 export interface Mat {
@@ -26,6 +27,20 @@ export function offset(ptr: number, floats: number): number {
   return ptr + 4 * floats;
 }
 
+/** Rows of a Q8 weight (engine/quantized.ts) from some row on: int8 rows `cols` bytes apart, scales [·, cols/32]. */
+export interface Q8Rows {
+  q: number;
+  scales: number;
+  cols: number;
+}
+
+/** The rows of a resident weight [out, in] from `row0` on, as `linear` takes them (f32 or Q8). */
+export function weightRows(w: WeightMatrix, row0 = 0): Mat | Q8Rows {
+  if (isQ8(w)) return { q: w.q + row0 * w.cols, scales: w.scales + (4 * row0 * w.cols) / Q8_BLOCK, cols: w.cols };
+  const cols = w.shape[1]!;
+  return { ptr: w.ptr + 4 * row0 * cols, ld: cols };
+}
+
 export interface ProductOptions {
   /** A bias [n] added to every row (its pointer), or 0. */
   bias?: number;
@@ -33,8 +48,12 @@ export interface ProductOptions {
   accumulate?: boolean;
 }
 
-/** y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (its rows `w.ld` apart). */
-export function linear(ws: Workspace, x: Mat, w: Mat, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+/**
+ * y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (f32 rows `w.ld` apart,
+ * or Q8 rows: x is then quantized per block of 32 and the product is gemmQ8's).
+ */
+export function linear(ws: Workspace, x: Mat, w: Mat | Q8Rows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+  if ('q' in w) return runGemmQ8(ws, x.ptr, x.ld, w.q, w.scales, y.ptr, y.ld, rows, n, k, options.bias ?? 0, options.accumulate ? 1 : 0);
   runGemm(ws, x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0);
 }
 
@@ -51,7 +70,7 @@ const rowwiseChunk = new WeakMap<object, number>();
  * same order, assembly/gemm/rows.ts): a row gives the same bits in any batch. The decoders use it
  * so that a sentence decoded in a batch equals the sentence decoded alone, bit for bit.
  */
-export function linearRowwise(ws: Workspace, x: Mat, w: Mat, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+export function linearRowwise(ws: Workspace, x: Mat, w: Mat | Q8Rows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
   if (rows < 2) return linear(ws, x, w, y, rows, n, k, options);
   const kern = ws.kernels;
   let chunk = rowwiseChunk.get(kern);

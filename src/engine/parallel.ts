@@ -70,3 +70,27 @@ export function runGemm(
   const { base, stride } = ws.threadScratch(k.gemmScratchBytes(m, per, kDim));
   pool.run(JOB.GEMM, Math.ceil(n / per), per, n, [a, lda, b, ldb, c, ldc, m, n, kDim, transB, bias, accumulate], base, stride);
 }
+
+/**
+ * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8 (engine/quantized.ts): x is quantized once, on the
+ * calling thread, into the scratch (int8 [m, k], then scales [m, k/32]); then column panels as for
+ * gemm (each column's arithmetic is the same wherever a split falls, so any thread count gives the
+ * same bits).
+ */
+export function runGemmQ8(
+  ws: Workspace, x: number, ldx: number, q: number, scales: number, c: number, ldc: number,
+  m: number, n: number, kDim: number, bias: number, accumulate: number,
+): void {
+  const k = ws.kernels;
+  const xq = ws.scratch(m * kDim + m * kDim / 8);
+  const xs = xq + m * kDim;
+  k.quantizeRows8(x, ldx, m, kDim, xq, xs);
+  const pool = ws.pool;
+  const nb = ws.tiles.gemm.NB;
+  if (!pool || n < 2 * nb || 2 * m * n * kDim < ws.parallelMinFlops) {
+    k.gemmQ8(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate);
+    return;
+  }
+  const per = Math.ceil(Math.ceil(n / 16) / nb) * nb;
+  pool.run(JOB.GEMM_Q8, Math.ceil(n / per), per, n, [xq, xs, m, q, scales, c, ldc, kDim, bias, accumulate], 0, 0);
+}

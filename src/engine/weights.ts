@@ -1,6 +1,7 @@
 /** Module weights copied into Wasm memory once, at construction: all of them or none. */
 import { Tensor, type Heap } from './memory.js';
 import type { Checked } from './validate.js';
+import { weightTally } from './quantized.js';
 
 /**
  * A resident copy of every checked weight (undefined stays undefined). If an allocation fails
@@ -23,6 +24,7 @@ export function residentWeights<K extends string>(heap: Heap, args: Record<K, Ch
     for (const t of made) t.dispose();
     throw error;
   }
+  weightTally(heap).f32 += made.reduce((n, t) => n + 4 * t.size, 0);
   return out;
 }
 

@@ -7,6 +7,7 @@
  */
 import type { AttentionRuntime } from '../runtime.js';
 import { checkOptions, describe } from '../engine/validate.js';
+import type { WeightDtype } from '../engine/quantized.js';
 import { readCheckpoint, type Checkpoint, type CheckpointSource, type StateDict } from './checkpoint.js';
 import { TextTokenizer, tokenizerLibrary } from './tokenizer.js';
 import { bertSpec } from './encoders/bert.js';
@@ -25,6 +26,26 @@ export interface LoadModelOptions {
   ignoreConfigFields?: readonly string[];
   /** The kind of model expected: the result is typed as it, and a checkpoint of the other kind is an error. */
   kind?: 'encoder' | 'causal-lm';
+  /**
+   * The dtype of the Linear weights (attention projections, feed-forward, output heads): 'f32'
+   * (default; 'fp32' is accepted too) or 'q8' (int8 in blocks of 32 with an f32 scale each, quantized
+   * once at load: about 3.6× fewer bytes, read once per decoded token). Embeddings, norms and biases
+   * stay f32, and so does a matrix whose input width is not a multiple of 32.
+   */
+  dtype?: LoadDtype;
+}
+
+/** The dtypes loadModel accepts: 'fp32' is transformers.js's spelling of 'f32'. */
+export type LoadDtype = 'f32' | 'fp32' | 'q8';
+
+/** options.dtype → the weight dtype; transformers.js's other names get a clear error. */
+function checkDtype(value: unknown): WeightDtype {
+  if (value === undefined || value === 'f32' || value === 'fp32') return 'f32';
+  if (value === 'q8') return 'q8';
+  if (value === 'fp16' || value === 'f16' || value === 'bf16' || value === 'q4' || value === 'q4f16' || value === 'int8' || value === 'uint8' || value === 'bnb4') {
+    throw new Error(`${WHERE}: options.dtype '${value}' is not supported yet; use 'f32' or 'q8'`);
+  }
+  throw new TypeError(`${WHERE}: options.dtype must be 'f32' (or 'fp32') or 'q8', received ${describe(value)}`);
 }
 
 type Read<S> = (config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]) => S;
@@ -78,7 +99,8 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (typeof (runtime as { workspace?: unknown })?.workspace !== 'object') {
     throw new TypeError(`${WHERE}: runtime must be a runtime from init(), received ${describe(runtime)}`);
   }
-  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind'], WHERE);
+  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype'], WHERE);
+  const dtype = checkDtype(opts['dtype']);
   if (opts['kind'] !== undefined && opts['kind'] !== 'encoder' && opts['kind'] !== 'causal-lm') throw new TypeError(`${WHERE}: options.kind must be 'encoder' or 'causal-lm', received ${describe(opts['kind'])}`);
   const allowed = opts['ignoreConfigFields'] ?? [];
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
@@ -94,13 +116,13 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (f.kind === 'encoder') {
     const spec = f.spec(checkpoint.config, names, architecture, allowed);
     const unused = checkNames(spec.architecture, encoderNames(spec), spec.unused, names, checkpoint.where);
-    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused);
+    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused, dtype);
   }
   const spec = f.spec(checkpoint.config, names, architecture, allowed);
   const unused = checkNames(spec.architecture, new Set(spec.required), spec.unused, names, checkpoint.where);
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
-  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {});
+  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
 }
 
 function familyOf(checkpoint: Checkpoint): { family: string; architecture: string } {

@@ -11,7 +11,8 @@
  * The causal mask is aligned to the end (query i is position P + i and sees keys ≤ P + i).
  */
 import { Tensor } from '../engine/memory.js';
-import { linear, mat, type Mat } from '../engine/linear.js';
+import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
+import type { WeightDtype } from '../engine/quantized.js';
 import { checkTensor, expectShape, type TensorLike } from '../engine/validate.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -19,7 +20,7 @@ import { attendFused, attendMaterialised } from '../ops/attend.js';
 import { ropeTableOf } from '../ops/position.js';
 import { variantFields, type Variants } from '../ops/variants.js';
 import { KVCache } from './kv-cache.js';
-import { loadProjections, type Projections } from './mha-weights.js';
+import { loadProjections, projectionsAs, type Projections } from './mha-weights.js';
 
 export interface CausalSelfAttentionConfig {
   hiddenSize: number;
@@ -38,6 +39,8 @@ export interface CausalSelfAttentionConfig {
   window?: number;
   /** Scores become c·tanh(s/c). */
   softcap?: number;
+  /** The dtype of the q/k/v/o projection weights (default 'f32'; biases and norms stay f32). */
+  dtype?: WeightDtype;
 }
 
 export class CausalSelfAttention {
@@ -62,7 +65,7 @@ export class CausalSelfAttention {
     this.headDim = dh;
     this.window = config.window;
     const hasBias = Object.keys(config.weights).some((k) => k.endsWith('.bias'));
-    this.proj = loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh);
+    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
     if (config.qkNorm) {
       const q = checkTensor(`${where}.q_norm.weight`, config.qkNorm.q, ws.heap);
       const k = checkTensor(`${where}.k_norm.weight`, config.qkNorm.k, ws.heap);
@@ -107,7 +110,7 @@ export class CausalSelfAttention {
     const qWidth = h * dh, kvWidth = hk * dh, width = qWidth + 2 * kvWidth;
     const qkv = mat(temps.tensor([rows, width]).ptr, width);
     const { inW, inB } = this.proj;
-    linear(ws, x, mat(inW.ptr, this.hiddenSize), qkv, rows, width, this.hiddenSize, { bias: inB ? inB.ptr : 0 });
+    linear(ws, x, weightRows(inW), qkv, rows, width, this.hiddenSize, { bias: inB ? inB.ptr : 0 });
     if (this.norms) {
       // RMSNorm over each head's Dh values, q heads then k heads (rows `width` apart)
       const { q, k, eps } = this.norms;
@@ -155,7 +158,7 @@ export class CausalSelfAttention {
     else attendFused(ws, problem);
     cache.advance(length);
     const { outW, outB } = this.proj;
-    linear(ws, attn, mat(outW.ptr, qWidth), out, rows, this.hiddenSize, qWidth, { bias: outB ? outB.ptr : 0 });
+    linear(ws, attn, weightRows(outW), out, rows, this.hiddenSize, qWidth, { bias: outB ? outB.ptr : 0 });
   }
 
   dispose(): void {

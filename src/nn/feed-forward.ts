@@ -9,6 +9,7 @@ import { ACTIVATION } from '../engine/kernels.js';
 import { mat, type Mat } from '../engine/linear.js';
 import type { TensorLike } from '../engine/validate.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
+import type { WeightDtype } from '../engine/quantized.js';
 import { Linear } from './linear.js';
 
 type LinearWeights = { weight: TensorLike; bias?: TensorLike };
@@ -22,15 +23,15 @@ export class FeedForward {
   private readonly activation: 'silu' | 'gelu_tanh';
 
   /** @internal `gate` given: gated (act(gate) ⊙ up); else plain (act(up)). */
-  constructor(ws: Workspace, where: string, weights: { gate?: LinearWeights; up: LinearWeights; down: LinearWeights }, activation: 'silu' | 'gelu_tanh') {
+  constructor(ws: Workspace, where: string, weights: { gate?: LinearWeights; up: LinearWeights; down: LinearWeights }, activation: 'silu' | 'gelu_tanh', dtype: WeightDtype = 'f32') {
     this.ws = ws;
     this.kind = weights.gate ? 'gated' : 'plain';
     this.activation = activation;
     const made: Linear[] = [];
     try {
-      if (weights.gate) made.push((this.gate = new Linear(ws, `${where}.gate`, weights.gate)));
-      made.push((this.up = new Linear(ws, `${where}.up`, weights.up)));
-      made.push((this.down = new Linear(ws, `${where}.down`, weights.down)));
+      if (weights.gate) made.push((this.gate = new Linear(ws, `${where}.gate`, weights.gate, dtype)));
+      made.push((this.up = new Linear(ws, `${where}.up`, weights.up, dtype)));
+      made.push((this.down = new Linear(ws, `${where}.down`, weights.down, dtype)));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;

@@ -4,8 +4,9 @@
  * language models are Linear modules.
  */
 import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
-import { linear, mat, type Mat } from '../engine/linear.js';
+import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
+import { asDtype, quantizedCopy, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -13,21 +14,26 @@ export class Linear {
   readonly inFeatures: number;
   readonly outFeatures: number;
   private readonly ws: Workspace;
-  private readonly weight: Tensor;
+  private readonly weight: WeightMatrix;
   private readonly bias: Tensor | undefined;
   /** The weight belongs to another module (a head tied to the input embeddings): not freed here. */
   private readonly shared: boolean;
+  /** The dtype the weight is held in ('f32' also when Q8 was asked for but `in` is not a multiple of 32). */
+  readonly dtype: WeightDtype;
 
   /**
    * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors), or
-   * `{ shared }`: a resident [out, in] tensor of another module, used in place (tied weights).
+   * `{ shared }`: a resident [out, in] tensor of another module, used in place (tied weights; with
+   * dtype 'q8' the head keeps its own Q8 copy and the other module its f32 table).
    */
-  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor }) {
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor }, dtype: WeightDtype = 'f32') {
     this.ws = ws;
     if ('shared' in weights) {
-      this.weight = weights.shared;
+      const copy = dtype === 'q8' ? quantizedCopy(ws, weights.shared) : undefined;
+      this.weight = copy ?? weights.shared;
+      this.dtype = copy ? 'q8' : 'f32';
       this.bias = undefined;
-      this.shared = true;
+      this.shared = copy === undefined;
       [this.outFeatures, this.inFeatures] = weights.shared.shape as [number, number];
       return;
     }
@@ -41,7 +47,13 @@ export class Linear {
       if (b.shape.length !== 1 || b.shape[0] !== out) throw new RangeError(`${where}.bias: expected shape [${out}] (the rows of ${where}.weight), received ${formatShape(b.shape)}`);
     }
     const t = residentWeights(ws.heap, { w, b });
-    this.weight = t.w!;
+    try {
+      this.weight = asDtype(ws, t.w!, dtype);
+    } catch (error) {
+      t.b?.dispose();
+      throw error;
+    }
+    this.dtype = this.weight === t.w ? 'f32' : dtype;
     this.bias = t.b;
     this.outFeatures = out;
     this.inFeatures = inp;
@@ -49,7 +61,7 @@ export class Linear {
 
   /** @internal y [rows, out] = x [rows, in]·Wᵀ (+ b) (+ y when accumulating: a fused residual add) on resident rows. */
   forwardRows(x: Mat, rows: number, y: Mat, accumulate = false): void {
-    linear(this.ws, x, mat(this.weight.ptr, this.inFeatures), y, rows, this.outFeatures, this.inFeatures, { bias: this.bias?.ptr ?? 0, accumulate });
+    linear(this.ws, x, weightRows(this.weight), y, rows, this.outFeatures, this.inFeatures, { bias: this.bias?.ptr ?? 0, accumulate });
   }
 
   /** @internal A fresh [rows, out] temporary holding the product. */

@@ -8,6 +8,8 @@
  *     o_proj.weight [E, H·Dh], each `.bias` optional (Qwen has q/k/v biases).
  */
 import { Tensor, type Heap } from '../engine/memory.js';
+import { asDtype, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import type { Workspace } from '../engine/workspace.js';
 import { checkWeight, type Checked } from '../engine/validate.js';
 import { residentWeights } from '../engine/weights.js';
 
@@ -16,10 +18,23 @@ export const SPLIT_NAMES = ['q_proj.weight', 'q_proj.bias', 'k_proj.weight', 'k_
 
 /** The resident projections of a module (`inB` / `outB` absent without biases). */
 export interface Projections {
-  inW: Tensor;
+  inW: WeightMatrix;
   inB?: Tensor;
-  outW: Tensor;
+  outW: WeightMatrix;
   outB?: Tensor;
+}
+
+/** The projections' weight matrices in `dtype` (biases stay f32); on failure everything is freed. */
+export function projectionsAs(ws: Workspace, p: Projections, dtype: WeightDtype): Projections {
+  if (dtype === 'f32') return p;
+  let inW: WeightMatrix | undefined;
+  try {
+    inW = asDtype(ws, p.inW as Tensor, dtype);
+    return { ...p, inW, outW: asDtype(ws, p.outW as Tensor, dtype) };
+  } catch (error) {
+    for (const t of [inW, p.inB, p.outB]) t?.dispose();
+    throw error;
+  }
 }
 
 /** Checks `weights` (either form) for E, H, Hk, Dh and copies them in; nothing stays allocated on failure. */

@@ -14,8 +14,9 @@ import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, de
 import { attendFused, attendMaterialised, type View } from '../ops/attend.js';
 import { KVCache } from './kv-cache.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
-import { at, linear, mat, offset, type Mat } from '../engine/linear.js';
-import { loadProjections, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
+import { at, linear, mat, offset, weightRows, type Mat } from '../engine/linear.js';
+import { loadProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
+import type { WeightDtype } from '../engine/quantized.js';
 import { ropeTable, type RopeStyle } from '../ops/position.js';
 import { checkMask, checkVariants, variantFields, type AttentionMask, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -104,7 +105,7 @@ export class MultiHeadAttention {
   private readonly rope: { style: 0 | 1; base: number } | undefined;
 
   /** @internal use `runtime.multiHeadAttention(...)` */
-  constructor(ws: Workspace, config: MultiHeadAttentionConfig) {
+  constructor(ws: Workspace, config: MultiHeadAttentionConfig, dtype: WeightDtype = 'f32') {
     const where = 'multiHeadAttention';
     const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix'], where);
     const e = checkInteger(`${where}: embedDim`, cfg['embedDim'], 1);
@@ -132,7 +133,7 @@ export class MultiHeadAttention {
     this.numHeads = heads;
     this.numKeyValueHeads = kvHeads;
     this.headDim = e / heads;
-    this.proj = loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias);
+    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
   }
 
   private assertLive(): void {
@@ -147,14 +148,14 @@ export class MultiHeadAttention {
   /** y [rows, n] = x [rows, E]·W_in[row0 : row0 + n]ᵀ + b_in[row0 : row0 + n]. */
   private projectIn(x: Mat, rows: number, row0: number, n: number, y: Mat): void {
     const { inW, inB } = this.proj;
-    linear(this.ws, x, at(mat(inW.ptr, this.embedDim), row0), y, rows, n, this.embedDim, { bias: inB ? offset(inB.ptr, row0) : 0 });
+    linear(this.ws, x, weightRows(inW, row0), y, rows, n, this.embedDim, { bias: inB ? offset(inB.ptr, row0) : 0 });
   }
 
   /** y [rows, E] = x [rows, H·Dh]·W_outᵀ + b_out. */
   private projectOut(x: Mat, rows: number, y: Mat): void {
     const { outW, outB } = this.proj;
     const width = this.numHeads * this.headDim;
-    linear(this.ws, x, mat(outW.ptr, width), y, rows, this.embedDim, width, { bias: outB ? outB.ptr : 0 });
+    linear(this.ws, x, weightRows(outW), y, rows, this.embedDim, width, { bias: outB ? outB.ptr : 0 });
   }
 
   /** RoPE in place on `heads` heads of Dh inside rows of m (batch stride sB floats), positions offset … offset + length − 1. */

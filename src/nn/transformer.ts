@@ -8,7 +8,8 @@
  * norms (post-norm) or into the epilogue of the projection that ends the sub-layer (pre-norm).
  */
 import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
-import { mat, linear, type Mat } from '../engine/linear.js';
+import { mat, linear, weightRows, type Mat } from '../engine/linear.js';
+import { asDtype, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentWeights } from '../engine/weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
@@ -93,7 +94,7 @@ const ACTIVATION_KIND: Record<Activation, number> = { relu: ACTIVATION.relu, gel
 
 /** The resident feed-forward and norms of a layer. */
 interface Parts {
-  w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor;
+  w1: WeightMatrix; b1: Tensor; w2: WeightMatrix; b2: Tensor;
   norms: { weight: Tensor; bias: Tensor }[];
 }
 
@@ -140,23 +141,32 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   return { e, heads, ff, activation, eps, normFirst, batchFirst, checked };
 }
 
-/** The feed-forward and norm weights resident (all or none), then the attention modules. */
-function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number): Parts {
+/** The feed-forward and norm weights resident (all or none; linear1/linear2 in `dtype`), then the attention modules. */
+function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number, dtype: WeightDtype): Parts {
   const names: Record<string, Checked> = { w1: checked['linear1.weight']!, b1: checked['linear1.bias']!, w2: checked['linear2.weight']!, b2: checked['linear2.bias']! };
   for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: checked[`norm${n}.weight`]!, [`n${n}b`]: checked[`norm${n}.bias`]! });
   const t = residentWeights(ws.heap, names) as Record<string, Tensor>;
-  const parts: Parts = { w1: t['w1']!, b1: t['b1']!, w2: t['w2']!, b2: t['b2']!, norms: [] };
+  let w1: WeightMatrix | undefined, w2: WeightMatrix | undefined;
+  try {
+    w1 = asDtype(ws, t['w1']!, dtype);
+    w2 = asDtype(ws, t['w2']!, dtype);
+  } catch (error) {
+    for (const [name, tensor] of Object.entries(t)) if (name !== 'w1' && name !== 'w2') tensor.dispose();
+    w1?.dispose();
+    throw error;
+  }
+  const parts: Parts = { w1, b1: t['b1']!, w2, b2: t['b2']!, norms: [] };
   for (let n = 1; n <= norms; n++) parts.norms.push({ weight: t[`n${n}w`]!, bias: t[`n${n}b`]! });
   return parts;
 }
 
-function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string): MultiHeadAttention {
+function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string, dtype: WeightDtype): MultiHeadAttention {
   const w = (k: string) => checked[`${name}.${k}`]!;
   const asInput = (c: Checked) => (c.tensor ?? { data: c.data!, shape: c.shape });
   return new MultiHeadAttention(ws, {
     embedDim: e, numHeads: heads,
     weights: { in_proj_weight: asInput(w('in_proj_weight')), in_proj_bias: asInput(w('in_proj_bias')), 'out_proj.weight': asInput(w('out_proj.weight')), 'out_proj.bias': asInput(w('out_proj.bias')) },
-  });
+  }, dtype);
 }
 
 /** Shared by both layers: the feed-forward sub-layer and the norms, on resident rows. */
@@ -185,9 +195,9 @@ class LayerCore {
     const { w1, b1, w2, b2 } = this.parts;
     const f = this.dimFeedforward, e = this.dModel;
     const hidden = mat(temps.tensor([rows, f]).ptr, f);
-    linear(this.ws, x, mat(w1.ptr, e), hidden, rows, f, e, { bias: b1.ptr });
+    linear(this.ws, x, weightRows(w1), hidden, rows, f, e, { bias: b1.ptr });
     this.ws.kernels.activation(hidden.ptr, hidden.ptr, rows * f, ACTIVATION_KIND[this.activation]);
-    linear(this.ws, hidden, mat(w2.ptr, f), y, rows, e, f, { bias: b2.ptr, accumulate });
+    linear(this.ws, hidden, weightRows(w2), y, rows, e, f, { bias: b2.ptr, accumulate });
   }
 
   protected disposeParts(): void {
@@ -316,14 +326,14 @@ function checkEncoderInput(where: string, src: TensorLike, options: unknown, lay
 export class TransformerEncoderLayer extends LayerCore {
   private readonly selfAttn: MultiHeadAttention;
 
-  /** @internal use `runtime.transformerEncoderLayer(...)` */
-  constructor(ws: Workspace, config: TransformerLayerConfig) {
+  /** @internal use `runtime.transformerEncoderLayer(...)`; `dtype` is the Linear weights' (models loaded with a dtype). */
+  constructor(ws: Workspace, config: TransformerLayerConfig, dtype: WeightDtype = 'f32') {
     const where = 'transformerEncoderLayer';
     const c = checkLayer(ws, where, config, ['self_attn'], 2);
-    const parts = loadParts(ws, c.checked, 2);
+    const parts = loadParts(ws, c.checked, 2, dtype);
     let selfAttn: MultiHeadAttention;
     try {
-      selfAttn = attention(ws, c.e, c.heads, c.checked, 'self_attn');
+      selfAttn = attention(ws, c.e, c.heads, c.checked, 'self_attn', dtype);
     } catch (error) {
       for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
       throw error;
@@ -425,11 +435,11 @@ export class TransformerDecoderLayer extends LayerCore {
   constructor(ws: Workspace, config: TransformerLayerConfig) {
     const where = 'transformerDecoderLayer';
     const c = checkLayer(ws, where, config, ['self_attn', 'multihead_attn'], 3);
-    const parts = loadParts(ws, c.checked, 3);
+    const parts = loadParts(ws, c.checked, 3, 'f32');
     const made: MultiHeadAttention[] = [];
     try {
-      made.push(attention(ws, c.e, c.heads, c.checked, 'self_attn'));
-      made.push(attention(ws, c.e, c.heads, c.checked, 'multihead_attn'));
+      made.push(attention(ws, c.e, c.heads, c.checked, 'self_attn', 'f32'));
+      made.push(attention(ws, c.e, c.heads, c.checked, 'multihead_attn', 'f32'));
     } catch (error) {
       for (const m of made) m.dispose();
       for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();

@@ -45,14 +45,15 @@ export const CONTROL = {
 /** What a worker slot's state word says. */
 export const WORKER_STATE = { STARTING: 0, READY: 1, GONE: 2 } as const;
 
-/** The kernel a job runs: fused attention items, materialised attention items, or gemm column ranges. */
-export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3 } as const;
+/** The kernel a job runs: fused attention items, materialised attention items, gemm or gemmQ8 column ranges. */
+export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4 } as const;
 
 /** The kernel exports a thread needs. */
 export interface JobKernels {
   attention(params: number, begin: number, end: number, scratch: number): void;
   attentionWeights(params: number, begin: number, end: number, weights: number, scratch: number): void;
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, transB: number, bias: number, accumulate: number, scratch: number): void;
+  gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
 }
 
 /**
@@ -80,6 +81,16 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
       k.gemm(
         ctl[a]!, ctl[a + 1]!, ctl[a + 2]! + 4 * begin * (transB ? ldb : 1), ldb, ctl[a + 4]! + 4 * begin, ctl[a + 5]!,
         ctl[a + 6]!, end - begin, ctl[a + 8]!, transB, bias ? bias + 4 * begin : 0, ctl[a + 11]!, scratch,
+      );
+      return;
+    }
+    case JOB.GEMM_Q8: {
+      // y[:, j0:j1]: W's rows j0… (k int8 bytes each, k/32 scales each)
+      const kDim = ctl[a + 7]!;
+      const bias = ctl[a + 8]!;
+      k.gemmQ8(
+        ctl[a]!, ctl[a + 1]!, ctl[a + 2]!, ctl[a + 3]! + begin * kDim, ctl[a + 4]! + (begin * kDim) / 8, ctl[a + 5]! + 4 * begin, ctl[a + 6]!,
+        end - begin, kDim, bias ? bias + 4 * begin : 0, ctl[a + 9]!,
       );
       return;
     }

@@ -16,6 +16,7 @@ import { checkOptions, describe, type TensorLike } from '../../engine/validate.j
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { checkVariants, type Variants } from '../../ops/variants.js';
 import { Linear } from '../../nn/linear.js';
+import { weightTally, type WeightDtype } from '../../engine/quantized.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
@@ -111,6 +112,10 @@ export class EncoderModel {
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
   readonly kind = 'encoder' as const;
+  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  readonly dtype: WeightDtype;
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32). */
+  readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
   private readonly spec: EncoderSpec;
@@ -121,8 +126,11 @@ export class EncoderModel {
   private disposed = false;
 
   /** @internal use `loadModel(runtime, source)` */
-  constructor(rt: AttentionRuntime, spec: EncoderSpec, weights: StateDict, tokenizer: TextTokenizer | undefined, tokenizerPlace: string, defaults: EmbedDefaults, unused: string[]) {
+  constructor(rt: AttentionRuntime, spec: EncoderSpec, weights: StateDict, tokenizer: TextTokenizer | undefined, tokenizerPlace: string, defaults: EmbedDefaults, unused: string[], dtype: WeightDtype = 'f32') {
     const ws = rt.workspace;
+    this.dtype = dtype;
+    const tally = weightTally(ws.heap);
+    const before = { ...tally };
     this.ws = ws;
     this.spec = spec;
     this.family = spec.family;
@@ -159,12 +167,12 @@ export class EncoderModel {
             'norm1.weight': w(names.norm1.weight), 'norm1.bias': w(names.norm1.bias),
             'norm2.weight': w(names.norm2.weight), 'norm2.bias': w(names.norm2.bias),
           },
-        });
+        }, dtype);
         made.push(layer);
         this.layers.push(layer);
       }
       if (spec.head) {
-        const lin = (n: LinearNames) => new Linear(ws, n.weight.replace(/\.weight$/, ''), { weight: w(n.weight), bias: w(n.bias) });
+        const lin = (n: LinearNames) => new Linear(ws, n.weight.replace(/\.weight$/, ''), { weight: w(n.weight), bias: w(n.bias) }, dtype);
         const hidden = lin(spec.head.hidden);
         made.push(hidden);
         const out = lin(spec.head.out);
@@ -175,6 +183,7 @@ export class EncoderModel {
       for (const m of made) m.dispose();
       throw error;
     }
+    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8 });
   }
 
   /**

@@ -12,6 +12,7 @@ import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
 import { FeedForward } from '../../nn/feed-forward.js';
 import type { KVCache } from '../../nn/kv-cache.js';
 import { Linear } from '../../nn/linear.js';
+import { weightTally, type WeightDtype } from '../../engine/quantized.js';
 import { Norm } from '../../nn/norm.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
@@ -151,6 +152,10 @@ export class CausalLMModel {
   /** bos_token, eos_token, … of tokenizer_config.json, for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly kind = 'causal-lm' as const;
+  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  readonly dtype: WeightDtype;
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32). */
+  readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
   private readonly spec: LMSpec;
@@ -161,7 +166,10 @@ export class CausalLMModel {
   private disposed = false;
 
   /** @internal use `loadModel(runtime, source)` */
-  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>) {
+  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32') {
+    this.dtype = dtype;
+    const tally = weightTally(rt.workspace.heap);
+    const before = { ...tally };
     this.chatTemplate = chatTemplate;
     this.specialTokens = specialTokensOf(tokenizerConfig);
     const ws = rt.workspace;
@@ -199,21 +207,22 @@ export class CausalLMModel {
             weights: t.attention,
             rope: rope ? { invFreq: rope.invFreq, style: 'half', name: rope.name } : undefined,
             qkNorm: t.qNorm && t.kNorm ? { q: t.qNorm, k: t.kNorm, eps: spec.normEps } : undefined,
-            scale: spec.scale, window: spec.windows[i], softcap: spec.attnSoftcap,
+            scale: spec.scale, window: spec.windows[i], softcap: spec.attnSoftcap, dtype,
           })),
           postAttentionNorm: norm(`${where}.post_attention_norm`, t.postAttentionNorm),
           preFeedForwardNorm: norm(`${where}.pre_feedforward_norm`, t.preFeedForwardNorm)!,
           postFeedForwardNorm: norm(`${where}.post_feedforward_norm`, t.postFeedForwardNorm),
-          mlp: keep(new FeedForward(ws, `${where}.mlp`, t.mlp, spec.activation)),
+          mlp: keep(new FeedForward(ws, `${where}.mlp`, t.mlp, spec.activation, dtype)),
         });
       });
       this.finalNorm = norm('norm', tensors.finalNorm)!;
-      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable }));
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable }, dtype));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;
     }
     this.disposeAll = () => { for (const m of made) m.dispose(); };
+    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8 });
   }
 
   private readonly disposeAll: () => void;

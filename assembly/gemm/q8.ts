@@ -1,0 +1,228 @@
+// Q8 weights (llama.cpp's Q8_0 layout, held as two arrays): a weight matrix W [n, k] is int8 rows
+// wq [n, k] (k a multiple of 32) and one f32 scale per block of 32 along k, ws [n, k/32]:
+// W[j, 32b + i] ≈ ws[j, b]·wq[j, 32b + i], scale = max|block|/127, q = round(w/scale) ∈ [−127, 127].
+//
+// The activations are quantized the same way at run time (quantizeRows8), so a product is
+//   y[r, j] = Σ_b xs[r, b]·ws[j, b]·Σ_{i<32} xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) (+ y)
+// with each block's integer sum exact in int32 (|Σ| ≤ 32·127² < 2²⁰) and scaled once per block.
+//
+// Integer dot products, by build:
+//   relaxed-SIMD: i16x8.relaxed_dot_i8x16_i7x16_s(a, b), then i32x4.extadd_pairwise_i16x8_s. Its
+//     second operand gives the same result on every engine only when each byte is in [0, 127] (it
+//     may be read as signed or unsigned; x86 lowers it to pmaddubsw, whose 16-bit pair sums cannot
+//     saturate then: 2·127·128 < 2¹⁵). So the second operand is |xq| and the first wq with xq's sign
+//     moved onto it: (wq ⊕ m) − m, m = xq >> 7 (0 or −1). Both stay in [−127, 127] (q is never
+//     −128), so the product is exactly Σ xq·wq: full 8-bit weights and activations, no extra
+//     rounding. Not the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler
+//     (Liftoff) computes it wrongly (doubles the dot, drops the addend; the optimising tier is
+//     right), so a result would depend on the tier; the i16x8 form is right on both.
+//   SIMD: both operands sign-extended to i16, i32x4.dot_i16x8_s.
+//   scalar: plain loops.
+// Every build computes the same integer block sums; the float steps (per block: acc += (xs·ws)·Σ,
+// four lanes then a fixed reduction) differ only by the builds' multiply-add (relaxed_madd).
+//
+// Work range: output columns. Columns [j0, j1) are this call on wq + j0·k, ws + j0·k/32,
+// c + j0, bias + j0, n = j1 − j0; each column's arithmetic is the same wherever it falls in a
+// tile, so any split gives the same bits. No scratch: the caller quantizes x once (quantizeRows8)
+// and every thread reads it.
+import { madd4 } from '../simd';
+import { store1 } from './epilogue';
+
+/** Elements per quantization block along k. */
+export const QBLOCK: i32 = 32;
+
+/**
+ * x [rows, k] (rows ldx floats apart, k a multiple of 32) → q [rows, k] int8 (rows k bytes apart)
+ * and scales [rows, k/32] f32, per block of 32: d = max|x|/127, q = round-half-even(x/d) clamped to [−127, 127].
+ * A block of zeros gets d = 0 and q = 0; a block holding NaN or ±Infinity gets d = NaN and q = 0,
+ * so every product that reads it is NaN.
+ */
+export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, scales: usize): void {
+  const blocks = k >> 5;
+  const ldx4 = <usize>ldx << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * ldx4;
+    const qr = q + <usize>r * <usize>k;
+    const sr = scales + (<usize>(r * blocks) << 2);
+    for (let b = 0; b < blocks; b++) quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << 5), sr + (<usize>b << 2));
+  }
+}
+
+/** One block of 32 floats at x → 32 int8 at q and its scale at s. */
+@inline function quantizeBlock(x: usize, q: usize, s: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
+    const v4 = v128.load(x, 64), v5 = v128.load(x, 80), v6 = v128.load(x, 96), v7 = v128.load(x, 112);
+    // f32x4.max propagates NaN
+    const m = f32x4.max(
+      f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+      f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))),
+    );
+    const amax = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    const d: f32 = amax / 127;
+    if (!(d < Infinity) || d == 0) {
+      // NaN / ±Infinity (d = NaN) or all zeros (d = 0): q = 0
+      store<f32>(s, d == 0 ? 0 : NaN);
+      v128.store(q, i32x4.splat(0));
+      v128.store(q, i32x4.splat(0), 16);
+      return;
+    }
+    store<f32>(s, d);
+    const dv = f32x4.splat(d), lo = i8x16.splat(-127);
+    const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v0, dv)));
+    const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v1, dv)));
+    const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v2, dv)));
+    const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v3, dv)));
+    const q4 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v4, dv)));
+    const q5 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v5, dv)));
+    const q6 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v6, dv)));
+    const q7 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.div(v7, dv)));
+    // narrowing saturates at 127; −127 is the floor (a subnormal d can push x/d past ±127.5)
+    v128.store(q, i8x16.max_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)), lo));
+    v128.store(q, i8x16.max_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q4, q5), i16x8.narrow_i32x4_s(q6, q7)), lo), 16);
+  } else {
+    let amax: f32 = 0;
+    for (let i: usize = 0; i < 128; i += 4) amax = max<f32>(amax, abs<f32>(load<f32>(x + i)));
+    const d: f32 = amax / 127;
+    if (!(d < Infinity) || d == 0) {
+      store<f32>(s, d == 0 ? 0 : NaN);
+      for (let i: usize = 0; i < 32; i += 4) store<i32>(q + i, 0);
+      return;
+    }
+    store<f32>(s, d);
+    for (let i: usize = 0; i < 32; i++) {
+      const v = nearest<f32>(load<f32>(x + (i << 2)) / d);
+      store<i8>(q + i, <i8>(v >= 127 ? 127 : v <= -127 ? -127 : <i32>v));
+    }
+  }
+}
+
+/**
+ * y[r, j] (op)= Σ_b xs[r, b]·ws[j, b]·Σ_i xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) for r < m, j < n:
+ * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q8
+ * (wq rows k bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
+ * Columns in tiles of 4 (each weight block loaded once per row of x), then one at a time.
+ */
+export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
+                       n: i32, k: i32, bias: usize, accumulate: i32): void {
+  if (m <= 0 || n <= 0) return;
+  const addC = accumulate != 0;
+  const blocks = k >> 5;
+  const ldw = <usize>k, lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
+    const bj: usize = bias ? bias + (<usize>j << 2) : 0;
+    for (let r = 0; r < m; r++) {
+      const cj = c + <usize>r * ldc4 + (<usize>j << 2);
+      q8Row4(xq + <usize>r * ldw, xs + <usize>r * lds, wj, sj, ldw, lds, blocks, cj, bj, addC);
+    }
+  }
+  for (; j < n; j++) {
+    const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
+    const bj: usize = bias ? bias + (<usize>j << 2) : 0;
+    for (let r = 0; r < m; r++) {
+      q8Row1(xq + <usize>r * ldw, xs + <usize>r * lds, wj, sj, blocks, c + <usize>r * ldc4 + (<usize>j << 2), bj, addC);
+    }
+  }
+}
+
+/** (a[0] + a[2]) + (a[1] + a[3]): the reduction of one column's four lanes, the same in tiles and tails. */
+@inline function reduce(a: v128): f32 {
+  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 2)) + (f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 3));
+}
+
+/** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes; x0/x1 and their prepared forms come from xPrep. */
+@inline function blockDot(w: usize, a0: v128, a1: v128, m0: v128, m1: v128, l0: v128, h0: v128, l1: v128, h1: v128): v128 {
+  const w0 = v128.load(w), w1 = v128.load(w, 16);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // a = |x|, m = x >> 7: (w ⊕ m) − m = w·sign(x), so w·sign(x)·|x| = w·x, second operand in [0, 127]
+    // i16 pair sums (|·| ≤ 2·127² < 2¹⁵), widened pairwise to i32
+    const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w0, m0), m0), a0);
+    const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w1, m1), m1), a1);
+    return i32x4.add(i32x4.extadd_pairwise_i16x8_s(p0), i32x4.extadd_pairwise_i16x8_s(p1));
+  } else {
+    // l/h = x sign-extended to i16 (low and high halves of each 16 bytes)
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w0), l0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w0), h0));
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w1), l1), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w1), h1));
+    return i32x4.add(s0, s1);
+  }
+}
+
+/** Scalar: Σ_{i<32} x[i]·w[i] (int8 × int8 in int32). */
+@inline function blockDotScalar(x: usize, w: usize): i32 {
+  let s: i32 = 0;
+  for (let i: usize = 0; i < 32; i++) s += <i32>load<i8>(x + i) * <i32>load<i8>(w + i);
+  return s;
+}
+
+/** Four columns j … j + 3 of one row: c[0:4] (op)= Σ_b xs[b]·ws[jj, b]·(block dot). */
+function q8Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
+  const w1p = w + ldw, w2p = w1p + ldw, w3p = w2p + ldw;
+  const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
+  if (ASC_FEATURE_SIMD) {
+    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
+    // accJ lanes: Σ over the blocks so far of (xs·ws_J)·(block dot lanes)
+    for (let b = 0; b < blocks; b++) {
+      const o = <usize>b << 5, so = <usize>b << 2;
+      const x0 = v128.load(x + o), x1 = v128.load(x + o, 16);
+      let a0 = x0, a1 = x1, m0 = x0, m1 = x1, l0 = x0, h0 = x0, l1 = x1, h1 = x1;
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        a0 = i8x16.abs(x0); a1 = i8x16.abs(x1); m0 = i8x16.shr_s(x0, 7); m1 = i8x16.shr_s(x1, 7);
+      } else {
+        l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
+        l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
+      }
+      const sx = load<f32>(xs + so);
+      acc0 = madd4(f32x4.convert_i32x4_s(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(ws + so)), acc0);
+      acc1 = madd4(f32x4.convert_i32x4_s(blockDot(w1p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s1p + so)), acc1);
+      acc2 = madd4(f32x4.convert_i32x4_s(blockDot(w2p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s2p + so)), acc2);
+      acc3 = madd4(f32x4.convert_i32x4_s(blockDot(w3p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s3p + so)), acc3);
+    }
+    store1(c, reduce(acc0), bias, addC);
+    store1(c + 4, reduce(acc1), bias ? bias + 4 : 0, addC);
+    store1(c + 8, reduce(acc2), bias ? bias + 8 : 0, addC);
+    store1(c + 12, reduce(acc3), bias ? bias + 12 : 0, addC);
+  } else {
+    let acc0: f32 = 0, acc1: f32 = 0, acc2: f32 = 0, acc3: f32 = 0;
+    for (let b = 0; b < blocks; b++) {
+      const o = <usize>b << 5, so = <usize>b << 2;
+      const sx = load<f32>(xs + so), xb = x + o;
+      acc0 += (sx * load<f32>(ws + so)) * <f32>blockDotScalar(xb, w + o);
+      acc1 += (sx * load<f32>(s1p + so)) * <f32>blockDotScalar(xb, w1p + o);
+      acc2 += (sx * load<f32>(s2p + so)) * <f32>blockDotScalar(xb, w2p + o);
+      acc3 += (sx * load<f32>(s3p + so)) * <f32>blockDotScalar(xb, w3p + o);
+    }
+    store1(c, acc0, bias, addC);
+    store1(c + 4, acc1, bias ? bias + 4 : 0, addC);
+    store1(c + 8, acc2, bias ? bias + 8 : 0, addC);
+    store1(c + 12, acc3, bias ? bias + 12 : 0, addC);
+  }
+}
+
+/** One column of one row: the same arithmetic as a column of q8Row4. */
+function q8Row1(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const o = <usize>b << 5, so = <usize>b << 2;
+      const x0 = v128.load(x + o), x1 = v128.load(x + o, 16);
+      let a0 = x0, a1 = x1, m0 = x0, m1 = x1, l0 = x0, h0 = x0, l1 = x1, h1 = x1;
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        a0 = i8x16.abs(x0); a1 = i8x16.abs(x1); m0 = i8x16.shr_s(x0, 7); m1 = i8x16.shr_s(x1, 7);
+      } else {
+        l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
+        l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
+      }
+      acc = madd4(f32x4.convert_i32x4_s(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
+    }
+    store1(c, reduce(acc), bias, addC);
+  } else {
+    let acc: f32 = 0;
+    for (let b = 0; b < blocks; b++) {
+      const o = <usize>b << 5, so = <usize>b << 2;
+      acc += (load<f32>(xs + so) * load<f32>(ws + so)) * <f32>blockDotScalar(x + o, w + o);
+    }
+    store1(c, acc, bias, addC);
+  }
+}

@@ -1,0 +1,164 @@
+// Q8 weights (loadModel's dtype: 'q8'): the linear path against the float64 product of the
+// dequantized operands, the model fixtures against their f32 expectations (normwise error of the
+// logits / hidden states, and top-1 agreement over the fixtures' 20 greedy steps), the weight bytes
+// a model reports, and the dtype option's errors. Every build, both thread projects (threads-2 splits
+// every product across 2 threads: the same bits as one thread).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
+import { Linear } from '../src/nn/linear.js';
+import { BUILDS, initRuntime, runtimeFor, uniform } from './helpers.js';
+import { quantizeRows8Reference, referenceGemmQ8 } from '../bench/kernel-cases.mjs';
+
+const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
+interface LMPrompt { input_ids: number[]; last_logits: number[]; greedy_tokens: number[] }
+const LM = (JSON.parse(readFileSync(`${LM_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { prompts: LMPrompt[] }> }).checkpoints;
+interface EncBatch { input_ids: number[][]; attention_mask: number[][]; token_type_ids: number[][]; last_hidden_state: unknown; logits?: unknown }
+const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { batch: EncBatch }> }).checkpoints;
+
+/**
+ * Bounds on the fixtures, set from the measured errors (docs/kernels.md, "Q8 weights"; identical on
+ * every build, since the block sums are exact): LM last-position logits at most 4.5e-2 normwise
+ * (llama; 2.5e-3 … 4.5e-2 over the 9 checkpoints), encoder hidden states at most 2.9e-2 (distilbert).
+ * These are tiny random checkpoints (widths 32–96: one to three blocks per dot product, weights
+ * without the outliers trained ones have), so the bounds sit about 1.7× above the worst measured.
+ * Teacher-forced greedy steps: 54/60 to 60/60 agree on the top token (the fixtures' logits are
+ * nearly flat: the top two often differ by less than the Q8 perturbation); at least 85% must.
+ */
+const LM_BOUND = 7.5e-2;
+const ENCODER_BOUND = 5e-2;
+const TOP1_MIN = 0.85;
+
+const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
+function normwise(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let d = 0, n = 0;
+  for (let i = 0; i < want.length; i++) {
+    d += (got[i]! - want[i]!) ** 2;
+    n += want[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+const argmax = (x: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+};
+
+describe.each(BUILDS)('Q8 weights, %s build', (backend) => {
+  let rt: AttentionRuntime;
+  beforeAll(async () => {
+    rt = await runtimeFor(backend);
+  });
+
+  it('linear: x·Wᵀ + b over Q8 weights equals the float64 product of the dequantized operands (every row count, widths 32…4096)', () => {
+    for (const [rows, n, k] of [[1, 1, 32], [1, 17, 64], [2, 5, 96], [3, 33, 4096], [15, 40, 128], [16, 40, 128], [17, 37, 256], [40, 70, 512]] as const) {
+      const wData = uniform(n * k, 7 * n + k, -0.2, 0.2);
+      const bias = uniform(n, 3 * n + k);
+      const x = uniform(rows * k, 11 * rows + k, -2, 2);
+      const lin = new Linear(rt.workspace, 'q', { weight: { data: wData, shape: [n, k] }, bias: { data: bias, shape: [n] } }, 'q8');
+      try {
+        expect(lin.dtype).toBe('q8');
+        const got = rt.workspace.run((temps) => {
+          const xp = temps.float32(x);
+          const y = lin.apply(temps, { ptr: xp, ld: k }, rows);
+          return rt.workspace.heap.view(y.ptr, rows * n).slice();
+        });
+        const w8 = quantizeRows8Reference(wData, n, k);
+        const x8 = quantizeRows8Reference(x, rows, k);
+        const want = referenceGemmQ8({ m: rows, n, k }, x8.q, x8.scales, w8.q, w8.scales, bias);
+        expect(normwise(got, want), `${rows}×${n}×${k}`).toBeLessThan(1e-6);
+      } finally {
+        lin.dispose();
+      }
+    }
+  });
+
+  describe('language model fixtures', () => {
+    const models = new Map<string, { f32: CausalLMModel; q8: CausalLMModel }>();
+    beforeAll(async () => {
+      for (const name of Object.keys(LM)) {
+        models.set(name, {
+          f32: await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm', dtype: 'fp32' }),
+          q8: await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm', dtype: 'q8' }),
+        });
+      }
+    });
+    afterAll(() => {
+      for (const m of models.values()) (m.f32.dispose(), m.q8.dispose());
+    });
+
+    it.each(Object.keys(LM))('%s: Q8 logits within the bound of the expected ones; teacher-forced greedy steps agree on the top token', (name) => {
+      const { f32, q8 } = models.get(name)!;
+      expect(f32.dtype).toBe('f32');
+      expect(q8.dtype).toBe('q8');
+      expect(f32.weightBytes.q8).toBe(0);
+      expect(q8.weightBytes.q8).toBeGreaterThan(0);
+      expect(q8.weightBytes.f32 + q8.weightBytes.q8).toBeLessThan(f32.weightBytes.f32);
+      let worst = 0, agree = 0, steps = 0;
+      for (const p of LM[name]!.prompts) {
+        worst = Math.max(worst, normwise(q8.forward(p.input_ids).logits.data, p.last_logits));
+        // the reference's greedy continuation fed back one token at a time: does Q8 pick the same next token?
+        const cache = q8.createCache();
+        try {
+          let logits = q8.forward(p.input_ids, { cache }).logits.data;
+          for (const token of p.greedy_tokens) {
+            steps++;
+            if (argmax(logits) === token) agree++;
+            logits = q8.forward([token], { cache }).logits.data;
+          }
+        } finally {
+          cache.dispose();
+        }
+      }
+      console.log(`q8 ${name} ${backend}: logits normwise ≤ ${worst.toExponential(2)}, top-1 ${agree}/${steps}; weights f32 ${f32.weightBytes.f32} B → f32 ${q8.weightBytes.f32} B + q8 ${q8.weightBytes.q8} B`);
+      expect(worst).toBeLessThan(LM_BOUND);
+      expect(agree / steps).toBeGreaterThanOrEqual(TOP1_MIN);
+    });
+  });
+
+  it.each(Object.keys(ENC))('encoder %s: Q8 hidden states (and logits) within the bound of PyTorch\'s', async (name) => {
+    const m: EncoderModel = await loadModel(rt, `${ENC_DIR}${name}`, { kind: 'encoder', dtype: 'q8' });
+    try {
+      const b = ENC[name]!.batch;
+      const input = { inputIds: b.input_ids, attentionMask: b.attention_mask, ...(name.startsWith('roberta') || name.startsWith('distil') ? {} : { tokenTypeIds: b.token_type_ids }) };
+      const r = m.forward(input);
+      const error = normwise(r.lastHiddenState.data, flat(b.last_hidden_state));
+      console.log(`q8 encoder ${name} ${backend}: hidden normwise ${error.toExponential(2)}; weights f32 ${m.weightBytes.f32} B + q8 ${m.weightBytes.q8} B`);
+      expect(m.weightBytes.q8).toBeGreaterThan(0);
+      expect(error).toBeLessThan(ENCODER_BOUND);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('the same bits on 1 and 2 threads (every Q8 product split across both)', async () => {
+    const one = await initRuntime({ backend, threads: 1 });
+    const two = await initRuntime({ backend, threads: 2 });
+    try {
+      two.parallelMinFlops = 0;
+      const ids = LM['llama']!.prompts[0]!.input_ids;
+      const a = await loadModel(one, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+      const b = await loadModel(two, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+      const la = a.forward(ids, { allLogits: true }).logits.data, lb = b.forward(ids, { allLogits: true }).logits.data;
+      expect(new Uint32Array(lb.buffer, lb.byteOffset, lb.length)).toEqual(new Uint32Array(la.buffer, la.byteOffset, la.length));
+      a.dispose();
+      b.dispose();
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
+  });
+
+  it('dtype: f32 / fp32 / q8 accepted; f16, bf16, q4 refused as not supported yet; anything else a TypeError', async () => {
+    const dir = `${LM_DIR}llama`;
+    for (const dtype of ['fp16', 'f16', 'bf16', 'q4']) {
+      await expect(loadModel(rt, dir, { dtype: dtype as 'q8' })).rejects.toThrow(`options.dtype '${dtype}' is not supported yet; use 'f32' or 'q8'`);
+    }
+    await expect(loadModel(rt, dir, { dtype: 'int3' as 'q8' })).rejects.toThrow(TypeError);
+    const m = await loadModel(rt, dir, { dtype: 'f32' });
+    expect(m.dtype).toBe('f32');
+    m.dispose();
+  });
+});
