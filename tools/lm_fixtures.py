@@ -67,8 +67,9 @@ test/fixtures/lm/expected.json, per checkpoint (floats: float32 printed with 8 s
 
 Upstream code followed. transformers files were read as text (read_file on the stored repository: the
 repository is too big to fetch whole); the line ranges Lstart-Lend in the comments were counted afterwards
-by reading each file in full at the commit below (every 16,000-character page, checked against the stored
-length) and run from the `def` / `class` line (decorators not included) to the last line of its body:
+by reading each file at the commit below from its start to past the last cited block (every 16,000-character
+page checked against the stored length, a last partial page against the stored text at its end offset); a
+range runs from the `def` / `class` line (decorators not included) to the last line of its body:
     LLAMA_SRC   huggingface/transformers@5dd4a63548857797727ae73eeb6a6e886ea02a3e src/transformers/models/llama/modeling_llama.py
     MISTRAL_SRC huggingface/transformers@93e0020c96f1aaf6c380491c943fcf57502c5e19 src/transformers/models/mistral/modeling_mistral.py
     QWEN2_SRC   huggingface/transformers@63bb723747035466e5339aea864b133f709b067d src/transformers/models/qwen2/modeling_qwen2.py
