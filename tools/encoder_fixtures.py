@@ -41,9 +41,14 @@ one it follows). transformers files, at the commit each was read at:
     BERT_SRC  = huggingface/transformers@8ec58104181bfb34d824d89bccc009b4f6be6e0e src/transformers/models/bert/modeling_bert.py
     DISTIL_SRC = huggingface/transformers@e368c1a8819d54720956961ea7cd47d99239bd39 src/transformers/models/distilbert/modeling_distilbert.py
     ROBERTA_SRC = huggingface/transformers@87b236ba2be8b3e48a7d0c8ca6513302736d2886 src/transformers/models/roberta/modeling_roberta.py
-The transformers snapshot (1.3 GB) is over the fetch limit, so those files were read as text without
-line numbers: the comments name the class and method, not a line range. sentence-transformers was
-fetched whole, so its citations carry line ranges:
+The transformers snapshot (1.3 GB) is over the fetch limit, so those files were read as text (read_file);
+the line ranges Lstart-Lend in the comments were counted afterwards by reading each file at the commit
+above from its start to past the last cited block (every 16,000-character page checked against the stored
+length, a last partial page against the stored text at its end offset); a range runs from the `def` /
+`class` line (decorators not included) to the last line of its body. Not counted (no range given):
+ROBERTA_SRC RobertaModel and create_position_ids_from_input_ids (the file was read only up to
+RobertaEmbeddings), modeling_utils.py (stored at the BERT_SRC commit, not read in full), activations.py
+(see gelu_new below). sentence-transformers was fetched whole; its ranges were checked against it:
     ST_SRC = UKPLab/sentence-transformers@85ec64559f4414aa536eca4bf53538291e0a333f sentence_transformers/models/
 """
 import json
@@ -63,7 +68,10 @@ TRANSFORMERS_VERSION = '4.47.0'  # written into config.json, as transformers doe
 # ---- activations ---------------------------------------------------------------------------------
 
 def gelu_new(x):
-    # follows transformers src/transformers/activations.py NewGELUActivation.forward (tanh approximation)
+    # follows transformers src/transformers/activations.py NewGELUActivation.forward (tanh approximation); no
+    # line range: the only stored activations.py (huggingface/transformers@d60525f3595f8214576d6b8f1c54ac7cd0b5c42c)
+    # predates NewGELUActivation and ACT2CLS; there the same formula is the function gelu_new L26-L30 and the
+    # table is ACT2FN L47-L55
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
@@ -79,8 +87,9 @@ class Config:
 # ---- BERT (and RoBERTa, which copies it) ----------------------------------------------------------
 
 class BertEmbeddings(nn.Module):
-    # follows BERT_SRC BertEmbeddings.__init__ / forward (position ids 0..L-1, token type embeddings,
-    # LayerNorm with config.layer_norm_eps, dropout: eval). roberta=True: ROBERTA_SRC RobertaEmbeddings
+    # follows BERT_SRC BertEmbeddings L159-L220, __init__ L162-L179 / forward L181-L220 (position ids 0..L-1,
+    # token type embeddings, LayerNorm with config.layer_norm_eps, dropout: eval). roberta=True: ROBERTA_SRC
+    # RobertaEmbeddings L49-L135 (__init__ L55-L78, forward L80-L118)
     # (position_embeddings with padding_idx, position ids from create_position_ids_from_input_ids)
     def __init__(self, c, roberta=False):
         super().__init__()
@@ -102,24 +111,27 @@ class BertEmbeddings(nn.Module):
 
 
 def create_position_ids_from_input_ids(input_ids, padding_idx, past_key_values_length=0):
-    # follows ROBERTA_SRC create_position_ids_from_input_ids: cumsum over the non-pad mask, + padding_idx,
-    # pads keep padding_idx
+    # follows ROBERTA_SRC create_position_ids_from_input_ids (no line range, see the docstring): cumsum over
+    # the non-pad mask, + padding_idx, pads keep padding_idx
     mask = input_ids.ne(padding_idx).int()
     incremental_indices = (torch.cumsum(mask, dim=1).type_as(mask) + past_key_values_length) * mask
     return incremental_indices.long() + padding_idx
 
 
 def get_extended_attention_mask(attention_mask, dtype=torch.float32):
-    # follows transformers modeling_utils.py ModuleUtilsMixin.get_extended_attention_mask, the eager path
-    # BERT_SRC BertModel.forward takes when attentions are output: [B, L] -> [B, 1, 1, L],
+    # follows transformers src/transformers/modeling_utils.py ModuleUtilsMixin.get_extended_attention_mask
+    # (huggingface/transformers@8ec58104181bfb34d824d89bccc009b4f6be6e0e, the BERT_SRC commit; no line range,
+    # see the docstring), the eager path BERT_SRC BertModel.forward L1007-L1167 takes when attentions are
+    # output: [B, L] -> [B, 1, 1, L],
     # (1 - mask) * torch.finfo(dtype).min
     extended = attention_mask[:, None, None, :].to(dtype=dtype)
     return (1.0 - extended) * torch.finfo(dtype).min
 
 
 class BertSelfAttention(nn.Module):
-    # follows BERT_SRC BertSelfAttention.__init__ / transpose_for_scores / forward (eager, absolute positions,
-    # no cache): scores = q k^T / sqrt(head size) + additive mask, softmax, probs v
+    # follows BERT_SRC BertSelfAttention L223-L354, __init__ L224-L248 / transpose_for_scores L250-L253 /
+    # forward L255-L354 (eager, absolute positions, no cache): scores = q k^T / sqrt(head size) + additive
+    # mask, softmax, probs v
     def __init__(self, c):
         super().__init__()
         self.num_attention_heads = c.num_attention_heads
@@ -147,7 +159,7 @@ class BertSelfAttention(nn.Module):
 
 
 class BertSelfOutput(nn.Module):
-    # follows BERT_SRC BertSelfOutput.forward: LayerNorm(dense(x) + input)
+    # follows BERT_SRC BertSelfOutput.forward L465-L469: LayerNorm(dense(x) + input)
     def __init__(self, c):
         super().__init__()
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)
@@ -158,7 +170,7 @@ class BertSelfOutput(nn.Module):
 
 
 class BertAttention(nn.Module):
-    # follows BERT_SRC BertAttention.forward (self, then output on (context, hidden_states))
+    # follows BERT_SRC BertAttention.forward L505-L526 (self, then output on (context, hidden_states))
     def __init__(self, c):
         super().__init__()
         self.self = BertSelfAttention(c)
@@ -170,7 +182,7 @@ class BertAttention(nn.Module):
 
 
 class BertIntermediate(nn.Module):
-    # follows BERT_SRC BertIntermediate.forward: ACT2FN[hidden_act](dense(x))
+    # follows BERT_SRC BertIntermediate.forward L538-L541: ACT2FN[hidden_act](dense(x))
     def __init__(self, c):
         super().__init__()
         self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
@@ -181,7 +193,7 @@ class BertIntermediate(nn.Module):
 
 
 class BertOutput(nn.Module):
-    # follows BERT_SRC BertOutput.forward: LayerNorm(dense(x) + input)
+    # follows BERT_SRC BertOutput.forward L551-L555: LayerNorm(dense(x) + input)
     def __init__(self, c):
         super().__init__()
         self.dense = nn.Linear(c.intermediate_size, c.hidden_size)
@@ -192,7 +204,7 @@ class BertOutput(nn.Module):
 
 
 class BertLayer(nn.Module):
-    # follows BERT_SRC BertLayer.forward / feed_forward_chunk (encoder only, no chunking)
+    # follows BERT_SRC BertLayer.forward L573-L636 / feed_forward_chunk L638-L641 (encoder only, no chunking)
     def __init__(self, c):
         super().__init__()
         self.attention = BertAttention(c)
@@ -205,7 +217,7 @@ class BertLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    # follows BERT_SRC BertEncoder.forward (collects every layer's attention probabilities)
+    # follows BERT_SRC BertEncoder.forward L651-L734 (collects every layer's attention probabilities)
     def __init__(self, c):
         super().__init__()
         self.layer = nn.ModuleList([BertLayer(c) for _ in range(c.num_hidden_layers)])
@@ -219,7 +231,7 @@ class BertEncoder(nn.Module):
 
 
 class BertPooler(nn.Module):
-    # follows BERT_SRC BertPooler.forward: tanh(dense(h[:, 0]))
+    # follows BERT_SRC BertPooler.forward L743-L749: tanh(dense(h[:, 0]))
     def __init__(self, c):
         super().__init__()
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)
@@ -229,8 +241,9 @@ class BertPooler(nn.Module):
 
 
 class BertModel(nn.Module):
-    # follows BERT_SRC BertModel.forward (eager mask via get_extended_attention_mask, embeddings, encoder,
-    # pooler); roberta=True: ROBERTA_SRC RobertaModel (the same with RobertaEmbeddings)
+    # follows BERT_SRC BertModel.forward L1007-L1167 (eager mask via get_extended_attention_mask, embeddings,
+    # encoder, pooler); roberta=True: ROBERTA_SRC RobertaModel (no line range, see the docstring; the same with
+    # RobertaEmbeddings)
     def __init__(self, c, add_pooling_layer=True, roberta=False):
         super().__init__()
         self.embeddings = BertEmbeddings(c, roberta=roberta)
@@ -245,7 +258,7 @@ class BertModel(nn.Module):
 
 
 class BertForSequenceClassification(nn.Module):
-    # follows BERT_SRC BertForSequenceClassification.forward: classifier(dropout(pooler_output))
+    # follows BERT_SRC BertForSequenceClassification.forward L1647-L1716: classifier(dropout(pooler_output))
     def __init__(self, c):
         super().__init__()
         self.bert = BertModel(c)
@@ -259,7 +272,7 @@ class BertForSequenceClassification(nn.Module):
 # ---- DistilBERT ---------------------------------------------------------------------------------
 
 class DistilEmbeddings(nn.Module):
-    # follows DISTIL_SRC Embeddings.forward: word + position (sinusoidal_pos_embds false), LayerNorm eps 1e-12
+    # follows DISTIL_SRC Embeddings.forward L114-L139: word + position (sinusoidal_pos_embds false), LayerNorm eps 1e-12
     def __init__(self, c):
         super().__init__()
         self.word_embeddings = nn.Embedding(c.vocab_size, c.dim, padding_idx=c.pad_token_id)
@@ -272,7 +285,8 @@ class DistilEmbeddings(nn.Module):
 
 
 class MultiHeadSelfAttention(nn.Module):
-    # follows DISTIL_SRC MultiHeadSelfAttention.forward: q / sqrt(dim_per_head), q k^T, masked_fill(mask == 0, -inf)
+    # follows DISTIL_SRC MultiHeadSelfAttention.forward L174-L234: q / sqrt(dim_per_head), q k^T,
+    # masked_fill(mask == 0, -inf)
     # (this commit; later ones fill torch.finfo(dtype).min: the same softmax when a row has a real key), softmax
     def __init__(self, c):
         super().__init__()
@@ -301,7 +315,7 @@ class MultiHeadSelfAttention(nn.Module):
 
 
 class FFN(nn.Module):
-    # follows DISTIL_SRC FFN.ff_chunk: lin2(activation(lin1(x)))
+    # follows DISTIL_SRC FFN.ff_chunk L250-L255: lin2(activation(lin1(x)))
     def __init__(self, c):
         super().__init__()
         self.lin1 = nn.Linear(c.dim, c.hidden_dim)
@@ -313,7 +327,7 @@ class FFN(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    # follows DISTIL_SRC TransformerBlock.forward: sa_layer_norm(attention + x), output_layer_norm(ffn + sa)
+    # follows DISTIL_SRC TransformerBlock.forward L270-L309: sa_layer_norm(attention + x), output_layer_norm(ffn + sa)
     def __init__(self, c):
         super().__init__()
         self.attention = MultiHeadSelfAttention(c)
@@ -328,7 +342,7 @@ class TransformerBlock(nn.Module):
 
 
 class Transformer(nn.Module):
-    # follows DISTIL_SRC Transformer.forward
+    # follows DISTIL_SRC Transformer.forward L318-L369
     def __init__(self, c):
         super().__init__()
         self.layer = nn.ModuleList([TransformerBlock(c) for _ in range(c.n_layers)])
@@ -342,7 +356,7 @@ class Transformer(nn.Module):
 
 
 class DistilBertModel(nn.Module):
-    # follows DISTIL_SRC DistilBertModel.forward (embeddings, transformer with the [B, L] mask)
+    # follows DISTIL_SRC DistilBertModel.forward L536-L578 (embeddings, transformer with the [B, L] mask)
     def __init__(self, c):
         super().__init__()
         self.embeddings = DistilEmbeddings(c)
@@ -354,8 +368,8 @@ class DistilBertModel(nn.Module):
 
 
 class DistilBertForSequenceClassification(nn.Module):
-    # follows DISTIL_SRC DistilBertForSequenceClassification.forward: h[:, 0] -> pre_classifier -> ReLU
-    # -> dropout (eval) -> classifier
+    # follows DISTIL_SRC DistilBertForSequenceClassification.forward L732-L799: h[:, 0] -> pre_classifier
+    # -> ReLU -> dropout (eval) -> classifier
     def __init__(self, c):
         super().__init__()
         self.distilbert = DistilBertModel(c)
@@ -371,7 +385,7 @@ class DistilBertForSequenceClassification(nn.Module):
 # ---- sentence-transformers pooling -------------------------------------------------------------
 
 def pool(token_embeddings, attention_mask):
-    """follows ST_SRC Pooling.py L135-L183 Pooling.forward: cls = token 0 (L156-L158); max over tokens with
+    """follows ST_SRC Pooling.py Pooling.forward L135-L241: cls = token 0 (L156-L158); max over tokens with
     padding set to -1e9 (L159-L165); mean = sum(h * mask) / clamp(sum(mask), min=1e-9) (L166-L181)."""
     mask = attention_mask.unsqueeze(-1).expand(token_embeddings.size()).to(token_embeddings.dtype)
     cls = token_embeddings[:, 0]
@@ -383,7 +397,7 @@ def pool(token_embeddings, attention_mask):
 
 
 def normalize(x):
-    # follows ST_SRC Normalize.py L20-L21 Normalize.forward: F.normalize(p=2, dim=1)
+    # follows ST_SRC Normalize.py Normalize.forward L20-L22: F.normalize(p=2, dim=1)
     return nn.functional.normalize(x, p=2, dim=1)
 
 

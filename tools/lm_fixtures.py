@@ -65,8 +65,11 @@ test/fixtures/lm/expected.json, per checkpoint (floats: float32 printed with 8 s
     llama only: rope_pairing_check: max |logit difference| when the same weights are run with
                 interleaved (GPT-J) pairs instead of rotate-half.
 
-Upstream code followed. transformers files were read as text without line numbers (read_file on the
-stored repository: the file is too big to fetch whole), so comments name the function / class:
+Upstream code followed. transformers files were read as text (read_file on the stored repository: the
+repository is too big to fetch whole); the line ranges Lstart-Lend in the comments were counted afterwards
+by reading each file at the commit below from its start to past the last cited block (every 16,000-character
+page checked against the stored length, a last partial page against the stored text at its end offset); a
+range runs from the `def` / `class` line (decorators not included) to the last line of its body:
     LLAMA_SRC   huggingface/transformers@5dd4a63548857797727ae73eeb6a6e886ea02a3e src/transformers/models/llama/modeling_llama.py
     MISTRAL_SRC huggingface/transformers@93e0020c96f1aaf6c380491c943fcf57502c5e19 src/transformers/models/mistral/modeling_mistral.py
     QWEN2_SRC   huggingface/transformers@63bb723747035466e5339aea864b133f709b067d src/transformers/models/qwen2/modeling_qwen2.py
@@ -76,8 +79,10 @@ stored repository: the file is too big to fetch whole), so comments name the fun
     ROPE_SRC    huggingface/transformers@ef46806472a64b0013ed413781e3afed82bfa047 src/transformers/modeling_rope_utils.py
                 (_compute_default_rope_parameters with head_dim = getattr(config, 'head_dim', hidden // heads);
                 an older stored version, @0044e3b3facff1a1ad60b235c69d5b45beae75a4, used hidden // heads)
-    MASK_SRC    masking_utils.py sliding_window_overlay (kv_idx > q_idx - sliding_window), the same
-                window as MISTRAL_SRC MistralModel._prepare_4d_causal_attention_mask_with_cache_position
+    MASK_SRC    huggingface/transformers@2ccc6cae21faaf11631efa5fb9054687ae5dc931 src/transformers/masking_utils.py
+                (the only stored version) sliding_window_overlay L81-L90 (kv_idx > q_idx - sliding_window), the
+                same window as MISTRAL_SRC MistralModel._prepare_4d_causal_attention_mask_with_cache_position
+                L679-L743
     NANOGPT     karpathy/nanoGPT@3adf61e154c3fe3fca428ad6bc3818b27a3b8291 model.py (line numbers given below)
 """
 import argparse
@@ -111,14 +116,15 @@ class Config:
 # ---- shared functions (each family's file carries its own identical copy) --------------------------
 
 def rotate_half(x):
-    # follows LLAMA_SRC rotate_half (identical in MISTRAL_SRC, QWEN2_SRC, QWEN3_SRC, GEMMA3_SRC, PHI3_SRC)
+    # follows LLAMA_SRC rotate_half L144-L148 (identical in MISTRAL_SRC L60-L64, QWEN2_SRC L50-L54,
+    # QWEN3_SRC L86-L90, GEMMA3_SRC L182-L186, PHI3_SRC L77-L81)
     x1 = x[..., : x.shape[-1] // 2]
     x2 = x[..., x.shape[-1] // 2:]
     return torch.cat((-x2, x1), dim=-1)
 
 
 def apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim=1):
-    # follows LLAMA_SRC apply_rotary_pos_emb
+    # follows LLAMA_SRC apply_rotary_pos_emb L151-L175
     cos = cos.unsqueeze(unsqueeze_dim)
     sin = sin.unsqueeze(unsqueeze_dim)
     return (q * cos) + (rotate_half(q) * sin), (k * cos) + (rotate_half(k) * sin)
@@ -138,7 +144,7 @@ def apply_rotary_interleaved(q, k, cos, sin, unsqueeze_dim=1):
 
 
 def repeat_kv(hidden_states, n_rep):
-    # follows LLAMA_SRC repeat_kv
+    # follows LLAMA_SRC repeat_kv L194-L203
     batch, num_key_value_heads, slen, head_dim = hidden_states.shape
     if n_rep == 1:
         return hidden_states
@@ -147,7 +153,8 @@ def repeat_kv(hidden_states, n_rep):
 
 
 def eager_attention_forward(module, query, key, value, attention_mask, scaling, softcap=None):
-    # follows LLAMA_SRC eager_attention_forward (dropout: eval); softcap: GEMMA3_SRC eager_attention_forward
+    # follows LLAMA_SRC eager_attention_forward L206-L229 (dropout: eval); softcap: GEMMA3_SRC
+    # eager_attention_forward L228-L260
     key_states = repeat_kv(key, module.num_key_value_groups)
     value_states = repeat_kv(value, module.num_key_value_groups)
     attn_weights = torch.matmul(query, key_states.transpose(2, 3)) * scaling
@@ -161,9 +168,10 @@ def eager_attention_forward(module, query, key, value, attention_mask, scaling, 
 
 
 def causal_mask_4d(attention_mask, sequence_length, target_length, cache_position, sliding_window=None):
-    """follows MISTRAL_SRC MistralModel._prepare_4d_causal_attention_mask_with_cache_position (LLAMA_SRC's
-    is the same without the sliding window): finfo.min above the diagonal (and at or before
-    cache_position - sliding_window), then finfo.min where the 2D attention_mask is 0."""
+    """follows MISTRAL_SRC MistralModel._prepare_4d_causal_attention_mask_with_cache_position L679-L743
+    (LLAMA_SRC's, LlamaModel L691-L746, is the same without the sliding window): finfo.min above the
+    diagonal (and at or before cache_position - sliding_window), then finfo.min where the 2D attention_mask
+    is 0."""
     causal_mask = torch.full((sequence_length, target_length), fill_value=MIN, dtype=torch.float32)
     diagonal_attend_mask = torch.arange(target_length) > cache_position.reshape(-1, 1)
     if sliding_window is not None:
@@ -179,7 +187,7 @@ def causal_mask_4d(attention_mask, sequence_length, target_length, cache_positio
 # ---- RoPE inverse frequencies ---------------------------------------------------------------------
 
 def compute_default_rope_parameters(config):
-    # follows ROPE_SRC _compute_default_rope_parameters
+    # follows ROPE_SRC _compute_default_rope_parameters L29-L68
     base = config.rope_theta
     partial_rotary_factor = getattr(config, 'partial_rotary_factor', 1.0)
     head_dim = getattr(config, 'head_dim', None) or config.hidden_size // config.num_attention_heads
@@ -189,7 +197,7 @@ def compute_default_rope_parameters(config):
 
 
 def compute_llama3_parameters(config):
-    # follows ROPE_SRC _compute_llama3_parameters
+    # follows ROPE_SRC _compute_llama3_parameters L305-L345
     inv_freq, attention_factor = compute_default_rope_parameters(config)
     factor = config.rope_scaling['factor']
     low_freq_factor = config.rope_scaling['low_freq_factor']
@@ -206,11 +214,12 @@ def compute_llama3_parameters(config):
     return inv_freq_llama, attention_factor
 
 
-ROPE_INIT_FUNCTIONS = {'default': compute_default_rope_parameters, 'llama3': compute_llama3_parameters}  # ROPE_SRC ROPE_INIT_FUNCTIONS
+ROPE_INIT_FUNCTIONS = {'default': compute_default_rope_parameters, 'llama3': compute_llama3_parameters}  # ROPE_SRC ROPE_INIT_FUNCTIONS L351-L358
 
 
 class RotaryEmbedding(nn.Module):
-    # follows LLAMA_SRC LlamaRotaryEmbedding.__init__ / forward (the same class in every family's file)
+    # follows LLAMA_SRC LlamaRotaryEmbedding L83-L141: __init__ L84-L99 / forward L121-L141 (the same class
+    # in every family's file)
     def __init__(self, config):
         super().__init__()
         rs = getattr(config, 'rope_scaling', None)
@@ -230,7 +239,8 @@ class RotaryEmbedding(nn.Module):
 # ---- Llama (and the families that copy it) -----------------------------------------------------------
 
 class LlamaRMSNorm(nn.Module):
-    # follows LLAMA_SRC LlamaRMSNorm (= MistralRMSNorm, Qwen2RMSNorm, Qwen3RMSNorm, Phi3RMSNorm)
+    # follows LLAMA_SRC LlamaRMSNorm L60-L77 (= MISTRAL_SRC MistralRMSNorm L200-L217, QWEN2_SRC Qwen2RMSNorm
+    # L187-L204, QWEN3_SRC Qwen3RMSNorm L50-L67, PHI3_SRC Phi3RMSNorm L224-L241)
     def __init__(self, hidden_size, eps=1e-6):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(hidden_size))
@@ -251,8 +261,9 @@ ACT2FN = {
 
 
 class LlamaMLP(nn.Module):
-    # follows LLAMA_SRC LlamaMLP (bias=config.mlp_bias); MISTRAL/QWEN2/QWEN3 *MLP are the same with bias=False;
-    # GEMMA3_SRC Gemma3MLP the same with ACT2FN[config.hidden_activation]
+    # follows LLAMA_SRC LlamaMLP L178-L191 (bias=config.mlp_bias); MISTRAL/QWEN2/QWEN3 *MLP (MistralMLP L44-L57,
+    # Qwen2MLP L34-L47, Qwen3MLP L70-L83) are the same with bias=False; GEMMA3_SRC Gemma3MLP L110-L123 the same
+    # with ACT2FN[config.hidden_activation]
     def __init__(self, c):
         super().__init__()
         bias = getattr(c, 'mlp_bias', False)
@@ -266,7 +277,7 @@ class LlamaMLP(nn.Module):
 
 
 class Phi3MLP(nn.Module):
-    # follows PHI3_SRC Phi3MLP: gate_up_proj -> chunk(2): gate first, then up; up * act(gate)
+    # follows PHI3_SRC Phi3MLP L59-L74: gate_up_proj -> chunk(2): gate first, then up; up * act(gate)
     def __init__(self, c):
         super().__init__()
         self.gate_up_proj = nn.Linear(c.hidden_size, 2 * c.intermediate_size, bias=False)
@@ -280,15 +291,16 @@ class Phi3MLP(nn.Module):
 
 
 class LlamaAttention(nn.Module):
-    """follows LLAMA_SRC LlamaAttention.__init__ / forward (head_dim = getattr(config, 'head_dim', ...),
-    scaling head_dim ** -0.5, q/k/v/o bias = config.attention_bias), with the family differences:
-      mistral  MISTRAL_SRC MistralAttention: no biases, sliding_window passed on (the mask carries it)
-      qwen2    QWEN2_SRC Qwen2Attention: q/k/v bias=True, o_proj bias=False
-      qwen3    QWEN3_SRC Qwen3Attention: q_norm / k_norm (Qwen3RMSNorm(head_dim)) on [.., heads, head_dim]
+    """follows LLAMA_SRC LlamaAttention L232-L305, __init__ L235-L256 / forward L258-L305 (head_dim =
+    getattr(config, 'head_dim', ...), scaling head_dim ** -0.5, q/k/v/o bias = config.attention_bias), with
+    the family differences:
+      mistral  MISTRAL_SRC MistralAttention L132-L197: no biases, sliding_window passed on (the mask carries it)
+      qwen2    QWEN2_SRC Qwen2Attention L122-L183: q/k/v bias=True, o_proj bias=False
+      qwen3    QWEN3_SRC Qwen3Attention L158-L230: q_norm / k_norm (Qwen3RMSNorm(head_dim)) on [.., heads, head_dim]
                before the transpose and RoPE
-      gemma3   GEMMA3_SRC Gemma3Attention: scaling query_pre_attn_scalar ** -0.5, q_norm / k_norm
+      gemma3   GEMMA3_SRC Gemma3Attention L263-L341: scaling query_pre_attn_scalar ** -0.5, q_norm / k_norm
                (Gemma3RMSNorm) after the transpose, before RoPE; softcap attn_logit_softcapping (null)
-      phi3     PHI3_SRC Phi3Attention: fused qkv_proj split [q | k | v] along the output dim
+      phi3     PHI3_SRC Phi3Attention L149-L221: fused qkv_proj split [q | k | v] along the output dim
     The cache: past_key_value.update concatenates along the sequence (DynamicCache)."""
 
     def __init__(self, c, layer_idx, family):
@@ -354,9 +366,10 @@ class LlamaAttention(nn.Module):
 
 
 class LlamaDecoderLayer(nn.Module):
-    # follows LLAMA_SRC LlamaDecoderLayer.forward (pre-norm residual: input_layernorm -> self_attn -> +,
-    # post_attention_layernorm -> mlp -> +); MISTRAL/QWEN2/QWEN3 the same; PHI3_SRC Phi3DecoderLayer the
-    # same with resid dropouts (eval) and Phi3MLP
+    # follows LLAMA_SRC LlamaDecoderLayer.forward L319-L359 (pre-norm residual: input_layernorm -> self_attn
+    # -> +, post_attention_layernorm -> mlp -> +); MISTRAL/QWEN2/QWEN3 the same (MistralDecoderLayer.forward
+    # L229-L269, Qwen2DecoderLayer.forward L220-L251, Qwen3DecoderLayer.forward L246-L277); PHI3_SRC
+    # Phi3DecoderLayer L244-L317 (forward L256-L317) the same with resid dropouts (eval) and Phi3MLP
     def __init__(self, c, layer_idx, family):
         super().__init__()
         self.self_attn = LlamaAttention(c, layer_idx, family)
@@ -374,7 +387,7 @@ class LlamaDecoderLayer(nn.Module):
 
 
 class Gemma3RMSNorm(nn.Module):
-    # follows GEMMA3_SRC Gemma3RMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + w), in float32, then cast back
+    # follows GEMMA3_SRC Gemma3RMSNorm L126-L143: x * rsqrt(mean(x^2) + eps) * (1 + w), in float32, then cast back
     def __init__(self, dim, eps=1e-6):
         super().__init__()
         self.eps = eps
@@ -386,7 +399,7 @@ class Gemma3RMSNorm(nn.Module):
 
 
 class Gemma3DecoderLayer(nn.Module):
-    # follows GEMMA3_SRC Gemma3DecoderLayer.forward: input_layernorm -> attn (local RoPE on sliding layers,
+    # follows GEMMA3_SRC Gemma3DecoderLayer.forward L359-L407: input_layernorm -> attn (local RoPE on sliding layers,
     # global otherwise) -> post_attention_layernorm -> +; pre_feedforward_layernorm -> mlp ->
     # post_feedforward_layernorm -> +
     def __init__(self, c, layer_idx):
@@ -412,7 +425,7 @@ class Gemma3DecoderLayer(nn.Module):
 
 
 class Gemma3TextScaledWordEmbedding(nn.Embedding):
-    # follows GEMMA3_SRC Gemma3TextScaledWordEmbedding.forward: embedding * embed_scale.to(weight.dtype)
+    # follows GEMMA3_SRC Gemma3TextScaledWordEmbedding.forward L106-L107: embedding * embed_scale.to(weight.dtype)
     def __init__(self, num_embeddings, embedding_dim, padding_idx, embed_scale=1.0):
         super().__init__(num_embeddings, embedding_dim, padding_idx)
         self.register_buffer('embed_scale', torch.tensor(embed_scale), persistent=False)
@@ -422,9 +435,11 @@ class Gemma3TextScaledWordEmbedding(nn.Embedding):
 
 
 class DecoderModel(nn.Module):
-    """follows LLAMA_SRC LlamaModel.__init__ / forward (embed_tokens, rotary_emb shared by the layers,
-    causal mask from _update_causal_mask, final norm); MISTRAL_SRC: the mask with config.sliding_window;
-    QWEN2/QWEN3_SRC: a mask per layer_types entry; GEMMA3_SRC Gemma3TextModel: scaled embedding,
+    """follows LLAMA_SRC LlamaModel.__init__ L496-L510 / forward L519-L623 (embed_tokens, rotary_emb shared
+    by the layers, causal mask from _update_causal_mask L625-L688, final norm); MISTRAL_SRC: the mask with
+    config.sliding_window (MistralModel._update_causal_mask L595-L676); QWEN2/QWEN3_SRC: a mask per
+    layer_types entry (Qwen2Model.forward L330-L399, Qwen3Model.forward L356-L425); GEMMA3_SRC
+    Gemma3TextModel L456-L598 (__init__ L459-L483, forward L487-L598): scaled embedding,
     rotary_emb (rope_theta, rope_scaling) and rotary_emb_local (rope_local_base_freq, default rope),
     masks for full_attention and sliding_attention, Gemma3RMSNorm final norm.
     cache: {layer_idx: (k, v)}; the 2D attention_mask covers past + current tokens."""
@@ -469,8 +484,9 @@ class DecoderModel(nn.Module):
 
 
 class ForCausalLM(nn.Module):
-    # follows LLAMA_SRC LlamaForCausalLM.forward: logits = lm_head(hidden_states) (tied: the embedding
-    # matrix); GEMMA3_SRC Gemma3ForCausalLM.forward: then final_logit_softcapping if set (null here)
+    # follows LLAMA_SRC LlamaForCausalLM.forward L787-L873: logits = lm_head(hidden_states) (tied: the
+    # embedding matrix); GEMMA3_SRC Gemma3ForCausalLM.forward L620-L690: then final_logit_softcapping if set
+    # (null here)
     def __init__(self, c, family):
         super().__init__()
         self.c = c
@@ -734,13 +750,13 @@ class NanoRunner:
 
     def full(self, ids):
         idx = torch.tensor([ids])
-        logits, _ = self.model(idx, targets=torch.zeros_like(idx))  # with targets: logits at every position (NANOGPT model.py L183-L186)
+        logits, _ = self.model(idx, targets=torch.zeros_like(idx))  # with targets: logits at every position (NANOGPT model.py L184-L187)
         return logits[0]
 
     def greedy(self, ids, steps):
         seq, tokens, step_logits = list(ids), [], []
         for _ in range(steps):
-            logits = self.model(torch.tensor([seq]))[0][0, -1]  # inference path: last position only (L187-L191)
+            logits = self.model(torch.tensor([seq]))[0][0, -1]  # inference path: last position only (L188-L191)
             tok = int(torch.argmax(logits))
             tokens.append(tok)
             step_logits.append(logits)
@@ -884,7 +900,9 @@ def gpt2_checkpoints(inputs, g, nanogpt_path, expected):
 
 
 def check_gelu_new(model):
-    # transformers activations.py NewGELUActivation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    # transformers activations.py NewGELUActivation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (no line
+    # range: the only stored activations.py, huggingface/transformers@d60525f3595f8214576d6b8f1c54ac7cd0b5c42c,
+    # predates that class; the same formula is its function gelu_new L26-L30)
     x = torch.linspace(-6, 6, 1001)
     new = 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
     assert (model.transformer.h[0].mlp.gelu(x) - new).abs().max() < 1e-6
