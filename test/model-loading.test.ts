@@ -82,6 +82,20 @@ describe('loadModel sources and errors', () => {
     expect(grew).toBeGreaterThan(10);
   });
 
+  it("loads XLM-RoBERTa's config (model_type 'xlm-roberta') through RoBERTa's computation", async () => {
+    const dir = `${DIR}roberta-mini`;
+    const objects = {
+      config: json(`${dir}/config.json`), weights: readFileSync(`${dir}/model.safetensors`),
+      tokenizer: json(`${dir}/tokenizer.json`), tokenizerConfig: json(`${dir}/tokenizer_config.json`),
+    };
+    const roberta = await loadEncoder(rt, objects);
+    const xlmr = await loadEncoder(rt, { ...objects, config: { ...objects.config, model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] } });
+    expect(xlmr.family).toBe('xlm-roberta');
+    expect(xlmr.embed(['Hello world!', 'a'])).toEqual(roberta.embed(['Hello world!', 'a']));
+    roberta.dispose();
+    xlmr.dispose();
+  });
+
   it('says which file is missing and where it looked', async () => {
     await expect(loadEncoder(rt, `${DIR}no-such-folder`)).rejects.toThrow(/config\.json not found in .*no-such-folder.*looked for .*no-such-folder\/config\.json/);
     const files = pickedFiles(ST).filter((f) => !f.name.endsWith('.safetensors'));
