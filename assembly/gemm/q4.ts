@@ -117,13 +117,18 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
  */
 @inline function blockDot4(w: usize, x0: v128, x1: v128, l0: v128, h0: v128, l1: v128, h1: v128, corr: v128): v128 {
   const v = v128.load(w);
-  const lo = v128.and(v, i8x16.splat(15)), hi = i8x16.shr_u(v, 4);
   if (ASC_FEATURE_RELAXED_SIMD) {
+    // the high nibbles by a 16-bit shift (one instruction on x86; a byte shift is not) and a mask
+    const mask = i8x16.splat(15);
+    const lo = v128.and(v, mask), hi = v128.and(i16x8.shr_u(v, 4), mask);
     const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
     return i32x4.extadd_pairwise_i16x8_s(i16x8.sub(p, corr));
   } else {
-    const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), l0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), h0));
-    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), l1), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), h1));
+    // bytes widened to u16 first, then split into nibbles with 16-bit operations
+    const mask = i16x8.splat(15);
+    const vl = i16x8.extend_low_i8x16_u(v), vh = i16x8.extend_high_i8x16_u(v);
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(v128.and(vl, mask), l0), i32x4.dot_i16x8_s(v128.and(vh, mask), h0));
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_u(vl, 4), l1), i32x4.dot_i16x8_s(i16x8.shr_u(vh, 4), h1));
     return i32x4.sub(i32x4.add(s0, s1), corr);
   }
 }
