@@ -5,13 +5,13 @@ import type { Problem } from '../src/engine/attention-params.js';
 
 export const TOLERANCE: number;
 export const ZERO_TOLERANCE: number;
-/** Normalised error bound of gemmQ8 against the float64 product of the dequantized operands. */
+/** Normalised error bound of gemmQ8 and gemmQ4 against the float64 product of the dequantized operands (relative to the magnitude of its terms). */
 export const Q8_TOLERANCE: number;
 export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -139,8 +139,8 @@ export type RmsNormCase = CaseBase & { kernel: 'rmsNorm'; dims: RmsNormDims };
 export type ActivationCase = CaseBase & { kernel: 'activation'; dims: ActivationDims };
 export type SwigluCase = CaseBase & { kernel: 'swiglu'; dims: SwigluDims };
 export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: AddDims };
-export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8'; dims: QuantizeDims };
-export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8'; dims: GemmQ8Dims };
+export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4'; dims: QuantizeDims };
+export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
 export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case;
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
@@ -152,16 +152,18 @@ export function makeCase(kernel: 'rmsNorm', dims: RmsNormDims, options?: { name?
 export function makeCase(kernel: 'activation', dims: ActivationDims, options?: { name?: string; edge?: boolean; perf?: boolean }): ActivationCase;
 export function makeCase(kernel: 'swiglu', dims: SwigluDims, options?: { name?: string; edge?: boolean; perf?: boolean }): SwigluCase;
 export function makeCase(kernel: 'addInPlace' | 'mulInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
-export function makeCase(kernel: 'quantizeRows8', dims: QuantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): QuantizeCase;
-export function makeCase(kernel: 'gemmQ8', dims: GemmQ8Dims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmQ8Case;
+export function makeCase(kernel: 'quantizeRows8' | 'quantizeRows4', dims: QuantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): QuantizeCase;
+export function makeCase(kernel: 'gemmQ8' | 'gemmQ4', dims: GemmQ8Dims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmQ8Case;
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */
 export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int8Array; scales: Float32Array };
+/** The float32 replica of quantizeRows4 (ggml's Q4_0 rounding): packed bytes, the unpacked values q − 8, the scales. */
+export function quantizeRows4Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Uint8Array; values: Int8Array; scales: Float32Array };
 /** Σ_b xs·ws·Σ_i xq·wq (+ bias) (+ c0) in float64. */
 export function referenceGemmQ8(
   dims: { m: number; n: number; k: number },
   xq: ArrayLike<number>, xs: ArrayLike<number>, wq: ArrayLike<number>, ws: ArrayLike<number>,
-  bias?: ArrayLike<number> | null, c0?: ArrayLike<number> | null, block?: number,
+  bias?: ArrayLike<number> | null, c0?: ArrayLike<number> | null, block?: number, magnitude?: boolean,
 ): Float64Array;
 export function gemmDims(m: number, n: number, k: number, transB: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean }): GemmDims;
 export function attentionDims(options: {
@@ -233,7 +235,7 @@ export interface Comparison {
   /** Index of the first element whose reference is NaN or ±Infinity and got is not the same, or -1. */
   specialAt: number;
 }
-export function compare(got: ArrayLike<number>, ref: ArrayLike<number>, tolerance?: number): Comparison;
+export function compare(got: ArrayLike<number>, ref: ArrayLike<number>, tolerance?: number, magnitude?: ArrayLike<number> | null): Comparison;
 
 export interface CaseEnv {
   k: Kernels;

@@ -23,6 +23,8 @@
 //   mulInPlace        dims { count }                                                            flops count
 //   quantizeRows8     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
 //   gemmQ8            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
+//   quantizeRows4     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
+//   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -42,15 +44,23 @@
 // The Q8 kernels have their own rules. quantizeRows8 must equal, exactly (bits of every scale and
 // every int8), its literal float32 replica (quantizeRows8Reference): d = fround(max|x|/127),
 // q = round-half-even(fround(x/d)) clamped to [−127, 127]. gemmQ8 is checked against the float64
-// product of the dequantized operands, Σ_b xs·ws·Σ_i xq·wq, with Q8_TOLERANCE (1e-6): its block sums
-// are exact integers, so only the per-block float scaling and the f32 sum over blocks round. Its
+// product of the dequantized operands, Σ_b xs·ws·Σ_i xq·wq, with Q8_TOLERANCE (1e-6) relative to the
+// magnitude of its terms, ‖got − ref‖₂ / ‖|bias| + |y₀| + Σ_b |xs·ws·Σ_i xq·wq|‖₂ (an element whose
+// terms cancel, e.g. a 128-block sum of 0.9 from terms summing to 25 in magnitude, is as
+// well-conditioned as its terms allow, no better): its block sums are exact integers, so only the
+// per-block float scaling and the f32 sum over blocks round. Its
 // 'special' data puts a NaN scale (what quantizeRows8 makes of a NaN or ±Infinity) in one row.
+// The Q4 kernels follow the same rules: quantizeRows4 must equal its float32 replica
+// (quantizeRows4Reference, ggml's quantize_row_q4_0_ref: d = fround(mx/−8) with mx the first element
+// of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5)))), every byte
+// and every scale; gemmQ4 is checked against the float64 product of the dequantized operands,
+// Σ_b xs·ws·Σ_i xq·(q − 8), with the same Q8_TOLERANCE.
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
 export const TOLERANCE = 1e-5;
 /** Absolute bound ‖got‖₂ when the reference is all zeros. */
 export const ZERO_TOLERANCE = 1e-6;
-/** Normalised error bound of gemmQ8 against the float64 product of the dequantized operands. */
+/** Normalised error bound of gemmQ8 and gemmQ4 against the float64 product of the dequantized operands (relative to the magnitude of its terms). */
 export const Q8_TOLERANCE = 1e-6;
 /** The f32x4 width (Wasm SIMD fixes it; not a tile constant). */
 export const LANES = 4;
@@ -59,7 +69,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -108,8 +118,10 @@ export function describeDims(c) {
     case 'mulInPlace':
       return `count=${d.count}`;
     case 'quantizeRows8':
+    case 'quantizeRows4':
       return `rows=${d.rows} k=${d.k} ldx=${d.ldx} data=${d.data}`;
     case 'gemmQ8':
+    case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k} bias=${+d.bias} accumulate=${+d.accumulate} ldc=${d.ldc} data=${d.data}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
@@ -138,8 +150,10 @@ export function shortDims(c) {
     case 'mulInPlace':
       return `count=${d.count}`;
     case 'quantizeRows8':
+    case 'quantizeRows4':
       return `rows=${d.rows} k=${d.k}`;
     case 'gemmQ8':
+    case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
@@ -159,6 +173,8 @@ export function tileSummary(kernel, tiles) {
       return `${attention} ${gemm}`;
     case 'quantizeRows8':
     case 'gemmQ8':
+    case 'quantizeRows4':
+    case 'gemmQ4':
       return `Q8_BLOCK=${tiles.q8.BLOCK}`;
     default:
       return '';
@@ -196,8 +212,10 @@ function flopsOf(kernel, d) {
     case 'mulInPlace':
       return d.count;
     case 'quantizeRows8':
+    case 'quantizeRows4':
       return 3 * d.rows * d.k;
     case 'gemmQ8':
+    case 'gemmQ4':
       return 2 * d.m * d.n * d.k;
   }
   throw new Error(`unknown kernel ${kernel}`);
@@ -390,6 +408,17 @@ export function kernelCases(tiles, { tiny = false } = {}) {
         cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  // Q4: the same sizes (the same blocks, tiles and tails; gemmQ8Dims serves both).
+  for (const rows of [1, 2, 5])
+    for (const k of [...q8ks, 128 * QBK])
+      for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows4', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
+  for (const m of sizes([1, 2, 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+    for (const n of q8ns)
+      for (const k of q8ks) {
+        const bits = hash32(`gemmQ4 ${m} ${n} ${k}`);
+        cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
+      }
+  for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
 
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
@@ -409,6 +438,8 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   const k8 = Math.max(QBK, L(576) - (L(576) % QBK));
   cases.push(makeCase('gemmQ8', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ8 1×${L(1536)}×${k8} (decoder step)` }));
   cases.push(makeCase('quantizeRows8', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows8 ${L(256)}×${k8}` }));
+  cases.push(makeCase('gemmQ4', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ4 1×${L(1536)}×${k8} (decoder step)` }));
+  cases.push(makeCase('quantizeRows4', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows4 ${L(256)}×${k8}` }));
   return cases;
 }
 
@@ -608,7 +639,7 @@ export function referenceRmsNorm({ rows, n, eps }, x, weight = null) {
  * ‖got − ref‖₂ when ‖ref‖₂ = 0) over the elements whose reference is finite; a NaN in got there fails
  * (nanAt), and so does an element whose reference is NaN or ±Infinity and got is not the same (specialAt).
  */
-export function compare(got, ref, tolerance = TOLERANCE) {
+export function compare(got, ref, tolerance = TOLERANCE, magnitude = null) {
   if (got.length !== ref.length) return { error: Infinity, absolute: false, ok: false, nanAt: -1, specialAt: -1 };
   let diff = 0;
   let norm = 0;
@@ -622,7 +653,7 @@ export function compare(got, ref, tolerance = TOLERANCE) {
     }
     if (Number.isNaN(g)) return { error: Infinity, absolute: false, ok: false, nanAt: i, specialAt: -1 };
     diff += (g - r) ** 2;
-    norm += r ** 2;
+    norm += (magnitude ? magnitude[i] : r) ** 2;
   }
   if (norm === 0) {
     const error = Math.sqrt(diff);
@@ -768,8 +799,10 @@ export function prepareCase(env, c) {
     case 'mulInPlace':
       return prepareElementwise(env, c);
     case 'quantizeRows8':
+    case 'quantizeRows4':
       return prepareQuantize(env, c);
     case 'gemmQ8':
+    case 'gemmQ4':
       return prepareGemmQ8(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
@@ -807,7 +840,7 @@ function finish(arena, c, parts) {
       let ok = true;
       let error = 0;
       for (const name of Object.keys(want)) {
-        const r = compare(got[name], want[name], parts.tolerance ?? TOLERANCE);
+        const r = compare(got[name], want[name], parts.tolerance ?? TOLERANCE, parts.magnitudes?.()[name] ?? null);
         errors[name] = r;
         ok &&= r.ok;
         if (!(r.error <= error)) error = r.error;
@@ -1187,21 +1220,61 @@ export function quantizeRows8Reference(x, rows, k, block = 32) {
   return { q, scales };
 }
 
-/** y = Σ_b xs·ws·Σ_i xq·wq (+ bias) (+ c0) in float64: the product of the dequantized operands. */
-export function referenceGemmQ8({ m, n, k }, xq, xs, wq, ws, bias = null, c0 = null, block = 32) {
+/**
+ * y = Σ_b xs·ws·Σ_i xq·wq (+ bias) (+ c0) in float64: the product of the dequantized operands.
+ * With `magnitude`, the sum of the magnitudes of those terms instead (|bias| + |c0| + Σ_b |xs·ws·Σ_i xq·wq|).
+ */
+export function referenceGemmQ8({ m, n, k }, xq, xs, wq, ws, bias = null, c0 = null, block = 32, magnitude = false) {
   const blocks = k / block;
   const c = new Float64Array(m * n);
+  const f = magnitude ? Math.abs : (v) => v;
   for (let r = 0; r < m; r++)
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let b = 0; b < blocks; b++) {
         let dot = 0;
         for (let i = 0; i < block; i++) dot += xq[r * k + b * block + i] * wq[j * k + b * block + i];
-        s += xs[r * blocks + b] * ws[j * blocks + b] * dot;
+        s += f(xs[r * blocks + b] * ws[j * blocks + b] * dot);
       }
-      c[r * n + j] = (c0 ? c0[r * n + j] : 0) + (bias ? bias[j] : 0) + s;
+      c[r * n + j] = f(c0 ? c0[r * n + j] : 0) + f(bias ? bias[j] : 0) + s;
     }
   return c;
+}
+
+/**
+ * The literal float32 replica of quantizeRows4 (ggml's quantize_row_q4_0_ref with an f32 scale): per
+ * block of 32, mx = the first element of largest magnitude, d = fround(mx/−8), id = fround(1/d),
+ * q = min(15, trunc(fround(fround(x·id) + 8.5))) (0 when that is below 0 or NaN); a zero block gets
+ * d = 0 and q = 8, a block holding NaN or ±Infinity d = NaN and q = 8. x [rows, k] contiguous →
+ * { q: Uint8Array [rows, k/2] (byte i of a block: element i low nibble, element 16 + i high),
+ *   values: Int8Array [rows, k] (q − 8, unpacked), scales: Float32Array [rows, k/32] }.
+ */
+export function quantizeRows4Reference(x, rows, k, block = 32) {
+  const q = new Uint8Array((rows * k) / 2);
+  const values = new Int8Array(rows * k);
+  const scales = new Float32Array((rows * k) / block);
+  for (let b = 0; b < scales.length; b++) {
+    let amax = 0, mx = 0, finite = true;
+    for (let i = 0; i < block; i++) {
+      const v = x[b * block + i], a = Math.abs(v);
+      if (!(a < Infinity)) finite = false;
+      if (amax < a) (amax = a, mx = v);
+    }
+    const d = Math.fround(mx / -8);
+    const nib = new Int32Array(block).fill(8);
+    if (!finite || d === 0) scales[b] = finite ? 0 : NaN;
+    else {
+      scales[b] = d;
+      const id = Math.fround(1 / d);
+      for (let i = 0; i < block; i++) {
+        const t = Math.fround(Math.fround(x[b * block + i] * id) + 8.5);
+        nib[i] = t >= 15 ? 15 : t > 0 ? Math.trunc(t) : 0;
+      }
+    }
+    for (let i = 0; i < block / 2; i++) q[(b * block) / 2 + i] = nib[i] | (nib[i + block / 2] << 4);
+    for (let i = 0; i < block; i++) values[b * block + i] = nib[i] - 8;
+  }
+  return { q, values, scales };
 }
 
 /** int8 values in [−127, 127] from the seeded generator. */
@@ -1210,7 +1283,7 @@ function int8Values(env, count, seed) {
 }
 
 /** Input rows of quantizeRows8: uniform, each row at its own scale; 'special' adds ties, a zero block, NaN and ±Infinity. */
-function quantizeData(env, d, seed) {
+function quantizeData(env, d, seed, four = false) {
   const { rows, k } = d;
   const x = env.uniform(rows * k, seed);
   for (let r = 0; r < rows; r++) {
@@ -1224,6 +1297,14 @@ function quantizeData(env, d, seed) {
     if (rows > 1) x[k + 5] = NaN;
     if (rows > 2) x[2 * k + 7] = -Infinity;
     if (rows > 3) x[3 * k + 1] = 1e-40; // subnormal: d rounds, x/d may pass 127.5 (clamped)
+    if (four && k > 64) {
+      // Q4, block 1 of row 0: mx = −8, so d = 1: halves round up (x + 8.5 truncated), 7.5 clamps to 15
+      x.fill(0, 32, 64);
+      x.set([-8, 0.5, -0.5, 1.5, -1.5, 7.5, 7, -7.5, 2.5, -2.5], 32);
+      // block 2: +5 and −5 tie for the largest magnitude: the first (+5) sets d = −5/8
+      x.fill(1, 64, 96);
+      x.set([5, -5], 70);
+    }
   }
   return x;
 }
@@ -1232,11 +1313,12 @@ function prepareQuantize(env, c) {
   const { k: kernels, heap } = env;
   const d = c.dims;
   const { rows, k, ldx } = d;
-  const key = `quantizeRows8 ${JSON.stringify(d)}`;
-  const x = quantizeData(env, d, hash32(key));
+  const four = c.kernel === 'quantizeRows4';
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  const x = quantizeData(env, d, hash32(key), four);
   const arena = new Arena(heap);
   const xFloats = (rows - 1) * ldx + k;
-  const qFloats = (rows * k) / 4;
+  const qFloats = (rows * k) / (four ? 8 : 4);
   const sFloats = (rows * k) / 32;
   const ptr = { x: arena.alloc(xFloats), q: arena.alloc(qFloats), scales: arena.alloc(sFloats) };
   const xIdx = matrixIndices(rows, k, ldx);
@@ -1256,17 +1338,19 @@ function prepareQuantize(env, c) {
       arena.fill(ptr.scales, sFloats);
     },
     run() {
-      kernels.quantizeRows8(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
+      if (four) kernels.quantizeRows4(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
+      else kernels.quantizeRows8(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
     },
-    /** q as numbers (the int8s), exact. */
+    /** q as numbers (the int8s, or the bytes of packed nibbles), exact. */
     readOutputs() {
+      if (four) return { q: Float32Array.from(new Uint8Array(heap.memory.buffer, ptr.q, (rows * k) / 2)) };
       return { q: Float32Array.from(new Int8Array(heap.memory.buffer, ptr.q, rows * k)) };
     },
     references() {
       return cached(env, key, () => {
         const dense = new Float32Array(rows * k);
         for (let r = 0; r < rows; r++) dense.set(x.subarray(r * k, (r + 1) * k), r * k);
-        const r = quantizeRows8Reference(dense, rows, k);
+        const r = four ? quantizeRows4Reference(dense, rows, k) : quantizeRows8Reference(dense, rows, k);
         return { q: Float64Array.from(r.q), scales: Float64Array.from(r.scales) };
       });
     },
@@ -1278,16 +1362,19 @@ function prepareGemmQ8(env, c) {
   const d = c.dims;
   const { m, n, k, ldc } = d;
   const blocks = k / 32;
-  const key = `gemmQ8 ${JSON.stringify(d)}`;
+  const four = c.kernel === 'gemmQ4';
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
   const seed = hash32(key);
   const xq = int8Values(env, m * k, seed + 1);
   const wq = int8Values(env, n * k, seed + 2);
+  // Q4: weight values q − 8 in [−8, 7] (nibbles 0…15)
+  if (four) for (let i = 0; i < wq.length; i++) wq[i] = (((wq[i] % 16) + 16) % 16) - 8;
   // the largest block sums: row 0's first block ±127, column 0 the same signs (+32·127²), column 1 the opposite
   for (let i = 0; i < 32; i++) {
     const s = (hash32(`${seed} ${i}`) & 1) === 1 ? 1 : -1;
     xq[i] = 127 * s;
-    wq[i] = 127 * s;
-    if (n > 1) wq[k + i] = -127 * s;
+    wq[i] = four ? (s > 0 ? 7 : -8) : 127 * s;
+    if (n > 1) wq[k + i] = four ? (s > 0 ? -8 : 7) : -127 * s;
   }
   const xs = env.uniform(m * blocks, seed + 3, 1e-3, 2e-2);
   const ws = env.uniform(n * blocks, seed + 4, 1e-3, 2e-2);
@@ -1296,17 +1383,26 @@ function prepareGemmQ8(env, c) {
   const c0 = d.accumulate ? env.uniform(m * n, seed + 6) : null;
   const arena = new Arena(heap);
   const cFloats = (m - 1) * ldc + n;
+  const wBytes = four ? k / 2 : k;
   const ptr = {
-    xq: arena.alloc((m * k) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * k) / 4), ws: arena.alloc(n * blocks),
+    xq: arena.alloc((m * k) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * wBytes) / 4), ws: arena.alloc(n * blocks),
     bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats),
   };
   new Int8Array(heap.memory.buffer, ptr.xq, m * k).set(xq);
-  new Int8Array(heap.memory.buffer, ptr.wq, n * k).set(wq);
+  if (four) {
+    const packed = new Uint8Array(heap.memory.buffer, ptr.wq, n * wBytes);
+    for (let j = 0; j < n; j++)
+      for (let b = 0; b < blocks; b++)
+        for (let i = 0; i < 16; i++) {
+          const e = j * k + 32 * b + i;
+          packed[j * wBytes + 16 * b + i] = (wq[e] + 8) | ((wq[e + 16] + 8) << 4);
+        }
+  } else new Int8Array(heap.memory.buffer, ptr.wq, n * k).set(wq);
   const all = (len) => new Int32Array(len).map((_, i) => i);
   arena.scatter(ptr.xs, all(m * blocks), xs);
   arena.scatter(ptr.ws, all(n * blocks), ws);
   if (biasValues) arena.scatter(ptr.bias, all(n), biasValues);
-  for (const [name, p, floats] of [['xq', ptr.xq, (m * k) / 4], ['xs', ptr.xs, m * blocks], ['wq', ptr.wq, (n * k) / 4], ['ws', ptr.ws, n * blocks], ['bias', ptr.bias, n]]) {
+  for (const [name, p, floats] of [['xq', ptr.xq, (m * k) / 4], ['xs', ptr.xs, m * blocks], ['wq', ptr.wq, (n * wBytes) / 4], ['ws', ptr.ws, n * blocks], ['bias', ptr.bias, n]]) {
     if (p) arena.inputs.push({ name, ptr: p, floats, snapshot: arena.snapshot(p, floats) });
   }
   const cIdx = matrixIndices(m, n, ldc);
@@ -1321,14 +1417,18 @@ function prepareGemmQ8(env, c) {
       if (c0) arena.scatter(ptr.c, cIdx, c0);
     },
     run() {
-      kernels.gemmQ8(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0);
     },
     /** Columns [j0, j1) as their own call (the work range). */
     runColumns(j0, j1) {
-      kernels.gemmQ8(ptr.xq, ptr.xs, m, ptr.wq + j0 * k, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq + j0 * wBytes, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0);
     },
     references() {
       return cached(env, key, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0) }));
+    },
+    /** The error is normalised by the magnitude of the terms (the f32 sum over blocks cancels in some elements). */
+    magnitudes() {
+      return cached(env, `${key} magnitude`, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0, 32, true) }));
     },
   });
 }

@@ -1,11 +1,11 @@
-// `npm run bench:q8`: decode-shaped matrix-vector products, f32 weights against Q8 weights, on the
-// raw kernels of each build, one thread. A decode step reads every weight once per token, so the
-// figure that matters is the weight bytes read per second: f32 reads 4 bytes per weight, Q8 reads
-// 1 + 4/32 (an int8 and its share of the block's f32 scale). The Q8 time includes quantizing the
-// activation row (quantizeRows8), as linear() does.
+// `npm run bench:q8`: decode-shaped matrix-vector products, f32 weights against Q8 and Q4 weights,
+// on the raw kernels of each build, one thread. A decode step reads every weight once per token, so
+// the figure that matters is the weight bytes read per second: f32 reads 4 bytes per weight, Q8
+// reads 1 + 4/32 (an int8 and its share of the block's f32 scale), Q4 1/2 + 4/32. The Q8 and Q4
+// times include quantizing the activation row (quantizeRows8), as linear() does.
 //
-// Timing: CPU time of this thread (process.cpuUsage), alternating f32 and Q8 in rounds, so a core
-// shared with other work slows both alike; the median round is reported.
+// Timing: CPU time of this thread (process.cpuUsage), alternating f32, Q8 and Q4 in rounds, so a
+// core shared with other work slows them alike; the median round is reported.
 import { readFileSync } from 'node:fs';
 
 const BUILDS = (process.argv[2] ?? 'relaxed-simd,simd,scalar').split(',');
@@ -47,13 +47,13 @@ for (const build of BUILDS) {
     // cold: enough copies of the weights (≥ COLD_BYTES of f32) to read them from memory, not cache, as
     // a model's decode step does (every layer's weights once per token)
     const copies = cold ? Math.ceil(COLD_BYTES / (4 * n * kDim)) : 1;
-    const x = alloc(4 * kDim), y = alloc(4 * n), y8 = alloc(4 * n);
-    const need = top + copies * (4 * n * kDim + n * kDim + 4 * n * (kDim / 32) + 192) + 8 * kDim + 4096;
+    const x = alloc(4 * kDim), y = alloc(4 * n), y8 = alloc(4 * n), y4 = alloc(4 * n);
+    const need = top + copies * (4 * n * kDim + n * kDim + n * kDim / 2 + 8 * n * (kDim / 32) + 320) + 8 * kDim + 4096;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
     const f32 = new Float32Array(memory.buffer); // after growing
     const blocks = kDim / 32;
     const xq = alloc(kDim), xs = alloc(4 * blocks);
-    const w = [], wq = [], ws = [];
+    const w = [], wq = [], ws = [], w4 = [], s4 = [];
     let seed = 1;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
     for (let i = 0; i < kDim; i++) f32[(x >> 2) + i] = rnd();
@@ -63,29 +63,43 @@ for (const build of BUILDS) {
       wq.push(alloc(n * kDim));
       ws.push(alloc(4 * n * blocks));
       k.quantizeRows8(w[c], kDim, n, kDim, wq[c], ws[c]); // the weights, once (as at load)
+      w4.push(alloc(n * kDim / 2));
+      s4.push(alloc(4 * n * blocks));
+      k.quantizeRows4(w[c], kDim, n, kDim, w4[c], s4[c]);
     }
-    let cf = 0, cq = 0;
+    let cf = 0, cq = 0, c4 = 0;
     const runF32 = () => { k.gemm(x, kDim, w[cf], kDim, y, n, 1, n, kDim, 1, 0, 0, 0); cf = (cf + 1) % copies; };
     const runQ8 = () => {
       k.quantizeRows8(x, kDim, 1, kDim, xq, xs);
       k.gemmQ8(xq, xs, 1, wq[cq], ws[cq], y8, n, n, kDim, 0, 0);
       cq = (cq + 1) % copies;
     };
-    runF32(); runQ8();
-    // normwise difference of the two results (the Q8 error on random weights)
-    let d = 0, r = 0;
-    for (let j = 0; j < n; j++) { d += (f32[(y >> 2) + j] - f32[(y8 >> 2) + j]) ** 2; r += f32[(y >> 2) + j] ** 2; }
-    const bytesF32 = 4 * n * kDim, bytesQ8 = n * kDim + 4 * n * blocks;
+    const runQ4 = () => {
+      k.quantizeRows8(x, kDim, 1, kDim, xq, xs);
+      k.gemmQ4(xq, xs, 1, w4[c4], s4[c4], y4, n, n, kDim, 0, 0);
+      c4 = (c4 + 1) % copies;
+    };
+    runF32(); runQ8(); runQ4();
+    // normwise difference of the results (the Q8 / Q4 error on random weights)
+    const err = (yq) => {
+      let d = 0, r = 0;
+      for (let j = 0; j < n; j++) { d += (f32[(y >> 2) + j] - f32[(yq >> 2) + j]) ** 2; r += f32[(y >> 2) + j] ** 2; }
+      return Math.sqrt(d / r);
+    };
+    const e8 = err(y8), e4 = err(y4);
+    const bytesF32 = 4 * n * kDim, bytesQ8 = n * kDim + 4 * n * blocks, bytesQ4 = n * kDim / 2 + 4 * n * blocks;
     const reps = Math.max(copies, Math.round(2e8 / bytesF32));
-    const tf = [], tq = [];
+    const tf = [], tq = [], t4 = [];
     for (let round = 0; round < 15; round++) {
       tf.push(cpuSeconds(runF32, reps));
       tq.push(cpuSeconds(runQ8, reps * 2));
+      t4.push(cpuSeconds(runQ4, reps * 2));
     }
-    const sf = median(tf), sq = median(tq);
-    const gf = bytesF32 / sf / 1e9, gq = bytesQ8 / sq / 1e9;
+    const sf = median(tf), sq = median(tq), s4m = median(t4);
+    const gf = bytesF32 / sf / 1e9, gq = bytesQ8 / sq / 1e9, g4 = bytesQ4 / s4m / 1e9;
     console.log(`  ${label}${cold ? `, weights from memory (${copies} copies)` : ', weights in cache'}`);
     console.log(`    f32  ${(sf * 1e6).toFixed(1).padStart(8)} µs  ${gf.toFixed(1).padStart(5)} GB/s (${((100 * gf) / PEAK_GBS).toFixed(0)}%)  ${(bytesF32 / 2 ** 20).toFixed(2)} MiB`);
-    console.log(`    q8   ${(sq * 1e6).toFixed(1).padStart(8)} µs  ${gq.toFixed(1).padStart(5)} GB/s (${((100 * gq) / PEAK_GBS).toFixed(0)}%)  ${(bytesQ8 / 2 ** 20).toFixed(2)} MiB   ${(sf / sq).toFixed(2)}× f32   ‖q8 − f32‖/‖f32‖ = ${Math.sqrt(d / r).toExponential(2)}`);
+    console.log(`    q8   ${(sq * 1e6).toFixed(1).padStart(8)} µs  ${gq.toFixed(1).padStart(5)} GB/s (${((100 * gq) / PEAK_GBS).toFixed(0)}%)  ${(bytesQ8 / 2 ** 20).toFixed(2)} MiB   ${(sf / sq).toFixed(2)}× f32   ‖q8 − f32‖/‖f32‖ = ${e8.toExponential(2)}`);
+    console.log(`    q4   ${(s4m * 1e6).toFixed(1).padStart(8)} µs  ${g4.toFixed(1).padStart(5)} GB/s (${((100 * g4) / PEAK_GBS).toFixed(0)}%)  ${(bytesQ4 / 2 ** 20).toFixed(2)} MiB   ${(sf / s4m).toFixed(2)}× f32   ‖q4 − f32‖/‖f32‖ = ${e4.toExponential(2)}`);
   }
 }

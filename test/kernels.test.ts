@@ -23,6 +23,7 @@ import {
   gemmDims,
   gemmQ8Dims,
   type GemmQ8Case,
+  type QuantizeCase,
   kernelCases,
   KERNELS,
   layerNormDims,
@@ -197,10 +198,10 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     if (failures.length) expect.fail(failures.join('\n'));
   });
 
-  it('gemmQ8: any split of the columns gives the same bits as one call', () => {
+  it.each(['gemmQ8', 'gemmQ4'] as const)('%s: any split of the columns gives the same bits as one call', (kernel) => {
     const failures: string[] = [];
     const n = 2 * env.tiles.gemm.NB + 7;
-    const gemmQ8Cases: GemmQ8Case[] = [1, 3, env.tiles.gemm.DIRECT_M + 1].map((m) => makeCase('gemmQ8', gemmQ8Dims(m, n, 3 * env.tiles.q8.BLOCK, { bias: true, accumulate: m === 3, strided: m === 1 })));
+    const gemmQ8Cases: GemmQ8Case[] = [1, 3, env.tiles.gemm.DIRECT_M + 1].map((m) => makeCase(kernel, gemmQ8Dims(m, n, 3 * env.tiles.q8.BLOCK, { bias: true, accumulate: m === 3, strided: m === 1 })));
     const columnSplits = [[0, 1, n], [0, 5, 6, 17, n], [0, 16, 32, n], [0, n - 1, n], Array.from({ length: n + 1 }, (_, i) => i)];
     for (const c of gemmQ8Cases) {
       const p = prepareCase(env, c);
@@ -212,7 +213,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
           p.reset();
           for (let s = 0; s + 1 < cuts.length; s++) p.runColumns!(cuts[s]!, cuts[s + 1]!);
           const diff = bitDifferences(p.outputs().C!, want);
-          if (diff.count) failures.push(`gemmQ8 ${backend} ${describeDims(c)}: columns split at ${cuts.join(',')} differ from one call in ${diff.count} elements (first ${diff.first})`);
+          if (diff.count) failures.push(`${kernel} ${backend} ${describeDims(c)}: columns split at ${cuts.join(',')} differ from one call in ${diff.count} elements (first ${diff.first})`);
         }
       } finally {
         p.release();
@@ -539,7 +540,7 @@ describe('the kernel case table', () => {
     expect(find('activation', { count: 256 * 2048, kind: 'gelu' })?.flops).toBe(5 * 256 * 2048);
     expect(find('swiglu', { count: 256 * 2048 })?.flops).toBe(5 * 256 * 2048);
     expect(find('gemmQ8', { m: 1, n: 1536, k: 576 })?.flops).toBe(2 * 1536 * 576);
-    expect(perf.length).toBe(13);
+    expect(perf.length).toBe(15);
 
     // norms: every n × rows × affine × residual × eps; weight or bias alone; every layout and data kind
     const ns = [1, 3, 4, 5, 15, 16, 17, 64, 512, 1000];
@@ -572,14 +573,16 @@ describe('the kernel case table', () => {
     }
     for (const out of ['new', 'gate', 'up']) expect(edge.some((c) => c.kernel === 'swiglu' && c.dims.out === out)).toBe(true);
     // Q8: every n 1…17 and 2·NB + 1 for k of 1, 2, 3 blocks, rows 1, 2, DIRECT_M ± 1; a model width; NaN scales
-    const q8 = edge.filter((c): c is GemmQ8Case => c.kernel === 'gemmQ8').map((c) => c.dims);
-    const QB8 = tiles.q8.BLOCK;
-    for (const m of [1, 2, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1])
-      for (const n of [...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1])
-        for (const kk of [QB8, 2 * QB8, 3 * QB8]) expect(q8.some((d) => d.m === m && d.n === n && d.k === kk), `gemmQ8 ${m}×${n}×${kk}`).toBe(true);
-    expect(q8.some((d) => d.k === 128 * QB8) && q8.some((d) => d.data === 'special') && q8.some((d) => d.bias && d.accumulate) && q8.some((d) => d.ldc > d.n)).toBe(true);
-    const quant = edge.filter((c) => c.kernel === 'quantizeRows8');
-    expect(quant.some((c) => c.dims.data === 'special' && c.dims.rows >= 5) && quant.some((c) => c.dims.ldx > c.dims.k)).toBe(true);
+    for (const [gemmName, quantName] of [['gemmQ8', 'quantizeRows8'], ['gemmQ4', 'quantizeRows4']] as const) {
+      const q8 = edge.filter((c): c is GemmQ8Case => c.kernel === gemmName).map((c) => c.dims);
+      const QB8 = tiles.q8.BLOCK;
+      for (const m of [1, 2, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1])
+        for (const n of [...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1])
+          for (const kk of [QB8, 2 * QB8, 3 * QB8]) expect(q8.some((d) => d.m === m && d.n === n && d.k === kk), `${gemmName} ${m}×${n}×${kk}`).toBe(true);
+      expect(q8.some((d) => d.k === 128 * QB8) && q8.some((d) => d.data === 'special') && q8.some((d) => d.bias && d.accumulate) && q8.some((d) => d.ldc > d.n)).toBe(true);
+      const quant = edge.filter((c): c is QuantizeCase => c.kernel === quantName);
+      expect(quant.some((c) => c.dims.data === 'special' && c.dims.rows >= 5) && quant.some((c) => c.dims.ldx > c.dims.k)).toBe(true);
+    }
   });
 
   it('erf64, the float64 reference of erf / GELU, matches tabulated values (mpmath, 20 digits)', () => {

@@ -32,6 +32,19 @@ export interface Kernels {
    * Columns [j0, j1) are the call on wq + j0·k, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
    */
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  /**
+   * Q4 weights (assembly/gemm/q4.ts, ggml's Q4_0 rounding): x [rows, k] (rows ldx floats apart, k a
+   * multiple of 32) → q [rows, k/2] bytes (per block of 32: byte i = element i in the low nibble,
+   * element 16 + i in the high one) and scales [rows, k/32] f32: d = (first element of largest
+   * magnitude)/−8, q = min(15, trunc(x/d + 8.5)), value ≈ d·(q − 8); NaN or ±Infinity: d = NaN.
+   */
+  quantizeRows4(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
+  /**
+   * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q4
+   * (wq rows k/2 bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
+   * Columns [j0, j1) are the call on wq + j0·k/2, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
+   */
+  gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
 
   /**
    * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
@@ -141,6 +154,8 @@ export const KERNEL_ARITY: Arity = {
   gemm: 13,
   quantizeRows8: 6,
   gemmQ8: 11,
+  quantizeRows4: 6,
+  gemmQ4: 11,
   softmax: 8,
   attentionWorkItems: 1,
   attentionScratchBytes: 1,

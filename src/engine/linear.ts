@@ -27,16 +27,18 @@ export function offset(ptr: number, floats: number): number {
   return ptr + 4 * floats;
 }
 
-/** Rows of a Q8 weight (engine/quantized.ts) from some row on: int8 rows `cols` bytes apart, scales [·, cols/32]. */
+/** Rows of a Q8 or Q4 weight (engine/quantized.ts) from some row on: int8 rows `cols` bytes apart (Q4: cols/2), scales [·, cols/32]. */
 export interface Q8Rows {
   q: number;
   scales: number;
   cols: number;
+  /** 'q4': 4-bit rows (gemmQ4); otherwise Q8. */
+  dtype?: 'q8' | 'q4';
 }
 
 /** The rows of a resident weight [out, in] from `row0` on, as `linear` takes them (f32 or Q8). */
 export function weightRows(w: WeightMatrix, row0 = 0): Mat | Q8Rows {
-  if (isQ8(w)) return { q: w.q + row0 * w.cols, scales: w.scales + (4 * row0 * w.cols) / Q8_BLOCK, cols: w.cols };
+  if (isQ8(w)) return { q: w.q + row0 * w.rowBytes, scales: w.scales + (4 * row0 * w.cols) / Q8_BLOCK, cols: w.cols, dtype: w.dtype };
   const cols = w.shape[1]!;
   return { ptr: w.ptr + 4 * row0 * cols, ld: cols };
 }
@@ -50,10 +52,10 @@ export interface ProductOptions {
 
 /**
  * y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (f32 rows `w.ld` apart,
- * or Q8 rows: x is then quantized per block of 32 and the product is gemmQ8's).
+ * or Q8 / Q4 rows: x is then quantized per block of 32 and the product is gemmQ8's or gemmQ4's).
  */
 export function linear(ws: Workspace, x: Mat, w: Mat | Q8Rows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
-  if ('q' in w) return runGemmQ8(ws, x.ptr, x.ld, w.q, w.scales, y.ptr, y.ld, rows, n, k, options.bias ?? 0, options.accumulate ? 1 : 0);
+  if ('q' in w) return runGemmQ8(ws, x.ptr, x.ld, w.q, w.scales, y.ptr, y.ld, rows, n, k, options.bias ?? 0, options.accumulate ? 1 : 0, w.dtype === 'q4');
   runGemm(ws, x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0);
 }
 

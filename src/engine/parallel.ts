@@ -72,14 +72,14 @@ export function runGemm(
 }
 
 /**
- * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8 (engine/quantized.ts): x is quantized once, on the
+ * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8, or Q4 if `q4` (engine/quantized.ts): x is quantized once, on the
  * calling thread, into the scratch (int8 [m, k], then scales [m, k/32]); then column panels as for
  * gemm (each column's arithmetic is the same wherever a split falls, so any thread count gives the
  * same bits).
  */
 export function runGemmQ8(
   ws: Workspace, x: number, ldx: number, q: number, scales: number, c: number, ldc: number,
-  m: number, n: number, kDim: number, bias: number, accumulate: number,
+  m: number, n: number, kDim: number, bias: number, accumulate: number, q4 = false,
 ): void {
   const k = ws.kernels;
   const xq = ws.scratch(m * kDim + m * kDim / 8);
@@ -88,9 +88,9 @@ export function runGemmQ8(
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
   if (!pool || n < 2 * nb || 2 * m * n * kDim < ws.parallelMinFlops) {
-    k.gemmQ8(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate);
+    (q4 ? k.gemmQ4 : k.gemmQ8)(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate);
     return;
   }
   const per = Math.ceil(Math.ceil(n / 16) / nb) * nb;
-  pool.run(JOB.GEMM_Q8, Math.ceil(n / per), per, n, [xq, xs, m, q, scales, c, ldc, kDim, bias, accumulate], 0, 0);
+  pool.run(q4 ? JOB.GEMM_Q4 : JOB.GEMM_Q8, Math.ceil(n / per), per, n, [xq, xs, m, q, scales, c, ldc, kDim, bias, accumulate], 0, 0);
 }

@@ -28,24 +28,26 @@ export interface LoadModelOptions {
   kind?: 'encoder' | 'causal-lm';
   /**
    * The dtype of the Linear weights (attention projections, feed-forward, output heads): 'f32'
-   * (default; 'fp32' is accepted too) or 'q8' (int8 in blocks of 32 with an f32 scale each, quantized
-   * once at load: about 3.6× fewer bytes, read once per decoded token). Embeddings, norms and biases
+   * (default; 'fp32' is accepted too), 'q8' (int8 in blocks of 32 with an f32 scale each, quantized
+   * once at load: about 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in
+   * blocks of 32 with an f32 scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger
+   * error than 'q8'). Embeddings, norms and biases
    * stay f32, and so does a matrix whose input width is not a multiple of 32.
    */
   dtype?: LoadDtype;
 }
 
 /** The dtypes loadModel accepts: 'fp32' is transformers.js's spelling of 'f32'. */
-export type LoadDtype = 'f32' | 'fp32' | 'q8';
+export type LoadDtype = 'f32' | 'fp32' | 'q8' | 'q4';
 
 /** options.dtype → the weight dtype; transformers.js's other names get a clear error. */
 function checkDtype(value: unknown): WeightDtype {
   if (value === undefined || value === 'f32' || value === 'fp32') return 'f32';
-  if (value === 'q8') return 'q8';
-  if (value === 'fp16' || value === 'f16' || value === 'bf16' || value === 'q4' || value === 'q4f16' || value === 'int8' || value === 'uint8' || value === 'bnb4') {
-    throw new Error(`${WHERE}: options.dtype '${value}' is not supported yet; use 'f32' or 'q8'`);
+  if (value === 'q8' || value === 'q4') return value;
+  if (value === 'fp16' || value === 'f16' || value === 'bf16' || value === 'q4f16' || value === 'int8' || value === 'uint8' || value === 'bnb4') {
+    throw new Error(`${WHERE}: options.dtype '${value}' is not supported yet; use 'f32', 'q8' or 'q4'`);
   }
-  throw new TypeError(`${WHERE}: options.dtype must be 'f32' (or 'fp32') or 'q8', received ${describe(value)}`);
+  throw new TypeError(`${WHERE}: options.dtype must be 'f32' (or 'fp32'), 'q8' or 'q4', received ${describe(value)}`);
 }
 
 type Read<S> = (config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]) => S;

@@ -18,20 +18,20 @@ export class Linear {
   private readonly bias: Tensor | undefined;
   /** The weight belongs to another module (a head tied to the input embeddings): not freed here. */
   private readonly shared: boolean;
-  /** The dtype the weight is held in ('f32' also when Q8 was asked for but `in` is not a multiple of 32). */
+  /** The dtype the weight is held in ('f32' also when Q8 or Q4 was asked for but `in` is not a multiple of 32). */
   readonly dtype: WeightDtype;
 
   /**
    * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors), or
    * `{ shared }`: a resident [out, in] tensor of another module, used in place (tied weights; with
-   * dtype 'q8' the head keeps its own Q8 copy and the other module its f32 table).
+   * dtype 'q8' or 'q4' the head keeps its own quantized copy and the other module its f32 table).
    */
   constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor }, dtype: WeightDtype = 'f32') {
     this.ws = ws;
     if ('shared' in weights) {
-      const copy = dtype === 'q8' ? quantizedCopy(ws, weights.shared) : undefined;
+      const copy = dtype !== 'f32' ? quantizedCopy(ws, weights.shared, dtype) : undefined;
       this.weight = copy ?? weights.shared;
-      this.dtype = copy ? 'q8' : 'f32';
+      this.dtype = copy ? dtype : 'f32';
       this.bias = undefined;
       this.shared = copy === undefined;
       [this.outFeatures, this.inFeatures] = weights.shared.shape as [number, number];

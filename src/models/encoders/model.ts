@@ -114,7 +114,7 @@ export class EncoderModel {
   readonly kind = 'encoder' as const;
   /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
   readonly dtype: WeightDtype;
-  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32). */
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
@@ -183,7 +183,7 @@ export class EncoderModel {
       for (const m of made) m.dispose();
       throw error;
     }
-    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8 });
+    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8, q4: tally.q4 - before.q4 });
   }
 
   /**

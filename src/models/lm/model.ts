@@ -154,7 +154,7 @@ export class CausalLMModel {
   readonly kind = 'causal-lm' as const;
   /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
   readonly dtype: WeightDtype;
-  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32). */
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
@@ -222,7 +222,7 @@ export class CausalLMModel {
       throw error;
     }
     this.disposeAll = () => { for (const m of made) m.dispose(); };
-    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8 });
+    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8, q4: tally.q4 - before.q4 });
   }
 
   private readonly disposeAll: () => void;
