@@ -192,9 +192,10 @@ function ourContenders(w, dir, maxLength) {
           lm = await loadModel(rt, dir, { kind: 'causal-lm' });
           const loadMs = performance.now() - t0;
           cache = lm.createCache({ maxLength });
-          this.info = { backend: rt.backend, threads: rt.threads, loadMs, cacheBytes: cache.bytes, gemm: await gemmGflops(rt) };
+          this.info = { backend: rt.backend, threads: rt.threads, loadMs, cacheBytes: cache.bytes };
           return this.info;
         },
+        gemm: () => gemmGflops(rt),
         // job: { ids, steps, keep? } → { prefillMs, decodeMs, ids (the greedy tokens), logprobs (top-k per step) }
         run(job) {
           cache.reset();
@@ -338,6 +339,10 @@ async function runWorkload(w) {
     }
   };
   const timeRounds = async (c, row, r) => {
+    if (c.gemm) {
+      progress(`${w.id}: round ${r + 1}/${rounds} ${c.label} gemm`);
+      (row.gemm ??= []).push((await c.gemm()).gflops);
+    }
     for (const job of jobs) {
       progress(`${w.id}: round ${r + 1}/${rounds} ${c.label} ${job.key === 'decode' ? `prefill ${job.n} + ${job.steps} decode steps` : `prefill ${job.n}`}`);
       try {
@@ -381,6 +386,7 @@ async function runWorkload(w) {
   const meanPos = w.decode.prompt + w.decode.steps / 2;
   for (const row of rows) {
     const med = (k) => (row.samples[k]?.length ? median(row.samples[k]) : undefined);
+    if (row.gemm) row.gemmGflops = median(row.gemm);
     row.tokensPerS = Object.fromEntries(Object.keys(row.samples).map((k) => [k, med(k)]));
     const f16 = row.precision === 'F16';
     const bytes = m.weightBytes(f16 ? 2 : 4) + m.kvBytes(meanPos, row.group === 'ours' ? 4 : 2);
@@ -425,7 +431,7 @@ function tables(res, { markdown = false } = {}) {
   const header = ['contender', ...res.prefill.map((n) => `prefill ${n} tok/s`), `decode tok/s (${res.decode.steps} after ${res.decode.prompt})`, ...res.prefill.map((n) => `prefill ${n} GFLOP/s`), 'gemm GFLOP/s', `prefill ${res.prefill.at(-1)} / gemm`, 'decode GB/s', 'decode / read bw', 'check'];
   const body = res.rows.map((r) => {
     if (r.status !== 'ok') return [r.label, r.status];
-    const gemm = r.info?.gemm?.gflops;
+    const gemm = r.gemmGflops;
     const lastN = res.prefill.at(-1);
     const check = r.check?.verdict ? (r.check.verdict.ok ? `ok (top-5 ${r.check.verdict.sameTop5Steps}, Δlogprob ≤ ${r.check.verdict.maxLogprobDiff.toExponential(0)})` : `DIFFERS (greedy ${r.check.verdict.greedy ? 'same' : 'differs'}, top-5 ${r.check.verdict.sameTop5Steps}, Δlogprob ≤ ${r.check.verdict.maxLogprobDiff.toExponential(0)})`) : '—';
     return [
@@ -459,7 +465,7 @@ function notes(res) {
   const out = [
     `${res.id} ${res.title}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} KV), FF ${c.intermediate_size}, vocab ${c.vocab_size}, tied; ${(res.counts.total / 1e6).toFixed(1)} M parameters (${(res.counts.layerMatrices / 1e6).toFixed(1)} M in the layers' matrices, ${(res.counts.head / 1e6).toFixed(1)} M in the tied embedding / head); random weights, every one a float16 value. Median of ${res.rounds} round${res.rounds === 1 ? '' : 's'}; load average ${res.loadAfter.toFixed(1)} on ${availableParallelism()} cores at the end.`,
     `Read bandwidth, this process: ${bw.wasmGBs.toFixed(1)} GB/s (Wasm SIMD sum over 512 MiB, best of 5 passes; 1 thread), ${bw.jsGBs.toFixed(1)} GB/s (plain JS Float32Array sum, a lower bound). Decode GB/s = bytes read per token × tokens/s: ${ours ? `${mib(ours.bytesPerToken)} for float32 weights` : ''}${peerF16 ? `, ${mib(peerF16.bytesPerToken)} for wllama F16` : ''} (weights once, the tied head once, and the KV cache at the mean position ${res.decode.prompt + res.decode.steps / 2}); 2-thread rows are compared with the 1-thread bandwidth.`,
-    `Prefill GFLOP/s = (2 × the layers' matrix parameters × tokens + the head for the last token + causal attention 4·H·D·L(L+1)/2 per layer) / time; gemm: rt.matmul ${res.rows.find((r) => r.info?.gemm)?.info.gemm.n ?? 1024}³ on the same runtime. wllama's times are llama.cpp's own (prompt_ms, predicted_ms); ours: forward() calls, the greedy argmax in JS included.`,
+    `Prefill GFLOP/s = (2 × the layers' matrix parameters × tokens + the head for the last token + causal attention 4·H·D·L(L+1)/2 per layer) / time; gemm: rt.matmul ${res.id === 'TINY' ? 64 : 1024}³ on the same runtime, timed in the same rounds (median). wllama's times are llama.cpp's own (prompt_ms, predicted_ms); ours: forward() calls, the greedy argmax in JS included.`,
     `Check: top-5 token ids and log-probabilities of ${CHECK.steps} greedy steps after a ${CHECK.prompt}-token prompt, against wasm relaxed-simd 1T.`,
   ];
   if (res.memory) {
