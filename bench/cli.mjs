@@ -68,6 +68,10 @@ Other benchmark scripts (each prints its own table):
                          KV-cache multi-head step, against plain JS
   npm run bench:dates    the shipped date normaliser: one date and a batch of 256, every build,
                          plain JS and onnxruntime (when installed in bench/peers)
+  npm run bench:lm       language models (SmolLM2-135M and Qwen2.5-0.5B shapes, random weights):
+                         prefill and decode tokens/s on 1 and 2 threads against wllama (llama.cpp
+                         in Wasm, in Chromium) and onnxruntime, with the read bandwidth and gemm
+                         roofline; --quick: about 5 minutes (npm run bench:lm -- --help)
 `;
 let args;
 try {

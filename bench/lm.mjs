@@ -17,14 +17,16 @@
 // alike); LM2's (2 GB of float32 weights each) one after the other.
 import { createRequire } from 'node:module';
 import { availableParallelism, homedir, loadavg } from 'node:os';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { init, loadModel } from '../dist/index.js';
-import { SHAPES, fakeVocab, parameterCounts, prompt, writeCheckpoint, writeGguf } from './lm-weights.mjs';
+import { SHAPES, fakeVocab, halfToFloat, parameterCounts, prompt, tensorHalf, tensorList, writeCheckpoint, writeGguf } from './lm-weights.mjs';
 import { DEFAULT_PEERS_DIR } from './peers/index.mjs';
 import { wllamaContenders, wllamaDir } from './peers/wllama.mjs';
+import { ortLmContender, ortLmRemote, topLogprobs } from './peers/ort-lm.mjs';
+
 import { environment, machineSlug } from './report.mjs';
 import { timeSlice } from './timing.mjs';
 
@@ -42,7 +44,11 @@ files, LM2 about 4 GB).
                    round, 100 steps for the memory check
   --workloads ids  LM1, LM2 (default both; --quick: LM1)
   --rounds n       timed rounds per contender (default 2; --quick 1)
-  --no-peers       leave wllama out
+  --no-peers       leave the peers out
+  --peers list     which peers: wllama, ort-web, ort-node (default all three; onnxruntime on LM1
+                   only: a Llama graph of plain ops with a KV cache, built here)
+  --contenders ids only contenders whose id starts with one of these (wasm-relaxed-simd-1t, wllama-f32,
+                   ort-web, …)
   --peers-dir dir  where the peer package lives (default bench/peers; wllama: npm ci there)
   --cache dir      where the checkpoints go (default ~/.cache/wasm-attention-bench)
   --json           also write bench/results/<date>-<machine>-lm.json and .md (-lm-quick with --quick)
@@ -65,6 +71,8 @@ try {
       machine: { type: 'string' },
       cache: { type: 'string', default: join(homedir(), '.cache', 'wasm-attention-bench') },
       'no-peers': { type: 'boolean', default: false },
+      peers: { type: 'string' },
+      contenders: { type: 'string' },
       'peers-dir': { type: 'string', default: DEFAULT_PEERS_DIR },
       'no-progress': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -84,8 +92,12 @@ const elapsed = () => Math.round((performance.now() - started) / 1000);
 const progress = (line) => { if (!args['no-progress']) console.error(`[${elapsed()} s, load ${loadavg()[0].toFixed(1)}] ${line}`); };
 const rounds = Number(args.rounds ?? (args.quick || args.tiny ? 1 : 2));
 const peersDir = resolve(args['peers-dir']);
-const usePeers = !args['no-peers'] && !args.tiny;
+// --tiny: no peers unless named with --peers (the bench's own test of a peer's plumbing)
+const usePeers = !args['no-peers'] && (!args.tiny || args.peers !== undefined);
 const rootRequire = createRequire(join(HERE, '..', 'package.json'));
+const peerFamilies = new Set((args.peers ?? 'wllama,ort-web,ort-node').split(',').map((x) => x.trim()));
+const onlyContenders = args.contenders?.split(',').map((x) => x.trim()).filter(Boolean);
+const picked = (id) => !onlyContenders || onlyContenders.some((o) => id.startsWith(o));
 
 // ---- workloads -------------------------------------------------------------------------------------
 const WORKLOADS = {
@@ -243,23 +255,6 @@ const argmax = (a) => {
   for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
   return b;
 };
-function topLogprobs(a, k) {
-  let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.exp(a[i] - m);
-  const lse = m + Math.log(s);
-  const idx = [];
-  for (let i = 0; i < a.length; i++) {
-    if (idx.length < k || a[i] > a[idx[idx.length - 1]]) {
-      idx.push(i);
-      idx.sort((x, y) => a[y] - a[x]);
-      if (idx.length > k) idx.pop();
-    }
-  }
-  return idx.map((id) => ({ id, logprob: a[id] - lse }));
-}
-
 // ---- the arithmetic ------------------------------------------------------------------------------------
 function model(w) {
   const c = w.shape;
@@ -281,10 +276,10 @@ async function runWorkload(w) {
   writeCheckpoint(dir, w.shape);
   const maxPrompt = Math.max(...w.prefill, w.decode.prompt, CHECK.prompt);
   const maxLength = maxPrompt + Math.max(w.decode.steps, CHECK.steps) + 8;
-  const contenders = ourContenders(w, dir, maxLength);
+  const contenders = ourContenders(w, dir, maxLength).filter((c) => picked(c.id));
   let peer;
   const peerNotes = [];
-  if (usePeers) {
+  if (usePeers && peerFamilies.has('wllama') && (!onlyContenders || onlyContenders.some((o) => o.startsWith('wllama')))) {
     if (!wllamaDir(peersDir)) peerNotes.push(`wllama: not installed in ${peersDir} (npm ci there: @wllama/wllama is in its package.json)`);
     else {
       const files = [];
@@ -295,10 +290,30 @@ async function runWorkload(w) {
       }
       try {
         peer = await wllamaContenders({ peersDir, rootRequire, files, threads: [1, 2], nCtx: Math.max(1024, maxLength), log: progress });
-        contenders.push(...peer.contenders);
+        contenders.push(...peer.contenders.filter((c) => picked(c.id)));
       } catch (error) {
         peerNotes.push(`wllama: ${error.message}`);
       }
+    }
+  }
+  for (const flavor of ['web', 'node']) {
+    if (!usePeers || !peerFamilies.has(`ort-${flavor}`)) continue;
+    const pkg = `onnxruntime-${flavor}`;
+    if (w.shape.model_type !== 'llama') {
+      peerNotes.push(`${pkg}: not run on ${w.id} (the bench's ONNX graph is a Llama without biases, and ${w.id}'s float32 weights pass protobuf's 2 GB limit without external data)`);
+      continue;
+    }
+    if (!existsSync(join(peersDir, 'node_modules', pkg, 'package.json'))) {
+      peerNotes.push(`${pkg}: not installed in ${peersDir}`);
+      continue;
+    }
+    const list = new Map(tensorList(w.shape).map((t) => [t.name, t]));
+    const weight = (n) => halfToFloat(tensorHalf(list.get(n)));
+    for (const threads of [1, 2]) {
+      // onnxruntime-web's thread count is per process: its 2-thread session runs in a child process
+      const c = flavor === 'web' && threads > 1 ? ortLmRemote({ peersDir, flavor, threads, workload: w.id }) : ortLmContender({ peersDir, flavor, threads, config: w.shape, weight });
+      c.api = 'ids';
+      if (picked(c.id)) contenders.push(c);
     }
   }
 
@@ -314,8 +329,9 @@ async function runWorkload(w) {
     { key: 'decode', n: w.decode.prompt, ids: ids(w.decode.prompt), text: prompt(w.decode.prompt).text, steps: w.decode.steps },
   ];
   const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, precision: c.precision, threads: c.threads, version: c.version, status: 'ok', samples: {} }));
+  const byContender = new Map(contenders.map((c, i) => [c, rows[i]]));
   const run = async (c, job) => {
-    if (c.group === 'ours') return c.run(job);
+    if (c.group === 'ours' || c.api === 'ids') return c.run(job);
     const r = await c.run({ text: job.text, maxTokens: Math.max(1, job.steps), logprobs: job.top });
     return { prefillMs: r.timings.prompt_ms, decodeMs: job.steps ? r.timings.predicted_ms : undefined, decodeSteps: r.timings.predicted_n, wallMs: r.wallMs, promptTokens: r.timings.prompt_n, text: r.text, logprobs: r.logprobs };
   };
@@ -329,10 +345,11 @@ async function runWorkload(w) {
     progress(`${w.id}: opening ${c.label}`);
     try {
       row.info = await c.open();
+      row.version ??= c.version;
       opened.add(c);
       // the check: top-k tokens and log-probabilities over the first greedy steps
       const r = await run(c, check);
-      row.check = c.group === 'ours' ? { ids: r.ids, tops: r.tops } : { text: r.text, tops: r.logprobs?.content?.map((s) => s.top_logprobs.map((t) => ({ id: t.id, logprob: t.logprob }))) };
+      row.check = c.group === 'ours' || c.api === 'ids' ? { ids: r.ids, tops: r.tops } : { text: r.text, tops: r.logprobs?.content?.map((s) => s.top_logprobs.map((t) => ({ id: t.id, logprob: t.logprob }))) };
     } catch (error) {
       row.status = `failed: ${String(error?.message ?? error).split('\n')[0]}`;
       await c.close().catch(() => {});
@@ -389,7 +406,7 @@ async function runWorkload(w) {
     if (row.gemm) row.gemmGflops = median(row.gemm);
     row.tokensPerS = Object.fromEntries(Object.keys(row.samples).map((k) => [k, med(k)]));
     const f16 = row.precision === 'F16';
-    const bytes = m.weightBytes(f16 ? 2 : 4) + m.kvBytes(meanPos, row.group === 'ours' ? 4 : 2);
+    const bytes = m.weightBytes(f16 ? 2 : 4) + m.kvBytes(meanPos, row.id.startsWith('wllama') ? 2 : 4);
     if (row.tokensPerS.decode) row.decodeGBs = (bytes * row.tokensPerS.decode) / 1e9;
     row.bytesPerToken = bytes;
     row.prefillGflops = Object.fromEntries(w.prefill.filter((n) => row.tokensPerS[`prefill${n}`]).map((n) => [n, (m.prefillFlops(n) * row.tokensPerS[`prefill${n}`]) / n / 1e9]));
@@ -472,6 +489,10 @@ function notes(res) {
     const m = res.memory;
     out.push(`Steady decode memory (${m.contender}, ${m.steps} steps, ${(m.ms / m.steps).toFixed(1)} ms/step): bytes in use ${m.before.bytesInUse} before, ${m.after.bytesInUse} after; peak ${m.before.peakBytes} → ${m.after.peakBytes}; allocations ${m.before.allocations} → ${m.after.allocations}; Wasm memory ${mib(m.before.capacityBytes)} → ${mib(m.after.capacityBytes)}.`);
   }
+  const wl = res.rows.find((r) => r.id.startsWith('wllama') && r.version);
+  if (wl) out.push(`wllama ${wl.version} (llama.cpp ${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? '?'}) in Chromium ${res.browser ?? ''}: F32 and F16 GGUF files written by the bench (q/k rows permuted as convert_hf_to_gguf.py does), KV cache F16 (its default), llama.cpp's own prompt and decode timings.`);
+  const ox = res.rows.find((r) => r.id.startsWith('ort-') && r.version);
+  if (ox) out.push(`onnxruntime ${ox.version}: the bench's Llama graph (plain ops, past_key_values inputs / present outputs, float32), graph optimisation 'all'; web = its wasm build in Node, node = its native CPU library (not Wasm, for reference); one session.run per token, as transformers.js's generation loop does.`);
   for (const n of res.peerNotes) out.push(n);
   return out;
 }
@@ -487,8 +508,7 @@ const results = [];
 for (const w of chosen) {
   const res = await runWorkload(w);
   results.push(res);
-  const peerVersion = res.rows.find((r) => r.version)?.version;
-  console.log(`\n${notes(res).join('\n')}${peerVersion ? `\nwllama ${peerVersion} (${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? ''}).` : ''}\n\n${tables(res)}`);
+  console.log(`\n${notes(res).join('\n')}\n\n${tables(res)}`);
 }
 console.log(`\nRun: ${elapsed()} s.`);
 if (args.json) {
