@@ -476,13 +476,13 @@ function tables(res, { markdown = false } = {}) {
 
 function notes(res) {
   const c = res.config, bw = res.bandwidth;
-  const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const mib = (b) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
   const ours = res.rows.find((r) => r.group === 'ours' && r.bytesPerToken);
   const peerF16 = res.rows.find((r) => r.precision === 'F16' && r.bytesPerToken);
   const out = [
     `${res.id} ${res.title}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} KV), FF ${c.intermediate_size}, vocab ${c.vocab_size}, tied; ${(res.counts.total / 1e6).toFixed(1)} M parameters (${(res.counts.layerMatrices / 1e6).toFixed(1)} M in the layers' matrices, ${(res.counts.head / 1e6).toFixed(1)} M in the tied embedding / head); random weights, every one a float16 value. Median of ${res.rounds} round${res.rounds === 1 ? '' : 's'}; load average ${res.loadAfter.toFixed(1)} on ${availableParallelism()} cores at the end.`,
     `Read bandwidth, this process: ${bw.wasmGBs.toFixed(1)} GB/s (Wasm SIMD sum over 512 MiB, best of 5 passes; 1 thread), ${bw.jsGBs.toFixed(1)} GB/s (plain JS Float32Array sum, a lower bound). Decode GB/s = bytes read per token × tokens/s: ${ours ? `${mib(ours.bytesPerToken)} for float32 weights` : ''}${peerF16 ? `, ${mib(peerF16.bytesPerToken)} for wllama F16` : ''} (weights once, the tied head once, and the KV cache at the mean position ${res.decode.prompt + res.decode.steps / 2}); 2-thread rows are compared with the 1-thread bandwidth.`,
-    `Prefill GFLOP/s = (2 × the layers' matrix parameters × tokens + the head for the last token + causal attention 4·H·D·L(L+1)/2 per layer) / time; gemm: rt.matmul ${res.id === 'TINY' ? 64 : 1024}³ on the same runtime, timed in the same rounds (median). wllama's times are llama.cpp's own (prompt_ms, predicted_ms); ours: forward() calls, the greedy argmax in JS included.`,
+    `Prefill GFLOP/s = (2 × the layers' matrix parameters × tokens + the head for the last token + causal attention 4·H·D·L(L+1)/2 per layer) / time; gemm: rt.matmul ${res.id === 'TINY' ? 64 : 1024}³ on the same runtime, timed in the same rounds (median). Ours: forward() calls, the greedy argmax in JS included${res.rows.some((r) => r.id.startsWith('wllama')) ? "; wllama's times are llama.cpp's own (prompt_ms, predicted_ms)" : ''}.`,
     `Check: top-5 token ids and log-probabilities of ${CHECK.steps} greedy steps after a ${CHECK.prompt}-token prompt, against wasm relaxed-simd 1T.`,
   ];
   if (res.memory) {
