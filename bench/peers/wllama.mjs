@@ -110,7 +110,9 @@ async function pageOpen({ url, threads, nCtx }) {
   const quiet = () => {};
   const w = new Wllama({ default: '/wllama/esm/wasm/wllama.wasm' }, { suppressNativeLog: true, logger: { debug: quiet, log: quiet, info: quiet, warn: quiet, error: console.error } });
   const t0 = performance.now();
-  await w.loadModelFromUrl(url, { n_threads: threads, n_ctx: nCtx, n_gpu_layers: 0, useCache: false });
+  // a Blob (not loadModelFromUrl, which copies the file into the origin's storage first: over its quota at 2 GB)
+  const blob = await (await fetch(url)).blob();
+  await w.loadModel([blob], { n_threads: threads, n_ctx: nCtx, n_gpu_layers: 0 });
   globalThis.__wllama = w;
   return { crossOriginIsolated, libllama: Wllama.getLibllamaVersion?.(), multithread: w.isMultithread(), numThreads: w.getNumThreads(), loadMs: performance.now() - t0 };
 }
