@@ -279,7 +279,7 @@ async function runWorkload(w) {
   const maxPrompt = Math.max(...w.prefill, w.decode.prompt, CHECK.prompt);
   const maxLength = maxPrompt + Math.max(w.decode.steps, CHECK.steps) + 8;
   const contenders = ourContenders(w, dir, maxLength).filter((c) => picked(c.id));
-  let peer;
+  let peer, browser;
   const peerNotes = [];
   if (usePeers && peerFamilies.has('wllama') && (!onlyContenders || onlyContenders.some((o) => o.startsWith('wllama')))) {
     if (!wllamaDir(peersDir)) peerNotes.push(`wllama: not installed in ${peersDir} (npm ci there: @wllama/wllama is in its package.json)`);
@@ -292,6 +292,7 @@ async function runWorkload(w) {
       }
       try {
         peer = await wllamaContenders({ peersDir, rootRequire, files, threads: [1, 2], nCtx: Math.max(1024, maxLength), log: progress });
+        browser = peer.browser;
         contenders.push(...peer.contenders.filter((c) => picked(c.id)));
       } catch (error) {
         peerNotes.push(`wllama: ${error.message}`);
@@ -419,7 +420,7 @@ async function runWorkload(w) {
     row.bytesPerToken = bytes;
     row.prefillGflops = Object.fromEntries(w.prefill.filter((n) => row.tokensPerS[`prefill${n}`]).map((n) => [n, (m.prefillFlops(n) * row.tokensPerS[`prefill${n}`]) / n / 1e9]));
   }
-  return { id: w.id, title: w.title, config: w.shape, counts: m.counts, prefill: w.prefill, decode: w.decode, rounds, bandwidth, rows, memory, peerNotes, loadAfter: loads[0] };
+  return { id: w.id, title: w.title, browser, config: w.shape, counts: m.counts, prefill: w.prefill, decode: w.decode, rounds, bandwidth, rows, memory, peerNotes, loadAfter: loads[0] };
 }
 
 const median = (xs) => {
@@ -497,7 +498,7 @@ function notes(res) {
     out.push(`Steady decode memory (${m.contender}, ${m.steps} steps, ${(m.ms / m.steps).toFixed(1)} ms/step): bytes in use ${m.before.bytesInUse} before, ${m.after.bytesInUse} after; peak ${m.before.peakBytes} → ${m.after.peakBytes}; allocations ${m.before.allocations} → ${m.after.allocations}; Wasm memory ${mib(m.before.capacityBytes)} → ${mib(m.after.capacityBytes)}.`);
   }
   const wl = res.rows.find((r) => r.id.startsWith('wllama') && r.version);
-  if (wl) out.push(`wllama ${wl.version} (llama.cpp ${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? '?'}) in Chromium ${res.browser ?? ''}: F32 and F16 GGUF files written by the bench (q/k rows permuted as convert_hf_to_gguf.py does), KV cache F16 (its default), llama.cpp's own prompt and decode timings.`);
+  if (wl) out.push(`wllama ${wl.version} (llama.cpp ${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? '?'}) in Chromium ${res.browser ?? '?'}: F32 and F16 GGUF files written by the bench (q/k rows permuted as convert_hf_to_gguf.py does), KV cache F16 (its default), llama.cpp's own prompt and decode timings.`);
   const ox = res.rows.find((r) => r.id.startsWith('ort-') && r.version);
   if (ox) out.push(`onnxruntime ${ox.version}: the bench's Llama graph (plain ops, past_key_values inputs / present outputs, float32), graph optimisation 'all'; web = its wasm build in Node, node = its native CPU library (not Wasm, for reference); one session.run per token, as transformers.js's generation loop does.`);
   for (const n of res.peerNotes) out.push(n);

@@ -95,6 +95,7 @@ export async function wllamaContenders({ peersDir, rootRequire, files, threads, 
     }
   return {
     version,
+    browser: browser.version(),
     contenders,
     async close() {
       for (const c of contenders) await c.close();
