@@ -76,6 +76,10 @@ Other benchmark scripts (each prints its own table):
                          each build on 1 and 2 threads, plain JS, transformers.js (onnxruntime-web
                          and -node) and raw onnxruntime sessions; --quick, --filter, --no-peers,
                          --peers-dir, --json (its own --help)
+  npm run bench:lm       language models (SmolLM2-135M and Qwen2.5-0.5B shapes, random weights):
+                         prefill and decode tokens/s on 1 and 2 threads against wllama (llama.cpp
+                         in Wasm, in Chromium) and onnxruntime, with the read bandwidth and gemm
+                         roofline; --quick: about 5 minutes (npm run bench:lm -- --help)
 `;
 let args;
 try {

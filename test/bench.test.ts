@@ -318,7 +318,7 @@ describe('npm run bench -- --help', () => {
     for (const option of ['--quick', '--filter', '--contenders', '--no-peers', '--install-peers', '--no-install', '--peers-dir', '--no-memory', '--json', '--kernels', '--tiny', '--help'])
       expect(stdout).toMatch(new RegExp(`^\\s+${option}\\b`, 'm'));
     const scripts = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts).filter((x) => x.startsWith('bench:'));
-    expect(scripts).toEqual(expect.arrayContaining(['bench:builds', 'bench:decode', 'bench:dates', 'bench:encoders']));
+    expect(scripts).toEqual(expect.arrayContaining(['bench:builds', 'bench:decode', 'bench:dates', 'bench:encoders', 'bench:lm']));
     for (const script of scripts) expect(stdout).toMatch(new RegExp(`^  npm run ${script}\\s+\\S`, 'm'));
     expect(stdout).not.toMatch(/bench:quick/);
   });
@@ -362,5 +362,37 @@ describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', ()
     const rows = record.workloads[0].rows;
     expect(rows.find((r: { id: string }) => r.id === 'plain-js').modes.ids.sentencesPerS).toBeGreaterThan(0);
     expect(rows.filter((r: { group: string; status: string }) => r.group === 'ours' && r.status === 'ok').length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () => {
+  const lmOut = join(out, 'lm');
+  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/lm.mjs', '--tiny', '--json', '--out', lmOut, '--machine', 'test', '--cache', join(out, 'lm-cache'), '--no-progress'], {
+    cwd: root,
+    maxBuffer: 16 * 2 ** 20,
+    timeout: 60_000,
+  });
+
+  it('times prefill and decode on every build and thread count, each checked against relaxed-simd 1T', async () => {
+    const { stdout } = await result;
+    for (const c of ['wasm relaxed-simd 1T', 'wasm relaxed-simd 2T', 'wasm simd 1T', 'wasm simd 2T']) {
+      expect(stdout).toMatch(new RegExp(`^${c}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+.*ok \\(top-5 8/8`, 'm'));
+    }
+    expect(stdout).toMatch(/^contender\s+prefill 8 tok\/s\s+prefill 16 tok\/s\s+decode tok\/s \(8 after 16\)/m);
+    expect(stdout).toMatch(/Read bandwidth, this process: [\d.]+ GB\/s \(Wasm SIMD sum/);
+    expect(stdout).not.toMatch(/^(wllama|onnxruntime)/m);
+  });
+
+  it('decodes without allocating, and writes the record', async () => {
+    const { stdout } = await result;
+    const m = stdout.match(/bytes in use (\d+) before, (\d+) after; peak \d+ → \d+; allocations (\d+) → (\d+)/);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(m![2]);
+    expect(m![3]).toBe(m![4]);
+    const files = readdirSync(lmOut).sort();
+    expect(files).toEqual([expect.stringMatching(/-test-lm-tiny\.json$/), expect.stringMatching(/-test-lm-tiny\.md$/)]);
+    const record = JSON.parse(readFileSync(join(lmOut, files[0]!), 'utf8'));
+    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t']);
+    expect(record.workloads[0].rows.every((r: { tokensPerS: { decode: number } }) => r.tokensPerS.decode > 0)).toBe(true);
   });
 });

@@ -54,21 +54,21 @@ const float = (field, x) => {
 // ---- ONNX messages ---------------------------------------------------------------------------
 const FLOAT = 1;
 const ATTR = { FLOAT: 1, INT: 2, INTS: 7 };
-const intAttr = (name, n) => msg(5, [str(1, name), int(3, n), int(20, ATTR.INT)]);
-const intsAttr = (name, ns) => msg(5, [str(1, name), ...ns.map((n) => int(8, n)), int(20, ATTR.INTS)]);
+export const intAttr = (name, n) => msg(5, [str(1, name), int(3, n), int(20, ATTR.INT)]);
+export const intsAttr = (name, ns) => msg(5, [str(1, name), ...ns.map((n) => int(8, n)), int(20, ATTR.INTS)]);
 const floatAttr = (name, x) => msg(5, [str(1, name), float(2, x), int(20, ATTR.FLOAT)]);
-function node(op, inputs, outputs, { domain = '', attrs = [] } = {}) {
+export function node(op, inputs, outputs, { domain = '', attrs = [] } = {}) {
   return msg(1, [...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, `${op}_${outputs[0]}`), str(4, op), ...attrs, ...(domain ? [str(7, domain)] : [])]);
 }
 function valueInfo(field, name, shape, type = FLOAT) {
   const dims = shape.map((d) => msg(1, [typeof d === 'string' ? str(2, d) : int(1, d)])); // a string: a symbolic dim
   return msg(field, [str(1, name), msg(2, [msg(1, [int(1, type), msg(2, dims)])])]);
 }
-function initializer(name, data, shape) {
+export function initializer(name, data, shape) {
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return msg(5, [...shape.map((d) => int(1, d)), int(2, FLOAT), str(8, name), bytes(9, raw)]);
 }
-function int64Initializer(name, values) {
+export function int64Initializer(name, values) {
   const data = BigInt64Array.from(values.map(BigInt));
   return msg(5, [int(1, values.length), int(2, 7 /* INT64 */), str(8, name), bytes(9, new Uint8Array(data.buffer))]);
 }
@@ -79,8 +79,8 @@ function int32Initializer(name, values, shape = [values.length]) {
   const data = Int32Array.from(values);
   return msg(5, [...shape.map((d) => int(1, d)), int(2, 6 /* INT32 */), str(8, name), bytes(9, new Uint8Array(data.buffer))]);
 }
-function model(nodes, inputs, outputs, inits, opsets) {
-  const graph = msg(7, [...nodes, str(2, 'attention'), ...inits, ...inputs.map(([n, s, t]) => valueInfo(11, n, s, t)), ...outputs.map(([n, s]) => valueInfo(12, n, s))]);
+export function model(nodes, inputs, outputs, inits, opsets) {
+  const graph = msg(7, [...nodes, str(2, 'attention'), ...inits, ...inputs.map(([n, s, t]) => valueInfo(11, n, s, t)), ...outputs.map(([n, s, t]) => valueInfo(12, n, s, t))]);
   const imports = opsets.map(([domain, version]) => msg(8, [...(domain ? [str(1, domain)] : []), int(2, version)]));
   return concat([int(1, 8), str(2, 'wasm-attention bench'), graph, ...imports]);
 }
