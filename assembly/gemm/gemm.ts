@@ -53,7 +53,7 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   }
 
   if (m < DIRECT_M) {
-    // Rows in pairs (SIMD: each load of B serves two rows), then one at a time:
+    // Rows in pairs (SIMD: each row of B read for both while it is in the L1 cache), then one at a time:
     // C[i,:] (op)= A[i,:]·op(B), B read in place.
     let i = 0;
     if (ASC_FEATURE_SIMD) {

@@ -128,29 +128,20 @@ export function rows2NT(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, 
   }
 }
 
-/** 2×4 tile: C[r, 0:4] (op)= [A_r·B0 … A_r·B3], A_r = a + r·lda, Bj = b + j·ldb; 8 accumulators. */
+/** 2×4 tile: C[r, 0:4] (op)= [A_r·B0 … A_r·B3], A_r = a + r·lda, Bj = b + j·ldb; each sum as in dot1x4Rows. */
 function dot2x4Rows(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, ldc4: usize,
                     k: i32, bias: usize, addC: bool): void {
   const a1 = a + lda4, b1 = b + ldb4, b2 = b1 + ldb4, b3 = b2 + ldb4;
-  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
-  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
-  let t: usize = 0;
   const e = <usize>k << 2;
-  // lane l of srj = Σ_{kk < t/4, kk ≡ l mod 4} A_r[kk]·Bj[kk]
-  for (const e4 = e & ~15; t < e4; t += 16) {
-    const x0 = v128.load(a + t), x1 = v128.load(a1 + t);
-    let y = v128.load(b + t);
-    s00 = madd4(x0, y, s00); s10 = madd4(x1, y, s10);
-    y = v128.load(b1 + t);
-    s01 = madd4(x0, y, s01); s11 = madd4(x1, y, s11);
-    y = v128.load(b2 + t);
-    s02 = madd4(x0, y, s02); s12 = madd4(x1, y, s12);
-    y = v128.load(b3 + t);
-    s03 = madd4(x0, y, s03); s13 = madd4(x1, y, s13);
-  }
-  let r0 = hsum4x4(s00, s01, s02, s03), r1 = hsum4x4(s10, s11, s12, s13);
+  // row r's sums in exactly the order of dot1x4Rows, so a row gives the same bits in a pair or alone
+  // each row of B is streamed for A_0, then again for A_1 while it is still in the L1 cache
+  const p00 = rowPartials(a, b, e), p10 = rowPartials(a1, b, e);
+  const p01 = rowPartials(a, b1, e), p11 = rowPartials(a1, b1, e);
+  const p02 = rowPartials(a, b2, e), p12 = rowPartials(a1, b2, e);
+  const p03 = rowPartials(a, b3, e), p13 = rowPartials(a1, b3, e);
+  let r0 = hsum4x4(p00, p01, p02, p03), r1 = hsum4x4(p10, p11, p12, p13);
   // k tail (k mod 4 terms)
-  for (; t < e; t += 4) {
+  for (let t = e & ~15; t < e; t += 4) {
     const v = gather4(b, ldb4, t);
     r0 = madd4(v128.load32_splat(a + t), v, r0);
     r1 = madd4(v128.load32_splat(a1 + t), v, r1);
@@ -159,22 +150,34 @@ function dot2x4Rows(a: usize, lda4: usize, b: usize, ldb4: usize, c: usize, ldc4
   store4(c + ldc4, r1, bias, addC);
 }
 
+/**
+ * Lane l of the result = Σ x[kk]·y[kk] over kk < (k & ~3), kk ≡ l (mod 4): one row of weights
+ * streamed on its own with four accumulators (64 bytes a step, then 16), then (s0 + s1) + (s2 + s3).
+ * Reading one row at a time keeps a decode step's matrix–vector product at the memory's full read
+ * bandwidth (four rows interleaved ran at under half of it).
+ */
+@inline function rowPartials(x: usize, y: usize, e: usize): v128 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let t: usize = 0;
+  for (const e16 = e & ~63; t < e16; t += 64) {
+    s0 = madd4(v128.load(x + t), v128.load(y + t), s0);
+    s1 = madd4(v128.load(x + t, 16), v128.load(y + t, 16), s1);
+    s2 = madd4(v128.load(x + t, 32), v128.load(y + t, 32), s2);
+    s3 = madd4(v128.load(x + t, 48), v128.load(y + t, 48), s3);
+  }
+  for (const e4 = e & ~15; t < e4; t += 16) s0 = madd4(v128.load(x + t), v128.load(y + t), s0);
+  return f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+}
+
 /** C[0:4] (op)= [a·B0, a·B1, a·B2, a·B3] with Br = B + r·ldb: four dot products of length k. */
 function dot1x4Rows(a: usize, b: usize, ldb4: usize, c: usize, k: i32, bias: usize, addC: bool): void {
   const b1 = b + ldb4, b2 = b1 + ldb4, b3 = b2 + ldb4;
   let t: usize = 0;
   const e = <usize>k << 2;
   if (ASC_FEATURE_SIMD) {
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-    // lane l of sr = Σ_{kk < t/4, kk ≡ l mod 4} a[kk]·Br[kk]
-    for (const e4 = e & ~15; t < e4; t += 16) {
-      const x = v128.load(a + t);
-      s0 = madd4(x, v128.load(b + t), s0); s1 = madd4(x, v128.load(b1 + t), s1);
-      s2 = madd4(x, v128.load(b2 + t), s2); s3 = madd4(x, v128.load(b3 + t), s3);
-    }
-    let r = hsum4x4(s0, s1, s2, s3);
+    let r = hsum4x4(rowPartials(a, b, e), rowPartials(a, b1, e), rowPartials(a, b2, e), rowPartials(a, b3, e));
     // k tail (k mod 4 terms)
-    for (; t < e; t += 4) r = madd4(v128.load32_splat(a + t), gather4(b, ldb4, t), r);
+    for (t = e & ~15; t < e; t += 4) r = madd4(v128.load32_splat(a + t), gather4(b, ldb4, t), r);
     store4(c, r, bias, addC);
   } else {
     let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
