@@ -52,6 +52,15 @@ export function runAttentionWeights(ws: Workspace, params: number, weights: numb
 }
 
 /**
+ * What a gemm costs, in the units of the cut-off: its flops (2·m·n·k), except that a product of a
+ * few rows (a decode step's matrix–vector product) is bound by reading B, 4·n·k bytes, which are
+ * counted as flops: a 576 × 1536 weight (3.5 MB) is worth two threads though it is 1.8 MFLOP.
+ */
+function gemmCost(ws: Workspace, m: number, n: number, kDim: number): number {
+  return m < ws.tiles.gemm.DIRECT_M ? Math.max(2 * m, 4) * n * kDim : 2 * m * n * kDim;
+}
+
+/**
  * C[m, n] = A·op(B) (+ bias) (+ C) by column panels: at most 16 panels, each a multiple of GEMM_NB
  * columns wide (the kernel's results do not depend on where such a split falls).
  */
@@ -62,7 +71,7 @@ export function runGemm(
   const k = ws.kernels;
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
-  if (!pool || n < 2 * nb || 2 * m * n * kDim < ws.parallelMinFlops) {
+  if (!pool || n < 2 * nb || gemmCost(ws, m, n, kDim) < ws.parallelMinFlops) {
     k.gemm(a, lda, b, ldb, c, ldc, m, n, kDim, transB, bias, accumulate, ws.scratch(k.gemmScratchBytes(m, n, kDim)));
     return;
   }
@@ -87,7 +96,7 @@ export function runGemmQ8(
   k.quantizeRows8(x, ldx, m, kDim, xq, xs);
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
-  if (!pool || n < 2 * nb || 2 * m * n * kDim < ws.parallelMinFlops) {
+  if (!pool || n < 2 * nb || gemmCost(ws, m, n, kDim) < ws.parallelMinFlops) {
     (q4 ? k.gemmQ4 : k.gemmQ8)(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate);
     return;
   }
