@@ -45,10 +45,12 @@ The transformers snapshot (1.3 GB) is over the fetch limit, so those files were 
 the line ranges Lstart-Lend in the comments were counted afterwards by reading each file at the commit
 above from its start to past the last cited block (every 16,000-character page checked against the stored
 length, a last partial page against the stored text at its end offset); a range runs from the `def` /
-`class` line (decorators not included) to the last line of its body. Not counted (no range given):
-ROBERTA_SRC RobertaModel and create_position_ids_from_input_ids (the file was read only up to
-RobertaEmbeddings), modeling_utils.py (stored at the BERT_SRC commit, not read in full), activations.py
-(see gelu_new below). sentence-transformers was fetched whole; its ranges were checked against it:
+`class` line (decorators not included) to the last line of its body. ROBERTA_SRC was later read whole
+(71,641 characters) for RobertaModel and create_position_ids_from_input_ids; modeling_utils.py (stored
+at the BERT_SRC commit, 277,760 characters) was read from its start through the page holding
+ModuleUtilsMixin.get_extended_attention_mask (the first 48,000 characters), not in full. Not counted
+(no range given): activations.py (see gelu_new below). sentence-transformers was fetched whole; its
+ranges were checked against it:
     ST_SRC = UKPLab/sentence-transformers@85ec64559f4414aa536eca4bf53538291e0a333f sentence_transformers/models/
 """
 import json
@@ -111,8 +113,8 @@ class BertEmbeddings(nn.Module):
 
 
 def create_position_ids_from_input_ids(input_ids, padding_idx, past_key_values_length=0):
-    # follows ROBERTA_SRC create_position_ids_from_input_ids (no line range, see the docstring): cumsum over
-    # the non-pad mask, + padding_idx, pads keep padding_idx
+    # follows ROBERTA_SRC create_position_ids_from_input_ids L1551-L1564: cumsum over the non-pad mask,
+    # + padding_idx, pads keep padding_idx
     mask = input_ids.ne(padding_idx).int()
     incremental_indices = (torch.cumsum(mask, dim=1).type_as(mask) + past_key_values_length) * mask
     return incremental_indices.long() + padding_idx
@@ -120,8 +122,8 @@ def create_position_ids_from_input_ids(input_ids, padding_idx, past_key_values_l
 
 def get_extended_attention_mask(attention_mask, dtype=torch.float32):
     # follows transformers src/transformers/modeling_utils.py ModuleUtilsMixin.get_extended_attention_mask
-    # (huggingface/transformers@8ec58104181bfb34d824d89bccc009b4f6be6e0e, the BERT_SRC commit; no line range,
-    # see the docstring), the eager path BERT_SRC BertModel.forward L1007-L1167 takes when attentions are
+    # L1091-L1141 (huggingface/transformers@8ec58104181bfb34d824d89bccc009b4f6be6e0e, the BERT_SRC commit),
+    # the eager path BERT_SRC BertModel.forward L1007-L1167 takes when attentions are
     # output: [B, L] -> [B, 1, 1, L],
     # (1 - mask) * torch.finfo(dtype).min
     extended = attention_mask[:, None, None, :].to(dtype=dtype)
@@ -242,8 +244,8 @@ class BertPooler(nn.Module):
 
 class BertModel(nn.Module):
     # follows BERT_SRC BertModel.forward L1007-L1167 (eager mask via get_extended_attention_mask, embeddings,
-    # encoder, pooler); roberta=True: ROBERTA_SRC RobertaModel (no line range, see the docstring; the same with
-    # RobertaEmbeddings)
+    # encoder, pooler); roberta=True: ROBERTA_SRC RobertaModel L717-L894
+    # (forward L754-L894; the same with RobertaEmbeddings)
     def __init__(self, c, add_pooling_layer=True, roberta=False):
         super().__init__()
         self.embeddings = BertEmbeddings(c, roberta=roberta)
