@@ -71,35 +71,45 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
     return;
   }
 
-  const panels = (n + NR - 1) / NR;
   // Invariant at the top of each k block: C = A[:, 0:k0]·op(B)[0:k0, :] (+ bias) (+ C₀).
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = k - k0 < KC ? k - k0 : KC;
     packB(b, ldb4, transB != 0, k0, kc, n, scratch);
-    const first = k0 == 0;
-    const blockBias: usize = first ? bias : 0;     // bias enters once, with the first k block
-    const blockAddC = addC || !first;               // later k blocks add onto the partial C
-    const ak = a + (<usize>k0 << 2);
-    for (let i0 = 0; i0 < m; i0 += MC) {
-      const iend = m - i0 < MC ? m : i0 + MC;
-      // Panel p holds op(B)[k0:k0+kc, 8p:8p+8]; the row tiles of A[i0:iend, k0:k0+kc] pass over
-      // it, each adding its 4×8 (2×8, 1×8 at the row tail) block of C.
-      for (let p = 0; p < panels; p++) {
-        const j0 = p * NR;
-        const nv = n - j0 < NR ? n - j0 : NR;
-        const pb = scratch + <usize>p * <usize>kc * (<usize>NR << 2);
-        const cj = c + (<usize>j0 << 2);
-        const bj: usize = blockBias ? blockBias + (<usize>j0 << 2) : 0;
-        let i = i0;
-        for (; i + MR <= iend; i += MR) {
-          gemm4x8Packed(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
-        }
-        if (i + 2 <= iend) {
-          gemm2x8Packed(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
-          i += 2;
-        }
-        if (i < iend) gemm1x8Packed(ak + <usize>i * lda4, pb, kc, cj + <usize>i * ldc4, nv, bj, blockAddC);
+    multiplyPanels(a, lda4, m, scratch, k0, kc, c, ldc4, n, bias, addC);
+  }
+}
+
+/**
+ * One k block of the packed path: C (op)= A[:, k0:k0+kc]·P, P = op(B)[k0:k0+kc, 0:n] packed in
+ * panels at `panels` (packB's layout). The bias enters with the first block (k0 = 0); later blocks
+ * add onto the partial C.
+ */
+export function multiplyPanels(a: usize, lda4: usize, m: i32, panels: usize, k0: i32, kc: i32,
+                               c: usize, ldc4: usize, n: i32, bias: usize, addC: bool): void {
+  const count = (n + NR - 1) / NR;
+  const first = k0 == 0;
+  const blockBias: usize = first ? bias : 0;     // bias enters once, with the first k block
+  const blockAddC = addC || !first;               // later k blocks add onto the partial C
+  const ak = a + (<usize>k0 << 2);
+  for (let i0 = 0; i0 < m; i0 += MC) {
+    const iend = m - i0 < MC ? m : i0 + MC;
+    // Panel p holds op(B)[k0:k0+kc, 8p:8p+8]; the row tiles of A[i0:iend, k0:k0+kc] pass over
+    // it, each adding its 4×8 (2×8, 1×8 at the row tail) block of C.
+    for (let p = 0; p < count; p++) {
+      const j0 = p * NR;
+      const nv = n - j0 < NR ? n - j0 : NR;
+      const pb = panels + <usize>p * <usize>kc * (<usize>NR << 2);
+      const cj = c + (<usize>j0 << 2);
+      const bj: usize = blockBias ? blockBias + (<usize>j0 << 2) : 0;
+      let i = i0;
+      for (; i + MR <= iend; i += MR) {
+        gemm4x8Packed(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
       }
+      if (i + 2 <= iend) {
+        gemm2x8Packed(ak + <usize>i * lda4, lda4, pb, kc, cj + <usize>i * ldc4, ldc4, nv, bj, blockAddC);
+        i += 2;
+      }
+      if (i < iend) gemm1x8Packed(ak + <usize>i * lda4, pb, kc, cj + <usize>i * ldc4, nv, bj, blockAddC);
     }
   }
 }

@@ -1,0 +1,67 @@
+// 16-bit floats → f32, exactly (every f16 and every bf16 value is an f32).
+//
+//   bf16: the top 16 bits of an f32, so f32 bits = h << 16.
+//   f16 (IEEE binary16, 1-5-10): with em = h & 0x7fff, the f32 whose bits are em << 13 has the
+//     half's mantissa in place and its exponent 112 too small (bias 15 against 127), so
+//     f32(em << 13)·2^112 is |h| exactly: normal halves, and subnormal halves too (em << 13 is
+//     then an f32 subnormal, m·2^−136, and the product m·2^−24 is exact: Wasm never flushes
+//     subnormals). Exponent 31 (em ≥ 0x7c00) lands on 2^16 … 2^17: setting every exponent bit
+//     makes it ±∞ (mantissa 0) or NaN with the half's payload. Then the sign bit.
+// `bf16` selects the format everywhere: 0 = f16, 1 = bf16.
+
+/** 2^112 as f32. */
+const TWO_112: u32 = 0x77800000;
+
+/** The f32 value of one 16-bit float (h in the low 16 bits). */
+@inline export function halfToF32(h: u32, bf16: bool): f32 {
+  if (bf16) return reinterpret<f32>(h << 16);
+  const em = h & 0x7fff;
+  let bits = reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(TWO_112));
+  if (em >= 0x7c00) bits |= 0x7f800000;
+  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
+}
+
+/** f16 → f32 on four lanes holding zero-extended halves (i32x4 of u16). */
+@inline function f16x4(h: v128): v128 {
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  let v = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(TWO_112)));
+  v = v128.or(v, v128.and(i32x4.gt_s(em, i32x4.splat(0x7bff)), i32x4.splat(0x7f800000)));
+  return v128.or(v, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** Halves 0 … 3 of eight 16-bit floats `v` (one 16-byte load) as f32x4. */
+@inline export function halfLow(v: v128, bf16: bool): v128 {
+  // bf16: interleave zero below each value (punpcklwd), i.e. h << 16 in each 32-bit lane
+  if (bf16) return v128.shuffle<i16>(i16x8.splat(0), v, 0, 8, 1, 9, 2, 10, 3, 11);
+  return f16x4(i32x4.extend_low_i16x8_u(v));
+}
+
+/** Halves 4 … 7 of eight 16-bit floats `v` as f32x4. */
+@inline export function halfHigh(v: v128, bf16: bool): v128 {
+  if (bf16) return v128.shuffle<i16>(i16x8.splat(0), v, 4, 12, 5, 13, 6, 14, 7, 15);
+  return f16x4(i32x4.extend_high_i16x8_u(v));
+}
+
+/** Four 16-bit floats at p (8 bytes) as f32x4. */
+@inline export function half4(p: usize, bf16: bool): v128 {
+  const h = v128.load16x4_u(p);
+  return bf16 ? i32x4.shl(h, 16) : f16x4(h);
+}
+
+/**
+ * dst[i] = f32(src[i]) for i < count: 16-bit floats (f16, or bf16 when bf16 != 0) widened to f32,
+ * eight per load. An embedding row gathered from a 16-bit table, or any run of halves.
+ */
+export function widenHalf(src: usize, dst: usize, count: i32, bf16: i32): void {
+  const b = bf16 != 0;
+  let i: usize = 0;
+  const n = <usize>count;
+  if (ASC_FEATURE_SIMD) {
+    for (const n8 = n & ~7; i < n8; i += 8) {
+      const v = v128.load(src + (i << 1));
+      v128.store(dst + (i << 2), halfLow(v, b));
+      v128.store(dst + (i << 2), halfHigh(v, b), 16);
+    }
+  }
+  for (; i < n; i++) store<f32>(dst + (i << 2), halfToF32(<u32>load<u16>(src + (i << 1)), b));
+}
