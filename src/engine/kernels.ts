@@ -45,6 +45,16 @@ export interface Kernels {
    * Columns [j0, j1) are the call on wq + j0·k/2, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
    */
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  /** Scratch bytes `gemmHalf` needs (0 on its few-rows path, m < GEMM_DIRECT_M). */
+  gemmHalfScratchBytes(m: number, n: number, k: number): number;
+  /**
+   * y[m, n] (op)= x·Wᵀ (+ bias) with W [n, k] held as 16-bit floats (assembly/gemm/half.ts): f16
+   * (bf16 = 0) or bf16 rows k values apart, converted to f32 in the kernel. The same bits as gemm on
+   * the widened W. Columns [j0, j1) are the call on w + 2·j0·k, c + 4·j0, bias + 4·j0, n = j1 − j0.
+   */
+  gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, bf16: number, bias: number, accumulate: number, scratch: number): void;
+  /** dst[i] = f32(src[i]) for i < count: 16-bit floats (f16, or bf16 when bf16 != 0) widened exactly. */
+  widenHalf(src: number, dst: number, count: number, bf16: number): void;
 
   /**
    * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
@@ -156,6 +166,9 @@ export const KERNEL_ARITY: Arity = {
   gemmQ8: 11,
   quantizeRows4: 6,
   gemmQ4: 11,
+  gemmHalfScratchBytes: 3,
+  gemmHalf: 12,
+  widenHalf: 4,
   softmax: 8,
   attentionWorkItems: 1,
   attentionScratchBytes: 1,

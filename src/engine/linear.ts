@@ -4,8 +4,8 @@
  * `ld` floats apart; `at(m, row, col)` is the sub-matrix starting there (heads inside [B, L, H·D]
  * rows, the halves of a [c; h] row, one batch of a [B, S, H] tensor).
  */
-import { runGemm, runGemmQ8 } from './parallel.js';
-import { isQ8, Q8_BLOCK, type WeightMatrix } from './quantized.js';
+import { runGemm, runGemmHalf, runGemmQ8 } from './parallel.js';
+import { isHalf, isQ8, Q8_BLOCK, type WeightMatrix } from './quantized.js';
 import type { Workspace } from './workspace.js';
 
 export interface Mat {
@@ -36,8 +36,16 @@ export interface Q8Rows {
   dtype?: 'q8' | 'q4';
 }
 
-/** The rows of a resident weight [out, in] from `row0` on, as `linear` takes them (f32 or Q8). */
-export function weightRows(w: WeightMatrix, row0 = 0): Mat | Q8Rows {
+/** Rows of a 16-bit weight (engine/quantized.ts HalfMatrix) from some row on: `cols` values each, 2·cols bytes apart. */
+export interface HalfRows {
+  half: number;
+  cols: number;
+  bf16: boolean;
+}
+
+/** The rows of a resident weight [out, in] from `row0` on, as `linear` takes them (f32, Q8 / Q4 or 16-bit). */
+export function weightRows(w: WeightMatrix, row0 = 0): Mat | Q8Rows | HalfRows {
+  if (isHalf(w)) return { half: w.ptr + 2 * row0 * w.cols, cols: w.cols, bf16: w.dtype === 'bf16' };
   if (isQ8(w)) return { q: w.q + row0 * w.rowBytes, scales: w.scales + (4 * row0 * w.cols) / Q8_BLOCK, cols: w.cols, dtype: w.dtype };
   const cols = w.shape[1]!;
   return { ptr: w.ptr + 4 * row0 * cols, ld: cols };
@@ -51,10 +59,12 @@ export interface ProductOptions {
 }
 
 /**
- * y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (f32 rows `w.ld` apart,
- * or Q8 / Q4 rows: x is then quantized per block of 32 and the product is gemmQ8's or gemmQ4's).
+ * y[rows, n] = x[rows, k]·Wᵀ (+ bias) (+ y): a PyTorch Linear with W [n, k] (f32 rows `w.ld` apart;
+ * Q8 / Q4 rows: x is then quantized per block of 32 and the product is gemmQ8's or gemmQ4's;
+ * 16-bit rows: converted to f32 inside gemmHalf).
  */
-export function linear(ws: Workspace, x: Mat, w: Mat | Q8Rows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+export function linear(ws: Workspace, x: Mat, w: Mat | Q8Rows | HalfRows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+  if ('half' in w) return runGemmHalf(ws, x.ptr, x.ld, w.half, y.ptr, y.ld, rows, n, k, w.bf16, options.bias ?? 0, options.accumulate ? 1 : 0);
   if ('q' in w) return runGemmQ8(ws, x.ptr, x.ld, w.q, w.scales, y.ptr, y.ld, rows, n, k, options.bias ?? 0, options.accumulate ? 1 : 0, w.dtype === 'q4');
   runGemm(ws, x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0);
 }
@@ -72,7 +82,7 @@ const rowwiseChunk = new WeakMap<object, number>();
  * same order, assembly/gemm/rows.ts): a row gives the same bits in any batch. The decoders use it
  * so that a sentence decoded in a batch equals the sentence decoded alone, bit for bit.
  */
-export function linearRowwise(ws: Workspace, x: Mat, w: Mat | Q8Rows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
+export function linearRowwise(ws: Workspace, x: Mat, w: Mat | Q8Rows | HalfRows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
   if (rows < 2) return linear(ws, x, w, y, rows, n, k, options);
   const kern = ws.kernels;
   let chunk = rowwiseChunk.get(kern);

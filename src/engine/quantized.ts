@@ -11,14 +11,20 @@
  * is scale·(q − 8), q ∈ [0, 15], rounded as ggml's quantize_row_q4_0_ref (scale = the input of
  * largest magnitude / −8). Q4_0 stores the scale as f16; here it stays the f32 the values were
  * rounded with (dequantization uses exactly that scale, and the kernels read it as Q8's), for
- * 5 bits per weight instead of 4.5. `linear()` (engine/linear.ts) takes either
- * form through `weightRows`, so modules hold a `WeightMatrix` and never branch on the dtype.
+ * 5 bits per weight instead of 4.5.
+ *
+ * F16 and BF16 are the 16-bit floats themselves, rows of `in` values (HalfMatrix); the kernels
+ * convert them to f32 as they read them (assembly/gemm/half.ts). `linear()` (engine/linear.ts)
+ * takes every form through `weightRows`, so modules hold a `WeightMatrix` and never branch on the dtype.
  */
 import { Tensor, type Heap } from './memory.js';
+import { toHalfBits, type HalfDtype } from './half.js';
+import type { Checked } from './validate.js';
+import { residentWeights } from './weights.js';
 import type { Workspace } from './workspace.js';
 
 /** The weight types a model can be loaded with. */
-export type WeightDtype = 'f32' | 'q8' | 'q4';
+export type WeightDtype = 'f32' | 'q8' | 'q4' | 'f16' | 'bf16';
 
 /** Elements per Q8 block (one scale each); the kernels export the same as Q8_BLOCK. */
 export const Q8_BLOCK = 32;
@@ -78,17 +84,85 @@ export class Q8Matrix {
   }
 }
 
-/** A resident Linear weight [out, in]: f32, Q8 or Q4. */
-export type WeightMatrix = Tensor | Q8Matrix;
+/** A matrix [rows, cols] of 16-bit floats (f16 or bf16), resident: a Linear weight [out, in] or an embedding table [V, E]. */
+export class HalfMatrix {
+  readonly dtype: HalfDtype;
+  readonly rows: number;
+  readonly cols: number;
+  /** The 16-bit values, held in a tensor of floats (the allocator counts floats: two values each). */
+  private readonly values: Tensor;
+
+  /** @internal `bits`: rows·cols 16-bit patterns of `dtype`, row-major, copied in as they are. */
+  constructor(heap: Heap, bits: Uint16Array, rows: number, cols: number, dtype: HalfDtype) {
+    this.dtype = dtype;
+    this.rows = rows;
+    this.cols = cols;
+    this.values = new Tensor(heap, [Math.ceil((rows * cols) / 2)]);
+    new Uint16Array(heap.memory.buffer, this.values.ptr, rows * cols).set(bits);
+    weightTally(heap)[dtype] += this.bytes;
+  }
+
+  /** [rows, cols] */
+  get shape(): readonly [number, number] {
+    return [this.rows, this.cols];
+  }
+
+  /** Byte offset of the values (rows 2·cols bytes apart). */
+  get ptr(): number {
+    return this.values.ptr;
+  }
+
+  /** Bytes held: two per value. */
+  get bytes(): number {
+    return 2 * this.rows * this.cols;
+  }
+
+  get disposed(): boolean {
+    return this.values.disposed;
+  }
+
+  dispose(): void {
+    this.values.dispose();
+  }
+}
+
+/** A resident Linear weight [out, in]: f32, Q8, Q4, F16 or BF16. */
+export type WeightMatrix = Tensor | Q8Matrix | HalfMatrix;
 
 /** Bytes of resident weights by dtype, per heap: what models made since they started counting. */
 const tallies = new WeakMap<Heap, Record<WeightDtype, number>>();
 
-/** The running tally of weight bytes made resident on this heap (f32 by residentWeights, Q8 and Q4 here). */
+/** The running tally of weight bytes made resident on this heap (f32 by residentWeights, the others here). */
 export function weightTally(heap: Heap): Record<WeightDtype, number> {
   let t = tallies.get(heap);
-  if (!t) tallies.set(heap, (t = { f32: 0, q8: 0, q4: 0 }));
+  if (!t) tallies.set(heap, (t = { f32: 0, q8: 0, q4: 0, f16: 0, bf16: 0 }));
   return t;
+}
+
+/** The bytes by dtype a model made: the tally now less the tally when it started. */
+export function tallySince(heap: Heap, before: Readonly<Record<WeightDtype, number>>): Readonly<Record<WeightDtype, number>> {
+  const now = weightTally(heap);
+  return Object.freeze({ f32: now.f32 - before.f32, q8: now.q8 - before.q8, q4: now.q4 - before.q4, f16: now.f16 - before.f16, bf16: now.bf16 - before.bf16 });
+}
+
+/** Is this a 16-bit float dtype? */
+export function isHalfDtype(dtype: WeightDtype): dtype is HalfDtype {
+  return dtype === 'f16' || dtype === 'bf16';
+}
+
+/**
+ * A checked matrix [rows, cols] made resident in `dtype`: 16-bit values are copied in as they are
+ * when the file holds that dtype, else rounded to nearest even (f32 → f16 / bf16, bf16 ↔ f16; a
+ * value beyond f16's range is a RangeError); f32, Q8 and Q4 as `asDtype`. Never an f32 copy in Wasm
+ * memory on the way to 16 bits.
+ */
+export function residentMatrix(ws: Workspace, w: Checked, dtype: WeightDtype): WeightMatrix {
+  const [rows, cols] = w.shape as [number, number];
+  if (isHalfDtype(dtype)) {
+    const source = w.tensor ? w.tensor.data : (w.half ?? w.data!);
+    return new HalfMatrix(ws.heap, toHalfBits(w.name, source, dtype), rows, cols, dtype);
+  }
+  return asDtype(ws, residentWeights(ws.heap, { w }).w!, dtype);
 }
 
 /**
@@ -97,6 +171,15 @@ export function weightTally(heap: Heap): Record<WeightDtype, number> {
  */
 export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype): WeightMatrix {
   const [rows, cols] = t.shape as [number, number];
+  if (isHalfDtype(dtype)) {
+    try {
+      const m = new HalfMatrix(ws.heap, toHalfBits('weight', t.data, dtype), rows, cols, dtype);
+      weightTally(ws.heap).f32 -= 4 * rows * cols;
+      return m;
+    } finally {
+      t.dispose();
+    }
+  }
   if (dtype === 'f32' || cols % Q8_BLOCK !== 0) return t;
   try {
     const q = new Q8Matrix(ws, t.ptr, rows, cols, dtype);
@@ -121,4 +204,14 @@ export function quantizedCopy(ws: Workspace, t: Tensor, dtype: 'q8' | 'q4' = 'q8
 /** Is this weight quantized (Q8 or Q4)? */
 export function isQ8(w: WeightMatrix): w is Q8Matrix {
   return w instanceof Q8Matrix;
+}
+
+/** Is this weight held as 16-bit floats? */
+export function isHalf(w: WeightMatrix): w is HalfMatrix {
+  return w instanceof HalfMatrix;
+}
+
+/** The dtype a weight is held in. */
+export function dtypeOf(w: WeightMatrix): WeightDtype {
+  return isHalf(w) || isQ8(w) ? w.dtype : 'f32';
 }

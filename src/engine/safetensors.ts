@@ -17,6 +17,7 @@
  * entry are ignored. Strict where JSON.parse is not: a key that appears twice in one object of
  * the header (JSON.parse would keep the last silently) is an Error.
  */
+import { f16ToBits } from './half.js';
 
 /** One tensor of a safetensors file, as float32: `{ data, shape }` is the runtime's TensorLike. */
 export interface SafetensorsTensor {
@@ -25,6 +26,20 @@ export interface SafetensorsTensor {
   shape: number[];
   /** The dtype stored in the file. */
   dtype: 'F32' | 'F16' | 'BF16';
+  /**
+   * With `{ keep16: true }`, an F16 or BF16 tensor's 16-bit patterns as stored (little-endian values);
+   * its `data` is then converted on first use only.
+   */
+  bits?: Uint16Array;
+}
+
+export interface ReadSafetensorsOptions {
+  /**
+   * Hand F16 and BF16 tensors through as their 16-bit patterns (`bits`), converting `data` to
+   * float32 only when it is read: a model held in 16 bits is loaded without a float32 copy.
+   * Default false (every tensor converted at once).
+   */
+  keep16?: boolean;
 }
 
 /** The `__metadata__` of a file; an interface, so that `Object.entries(file)` is typed as tensors only. */
@@ -92,7 +107,14 @@ interface Entry {
  *
  * Throws an Error for a dtype other than F32, F16 and BF16 and for a malformed file.
  */
-export function readSafetensors<Names extends string = string>(bytes: Uint8Array | ArrayBuffer): SafetensorsFile<Names> {
+export function readSafetensors<Names extends string = string>(bytes: Uint8Array | ArrayBuffer, options?: ReadSafetensorsOptions): SafetensorsFile<Names> {
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${WHERE}: options must be an object { keep16? }, received ${options === null ? 'null' : typeof options}`);
+    const unknown = Object.keys(options).filter((k) => k !== 'keep16');
+    if (unknown.length) throw new TypeError(`${WHERE}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (expected keep16)`);
+    if (options.keep16 !== undefined && typeof options.keep16 !== 'boolean') throw new TypeError(`${WHERE}: options.keep16 must be a boolean, received ${show(options.keep16)}`);
+  }
+  const keep16 = options?.keep16 === true;
   let u8: Uint8Array;
   if (bytes instanceof Uint8Array) u8 = bytes;
   else if (bytes instanceof ArrayBuffer) u8 = new Uint8Array(bytes);
@@ -156,7 +178,9 @@ export function readSafetensors<Names extends string = string>(bytes: Uint8Array
 
   const tensors = Object.create(null) as Record<string, SafetensorsTensor>;
   for (const e of entries) {
-    tensors[e.name] = { data: convert(u8, view, dataStart + e.begin, dataStart + e.end, e.dtype), shape: e.shape, dtype: e.dtype };
+    const from = dataStart + e.begin, to = dataStart + e.end;
+    if (keep16 && e.dtype !== 'F32') tensors[e.name] = halfTensor(u8, view, from, to, e);
+    else tensors[e.name] = { data: convert(u8, view, from, to, e.dtype), shape: e.shape, dtype: e.dtype };
   }
   if (metadata) Object.defineProperty(tensors, '__metadata__', { value: Object.freeze(metadata), enumerable: false, writable: false, configurable: true });
   return tensors as SafetensorsFile<Names>;
@@ -197,6 +221,28 @@ function checkEntry(name: string, raw: unknown, dataStart: number, dataLength: n
   return { name, dtype: dtype as Dtype, shape: [...dims], begin: b, end: e };
 }
 
+/** An F16 / BF16 tensor as its 16-bit patterns, with `data` converted (once) when first read. */
+function halfTensor(u8: Uint8Array, view: DataView, from: number, to: number, e: Entry): SafetensorsTensor {
+  const bits = new Uint16Array((to - from) / 2);
+  if (LITTLE_ENDIAN) new Uint8Array(bits.buffer).set(u8.subarray(from, to));
+  else for (let i = 0; i < bits.length; i++) bits[i] = view.getUint16(from + 2 * i, true);
+  let data: Float32Array | undefined;
+  const dtype = e.dtype;
+  return {
+    shape: e.shape,
+    dtype,
+    bits,
+    get data(): Float32Array {
+      if (data === undefined) {
+        data = new Float32Array(bits.length);
+        const out = new Uint32Array(data.buffer);
+        for (let i = 0; i < bits.length; i++) out[i] = dtype === 'BF16' ? bits[i]! << 16 : f16ToBits(bits[i]!);
+      }
+      return data;
+    },
+  };
+}
+
 /** The float32 values of file bytes [from, to) stored as `dtype` (little-endian). */
 function convert(u8: Uint8Array, view: DataView, from: number, to: number, dtype: Dtype): Float32Array {
   const n = (to - from) / BYTES[dtype];
@@ -213,33 +259,16 @@ function convert(u8: Uint8Array, view: DataView, from: number, to: number, dtype
     const outView = new DataView(out.buffer);
     for (let i = 0; i < n; i++) {
       const h = view.getUint16(from + 2 * i, true);
-      outView.setUint32(4 * i, dtype === 'BF16' ? h << 16 >>> 0 : halfToFloatBits(h), false);
+      outView.setUint32(4 * i, dtype === 'BF16' ? h << 16 >>> 0 : f16ToBits(h), false);
     }
     return out;
   }
   if (dtype === 'BF16') {
     for (let i = 0; i < n; i++) bits[i] = view.getUint16(from + 2 * i, true) << 16;
   } else {
-    for (let i = 0; i < n; i++) bits[i] = halfToFloatBits(view.getUint16(from + 2 * i, true));
+    for (let i = 0; i < n; i++) bits[i] = f16ToBits(view.getUint16(from + 2 * i, true));
   }
   return out;
-}
-
-/** The float32 bits of IEEE 754 half h (exact: every half is a float32). */
-function halfToFloatBits(h: number): number {
-  const sign = (h & 0x8000) << 16;
-  const exp = (h >> 10) & 0x1f;
-  let mant = h & 0x3ff;
-  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0; // ±∞, NaN (payload kept)
-  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0; // normal: rebias 15 → 127
-  if (mant === 0) return sign >>> 0; // ±0
-  // Subnormal m·2^-24: normalise so the leading 1 is at bit 10; the exponent drops with each shift.
-  let e = 113;
-  while ((mant & 0x400) === 0) {
-    mant <<= 1;
-    e--;
-  }
-  return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
 }
 
 /**

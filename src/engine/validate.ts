@@ -5,6 +5,7 @@
  */
 import { Tensor, type Heap } from './memory.js';
 import { editDistance } from '../reference/names.js';
+import type { HalfDtype } from './half.js';
 
 /** The typed arrays of numbers that tensor data may be, besides Float32Array (Float16Array too, where the engine has it). */
 export type NumericArray = Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
@@ -89,7 +90,28 @@ export interface Checked {
   name: string;
   shape: number[];
   tensor?: Tensor;
+  /** The values as f32 (for a 16-bit tensor: converted when first read). */
   data?: Float32Array;
+  /** A tensor read from a file as 16-bit floats (readSafetensors' keep16): its patterns, for weights held in 16 bits. */
+  half?: HalfData;
+}
+
+/** 16-bit floats as stored: their bit patterns and which format they are. */
+export interface HalfData {
+  bits: Uint16Array;
+  dtype: HalfDtype;
+}
+
+/** A safetensors tensor that kept its 16-bit patterns ({ bits, dtype: 'F16' | 'BF16', shape, data }). */
+function halfDataOf(value: object): HalfData | undefined {
+  const { bits, dtype } = value as { bits?: unknown; dtype?: unknown };
+  if (!(bits instanceof Uint16Array) || (dtype !== 'F16' && dtype !== 'BF16')) return undefined;
+  return { bits, dtype: dtype === 'F16' ? 'f16' : 'bf16' };
+}
+
+/** The tensor-like a checked 16-bit tensor came as: the patterns kept, `data` converted when read. */
+export function halfTensorLike(half: HalfData, shape: readonly number[], data: () => Float32Array): TensorLike {
+  return { shape: [...shape], dtype: half.dtype === 'f16' ? 'F16' : 'BF16', bits: half.bits, get data() { return data(); } } as TensorLike;
 }
 
 export function checkTensor(name: string, value: unknown, heap: Heap): Checked {
@@ -105,6 +127,16 @@ export function checkTensor(name: string, value: unknown, heap: Heap): Checked {
     throw new TypeError(`${name} must be a runtime tensor or { data, shape } (data ${DATA_KINDS}), received ${describe(value)}`);
   }
   const { shape } = value as Partial<TensorData>;
+  const half = halfDataOf(value);
+  if (half) {
+    // the 16-bit patterns are checked and kept; `data` is converted only if someone reads it
+    const dims = checkShape(`${name}.shape`, shape);
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (half.bits.length !== size) throw new RangeError(`${name}.bits has ${half.bits.length} elements but ${name}.shape ${formatShape(dims)} needs ${size}`);
+    const arg: Checked = { name, shape: dims, half };
+    Object.defineProperty(arg, 'data', { enumerable: true, get: () => (value as TensorData).data });
+    return arg;
+  }
   const given = (value as Partial<TensorData>).data as unknown;
   const data = asFloat32(`${name}.data`, given, `${name}.shape`);
   if (data === undefined) {

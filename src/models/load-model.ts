@@ -28,26 +28,31 @@ export interface LoadModelOptions {
   kind?: 'encoder' | 'causal-lm';
   /**
    * The dtype of the Linear weights (attention projections, feed-forward, output heads): 'f32'
-   * (default; 'fp32' is accepted too), 'q8' (int8 in blocks of 32 with an f32 scale each, quantized
-   * once at load: about 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in
-   * blocks of 32 with an f32 scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger
-   * error than 'q8'). Embeddings, norms and biases
-   * stay f32, and so does a matrix whose input width is not a multiple of 32.
+   * (default; 'fp32' is accepted too), 'f16' or 'bf16' ('fp16' is accepted for 'f16': 16-bit floats,
+   * half the bytes, converted to f32 inside the kernels; the embedding tables are held in it too, and
+   * a tied output head reads the same table), 'q8' (int8 in blocks of 32 with an f32 scale each,
+   * quantized once at load: about 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit
+   * values in blocks of 32 with an f32 scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a
+   * larger error than 'q8'). Norms and biases stay f32; with 'q8' / 'q4' the embeddings too, and a
+   * matrix whose input width is not a multiple of 32. A checkpoint stored in the asked 16-bit format is
+   * used as it is; other values are rounded to nearest even at load (an F32 or BF16 value beyond f16's
+   * range, |x| ≥ 65520, is an error with 'f16': load such a model with 'bf16').
    */
   dtype?: LoadDtype;
 }
 
-/** The dtypes loadModel accepts: 'fp32' is transformers.js's spelling of 'f32'. */
-export type LoadDtype = 'f32' | 'fp32' | 'q8' | 'q4';
+/** The dtypes loadModel accepts: 'fp32' and 'fp16' are transformers.js's spellings of 'f32' and 'f16'. */
+export type LoadDtype = 'f32' | 'fp32' | 'f16' | 'fp16' | 'bf16' | 'q8' | 'q4';
 
 /** options.dtype → the weight dtype; transformers.js's other names get a clear error. */
 function checkDtype(value: unknown): WeightDtype {
   if (value === undefined || value === 'f32' || value === 'fp32') return 'f32';
-  if (value === 'q8' || value === 'q4') return value;
-  if (value === 'fp16' || value === 'f16' || value === 'bf16' || value === 'q4f16' || value === 'int8' || value === 'uint8' || value === 'bnb4') {
-    throw new Error(`${WHERE}: options.dtype '${value}' is not supported yet; use 'f32', 'q8' or 'q4'`);
+  if (value === 'fp16') return 'f16';
+  if (value === 'f16' || value === 'bf16' || value === 'q8' || value === 'q4') return value;
+  if (value === 'q4f16' || value === 'int8' || value === 'uint8' || value === 'bnb4') {
+    throw new Error(`${WHERE}: options.dtype '${value}' is not supported yet; use 'f32', 'f16', 'bf16', 'q8' or 'q4'`);
   }
-  throw new TypeError(`${WHERE}: options.dtype must be 'f32' (or 'fp32'), 'q8' or 'q4', received ${describe(value)}`);
+  throw new TypeError(`${WHERE}: options.dtype must be 'f32' (or 'fp32'), 'f16' (or 'fp16'), 'bf16', 'q8' or 'q4', received ${describe(value)}`);
 }
 
 type Read<S> = (config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]) => S;

@@ -20,7 +20,7 @@ import { attendFused, attendMaterialised } from '../ops/attend.js';
 import { ropeTableOf } from '../ops/position.js';
 import { variantFields, type Variants } from '../ops/variants.js';
 import { KVCache } from './kv-cache.js';
-import { loadProjections, projectionsAs, type Projections } from './mha-weights.js';
+import { loadProjections, type Projections } from './mha-weights.js';
 
 export interface CausalSelfAttentionConfig {
   hiddenSize: number;
@@ -65,7 +65,7 @@ export class CausalSelfAttention {
     this.headDim = dh;
     this.window = config.window;
     const hasBias = Object.keys(config.weights).some((k) => k.endsWith('.bias'));
-    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
+    this.proj = loadProjections(ws, where, config.weights, e, h, hk, hasBias, dh, config.dtype ?? 'f32');
     if (config.qkNorm) {
       const q = checkTensor(`${where}.q_norm.weight`, config.qkNorm.q, ws.heap);
       const k = checkTensor(`${where}.k_norm.weight`, config.qkNorm.k, ws.heap);

@@ -6,7 +6,7 @@
 import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
-import { asDtype, quantizedCopy, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { dtypeOf, isHalf, quantizedCopy, residentMatrix, type HalfMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -23,18 +23,20 @@ export class Linear {
 
   /**
    * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors), or
-   * `{ shared }`: a resident [out, in] tensor of another module, used in place (tied weights; with
-   * dtype 'q8' or 'q4' the head keeps its own quantized copy and the other module its f32 table).
+   * `{ shared }`: a resident [out, in] matrix of another module, used in place (tied weights: an f32
+   * or 16-bit table is read as it is; with dtype 'q8' or 'q4' the head keeps its own quantized copy
+   * of an f32 table).
    */
-  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor }, dtype: WeightDtype = 'f32') {
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor | HalfMatrix }, dtype: WeightDtype = 'f32') {
     this.ws = ws;
     if ('shared' in weights) {
-      const copy = dtype !== 'f32' ? quantizedCopy(ws, weights.shared, dtype) : undefined;
-      this.weight = copy ?? weights.shared;
-      this.dtype = copy ? dtype : 'f32';
+      const table = weights.shared;
+      const copy = !isHalf(table) && (dtype === 'q8' || dtype === 'q4') ? quantizedCopy(ws, table, dtype) : undefined;
+      this.weight = copy ?? table;
+      this.dtype = dtypeOf(this.weight);
       this.bias = undefined;
       this.shared = copy === undefined;
-      [this.outFeatures, this.inFeatures] = weights.shared.shape as [number, number];
+      [this.outFeatures, this.inFeatures] = table.shape as [number, number];
       return;
     }
     this.shared = false;
@@ -46,14 +48,14 @@ export class Linear {
       b = checkTensor(`${where}.bias`, weights.bias, ws.heap);
       if (b.shape.length !== 1 || b.shape[0] !== out) throw new RangeError(`${where}.bias: expected shape [${out}] (the rows of ${where}.weight), received ${formatShape(b.shape)}`);
     }
-    const t = residentWeights(ws.heap, { w, b });
+    const t = residentWeights(ws.heap, { b });
     try {
-      this.weight = asDtype(ws, t.w!, dtype);
+      this.weight = residentMatrix(ws, w, dtype);
     } catch (error) {
       t.b?.dispose();
       throw error;
     }
-    this.dtype = this.weight === t.w ? 'f32' : dtype;
+    this.dtype = dtypeOf(this.weight);
     this.bias = t.b;
     this.outFeatures = out;
     this.inFeatures = inp;

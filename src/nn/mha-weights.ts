@@ -7,8 +7,8 @@
  *   Hugging Face Llama-style: q_proj.weight [H·Dh, E], k_proj.weight, v_proj.weight [Hk·Dh, E],
  *     o_proj.weight [E, H·Dh], each `.bias` optional (Qwen has q/k/v biases).
  */
-import { Tensor, type Heap } from '../engine/memory.js';
-import { asDtype, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import type { Tensor } from '../engine/memory.js';
+import { residentMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Workspace } from '../engine/workspace.js';
 import { checkWeight, type Checked } from '../engine/validate.js';
 import { residentWeights } from '../engine/weights.js';
@@ -24,22 +24,13 @@ export interface Projections {
   outB?: Tensor;
 }
 
-/** The projections' weight matrices in `dtype` (biases stay f32); on failure everything is freed. */
-export function projectionsAs(ws: Workspace, p: Projections, dtype: WeightDtype): Projections {
-  if (dtype === 'f32') return p;
-  let inW: WeightMatrix | undefined;
-  try {
-    inW = asDtype(ws, p.inW as Tensor, dtype);
-    return { ...p, inW, outW: asDtype(ws, p.outW as Tensor, dtype) };
-  } catch (error) {
-    for (const t of [inW, p.inB, p.outB]) t?.dispose();
-    throw error;
-  }
-}
-
-/** Checks `weights` (either form) for E, H, Hk, Dh and copies them in; nothing stays allocated on failure. */
-/** `dh` is the head dim (default E / H; Qwen3 and Gemma 3 set their own). */
-export function loadProjections(heap: Heap, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean, dh = e / heads): Projections {
+/**
+ * Checks `weights` (either form) for E, H, Hk, Dh and copies them in, the weight matrices in `dtype`
+ * (biases f32); nothing stays allocated on failure. `dh` is the head dim (default E / H; Qwen3 and
+ * Gemma 3 set their own).
+ */
+export function loadProjections(ws: Workspace, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean, dh = e / heads, dtype: WeightDtype = 'f32'): Projections {
+  const heap = ws.heap;
   const split = Object.keys(weights).some((k) => (SPLIT_NAMES as readonly string[]).includes(k));
   if (split) {
     const w = (name: string, rows: number, cols: number, what: string) => checkWeight(where, `weights['${name}']`, weights[name], heap, [rows, cols], what);
@@ -53,7 +44,9 @@ export function loadProjections(heap: Heap, where: string, weights: Record<strin
       throw new TypeError(`${where}: weights has some of q_proj.bias, k_proj.bias, v_proj.bias but not all three`);
     }
     const ob = b('o_proj.bias', e);
-    return stack(heap, [q, k, v], biases[0] ? (biases as Checked[]) : undefined, o, ob);
+    const inW = flatten(`${where}: weights['q_proj.weight'], ['k_proj.weight'], ['v_proj.weight'] stacked`, [q, k, v], [heads * dh + 2 * kvHeads * dh, e]);
+    const inB = biases[0] ? flatten(`${where}: the q, k, v biases stacked`, biases as Checked[], [heads * dh + 2 * kvHeads * dh]) : undefined;
+    return resident(ws, inW, inB, o, ob, dtype);
   }
   if (kvHeads !== heads) {
     throw new TypeError(`${where}: numKeyValueHeads ${kvHeads} ≠ numHeads ${heads} needs separate projections (q_proj.weight, k_proj.weight, v_proj.weight, o_proj.weight): in_proj_weight stacks three [E, E] blocks`);
@@ -64,33 +57,41 @@ export function loadProjections(heap: Heap, where: string, weights: Record<strin
     for (const name of ['in_proj_bias', 'out_proj.bias']) {
       if (weights[name] !== undefined) throw new TypeError(`${where}: weights['${name}'] is given but the module has bias: false`);
     }
-    const t = residentWeights(heap, { inW, outW });
-    return { inW: t.inW!, outW: t.outW! };
+    return resident(ws, inW, undefined, outW, undefined, dtype);
   }
   const inB = checkWeight(where, 'weights.in_proj_bias', weights['in_proj_bias'], heap, [3 * e], '[3E] (or bias: false)');
   const outB = checkWeight(where, "weights['out_proj.bias']", weights['out_proj.bias'], heap, [e], '[E] (or bias: false)');
-  const t = residentWeights(heap, { inW, inB, outW, outB });
-  return { inW: t.inW!, inB: t.inB!, outW: t.outW!, outB: t.outB! };
+  return resident(ws, inW, inB, outW, outB, dtype);
 }
 
-/** One resident [(H + 2Hk)·Dh, E] in-projection (and bias) from the q, k, v parts. */
-function stack(heap: Heap, parts: Checked[], biases: Checked[] | undefined, o: Checked, ob: Checked | undefined): Projections {
-  const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
-  const cols = parts[0]!.shape[1]!;
-  const inW = flatten(parts, [rows, cols]);
-  const inB = biases ? flatten(biases, [rows]) : undefined;
-  const t = residentWeights(heap, { inW, inB, outW: o, outB: ob });
-  return { inW: t.inW!, inB: t.inB, outW: t.outW!, outB: t.outB };
-}
-
-function flatten(parts: Checked[], shape: number[]): Checked {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let at = 0;
-  for (const p of parts) {
-    const src = p.tensor ? p.tensor.data : p.data!;
-    data.set(src, at);
-    at += src.length;
+/** The projections resident: the weight matrices in `dtype`, the biases f32; all or none. */
+function resident(ws: Workspace, inW: Checked, inB: Checked | undefined, outW: Checked, outB: Checked | undefined, dtype: WeightDtype): Projections {
+  const b = residentWeights(ws.heap, { inB, outB });
+  let w: WeightMatrix | undefined;
+  try {
+    w = residentMatrix(ws, inW, dtype);
+    return { inW: w, inB: b.inB, outW: residentMatrix(ws, outW, dtype), outB: b.outB };
+  } catch (error) {
+    for (const t of [w, b.inB, b.outB]) t?.dispose();
+    throw error;
   }
-  return { name: 'stacked', shape, data };
 }
 
+/**
+ * The parts stacked along their first dimension as one checked tensor of `shape`: their 16-bit
+ * patterns when all parts kept the same 16-bit format (no f32 copy), and their f32 values when read.
+ */
+function flatten(name: string, parts: Checked[], shape: number[]): Checked {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const concat = <T extends Float32Array | Uint16Array>(out: T, arrays: ArrayLike<number>[]): T => {
+    let at = 0;
+    for (const a of arrays) (out.set(a, at), (at += a.length));
+    return out;
+  };
+  const format = parts[0]!.half?.dtype;
+  const half = format && parts.every((p) => p.half?.dtype === format) ? { bits: concat(new Uint16Array(size), parts.map((p) => p.half!.bits)), dtype: format } : undefined;
+  const arg: Checked = { name, shape, half };
+  let data: Float32Array | undefined;
+  Object.defineProperty(arg, 'data', { enumerable: true, get: () => (data ??= concat(new Float32Array(size), parts.map((p) => (p.tensor ? p.tensor.data : p.data!)))) });
+  return arg;
+}

@@ -8,8 +8,10 @@
 import { checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { mat, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
+import type { HalfMatrix, WeightDtype } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
+import { EmbeddingTable } from './embedding-table.js';
 
 export interface TextEmbeddingsWeights {
   /** [V, E] */
@@ -30,11 +32,15 @@ export class TextEmbeddings {
   /** Rows of the token-type table (0: none). */
   readonly typeVocabSize: number;
   private readonly ws: Workspace;
-  private readonly t: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>;
+  private readonly tables: Record<'word' | 'position' | 'tokenType', EmbeddingTable | undefined>;
+  private readonly norm: Record<'normWeight' | 'normBias', Tensor | undefined>;
   private readonly eps: number;
 
-  /** @internal `names` says what each table is called in the checkpoint, for the errors. */
-  constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>) {
+  /**
+   * @internal `names` says what each table is called in the checkpoint, for the errors. `dtype`
+   * 'f16' / 'bf16' holds the three tables in 16 bits (the norm stays f32); other dtypes keep them f32.
+   */
+  constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>, dtype: WeightDtype = 'f32') {
     const heap = ws.heap;
     const word = checkTensor(names.word, weights.word, heap);
     if (word.shape.length !== 2) throw new RangeError(`${names.word}: expected shape [vocab, hidden], received ${formatShape(word.shape)}`);
@@ -54,7 +60,20 @@ export class TextEmbeddings {
     const tokenType = table(names.tokenType, weights.tokenType);
     const normWeight = weights.norm ? vector(names.normWeight, weights.norm.weight) : undefined;
     const normBias = weights.norm ? vector(names.normBias, weights.norm.bias) : undefined;
-    this.t = residentWeights(heap, { word, position, tokenType, normWeight, normBias });
+    const made: EmbeddingTable[] = [];
+    const resident = (arg: Checked | undefined) => {
+      if (arg === undefined) return undefined;
+      const t = new EmbeddingTable(ws, arg, dtype);
+      made.push(t);
+      return t;
+    };
+    try {
+      this.tables = { word: resident(word), position: resident(position), tokenType: resident(tokenType) };
+      this.norm = residentWeights(heap, { normWeight, normBias });
+    } catch (error) {
+      for (const t of made) t.dispose();
+      throw error;
+    }
     this.ws = ws;
     this.vocabSize = vocab;
     this.dim = e;
@@ -68,46 +87,45 @@ export class TextEmbeddings {
    * (< typeVocabSize), each of `rows` entries (positions / types undefined: the table is unused).
    */
   forwardRows(temps: Temps, ids: Int32Array, positions: Int32Array | undefined, types: Int32Array | undefined, rows: number, out: Mat): void {
-    const { ws, dim: e, t } = this;
-    const f32 = ws.heap.floats();
-    const gather = (table: Tensor, index: number, into: number) => f32.copyWithin(into, (table.ptr >>> 2) + index * e, (table.ptr >>> 2) + (index + 1) * e);
-    for (let i = 0; i < rows; i++) gather(t.word!, ids[i]!, (out.ptr >>> 2) + i * out.ld);
-    const extra = (t.position && positions) || (t.tokenType && types);
-    if (!extra && !t.normWeight) return;
+    const { ws, dim: e, tables: t } = this;
+    t.word!.gather(ids, rows, out);
+    const position = t.position && positions ? t.position : undefined;
+    const tokenType = t.tokenType && types ? t.tokenType : undefined;
+    if (!position && !tokenType && !this.norm.normWeight) return;
     let residual = 0;
-    if (extra) {
+    if (position || tokenType) {
       // r[i] = position[positions[i]] + tokenType[types[i]]: added to the word rows inside the norm
       const r = mat(temps.tensor([rows, e]).ptr, e);
-      // the allocation may have grown the memory: a view taken before it would write nowhere
-      const f32 = ws.heap.floats();
-      const pos = t.position && positions ? t.position.ptr >>> 2 : -1;
-      const typ = t.tokenType && types ? t.tokenType.ptr >>> 2 : -1;
-      for (let i = 0; i < rows; i++) {
-        const dst = (r.ptr >>> 2) + i * e;
-        const p = pos >= 0 ? pos + positions![i]! * e : -1;
-        const y = typ >= 0 ? typ + types![i]! * e : -1;
-        for (let j = 0; j < e; j++) f32[dst + j] = (p >= 0 ? f32[p + j]! : 0) + (y >= 0 ? f32[y + j]! : 0);
+      if (position) position.gather(positions!, rows, r);
+      if (tokenType) {
+        if (!position) tokenType.gather(types!, rows, r);
+        else {
+          const y = mat(temps.tensor([rows, e]).ptr, e);
+          tokenType.gather(types!, rows, y);
+          ws.kernels.addInPlace(r.ptr, y.ptr, rows * e);
+        }
       }
       residual = r.ptr;
     }
-    if (t.normWeight) {
-      ws.kernels.layerNorm(out.ptr, out.ld, out.ptr, out.ld, rows, e, t.normWeight.ptr, t.normBias!.ptr, this.eps, residual, e);
+    const { normWeight, normBias } = this.norm;
+    if (normWeight) {
+      ws.kernels.layerNorm(out.ptr, out.ld, out.ptr, out.ld, rows, e, normWeight.ptr, normBias!.ptr, this.eps, residual, e);
     } else if (residual) {
       for (let i = 0; i < rows; i++) ws.kernels.addInPlace(out.ptr + 4 * i * out.ld, residual + 4 * i * e, e);
     }
   }
 
-  /** @internal The resident word table [V, E] (a tied output head reads it in place). */
-  get wordTable(): Tensor {
-    return this.t.word!;
+  /** @internal The resident word table [V, E], f32 or 16-bit (a tied output head reads it in place). */
+  get wordTable(): Tensor | HalfMatrix {
+    return this.tables.word!.matrix;
   }
 
   dispose(): void {
-    for (const x of Object.values(this.t)) x?.dispose();
+    for (const x of [...Object.values(this.tables), ...Object.values(this.norm)]) x?.dispose();
   }
 
   /** @internal */
   get disposed(): boolean {
-    return this.t.word!.disposed;
+    return this.tables.word!.disposed;
   }
 }

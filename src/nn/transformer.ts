@@ -7,9 +7,9 @@
  * Everything stays in Wasm memory between the steps: the residual adds are fused into the layer
  * norms (post-norm) or into the epilogue of the projection that ends the sub-layer (pre-norm).
  */
-import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
+import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, halfTensorLike, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
 import { mat, linear, weightRows, type Mat } from '../engine/linear.js';
-import { asDtype, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { residentMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentWeights } from '../engine/weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
@@ -143,15 +143,15 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
 
 /** The feed-forward and norm weights resident (all or none; linear1/linear2 in `dtype`), then the attention modules. */
 function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number, dtype: WeightDtype): Parts {
-  const names: Record<string, Checked> = { w1: checked['linear1.weight']!, b1: checked['linear1.bias']!, w2: checked['linear2.weight']!, b2: checked['linear2.bias']! };
+  const names: Record<string, Checked> = { b1: checked['linear1.bias']!, b2: checked['linear2.bias']! };
   for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: checked[`norm${n}.weight`]!, [`n${n}b`]: checked[`norm${n}.bias`]! });
   const t = residentWeights(ws.heap, names) as Record<string, Tensor>;
   let w1: WeightMatrix | undefined, w2: WeightMatrix | undefined;
   try {
-    w1 = asDtype(ws, t['w1']!, dtype);
-    w2 = asDtype(ws, t['w2']!, dtype);
+    w1 = residentMatrix(ws, checked['linear1.weight']!, dtype);
+    w2 = residentMatrix(ws, checked['linear2.weight']!, dtype);
   } catch (error) {
-    for (const [name, tensor] of Object.entries(t)) if (name !== 'w1' && name !== 'w2') tensor.dispose();
+    for (const tensor of Object.values(t)) tensor.dispose();
     w1?.dispose();
     throw error;
   }
@@ -162,7 +162,7 @@ function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: numbe
 
 function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string, dtype: WeightDtype): MultiHeadAttention {
   const w = (k: string) => checked[`${name}.${k}`]!;
-  const asInput = (c: Checked) => (c.tensor ?? { data: c.data!, shape: c.shape });
+  const asInput = (c: Checked): TensorLike => c.tensor ?? (c.half ? halfTensorLike(c.half, c.shape, () => c.data!) : { data: c.data!, shape: c.shape });
   return new MultiHeadAttention(ws, {
     embedDim: e, numHeads: heads,
     weights: { in_proj_weight: asInput(w('in_proj_weight')), in_proj_bias: asInput(w('in_proj_bias')), 'out_proj.weight': asInput(w('out_proj.weight')), 'out_proj.bias': asInput(w('out_proj.bias')) },

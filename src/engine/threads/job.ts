@@ -45,8 +45,8 @@ export const CONTROL = {
 /** What a worker slot's state word says. */
 export const WORKER_STATE = { STARTING: 0, READY: 1, GONE: 2 } as const;
 
-/** The kernel a job runs: fused attention items, materialised attention items, gemm, gemmQ8 or gemmQ4 column ranges. */
-export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4, GEMM_Q4: 5 } as const;
+/** The kernel a job runs: fused attention items, materialised attention items, gemm, gemmQ8, gemmQ4 or gemmHalf column ranges. */
+export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4, GEMM_Q4: 5, GEMM_HALF: 6 } as const;
 
 /** The kernel exports a thread needs. */
 export interface JobKernels {
@@ -55,6 +55,7 @@ export interface JobKernels {
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, transB: number, bias: number, accumulate: number, scratch: number): void;
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, bf16: number, bias: number, accumulate: number, scratch: number): void;
 }
 
 /**
@@ -94,6 +95,16 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
       (q4 ? k.gemmQ4 : k.gemmQ8)(
         ctl[a]!, ctl[a + 1]!, ctl[a + 2]!, ctl[a + 3]! + begin * (q4 ? kDim / 2 : kDim), ctl[a + 4]! + (begin * kDim) / 8, ctl[a + 5]! + 4 * begin, ctl[a + 6]!,
         end - begin, kDim, bias ? bias + 4 * begin : 0, ctl[a + 9]!,
+      );
+      return;
+    }
+    case JOB.GEMM_HALF: {
+      // y[:, j0:j1]: W's rows j0… (k 16-bit values each)
+      const kDim = ctl[a + 6]!;
+      const bias = ctl[a + 8]!;
+      k.gemmHalf(
+        ctl[a]!, ctl[a + 1]!, ctl[a + 2]! + 2 * begin * kDim, ctl[a + 3]! + 4 * begin, ctl[a + 4]!,
+        ctl[a + 5]!, end - begin, kDim, ctl[a + 7]!, bias ? bias + 4 * begin : 0, ctl[a + 9]!, scratch,
       );
       return;
     }

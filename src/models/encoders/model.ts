@@ -12,11 +12,11 @@ import type { AttentionRuntime } from '../../runtime.js';
 import { ACTIVATION } from '../../engine/kernels.js';
 import { mat, type Mat } from '../../engine/linear.js';
 import { Tensor } from '../../engine/memory.js';
-import { checkOptions, describe, type TensorLike } from '../../engine/validate.js';
+import { checkOptions, describe, halfTensorLike, type TensorLike } from '../../engine/validate.js';
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { checkVariants, type Variants } from '../../ops/variants.js';
 import { Linear } from '../../nn/linear.js';
-import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import { tallySince, weightTally, type WeightDtype } from '../../engine/quantized.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
@@ -112,9 +112,9 @@ export class EncoderModel {
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
   readonly kind = 'encoder' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings are f32 too except with 'f16' / 'bf16', norms and biases always f32. */
   readonly dtype: WeightDtype;
-  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block; f16 / bf16: two bytes per weight). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
@@ -151,7 +151,7 @@ export class EncoderModel {
       this.embeddings = new TextEmbeddings(ws, {
         word: w(e.word), position: w(e.position), tokenType: e.tokenType ? w(e.tokenType) : undefined,
         norm: { weight: w(e.norm.weight), bias: w(e.norm.bias), eps: spec.layerNormEps },
-      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias });
+      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias }, dtype);
       made.push(this.embeddings);
       this.layers = [];
       for (const names of spec.layers) {
@@ -183,7 +183,7 @@ export class EncoderModel {
       for (const m of made) m.dispose();
       throw error;
     }
-    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8, q4: tally.q4 - before.q4 });
+    this.weightBytes = tallySince(ws.heap, before);
   }
 
   /**
@@ -481,18 +481,30 @@ function rowsOf(name: string, value: TokenRows): number[][] {
   return Array.from({ length: b }, (_, i) => Array.from({ length: l }, (_, t) => v.data![i * l + t]!));
 }
 
-/** q, k, v stacked along rows: [(3)·n, …] from three [n, …] tensors (in_proj_weight / in_proj_bias). */
-function stack(parts: (TensorLike | undefined)[]): { data: Float32Array; shape: number[] } {
-  const arrays = parts.map((p) => dataOf(p));
+/**
+ * q, k, v stacked along rows: [(3)·n, …] from three [n, …] tensors (in_proj_weight / in_proj_bias).
+ * Tensors read as 16-bit floats (all in one format) stay 16-bit patterns, their f32 values made only if read.
+ */
+function stack(parts: (TensorLike | undefined)[]): TensorLike {
   const shape = [...(parts[0] as unknown as { shape: readonly number[] }).shape];
   shape[0] = shape[0]! * parts.length;
-  const data = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    data.set(a, at);
-    at += a.length;
+  const concat = <T extends Float32Array | Uint16Array>(out: T, arrays: ArrayLike<number>[]): T => {
+    let at = 0;
+    for (const a of arrays) (out.set(a, at), (at += a.length));
+    return out;
+  };
+  const widened = () => {
+    const arrays = parts.map((p) => dataOf(p));
+    return concat(new Float32Array(arrays.reduce((n, a) => n + a.length, 0)), arrays);
+  };
+  const halves = parts.map((p) => (p as { bits?: unknown; dtype?: unknown } | undefined));
+  const format = halves[0]?.dtype;
+  if ((format === 'F16' || format === 'BF16') && halves.every((h) => h?.bits instanceof Uint16Array && h.dtype === format)) {
+    const bits = halves.map((h) => h!.bits as Uint16Array);
+    let data: Float32Array | undefined;
+    return halfTensorLike({ bits: concat(new Uint16Array(bits.reduce((n, b) => n + b.length, 0)), bits), dtype: format === 'F16' ? 'f16' : 'bf16' }, shape, () => (data ??= widened()));
   }
-  return { data, shape };
+  return { data: widened(), shape };
 }
 
 function dataOf(t: TensorLike | undefined): Float32Array {

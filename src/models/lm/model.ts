@@ -12,7 +12,7 @@ import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
 import { FeedForward } from '../../nn/feed-forward.js';
 import type { KVCache } from '../../nn/kv-cache.js';
 import { Linear } from '../../nn/linear.js';
-import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import { tallySince, weightTally, type WeightDtype } from '../../engine/quantized.js';
 import { Norm } from '../../nn/norm.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
@@ -152,9 +152,9 @@ export class CausalLMModel {
   /** bos_token, eos_token, … of tokenizer_config.json, for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly kind = 'causal-lm' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings are f32 too except with 'f16' / 'bf16', norms and biases always f32. */
   readonly dtype: WeightDtype;
-  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block; f16 / bf16: two bytes per weight). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
@@ -194,7 +194,7 @@ export class CausalLMModel {
       const e = spec.hiddenSize;
       this.embeddings = keep(new TextEmbeddings(ws, { word: tensors.embed.word, position: tensors.embed.position }, {
         word: 'embed_tokens.weight', position: 'wpe.weight', tokenType: '', normWeight: '', normBias: '',
-      }));
+      }, dtype));
       const norm = (where: string, w: { weight: unknown; bias?: unknown } | undefined) =>
         w === undefined ? undefined : keep(new Norm(ws, where, spec.norm, e, w as never, spec.normEps));
       tensors.layers.forEach((t, i) => {
@@ -222,7 +222,7 @@ export class CausalLMModel {
       throw error;
     }
     this.disposeAll = () => { for (const m of made) m.dispose(); };
-    this.weightBytes = Object.freeze({ f32: tally.f32 - before.f32, q8: tally.q8 - before.q8, q4: tally.q4 - before.q4 });
+    this.weightBytes = tallySince(ws.heap, before);
   }
 
   private readonly disposeAll: () => void;
