@@ -11,7 +11,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'gemmHalf';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -123,6 +123,19 @@ export interface GemmQ8Dims {
   data: 'uniform' | 'special';
 }
 
+export interface GemmHalfDims {
+  m: number;
+  n: number;
+  k: number;
+  /** 0: f16, 1: bf16 */
+  bf16: 0 | 1;
+  bias: boolean;
+  accumulate: boolean;
+  lda: number;
+  ldc: number;
+  data: 'uniform' | 'special';
+}
+
 interface CaseBase {
   name: string;
   flops: number;
@@ -141,7 +154,8 @@ export type SwigluCase = CaseBase & { kernel: 'swiglu'; dims: SwigluDims };
 export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: AddDims };
 export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4'; dims: QuantizeDims };
 export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
-export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case;
+export type GemmHalfCase = CaseBase & { kernel: 'gemmHalf'; dims: GemmHalfDims };
+export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | GemmHalfCase;
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
 export function makeCase(kernel: 'gemm', dims: GemmDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmCase;
@@ -154,6 +168,10 @@ export function makeCase(kernel: 'swiglu', dims: SwigluDims, options?: { name?: 
 export function makeCase(kernel: 'addInPlace' | 'mulInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
 export function makeCase(kernel: 'quantizeRows8' | 'quantizeRows4', dims: QuantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): QuantizeCase;
 export function makeCase(kernel: 'gemmQ8' | 'gemmQ4', dims: GemmQ8Dims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmQ8Case;
+export function makeCase(kernel: 'gemmHalf', dims: GemmHalfDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmHalfCase;
+export function gemmHalfDims(m: number, n: number, k: number, bf16: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmHalfDims;
+/** The value of a 16-bit pattern from the definition: f16 (bf16 = 0) or bf16. */
+export function halfValue(bits: number, bf16: 0 | 1): number;
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */
 export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int8Array; scales: Float32Array };

@@ -25,6 +25,7 @@
 //   gemmQ8            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 //   quantizeRows4     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
 //   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
+//   gemmHalf          dims { m, n, k, bf16, bias, accumulate, lda, ldc, data: 'uniform' | 'special' }  flops 2mnk
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -55,6 +56,9 @@
 // of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5)))), every byte
 // and every scale; gemmQ4 is checked against the float64 product of the dequantized operands,
 // Σ_b xs·ws·Σ_i xq·(q − 8), with the same Q8_TOLERANCE.
+// gemmHalf (W [n, k] as f16 or bf16 patterns) follows the one TOLERANCE against the float64 product
+// with W's values decoded from the definition (halfValue: ±(1 + m/2^M)·2^(e − bias), subnormals, ±∞,
+// NaN); its 'special' data puts ±∞, NaN and subnormal patterns in W (NaN in, NaN out).
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
 export const TOLERANCE = 1e-5;
@@ -69,7 +73,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'gemmHalf'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -123,6 +127,8 @@ export function describeDims(c) {
     case 'gemmQ8':
     case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k} bias=${+d.bias} accumulate=${+d.accumulate} ldc=${d.ldc} data=${d.data}`;
+    case 'gemmHalf':
+      return `m=${d.m} n=${d.n} k=${d.k} ${d.bf16 ? 'bf16' : 'f16'} bias=${+d.bias} accumulate=${+d.accumulate} lda=${d.lda} ldc=${d.ldc} data=${d.data}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -155,6 +161,8 @@ export function shortDims(c) {
     case 'gemmQ8':
     case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
+    case 'gemmHalf':
+      return `m=${d.m} n=${d.n} k=${d.k} ${d.bf16 ? 'bf16' : 'f16'}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -166,6 +174,7 @@ export function tileSummary(kernel, tiles) {
   const attention = `QB=${a.QB} KB=${a.KB} PW=${a.PW} DIRECT_MAX_LQ=${a.DIRECT_MAX_LQ} SPLIT_KEYS=${a.SPLIT_KEYS}`;
   switch (kernel) {
     case 'gemm':
+    case 'gemmHalf':
       return gemm;
     case 'attention':
       return attention;
@@ -216,6 +225,7 @@ function flopsOf(kernel, d) {
       return 3 * d.rows * d.k;
     case 'gemmQ8':
     case 'gemmQ4':
+    case 'gemmHalf':
       return 2 * d.m * d.n * d.k;
   }
   throw new Error(`unknown kernel ${kernel}`);
@@ -252,6 +262,12 @@ export function rmsNormDims({ rows, n, weight = true, eps = 1e-6, strided = fals
 /** gemmQ8 dims: contiguous x and W (k bytes per row), ldc = n (+ PAD when strided). */
 export function gemmQ8Dims(m, n, k, { bias = false, accumulate = false, strided = false, data = 'uniform' } = {}) {
   return { m, n, k, bias, accumulate, ldc: n + (strided ? PAD : 0), data };
+}
+
+/** gemmHalf dims: W [n, k] 16-bit rows k values apart; strided: lda and ldc PAD longer than the row. */
+export function gemmHalfDims(m, n, k, bf16, { bias = false, accumulate = false, strided = false, data = 'uniform' } = {}) {
+  const pad = strided ? PAD : 0;
+  return { m, n, k, bf16, bias, accumulate, lda: k + pad, ldc: n + pad, data };
 }
 
 /** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D]. */
@@ -420,6 +436,17 @@ export function kernelCases(tiles, { tiny = false } = {}) {
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
 
+  // 16-bit weights: gemm's edges (rows around the pairs, DIRECT_M and MR; k around the 16-value
+  // steps of the rows path and KC; n around the 4-column dot tiles, NR and NB), both formats.
+  for (const bf16 of [0, 1])
+    for (const m of sizes([1, 2, 3, MR + 1, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+      for (const n of sizes([1, 3, 4, 5, NR + 1, 2 * NB + 1]))
+        for (const k of sizes([1, 3, 4, 15, 16, 17, 33, KC + 1])) {
+          const bits = hash32(`gemmHalf ${bf16} ${m} ${n} ${k}`);
+          if (k > KC && (bits & 3) !== 0) continue; // a quarter of the KC + 1 cases: the k blocks, not every shape again
+          cases.push(makeCase('gemmHalf', gemmHalfDims(m, n, k, bf16, { bias: (bits & 4) === 4, accumulate: (bits & 8) === 8, strided: (bits & 48) === 0, data: (bits & 64) === 0 ? 'special' : 'uniform' })));
+        }
+
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
   const s = tiny ? 8 : 1; // tiny: every length divided by 8 (the bench's own test)
@@ -440,6 +467,11 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('quantizeRows8', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows8 ${L(256)}×${k8}` }));
   cases.push(makeCase('gemmQ4', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ4 1×${L(1536)}×${k8} (decoder step)` }));
   cases.push(makeCase('quantizeRows4', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows4 ${L(256)}×${k8}` }));
+  for (const bf16 of [0, 1]) {
+    const f = bf16 ? 'bf16' : 'f16';
+    cases.push(makeCase('gemmHalf', gemmHalfDims(1, L(1536), L(576), bf16), { ...perf, name: `gemmHalf ${f} 1×${L(1536)}×${L(576)} (decoder step)` }));
+    cases.push(makeCase('gemmHalf', gemmHalfDims(L(256), L(1536), L(512), bf16), { ...perf, name: `gemmHalf ${f} ${L(256)}×${L(1536)}×${L(512)}` }));
+  }
   return cases;
 }
 
@@ -804,6 +836,8 @@ export function prepareCase(env, c) {
     case 'gemmQ8':
     case 'gemmQ4':
       return prepareGemmQ8(env, c);
+    case 'gemmHalf':
+      return prepareGemmHalf(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -1429,6 +1463,84 @@ function prepareGemmQ8(env, c) {
     /** The error is normalised by the magnitude of the terms (the f32 sum over blocks cancels in some elements). */
     magnitudes() {
       return cached(env, `${key} magnitude`, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0, 32, true) }));
+    },
+  });
+}
+
+// ---- 16-bit weights ------------------------------------------------------------------------------
+
+/** The value of a 16-bit pattern, from the definition: f16 (bf16 = 0: 5 exponent, 10 mantissa bits) or bf16 (8, 7). */
+export function halfValue(bits, bf16) {
+  const [E, M] = bf16 ? [8, 7] : [5, 10];
+  const bias = 2 ** (E - 1) - 1;
+  const sign = (bits >> (E + M)) & 1 ? -1 : 1;
+  const e = (bits >> M) & (2 ** E - 1);
+  const m = bits & (2 ** M - 1);
+  if (e === 2 ** E - 1) return m === 0 ? sign * Infinity : NaN;
+  if (e === 0) return sign * m * 2 ** (1 - bias - M);
+  return sign * (1 + m / 2 ** M) * 2 ** (e - bias);
+}
+
+/** 16-bit patterns near uniform values in [−1, 1]: bf16 the top 16 bits of the f32; f16 truncated (any finite pattern will do). */
+function halfPatterns(env, count, seed, bf16) {
+  const f = env.uniform(count, seed);
+  const u = new Uint32Array(f.buffer, f.byteOffset, count);
+  // f16: the f32's sign, its exponent rebiased (below f16's normals: exponent field 0, a subnormal), its top 10 mantissa bits
+  return Uint16Array.from(u, (x) => (bf16 ? x >>> 16 : ((x >>> 16) & 0x8000) | (Math.max(0, ((x >>> 23) & 0xff) - 112) << 10) | ((x >>> 13) & 0x3ff)));
+}
+
+function prepareGemmHalf(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { m, n, k, lda, ldc, bf16 } = d;
+  const key = `gemmHalf ${JSON.stringify(d)}`;
+  const seed = hash32(key);
+  const a = env.uniform(m * k, seed + 1);
+  const w = halfPatterns(env, n * k, seed + 2, bf16);
+  if (d.data === 'special') {
+    // row 0: +∞ at its last value; row 1 (if any): NaN; row 2: −∞; rows 3…: a subnormal first value
+    // (only beside other terms: a bf16 subnormal times a(i) underflows f32 itself)
+    const [inf, nan] = bf16 ? [0x7f80, 0x7fc1] : [0x7c00, 0x7e01];
+    w[k - 1] = inf;
+    if (n > 1) w[k + (k >> 1)] = nan;
+    if (n > 2) w[2 * k] = inf | 0x8000;
+    for (let j = 3; j < n && k > 1; j++) w[j * k] = j & 1 ? 0x0003 : 0x8001;
+  }
+  const wide = Float64Array.from(w, (h) => halfValue(h, bf16));
+  const biasValues = d.bias ? env.uniform(n, seed + 3) : null;
+  const c0 = d.accumulate ? env.uniform(m * n, seed + 4) : null;
+  const arena = new Arena(heap);
+  const aFloats = (m - 1) * lda + k;
+  const wFloats = Math.ceil((n * k) / 2);
+  const cFloats = (m - 1) * ldc + n;
+  const scratchBytes = kernels.gemmHalfScratchBytes(m, n, k);
+  const ptr = { a: arena.alloc(aFloats), w: arena.alloc(wFloats), bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats), scratch: 0 };
+  ptr.scratch = arena.alloc(Math.ceil(scratchBytes / 4));
+  const aIdx = matrixIndices(m, k, lda);
+  const cIdx = matrixIndices(m, n, ldc);
+  arena.fill(ptr.a, aFloats);
+  arena.scatter(ptr.a, aIdx, a);
+  arena.fill(ptr.w, wFloats);
+  new Uint16Array(heap.memory.buffer, ptr.w, n * k).set(w);
+  if (biasValues) (arena.fill(ptr.bias, n), arena.scatter(ptr.bias, new Int32Array(n).map((_, j) => j), biasValues));
+  for (const [name, p, floats] of [['A', ptr.a, aFloats], ['W', ptr.w, wFloats], ['bias', ptr.bias, n]]) {
+    if (p) arena.inputs.push({ name, ptr: p, floats, snapshot: arena.snapshot(p, floats) });
+  }
+  arena.outputs.push({ name: 'C', ptr: ptr.c, floats: cFloats, idx: cIdx });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes,
+    reset() {
+      arena.fill(ptr.c, cFloats);
+      if (c0) arena.scatter(ptr.c, cIdx, c0);
+      arena.fill(ptr.scratch, Math.ceil(scratchBytes / 4));
+    },
+    run() {
+      kernels.gemmHalf(ptr.a, lda, ptr.w, ptr.c, ldc, m, n, k, bf16, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
+    },
+    references() {
+      return cached(env, key, () => ({ C: referenceGemm({ m, n, k, transB: 1 }, a, wide, biasValues, c0) }));
     },
   });
 }

@@ -18,9 +18,7 @@
  * takes every form through `weightRows`, so modules hold a `WeightMatrix` and never branch on the dtype.
  */
 import { Tensor, type Heap } from './memory.js';
-import { toHalfBits, type HalfDtype } from './half.js';
-import type { Checked } from './validate.js';
-import { residentWeights } from './weights.js';
+import type { HalfDtype } from './half.js';
 import type { Workspace } from './workspace.js';
 
 /** The weight types a model can be loaded with. */
@@ -151,35 +149,11 @@ export function isHalfDtype(dtype: WeightDtype): dtype is HalfDtype {
 }
 
 /**
- * A checked matrix [rows, cols] made resident in `dtype`: 16-bit values are copied in as they are
- * when the file holds that dtype, else rounded to nearest even (f32 → f16 / bf16, bf16 ↔ f16; a
- * value beyond f16's range is a RangeError); f32, Q8 and Q4 as `asDtype`. Never an f32 copy in Wasm
- * memory on the way to 16 bits.
- */
-export function residentMatrix(ws: Workspace, w: Checked, dtype: WeightDtype): WeightMatrix {
-  const [rows, cols] = w.shape as [number, number];
-  if (isHalfDtype(dtype)) {
-    const source = w.tensor ? w.tensor.data : (w.half ?? w.data!);
-    return new HalfMatrix(ws.heap, toHalfBits(w.name, source, dtype), rows, cols, dtype);
-  }
-  return asDtype(ws, residentWeights(ws.heap, { w }).w!, dtype);
-}
-
-/**
  * The resident f32 matrix `t` [out, in] in `dtype`: itself for 'f32' (or when `in` is not a
  * multiple of 32), else a Q8 or Q4 copy, and `t` is freed. On failure `t` is freed too.
  */
-export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype): WeightMatrix {
+export function asDtype(ws: Workspace, t: Tensor, dtype: 'f32' | 'q8' | 'q4'): WeightMatrix {
   const [rows, cols] = t.shape as [number, number];
-  if (isHalfDtype(dtype)) {
-    try {
-      const m = new HalfMatrix(ws.heap, toHalfBits('weight', t.data, dtype), rows, cols, dtype);
-      weightTally(ws.heap).f32 -= 4 * rows * cols;
-      return m;
-    } finally {
-      t.dispose();
-    }
-  }
   if (dtype === 'f32' || cols % Q8_BLOCK !== 0) return t;
   try {
     const q = new Q8Matrix(ws, t.ptr, rows, cols, dtype);

@@ -1,7 +1,9 @@
 /** Module weights copied into Wasm memory once, at construction: all of them or none. */
 import { Tensor, type Heap } from './memory.js';
 import type { Checked } from './validate.js';
-import { weightTally } from './quantized.js';
+import { asDtype, HalfMatrix, isHalfDtype, weightTally, type WeightDtype, type WeightMatrix } from './quantized.js';
+import { toHalfBits } from './half.js';
+import type { Workspace } from './workspace.js';
 
 /**
  * A resident copy of every checked weight (undefined stays undefined). If an allocation fails
@@ -31,4 +33,19 @@ export function residentWeights<K extends string>(heap: Heap, args: Record<K, Ch
 /** The pointer of a resident weight, 0 when absent. */
 export function ptrOf(t: Tensor | undefined): number {
   return t === undefined ? 0 : t.ptr;
+}
+
+/**
+ * A checked matrix [rows, cols] made resident in `dtype`: 16-bit values are copied in as they are
+ * when the file holds that dtype, else rounded to nearest even (f32 → f16 / bf16, bf16 ↔ f16; a
+ * value beyond f16's range is a RangeError); f32, Q8 and Q4 as `asDtype`. Never an f32 copy in Wasm
+ * memory on the way to 16 bits.
+ */
+export function residentMatrix(ws: Workspace, w: Checked, dtype: WeightDtype): WeightMatrix {
+  const [rows, cols] = w.shape as [number, number];
+  if (isHalfDtype(dtype)) {
+    const source = w.tensor ? w.tensor.data : (w.half ?? w.data!);
+    return new HalfMatrix(ws.heap, toHalfBits(w.name, source, dtype), rows, cols, dtype);
+  }
+  return asDtype(ws, residentWeights(ws.heap, { w }).w!, dtype);
 }

@@ -5,8 +5,8 @@
  */
 import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
-import { residentWeights } from '../engine/weights.js';
-import { dtypeOf, isHalf, quantizedCopy, residentMatrix, type HalfMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { residentMatrix, residentWeights } from '../engine/weights.js';
+import { dtypeOf, isHalf, quantizedCopy, type HalfMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 

@@ -8,10 +8,10 @@
  *     o_proj.weight [E, H·Dh], each `.bias` optional (Qwen has q/k/v biases).
  */
 import type { Tensor } from '../engine/memory.js';
-import { residentMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Workspace } from '../engine/workspace.js';
 import { checkWeight, type Checked } from '../engine/validate.js';
-import { residentWeights } from '../engine/weights.js';
+import { residentMatrix, residentWeights } from '../engine/weights.js';
 
 export const TORCH_NAMES = ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'] as const;
 export const SPLIT_NAMES = ['q_proj.weight', 'q_proj.bias', 'k_proj.weight', 'k_proj.bias', 'v_proj.weight', 'v_proj.bias', 'o_proj.weight', 'o_proj.bias'] as const;

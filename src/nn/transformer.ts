@@ -9,9 +9,9 @@
  */
 import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, halfTensorLike, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
 import { mat, linear, weightRows, type Mat } from '../engine/linear.js';
-import { residentMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
-import { residentWeights } from '../engine/weights.js';
+import { residentMatrix, residentWeights } from '../engine/weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { checkVariants, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
