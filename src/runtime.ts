@@ -18,7 +18,7 @@ import { activation, gelu, type ActivationKind, type ActivationOptions, type Gel
 import { Workspace } from './engine/workspace.js';
 import { SwigluFeedForward, type SwigluFeedForwardConfig } from './nn/swiglu.js';
 import { GRU, type GruConfig } from './nn/gru.js';
-import { Embedding } from './nn/embedding.js';
+import { Embedding, type EmbeddingOptions } from './nn/embedding.js';
 import { AttnDecoderRNN } from './nn/attn-decoder.js';
 import { GruSeq2seq, type GruSeq2seqConfig } from './nn/gru-seq2seq.js';
 import { PARAMS_BYTES } from './engine/attention-params.js';
@@ -294,8 +294,8 @@ export class AttentionRuntime {
     return new GRU(this.ws, config);
   }
 
-  /** `torch.nn.Embedding` from its weight [V, E] (a tensor, or a `{ weight }` state_dict with an optional `prefix`). */
-  embedding(weight: TensorLike | Record<string, TensorLike>, options?: { prefix?: string }): Embedding {
+  /** `torch.nn.Embedding` from its weight [V, E] (a tensor, or a `{ weight }` state_dict with an optional `prefix`), held in f32 or (`dtype`) 'f16' / 'bf16'. */
+  embedding(weight: TensorLike | Record<string, TensorLike>, options?: EmbeddingOptions): Embedding {
     return new Embedding(this.ws, weight, options);
   }
 

@@ -1,14 +1,22 @@
 /**
- * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident, so the seq2seq
- * modules gather their rows straight into Wasm memory (`gather`); `lookup` copies them out.
+ * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident (f32, or 16-bit floats
+ * with `dtype: 'f16' | 'bf16'`: half the bytes, rows widened exactly when gathered), so modules
+ * gather their rows straight into Wasm memory (`gather`); `lookup` copies them out.
  */
 import { checkIds } from '../reference/ids.js';
 import { Tensor } from '../engine/memory.js';
-import { checkOptions, checkShape, checkTensor, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
+import { checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
-import { residentWeights } from '../engine/weights.js';
-import type { Mat } from '../engine/linear.js';
+import { mat, type Mat } from '../engine/linear.js';
 import type { Workspace } from '../engine/workspace.js';
+import { EmbeddingTable } from './embedding-table.js';
+
+export interface EmbeddingOptions {
+  /** The state_dict prefix of `weight` (with a `{ weight }` record). */
+  prefix?: string;
+  /** How the table is held: 'f32' (default), or 'f16' / 'bf16' (rounded to nearest even unless the tensor was read as that format). */
+  dtype?: 'f32' | 'f16' | 'bf16';
+}
 
 /** The [V, E] table of `weight` or of a `{ weight }` state_dict (under `prefix`), checked. */
 export function checkEmbeddingWeight(where: string, weights: unknown, prefix: unknown, heap: Workspace['heap']): Checked {
@@ -32,17 +40,22 @@ export class Embedding {
   readonly numEmbeddings: number;
   /** E: the width of a row. */
   readonly embeddingDim: number;
+  /** How the table is held. */
+  readonly dtype: 'f32' | 'f16' | 'bf16';
   private readonly ws: Workspace;
-  private readonly table: Tensor;
+  private readonly table: EmbeddingTable;
 
   /** @internal use `runtime.embedding(...)` */
-  constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: { prefix?: string }) {
+  constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: EmbeddingOptions) {
     const where = 'embedding';
-    const opts = checkOptions('options', options, ['prefix'], where);
+    const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
+    const dtype = opts['dtype'] ?? 'f32';
+    if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new TypeError(`${where}: options.dtype must be 'f32', 'f16' or 'bf16', received ${describe(dtype)}`);
     const arg = checkEmbeddingWeight(where, weight, opts['prefix'], ws.heap);
     this.ws = ws;
     [this.numEmbeddings, this.embeddingDim] = arg.shape as [number, number];
-    this.table = residentWeights(ws.heap, { table: arg }).table!;
+    this.table = new EmbeddingTable(ws, arg, dtype);
+    this.dtype = dtype;
   }
 
   /** ids (any shape, flat) → their rows, [...shape, E] (shape defaults to [ids.length]). */
@@ -55,19 +68,18 @@ export class Embedding {
       if (n !== list.length) throw new RangeError(`shape ${formatShape(dims)} holds ${n} ids, received ${list.length}`);
     }
     const E = this.embeddingDim;
-    const out = new Float32Array(list.length * E);
-    const f32 = this.ws.heap.floats();
-    const base = this.table.ptr >>> 2;
-    for (let i = 0; i < list.length; i++) out.set(f32.subarray(base + list[i]! * E, base + (list[i]! + 1) * E), i * E);
-    return out;
+    const count = list.length;
+    // the rows gathered (16-bit rows widened) into a temporary, then copied out
+    return this.ws.run((temps) => {
+      const rows = temps.tensor([Math.max(1, count), E]);
+      this.table.gather(Int32Array.from(list), count, mat(rows.ptr, E));
+      return this.ws.heap.view(rows.ptr, count * E).slice();
+    });
   }
 
   /** @internal Rows of checked ids into Wasm memory: row i of `out` (ld out.ld) = weight[ids[i]]. */
   gather(ids: Int32Array, count: number, out: Mat): void {
-    const E = this.embeddingDim;
-    const f32 = this.ws.heap.floats();
-    const base = this.table.ptr >>> 2;
-    for (let i = 0; i < count; i++) f32.copyWithin((out.ptr >>> 2) + i * out.ld, base + ids[i]! * E, base + (ids[i]! + 1) * E);
+    this.table.gather(ids, count, out);
   }
 
   /** Frees the table. Idempotent. */
