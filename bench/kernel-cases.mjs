@@ -58,7 +58,8 @@
 // Σ_b xs·ws·Σ_i xq·(q − 8), with the same Q8_TOLERANCE.
 // gemmHalf (W [n, k] as f16 or bf16 patterns) follows the one TOLERANCE against the float64 product
 // with W's values decoded from the definition (halfValue: ±(1 + m/2^M)·2^(e − bias), subnormals, ±∞,
-// NaN); its 'special' data puts ±∞, NaN and subnormal patterns in W (NaN in, NaN out).
+// NaN); its 'special' data puts ±∞, NaN and subnormal patterns in W (NaN in, NaN out); f16 weights
+// without ±∞ / NaN run with the finite format code (2), the others with 0.
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
 export const TOLERANCE = 1e-5;
@@ -1507,6 +1508,8 @@ function prepareGemmHalf(env, c) {
     for (let j = 3; j < n && k > 1; j++) w[j * k] = j & 1 ? 0x0003 : 0x8001;
   }
   const wide = Float64Array.from(w, (h) => halfValue(h, bf16));
+  // the kernels' format code: 1 bf16; f16 with no ±∞ / NaN pattern 2 (the shorter conversion), else 0
+  const format = bf16 ? 1 : w.every((h) => (h & 0x7c00) !== 0x7c00) ? 2 : 0;
   const biasValues = d.bias ? env.uniform(n, seed + 3) : null;
   const c0 = d.accumulate ? env.uniform(m * n, seed + 4) : null;
   const arena = new Arena(heap);
@@ -1537,7 +1540,7 @@ function prepareGemmHalf(env, c) {
       arena.fill(ptr.scratch, Math.ceil(scratchBytes / 4));
     },
     run() {
-      kernels.gemmHalf(ptr.a, lda, ptr.w, ptr.c, ldc, m, n, k, bf16, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
+      kernels.gemmHalf(ptr.a, lda, ptr.w, ptr.c, ldc, m, n, k, format, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
     },
     references() {
       return cached(env, key, () => ({ C: referenceGemm({ m, n, k, transB: 1 }, a, wide, biasValues, c0) }));

@@ -7,9 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, readSafetensors, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
+import { loadModel, readSafetensors, reference, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
 import { Linear } from '../src/nn/linear.js';
-import { bitsToBf16, bitsToF16, toHalfBits } from '../src/engine/half.js';
+import { bitsToBf16, bitsToF16, f16ToBits, toHalfBits } from '../src/engine/half.js';
+import { HALF_FORMAT } from '../src/engine/kernels.js';
 import { halfToNumber, linearHalf, numberToHalf } from '../src/reference/ops/half.js';
 import { BUILDS, initRuntime, normwise, runtimeFor, uniform } from './helpers.js';
 
@@ -37,6 +38,8 @@ const BYTES_RATIO = 0.512;
 const FORMATS = ['f16', 'bf16'] as const;
 
 const bitsOf = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
+/** The bits with every NaN as one (Wasm leaves the sign and payload of a NaN an operation makes, e.g. ∞ − ∞, to the engine and its tier). */
+const bitsUpToNaN = (x: Float32Array): Uint32Array => Uint32Array.from(bitsOf(x), (b, i) => (Number.isNaN(x[i]!) ? 0x7fc00000 : b));
 const fileDtype = (dir: string): string => {
   const index = existsSync(`${dir}/model.safetensors.index.json`) ? (JSON.parse(readFileSync(`${dir}/model.safetensors.index.json`, 'utf8')) as { weight_map: Record<string, string> }) : undefined;
   const bytes = readFileSync(`${dir}/${index ? Object.values(index.weight_map)[0] : 'model.safetensors'}`);
@@ -72,13 +75,21 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
       // odd starts and counts: the 8-wide loads and the scalar tail both
       for (const [at, count] of [[0, 65536], [3, 65533], [1, 6]] as const) {
         new Float32Array(heap.memory.buffer, dst, 65536).fill(NaN);
-        rt.workspace.kernels.widenHalf(src + 2 * at, dst + 4 * at, count, format === 'bf16' ? 1 : 0);
+        rt.workspace.kernels.widenHalf(src + 2 * at, dst + 4 * at, count, format === 'bf16' ? HALF_FORMAT.bf16 : HALF_FORMAT.f16);
         const got = new Uint32Array(heap.memory.buffer, dst, 65536);
         for (let h = at; h < at + count; h++) {
           if (got[h] !== want[h]) expect.fail(`${format} pattern 0x${h.toString(16)}: got bits 0x${got[h]!.toString(16)}, the reader gives 0x${want[h]!.toString(16)}`);
           const v = new Float32Array(heap.memory.buffer, dst, 65536)[h]!, twin = halfToNumber(h, format);
           if (!(Object.is(v, twin) || (Number.isNaN(v) && Number.isNaN(twin)))) expect.fail(`${format} pattern 0x${h.toString(16)}: ${v}, the twin ${twin}`);
         }
+      }
+      if (format === 'f16') {
+        // the finite format on every pattern without exponent 31 (the caller's promise), 8 a load and the tail
+        const finite = Uint16Array.from({ length: 63488 }, (_, i) => (i < 31744 ? i : i + 1024)); // 0x0000–0x7bff, 0x8000–0xfbff
+        new Uint16Array(heap.memory.buffer, src, finite.length).set(finite);
+        rt.workspace.kernels.widenHalf(src, dst, finite.length - 3, HALF_FORMAT.f16Finite);
+        const got = new Uint32Array(heap.memory.buffer, dst, finite.length - 3);
+        for (let i = 0; i < got.length; i++) if (got[i] !== want[finite[i]!]) expect.fail(`f16 (finite format) pattern 0x${finite[i]!.toString(16)}: got 0x${got[i]!.toString(16)}, the reader gives 0x${want[finite[i]!]!.toString(16)}`);
       }
     } finally {
       heap.release(src);
@@ -109,16 +120,18 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
     expect(Array.from(toHalfBits('w', Float32Array.of(70000), 'bf16'))).toEqual([numberToHalf(70000, 'bf16')]);
   });
 
-  it.each(FORMATS)('gemmHalf (%s): both paths the same bits as gemm on the widened matrix; within 1e-6 of the float64 twin; column splits at multiples of GEMM_NB the same bits', (format) => {
+  it.each([['f16', HALF_FORMAT.f16], ['f16', HALF_FORMAT.f16Finite], ['bf16', HALF_FORMAT.bf16]] as const)('gemmHalf (%s, format %i): both paths the same bits as gemm on the widened matrix; within 1e-6 of the float64 twin; column splits at multiples of GEMM_NB the same bits', (format, code) => {
     const { DIRECT_M, KC, NB } = rt.tiles.gemm;
     const k = rt.workspace.kernels;
     const heap = rt.workspace.heap;
-    const bf16 = format === 'bf16' ? 1 : 0;
+    const bf16 = code;
     for (const [m, n, kd] of [[1, 1, 1], [1, 5, 7], [2, 9, 19], [3, 33, 64], [DIRECT_M - 1, 2 * NB + 3, 45], [DIRECT_M, 2 * NB + 3, 45], [DIRECT_M + 1, 3 * NB + 9, KC + 3], [40, 19, 2 * KC + 1]] as const) {
       const wBits = new Uint16Array(n * kd);
       const w32 = uniform(n * kd, n + 7 * kd, -1, 1);
       for (let i = 0; i < w32.length; i++) wBits[i] = format === 'f16' ? bitsToF16(bitsOf(w32)[i]!) : bitsToBf16(bitsOf(w32)[i]!);
-      const wide = Float32Array.from(wBits, (h) => halfToNumber(h, format));
+      if (code === HALF_FORMAT.f16 && n * kd > 40) wBits.set([0x7c00, 0xfc00, 0x7e01, 0x0001], 17); // ±∞, NaN, a subnormal: the exact path
+      // the widened matrix, bit for bit (NaN payloads too: a Float32Array of numbers would make every NaN the default one)
+      const wide = new Float32Array(Uint32Array.from(wBits, (h) => (format === 'bf16' ? (h << 16) >>> 0 : f16ToBits(h))).buffer);
       const x = uniform(m * kd, 3 * m + kd, -2, 2);
       const bias = uniform(n, 5 * n, -1, 1);
       const p = { x: heap.alloc(4 * x.length), w: heap.alloc(2 * wBits.length + 16), wide: heap.alloc(4 * wide.length), bias: heap.alloc(4 * n), c: heap.alloc(4 * m * n), d: heap.alloc(4 * m * n) };
@@ -131,8 +144,11 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
         k.gemmHalf(p.x, kd, p.w, p.c, n, m, n, kd, bf16, p.bias, 0, scratch);
         k.gemm(p.x, kd, p.wide, kd, p.d, n, m, n, kd, 1, p.bias, 0, scratch);
         const got = heap.view(p.c, m * n).slice(), want = heap.view(p.d, m * n).slice();
-        expect(bitsOf(got), `${m}×${n}×${kd}`).toEqual(bitsOf(want));
-        expect(normwise(got, Array.from(linearHalf(x, wBits, m, n, kd, format, bias))), `${m}×${n}×${kd}`).toBeLessThan(1e-6);
+        expect(bitsUpToNaN(got), `${m}×${n}×${kd}`).toEqual(bitsUpToNaN(want));
+        const twin = linearHalf(x, wBits, m, n, kd, format, bias);
+        const finite = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => Number.isFinite(twin[i]!));
+        for (let i = 0; i < twin.length; i++) if (!Number.isFinite(twin[i]!)) expect(got[i], `${m}×${n}×${kd} element ${i}`).toBe(twin[i]);
+        if (finite(twin).length) expect(normwise(finite(got), finite(twin)), `${m}×${n}×${kd}`).toBeLessThan(1e-6);
         // accumulate, and the work range: columns [j0, j1) as their own call
         const cuts = [...new Set([0, Math.min(NB, n), Math.min(2 * NB, n), n])];
         heap.floats().fill(0.5, p.c >>> 2, (p.c >>> 2) + m * n);
@@ -142,7 +158,7 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
           const j0 = cuts[s]!, j1 = cuts[s + 1]!;
           k.gemmHalf(p.x, kd, p.w + 2 * j0 * kd, p.c + 4 * j0, n, m, j1 - j0, kd, bf16, p.bias + 4 * j0, 1, scratch);
         }
-        expect(bitsOf(heap.view(p.c, m * n).slice()), `${m}×${n}×${kd} split at ${cuts.join(',')}`).toEqual(bitsOf(heap.view(p.d, m * n).slice()));
+        expect(bitsUpToNaN(heap.view(p.c, m * n).slice()), `${m}×${n}×${kd} split at ${cuts.join(',')}`).toEqual(bitsUpToNaN(heap.view(p.d, m * n).slice()));
       } finally {
         for (const q of [...Object.values(p), scratch]) heap.release(q);
       }
@@ -173,6 +189,24 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
         lin.dispose();
       }
     }
+  });
+
+  it.each(FORMATS)("runtime.embedding with dtype '%s': lookup equals the twin's rows (rounded to nearest even) exactly; 16-bit table", (format) => {
+    const weight = { data: uniform(37 * 21, 3, -2, 2), shape: [37, 21] };
+    weight.data[5] = 1e5; // beyond f16: an error there, a value in bf16
+    const ids = [0, 36, 5, 5, 17, 0];
+    if (format === 'f16') {
+      expect(() => rt.embedding(weight, { dtype: format })).toThrow(RangeError);
+      weight.data[5] = 60000;
+    }
+    const e = rt.embedding(weight, { dtype: format });
+    try {
+      expect(e.dtype).toBe(format);
+      expect(bitsOf(e.lookup(ids, [2, 3]))).toEqual(bitsOf(reference.embedding(weight, { dtype: format }).lookup(ids, [2, 3])));
+    } finally {
+      e.dispose();
+    }
+    expect(() => rt.embedding(weight, { dtype: 'f8' as 'f16' })).toThrow(TypeError);
   });
 
   describe.each(FORMATS)('model fixtures in %s', (format) => {

@@ -469,7 +469,7 @@ describe('the plain-JS twins mirror the runtime API', () => {
     const gruW = (i: number, prefix = '') => ({ [`${prefix}weight_ih_l0`]: t([3 * Hd, i], 1), [`${prefix}weight_hh_l0`]: t([3 * Hd, Hd], 2), [`${prefix}bias_ih_l0`]: t([3 * Hd], 3), [`${prefix}bias_hh_l0`]: t([3 * Hd], 4) });
     const gru = { inputSize: I, hiddenSize: Hd, weights: gruW(I) };
     expectSameMembers('gru', rt.gru(gru), reference.gru(gru), ['inputSize', 'hiddenSize']);
-    expectSameMembers('embedding', rt.embedding(t([V, Hd], 5)), reference.embedding(t([V, Hd], 5)), ['numEmbeddings', 'embeddingDim']);
+    expectSameMembers('embedding', rt.embedding(t([V, Hd], 5)), reference.embedding(t([V, Hd], 5)), ['numEmbeddings', 'embeddingDim', 'dtype']);
     const decoder = {
       'embedding.weight': t([V, Hd], 6), 'attention.Wa.weight': t([Hd, Hd], 7), 'attention.Wa.bias': t([Hd], 8), 'attention.Ua.weight': t([Hd, Hd], 9),
       'attention.Ua.bias': t([Hd], 10), 'attention.Va.weight': t([1, Hd], 11), 'attention.Va.bias': t([1], 12), ...gruW(2 * Hd, 'gru.'), 'out.weight': t([V, Hd], 13), 'out.bias': t([V], 14),

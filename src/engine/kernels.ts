@@ -48,13 +48,13 @@ export interface Kernels {
   /** Scratch bytes `gemmHalf` needs (0 on its few-rows path, m < GEMM_DIRECT_M). */
   gemmHalfScratchBytes(m: number, n: number, k: number): number;
   /**
-   * y[m, n] (op)= x·Wᵀ (+ bias) with W [n, k] held as 16-bit floats (assembly/gemm/half.ts): f16
-   * (bf16 = 0) or bf16 rows k values apart, converted to f32 in the kernel. The same bits as gemm on
+   * y[m, n] (op)= x·Wᵀ (+ bias) with W [n, k] held as 16-bit floats (assembly/gemm/half.ts), rows k
+   * values apart, of `format` (HALF_FORMAT), converted to f32 in the kernel. The same bits as gemm on
    * the widened W. Columns [j0, j1) are the call on w + 2·j0·k, c + 4·j0, bias + 4·j0, n = j1 − j0.
    */
-  gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, bf16: number, bias: number, accumulate: number, scratch: number): void;
-  /** dst[i] = f32(src[i]) for i < count: 16-bit floats (f16, or bf16 when bf16 != 0) widened exactly. */
-  widenHalf(src: number, dst: number, count: number, bf16: number): void;
+  gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
+  /** dst[i] = f32(src[i]) for i < count: 16-bit floats of `format` (HALF_FORMAT) widened exactly. */
+  widenHalf(src: number, dst: number, count: number, format: number): void;
 
   /**
    * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
@@ -201,6 +201,12 @@ export const KERNEL_ARITY: Arity = {
  */
 export const ACTIVATION = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 } as const;
 export type ActivationName = keyof typeof ACTIVATION;
+
+/**
+ * The `format` argument of gemmHalf and widenHalf (assembly/half.ts): f16; bf16; f16 values known to
+ * hold no ±∞ or NaN (checked when the matrix is made), which the SIMD loops convert in fewer steps.
+ */
+export const HALF_FORMAT = { f16: 0, bf16: 1, f16Finite: 2 } as const;
 
 /** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */
 export interface KernelTiles {

@@ -40,12 +40,13 @@ export interface Q8Rows {
 export interface HalfRows {
   half: number;
   cols: number;
-  bf16: boolean;
+  /** The kernels' format code (engine/kernels.ts HALF_FORMAT). */
+  format: number;
 }
 
 /** The rows of a resident weight [out, in] from `row0` on, as `linear` takes them (f32, Q8 / Q4 or 16-bit). */
 export function weightRows(w: WeightMatrix, row0 = 0): Mat | Q8Rows | HalfRows {
-  if (isHalf(w)) return { half: w.ptr + 2 * row0 * w.cols, cols: w.cols, bf16: w.dtype === 'bf16' };
+  if (isHalf(w)) return { half: w.ptr + 2 * row0 * w.cols, cols: w.cols, format: w.format };
   if (isQ8(w)) return { q: w.q + row0 * w.rowBytes, scales: w.scales + (4 * row0 * w.cols) / Q8_BLOCK, cols: w.cols, dtype: w.dtype };
   const cols = w.shape[1]!;
   return { ptr: w.ptr + 4 * row0 * cols, ld: cols };
@@ -64,7 +65,7 @@ export interface ProductOptions {
  * 16-bit rows: converted to f32 inside gemmHalf).
  */
 export function linear(ws: Workspace, x: Mat, w: Mat | Q8Rows | HalfRows, y: Mat, rows: number, n: number, k: number, options: ProductOptions = {}): void {
-  if ('half' in w) return runGemmHalf(ws, x.ptr, x.ld, w.half, y.ptr, y.ld, rows, n, k, w.bf16, options.bias ?? 0, options.accumulate ? 1 : 0);
+  if ('half' in w) return runGemmHalf(ws, x.ptr, x.ld, w.half, y.ptr, y.ld, rows, n, k, w.format, options.bias ?? 0, options.accumulate ? 1 : 0);
   if ('q' in w) return runGemmQ8(ws, x.ptr, x.ld, w.q, w.scales, y.ptr, y.ld, rows, n, k, options.bias ?? 0, options.accumulate ? 1 : 0, w.dtype === 'q4');
   runGemm(ws, x.ptr, x.ld, w.ptr, w.ld, y.ptr, y.ld, rows, n, k, 1, options.bias ?? 0, options.accumulate ? 1 : 0);
 }

@@ -105,24 +105,24 @@ export function runGemmQ8(
 }
 
 /**
- * y[m, n] (op)= x·Wᵀ (+ bias) with W [n, k] held as 16-bit floats (f16, or bf16 if `bf16`):
+ * y[m, n] (op)= x·Wᵀ (+ bias) with W [n, k] held as 16-bit floats of `format` (HALF_FORMAT):
  * column panels as for gemm (each range widens and packs only its own rows of W, and a split at
  * multiples of GEMM_NB gives the same bits). A few rows read W at two bytes a weight, so the
  * cut-off counts half of the f32 product's bytes.
  */
 export function runGemmHalf(
   ws: Workspace, x: number, ldx: number, w: number, c: number, ldc: number,
-  m: number, n: number, kDim: number, bf16: boolean, bias: number, accumulate: number,
+  m: number, n: number, kDim: number, format: number, bias: number, accumulate: number,
 ): void {
   const k = ws.kernels;
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
   const cost = m < ws.tiles.gemm.DIRECT_M ? Math.max(m, 2) * n * kDim : 2 * m * n * kDim;
   if (!pool || n < 2 * nb || cost < ws.parallelMinFlops) {
-    k.gemmHalf(x, ldx, w, c, ldc, m, n, kDim, bf16 ? 1 : 0, bias, accumulate, ws.scratch(k.gemmHalfScratchBytes(m, n, kDim)));
+    k.gemmHalf(x, ldx, w, c, ldc, m, n, kDim, format, bias, accumulate, ws.scratch(k.gemmHalfScratchBytes(m, n, kDim)));
     return;
   }
   const per = Math.ceil(Math.ceil(n / 16) / nb) * nb;
   const { base, stride } = ws.threadScratch(k.gemmHalfScratchBytes(m, per, kDim));
-  pool.run(JOB.GEMM_HALF, Math.ceil(n / per), per, n, [x, ldx, w, c, ldc, m, kDim, bf16 ? 1 : 0, bias, accumulate], base, stride);
+  pool.run(JOB.GEMM_HALF, Math.ceil(n / per), per, n, [x, ldx, w, c, ldc, m, kDim, format, bias, accumulate], base, stride);
 }

@@ -19,6 +19,7 @@
  */
 import { Tensor, type Heap } from './memory.js';
 import type { HalfDtype } from './half.js';
+import { HALF_FORMAT } from './kernels.js';
 import type { Workspace } from './workspace.js';
 
 /** The weight types a model can be loaded with. */
@@ -87,6 +88,8 @@ export class HalfMatrix {
   readonly dtype: HalfDtype;
   readonly rows: number;
   readonly cols: number;
+  /** The kernels' format code (HALF_FORMAT): f16 without ±∞ or NaN is marked so, and read faster. */
+  readonly format: number;
   /** The 16-bit values, held in a tensor of floats (the allocator counts floats: two values each). */
   private readonly values: Tensor;
 
@@ -97,6 +100,7 @@ export class HalfMatrix {
     this.cols = cols;
     this.values = new Tensor(heap, [Math.ceil((rows * cols) / 2)]);
     new Uint16Array(heap.memory.buffer, this.values.ptr, rows * cols).set(bits);
+    this.format = dtype === 'bf16' ? HALF_FORMAT.bf16 : bits.every((h) => (h & 0x7c00) !== 0x7c00) ? HALF_FORMAT.f16Finite : HALF_FORMAT.f16;
     weightTally(heap)[dtype] += this.bytes;
   }
 

@@ -42,8 +42,7 @@ export class EmbeddingTable {
     const e = this.cols;
     const m = this.matrix;
     if (m instanceof HalfMatrix) {
-      const bf16 = m.dtype === 'bf16' ? 1 : 0;
-      for (let i = 0; i < count; i++) this.ws.kernels.widenHalf(m.ptr + 2 * ids[i]! * e, out.ptr + 4 * i * out.ld, e, bf16);
+      for (let i = 0; i < count; i++) this.ws.kernels.widenHalf(m.ptr + 2 * ids[i]! * e, out.ptr + 4 * i * out.ld, e, m.format);
       return;
     }
     const f32 = this.ws.heap.floats();

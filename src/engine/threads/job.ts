@@ -55,7 +55,7 @@ export interface JobKernels {
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, transB: number, bias: number, accumulate: number, scratch: number): void;
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
-  gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, bf16: number, bias: number, accumulate: number, scratch: number): void;
+  gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
 }
 
 /**

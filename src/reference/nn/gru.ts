@@ -9,6 +9,7 @@ import { checkIds } from '../ids.js';
 import { checkInteger, checkLengths, checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
+import { halfToNumber, numberToHalf } from '../ops/half.js';
 
 /** The config of `runtime.gru`, by the same names. */
 export interface ReferenceGruConfig {
@@ -171,13 +172,16 @@ export function gru(config: ReferenceGruConfig): ReferenceGRU {
 export class ReferenceEmbedding {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
+  /** How the table is held: its values rounded to this format (to nearest, ties to even). */
+  readonly dtype: 'f32' | 'f16' | 'bf16';
   #table: Float32Array | undefined;
 
   /** @internal use `reference.embedding(weight)` */
-  constructor(table: Float32Array, v: number, e: number) {
+  constructor(table: Float32Array, v: number, e: number, dtype: 'f32' | 'f16' | 'bf16' = 'f32') {
     this.numEmbeddings = v;
     this.embeddingDim = e;
-    this.#table = table;
+    this.dtype = dtype;
+    this.#table = dtype === 'f32' ? table : table.map((x) => halfToNumber(numberToHalf(x, dtype), dtype));
   }
 
   /** ids → their rows, [...shape, E]. */
@@ -203,9 +207,11 @@ export class ReferenceEmbedding {
 }
 
 /** `torch.nn.Embedding` from weight [V, E] or a `{ weight }` state_dict: the twin of `runtime.embedding`. */
-export function embedding(weight: ReferenceTensor | Record<string, ReferenceTensor>, options?: { prefix?: string }): ReferenceEmbedding {
+export function embedding(weight: ReferenceTensor | Record<string, ReferenceTensor>, options?: { prefix?: string; dtype?: 'f32' | 'f16' | 'bf16' }): ReferenceEmbedding {
   const where = 'embedding';
-  const opts = checkOptions('options', options, ['prefix'], where);
+  const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
+  const dtype = opts['dtype'] ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new TypeError(`${where}: options.dtype must be 'f32', 'f16' or 'bf16', received ${describe(dtype)}`);
   const given = opts['prefix'] ?? '';
   if (typeof given !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(given)}`);
   const p = modulePrefix(given);
@@ -220,5 +226,5 @@ export function embedding(weight: ReferenceTensor | Record<string, ReferenceTens
   } else if (p !== '') throw new TypeError(`${where}: options.prefix applies to a state_dict ({ weight }), not to a tensor`);
   const t = checkTensor(`${where}: weight`, value);
   if (t.shape.length !== 2) throw new RangeError(`${where}: weight: expected shape [V, E] (nn.Embedding(V, E).weight), received ${formatShape(t.shape)}`);
-  return new ReferenceEmbedding(t.data.slice(), t.shape[0]!, t.shape[1]!);
+  return new ReferenceEmbedding(t.data.slice(), t.shape[0]!, t.shape[1]!, dtype);
 }
