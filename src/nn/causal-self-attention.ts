@@ -12,7 +12,7 @@
  */
 import { Tensor } from '../engine/memory.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
-import type { WeightDtype } from '../engine/quantized.js';
+import type { QuantizedData, WeightDtype } from '../engine/quantized.js';
 import { checkTensor, expectShape, type TensorLike } from '../engine/validate.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -20,15 +20,15 @@ import { attendFused, attendMaterialised } from '../ops/attend.js';
 import { ropeTableOf } from '../ops/position.js';
 import { variantFields, type Variants } from '../ops/variants.js';
 import { KVCache } from './kv-cache.js';
-import { loadProjections, projectionsAs, type Projections } from './mha-weights.js';
+import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, type Projections } from './mha-weights.js';
 
 export interface CausalSelfAttentionConfig {
   hiddenSize: number;
   numHeads: number;
   numKeyValueHeads: number;
   headDim: number;
-  /** `q_proj.weight` [H·Dh, E], `k_proj.weight`, `v_proj.weight` [Hk·Dh, E], `o_proj.weight` [E, H·Dh], each `.bias` optional. */
-  weights: Record<string, TensorLike>;
+  /** `q_proj.weight` [H·Dh, E], `k_proj.weight`, `v_proj.weight` [Hk·Dh, E], `o_proj.weight` [E, H·Dh], each `.bias` optional (weights f32, or QuantizedData as saved). */
+  weights: Record<string, TensorLike | QuantizedData>;
   /** Rotary embedding: θ_i for i < Dh/2 (`name` identifies them for the table cache); none for learned positions. */
   rope?: { invFreq: Float64Array; style: 'half' | 'interleaved'; name: string };
   /** Per-head RMSNorm of q and k before RoPE: weights [Dh] (Gemma's 1 + w already added). */
@@ -65,7 +65,9 @@ export class CausalSelfAttention {
     this.headDim = dh;
     this.window = config.window;
     const hasBias = Object.keys(config.weights).some((k) => k.endsWith('.bias'));
-    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
+    this.proj = holdsQuantized(config.weights)
+      ? loadSavedProjections(ws, where, config.weights, e, h, hk, dh)
+      : projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
     if (config.qkNorm) {
       const q = checkTensor(`${where}.q_norm.weight`, config.qkNorm.q, ws.heap);
       const k = checkTensor(`${where}.k_norm.weight`, config.qkNorm.k, ws.heap);

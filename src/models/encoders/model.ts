@@ -112,7 +112,7 @@ export class EncoderModel {
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
   readonly kind = 'encoder' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  /** The dtype of the Linear weights and the word table (loadModel's `dtype`); other tables, norms and biases are f32. */
   readonly dtype: WeightDtype;
   /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
@@ -151,7 +151,7 @@ export class EncoderModel {
       this.embeddings = new TextEmbeddings(ws, {
         word: w(e.word), position: w(e.position), tokenType: e.tokenType ? w(e.tokenType) : undefined,
         norm: { weight: w(e.norm.weight), bias: w(e.norm.bias), eps: spec.layerNormEps },
-      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias });
+      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias }, dtype);
       made.push(this.embeddings);
       this.layers = [];
       for (const names of spec.layers) {

@@ -194,7 +194,7 @@ export class CausalLMModel {
       const e = spec.hiddenSize;
       this.embeddings = keep(new TextEmbeddings(ws, { word: tensors.embed.word, position: tensors.embed.position }, {
         word: 'embed_tokens.weight', position: 'wpe.weight', tokenType: '', normWeight: '', normBias: '',
-      }));
+      }, dtype));
       const norm = (where: string, w: { weight: unknown; bias?: unknown } | undefined) =>
         w === undefined ? undefined : keep(new Norm(ws, where, spec.norm, e, w as never, spec.normEps));
       tensors.layers.forEach((t, i) => {
@@ -216,7 +216,7 @@ export class CausalLMModel {
         });
       });
       this.finalNorm = norm('norm', tensors.finalNorm)!;
-      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable }, dtype));
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;
