@@ -1,4 +1,5 @@
-export { init, AttentionRuntime, supportedBackends, type InitOptions } from './runtime.js';
+export { init, AttentionRuntime, supportedBackends, type InitOptions, type RuntimeMemoryStats } from './runtime.js';
+export type { BytesByDtype, ResidentBytes } from './engine/resident.js';
 export { BACKENDS, type Backend } from './engine/backend.js';
 export { Tensor, type MemoryStats } from './engine/memory.js';
 export type { NumericArray, TensorData, TensorLike } from './engine/validate.js';

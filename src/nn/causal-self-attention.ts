@@ -94,7 +94,7 @@ export class CausalSelfAttention {
       k.dispose();
       throw error;
     }
-    return new KVCache(this, k, v, batch, maxLength, undefined);
+    return new KVCache(this.ws.heap, this, k, v, batch, maxLength, undefined);
   }
 
   /**

@@ -5,7 +5,8 @@
  * long the generation runs. Attention does not depend on the order of its keys (positions are in
  * the keys already, through RoPE, or absent), so a step attends over the slots as they are.
  */
-import type { Tensor } from '../engine/memory.js';
+import type { Heap, Tensor } from '../engine/memory.js';
+import { trackResident } from '../engine/resident.js';
 import { checkInteger } from '../engine/validate.js';
 
 export class KVCache {
@@ -17,10 +18,13 @@ export class KVCache {
   /** @internal */ readonly owner: object;
   /** @internal [B, capacity, Hk·Dh] */ readonly k: Tensor;
   /** @internal [B, capacity, Hk·Dh] */ readonly v: Tensor;
+  /** The dtype the keys and values are held in. */
+  readonly dtype = 'f32';
   private filled = 0;
 
-  /** @internal use `mha.createCache(...)` */
-  constructor(owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
+  /** @internal use `mha.createCache(...)`; the cache counts in `heap`'s memoryStats() while it lives. */
+  constructor(heap: Heap, owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
+    trackResident(heap, 'caches', this.dtype, this, 4 * (k.size + v.size));
     this.owner = owner;
     this.k = k;
     this.v = v;
@@ -32,6 +36,11 @@ export class KVCache {
   /** Positions processed so far (the position of the next token). */
   get length(): number {
     return this.filled;
+  }
+
+  /** Bytes of Wasm memory the keys and values take. */
+  get bytes(): number {
+    return 4 * (this.k.size + this.v.size);
   }
 
   get disposed(): boolean {

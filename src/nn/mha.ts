@@ -288,7 +288,7 @@ export class MultiHeadAttention {
       k.dispose();
       throw error;
     }
-    return new KVCache(this, k, v, batch, capacity, window);
+    return new KVCache(this.ws.heap, this, k, v, batch, capacity, window);
   }
 
   /**

@@ -17,6 +17,7 @@ import type { Temps, Workspace } from '../../engine/workspace.js';
 import { checkVariants, type Variants } from '../../ops/variants.js';
 import { Linear } from '../../nn/linear.js';
 import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
@@ -252,6 +253,13 @@ export class EncoderModel {
     const input: EncoderInput = { inputIds: rows.map((r) => r.ids) };
     if (this.spec.typeVocabSize > 0) input.tokenTypeIds = rows.map((r) => r.typeIds);
     return input;
+  }
+
+  /** Bytes this model holds in Wasm memory: its weights by dtype (an encoder keeps no cache). */
+  residentBytes(): ResidentBytes {
+    const weights: BytesByDtype = {};
+    for (const [dtype, bytes] of Object.entries(this.weightBytes)) if (bytes > 0) weights[dtype] = bytes;
+    return { weights, caches: {} };
   }
 
   /** Frees every weight. Idempotent. */

@@ -13,6 +13,7 @@ import { FeedForward } from '../../nn/feed-forward.js';
 import type { KVCache } from '../../nn/kv-cache.js';
 import { Linear } from '../../nn/linear.js';
 import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
 import { Norm } from '../../nn/norm.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
@@ -51,7 +52,7 @@ export class LMCache {
 
   /** Bytes of Wasm memory the keys and values take now. */
   get bytes(): number {
-    return this.layers.reduce((n, c) => n + 2 * c.k.shape.reduce((a, b) => a * b, 1) * 4, 0);
+    return this.layers.reduce((n, c) => n + c.bytes, 0);
   }
 
   get disposed(): boolean {
@@ -226,6 +227,21 @@ export class CausalLMModel {
   }
 
   private readonly disposeAll: () => void;
+  /** The caches made by createCache (for residentBytes). */
+  private caches: WeakRef<LMCache>[] = [];
+
+  /** Bytes this model holds in Wasm memory: its weights, and its live KV caches, by dtype. */
+  residentBytes(): ResidentBytes {
+    const caches: BytesByDtype = {};
+    for (const ref of this.caches) {
+      const cache = ref.deref();
+      if (cache === undefined || cache.disposed) continue;
+      for (const layer of cache.layers) caches[layer.dtype] = (caches[layer.dtype] ?? 0) + layer.bytes;
+    }
+    const weights: BytesByDtype = {};
+    for (const [dtype, bytes] of Object.entries(this.weightBytes)) if (bytes > 0) weights[dtype] = bytes;
+    return { weights, caches };
+  }
 
   /**
    * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
@@ -239,7 +255,10 @@ export class CausalLMModel {
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
     // an explicit maxLength is allocated at once; the model's whole context grows on demand
     const capacity = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
-    return new LMCache(this, this.layerCaches(batch, capacity), batch, maxLength);
+    const cache = new LMCache(this, this.layerCaches(batch, capacity), batch, maxLength);
+    this.caches = this.caches.filter((c) => c.deref()?.disposed === false);
+    this.caches.push(new WeakRef(cache));
+    return cache;
   }
 
   /** One KV cache per layer of `capacity` positions (all or none). */
