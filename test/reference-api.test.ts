@@ -362,7 +362,7 @@ function assertType<_Check extends true>(): void {}
 
 // The runtime's public members (TypeScript's keyof leaves private ones out) minus those marked
 // @internal, against the twins': the same names, checked at compile time.
-type RuntimeInternal = 'owner' | 'k' | 'v' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows' | 'stepRows' | 'projectKeysValues';
+type RuntimeInternal = 'owner' | 'k' | 'v' | 'dtype' | 'bytes' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows' | 'stepRows' | 'projectKeysValues';
 assertType<Equal<Exclude<keyof MultiHeadAttention, RuntimeInternal>, keyof reference.ReferenceMultiHeadAttention>>();
 assertType<Equal<Exclude<keyof KVCache, RuntimeInternal>, keyof reference.ReferenceKVCache>>();
 assertType<Equal<Exclude<keyof Seq2seqAttention, RuntimeInternal>, keyof reference.ReferenceSeq2seqAttention>>();

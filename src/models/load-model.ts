@@ -20,6 +20,8 @@ import { gemma3Spec } from './lm/gemma3.js';
 import { CausalLMModel } from './lm/model.js';
 import { tokenIdList, type LMSpec } from './lm/spec.js';
 import type { Pooling } from './encoders/pooling.js';
+import { SavedReader, savedFormat } from './saved-tensors.js';
+import { savedLMTensors } from './lm/saved.js';
 
 export interface LoadModelOptions {
   /** config.json fields you know do not change the computation, accepted although this runtime does not know them. */
@@ -108,6 +110,8 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
   const checkpoint = await readCheckpoint(source, WHERE);
   const { family, architecture } = familyOf(checkpoint);
+  const saved = savedFormat(checkpoint.weights, `${WHERE}: ${checkpoint.where}`);
+  if (saved) return loadSaved(runtime, checkpoint, saved, opts['dtype'] === undefined ? saved.dtype : dtype, family, architecture, allowed, opts['kind']);
   const weights = renameLegacy(checkpoint.weights);
   const names = new Set(Object.keys(weights));
   const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
@@ -125,6 +129,28 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
   return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
+}
+
+/**
+ * A file model.save() wrote, beside its config.json: the tensors as saved, held as they are
+ * (f32 ones may still be quantized to `dtype`; quantized ones only load in their own dtype).
+ */
+async function loadSaved(runtime: AttentionRuntime, checkpoint: Checkpoint, saved: { dtype: WeightDtype; kind: 'causal-lm' | 'encoder' }, dtype: WeightDtype, family: string, architecture: string, allowed: readonly string[], kind: unknown): Promise<LoadedModel> {
+  const where = `${WHERE}: ${checkpoint.where}`;
+  if (saved.dtype !== 'f32' && dtype !== saved.dtype) {
+    throw new Error(`${where}: the weights were saved as ${saved.dtype}; loading them as ${dtype} would ${dtype === 'f32' ? 'only widen values already rounded to' : 'round again values already rounded to'} ${saved.dtype} (lossy): load them with dtype '${saved.dtype}' (or without a dtype), or load the original checkpoint with dtype '${dtype}'`);
+  }
+  const f = FAMILIES[family]!;
+  if (f.kind !== saved.kind) throw new Error(`${where}: the saved weights are ${saved.kind === 'encoder' ? 'an encoder' : 'a causal language model'}'s, but config.json describes ${architecture}`);
+  if (kind !== undefined && kind !== f.kind) throw new Error(`${where}: ${architecture} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${kind === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);
+  const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
+  const reader = new SavedReader(checkpoint.weights, where);
+  if (f.kind === 'encoder') throw new Error(`${where}: loading saved encoder weights is not supported yet`);
+  const spec = f.spec(checkpoint.config, new Set(), architecture, allowed);
+  const tensors = savedLMTensors(reader, spec);
+  const eos = checkpoint.generationConfig?.['eos_token_id'];
+  const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
+  return new CausalLMModel(runtime, spec, tensors, tokenizer, [], eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
 }
 
 function familyOf(checkpoint: Checkpoint): { family: string; architecture: string } {

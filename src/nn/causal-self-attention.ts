@@ -83,6 +83,14 @@ export class CausalSelfAttention {
     }
   }
 
+  /**
+   * @internal The held weights (what a saved model writes): the q/k/v rows of the stacked
+   * in-projection in their own matrices' names, o_proj, the biases and the q/k norms.
+   */
+  get held(): { projections: Projections; qNorm: Tensor | undefined; kNorm: Tensor | undefined } {
+    return { projections: this.proj, qNorm: this.norms?.q, kNorm: this.norms?.k };
+  }
+
   /** A cache of `maxLength` positions for `batch` sequences. */
   createCache(batch: number, maxLength: number): KVCache {
     const width = this.numKeyValueHeads * this.headDim;

@@ -57,6 +57,11 @@ export class FeedForward {
     this.down.forwardRows(u, rows, y, accumulate);
   }
 
+  /** @internal The held projections (what a saved model writes). */
+  get held(): { gate: Linear | undefined; up: Linear; down: Linear } {
+    return { gate: this.gate, up: this.up, down: this.down };
+  }
+
   dispose(): void {
     this.gate?.dispose();
     this.up.dispose();

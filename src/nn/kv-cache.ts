@@ -18,7 +18,7 @@ export class KVCache {
   /** @internal */ readonly owner: object;
   /** @internal [B, capacity, Hk·Dh] */ readonly k: Tensor;
   /** @internal [B, capacity, Hk·Dh] */ readonly v: Tensor;
-  /** The dtype the keys and values are held in. */
+  /** @internal The dtype the keys and values are held in (what memoryStats() files them under). */
   readonly dtype = 'f32';
   private filled = 0;
 
@@ -38,7 +38,7 @@ export class KVCache {
     return this.filled;
   }
 
-  /** Bytes of Wasm memory the keys and values take. */
+  /** @internal Bytes of Wasm memory the keys and values take. */
   get bytes(): number {
     return 4 * (this.k.size + this.v.size);
   }

@@ -18,6 +18,8 @@ import { Norm } from '../../nn/norm.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { LMSpec, LMTensors } from './spec.js';
+import { saveLM } from './saved.js';
+import { SavedTensors } from '../saved-tensors.js';
 
 /**
  * The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. The
@@ -308,6 +310,21 @@ export class CausalLMModel {
     } finally {
       if (own) cache.dispose();
     }
+  }
+
+  /**
+   * The weights as this model holds them (f32, or Q8 / Q4 with their scales), as the bytes of a
+   * safetensors file: save it as model.safetensors in a folder with the checkpoint's config.json
+   * and tokenizer files, and loadModel reads it back without quantizing again (docs/models.md,
+   * "Saving a quantized model").
+   */
+  save(): Uint8Array {
+    this.assertLive();
+    const out = new SavedTensors(this.ws.heap);
+    const word = this.embeddings.wordTable.matrix;
+    const tied = this.head.held.weight === word;
+    saveLM({ word, position: this.embeddings.tensors.position, layers: this.layers, finalNorm: this.finalNorm, head: tied ? undefined : this.head }, this.spec, out);
+    return out.bytes(this.dtype, 'causal-lm');
   }
 
   /** Frees every weight (caches are separate: dispose them too). Idempotent. */
