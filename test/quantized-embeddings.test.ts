@@ -47,6 +47,24 @@ describe.each(CASES)('%s embeddings, %s build', (dtype, backend) => {
     }
   });
 
+  it('loading quantizes tensor by tensor: the peak Wasm memory of the load stays below the f32 weights', async () => {
+    const f = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm' });
+    const f32Bytes = f.weightBytes.f32;
+    f.dispose();
+    const base = rt.memoryStats().bytesInUse;
+    rt.resetPeakMemory();
+    const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype });
+    try {
+      const peak = rt.memoryStats().peakBytes - base;
+      const held = m.weightBytes.f32 + m.weightBytes[dtype];
+      // what stays, plus at most one matrix in f32 on the way (the largest: the word table)
+      expect(peak).toBeLessThan(f32Bytes);
+      expect(peak).toBeLessThanOrEqual(held + 4 * m.vocabSize * m.hiddenSize + 4096);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a tied head multiplies by the quantized table itself: the model holds one copy; memoryStats() and the model report weights and caches by dtype', async () => {
     const before = rt.memoryStats();
     const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype });
