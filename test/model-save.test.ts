@@ -5,10 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, readSafetensors, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
+import { loadModel, readSafetensors, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
+interface EncBatch { input_ids: number[][]; attention_mask: number[][]; token_type_ids: number[][] }
+const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { batch: EncBatch }> }).checkpoints;
 const LM = (JSON.parse(readFileSync(`${LM_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { prompts: { input_ids: number[] }[] }> }).checkpoints;
 const config = (name: string) => JSON.parse(readFileSync(`${LM_DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
 const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
@@ -32,6 +35,29 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
         const a = original.forward(ids, { allLogits: true }).logits.data;
         const b = reloaded.forward(ids, { allLogits: true }).logits.data;
         expect(bits(b)).toEqual(bits(a));
+      } finally {
+        original.dispose();
+        reloaded?.dispose();
+      }
+    }
+  });
+
+  it.each(Object.keys(ENC))('encoder %s: saved at f32, q8 and q4 and loaded back, the same hidden states bit for bit', async (name) => {
+    const encConfig = JSON.parse(readFileSync(`${ENC_DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
+    const b = ENC[name]!.batch;
+    const input = { inputIds: b.input_ids, attentionMask: b.attention_mask, ...(name.startsWith('roberta') || name.startsWith('distil') ? {} : { tokenTypeIds: b.token_type_ids }) };
+    for (const dtype of ['f32', 'q8', 'q4'] as const) {
+      const original: EncoderModel = await loadModel(rt, `${ENC_DIR}${name}`, { kind: 'encoder', dtype });
+      let reloaded: EncoderModel | undefined;
+      try {
+        const bytes = original.save();
+        expect(readSafetensors(bytes, { integers: true }).__metadata__?.['kind']).toBe('encoder');
+        reloaded = await loadModel(rt, { config: encConfig, weights: bytes }, { kind: 'encoder' });
+        expect(reloaded.dtype).toBe(dtype);
+        expect(reloaded.weightBytes).toEqual(original.weightBytes);
+        const x = original.forward(input).lastHiddenState.data;
+        const y = reloaded.forward(input).lastHiddenState.data;
+        expect(bits(y)).toEqual(bits(x));
       } finally {
         original.dispose();
         reloaded?.dispose();

@@ -145,7 +145,13 @@ async function loadSaved(runtime: AttentionRuntime, checkpoint: Checkpoint, save
   if (kind !== undefined && kind !== f.kind) throw new Error(`${where}: ${architecture} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${kind === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);
   const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
   const reader = new SavedReader(checkpoint.weights, where);
-  if (f.kind === 'encoder') throw new Error(`${where}: loading saved encoder weights is not supported yet`);
+  if (f.kind === 'encoder') {
+    // saved under the checkpoint's own names: the usual path, with the quantized matrices held as they are
+    const weights = reader.stateDict() as StateDict;
+    const spec = f.spec(checkpoint.config, new Set(Object.keys(weights)), architecture, allowed);
+    checkNames(spec.architecture, encoderNames(spec), spec.unused, new Set(Object.keys(weights)), checkpoint.where);
+    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), [], dtype);
+  }
   const spec = f.spec(checkpoint.config, new Set(), architecture, allowed);
   const tensors = savedLMTensors(reader, spec);
   const eos = checkpoint.generationConfig?.['eos_token_id'];

@@ -110,6 +110,14 @@ export class SavedReader {
     return t;
   }
 
+  /** Every tensor by name, each quantized pair as one QuantizedData under `<name>` (a state_dict for the modules). */
+  stateDict(): Record<string, TensorLike | QuantizedData> {
+    const out: Record<string, TensorLike | QuantizedData> = {};
+    for (const name of Object.keys(this.weights)) if (!this.read.has(name) && !name.endsWith(SCALES)) out[name] = this.take(name);
+    this.finish();
+    return out;
+  }
+
   /** Names in the file that were not read (an Error lists them: the file is not this model's). */
   finish(): void {
     const rest = Object.keys(this.weights).filter((n) => !this.read.has(n));

@@ -15,7 +15,7 @@ import { attendFused, attendMaterialised, type View } from '../ops/attend.js';
 import { KVCache } from './kv-cache.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { at, linear, mat, offset, weightRows, type Mat } from '../engine/linear.js';
-import { loadProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
+import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
 import type { WeightDtype } from '../engine/quantized.js';
 import { ropeTable, type RopeStyle } from '../ops/position.js';
 import { checkMask, checkVariants, variantFields, type AttentionMask, type Variants } from '../ops/variants.js';
@@ -133,7 +133,14 @@ export class MultiHeadAttention {
     this.numHeads = heads;
     this.numKeyValueHeads = kvHeads;
     this.headDim = e / heads;
-    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
+    this.proj = holdsQuantized(weights)
+      ? loadSavedProjections(ws, where, weights, e, heads, kvHeads, e / heads)
+      : projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
+  }
+
+  /** @internal The held projections (what a saved model writes). */
+  get held(): Projections {
+    return this.proj;
   }
 
   private assertLive(): void {

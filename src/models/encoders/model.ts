@@ -16,8 +16,11 @@ import { checkOptions, describe, type TensorLike } from '../../engine/validate.j
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { checkVariants, type Variants } from '../../ops/variants.js';
 import { Linear } from '../../nn/linear.js';
-import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import { isQuantizedData, weightTally, type QuantizedData, type WeightDtype } from '../../engine/quantized.js';
 import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
+import { SavedTensors } from '../saved-tensors.js';
+import { saveEncoder } from './saved.js';
+import { stackQuantized } from '../../nn/mha-weights.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
@@ -262,6 +265,18 @@ export class EncoderModel {
     return { weights, caches: {} };
   }
 
+  /**
+   * The weights as this model holds them (f32, or Q8 / Q4 with their scales), as the bytes of a
+   * safetensors file under the checkpoint's names: save it as model.safetensors beside the
+   * checkpoint's config.json and tokenizer files; loadModel reads it back without quantizing again.
+   */
+  save(): Uint8Array {
+    this.assertLive();
+    const out = new SavedTensors(this.ws.heap);
+    saveEncoder({ word: this.embeddings.wordTable.matrix, tables: this.embeddings.tensors, layers: this.layers, head: this.head }, this.spec, out);
+    return out.bytes(this.dtype, 'encoder');
+  }
+
   /** Frees every weight. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
@@ -490,8 +505,10 @@ function rowsOf(name: string, value: TokenRows): number[][] {
 }
 
 /** q, k, v stacked along rows: [(3)·n, …] from three [n, …] tensors (in_proj_weight / in_proj_bias). */
-function stack(parts: (TensorLike | undefined)[]): { data: Float32Array; shape: number[] } {
-  const arrays = parts.map((p) => dataOf(p));
+function stack(parts: (TensorLike | QuantizedData | undefined)[]): { data: Float32Array; shape: number[] } | TensorLike {
+  // a saved model's quantized q, k, v matrices stack as they are (passed on to the layer, which holds them)
+  if (parts.every(isQuantizedData)) return stackQuantized(parts as QuantizedData[]) as unknown as TensorLike;
+  const arrays = parts.map((p) => dataOf(p as TensorLike | undefined));
   const shape = [...(parts[0] as unknown as { shape: readonly number[] }).shape];
   shape[0] = shape[0]! * parts.length;
   const data = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
