@@ -43,7 +43,8 @@ const promptLength = Number(args.prompt), steps = Number(args.tokens), threads =
 
 const GiB = 2 ** 30;
 const gib = (b) => `${(b / GiB).toFixed(2)} GiB`;
-const bytesByDtype = (r) => Object.entries(r).map(([k, v]) => `${k} ${gib(v)}`).join(' + ') || '0';
+const size = (b) => (b >= GiB / 4 ? gib(b) : `${(b / 2 ** 20).toFixed(2)} MiB`);
+const bytesByDtype = (r) => Object.entries(r).map(([k, v]) => `${k} ${size(v)}`).join(' + ') || '0';
 
 const config = SHAPES.LM3;
 const dir = join(args.cache, 'LM3-qwen2.5-1.5b-bf16');

@@ -389,7 +389,7 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 
 /** The runtime's private and @internal members that live on prototypes (TypeScript privates are ordinary JS members). */
 const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
-  'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep']);
+  'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep', 'held', 'bytes']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
 const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops', 'workspace']);
 

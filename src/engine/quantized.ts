@@ -111,12 +111,13 @@ export class Q8Matrix {
     else ws.kernels.quantizeRows8(src, this.cols, count, this.cols, q, s);
   }
 
-  /** @internal A copy of the values and scales in JavaScript memory (what model.save() writes). */
-  toData(heap: Heap): QuantizedData {
+  /** @internal A copy of rows [r0, r1) (default all): values and scales in JavaScript memory (what model.save() writes). */
+  toData(heap: Heap, r0 = 0, r1 = this.rows): QuantizedData {
     const u8 = heap.bytes();
-    const bytes = u8.slice(this.q, this.q + this.rows * this.rowBytes);
-    const scales = new Float32Array(u8.slice(this.scales, this.scales + (4 * this.rows * this.cols) / Q8_BLOCK).buffer);
-    return { dtype: this.dtype, shape: [this.rows, this.cols], values: this.dtype === 'q8' ? new Int8Array(bytes.buffer) : bytes, scales };
+    const bytes = u8.slice(this.q + r0 * this.rowBytes, this.q + r1 * this.rowBytes);
+    const scaleRow = (4 * this.cols) / Q8_BLOCK;
+    const scales = new Float32Array(u8.slice(this.scales + r0 * scaleRow, this.scales + r1 * scaleRow).buffer);
+    return { dtype: this.dtype, shape: [r1 - r0, this.cols], values: this.dtype === 'q8' ? new Int8Array(bytes.buffer) : bytes, scales };
   }
 
   /** Bytes per row of values: cols (Q8) or cols/2 (Q4). */

@@ -39,10 +39,7 @@ export class SavedTensors {
       return;
     }
     const end = r1 ?? m.rows;
-    const q = m.toData(this.heap);
-    const width = m.rowBytes;
-    const values = q.values.slice(r0 * width, end * width);
-    const scales = q.scales.slice((r0 * m.cols) / Q8_BLOCK, (end * m.cols) / Q8_BLOCK);
+    const { values, scales } = m.toData(this.heap, r0, end);
     if (m.dtype === 'q8') this.tensors.set(name, { dtype: 'I8', shape: [end - r0, m.cols], data: values as Int8Array });
     else this.tensors.set(name, { dtype: 'U8', shape: [end - r0, m.cols / 2], data: values as Uint8Array });
     this.tensors.set(name + SCALES, { dtype: 'F32', shape: [end - r0, m.cols / Q8_BLOCK], data: scales });
