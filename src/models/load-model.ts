@@ -29,12 +29,14 @@ export interface LoadModelOptions {
   /** The kind of model expected: the result is typed as it, and a checkpoint of the other kind is an error. */
   kind?: 'encoder' | 'causal-lm';
   /**
-   * The dtype of the Linear weights (attention projections, feed-forward, output heads): 'f32'
-   * (default; 'fp32' is accepted too), 'q8' (int8 in blocks of 32 with an f32 scale each, quantized
-   * once at load: about 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in
-   * blocks of 32 with an f32 scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger
-   * error than 'q8'). Embeddings, norms and biases
-   * stay f32, and so does a matrix whose input width is not a multiple of 32.
+   * The dtype of the Linear weights (attention projections, feed-forward, output heads) and of the
+   * word-embedding table (a tied head shares it): 'f32' (default; 'fp32' is accepted too), 'q8'
+   * (int8 in blocks of 32 with an f32 scale each, quantized once at load, tensor by tensor: about
+   * 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in blocks of 32 with an f32
+   * scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger error than 'q8'). Other
+   * tables, norms and biases stay f32, and so does a matrix whose input width is not a multiple of
+   * 32. A file that model.save() wrote loads in its own dtype (the default for it; another one is
+   * an Error, except that an f32 file may be quantized).
    */
   dtype?: LoadDtype;
 }
