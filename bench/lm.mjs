@@ -407,9 +407,10 @@ async function runWorkload(w) {
           opened.delete(c);
         }
     }
-    if (w.memorySteps) {
-      const c = contenders[0];
-      if (!opened.has(c)) await open(c, rows[0]);
+    const oursFirst = contenders.findIndex((c) => c.group === 'ours');
+    if (w.memorySteps && oursFirst >= 0) {
+      const c = contenders[oursFirst];
+      if (!opened.has(c)) await open(c, rows[oursFirst]);
       progress(`${w.id}: memory: ${w.memorySteps} decode steps on ${c.label}`);
       memory = { contender: c.label, ...c.memoryCheck(w.memorySteps) };
     }
@@ -421,7 +422,7 @@ async function runWorkload(w) {
   // the check against ours (relaxed-simd 1T)
   const ref = rows.find((r) => r.group === 'ours' && r.precision === 'F32' && r.check) ?? rows.find((r) => r.group === 'ours' && r.check);
   for (const row of rows) if (row.check && ref) row.check.verdict = compare(ref.check, row.check);
-  if (ref) for (const row of rows) if (row.check?.verdict) row.check.verdict.against = ref.label;
+  if (ref) for (const row of rows) if (row.check?.verdict) Object.assign(row.check.verdict, { against: ref.label, againstPrecision: ref.precision });
   // figures
   const meanPos = w.decode.prompt + w.decode.steps / 2;
   for (const row of rows) {
@@ -475,7 +476,7 @@ function tables(res, { markdown = false } = {}) {
     const v = r.check?.verdict;
     const lowPrecision = !['F32', 'F16'].includes(r.precision);
     const check = !v ? '—' : lowPrecision
-      ? `${r.precision} vs F32: first ${v.sameTokens} of ${CHECK.steps} greedy tokens same, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)}`
+      ? `${r.precision} vs ${v.againstPrecision}: first ${v.sameTokens} of ${CHECK.steps} greedy tokens same, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)}`
       : `${v.ok ? 'ok' : 'DIFFERS'} (greedy ${v.greedy ? 'same' : 'differs'}, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)})`;
     return [
       r.label,
