@@ -38,7 +38,7 @@ export class KVCache {
     return this.filled;
   }
 
-  /** The oldest position held: slot s holds position first + s (0 unless positions were dropped). */
+  /** @internal The oldest position held: slot s holds position first + s (0 unless a language model's window layer dropped positions). */
   get first(): number {
     return this.dropped;
   }
