@@ -120,7 +120,7 @@ describe.each(BUILDS)('sliding-window layers keep only their window, %s build', 
       expect(cache.canTruncate(shortest - 1)).toBe(false);
       expect(cache.canTruncate(0)).toBe(true);
       expect(cache.canTruncate(length + 1)).toBe(false);
-      expect(() => cache.truncate(shortest - 1)).toThrow(new RegExp(`truncate\\(${shortest - 1}\\): the sliding-window layers no longer hold the positions before ${shortest - 1} that it attends to .*truncate to ${shortest} … ${length}, or reset\\(\\)`));
+      expect(() => cache.truncate(shortest - 1)).toThrow(new RegExp(`truncate\\(${shortest - 1}\\): the sliding-window layers no longer hold the positions just before ${shortest - 1}, which the next token would attend to .*truncate to ${shortest} … ${length}, or reset\\(\\)`));
       expect(() => cache.truncate(length + 1)).toThrow(RangeError);
       expect(() => cache.truncate(1.5)).toThrow(/truncate: length must be an integer/);
       expect(cache.length).toBe(length);

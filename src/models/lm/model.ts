@@ -23,8 +23,8 @@ import type { LMSpec, LMTensors } from './spec.js';
  * memory grows with use (doubling, up to maxLength), so a cache sized for a model's whole context
  * costs what the conversation holds, not what it could hold. A sliding-window layer of window W
  * needs only the last W − 1 positions before the ones it appends: it holds at most
- * W − 1 + WINDOW_SLACK (a longer prompt, W − 1 + its length, for that call), and when the next
- * positions do not fit it moves its last W − 1 to the front, in order, once per WINDOW_SLACK steps.
+ * W − 1 + windowSlack (256; a longer prompt, W − 1 + its length, for that call), and when the next
+ * positions do not fit it moves its last W − 1 to the front, in order: once per windowSlack steps.
  */
 export class LMCache {
   readonly batch: number;
@@ -92,7 +92,7 @@ export class LMCache {
     const n = checkInteger('truncate: length', length, 0, this.length);
     const shortest = this.shortestTruncation();
     if (n !== 0 && n < shortest) {
-      throw new RangeError(`truncate(${n}): the sliding-window layers no longer hold the positions before ${n} that it attends to (they keep only their window); truncate to ${shortest} … ${this.length}, or reset() and run the sequence again`);
+      throw new RangeError(`truncate(${n}): the sliding-window layers no longer hold the positions just before ${n}, which the next token would attend to (they keep only their window); truncate to ${shortest} … ${this.length}, or reset() and run the sequence again`);
     }
     for (const c of this.layers) c.truncate(n);
     if (n === 0) this.pads = undefined;
