@@ -4,6 +4,9 @@
  * `window` positions, position p in slot p mod window (a ring), so its memory stays bounded however
  * long the generation runs. Attention does not depend on the order of its keys (positions are in
  * the keys already, through RoPE, or absent), so a step attends over the slots as they are.
+ * A language model's cache keeps its keys in order instead (its prompts attend causally in one
+ * call): slot s holds position `first + s`, and a sliding-window layer raises `first` when it moves
+ * its newest positions to the front (see LMCache).
  */
 import type { Tensor } from '../engine/memory.js';
 import { checkInteger } from '../engine/validate.js';
@@ -18,6 +21,7 @@ export class KVCache {
   /** @internal [B, capacity, Hk·Dh] */ readonly k: Tensor;
   /** @internal [B, capacity, Hk·Dh] */ readonly v: Tensor;
   private filled = 0;
+  private dropped = 0;
 
   /** @internal use `mha.createCache(...)` */
   constructor(owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
@@ -34,6 +38,11 @@ export class KVCache {
     return this.filled;
   }
 
+  /** @internal The oldest position held: slot s holds position first + s (0 unless a language model's window layer dropped positions). */
+  get first(): number {
+    return this.dropped;
+  }
+
   get disposed(): boolean {
     return this.k.disposed;
   }
@@ -41,6 +50,7 @@ export class KVCache {
   /** Starts a new sequence (keeps the memory). */
   reset(): void {
     this.filled = 0;
+    this.dropped = 0;
   }
 
   /**
@@ -52,7 +62,9 @@ export class KVCache {
     if (this.window !== undefined && n !== this.filled && n !== 0) {
       throw new RangeError(`a sliding-window cache keeps only its last ${this.window} positions: truncate(${n}) cannot restore the ones it overwrote; reset() it instead`);
     }
+    if (n !== 0 && n < this.dropped) throw new RangeError(`truncate(${n}): the positions before ${this.dropped} were dropped; reset() instead`);
     this.filled = n;
+    if (n === 0) this.dropped = 0;
   }
 
   /** @internal The slot of the next position, throwing when a plain cache is full. */
@@ -67,6 +79,12 @@ export class KVCache {
   /** @internal Keys held after the next position is appended. */
   keysAfterAppend(): number {
     return Math.min(this.filled + 1, this.maxLength);
+  }
+
+  /** @internal Slots 0 … length − first − 1 hold positions first … length − 1 (after their keys and values were moved there). */
+  hold(first: number, length: number): void {
+    this.dropped = first;
+    this.filled = length;
   }
 
   /** @internal `count` positions were appended. */
