@@ -19,7 +19,7 @@ import { Workspace } from './engine/workspace.js';
 import { SwigluFeedForward, type SwigluFeedForwardConfig } from './nn/swiglu.js';
 import { GRU, type GruConfig } from './nn/gru.js';
 import { Embedding } from './nn/embedding.js';
-import { AttnDecoderRNN } from './nn/attn-decoder.js';
+import { AttnDecoderRNN, type AttnDecoderOptions } from './nn/attn-decoder.js';
 import { GruSeq2seq, type GruSeq2seqConfig } from './nn/gru-seq2seq.js';
 import { PARAMS_BYTES } from './engine/attention-params.js';
 import { kernelTiles, type KernelTiles } from './engine/kernels.js';
@@ -300,7 +300,7 @@ export class AttentionRuntime {
   }
 
   /** The PyTorch seq2seq tutorial's `AttnDecoderRNN` (Bahdanau attention, GRU, output layer) from its state_dict; `bind(encoderOutputs).step(token, hidden)`. */
-  attnDecoderRNN(stateDict: Record<string, TensorLike>, options?: { prefix?: string }): AttnDecoderRNN {
+  attnDecoderRNN(stateDict: Record<string, TensorLike>, options?: AttnDecoderOptions): AttnDecoderRNN {
     return new AttnDecoderRNN(this.ws, stateDict, options);
   }
 
