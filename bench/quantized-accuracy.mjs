@@ -1,4 +1,4 @@
-// `node --experimental-wasm-relaxed-simd bench/quantized-accuracy.mjs [--backend b] [--cache DIR] [--no-e1]`:
+// `npm run bench:accuracy -- [--backend b] [--cache DIR] [--no-e1]` (bench/quantized-accuracy.mjs):
 // how far q8 and q4 weights move each model from its f32 self, printed as the tables of
 // docs/accuracy.md ("Q8 and Q4 weights"):
 //   language models (test/fixtures/lm/*): KL(f32 ‖ q) of the next-token distribution, mean over
