@@ -179,9 +179,9 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
     dn.dispose();
   });
 
-  it('a batch equals the texts decoded alone, bit for bit (greedy and beam)', async () => {
+  it.each(['f32', 'q8', 'q4'] as const)('%s: a batch equals the texts decoded alone, bit for bit (greedy and beam)', async (dtype) => {
     const rt = await runtimeFor(backend);
-    const dn = await loadDateNormalizer(rt);
+    const dn = await loadDateNormalizer(rt, { dtype });
     const texts = randomDates(40, 4242).map((r) => r.text);
     const batch = dn.normalizeBatch(texts);
     texts.forEach((t, i) => {

@@ -184,6 +184,22 @@ describe.each(BUILDS)('module dtype, %s build', (backend) => {
     f.dispose();
   });
 
+  it.each(['q8', 'q4'] as const)('%s: NaN in → NaN out (a NaN input makes its block, its row and what attends to it NaN; the other sequence stays finite)', async (dtype) => {
+    const rt = await runtimeFor(backend);
+    const m = rt.multiHeadAttention({ embedDim: E, numHeads: HEADS, weights: mhaWeights(1), dtype });
+    const ff = rt.swigluFeedForward({ hiddenSize: E, intermediateSize: FF, weights: { 'gate_proj.weight': rand([FF, E], 21), 'up_proj.weight': rand([FF, E], 22), 'down_proj.weight': rand([E, FF], 23) }, dtype });
+    const xs = { data: x.data.slice(), shape: x.shape };
+    xs.data[2 * E + 5] = NaN; // sequence 0, position 2
+    const att = m.forward(xs).output, mlp = ff.forward(xs);
+    const rowsOf = (y: Float32Array, b: number) => y.subarray(b * L * E, (b + 1) * L * E);
+    expect(rowsOf(att, 0).every(Number.isNaN)).toBe(true);
+    expect(rowsOf(att, 1).every(Number.isFinite)).toBe(true);
+    expect(mlp.subarray(2 * E, 3 * E).every(Number.isNaN)).toBe(true);
+    expect([...mlp.subarray(0, 2 * E), ...mlp.subarray(3 * E)].every(Number.isFinite)).toBe(true);
+    m.dispose();
+    ff.dispose();
+  });
+
   it('dtype: every constructor and its twin refuse an unknown one (TypeError) and name f16 / bf16 as not supported yet', async () => {
     const rt = await runtimeFor(backend);
     const makers: [string, string, (host: AttentionRuntime | typeof reference, dtype: unknown) => unknown][] = [
