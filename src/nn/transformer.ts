@@ -643,6 +643,7 @@ function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, 
   const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
   const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
   const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
+  checkWeightDtype(where, 'config.dtype', cfg['dtype']); // here, so that the error names the stack (each layer reads it again)
   const under = underPrefix(where, cfg['weights'] ?? {}, cfg['prefix']);
   const { prefix } = under;
   const all = under.all as Record<string, TensorLike>;

@@ -295,6 +295,7 @@ export class ReferenceTransformerEncoder {
   constructor(config: ReferenceTransformerEncoderConfig) {
     const { numLayers, norm, prefix: given = '', ...layer } = config;
     const prefix = modulePrefix(given);
+    checkWeightDtype('transformerEncoder', 'config.dtype', config.dtype);
     this.numLayers = numLayers;
     this.eps = config.layerNormEps ?? 1e-5;
     this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerEncoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
@@ -326,6 +327,7 @@ export class ReferenceTransformerDecoder {
   constructor(config: ReferenceTransformerEncoderConfig) {
     const { numLayers, norm, prefix: given = '', ...layer } = config;
     const prefix = modulePrefix(given);
+    checkWeightDtype('transformerDecoder', 'config.dtype', config.dtype);
     this.numLayers = numLayers;
     this.eps = config.layerNormEps ?? 1e-5;
     this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerDecoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
