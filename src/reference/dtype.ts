@@ -24,8 +24,19 @@ export type DtypeOption = WeightDtype | 'fp32';
 /** Inputs per block of a Q8 / Q4 row (one scale each). */
 export const QUANT_BLOCK = 32;
 
+/** Each accepted spelling of a `dtype` option → the dtype it names, the canonical spelling first. */
+const SPELLINGS: Readonly<Record<string, WeightDtype>> = { f32: 'f32', fp32: 'f32', q8: 'q8', q4: 'q4' };
+
 /** Dtypes that are known but not computed by this version: named as such in the error. */
 const NOT_YET = ['f16', 'fp16', 'bf16', 'q4f16', 'int8', 'uint8', 'bnb4'];
+
+/** The accepted values for messages: "'f32' (or 'fp32'), 'q8' or 'q4'". */
+function accepted(): string {
+  const names = new Map<WeightDtype, string[]>();
+  for (const [spelling, dtype] of Object.entries(SPELLINGS)) names.set(dtype, [...(names.get(dtype) ?? []), spelling]);
+  const each = [...names.values()].map(([first, ...others]) => `'${first}'${others.length ? ` (or ${others.map((o) => `'${o}'`).join(', ')})` : ''}`);
+  return `${each.slice(0, -1).join(', ')} or ${each.at(-1)}`;
+}
 
 /**
  * A `dtype` option → the weight dtype ('f32' when undefined). A known dtype this version does not
@@ -33,10 +44,11 @@ const NOT_YET = ['f16', 'fp16', 'bf16', 'q4f16', 'int8', 'uint8', 'bnb4'];
  * the accepted values. `where` names the caller, `name` the option (e.g. 'options.dtype').
  */
 export function checkWeightDtype(where: string, name: string, value: unknown): WeightDtype {
-  if (value === undefined || value === 'f32' || value === 'fp32') return 'f32';
-  if (value === 'q8' || value === 'q4') return value;
-  if (typeof value === 'string' && NOT_YET.includes(value)) throw new Error(`${where}: ${name} '${value}' is not supported yet; use 'f32', 'q8' or 'q4'`);
-  throw new TypeError(`${where}: ${name} must be 'f32' (or 'fp32'), 'q8' or 'q4', received ${describe(value)}`);
+  if (value === undefined) return 'f32';
+  if (typeof value === 'string' && Object.hasOwn(SPELLINGS, value)) return SPELLINGS[value]!;
+  const canonical = [...new Set(Object.values(SPELLINGS))].map((d) => `'${d}'`);
+  if (typeof value === 'string' && NOT_YET.includes(value)) throw new Error(`${where}: ${name} '${value}' is not supported yet; use ${canonical.slice(0, -1).join(', ')} or ${canonical.at(-1)}`);
+  throw new TypeError(`${where}: ${name} must be ${accepted()}, received ${describe(value)}`);
 }
 
 /** Whether a Linear weight [·, cols] is held in `dtype` (else f32: cols is not a multiple of 32). */
