@@ -1,6 +1,9 @@
 // `npm run bench:accuracy -- [--backend b] [--cache DIR] [--no-e1]` (bench/quantized-accuracy.mjs):
 // how far q8 and q4 weights move each model from its f32 self, printed as the tables of
-// docs/accuracy.md ("Q8 and Q4 weights"):
+// docs/accuracy.md ("Q8 and Q4 weights"). `--checkpoint DIR [--texts FILE]` measures one Hugging Face
+// checkpoint folder instead, on the lines of FILE (default: six sentences of the test fixtures): an
+// encoder's embedding cosines, or a language model's next-token KL over every position of each line.
+// The figures:
 //   language models (test/fixtures/lm/*): KL(f32 ‖ q) of the next-token distribution, mean over
 //     every position of the fixtures' prompts (allLogits), and how often the top token agrees;
 //   encoders (test/fixtures/checkpoints/*): cosine of each sentence embedding (the checkpoint's
@@ -39,7 +42,7 @@ function logSoftmax(x) {
 }
 
 /** Σ_v p(v)·(log p(v) − log q(v)) for logit rows a (p) and b (q). */
-export function kl(a, b) {
+function kl(a, b) {
   const lp = logSoftmax(a), lq = logSoftmax(b);
   let s = 0;
   for (let v = 0; v < lp.length; v++) s += Math.exp(lp[v]) * (lp[v] - lq[v]);
@@ -55,20 +58,16 @@ function cosine(a, b) {
 const argmax = (x) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
 const fmt = (x) => (x === 0 ? '0' : x.toExponential(1));
 
-// ---- language models
-const lmInputs = JSON.parse(readFileSync(join(LM_DIR, 'expected.json'), 'utf8')).checkpoints;
-console.log('| checkpoint | positions | q8 mean KL | q8 max KL | q8 top-1 | q4 mean KL | q4 max KL | q4 top-1 |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const name of Object.keys(lmInputs)) {
-  const prompts = lmInputs[name].prompts.map((p) => p.input_ids);
-  const f32 = await loadModel(rt, join(LM_DIR, name), { kind: 'causal-lm' });
+/** Mean and largest KL(f32 ‖ q) and the share of positions with the same top token, over every position of the prompts (token-id rows). */
+async function lmRow(source, prompts) {
+  const f32 = await loadModel(rt, source, { kind: 'causal-lm' });
   const ref = prompts.map((ids) => f32.forward(ids, { allLogits: true }).logits.data);
   const V = f32.vocabSize;
   f32.dispose();
   const cells = [];
   let positions = 0;
   for (const dtype of ['q8', 'q4']) {
-    const m = await loadModel(rt, join(LM_DIR, name), { kind: 'causal-lm', dtype });
+    const m = await loadModel(rt, source, { kind: 'causal-lm', dtype });
     let sum = 0, max = 0, agree = 0;
     positions = 0;
     prompts.forEach((ids, i) => {
@@ -85,6 +84,34 @@ for (const name of Object.keys(lmInputs)) {
     m.dispose();
     cells.push(fmt(sum / positions), fmt(max), `${((100 * agree) / positions).toFixed(0)}%`);
   }
+  return { positions, cells };
+}
+const LM_HEADER = ['| checkpoint | positions | q8 mean KL | q8 max KL | q8 top-1 | q4 mean KL | q4 max KL | q4 top-1 |', '|---|---|---|---|---|---|---|---|'];
+const ENC_HEADER = ['| encoder | sentences | q8 lowest cosine | q8 mean cosine | q4 lowest cosine | q4 mean cosine |', '|---|---|---|---|---|---|'];
+
+if (arg('--checkpoint')) {
+  const dir = resolve(arg('--checkpoint'));
+  const fixtureTexts = JSON.parse(readFileSync(join(HERE, '../test/fixtures/checkpoints/inputs.json'), 'utf8')).checkpoints['bert-mini-st'].batch.texts;
+  const texts = arg('--texts') ? readFileSync(arg('--texts'), 'utf8').split('\n').filter((l) => l.trim() !== '') : fixtureTexts;
+  const probe = await loadModel(rt, dir);
+  const kind = probe.kind;
+  const prompts = kind === 'causal-lm' ? texts.map((t) => probe.tokenizer.encode(t)) : undefined;
+  probe.dispose();
+  if (kind === 'causal-lm') {
+    const { positions, cells } = await lmRow(dir, prompts);
+    console.log([...LM_HEADER, `| ${dir} | ${positions} | ${cells.join(' | ')} |`].join('\n'));
+  } else {
+    console.log([...ENC_HEADER, `| ${dir} | ${texts.length} | ${(await cosines(dir, texts)).join(' | ')} |`].join('\n'));
+  }
+  rt.dispose();
+  process.exit(0);
+}
+
+// ---- language models
+const lmInputs = JSON.parse(readFileSync(join(LM_DIR, 'expected.json'), 'utf8')).checkpoints;
+console.log(LM_HEADER.join('\n'));
+for (const name of Object.keys(lmInputs)) {
+  const { positions, cells } = await lmRow(join(LM_DIR, name), lmInputs[name].prompts.map((p) => p.input_ids));
   console.log(`| ${name} | ${positions} | ${cells.join(' | ')} |`);
 }
 
@@ -108,8 +135,7 @@ async function cosines(dir, rows) {
   }
   return cells;
 }
-console.log('\n| encoder | sentences | q8 lowest cosine | q8 mean cosine | q4 lowest cosine | q4 mean cosine |');
-console.log('|---|---|---|---|---|---|');
+console.log(`\n${ENC_HEADER.join('\n')}`);
 for (const name of Object.keys(encInputs)) {
   const b = encInputs[name].batch;
   const rows = b.input_ids.map((ids, i) => ids.filter((_, j) => b.attention_mask[i][j] === 1));
