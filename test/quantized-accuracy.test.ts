@@ -25,9 +25,9 @@ const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { ch
  * spread, and the checkpoints whose f32 logits have a standard deviation near 1.5 (llama, mistral,
  * phi3) sit near 1e-3 in q8 while those near 5.6 to 7 (qwen2, qwen3, gpt2, llama3-scaled) are 3–8×
  * above. Swapping modules between the f32 and the quantized model puts most of it in the attention
- * projections (55–65%), then the MLP, the head least (≤ 10%); in q8 the int8 rounding of each
+ * projections (40–76%), then the MLP (21–43%), the head least (5–19%); in q8 the int8 rounding of each
  * product's inputs gives 55–80% of it (the weights alone, dequantized into an f32 model, give
- * 2.2–5× less), in q4 the weights give nearly all. gemma3 and llama3-scaled have hidden 48: every
+ * 2.2–5.2× less), in q4 the weights give nearly all. gemma3 and llama3-scaled have hidden 48: every
  * matrix reading the hidden state stays f32 (48 is not a multiple of 32) and only o_proj / down_proj
  * are quantized; in gemma3 those add little to a residual stream scaled by √48, hence ~1e-11.
  */
