@@ -5,7 +5,7 @@
 // check sees the quantization. Then what `dtype` reports, a width that stays f32, and the errors.
 import { describe, expect, it } from 'vitest';
 import { reference, type AttentionRuntime } from '../src/index.js';
-import { BUILDS, runtimeFor, tensor } from './helpers.js';
+import { BUILDS, initRuntime, runtimeFor, tensor } from './helpers.js';
 
 /** ‖got − want‖₂ / ‖want‖₂ over typed arrays. */
 function normwise(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -171,6 +171,26 @@ describe.each(BUILDS)('module dtype, %s build', (backend) => {
       expect(error).toBeLessThan(TWIN_BOUND);
       expect(f32Error).toBeGreaterThan(SEPARATION * TWIN_BOUND);
     });
+  });
+
+  it('the same bits on 1 and 2 threads (every quantized product split across both)', async () => {
+    const one = await initRuntime({ backend, threads: 1 });
+    const two = await initRuntime({ backend, threads: 2 });
+    two.parallelMinFlops = 0;
+    expect(two.threads).toBe(2);
+    const bits = (x: ArrayLike<number>) => [...new Uint32Array(Float32Array.from(x).buffer)];
+    try {
+      for (const dtype of ['q8', 'q4'] as const) {
+        for (const c of CASES) {
+          const made: { dispose(): void }[] = [];
+          expect(bits(c.run(two, dtype, made).out), `${dtype} ${c.name}`).toEqual(bits(c.run(one, dtype, made).out));
+          for (const m of made) m.dispose();
+        }
+      }
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
   });
 
   it("a width that is not a multiple of 32 stays f32: 'q8' gives the f32 module's bits", async () => {
