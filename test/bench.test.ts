@@ -399,3 +399,28 @@ describe('npm run bench:lm -- --tiny --dtypes f32,q8,q4 (a 2-layer hidden-32 Lla
     expect(record.workloads[0].rows.every((r: { tokensPerS: { decode: number } }) => r.tokensPerS.decode > 0)).toBe(true);
   });
 });
+
+describe('npm run bench:accuracy -- --checkpoint DIR (one folder, q8 and q4 against f32)', () => {
+  const accuracy = (dir: string) => run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/quantized-accuracy.mjs', '--checkpoint', dir], { cwd: root, timeout: 60_000 });
+
+  it("an encoder: one row of embedding cosines over the fixture sentences (bert-mini-st's figures of docs/accuracy.md)", async () => {
+    const { stdout } = await accuracy('test/fixtures/checkpoints/bert-mini-st');
+    expect(stdout).toMatch(/^\| encoder \| sentences \| q8 lowest cosine \| q8 mean cosine \| q4 lowest cosine \| q4 mean cosine \|$/m);
+    const row = stdout.split('\n').find((l) => l.includes('bert-mini-st'))!.split('|').map((c) => c.trim());
+    expect(row[2]).toBe('6');
+    expect(Number(row[3])).toBeGreaterThanOrEqual(0.999);
+    expect(Number(row[5])).toBeGreaterThan(0.94);
+    expect(Number(row[5])).toBeLessThan(0.96);
+  });
+
+  it('a language model: one row of next-token KL and top-1 agreement over every position of the lines', async () => {
+    const { stdout } = await accuracy('test/fixtures/lm/mistral');
+    expect(stdout).toMatch(/^\| checkpoint \| positions \| q8 mean KL \| q8 max KL \| q8 top-1 \| q4 mean KL \| q4 max KL \| q4 top-1 \|$/m);
+    const row = stdout.split('\n').find((l) => l.includes('mistral'))!.split('|').map((c) => c.trim());
+    expect(Number(row[2])).toBeGreaterThan(6);
+    const [q8, q4] = [Number(row[3]), Number(row[6])];
+    expect(q8).toBeGreaterThan(0);
+    expect(q4).toBeGreaterThan(10 * q8);
+    expect(row[5]).toMatch(/^\d+%$/);
+  });
+});

@@ -17,9 +17,10 @@
 import { Tensor, type Heap } from './memory.js';
 import type { Workspace } from './workspace.js';
 import { trackResident } from './resident.js';
+import type { WeightDtype } from '../reference/dtype.js';
 
-/** The weight types a model can be loaded with. */
-export type WeightDtype = 'f32' | 'q8' | 'q4';
+/** The weight dtypes ('f32', 'q8', 'q4'), the `dtype` option's check and its accepted spellings: one definition for the runtime and the twins. */
+export { checkWeightDtype, type DtypeOption, type WeightDtype } from '../reference/dtype.js';
 
 /** Elements per Q8 block (one scale each); the kernels export the same as Q8_BLOCK. */
 export const Q8_BLOCK = 32;
@@ -191,4 +192,26 @@ export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype): WeightMat
 /** Is this weight quantized (Q8 or Q4)? */
 export function isQ8(w: WeightMatrix): w is Q8Matrix {
   return w instanceof Q8Matrix;
+}
+
+/**
+ * The resident f32 tensors `t` with the matrices named in `matrices` converted to `dtype` (asDtype);
+ * the others (biases, tables) as they are. On failure every tensor of `t` is freed.
+ */
+export function matricesAs<K extends string>(ws: Workspace, t: Record<K, Tensor>, matrices: readonly K[], dtype: WeightDtype): Record<K, WeightMatrix> {
+  const out: Record<K, WeightMatrix> = { ...t };
+  const done: K[] = [];
+  try {
+    for (const name of matrices) {
+      const converted = asDtype(ws, t[name], dtype);
+      done.push(name);
+      out[name] = converted;
+    }
+  } catch (error) {
+    // asDtype freed the matrix it failed on; the converted ones and the rest are freed here
+    const failed = matrices[done.length];
+    for (const name of Object.keys(t) as K[]) if (name !== failed) out[name].dispose();
+    throw error;
+  }
+  return out;
 }

@@ -7,7 +7,7 @@
  */
 import type { AttentionRuntime } from '../runtime.js';
 import { checkOptions, describe } from '../engine/validate.js';
-import type { WeightDtype } from '../engine/quantized.js';
+import { checkWeightDtype, type DtypeOption, type WeightDtype } from '../engine/quantized.js';
 import { readCheckpoint, type Checkpoint, type CheckpointSource, type StateDict } from './checkpoint.js';
 import { TextTokenizer, tokenizerLibrary } from './tokenizer.js';
 import { bertSpec } from './encoders/bert.js';
@@ -42,17 +42,7 @@ export interface LoadModelOptions {
 }
 
 /** The dtypes loadModel accepts: 'fp32' is transformers.js's spelling of 'f32'. */
-export type LoadDtype = 'f32' | 'fp32' | 'q8' | 'q4';
-
-/** options.dtype → the weight dtype; transformers.js's other names get a clear error. */
-function checkDtype(value: unknown): WeightDtype {
-  if (value === undefined || value === 'f32' || value === 'fp32') return 'f32';
-  if (value === 'q8' || value === 'q4') return value;
-  if (value === 'fp16' || value === 'f16' || value === 'bf16' || value === 'q4f16' || value === 'int8' || value === 'uint8' || value === 'bnb4') {
-    throw new Error(`${WHERE}: options.dtype '${value}' is not supported yet; use 'f32', 'q8' or 'q4'`);
-  }
-  throw new TypeError(`${WHERE}: options.dtype must be 'f32' (or 'fp32'), 'q8' or 'q4', received ${describe(value)}`);
-}
+export type LoadDtype = DtypeOption;
 
 type Read<S> = (config: Record<string, unknown>, names: Set<string>, architecture: string, allowed: readonly string[]) => S;
 type Family = { architectures: readonly string[] } & ({ kind: 'encoder'; spec: Read<EncoderSpec> } | { kind: 'causal-lm'; spec: Read<LMSpec> });
@@ -106,7 +96,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
     throw new TypeError(`${WHERE}: runtime must be a runtime from init(), received ${describe(runtime)}`);
   }
   const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype'], WHERE);
-  const dtype = checkDtype(opts['dtype']);
+  const dtype = checkWeightDtype(WHERE, 'options.dtype', opts['dtype']);
   if (opts['kind'] !== undefined && opts['kind'] !== 'encoder' && opts['kind'] !== 'causal-lm') throw new TypeError(`${WHERE}: options.kind must be 'encoder' or 'causal-lm', received ${describe(opts['kind'])}`);
   const allowed = opts['ignoreConfigFields'] ?? [];
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);

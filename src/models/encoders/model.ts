@@ -161,7 +161,7 @@ export class EncoderModel {
       for (const names of spec.layers) {
         const layer = new TransformerEncoderLayer(ws, {
           dModel: spec.hiddenSize, nhead: spec.numHeads, dimFeedforward: spec.intermediateSize,
-          activation: spec.activation, layerNormEps: spec.layerNormEps,
+          activation: spec.activation, layerNormEps: spec.layerNormEps, dtype,
           weights: {
             'self_attn.in_proj_weight': stack([w(names.query.weight), w(names.key.weight), w(names.value.weight)]),
             'self_attn.in_proj_bias': stack([w(names.query.bias), w(names.key.bias), w(names.value.bias)]),
@@ -171,7 +171,7 @@ export class EncoderModel {
             'norm1.weight': w(names.norm1.weight), 'norm1.bias': w(names.norm1.bias),
             'norm2.weight': w(names.norm2.weight), 'norm2.bias': w(names.norm2.bias),
           },
-        }, dtype);
+        });
         made.push(layer);
         this.layers.push(layer);
       }
