@@ -6,7 +6,7 @@
 // Every build and both thread projects: threads do not change a bit, and the builds agree to the
 // digits given here (the quantized block sums are exact integers; the scalar build's float32 steps
 // differ just enough to round an occasional product input to the neighbouring integer: bert-mini-st
-// in q4 gives 0.94752 there, 0.94782 on the SIMD builds).
+// in q4 differs there from the SIMD builds in the fourth digit).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { ch
 /**
  * Mean KL bounds per checkpoint, about 1.5× the measured figure (given in the comment). The targets
  * are q8 ≤ 1e-3 and q4 ≤ 2e-2. These tiny random checkpoints (hidden 32 or 48, 2 layers) miss them
- * except mistral and phi3 in q8 (gemma3 trivially, below): KL grows with the square of the logits'
+ * except mistral in q8 (gemma3 trivially, below): KL grows with the square of the logits'
  * spread, and the checkpoints whose f32 logits have a standard deviation near 1.5 (llama, mistral,
  * phi3) sit near 1e-3 in q8 while those near 5.6 to 7 (qwen2, qwen3, gpt2, llama3-scaled) are 3–8×
  * above. Swapping modules between the f32 and the quantized model puts most of it in the attention
@@ -32,25 +32,26 @@ const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { ch
  * are quantized; in gemma3 those add little to a residual stream scaled by √48, hence ~1e-11.
  */
 const KL_BOUNDS: Record<string, { q8: number; q4: number }> = {
-  llama: { q8: 1.8e-3, q4: 0.18 }, // measured 1.2e-3, 1.2e-1
+  llama: { q8: 2e-3, q4: 0.27 }, // measured 1.3e-3, 1.8e-1
   'llama3-scaled': { q8: 4e-3, q4: 0.15 }, // 2.6e-3, 1.0e-1
-  mistral: { q8: 1.5e-3, q4: 0.14 }, // 9.7e-4, 9.2e-2
-  qwen2: { q8: 1.3e-2, q4: 1.3 }, // 8.4e-3, 8.5e-1
-  qwen3: { q8: 6.5e-3, q4: 1.2 }, // 4.2e-3, 7.9e-1
+  mistral: { q8: 1.4e-3, q4: 0.18 }, // 9.0e-4, 1.2e-1
+  qwen2: { q8: 2e-2, q4: 2.1 }, // 1.3e-2, 1.4
+  qwen3: { q8: 7.5e-3, q4: 1.7 }, // 5.0e-3, 1.1
   gemma3: { q8: 1e-9, q4: 1e-7 }, // 1.9e-11, 1.4e-9
-  gpt2: { q8: 4e-3, q4: 0.5 }, // 2.7e-3, 3.3e-1
-  'gpt2-noprefix': { q8: 5e-3, q4: 0.8 }, // 3.4e-3, 5.3e-1
-  phi3: { q8: 1.5e-3, q4: 0.15 }, // 9.9e-4, 9.9e-2
+  gpt2: { q8: 4.5e-3, q4: 0.68 }, // 3.0e-3, 4.5e-1
+  'gpt2-noprefix': { q8: 7.2e-3, q4: 1.2 }, // 4.8e-3, 7.7e-1
+  phi3: { q8: 2.3e-3, q4: 0.23 }, // 1.5e-3, 1.5e-1
 };
 
 /**
  * Encoder targets: q8 ≥ 0.999 (met by every fixture: lowest 0.9996) and q4 ≥ 0.99, which none of
- * these hidden-32 checkpoints meets (lowest per checkpoint 0.948 … 0.982; attention and feed-forward
+ * these hidden-32 checkpoints meets (lowest per checkpoint 0.938 … 0.979; attention and feed-forward
  * share the loss about equally). Their weights (std ≈ 0.25) lengthen vectors at each projection and
  * make attention sharp, so errors grow through the layers; the MiniLM-shaped E1 checkpoint
- * (N(0, 0.02) weights, nearly uniform attention) reaches 0.99999 (q8) and 0.9979 (q4).
+ * (N(0, 0.02) weights, nearly uniform attention) reaches 0.99999 (q8) and 0.9979 (q4). The word tables are quantized too (one Q8 / Q4 table,
+ * shared with a tied head).
  */
-const COSINE_FLOOR = { q8: 0.999, q4: 0.94 };
+const COSINE_FLOOR = { q8: 0.999, q4: 0.93 };
 
 function logSoftmax(x: Float32Array): Float64Array {
   let max = -Infinity;
