@@ -13,6 +13,10 @@
 //    thread count; decode GB/s = bytes read per token (weights + the KV cache) × tokens/s; prefill
 //    GFLOP/s = (2 × matrix parameters × tokens + the causal attention's flops) / time.
 //  - steady decode allocates nothing: rt.memoryStats() before and after 1000 decode steps.
+//  - --dtypes f32,q8,q4: at q8 / q4 our Q8 / Q4 rows, wllama's Q8_0 / Q4_0 GGUF files and
+//    onnxruntime on the Llama graph as transformers.js ships it quantized (model_quantized.onnx:
+//    int8, activations quantized at run time; model_q4.onnx: MatMulNBits; peers/onnx-quant.mjs),
+//    each checked against float32 (the drift in its check column).
 // LM1's contenders are all opened at once and timed in interleaved rounds (drift lands on all
 // alike); LM2's (2 GB of float32 weights each) one at a time, loaded again for every round.
 import { createRequire } from 'node:module';
