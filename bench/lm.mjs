@@ -13,6 +13,10 @@
 //    thread count; decode GB/s = bytes read per token (weights + the KV cache) × tokens/s; prefill
 //    GFLOP/s = (2 × matrix parameters × tokens + the causal attention's flops) / time.
 //  - steady decode allocates nothing: rt.memoryStats() before and after 1000 decode steps.
+//  - --dtypes f32,q8,q4: at q8 / q4 our Q8 / Q4 rows, wllama's Q8_0 / Q4_0 GGUF files and
+//    onnxruntime on the Llama graph as transformers.js ships it quantized (model_quantized.onnx:
+//    int8, activations quantized at run time; model_q4.onnx: MatMulNBits; peers/onnx-quant.mjs),
+//    each checked against float32 (the drift in its check column).
 // LM1's contenders are all opened at once and timed in interleaved rounds (drift lands on all
 // alike); LM2's (2 GB of float32 weights each) one at a time, loaded again for every round.
 import { createRequire } from 'node:module';
@@ -26,6 +30,7 @@ import { SHAPES, halfToFloat, parameterCounts, prompt, tensorHalf, tensorList, w
 import { DEFAULT_PEERS_DIR } from './peers/index.mjs';
 import { wllamaContenders, wllamaDir } from './peers/wllama.mjs';
 import { ortLmContender, ortLmRemote, topLogprobs } from './peers/ort-lm.mjs';
+import { ONNX_FILES, ONNX_FORMATS } from './peers/onnx-quant.mjs';
 
 import { environment, machineSlug } from './report.mjs';
 import { timeSlice } from './timing.mjs';
@@ -50,7 +55,9 @@ files, LM2 about 4 GB).
   --contenders ids only contenders whose id starts with one of these (wasm-relaxed-simd-1t, wllama-f32,
                    ort-web, …)
   --dtypes list    weight dtypes: f32, q8, q4 (default f32). q8 and q4 add our relaxed-simd rows at
-                   that dtype and wllama's Q8_0 / Q4_0 GGUF files of the same weights
+                   that dtype, wllama's Q8_0 / Q4_0 GGUF files of the same weights and onnxruntime on
+                   the graphs transformers.js ships as model_quantized.onnx (int8, activations
+                   quantized at run time) / model_q4.onnx (MatMulNBits, 4-bit blocks of 32)
   --peers-dir dir  where the peer package lives (default bench/peers; wllama: npm ci there)
   --cache dir      where the checkpoints go (default ~/.cache/wasm-attention-bench)
   --json           also write bench/results/<date>-<machine>-lm.json and .md (-lm-quick with --quick)
@@ -107,8 +114,11 @@ for (const d of DTYPES) if (!['f32', 'q8', 'q4'].includes(d)) {
   console.error(`--dtypes: '${d}' is not one of f32, q8, q4`);
   process.exit(2);
 }
-/** Bytes a weight of each precision takes, scales included: ours Q8/Q4 keep an f32 scale per 32, ggml's an f16 one. */
-const WEIGHT_BYTES = { F32: 4, F16: 2, Q8: 1 + 4 / 32, Q4: 0.5 + 4 / 32, Q8_0: 34 / 32, Q4_0: 18 / 32 };
+/**
+ * Bytes a weight of each precision takes, scales included: ours Q8/Q4 and onnxruntime's MatMulNBits Q4
+ * keep an f32 scale per 32, ggml's an f16 one; INT8 (onnxruntime's q8 file) one scale per matrix.
+ */
+const WEIGHT_BYTES = { F32: 4, F16: 2, Q8: 1 + 4 / 32, Q4: 0.5 + 4 / 32, Q8_0: 34 / 32, Q4_0: 18 / 32, INT8: 1 };
 
 // ---- workloads -------------------------------------------------------------------------------------
 const WORKLOADS = {
@@ -313,7 +323,7 @@ async function runWorkload(w) {
     }
   }
   for (const flavor of ['web', 'node']) {
-    if (!usePeers || !peerFamilies.has(`ort-${flavor}`) || !DTYPES.includes('f32')) continue;
+    if (!usePeers || !peerFamilies.has(`ort-${flavor}`)) continue;
     const pkg = `onnxruntime-${flavor}`;
     if (w.shape.model_type !== 'llama') {
       peerNotes.push(`${pkg}: not run on ${w.id} (the bench's ONNX graph is a Llama without biases, and ${w.id}'s float32 weights pass protobuf's 2 GB limit without external data)`);
@@ -325,12 +335,13 @@ async function runWorkload(w) {
     }
     const list = new Map(tensorList(w.shape).map((t) => [t.name, t]));
     const weight = (n) => halfToFloat(tensorHalf(list.get(n)));
-    for (const threads of [1, 2]) {
-      // onnxruntime-web's thread count is per process: its 2-thread session runs in a child process
-      const c = flavor === 'web' && threads > 1 ? ortLmRemote({ peersDir, flavor, threads, workload: w.id }) : ortLmContender({ peersDir, flavor, threads, config: w.shape, weight });
-      c.api = 'ids';
-      if (picked(c.id)) contenders.push(c);
-    }
+    for (const dtype of DTYPES)
+      for (const threads of [1, 2]) {
+        // onnxruntime-web's thread count is per process: its 2-thread session runs in a child process
+        const c = flavor === 'web' && threads > 1 ? ortLmRemote({ peersDir, flavor, threads, workload: w.id, dtype }) : ortLmContender({ peersDir, flavor, threads, config: w.shape, weight, dtype });
+        c.api = 'ids';
+        if (picked(c.id)) contenders.push(c);
+      }
   }
 
   progress(`${w.id}: read bandwidth (a Wasm SIMD sum and a JS sum over 512 MiB)`);
@@ -344,7 +355,7 @@ async function runWorkload(w) {
     ...w.prefill.filter((n) => n !== w.decode.prompt).map((n) => ({ key: `prefill${n}`, n, ids: ids(n), text: prompt(n).text, steps: 0 })),
     { key: 'decode', n: w.decode.prompt, ids: ids(w.decode.prompt), text: prompt(w.decode.prompt).text, steps: w.decode.steps },
   ];
-  const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, precision: c.precision, threads: c.threads, version: c.version, status: 'ok', samples: {} }));
+  const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, precision: c.precision, ...(c.dtype ? { dtype: c.dtype } : {}), threads: c.threads, version: c.version, status: 'ok', samples: {} }));
   const byContender = new Map(contenders.map((c, i) => [c, rows[i]]));
   const run = async (c, job) => {
     if (c.group === 'ours' || c.api === 'ids') return c.run(job);
@@ -519,7 +530,11 @@ function notes(res) {
   const wl = res.rows.find((r) => r.id.startsWith('wllama') && r.version);
   if (wl) out.push(`wllama ${wl.version} (llama.cpp ${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? '?'}) in Chromium ${res.browser ?? '?'}: ${[...new Set(res.rows.filter((r) => r.id.startsWith('wllama')).map((r) => r.precision))].join(', ')} GGUF files written by the bench (q/k rows permuted as convert_hf_to_gguf.py does; Q8_0 / Q4_0 blocks rounded as ggml's quantize_row_*_ref, every matrix including the embeddings), KV cache F16 (its default), llama.cpp's own prompt and decode timings.`);
   const ox = res.rows.find((r) => r.id.startsWith('ort-') && r.version);
-  if (ox) out.push(`onnxruntime ${ox.version}: the bench's Llama graph (plain ops, past_key_values inputs / present outputs, float32), graph optimisation 'all'; web = its wasm build in Node, node = its native CPU library (not Wasm, for reference); one session.run per token, as transformers.js's generation loop does.`);
+  if (ox) {
+    const kinds = new Set(res.rows.filter((r) => r.id.startsWith('ort-')).map((r) => r.dtype ?? 'f32'));
+    const files = [...kinds].map((d) => `${d} ${ONNX_FILES[d]} (${ONNX_FORMATS[d]})`).join(', ');
+    out.push(`onnxruntime ${ox.version}: the bench's Llama graph (plain ops, past_key_values inputs / present outputs) as transformers.js's files: ${files}; the q8 graph quantized as transformers.js's converter does for llama (per tensor, full int8 range, the embedding table uint8), q4 as its MatMul4BitsQuantizer (block 32, symmetric; the embedding Gather stays float32); graph optimisation 'all'; web = its wasm build in Node, node = its native CPU library (not Wasm, for reference); one session.run per token, as transformers.js's generation loop does.`);
+  }
   for (const n of res.peerNotes) out.push(n);
   return out;
 }

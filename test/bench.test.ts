@@ -14,6 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ONNX_FILES, quantizeInt8, quantizeNBits4, quantizeUint8, roundHalfEven } from '../bench/peers/onnx-quant.mjs';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -324,11 +325,64 @@ describe('npm run bench -- --help', () => {
   });
 });
 
-describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', () => {
+// The quantized ONNX files the peers run at q8 / q4 (bench/peers/onnx-quant.mjs): every weight
+// dequantizes to within half a step of itself, in the layout onnxruntime reads (MatMulNBits: two
+// values a byte, the first in the low nibble; a block's largest magnitude at nibble 0 or 15).
+describe('the q8 / q4 ONNX weights (onnx-quant.mjs)', () => {
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin((i + 1) * 12.9898 + seed) * 0.05 * (1 + (i % 7))));
+
+  it('names the files transformers.js loads for each dtype', () => {
+    expect(ONNX_FILES).toEqual({ f32: 'model.onnx', q8: 'model_quantized.onnx', q4: 'model_q4.onnx' });
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, 2, -3]);
+  });
+
+  it('MatMulNBits: 4-bit blocks of 32 with a float scale, zero point 8', () => {
+    const [N, K] = [5, 96];
+    const w = values(N * K, 1);
+    const { packed, scales } = quantizeNBits4(w, N, K);
+    expect(packed).toHaveLength((N * K) / 2);
+    expect(scales).toHaveLength((N * K) / 32);
+    for (let i = 0; i < N * K; i++) {
+      const nibble = (packed[i >> 1]! >> ((i & 1) * 4)) & 15;
+      const scale = scales[Math.floor(i / 32)]!;
+      // −8 … 7 steps: a value past 7 steps on the other side of the block's largest clamps there
+      const [lo, hi] = [Math.min(-8 * scale, 7 * scale), Math.max(-8 * scale, 7 * scale)];
+      expect(Math.abs((nibble - 8) * scale - Math.min(hi, Math.max(lo, w[i]!))), `weight ${i}`).toBeLessThanOrEqual(Math.abs(scale) / 2 + 1e-7);
+    }
+    for (let b = 0; b < (N * K) / 32; b++) {
+      const block = Array.from(w.subarray(b * 32, b * 32 + 32));
+      const max = block.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0);
+      expect(scales[b]).toBe(Math.fround(max / -8));
+    }
+    expect(() => quantizeNBits4(w, 6, 80)).toThrow('MatMulNBits: K 80 is not a multiple of the block size 32');
+  });
+
+  it('MatMulInteger: int8 symmetric, per tensor (full range) or per output column (7-bit)', () => {
+    const [K, N] = [12, 6];
+    const b = values(K * N, 2);
+    for (const opts of [{ perChannel: false, reduceRange: false }, { perChannel: true, reduceRange: true }]) {
+      const { q, scale, zp } = quantizeInt8(b, K, N, opts);
+      expect(scale).toHaveLength(opts.perChannel ? N : 1);
+      expect([...zp].every((z) => z === 0)).toBe(true);
+      const limit = opts.reduceRange ? 64 : 127;
+      for (let i = 0; i < K * N; i++) {
+        const s = scale[opts.perChannel ? i % N : 0]!;
+        expect(Math.abs(q[i]!)).toBeLessThanOrEqual(limit);
+        expect(Math.abs(q[i]! * s - b[i]!)).toBeLessThanOrEqual(s / 2 + 1e-7);
+      }
+      expect(Math.max(...[...q].map(Math.abs))).toBe(limit);
+    }
+    const t = values(40, 3);
+    const u = quantizeUint8(t);
+    for (let i = 0; i < t.length; i++) expect(Math.abs((u.q[i]! - u.zp) * u.scale - t[i]!)).toBeLessThanOrEqual(u.scale / 2 + 1e-7);
+  });
+});
+
+describe('npm run bench:encoders -- --tiny --no-peers --dtypes f32,q8,q4 (2 layers, hidden 32)', () => {
   const cache = join(out, 'encoder-cache');
   const result = run(
     process.execPath,
-    ['--experimental-wasm-relaxed-simd', 'bench/encoders.mjs', '--tiny', '--no-peers', '--cache', cache, '--json', '--out', join(out, 'encoders'), '--machine', 'test'],
+    ['--experimental-wasm-relaxed-simd', 'bench/encoders.mjs', '--tiny', '--no-peers', '--dtypes', 'f32,q8,q4', '--cache', cache, '--json', '--out', join(out, 'encoders'), '--machine', 'test'],
     { cwd: root, maxBuffer: 16 * 2 ** 20, timeout: 60_000 },
   );
 
@@ -348,6 +402,10 @@ describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', ()
     expect(errors.length).toBeGreaterThanOrEqual(2);
     for (const e of errors) expect(e).toBeLessThanOrEqual(1e-4);
     expect(stdout).toMatch(/^transformers\.js wasm 1T +left out \(--no-peers\)/m);
+    // Q8 and Q4 rows of ours, checked by their least cosine to the float32 embeddings
+    for (const t of [1, ...THREADS.slice(0, 1)])
+      for (const d of ['Q8', 'Q4']) expect(stdout).toMatch(new RegExp(`^wasm-attention relaxed-simd ${t}T ${d} +\\d.* cos 0\\.99\\d{4}$|^wasm-attention relaxed-simd ${t}T ${d} +\\d.* cos 1\\.000000$`, 'm'));
+    expect(stdout).toMatch(/^q8 rows run model\.safetensors → Q8 blocks of 32 \(loadModel dtype 'q8'\)$/m);
     expect(stdout).toMatch(/plain JS \d+(\.\d+)?× slower than ours on 1 thread/);
     expect(stderr).toMatch(/^\[1\/\d+\] E1 load and check wasm-attention/m);
   });
@@ -362,6 +420,10 @@ describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', ()
     const rows = record.workloads[0].rows;
     expect(rows.find((r: { id: string }) => r.id === 'plain-js').modes.ids.sentencesPerS).toBeGreaterThan(0);
     expect(rows.filter((r: { group: string; status: string }) => r.group === 'ours' && r.status === 'ok').length).toBeGreaterThanOrEqual(1);
+    const q4 = rows.find((r: { id: string }) => r.id === 'ours-relaxed-simd-1t-q4');
+    expect(q4.dtype).toBe('q4');
+    expect(q4.minCosine).toBeGreaterThanOrEqual(0.99);
+    expect(q4.error).toBeUndefined();
   });
 });
 
