@@ -471,7 +471,7 @@ describe('npm run bench:accuracy -- --checkpoint DIR (one folder, q8 and q4 agai
     const row = stdout.split('\n').find((l) => l.includes('bert-mini-st'))!.split('|').map((c) => c.trim());
     expect(row[2]).toBe('6');
     expect(Number(row[3])).toBeGreaterThanOrEqual(0.999);
-    expect(Number(row[5])).toBeGreaterThan(0.94);
+    expect(Number(row[5])).toBeGreaterThan(0.93);
     expect(Number(row[5])).toBeLessThan(0.96);
   });
 
