@@ -14,6 +14,7 @@ export { gemmQ8, quantizeRows8 } from './gemm/q8';
 export { gemmQ4, quantizeRows4 } from './gemm/q4';
 export { gemmHalf, gemmHalfScratchBytes } from './gemm/half';
 export { widenHalf } from './half';
+export { dequantizeRows4, dequantizeRows8 } from './dequantize';
 export { logSoftmax, softmax } from './softmax';
 export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
 export { attentionMerge, attentionMergeItems, attentionPartialBytes } from './attention/merge';

@@ -69,6 +69,10 @@ Other benchmark scripts (each prints its own table):
   npm run bench:q8       decode-shaped matrix-vector products (SmolLM2-135M widths), f32 against
                          Q8 weights on each build, weights in cache and from memory: time, weight
                          GB/s, the ratio (node bench/q8-lm.mjs: a whole SmolLM2-shaped decode step)
+  npm run bench:accuracy how far q8 and q4 weights move each model from f32: next-token KL of the
+                         test language models, embedding cosines of the test encoders and of the
+                         all-MiniLM-L6-v2-shaped checkpoint, the date normaliser's accuracy;
+                         --checkpoint DIR [--texts FILE]: one checkpoint folder on your texts
   npm run bench:dates    the shipped date normaliser: one date and a batch of 256, every build,
                          plain JS and onnxruntime (when installed in bench/peers)
   npm run bench:encoders sentence embeddings from BERT checkpoints (loadModel): an
@@ -80,6 +84,9 @@ Other benchmark scripts (each prints its own table):
                          prefill and decode tokens/s on 1 and 2 threads against wllama (llama.cpp
                          in Wasm, in Chromium) and onnxruntime, with the read bandwidth and gemm
                          roofline; --quick: about 5 minutes (npm run bench:lm -- --help)
+  npm run bench:lm-large a Qwen2.5-1.5B-shaped model (random weights, 3.1 GB of BF16 shards) loaded at
+                         q4 or q8 inside 4 GiB: load time, peak Wasm memory, decode tokens/s; then
+                         saved with model.save() and loaded from that file (npm run bench:lm-large -- --help)
 `;
 let args;
 try {

@@ -5,7 +5,9 @@
 //   tokenizer of test/fixtures/tokenizers/wordpiece, its vocabulary filled up to vocab_size with
 //   whole-word tokens w00001, w00002, …), the sentence-transformers files (modules.json,
 //   1_Pooling/config.json: mean, sentence_bert_config.json) and onnx/model.onnx (the same weights,
-//   plain ONNX ops: bench/peers/onnx-graph.mjs bertGraph).
+//   plain ONNX ops: bench/peers/onnx-graph.mjs bertGraph); on request (`dtypes`) also the files
+//   transformers.js loads for dtype 'q8' and 'q4', onnx/model_quantized.onnx and onnx/model_q4.onnx
+//   (the same weights quantized as its converter does: bench/peers/onnx-quant.mjs), each written once.
 // Weights: N(0, 0.02) like a trained BERT's initializer_range (embeddings, projections, biases);
 // LayerNorm weights 1 + N(0, 0.02), biases N(0, 0.02).
 // sentences(): deterministic texts of whole-word tokens, each exactly `length` tokens with [CLS]
@@ -13,6 +15,7 @@
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { bertGraph } from './peers/onnx-graph.mjs';
+import { ONNX_FILES } from './peers/onnx-quant.mjs';
 
 const FIXTURE = new URL('../test/fixtures/tokenizers/wordpiece/', import.meta.url);
 
@@ -165,9 +168,25 @@ const configJson = (shape) => ({
 
 /**
  * The checkpoint folder for `shape` under `cacheDir` (written unless a complete one with the same
- * shape and seed is there). → { dir, name, weights?: the state dict when it was just made }.
+ * shape and seed is there), with the ONNX file of each of `dtypes` ('f32', 'q8', 'q4'; f32 always).
+ * → { dir, name, weights?: the state dict when it was just made }.
  */
-export function ensureCheckpoint(cacheDir, name, shape, { seed = 1234, log = () => {} } = {}) {
+export function ensureCheckpoint(cacheDir, name, shape, { seed = 1234, log = () => {}, dtypes = ['f32'] } = {}) {
+  const out = ensureFloatCheckpoint(cacheDir, name, shape, { seed, log });
+  let state = out.weights && Object.fromEntries(out.weights.map(([k, d]) => [k, d]));
+  for (const dtype of dtypes) {
+    if (!(dtype in ONNX_FILES)) throw new Error(`ensureCheckpoint: dtype '${dtype}' is not one of ${Object.keys(ONNX_FILES).join(', ')}`);
+    const file = join(out.dir, 'onnx', ONNX_FILES[dtype]);
+    if (existsSync(file)) continue;
+    log(`writing onnx/${ONNX_FILES[dtype]} (the same weights, ${dtype} as transformers.js ships it) …`);
+    state ??= Object.fromEntries(bertWeights(shape, seed).map(([k, d]) => [k, d]));
+    writeFileSync(`${file}.tmp`, bertGraph({ ...shape, eps: 1e-12, weights: state, dtype }));
+    renameSync(`${file}.tmp`, file);
+  }
+  return out;
+}
+
+function ensureFloatCheckpoint(cacheDir, name, shape, { seed, log }) {
   const dir = join(cacheDir, name);
   const stamp = JSON.stringify({ shape, seed, format: 1 });
   const stampFile = join(dir, '.complete');

@@ -10,6 +10,12 @@
 // contender stops the run (exit 1). Then each contender × mode is timed in interleaved rounds (one
 // call per round, the order rotating), so machine drift lands on all of them alike; the check
 // call is the warmup. Throughput: sentences per second from the median call.
+// --dtypes f32,q8,q4: low-precision rows on the same weights: ours with loadModel's dtype (Q8 / Q4
+// blocks of 32; the relaxed-simd build, else simd), transformers.js with dtype 'q8' / 'q4' and raw
+// sessions on the files it loads for them (onnx/model_quantized.onnx, onnx/model_q4.onnx, written
+// here as its converter writes them: peers/onnx-quant.mjs). A quantized row is checked against the
+// float32 embeddings (ours): the least cosine over the sentences, in its check column; below
+// COSINE_FLOOR it is a wrong result, not drift.
 //   mode 'texts': tokenization included (ours: model.embed(texts); transformers.js: the pipeline)
 //   mode 'ids':   tokenization excluded (ours: model.embed(token ids) = forward + mean pooling;
 //                 transformers.js: the model on pre-tokenized inputs + mean_pooling; raw sessions:
@@ -25,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { init, loadModel, readSafetensors, reference, supportedBackends } from '../dist/index.js';
 import { ENCODER_SHAPES, ensureCheckpoint, sentences } from './encoder-checkpoint.mjs';
 import { encoderPeers, meanPool, peerVersion } from './peers/encoders.mjs';
+import { ONNX_FILES, ONNX_FORMATS } from './peers/onnx-quant.mjs';
 import { DEFAULT_PEERS_DIR } from './peers/index.mjs';
 import { environment, machineSlug } from './report.mjs';
 import { timeSlice } from './timing.mjs';
@@ -44,6 +51,12 @@ Sentence embeddings (mean pooling) from BERT checkpoints with random weights: th
   --peers-dir dir  where the peer package lives (default bench/peers; npm run bench -- --install-peers)
   --cache dir      where the checkpoints are written once (default bench/.cache)
   --rounds n       timed calls per contender and mode (default 3 on E1, 2 on E2)
+  --dtypes list    weight dtypes: f32, q8, q4 (default f32). q8 and q4 add our rows at that dtype
+                   (loadModel's dtype: blocks of 32, the relaxed-simd build), transformers.js with
+                   dtype 'q8' / 'q4' and raw sessions on the files it loads for them
+                   (onnx/model_quantized.onnx: int8, activations quantized at run time;
+                   onnx/model_q4.onnx: MatMulNBits, 4-bit blocks of 32), each checked against
+                   the float32 embeddings (least cosine)
   --json           also write bench/results/<date>-<machine>-encoders.{json,md}
   --out dir        where --json writes (default bench/results); --machine name: its file name
   --no-progress    no progress lines on stderr
@@ -61,6 +74,7 @@ try {
       'peers-dir': { type: 'string', default: DEFAULT_PEERS_DIR },
       cache: { type: 'string', default: join(HERE, '.cache') },
       rounds: { type: 'string' },
+      dtypes: { type: 'string', default: 'f32' },
       json: { type: 'boolean', default: false },
       out: { type: 'string', default: join(HERE, 'results') },
       machine: { type: 'string' },
@@ -77,12 +91,19 @@ if (args.help) {
   process.exit(0);
 }
 const TOLERANCE = 1e-4;
+const COSINE_FLOOR = 0.99;
 const started = performance.now();
 const progressLine = (text) => args['no-progress'] || process.stderr.write(`${text} (elapsed ${Math.round((performance.now() - started) / 1000)} s)\n`);
 const list = (s) => s?.split(',').map((x) => x.trim()).filter(Boolean);
 const filters = list(args.filter);
 const peersDir = args['no-peers'] ? false : resolve(args['peers-dir']);
 const cacheDir = resolve(args.cache);
+const DTYPES = list(args.dtypes) ?? ['f32'];
+for (const d of DTYPES)
+  if (!(d in ONNX_FILES)) {
+    console.error(`--dtypes: '${d}' is not one of f32, q8, q4`);
+    process.exit(2);
+  }
 
 // ---- workloads -----------------------------------------------------------------------------------
 const WORKLOADS = args.tiny
@@ -97,9 +118,17 @@ if (args.rounds) for (const w of chosen) w.rounds = Math.max(1, Number(args.roun
 // ---- contenders ----------------------------------------------------------------------------------
 const THREADS = availableParallelism() >= 2 ? [1, 2] : [1];
 const builds = supportedBackends().filter((b) => b === 'relaxed-simd' || b === 'simd');
-const ours = builds.flatMap((backend) => THREADS.map((threads) => ({ id: `ours-${backend}-${threads}t`, label: `wasm-attention ${backend} ${threads}T`, group: 'ours', backend, threads, status: 'ok', modes: ['texts', 'ids'] })));
-const plainJs = { id: 'plain-js', label: 'plain JS (reference)', group: 'reference', threads: 1, status: 'ok', modes: ['ids'] };
-const peers = encoderPeers(peersDir);
+const oursAt = (backend, threads, dtype) => ({
+  id: `ours-${backend}-${threads}t${dtype === 'f32' ? '' : `-${dtype}`}`,
+  label: `wasm-attention ${backend} ${threads}T${dtype === 'f32' ? '' : ` ${dtype.toUpperCase()}`}`,
+  group: 'ours', backend, threads, dtype, status: 'ok', modes: ['texts', 'ids'],
+});
+const ours = [
+  ...(DTYPES.includes('f32') ? builds.flatMap((backend) => THREADS.map((threads) => oursAt(backend, threads, 'f32'))) : []),
+  ...DTYPES.filter((d) => d !== 'f32').flatMap((dtype) => THREADS.map((threads) => oursAt(builds[0], threads, dtype))),
+];
+const plainJs = { id: 'plain-js', label: 'plain JS (reference)', group: 'reference', threads: 1, dtype: 'f32', status: 'ok', modes: ['ids'] };
+const peers = encoderPeers(peersDir, DTYPES);
 const contenders = [...ours, plainJs, ...peers];
 
 const env = environment({
@@ -108,7 +137,7 @@ const env = environment({
     tinybench: JSON.parse(readFileSync(join(HERE, '..', 'node_modules', 'tinybench', 'package.json'), 'utf8')).version,
     ...(peersDir ? Object.fromEntries(['@huggingface/transformers', 'onnxruntime-web', 'onnxruntime-node'].flatMap((p) => { try { return [[p, peerVersion(peersDir, p)]]; } catch { return []; } })) : {}),
   },
-  options: { quick: args.quick, tiny: args.tiny, filter: filters ?? null },
+  options: { quick: args.quick, tiny: args.tiny, filter: filters ?? null, dtypes: DTYPES },
 });
 console.log(`wasm-attention encoder benchmark${args.quick ? ' (quick run)' : ''} — ${env.machine.cpu} (${env.machine.cores} cores), Node ${env.node}${env.execArgv.length ? ` ${env.execArgv.join(' ')}` : ''}, ${env.date.slice(0, 10)}`);
 for (const c of peers.filter((p) => p.status !== 'ok')) console.log(`  ${c.label}: ${c.status}`);
@@ -140,6 +169,23 @@ const check = (label, what, got, want, width) => {
   const error = rowError(got, want, width);
   if (!(error <= TOLERANCE)) throw new WrongResult(`${label}: ${what} differ from ours by ${error.toExponential(2)} (normwise per row; the bound is ${TOLERANCE})`);
   return error;
+};
+/** The least cosine similarity between rows of `width` of a and b (NaN: −Infinity). */
+function leastCosine(a, b, width) {
+  if (a.length !== b.length) return -Infinity;
+  let worst = 1;
+  for (let r = 0; r < a.length / width; r++) {
+    let dot = 0, na = 0, nb = 0;
+    for (let j = r * width; j < (r + 1) * width; j++) (dot += a[j] * b[j]), (na += a[j] * a[j]), (nb += b[j] * b[j]);
+    const c = dot / Math.sqrt(na * nb);
+    if (!(c >= worst)) worst = Number.isNaN(c) ? -Infinity : c;
+  }
+  return worst;
+}
+const checkCosine = (label, what, got, want, width) => {
+  const c = leastCosine(got, want, width);
+  if (!(c >= COSINE_FLOOR)) throw new WrongResult(`${label}: ${what} are ${c.toFixed(4)} cosine from the float32 ones at worst (a quantized file should stay above ${COSINE_FLOOR})`);
+  return c;
 };
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -200,15 +246,31 @@ function plainJsEncoder(dir, shape, layers) {
 async function runEncoderWorkload(w, stepOf) {
   const shape = ENCODER_SHAPES[w.shapeName];
   const loadStart = loadavg()[0];
-  const ck = ensureCheckpoint(cacheDir, `bert-${w.shapeName}`, shape, { log: (s) => progressLine(`      ${s}`) });
+  const onnxDtypes = [...new Set(['f32', ...contenders.filter((c) => c.group === 'peer' && c.status === 'ok').map((c) => c.dtype)])];
+  const ck = ensureCheckpoint(cacheDir, `bert-${w.shapeName}`, shape, { log: (s) => progressLine(`      ${s}`), dtypes: onnxDtypes });
   const tokJson = JSON.parse(readFileSync(join(ck.dir, 'tokenizer.json'), 'utf8'));
   const texts = sentences(tokJson, w.b, w.l);
   const e = shape.hidden;
-  const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, threads: c.threads, backend: c.backend, status: c.status, modes: {} }));
+  const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, threads: c.threads, backend: c.backend, dtype: c.dtype, status: c.status, modes: {} }));
   const live = []; // { c, row, run(mode) → Promise|value, dispose }
-  let want = null; // { embeddings, states, ids }
+  let want = null; // { embeddings, states, ids }: ours at float32
   let wantIds = null;
   const fail = [];
+  if (!contenders.some((c) => c.group === 'ours' && c.dtype === 'f32' && c.status === 'ok')) {
+    // no float32 row of ours in this run: its embeddings are computed once for the checks
+    stepOf(`${w.id} float32 embeddings for the checks (${builds[0]} 1T)`);
+    const rt = await init({ backend: builds[0], threads: 1 });
+    const model = await loadModel(rt, ck.dir);
+    wantIds = texts.map((t, k) => model.tokenizer.encodeForModel(t, undefined, model.embedDefaults.maxLength, true, `texts[${k}]`).ids);
+    want = { embeddings: model.embed(texts, { pooling: 'mean', normalize: false, batchSize: w.b }), states: model.forward({ inputIds: wantIds }).lastHiddenState.data, label: `wasm-attention ${builds[0]} 1T` };
+    model.dispose();
+    rt.dispose();
+  }
+  // f32 rows: within TOLERANCE of ours; quantized rows: the least cosine to ours at float32
+  const compare = (c, row, what, got, wantData) => {
+    if (c.dtype === 'f32') return (row.error = Math.max(row.error ?? 0, check(c.label, what, got, wantData, e)));
+    row.minCosine = Math.min(row.minCosine ?? 1, checkCosine(c.label, what, got, wantData, e));
+  };
   for (const [i, c] of contenders.entries()) {
     const row = rows[i];
     if (c.status !== 'ok') continue;
@@ -217,7 +279,7 @@ async function runEncoderWorkload(w, stepOf) {
       if (c.group === 'ours') {
         const rt = await init({ backend: c.backend, threads: c.threads });
         if (rt.threads !== c.threads) throw new Error(`runs ${rt.threads} threads (${rt.threadsReason})`);
-        const model = await loadModel(rt, ck.dir);
+        const model = await loadModel(rt, ck.dir, { dtype: c.dtype });
         const idRows = texts.map((t, k) => model.tokenizer.encodeForModel(t, undefined, model.embedDefaults.maxLength, true, `texts[${k}]`).ids);
         if (idRows.some((r) => r.length !== w.l)) throw new Error(`the texts tokenize to ${[...new Set(idRows.map((r) => r.length))].join(', ')} tokens, not ${w.l}`);
         const opts = { pooling: 'mean', normalize: false, batchSize: w.b };
@@ -231,8 +293,9 @@ async function runEncoderWorkload(w, stepOf) {
           want = { embeddings, states, label: c.label };
           wantIds = idRows;
           row.error = 0;
-        } else row.error = check(c.label, 'the embeddings', embeddings, want.embeddings, e);
-        row.error = Math.max(row.error, check(c.label, 'the embeddings from token ids', fromIds, want.embeddings, e));
+        } else compare(c, row, 'the embeddings', embeddings, want.embeddings);
+        compare(c, row, 'the embeddings from token ids', fromIds, want.embeddings);
+        row.weights = c.dtype === 'f32' ? 'model.safetensors (float32)' : `model.safetensors → ${c.dtype.toUpperCase()} blocks of 32 (loadModel dtype '${c.dtype}')`;
         row.version = `wasm-attention ${env.versions['wasm-attention']}`;
         live.push({ c, row, run: (mode) => model.embed(mode === 'texts' ? texts : idRows, opts), dispose: () => (model.dispose(), rt.dispose()) });
       } else if (c.group === 'reference') {
@@ -255,10 +318,11 @@ async function runEncoderWorkload(w, stepOf) {
         row.version = prepared.version;
         const got = await prepared.result();
         if (got.ids && got.ids.join() !== wantIds.flat().join()) throw new WrongResult(`${c.label}: its tokenizer gives other token ids than ours`);
-        row.error = 0;
-        if (got.embeddings) row.error = Math.max(row.error, check(c.label, 'the pipeline embeddings', got.embeddings, want.embeddings, e));
-        if (got.embeddingsIds) row.error = Math.max(row.error, check(c.label, 'the embeddings from token ids', got.embeddingsIds, want.embeddings, e));
-        if (got.lastHiddenState) row.error = Math.max(row.error, check(c.label, 'last_hidden_state', got.lastHiddenState, want.states, e));
+        if (c.dtype === 'f32') row.error = 0;
+        if (got.embeddings) compare(c, row, 'the pipeline embeddings', got.embeddings, want.embeddings);
+        if (got.embeddingsIds) compare(c, row, 'the embeddings from token ids', got.embeddingsIds, want.embeddings);
+        if (got.lastHiddenState && c.dtype === 'f32') compare(c, row, 'last_hidden_state', got.lastHiddenState, want.states);
+        row.weights = `onnx/${ONNX_FILES[c.dtype]} (${ONNX_FORMATS[c.dtype]}${c.dtype === 'q8' ? "; per output column and 7-bit as transformers.js's converter quantizes BERT, the embedding tables uint8" : c.dtype === 'q4' ? '; the embeddings float32' : ''})`;
         live.push({ c, row, slice: prepared.slice, dispose: async () => (await prepared.dispose(), c.close()) });
       }
     } catch (error) {
@@ -301,8 +365,8 @@ async function runEncoderWorkload(w, stepOf) {
 const rate = (row, mode = 'ids') => row?.modes?.[mode]?.sentencesPerS;
 const fmtRate = (x) => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toPrecision(2));
 const ratio = (x) => (x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`);
-/** Our fastest build on `threads` (ids mode). */
-const bestOurs = (res, threads) => res.rows.filter((r) => r.group === 'ours' && r.threads === threads && rate(r)).sort((a, b) => rate(b) - rate(a))[0];
+/** Our fastest build on `threads` at `dtype` (ids mode). */
+const bestOurs = (res, threads, dtype = 'f32') => res.rows.filter((r) => r.group === 'ours' && r.threads === threads && (r.dtype ?? 'f32') === dtype && rate(r)).sort((a, b) => rate(b) - rate(a))[0];
 
 function findings(res) {
   const out = {};
@@ -315,6 +379,12 @@ function findings(res) {
     if (o && tw) out[`oursOverTjsWasm${t}T`] = { texts: rate(o, 'texts') / rate(tw, 'texts'), ids: rate(o) / rate(tw), ours: o.label };
     const tn = row(`tjs-node-${t}t`);
     if (o && tn) out[`oursOverTjsNode${t}T`] = { texts: rate(o, 'texts') / rate(tn, 'texts'), ids: rate(o) / rate(tn), ours: o.label };
+    // the same at each low precision: ours at that dtype against transformers.js on its file for it
+    for (const dtype of ['q8', 'q4']) {
+      const oq = bestOurs(res, t, dtype);
+      const tq = row(`tjs-web-${t}t-${dtype}`);
+      if (oq && tq) out[`oursOverTjsWasm${t}T-${dtype}`] = { texts: rate(oq, 'texts') / rate(tq, 'texts'), ids: rate(oq) / rate(tq), ours: oq.label };
+    }
   }
   for (const b of builds) {
     const [a, c] = [row(`ours-${b}-1t`), row(`ours-${b}-2t`)];
@@ -332,12 +402,12 @@ function findings(res) {
 }
 
 function table(res, { markdown = false } = {}) {
-  const head = ['contender', 'sent/s (texts)', 'sent/s (ids)', 'ms/call (ids)', 'p75/median', 'ours same T ×', '2T/1T', 'max error'];
+  const head = ['contender', 'sent/s (texts)', 'sent/s (ids)', 'ms/call (ids)', 'p75/median', 'ours same T ×', '2T/1T', 'check vs F32'];
   const body = res.rows.map((r) => {
     if (r.status !== 'ok') return [r.label, r.status];
     const ids = r.modes.ids;
-    const o = bestOurs(res, r.threads);
-    const one = r.threads === 2 ? res.rows.find((x) => x.id === r.id.replace(/2t$/, '1t')) : null;
+    const o = bestOurs(res, r.threads, r.dtype ?? 'f32');
+    const one = r.threads === 2 ? res.rows.find((x) => x.id === r.id.replace(/2t(-q\d)?$/, '1t$1')) : null;
     return [
       r.label,
       fmtRate(rate(r, 'texts')),
@@ -346,14 +416,20 @@ function table(res, { markdown = false } = {}) {
       ids ? (ids.p75Ms / ids.medianMs).toFixed(2) : '—',
       o && rate(r) && r.group !== 'ours' ? ratio(rate(o) / rate(r)) : r.id === o?.id ? 'best' : '',
       one && rate(one) && rate(r) ? ratio(rate(r) / rate(one)) : '',
-      r.error === undefined ? '' : r.error.toExponential(1),
+      r.minCosine !== undefined ? `cos ${r.minCosine.toFixed(6)}` : r.error === undefined ? '' : r.error.toExponential(1),
     ];
   });
   const title = `${res.id}  ${res.title}, ${res.b} sentences × ${res.l} tokens, ${res.rounds} timed call${res.rounds > 1 ? 's' : ''} per contender and mode; load average ${res.loadAverage.map((x) => x.toFixed(1)).join(' → ')} on ${env.machine.cores} cores`;
   const notes = res.rows.filter((r) => r.note).map((r) => `${r.label}: ${r.note}${r.scale ? ' (* scaled)' : ''}`);
   const peak = Object.entries(res.findings.peakWasm ?? {}).map(([k, v]) => `${k} ${mib(v.peakBytes)} (weights ${mib(v.weightsBytes)})`);
+  const weights = [...new Set(res.rows.filter((r) => r.weights).map((r) => r.dtype ?? 'f32'))].map((d) => {
+    const files = [...new Set(res.rows.filter((r) => r.weights && (r.dtype ?? 'f32') === d).map((r) => r.weights))];
+    return `${d} rows run ${files.join('; ')}`;
+  });
   const foot = [
     ...notes,
+    ...weights,
+    ...(res.rows.some((r) => r.minCosine !== undefined) ? [`check vs F32: the normwise error per sentence against ours at float32, or for a quantized row the least cosine similarity of its embeddings to those (below ${COSINE_FLOOR}: a wrong result)`] : []),
     ...(peak.length ? [`peak Wasm memory of one embed call (memoryStats().peakBytes): ${peak.join(', ')}`] : []),
     `versions: ${[...new Set(res.rows.filter((r) => r.version).map((r) => r.version))].join('; ')}`,
   ];
@@ -379,6 +455,11 @@ function summary(results) {
       const x = f[`oursOverTjsNode${t}T`];
       if (x) parts.push(`${t}T: ours ${ratio(x.ids)} transformers.js-node (ids)`);
     }
+    for (const dtype of ['q8', 'q4'])
+      for (const t of THREADS) {
+        const x = f[`oursOverTjsWasm${t}T-${dtype}`];
+        if (x) parts.push(`${dtype} ${t}T: ours ${ratio(x.texts)} transformers.js-wasm with tokenization, ${ratio(x.ids)} without`);
+      }
     for (const b of builds) if (f[`twoThreads-${b}`]) parts.push(`ours ${b} 2T over 1T ${ratio(f[`twoThreads-${b}`])}`);
     for (const p of ['tjs-web', 'tjs-node', 'ort-web', 'ort-node']) if (f[`twoThreads-${p}`]) parts.push(`${p} 2T over 1T ${ratio(f[`twoThreads-${p}`])}`);
     if (f.oursOverPlainJs) parts.push(`plain JS ${ratio(f.oursOverPlainJs)} slower than ours on 1 thread`);
@@ -407,13 +488,13 @@ if (args.json) {
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const stem = `${env.date.slice(0, 10)}-${args.machine ?? machineSlug(env)}-encoders${args.quick ? '-quick' : ''}`;
   mkdirSync(args.out, { recursive: true });
-  const record = { ...env, contenders: contenders.map(({ id, label, group, threads, status }) => ({ id, label, group, threads, status })), workloads: results, summary: text };
+  const record = { ...env, contenders: contenders.map(({ id, label, group, threads, dtype, status }) => ({ id, label, group, threads, dtype, status })), workloads: results, summary: text };
   const jsonFile = join(args.out, `${stem}.json`);
   const mdFile = join(args.out, `${stem}.md`);
   writeFileSync(jsonFile, `${JSON.stringify(record, null, 1)}\n`);
   const md = [
     `Measured ${env.date.slice(0, 16).replace('T', ' ')} UTC on ${env.machine.cpu}, ${env.machine.cores} cores, Node ${env.node}${args.quick ? ' (quick run)' : ''}: \`npm run bench:encoders\`.`,
-    'Sentence embeddings (mean pooling) from BERT checkpoints with random weights; sentences per second from the median call; "texts": tokenization included, "ids": token ids in. "ours same T ×": how many times faster our fastest build on the same thread count is; "2T/1T": the 2-thread row over its 1-thread row; "max error": normwise per sentence against ours.',
+    'Sentence embeddings (mean pooling) from BERT checkpoints with random weights; sentences per second from the median call; "texts": tokenization included, "ids": token ids in. "ours same T ×": how many times faster our fastest build on the same thread count is; "2T/1T": the 2-thread row over its 1-thread row; "check vs F32": normwise error per sentence against ours at float32, or for a quantized row the least cosine similarity to those embeddings.',
     ...text.split('\n').map((l) => `- ${l}`),
     ...results.map((r) => table(r, { markdown: true })),
   ].join('\n\n');

@@ -11,7 +11,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'gemmHalf';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'gemmHalf';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -113,6 +113,13 @@ export interface QuantizeDims {
   data: 'uniform' | 'special';
 }
 
+export interface DequantizeDims {
+  rows: number;
+  k: number;
+  ldo: number;
+  data: 'uniform' | 'special';
+}
+
 export interface GemmQ8Dims {
   m: number;
   n: number;
@@ -155,7 +162,8 @@ export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: Ad
 export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4'; dims: QuantizeDims };
 export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
 export type GemmHalfCase = CaseBase & { kernel: 'gemmHalf'; dims: GemmHalfDims };
-export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | GemmHalfCase;
+export type DequantizeCase = CaseBase & { kernel: 'dequantizeRows8' | 'dequantizeRows4'; dims: DequantizeDims };
+export type KernelCase = DequantizeCase | GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | GemmHalfCase;
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
 export function makeCase(kernel: 'gemm', dims: GemmDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmCase;
@@ -172,6 +180,9 @@ export function makeCase(kernel: 'gemmHalf', dims: GemmHalfDims, options?: { nam
 export function gemmHalfDims(m: number, n: number, k: number, bf16: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmHalfDims;
 /** The value of a 16-bit pattern from the definition: f16 (bf16 = 0) or bf16. */
 export function halfValue(bits: number, bf16: 0 | 1): number;
+export function makeCase(kernel: 'dequantizeRows8' | 'dequantizeRows4', dims: DequantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): DequantizeCase;
+/** The float64 dequantization of Q8 or Q4 rows: scales[r, b]·values (the int8s, or Q4's unpacked q − 8). */
+export function dequantizeRowsReference(values: ArrayLike<number>, scales: ArrayLike<number>, rows: number, k: number, block?: number): Float64Array;
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */
 export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int8Array; scales: Float32Array };

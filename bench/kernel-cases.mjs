@@ -26,6 +26,8 @@
 //   quantizeRows4     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
 //   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 //   gemmHalf          dims { m, n, k, bf16, bias, accumulate, lda, ldc, data: 'uniform' | 'special' }  flops 2mnk
+//   dequantizeRows8,  dims { rows, k, ldo, data: 'uniform' | 'special' }                         flops rows·k
+//   dequantizeRows4
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -67,6 +69,8 @@ export const TOLERANCE = 1e-5;
 export const ZERO_TOLERANCE = 1e-6;
 /** Normalised error bound of gemmQ8 and gemmQ4 against the float64 product of the dequantized operands (relative to the magnitude of its terms). */
 export const Q8_TOLERANCE = 1e-6;
+/** Bound of the dequantization kernels against float64: each element is one f32 product, rounded once (relative ≤ 2⁻²⁴). */
+export const DEQUANTIZE_TOLERANCE = 2 ** -24;
 /** The f32x4 width (Wasm SIMD fixes it; not a tile constant). */
 export const LANES = 4;
 /** Extra floats per row of the strided layouts. */
@@ -74,7 +78,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'gemmHalf'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'gemmHalf'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -130,6 +134,9 @@ export function describeDims(c) {
       return `m=${d.m} n=${d.n} k=${d.k} bias=${+d.bias} accumulate=${+d.accumulate} ldc=${d.ldc} data=${d.data}`;
     case 'gemmHalf':
       return `m=${d.m} n=${d.n} k=${d.k} ${d.bf16 ? 'bf16' : 'f16'} bias=${+d.bias} accumulate=${+d.accumulate} lda=${d.lda} ldc=${d.ldc} data=${d.data}`;
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return `rows=${d.rows} k=${d.k} ldo=${d.ldo} data=${d.data}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -164,6 +171,9 @@ export function shortDims(c) {
       return `m=${d.m} n=${d.n} k=${d.k}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
     case 'gemmHalf':
       return `m=${d.m} n=${d.n} k=${d.k} ${d.bf16 ? 'bf16' : 'f16'}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return `rows=${d.rows} k=${d.k}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -185,6 +195,8 @@ export function tileSummary(kernel, tiles) {
     case 'gemmQ8':
     case 'quantizeRows4':
     case 'gemmQ4':
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
       return `Q8_BLOCK=${tiles.q8.BLOCK}`;
     default:
       return '';
@@ -228,6 +240,9 @@ function flopsOf(kernel, d) {
     case 'gemmQ4':
     case 'gemmHalf':
       return 2 * d.m * d.n * d.k;
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return d.rows * d.k;
   }
   throw new Error(`unknown kernel ${kernel}`);
 }
@@ -436,6 +451,11 @@ export function kernelCases(tiles, { tiny = false } = {}) {
         cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  // Dequantization (the quantized embedding gather): the same rows and blocks, a padded ldo, NaN scales.
+  for (const kernel of ['dequantizeRows8', 'dequantizeRows4'])
+    for (const rows of [1, 2, 5])
+      for (const k of [...q8ks, 128 * QBK])
+        for (const data of ['uniform', 'special']) cases.push(makeCase(kernel, { rows, k, ldo: k + (rows === 2 ? PAD : 0), data }));
 
   // 16-bit weights: gemm's edges (rows around the pairs, DIRECT_M and MR; k around the 16-value
   // steps of the rows path and KC; n around the 4-column dot tiles, NR and NB), both formats.
@@ -473,6 +493,9 @@ export function kernelCases(tiles, { tiny = false } = {}) {
     cases.push(makeCase('gemmHalf', gemmHalfDims(1, L(1536), L(576), bf16), { ...perf, name: `gemmHalf ${f} 1×${L(1536)}×${L(576)} (decoder step)` }));
     cases.push(makeCase('gemmHalf', gemmHalfDims(L(256), L(1536), L(512), bf16), { ...perf, name: `gemmHalf ${f} ${L(256)}×${L(1536)}×${L(512)}` }));
   }
+  const e = Math.max(QBK, L(1536));
+  cases.push(makeCase('dequantizeRows8', { rows: L(64), k: e, ldo: e, data: 'uniform' }, { ...perf, name: `dequantizeRows8 ${L(64)}×${e} (embedding gather)` }));
+  cases.push(makeCase('dequantizeRows4', { rows: L(64), k: e, ldo: e, data: 'uniform' }, { ...perf, name: `dequantizeRows4 ${L(64)}×${e} (embedding gather)` }));
   return cases;
 }
 
@@ -839,6 +862,9 @@ export function prepareCase(env, c) {
       return prepareGemmQ8(env, c);
     case 'gemmHalf':
       return prepareGemmHalf(env, c);
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return prepareDequantize(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -1544,6 +1570,56 @@ function prepareGemmHalf(env, c) {
     },
     references() {
       return cached(env, key, () => ({ C: referenceGemm({ m, n, k, transB: 1 }, a, wide, biasValues, c0) }));
+    },
+  });
+}
+
+/**
+ * The float64 dequantization of Q8 or Q4 rows (the twin of src/reference/ops/dequantize.ts):
+ * out[r, 32b + i] = scales[r, b]·v[r, 32b + i], v the int8 values (Q8) or the unpacked q − 8 (Q4).
+ */
+export function dequantizeRowsReference(values, scales, rows, k, block = 32) {
+  const out = new Float64Array(rows * k);
+  for (let i = 0; i < rows * k; i++) out[i] = scales[Math.floor(i / block)] * values[i];
+  return out;
+}
+
+function prepareDequantize(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { rows, k, ldo } = d;
+  const four = c.kernel === 'dequantizeRows4';
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  // the values and scales quantizeRows8 / quantizeRows4 make of the quantize cases' data (NaN scales in 'special')
+  const x = quantizeData(env, { rows, k, data: d.data }, hash32(key), four);
+  const quantized = four ? quantizeRows4Reference(x, rows, k) : quantizeRows8Reference(x, rows, k);
+  const values = four ? quantized.values : quantized.q;
+  const arena = new Arena(heap);
+  const qBytes = four ? (rows * k) / 2 : rows * k;
+  const sFloats = (rows * k) / 32;
+  const outFloats = (rows - 1) * ldo + k;
+  const ptr = { q: arena.alloc(qBytes / 4), scales: arena.alloc(sFloats), out: arena.alloc(outFloats) };
+  new Uint8Array(heap.memory.buffer, ptr.q, qBytes).set(new Uint8Array(quantized.q.buffer, quantized.q.byteOffset, qBytes));
+  const all = (n) => new Int32Array(n).map((_, i) => i);
+  arena.scatter(ptr.scales, all(sFloats), quantized.scales);
+  arena.inputs.push({ name: 'q', ptr: ptr.q, floats: qBytes / 4, snapshot: arena.snapshot(ptr.q, qBytes / 4) });
+  arena.inputs.push({ name: 'scales', ptr: ptr.scales, floats: sFloats, snapshot: arena.snapshot(ptr.scales, sFloats) });
+  const outIdx = matrixIndices(rows, k, ldo);
+  arena.outputs.push({ name: 'out', ptr: ptr.out, floats: outFloats, idx: outIdx });
+  const run = four ? kernels.dequantizeRows4 : kernels.dequantizeRows8;
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    tolerance: DEQUANTIZE_TOLERANCE,
+    reset() {
+      arena.fill(ptr.out, outFloats);
+    },
+    run() {
+      run(ptr.q, ptr.scales, rows, k, ptr.out, ldo);
+    },
+    references() {
+      return cached(env, key, () => ({ out: dequantizeRowsReference(values, quantized.scales, rows, k) }));
     },
   });
 }

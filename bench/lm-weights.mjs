@@ -23,6 +23,12 @@ export const SHAPES = {
     num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, rope_theta: 1000000, rms_norm_eps: 1e-6,
     tie_word_embeddings: true, max_position_embeddings: 32768, hidden_act: 'silu', use_sliding_window: false, bos_token_id: 151643, eos_token_id: 151643,
   },
+  // Qwen2.5-1.5B (bench/lm-large.mjs: loaded quantized, tensor by tensor)
+  LM3: {
+    model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28,
+    num_attention_heads: 12, num_key_value_heads: 2, vocab_size: 151936, rope_theta: 1000000, rms_norm_eps: 1e-6,
+    tie_word_embeddings: true, max_position_embeddings: 32768, hidden_act: 'silu', use_sliding_window: false, bos_token_id: 151643, eos_token_id: 151643,
+  },
   // the bench's own test: seconds
   TINY: {
     model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
@@ -178,6 +184,68 @@ export function writeCheckpoint(dir, c, seed = 1) {
   return dir;
 }
 
+/** The bfloat16 bits of one tensor: its float16 values (tensorHalf) widened to float32 and rounded to nearest even. */
+export function tensorBf16(t, seed = 1) {
+  const h = tensorHalf(t, seed);
+  const out = new Uint16Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    f32[0] = HALF[h[i]];
+    const b = u32[0];
+    out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/**
+ * Writes config.json + BF16 shards (model-0000i-of-0000n.safetensors, each below `shardBytes`) and
+ * model.safetensors.index.json into `dir` unless already there, as the hub ships large checkpoints
+ * (one file above 2 GiB is beyond what Node reads into one buffer); → dir.
+ */
+export function writeShardedCheckpoint(dir, c, seed = 1, shardBytes = 1 << 30) {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index) && existsSync(join(dir, 'config.json'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const list = tensorList(c);
+  const shards = [[]];
+  let bytes = 0;
+  for (const t of list) {
+    const size = t.shape.reduce((a, b) => a * b, 1) * 2;
+    if (bytes + size > shardBytes && shards.at(-1).length) (shards.push([]), (bytes = 0));
+    shards.at(-1).push(t);
+    bytes += size;
+  }
+  const name = (i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
+  const weightMap = {};
+  shards.forEach((tensors, i) => {
+    const header = {};
+    let offset = 0;
+    for (const t of tensors) {
+      const size = t.shape.reduce((a, b) => a * b, 1) * 2;
+      header[t.name] = { dtype: 'BF16', shape: t.shape, data_offsets: [offset, offset + size] };
+      offset += size;
+      weightMap[t.name] = name(i);
+    }
+    header.__metadata__ = { format: 'pt', note: `random weights, seed ${seed}` };
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - (json.length % 8)) % 8);
+    const tmp = join(dir, `${name(i)}.tmp`);
+    const fd = openSync(tmp, 'w');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    writeSync(fd, len);
+    writeSync(fd, Buffer.from(json, 'utf8'));
+    for (const t of tensors) {
+      const b = tensorBf16(t, seed);
+      writeSync(fd, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    }
+    closeSync(fd);
+    renameSync(tmp, join(dir, name(i)));
+  });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...c, torch_dtype: 'bfloat16' }, null, 2));
+  writeFileSync(index, JSON.stringify({ metadata: { total_size: list.reduce((n, t) => n + 2 * t.shape.reduce((a, b) => a * b, 1), 0) }, weight_map: weightMap }, null, 2));
+  return dir;
+}
+
 // ---- the made-up vocabulary ----------------------------------------------------------------------
 // GPT-2's byte ↔ unicode table: the 256 byte tokens; then two- and three-character tokens of
 // printable ASCII ('!'…'~'), each with the merge that builds it, until vocab_size.
@@ -224,7 +292,61 @@ export function vocabText(ids, vocab) {
 
 // ---- GGUF v3 ---------------------------------------------------------------------------------------
 const GG = { U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10 };
-const GGML = { F32: 0, F16: 1 };
+const GGML = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 };
+/** Bytes of one block of 32 weights, per ggml type (1 for the float types: they have no blocks). */
+const BLOCK_BYTES = { [GGML.Q4_0]: 18, [GGML.Q8_0]: 34 };
+/** The GGUF file types llama.cpp names the files by (general.file_type: LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0). */
+const FILE_TYPE = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
+const MATRIX_TYPE = { f32: GGML.F32, f16: GGML.F16, q4_0: GGML.Q4_0, q8_0: GGML.Q8_0 };
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+/** float → IEEE half bits, round to nearest even (ggml stores block scales as f16). */
+function floatToHalf(x) {
+  f32Scratch[0] = x;
+  const b = u32Scratch[0], sign = (b >>> 16) & 0x8000, exp = (b >>> 23) & 0xff, man = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = man | 0x800000, shift = 14 - e, half = m >>> shift, rest = m & ((1 << shift) - 1), mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (man >>> 13), rest = man & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}
+
+/**
+ * Rows of floats (a multiple of 32 each) as ggml blocks, as ggml's quantize_row_q8_0_ref /
+ * quantize_row_q4_0_ref do: Q8_0 = { f16 d = amax/127; int8 qs[32] = round(x/d) }; Q4_0 = { f16 d =
+ * max/−8 (max: the value of largest magnitude); u8 qs[16]: x[j] in the low nibble, x[j+16] in the
+ * high one, each min(15, trunc(x/d + 8.5)) }.
+ */
+function quantizeBlocks(x, ggType) {
+  const blocks = x.length / 32, size = BLOCK_BYTES[ggType];
+  const out = new Uint8Array(blocks * size), view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    const v = x.subarray(32 * b, 32 * b + 32), o = b * size;
+    if (ggType === GGML.Q8_0) {
+      let amax = 0;
+      for (const y of v) amax = Math.max(amax, Math.abs(y));
+      const d = amax / 127, id = d ? 1 / d : 0;
+      view.setUint16(o, floatToHalf(d), true);
+      for (let j = 0; j < 32; j++) view.setInt8(o + 2 + j, Math.sign(v[j]) * Math.round(Math.abs(v[j] * id))); // roundf: halves away from 0
+    } else {
+      let amax = 0, max = 0;
+      for (const y of v) if (Math.abs(y) > amax) { amax = Math.abs(y); max = y; }
+      const d = max / -8, id = d ? 1 / d : 0;
+      view.setUint16(o, floatToHalf(d), true);
+      for (let j = 0; j < 16; j++) {
+        const lo = Math.min(15, Math.trunc(v[j] * id + 8.5)), hi = Math.min(15, Math.trunc(v[j + 16] * id + 8.5));
+        out[o + 2 + j] = lo | (hi << 4);
+      }
+    }
+  }
+  return out;
+}
 
 class Out {
   constructor() { this.parts = []; this.length = 0; }
@@ -237,11 +359,12 @@ class Out {
 }
 
 /**
- * Writes `dir/model-<f32|f16>.gguf` unless there; → its path. Matrices in `type` (norms, biases in
+ * Writes `dir/model-<f32|f16|q8_0|q4_0>.gguf` unless there; → its path. Matrices in `type` (norms, biases in
  * F32, as llama.cpp's converter writes them); llama's q/k rows permuted like convert_hf_to_gguf.py's
  * LlamaModel.permute (llama.cpp rotates adjacent pairs where Hugging Face rotates halves).
  */
 export function writeGguf(dir, c, type = 'f32', seed = 1) {
+  if (!(type in MATRIX_TYPE)) throw new Error(`writeGguf: type ${type} (f32, f16, q8_0, q4_0)`);
   const path = join(dir, `model-${type}.gguf`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
@@ -253,7 +376,7 @@ export function writeGguf(dir, c, type = 'f32', seed = 1) {
     ['general.architecture', GG.STRING, arch],
     ['general.name', GG.STRING, `random ${arch}`],
     ['general.alignment', GG.U32, 32],
-    ['general.file_type', GG.U32, type === 'f16' ? 1 : 0],
+    ['general.file_type', GG.U32, FILE_TYPE[type]],
     [`${arch}.block_count`, GG.U32, c.num_hidden_layers],
     [`${arch}.context_length`, GG.U32, c.max_position_embeddings],
     [`${arch}.embedding_length`, GG.U32, c.hidden_size],
@@ -298,8 +421,8 @@ export function writeGguf(dir, c, type = 'f32', seed = 1) {
   let offset = 0;
   const infos = list.map((t) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    const ggType = t.kind === 'matrix' && type === 'f16' ? GGML.F16 : GGML.F32;
-    const bytes = n * (ggType === GGML.F16 ? 2 : 4);
+    const ggType = t.kind === 'matrix' ? MATRIX_TYPE[type] : GGML.F32;
+    const bytes = BLOCK_BYTES[ggType] ? (n / 32) * BLOCK_BYTES[ggType] : n * (ggType === GGML.F16 ? 2 : 4);
     const info = { t, ggType, offset, bytes };
     offset += Math.ceil(bytes / 32) * 32;
     return info;
@@ -318,7 +441,7 @@ export function writeGguf(dir, c, type = 'f32', seed = 1) {
   for (const { t, ggType, bytes } of infos) {
     let h = tensorHalf(t, seed);
     if (t.permute) h = permuteRows(h, t.shape, t.permute);
-    const data = ggType === GGML.F16 ? h : halfToFloat(h);
+    const data = ggType === GGML.F16 ? h : BLOCK_BYTES[ggType] ? quantizeBlocks(halfToFloat(h), ggType) : halfToFloat(h);
     writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     const pad = Math.ceil(bytes / 32) * 32 - bytes;
     if (pad) writeSync(fd, Buffer.alloc(pad));

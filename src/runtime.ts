@@ -5,6 +5,7 @@ import { CONTROL } from './engine/threads/job.js';
 import { reportedCores, threadsUnavailable } from './engine/threads/platform.js';
 import { ThreadPool } from './engine/threads/pool.js';
 import { Heap, Tensor, type MemoryStats } from './engine/memory.js';
+import { residentBytes, type ResidentBytes } from './engine/resident.js';
 import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
@@ -19,7 +20,7 @@ import { Workspace } from './engine/workspace.js';
 import { SwigluFeedForward, type SwigluFeedForwardConfig } from './nn/swiglu.js';
 import { GRU, type GruConfig } from './nn/gru.js';
 import { Embedding, type EmbeddingOptions } from './nn/embedding.js';
-import { AttnDecoderRNN } from './nn/attn-decoder.js';
+import { AttnDecoderRNN, type AttnDecoderOptions } from './nn/attn-decoder.js';
 import { GruSeq2seq, type GruSeq2seqConfig } from './nn/gru-seq2seq.js';
 import { PARAMS_BYTES } from './engine/attention-params.js';
 import { kernelTiles, type KernelTiles } from './engine/kernels.js';
@@ -44,6 +45,9 @@ export interface InitOptions {
    */
   threads?: number | 'auto';
 }
+
+/** runtime.memoryStats(): the allocator's figures, and the resident weights and KV caches by dtype. */
+export interface RuntimeMemoryStats extends MemoryStats, ResidentBytes {}
 
 /** The output type an options object asks for: a resident `Tensor` with `resident: true`, else a copy. */
 type Resident<O> = O extends { resident: true } ? Tensor : Float32Array;
@@ -161,9 +165,12 @@ export class AttentionRuntime {
     return this.ws.heap.disposed;
   }
 
-  /** Bytes in use, their peak, and the memory's capacity. */
-  memoryStats(): MemoryStats {
-    return this.ws.heap.stats();
+  /**
+   * Bytes in use, their peak, and the memory's capacity; and of what is in use, the bytes of live
+   * weights (`weights`) and KV caches (`caches`) by the dtype they are held in (e.g. `{ f32, q4 }`).
+   */
+  memoryStats(): RuntimeMemoryStats {
+    return { ...this.ws.heap.stats(), ...residentBytes(this.ws.heap) };
   }
 
   /** Starts a new peak measurement from what is in use now. */
@@ -255,7 +262,7 @@ export class AttentionRuntime {
     return bahdanauAttention(this.ws, stateDict, options);
   }
 
-  /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict. */
+  /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict; `dtype: 'q8' | 'q4'` holds the projections quantized. */
   multiHeadAttention(config: MultiHeadAttentionConfig): MultiHeadAttention {
     return new MultiHeadAttention(this.ws, config);
   }
@@ -264,12 +271,13 @@ export class AttentionRuntime {
    * `torch.nn.TransformerEncoderLayer` (eval) from its state_dict (`self_attn.*`, `linear1.*`,
    * `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries). Inputs are [B, L, E]
    * unless `batchFirst: false` ([L, B, E], PyTorch's default); `dimFeedforward` is read from the weights.
+   * `dtype: 'q8' | 'q4'` holds the Linear weights quantized (so do the other transformer constructors).
    */
   transformerEncoderLayer(config: TransformerLayerConfig): TransformerEncoderLayer {
     return new TransformerEncoderLayer(this.ws, config);
   }
 
-  /** The SwiGLU feed-forward of Llama-family models, `down(silu(gate(x)) ⊙ up(x))`, from `gate_proj` / `up_proj` / `down_proj` weights. */
+  /** The SwiGLU feed-forward of Llama-family models, `down(silu(gate(x)) ⊙ up(x))`, from `gate_proj` / `up_proj` / `down_proj` weights (`dtype: 'q8' | 'q4'` to quantize them). */
   swigluFeedForward(config: SwigluFeedForwardConfig): SwigluFeedForward {
     return new SwigluFeedForward(this.ws, config);
   }
@@ -289,7 +297,7 @@ export class AttentionRuntime {
     return new TransformerDecoderLayer(this.ws, config);
   }
 
-  /** `torch.nn.GRU(inputSize, hiddenSize, batch_first=True)`, one layer, from its state_dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`). */
+  /** `torch.nn.GRU(inputSize, hiddenSize, batch_first=True)`, one layer, from its state_dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`); `dtype: 'q8' | 'q4'` quantizes both matrices. */
   gru(config: GruConfig): GRU {
     return new GRU(this.ws, config);
   }
@@ -299,12 +307,12 @@ export class AttentionRuntime {
     return new Embedding(this.ws, weight, options);
   }
 
-  /** The PyTorch seq2seq tutorial's `AttnDecoderRNN` (Bahdanau attention, GRU, output layer) from its state_dict; `bind(encoderOutputs).step(token, hidden)`. */
-  attnDecoderRNN(stateDict: Record<string, TensorLike>, options?: { prefix?: string }): AttnDecoderRNN {
+  /** The PyTorch seq2seq tutorial's `AttnDecoderRNN` (Bahdanau attention, GRU, output layer) from its state_dict; `bind(encoderOutputs).step(token, hidden)`; options `prefix`, `dtype`. */
+  attnDecoderRNN(stateDict: Record<string, TensorLike>, options?: AttnDecoderOptions): AttnDecoderRNN {
     return new AttnDecoderRNN(this.ws, stateDict, options);
   }
 
-  /** The tutorial's EncoderRNN + AttnDecoderRNN as one model: `greedyDecode` (batched) and `beamSearch`. */
+  /** The tutorial's EncoderRNN + AttnDecoderRNN as one model: `greedyDecode` (batched) and `beamSearch`; `dtype: 'q8' | 'q4'` for its Linear weights. */
   gruSeq2seq(config: GruSeq2seqConfig): GruSeq2seq {
     return new GruSeq2seq(this.ws, config);
   }

@@ -14,6 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ONNX_FILES, quantizeInt8, quantizeNBits4, quantizeUint8, roundHalfEven } from '../bench/peers/onnx-quant.mjs';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -324,11 +325,64 @@ describe('npm run bench -- --help', () => {
   });
 });
 
-describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', () => {
+// The quantized ONNX files the peers run at q8 / q4 (bench/peers/onnx-quant.mjs): every weight
+// dequantizes to within half a step of itself, in the layout onnxruntime reads (MatMulNBits: two
+// values a byte, the first in the low nibble; a block's largest magnitude at nibble 0 or 15).
+describe('the q8 / q4 ONNX weights (onnx-quant.mjs)', () => {
+  const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin((i + 1) * 12.9898 + seed) * 0.05 * (1 + (i % 7))));
+
+  it('names the files transformers.js loads for each dtype', () => {
+    expect(ONNX_FILES).toEqual({ f32: 'model.onnx', q8: 'model_quantized.onnx', q4: 'model_q4.onnx' });
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, 2, -3]);
+  });
+
+  it('MatMulNBits: 4-bit blocks of 32 with a float scale, zero point 8', () => {
+    const [N, K] = [5, 96];
+    const w = values(N * K, 1);
+    const { packed, scales } = quantizeNBits4(w, N, K);
+    expect(packed).toHaveLength((N * K) / 2);
+    expect(scales).toHaveLength((N * K) / 32);
+    for (let i = 0; i < N * K; i++) {
+      const nibble = (packed[i >> 1]! >> ((i & 1) * 4)) & 15;
+      const scale = scales[Math.floor(i / 32)]!;
+      // −8 … 7 steps: a value past 7 steps on the other side of the block's largest clamps there
+      const [lo, hi] = [Math.min(-8 * scale, 7 * scale), Math.max(-8 * scale, 7 * scale)];
+      expect(Math.abs((nibble - 8) * scale - Math.min(hi, Math.max(lo, w[i]!))), `weight ${i}`).toBeLessThanOrEqual(Math.abs(scale) / 2 + 1e-7);
+    }
+    for (let b = 0; b < (N * K) / 32; b++) {
+      const block = Array.from(w.subarray(b * 32, b * 32 + 32));
+      const max = block.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0);
+      expect(scales[b]).toBe(Math.fround(max / -8));
+    }
+    expect(() => quantizeNBits4(w, 6, 80)).toThrow('MatMulNBits: K 80 is not a multiple of the block size 32');
+  });
+
+  it('MatMulInteger: int8 symmetric, per tensor (full range) or per output column (7-bit)', () => {
+    const [K, N] = [12, 6];
+    const b = values(K * N, 2);
+    for (const opts of [{ perChannel: false, reduceRange: false }, { perChannel: true, reduceRange: true }]) {
+      const { q, scale, zp } = quantizeInt8(b, K, N, opts);
+      expect(scale).toHaveLength(opts.perChannel ? N : 1);
+      expect([...zp].every((z) => z === 0)).toBe(true);
+      const limit = opts.reduceRange ? 64 : 127;
+      for (let i = 0; i < K * N; i++) {
+        const s = scale[opts.perChannel ? i % N : 0]!;
+        expect(Math.abs(q[i]!)).toBeLessThanOrEqual(limit);
+        expect(Math.abs(q[i]! * s - b[i]!)).toBeLessThanOrEqual(s / 2 + 1e-7);
+      }
+      expect(Math.max(...[...q].map(Math.abs))).toBe(limit);
+    }
+    const t = values(40, 3);
+    const u = quantizeUint8(t);
+    for (let i = 0; i < t.length; i++) expect(Math.abs((u.q[i]! - u.zp) * u.scale - t[i]!)).toBeLessThanOrEqual(u.scale / 2 + 1e-7);
+  });
+});
+
+describe('npm run bench:encoders -- --tiny --no-peers --dtypes f32,q8,q4 (2 layers, hidden 32)', () => {
   const cache = join(out, 'encoder-cache');
   const result = run(
     process.execPath,
-    ['--experimental-wasm-relaxed-simd', 'bench/encoders.mjs', '--tiny', '--no-peers', '--cache', cache, '--json', '--out', join(out, 'encoders'), '--machine', 'test'],
+    ['--experimental-wasm-relaxed-simd', 'bench/encoders.mjs', '--tiny', '--no-peers', '--dtypes', 'f32,q8,q4', '--cache', cache, '--json', '--out', join(out, 'encoders'), '--machine', 'test'],
     { cwd: root, maxBuffer: 16 * 2 ** 20, timeout: 60_000 },
   );
 
@@ -348,6 +402,10 @@ describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', ()
     expect(errors.length).toBeGreaterThanOrEqual(2);
     for (const e of errors) expect(e).toBeLessThanOrEqual(1e-4);
     expect(stdout).toMatch(/^transformers\.js wasm 1T +left out \(--no-peers\)/m);
+    // Q8 and Q4 rows of ours, checked by their least cosine to the float32 embeddings
+    for (const t of [1, ...THREADS.slice(0, 1)])
+      for (const d of ['Q8', 'Q4']) expect(stdout).toMatch(new RegExp(`^wasm-attention relaxed-simd ${t}T ${d} +\\d.* cos 0\\.99\\d{4}$|^wasm-attention relaxed-simd ${t}T ${d} +\\d.* cos 1\\.000000$`, 'm'));
+    expect(stdout).toMatch(/^q8 rows run model\.safetensors → Q8 blocks of 32 \(loadModel dtype 'q8'\)$/m);
     expect(stdout).toMatch(/plain JS \d+(\.\d+)?× slower than ours on 1 thread/);
     expect(stderr).toMatch(/^\[1\/\d+\] E1 load and check wasm-attention/m);
   });
@@ -362,12 +420,16 @@ describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', ()
     const rows = record.workloads[0].rows;
     expect(rows.find((r: { id: string }) => r.id === 'plain-js').modes.ids.sentencesPerS).toBeGreaterThan(0);
     expect(rows.filter((r: { group: string; status: string }) => r.group === 'ours' && r.status === 'ok').length).toBeGreaterThanOrEqual(1);
+    const q4 = rows.find((r: { id: string }) => r.id === 'ours-relaxed-simd-1t-q4');
+    expect(q4.dtype).toBe('q4');
+    expect(q4.minCosine).toBeGreaterThanOrEqual(0.99);
+    expect(q4.error).toBeUndefined();
   });
 });
 
-describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () => {
+describe('npm run bench:lm -- --tiny --dtypes f32,q8,q4 (a 2-layer hidden-32 Llama, no peers)', () => {
   const lmOut = join(out, 'lm');
-  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/lm.mjs', '--tiny', '--json', '--out', lmOut, '--machine', 'test', '--cache', join(out, 'lm-cache'), '--no-progress'], {
+  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/lm.mjs', '--tiny', '--dtypes', 'f32,q8,q4', '--json', '--out', lmOut, '--machine', 'test', '--cache', join(out, 'lm-cache'), '--no-progress'], {
     cwd: root,
     maxBuffer: 16 * 2 ** 20,
     timeout: 60_000,
@@ -377,6 +439,9 @@ describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () 
     const { stdout } = await result;
     for (const c of ['wasm relaxed-simd 1T', 'wasm relaxed-simd 2T', 'wasm simd 1T', 'wasm simd 2T']) {
       expect(stdout).toMatch(new RegExp(`^${c}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+.*ok \\(greedy same, top-5 order 8/8`, 'm'));
+    }
+    for (const c of ['wasm relaxed-simd 1T Q8', 'wasm relaxed-simd 2T Q8', 'wasm relaxed-simd 1T Q4', 'wasm relaxed-simd 2T Q4']) {
+      expect(stdout).toMatch(new RegExp(`^${c}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+.*${c.slice(-2)} vs F32: first \\d of 8 greedy tokens same`, 'm'));
     }
     expect(stdout).toMatch(/^contender\s+prefill 8 tok\/s\s+prefill 16 tok\/s\s+decode tok\/s \(8 after 16\)/m);
     expect(stdout).toMatch(/Read bandwidth, this process: [\d.]+ GB\/s \(Wasm SIMD sum/);
@@ -392,7 +457,32 @@ describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () 
     const files = readdirSync(lmOut).sort();
     expect(files).toEqual([expect.stringMatching(/-test-lm-tiny\.json$/), expect.stringMatching(/-test-lm-tiny\.md$/)]);
     const record = JSON.parse(readFileSync(join(lmOut, files[0]!), 'utf8'));
-    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t']);
+    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t', 'wasm-relaxed-simd-1t-q8', 'wasm-relaxed-simd-2t-q8', 'wasm-relaxed-simd-1t-q4', 'wasm-relaxed-simd-2t-q4']);
     expect(record.workloads[0].rows.every((r: { tokensPerS: { decode: number } }) => r.tokensPerS.decode > 0)).toBe(true);
+  });
+});
+
+describe('npm run bench:accuracy -- --checkpoint DIR (one folder, q8 and q4 against f32)', () => {
+  const accuracy = (dir: string) => run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/quantized-accuracy.mjs', '--checkpoint', dir], { cwd: root, timeout: 60_000 });
+
+  it("an encoder: one row of embedding cosines over the fixture sentences (bert-mini-st's figures of docs/accuracy.md)", async () => {
+    const { stdout } = await accuracy('test/fixtures/checkpoints/bert-mini-st');
+    expect(stdout).toMatch(/^\| encoder \| sentences \| q8 lowest cosine \| q8 mean cosine \| q4 lowest cosine \| q4 mean cosine \|$/m);
+    const row = stdout.split('\n').find((l) => l.includes('bert-mini-st'))!.split('|').map((c) => c.trim());
+    expect(row[2]).toBe('6');
+    expect(Number(row[3])).toBeGreaterThanOrEqual(0.999);
+    expect(Number(row[5])).toBeGreaterThan(0.93);
+    expect(Number(row[5])).toBeLessThan(0.96);
+  });
+
+  it('a language model: one row of next-token KL and top-1 agreement over every position of the lines', async () => {
+    const { stdout } = await accuracy('test/fixtures/lm/mistral');
+    expect(stdout).toMatch(/^\| checkpoint \| positions \| q8 mean KL \| q8 max KL \| q8 top-1 \| q4 mean KL \| q4 max KL \| q4 top-1 \|$/m);
+    const row = stdout.split('\n').find((l) => l.includes('mistral'))!.split('|').map((c) => c.trim());
+    expect(Number(row[2])).toBeGreaterThan(6);
+    const [q8, q4] = [Number(row[3]), Number(row[6])];
+    expect(q8).toBeGreaterThan(0);
+    expect(q4).toBeGreaterThan(10 * q8);
+    expect(row[5]).toMatch(/^\d+%$/);
   });
 });

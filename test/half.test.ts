@@ -31,10 +31,11 @@ const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { ch
  */
 const BOUND = { f16: 4e-3, bf16: 3e-2 } as const;
 /**
- * 16-bit weights against f32: every matrix and embedding table exactly half its f32 bytes; the
- * norms and biases (f32) are 0.3–2.2% of these tiny models' bytes, so the whole is 0.5017–0.5110×.
+ * 16-bit weights against f32: every matrix and the word table exactly half their f32 bytes; the
+ * norms, biases and learned position / token-type tables (f32) are up to 7% of these tiny models'
+ * bytes (measured 0.5017–0.536×); in a real checkpoint they are well under 1%.
  */
-const BYTES_RATIO = 0.512;
+const BYTES_RATIO = 0.54;
 const FORMATS = ['f16', 'bf16'] as const;
 
 const bitsOf = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
@@ -286,7 +287,9 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
       const file = readSafetensors(readFileSync(`${LM_DIR}${name}/model.safetensors`));
       const rounded: Record<string, { data: Float32Array; shape: number[] }> = {};
       for (const [key, t] of Object.entries(file)) {
-        rounded[key] = { shape: t.shape, data: t.shape.length === 2 ? t.data.map((v) => halfToNumber(numberToHalf(v, format), format)) : t.data };
+        // the matrices and the word table are held in 16 bits; GPT-2's learned positions (wpe) stay f32
+        const held = t.shape.length === 2 && !key.includes('wpe');
+        rounded[key] = { shape: t.shape, data: held ? t.data.map((v) => halfToNumber(numberToHalf(v, format), format)) : t.data };
       }
       const half = await loadModel(rt, { config, weights: file }, { kind: 'causal-lm', dtype: format });
       const twin = await loadModel(rt, { config, weights: rounded }, { kind: 'causal-lm' });

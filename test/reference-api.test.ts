@@ -362,9 +362,9 @@ function assertType<_Check extends true>(): void {}
 
 // The runtime's public members (TypeScript's keyof leaves private ones out) minus those marked
 // @internal, against the twins': the same names, checked at compile time.
-type RuntimeInternal = 'owner' | 'k' | 'v' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows' | 'stepRows' | 'projectKeysValues';
+type RuntimeInternal = 'owner' | 'k' | 'v' | 'first' | 'hold' | 'bytes' | 'held' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows' | 'stepRows' | 'projectKeysValues';
 assertType<Equal<Exclude<keyof MultiHeadAttention, RuntimeInternal>, keyof reference.ReferenceMultiHeadAttention>>();
-assertType<Equal<Exclude<keyof KVCache, RuntimeInternal>, keyof reference.ReferenceKVCache>>();
+assertType<Equal<Exclude<keyof KVCache, RuntimeInternal | 'dtype'>, keyof reference.ReferenceKVCache>>();
 assertType<Equal<Exclude<keyof Seq2seqAttention, RuntimeInternal>, keyof reference.ReferenceSeq2seqAttention>>();
 assertType<Equal<Exclude<keyof BoundAttention, RuntimeInternal>, keyof reference.ReferenceBoundAttention>>();
 type GruInternal = 'projectSource' | 'allocBuffers' | 'stepRows' | 'keepRows' | 'assertLive' | 'gather';
@@ -388,8 +388,8 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 }
 
 /** The runtime's private and @internal members that live on prototypes (TypeScript privates are ordinary JS members). */
-const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
-  'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep']);
+const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'first', 'hold', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
+  'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep', 'held', 'bytes']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
 const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops', 'workspace']);
 
@@ -439,7 +439,7 @@ describe('the plain-JS twins mirror the runtime API', () => {
     ];
     for (const [what, config] of configs) {
       const [mha, ref] = [rt.multiHeadAttention(config), reference.multiHeadAttention(config)];
-      expectSameMembers(what, mha, ref, ['embedDim', 'numHeads', 'numKeyValueHeads', 'headDim']);
+      expectSameMembers(what, mha, ref, ['embedDim', 'numHeads', 'numKeyValueHeads', 'headDim', 'dtype']);
       expect([ref.embedDim, ref.numHeads, ref.numKeyValueHeads, ref.headDim], `${what}: dims`).toEqual([mha.embedDim, mha.numHeads, mha.numKeyValueHeads, mha.headDim]);
       for (const options of [{ batch: 1, maxLength: 2 }, { batch: 2, window: 3 }]) {
         const [cache, refCache] = [mha.createCache(options), ref.createCache(options)];
@@ -468,18 +468,18 @@ describe('the plain-JS twins mirror the runtime API', () => {
     const t = (shape: number[], seed: number) => tensor(shape, seed, -0.5, 0.5);
     const gruW = (i: number, prefix = '') => ({ [`${prefix}weight_ih_l0`]: t([3 * Hd, i], 1), [`${prefix}weight_hh_l0`]: t([3 * Hd, Hd], 2), [`${prefix}bias_ih_l0`]: t([3 * Hd], 3), [`${prefix}bias_hh_l0`]: t([3 * Hd], 4) });
     const gru = { inputSize: I, hiddenSize: Hd, weights: gruW(I) };
-    expectSameMembers('gru', rt.gru(gru), reference.gru(gru), ['inputSize', 'hiddenSize']);
+    expectSameMembers('gru', rt.gru(gru), reference.gru(gru), ['inputSize', 'hiddenSize', 'dtype']);
     expectSameMembers('embedding', rt.embedding(t([V, Hd], 5)), reference.embedding(t([V, Hd], 5)), ['numEmbeddings', 'embeddingDim', 'dtype']);
     const decoder = {
       'embedding.weight': t([V, Hd], 6), 'attention.Wa.weight': t([Hd, Hd], 7), 'attention.Wa.bias': t([Hd], 8), 'attention.Ua.weight': t([Hd, Hd], 9),
       'attention.Ua.bias': t([Hd], 10), 'attention.Va.weight': t([1, Hd], 11), 'attention.Va.bias': t([1], 12), ...gruW(2 * Hd, 'gru.'), 'out.weight': t([V, Hd], 13), 'out.bias': t([V], 14),
     };
     const [dec, refDec] = [rt.attnDecoderRNN(decoder), reference.attnDecoderRNN(decoder)];
-    expectSameMembers('attnDecoderRNN', dec, refDec, ['hiddenSize', 'vocabSize']);
+    expectSameMembers('attnDecoderRNN', dec, refDec, ['hiddenSize', 'vocabSize', 'dtype']);
     const hs = t([2, 3, Hd], 15);
     expectSameMembers('attnDecoderRNN bound', dec.bind(hs), refDec.bind(hs), ['batch', 'sourceLength', 'hiddenSize']);
     const model = { encoder: { 'embedding.weight': t([6, Hd], 16), ...gruW(Hd, 'gru.') }, decoder, sos: 0, eos: 1 };
-    expectSameMembers('gruSeq2seq', rt.gruSeq2seq(model), reference.gruSeq2seq(model), ['hiddenSize', 'sos', 'eos']);
+    expectSameMembers('gruSeq2seq', rt.gruSeq2seq(model), reference.gruSeq2seq(model), ['hiddenSize', 'sos', 'eos', 'dtype']);
   });
 
   it('the twins reject what the runtime rejects: unknown option names, wrong shapes', () => {

@@ -5,8 +5,10 @@
 // Rows path (m < DIRECT_M: a decode step's matrix–vector product): each weight row is streamed
 // once per pair of rows of x, eight values per 16-byte load converted and multiplied into the
 // same four accumulators, in the same order, as the f32 rows path (rows.ts rowPartials,
-// dot2x4Rows, dot1x4Rows, simd.ts dot): so a row of x gives the same bits alone or in a pair, and
-// the same bits as gemm on the widened matrix.
+// dot2x4Rows, rowDot; the scalar build dot1x4RowsScalar, simd.ts dot): so a row of x gives the
+// same bits alone or in a pair, and the same bits as gemm on the widened matrix. A single row of x
+// (a decode step) takes one weight row per pass of one loop (rowDotHalf), as rows.ts rowNT does:
+// four rows' loops in sequence in one loop body read memory at about half the bandwidth.
 // Packed path (m ≥ DIRECT_M): per k block, each 8-row panel of W is widened into a small f32
 // strip (8 × KC floats in the scratch, behind the packed block) and packed from there by packB;
 // the packed panels are exactly gemm's for the widened matrix, and gemm's micro-kernels run on them.
@@ -88,11 +90,20 @@ function rows2Half(a: usize, lda4: usize, w: usize, ldw2: usize, c: usize, ldc4:
   }
 }
 
-/** C[j] (op)= a·W[j, :] for j0 ≤ j < n; columns 4 at a time, then 1 (as rows.ts rowNT). */
+/**
+ * C[j] (op)= a·W[j, :] for j0 ≤ j < n (as rows.ts rowNT). SIMD: one weight row per pass of one
+ * loop (rowDotHalf), the format a constant in each loop; scalar: columns 4 at a time, then 1.
+ */
 function rowHalf(a: usize, w: usize, ldw2: usize, c: usize, j0: i32, n: i32, k: i32, bf16: bool, finite: bool, bias: usize, addC: bool): void {
   let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    if (bf16) for (; j < n; j++) store1(c + (<usize>j << 2), rowDotHalf(a, w + <usize>j * ldw2, k, true, false), bias ? bias + (<usize>j << 2) : 0, addC);
+    else if (finite) for (; j < n; j++) store1(c + (<usize>j << 2), rowDotHalf(a, w + <usize>j * ldw2, k, false, true), bias ? bias + (<usize>j << 2) : 0, addC);
+    else for (; j < n; j++) store1(c + (<usize>j << 2), rowDotHalf(a, w + <usize>j * ldw2, k, false, false), bias ? bias + (<usize>j << 2) : 0, addC);
+    return;
+  }
   for (; j + 4 <= n; j += 4) {
-    dot1x4Half(a, w + <usize>j * ldw2, ldw2, c + (<usize>j << 2), k, bf16, finite, bias ? bias + (<usize>j << 2) : 0, addC);
+    dot1x4Half(a, w + <usize>j * ldw2, ldw2, c + (<usize>j << 2), k, bf16, bias ? bias + (<usize>j << 2) : 0, addC);
   }
   for (; j < n; j++) {
     store1(c + (<usize>j << 2), dotHalf(a, w + <usize>j * ldw2, k, bf16), bias ? bias + (<usize>j << 2) : 0, addC);
@@ -117,6 +128,20 @@ function dot2x4Half(a: usize, lda4: usize, w: usize, ldw2: usize, c: usize, ldc4
   }
   store4(c, r0, bias, addC);
   store4(c + ldc4, r1, bias, addC);
+}
+
+/**
+ * x·f32(w) over k values (SIMD builds), as rows.ts rowDot sums a row: lane 0 of what dot2x4Half
+ * computes for one row — the partials summed (p0 + p2) + (p1 + p3), then the k mod 4 tail terms
+ * one madd each — so a row of x gives the same bits alone or in a pair.
+ */
+@inline function rowDotHalf(x: usize, w: usize, k: i32, bf16: bool, finite: bool): f32 {
+  const p = partials16(x, w, k, bf16, finite);
+  let s = (f32x4.extract_lane(p, 0) + f32x4.extract_lane(p, 2)) + (f32x4.extract_lane(p, 1) + f32x4.extract_lane(p, 3));
+  for (let i = k & ~3; i < k; i++) {
+    s = f32x4.extract_lane(madd4(v128.load32_splat(x + (<usize>i << 2)), f32x4.splat(halfToF32(<u32>load<u16>(w + (<usize>i << 1)), bf16)), f32x4.splat(s)), 0);
+  }
+  return s;
 }
 
 /** partials16 with the format a constant in each branch, so the loop has no test of it. */
@@ -160,24 +185,17 @@ function dot2x4Half(a: usize, lda4: usize, w: usize, ldw2: usize, c: usize, ldc4
   return f32x4.replace_lane(t, 3, halfToF32(<u32>load<u16>(r0 + stride * 3 + off), bf16));
 }
 
-/** C[0:4] (op)= [a·W0, a·W1, a·W2, a·W3], Wr = w + r·ldw2: four dot products of length k (as rows.ts dot1x4Rows). */
-function dot1x4Half(a: usize, w: usize, ldw2: usize, c: usize, k: i32, bf16: bool, finite: bool, bias: usize, addC: bool): void {
+/** Scalar build: C[0:4] (op)= [a·W0, a·W1, a·W2, a·W3], Wr = w + r·ldw2, four dot products of length k (as rows.ts dot1x4RowsScalar). */
+function dot1x4Half(a: usize, w: usize, ldw2: usize, c: usize, k: i32, bf16: bool, bias: usize, addC: bool): void {
   const w1 = w + ldw2, w2 = w1 + ldw2, w3 = w2 + ldw2;
-  if (ASC_FEATURE_SIMD) {
-    let r = hsum4x4(halfPartials(a, w, k, bf16, finite), halfPartials(a, w1, k, bf16, finite), halfPartials(a, w2, k, bf16, finite), halfPartials(a, w3, k, bf16, finite));
-    // k tail (k mod 4 terms)
-    for (let i = k & ~3; i < k; i++) r = madd4(v128.load32_splat(a + (<usize>i << 2)), gatherHalf4(w, ldw2, <usize>i << 1, bf16), r);
-    store4(c, r, bias, addC);
-  } else {
-    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-    // sr = Σ_{kk<i} a[kk]·Wr[kk]
-    for (let i: usize = 0; i < <usize>k; i++) {
-      const x = load<f32>(a + (i << 2)), o = i << 1;
-      s0 += x * halfToF32(<u32>load<u16>(w + o), bf16); s1 += x * halfToF32(<u32>load<u16>(w1 + o), bf16);
-      s2 += x * halfToF32(<u32>load<u16>(w2 + o), bf16); s3 += x * halfToF32(<u32>load<u16>(w3 + o), bf16);
-    }
-    store4Scalar(c, s0, s1, s2, s3, 4, bias, addC);
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  // sr = Σ_{kk<i} a[kk]·Wr[kk]
+  for (let i: usize = 0; i < <usize>k; i++) {
+    const x = load<f32>(a + (i << 2)), o = i << 1;
+    s0 += x * halfToF32(<u32>load<u16>(w + o), bf16); s1 += x * halfToF32(<u32>load<u16>(w1 + o), bf16);
+    s2 += x * halfToF32(<u32>load<u16>(w2 + o), bf16); s3 += x * halfToF32(<u32>load<u16>(w3 + o), bf16);
   }
+  store4Scalar(c, s0, s1, s2, s3, 4, bias, addC);
 }
 
 /** a·f32(w) over k values, in simd.ts dot's order: four lanes (i ≡ l mod 4), hsum, then the tail. */

@@ -11,12 +11,16 @@
 //     inputs tokenized once by its tokenizer, then mean_pooling: tokenization excluded).
 //   onnxruntime-web / -node InferenceSessions on the checkpoint's onnx/model.onnx (mode 'ids'
 //     only: session.run on the token ids, then mean pooling in JS).
+// At dtype 'q8' / 'q4' each of them runs the file transformers.js loads for that dtype,
+// onnx/model_quantized.onnx / onnx/model_q4.onnx (the pipelines get dtype 'q8' / 'q4'; the raw
+// sessions open the file), written next to model.onnx by encoder-checkpoint.mjs.
 // Messages to the child: prepare, result, slice, dispose → { ok, value | error }.
 import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ONNX_FILES } from './onnx-quant.mjs';
 
 export const ENCODER_PEERS = [
   { id: 'tjs-web-1t', label: 'transformers.js wasm 1T', kind: 'tjs', flavor: 'web', threads: 1, pkg: '@huggingface/transformers' },
@@ -28,6 +32,11 @@ export const ENCODER_PEERS = [
   { id: 'ort-node-1t', label: 'ort-node session 1T', kind: 'ort', flavor: 'node', threads: 1, pkg: 'onnxruntime-node' },
   { id: 'ort-node-2t', label: 'ort-node session 2T', kind: 'ort', flavor: 'node', threads: 2, pkg: 'onnxruntime-node' },
 ];
+
+/** The peers at each dtype ('f32', 'q8', 'q4'): ids and labels carry the dtype and the file. */
+export function encoderPeerSpecs(dtypes = ['f32']) {
+  return dtypes.flatMap((dtype) => ENCODER_PEERS.map((p) => (dtype === 'f32' ? { ...p, dtype } : { ...p, dtype, id: `${p.id}-${dtype}`, label: `${p.label} ${dtype} (${ONNX_FILES[dtype]})` })));
+}
 
 const installed = (dir, pkg) => existsSync(join(dir, 'node_modules', pkg, 'package.json'));
 export const peerVersion = (dir, pkg) => JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version;
@@ -79,7 +88,7 @@ export async function makeEncoderPeer(spec, peersDir, w) {
     tjs.env.allowLocalModels = true;
     tjs.env.localModelPath = w.cacheDir.endsWith('/') ? w.cacheDir : `${w.cacheDir}/`;
     const session_options = spec.flavor === 'web' ? { executionProviders: ['wasm'] } : { intraOpNumThreads: spec.threads, interOpNumThreads: 1 };
-    const extractor = await tjs.pipeline('feature-extraction', w.name, { dtype: 'fp32', ...(spec.flavor === 'web' ? { device: 'auto' } : {}), session_options });
+    const extractor = await tjs.pipeline('feature-extraction', w.name, { dtype: spec.dtype === 'f32' ? 'fp32' : spec.dtype, ...(spec.flavor === 'web' ? { device: 'auto' } : {}), session_options });
     if (spec.flavor === 'web' && tjs.env.backends.onnx.wasm.numThreads !== spec.threads) throw new Error(`onnxruntime-web runs ${tjs.env.backends.onnx.wasm.numThreads} threads, not ${spec.threads}`);
     const inputs = extractor.tokenizer(texts, { padding: true, truncation: true });
     return {
@@ -104,7 +113,7 @@ export async function makeEncoderPeer(spec, peersDir, w) {
     ort.env.wasm.numThreads = spec.threads;
     ort.env.logLevel = 'error';
   } else ort = require('onnxruntime-node');
-  const file = join(w.dir, 'onnx', 'model.onnx');
+  const file = join(w.dir, 'onnx', ONNX_FILES[spec.dtype ?? 'f32']);
   const options = spec.flavor === 'web' ? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' } : { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: spec.threads, interOpNumThreads: 1 };
   const session = await ort.InferenceSession.create(spec.flavor === 'web' ? readFileSync(file) : file, options);
   const t = (data) => new ort.Tensor('int64', BigInt64Array.from(data, BigInt), [b, l]);
@@ -133,9 +142,10 @@ const CHILD = fileURLToPath(import.meta.url);
  * The peer contenders: { id, label, threads, status, modes, prepare(w) → { result(), slice(mode, options), dispose() }, close() }.
  * Not installed (or `peersDir` false): the status says so.
  */
-export function encoderPeers(peersDir) {
-  return ENCODER_PEERS.map((spec) => {
-    const base = { id: spec.id, label: spec.label, group: 'peer', kind: spec.kind, flavor: spec.flavor, threads: spec.threads, modes: spec.kind === 'tjs' ? ['texts', 'ids'] : ['ids'] };
+export function encoderPeers(peersDir, dtypes = ['f32']) {
+  // left out: one row per peer, not one per dtype
+  return encoderPeerSpecs(peersDir ? dtypes : dtypes.slice(0, 1)).map((spec) => {
+    const base = { id: spec.id, label: spec.label, group: 'peer', kind: spec.kind, flavor: spec.flavor, threads: spec.threads, dtype: spec.dtype, modes: spec.kind === 'tjs' ? ['texts', 'ids'] : ['ids'] };
     if (!peersDir) return { ...base, status: 'left out (--no-peers)' };
     if (!installed(peersDir, spec.pkg)) return { ...base, status: `not installed (${spec.pkg} in ${peersDir})` };
     return { ...base, status: 'ok', ...childHost(spec, peersDir) };

@@ -16,8 +16,12 @@
 //   encoderLayerGraph: torch.nn.TransformerEncoderLayer (post- or pre-norm, ReLU or erf GELU),
 //              weights as initializers: plain ops with LayerNormalization (opset 17), or the
 //              attention core as the fused MultiHeadAttention op.
+//   bertGraph: a Hugging Face BertModel as its ONNX export, float32 or quantized as transformers.js
+//              ships it (onnx-quant.mjs).
 // Inputs that are resident for the workload (the encoder states of a decoder step) may be baked in
 // as initializers, the closest onnxruntime comes to keeping them resident.
+
+import { gatherOps, linearOps } from './onnx-quant.mjs';
 
 // ---- protobuf writer -------------------------------------------------------------------------
 const utf8 = new TextEncoder();
@@ -67,6 +71,11 @@ function valueInfo(field, name, shape, type = FLOAT) {
 export function initializer(name, data, shape) {
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return msg(5, [...shape.map((d) => int(1, d)), int(2, FLOAT), str(8, name), bytes(9, raw)]);
+}
+/** An initializer of any element type: `data` a typed array, `type` onnx.proto's TensorProto.DataType (UINT8 2, INT8 3, …). */
+export function typedInitializer(name, data, shape, type) {
+  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return msg(5, [...shape.map((d) => int(1, d)), int(2, type), str(8, name), bytes(9, raw)]);
 }
 export function int64Initializer(name, values) {
   const data = BigInt64Array.from(values.map(BigInt));
@@ -538,14 +547,15 @@ export function decoderStepGraph({ e, heads, ff, s, eps = 1e-5, weights, memoryK
  * `weights`: the state dict by name (Float32Arrays), HF's names (embeddings.*, encoder.layer.N.*).
  * onnxruntime's optimizer (level 'all', its default) fuses this into its Attention, SkipLayerNorm and
  * BiasGelu kernels when it runs it; that is what its users get.
+ * `dtype` 'q8' | 'q4': the file transformers.js ships as onnx/model_quantized.onnx / model_q4.onnx
+ * (onnx-quant.mjs: q8 per output column, 7-bit, as its converter quantizes BERT; the embedding tables
+ * uint8 for q8).
  */
-export function bertGraph({ layers, hidden: e, heads, ff, eps = 1e-12, weights }) {
+export function bertGraph({ layers, hidden: e, heads, ff, eps = 1e-12, weights, dtype = 'f32' }) {
   const d = e / heads;
   const W = (name) => weights[name];
+  const table = (name) => [W(name), [W(name).length / e, e]];
   const inits = [
-    initializer('word', W('embeddings.word_embeddings.weight'), [W('embeddings.word_embeddings.weight').length / e, e]),
-    initializer('position', W('embeddings.position_embeddings.weight'), [W('embeddings.position_embeddings.weight').length / e, e]),
-    initializer('token_type', W('embeddings.token_type_embeddings.weight'), [W('embeddings.token_type_embeddings.weight').length / e, e]),
     initializer('emb_ln_w', W('embeddings.LayerNorm.weight'), [e]),
     initializer('emb_ln_b', W('embeddings.LayerNorm.bias'), [e]),
     int64Scalar('i0', 0), int64Scalar('i1', 1),
@@ -559,13 +569,14 @@ export function bertGraph({ layers, hidden: e, heads, ff, eps = 1e-12, weights }
     initializer('scale', Float32Array.of(1 / Math.sqrt(d)), []),
   ];
   const ln = (x, w, b, y) => node('LayerNormalization', [x, w, b], [y], { attrs: [intAttr('axis', -1), floatAttr('epsilon', eps)] });
-  const nodes = [
-    node('Gather', ['word', 'input_ids'], ['we']),
-    node('Shape', ['input_ids'], ['ids_shape']),
-    node('Gather', ['ids_shape', 'i1'], ['seq_len'], { attrs: [intAttr('axis', 0)] }),
-    node('Range', ['i0', 'seq_len', 'i1'], ['position_ids']),
-    node('Gather', ['position', 'position_ids'], ['pe']),
-    node('Gather', ['token_type', 'token_type_ids'], ['te']),
+  const nodes = [];
+  const linear = linearOps(dtype, nodes, inits, { perChannel: true, reduceRange: true });
+  const gather = gatherOps(dtype, nodes, inits);
+  gather('word', ...table('embeddings.word_embeddings.weight'), 'input_ids', 'we');
+  nodes.push(node('Shape', ['input_ids'], ['ids_shape']), node('Gather', ['ids_shape', 'i1'], ['seq_len'], { attrs: [intAttr('axis', 0)] }), node('Range', ['i0', 'seq_len', 'i1'], ['position_ids']));
+  gather('position', ...table('embeddings.position_embeddings.weight'), 'position_ids', 'pe');
+  gather('token_type', ...table('embeddings.token_type_embeddings.weight'), 'token_type_ids', 'te');
+  nodes.push(
     node('Add', ['we', 'pe'], ['wpe']),
     node('Add', ['wpe', 'te'], ['emb']),
     ln('emb', 'emb_ln_w', 'emb_ln_b', 'h0'),
@@ -573,21 +584,21 @@ export function bertGraph({ layers, hidden: e, heads, ff, eps = 1e-12, weights }
     node('Unsqueeze', ['mask_f', 'unsq_axes'], ['mask_4d']),
     node('Sub', ['one', 'mask_4d'], ['mask_inv']),
     node('Mul', ['mask_inv', 'fmin'], ['mask_add']),
-  ];
+  );
   let h = 'h0';
   for (let i = 0; i < layers; i++) {
     const p = `encoder.layer.${i}.`;
     const n = (s) => `l${i}_${s}`;
-    const lin = (name, wName, rows, cols) => inits.push(initializer(n(`${name}_wt`), transposed(W(`${p}${wName}.weight`), rows, cols), [cols, rows]), initializer(n(`${name}_b`), W(`${p}${wName}.bias`), [rows]));
-    const apply = (x, name, y) => nodes.push(node('MatMul', [x, n(`${name}_wt`)], [n(`${name}_mm`)]), node('Add', [n(`${name}_mm`), n(`${name}_b`)], [y]));
+    // x · Wᵀ + b of the Linear `wName` [rows, cols]
+    const apply = (x, name, wName, rows, cols, y) => {
+      linear(x, n(`${name}_wt`), W(`${p}${wName}.weight`), rows, cols, n(`${name}_mm`));
+      inits.push(initializer(n(`${name}_b`), W(`${p}${wName}.bias`), [rows]));
+      nodes.push(node('Add', [n(`${name}_mm`), n(`${name}_b`)], [y]));
+    };
     for (const m of ['query', 'key', 'value']) {
-      lin(m, `attention.self.${m}`, e, e);
-      apply(h, m, n(`${m}_p`));
+      apply(h, m, `attention.self.${m}`, e, e, n(`${m}_p`));
       nodes.push(node('Reshape', [n(`${m}_p`), 'split_shape'], [n(`${m}_4d`)]), node('Transpose', [n(`${m}_4d`)], [n(`${m}_h`)], { attrs: [intsAttr('perm', m === 'key' ? [0, 2, 3, 1] : [0, 2, 1, 3])] }));
     }
-    lin('attn_out', 'attention.output.dense', e, e);
-    lin('ff_in', 'intermediate.dense', ff, e);
-    lin('ff_out', 'output.dense', e, ff);
     inits.push(
       initializer(n('ln1_w'), W(`${p}attention.output.LayerNorm.weight`), [e]), initializer(n('ln1_b'), W(`${p}attention.output.LayerNorm.bias`), [e]),
       initializer(n('ln2_w'), W(`${p}output.LayerNorm.weight`), [e]), initializer(n('ln2_b'), W(`${p}output.LayerNorm.bias`), [e]),
@@ -597,16 +608,16 @@ export function bertGraph({ layers, hidden: e, heads, ff, eps = 1e-12, weights }
       node('Softmax', [n('sm')], [n('p')], { attrs: [intAttr('axis', -1)] }), node('MatMul', [n('p'), n('value_h')], [n('ctx')]),
       node('Transpose', [n('ctx')], [n('ctx_t')], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }), node('Reshape', [n('ctx_t'), 'merge_shape'], [n('attn')]),
     );
-    apply(n('attn'), 'attn_out', n('o'));
+    apply(n('attn'), 'attn_out', 'attention.output.dense', e, e, n('o'));
     nodes.push(node('Add', [n('o'), h], [n('r1')]), ln(n('r1'), n('ln1_w'), n('ln1_b'), n('h1')));
-    apply(n('h1'), 'ff_in', n('f1'));
+    apply(n('h1'), 'ff_in', 'intermediate.dense', ff, e, n('f1'));
     nodes.push(node('Div', [n('f1'), 'sqrt2'], [n('g_div')]), node('Erf', [n('g_div')], [n('g_erf')]), node('Add', [n('g_erf'), 'one'], [n('g_add')]), node('Mul', [n('f1'), n('g_add')], [n('g_mul')]), node('Mul', [n('g_mul'), 'half'], [n('act')]));
-    apply(n('act'), 'ff_out', n('f2'));
+    apply(n('act'), 'ff_out', 'output.dense', e, ff, n('f2'));
     const out = i === layers - 1 ? 'last_hidden_state' : n('out');
     nodes.push(node('Add', [n('f2'), n('h1')], [n('r2')]), ln(n('r2'), n('ln2_w'), n('ln2_b'), out));
     h = out;
   }
   const INT64 = 7;
   const dims = ['batch_size', 'sequence_length'];
-  return model(nodes, [['input_ids', dims, INT64], ['attention_mask', dims, INT64], ['token_type_ids', dims, INT64]], [['last_hidden_state', [...dims, e]]], inits, [['', 17]]);
+  return model(nodes, [['input_ids', dims, INT64], ['attention_mask', dims, INT64], ['token_type_ids', dims, INT64]], [['last_hidden_state', [...dims, e]]], inits, [['', 17], ...(dtype === 'q4' ? [['com.microsoft', 1]] : [])]);
 }

@@ -5,16 +5,21 @@
 // past_key_values.N.key / .value inputs and present.N.key / .value outputs [1, kv heads, positions,
 // head dim] (optimum's names), the logits of the last position only. Weights are float32
 // initializers; the tied head is a Gemm with transB on the embedding table (one copy).
-import { initializer, int64Initializer, intAttr, intsAttr, model, node, transposed } from './onnx-graph.mjs';
+// dtype 'q8' | 'q4': the files transformers.js ships as onnx/model_quantized.onnx / model_q4.onnx
+// (onnx-quant.mjs; q8 per tensor and full-range, as its converter quantizes llama / qwen2). There the
+// head is the MatMul an export of a tied lm_head has (x · embedᵀ), quantized like the other matrices:
+// q8 an int8 copy of the table beside the uint8 one the Gather reads, q4 MatMulNBits on the table
+// while the Gather reads it as float32.
+import { initializer, int64Initializer, intAttr, intsAttr, model, node } from './onnx-graph.mjs';
+import { gatherOps, linearOps } from './onnx-quant.mjs';
 
 const INT64 = 7;
 
 /** config: Hugging Face config.json fields (llama, no biases); weight(name) → Float32Array in HF layout. */
-export function llamaOnnx(c, weight) {
+export function llamaOnnx(c, weight, { dtype = 'f32' } = {}) {
   const e = c.hidden_size, h = c.num_attention_heads, kv = c.num_key_value_heads, d = e / h, g = h / kv, ff = c.intermediate_size, V = c.vocab_size;
   const nodes = [];
   const inits = [
-    initializer('embed', weight('model.embed_tokens.weight'), [V, e]),
     initializer('eps', Float32Array.of(c.rms_norm_eps), []),
     initializer('two', Float32Array.of(2), []),
     initializer('scale', Float32Array.of(1 / Math.sqrt(d)), []),
@@ -48,21 +53,20 @@ export function llamaOnnx(c, weight) {
       node('Add', [`${out}_c`, `${out}_s`], [out]),
     );
   };
-  nodes.push(node('Gather', ['embed', 'input_ids'], ['h_0']));
+  const linear = linearOps(dtype, nodes, inits, { perChannel: false, reduceRange: false });
+  gatherOps(dtype, nodes, inits)('embed', weight('model.embed_tokens.weight'), [V, e], 'input_ids', 'h_0');
   const inputs = [['input_ids', [1, 'L'], INT64], ['cos', ['L', d]], ['sin', ['L', d]], ['mask', ['GL', 'T']]];
   const outputs = [['logits', [1, V]]];
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}`, hi = `h_${i}`, l = `l${i}`;
-    const W = (name, rows, cols) => {
-      inits.push(initializer(`${l}_${name}`, transposed(weight(`${p}.${name}.weight`), rows, cols), [cols, rows]));
-      return `${l}_${name}`;
-    };
+    // x · Wᵀ for the Linear `name` [rows, cols] → y
+    const mm = (x, name, rows, cols, y) => linear(x, `${l}_${name}`, weight(`${p}.${name}.weight`), rows, cols, y);
     inits.push(initializer(`${l}_in_norm`, weight(`${p}.input_layernorm.weight`), [e]), initializer(`${l}_post_norm`, weight(`${p}.post_attention_layernorm.weight`), [e]));
     rms(hi, `${l}_in_norm`, `${l}_x`);
+    mm(`${l}_x`, 'self_attn.q_proj', h * d, e, `${l}_q`);
+    mm(`${l}_x`, 'self_attn.k_proj', kv * d, e, `${l}_k`);
+    mm(`${l}_x`, 'self_attn.v_proj', kv * d, e, `${l}_v`);
     nodes.push(
-      node('MatMul', [`${l}_x`, W('self_attn.q_proj', h * d, e)], [`${l}_q`]),
-      node('MatMul', [`${l}_x`, W('self_attn.k_proj', kv * d, e)], [`${l}_k`]),
-      node('MatMul', [`${l}_x`, W('self_attn.v_proj', kv * d, e)], [`${l}_v`]),
       node('Reshape', [`${l}_q`, 'q_shape'], [`${l}_q4`]), node('Transpose', [`${l}_q4`], [`${l}_qh`], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }),
       node('Reshape', [`${l}_k`, 'kv_shape'], [`${l}_k4`]), node('Transpose', [`${l}_k4`], [`${l}_kh`], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }),
       node('Reshape', [`${l}_v`, 'kv_shape'], [`${l}_v4`]), node('Transpose', [`${l}_v4`], [`${l}_vh`], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }),
@@ -83,27 +87,25 @@ export function llamaOnnx(c, weight) {
       node('Reshape', [`${l}_ctx`, 'heads'], [`${l}_ctxh`]),
       node('Transpose', [`${l}_ctxh`], [`${l}_ctxt`], { attrs: [intsAttr('perm', [0, 2, 1, 3])] }),
       node('Reshape', [`${l}_ctxt`, 'merge'], [`${l}_attn`]),
-      node('MatMul', [`${l}_attn`, W('self_attn.o_proj', e, h * d)], [`${l}_o`]),
-      node('Add', [hi, `${l}_o`], [`${l}_h1`]),
     );
+    mm(`${l}_attn`, 'self_attn.o_proj', e, h * d, `${l}_o`);
+    nodes.push(node('Add', [hi, `${l}_o`], [`${l}_h1`]));
     rms(`${l}_h1`, `${l}_post_norm`, `${l}_y`);
-    nodes.push(
-      node('MatMul', [`${l}_y`, W('mlp.gate_proj', ff, e)], [`${l}_gate`]),
-      node('Sigmoid', [`${l}_gate`], [`${l}_sig`]),
-      node('Mul', [`${l}_gate`, `${l}_sig`], [`${l}_silu`]),
-      node('MatMul', [`${l}_y`, W('mlp.up_proj', ff, e)], [`${l}_up`]),
-      node('Mul', [`${l}_silu`, `${l}_up`], [`${l}_m`]),
-      node('MatMul', [`${l}_m`, W('mlp.down_proj', e, ff)], [`${l}_down`]),
-      node('Add', [`${l}_h1`, `${l}_down`], [`h_${i + 1}`]),
-    );
+    mm(`${l}_y`, 'mlp.gate_proj', ff, e, `${l}_gate`);
+    mm(`${l}_y`, 'mlp.up_proj', ff, e, `${l}_up`);
+    nodes.push(node('Sigmoid', [`${l}_gate`], [`${l}_sig`]), node('Mul', [`${l}_gate`, `${l}_sig`], [`${l}_silu`]), node('Mul', [`${l}_silu`, `${l}_up`], [`${l}_m`]));
+    mm(`${l}_m`, 'mlp.down_proj', e, ff, `${l}_down`);
+    nodes.push(node('Add', [`${l}_h1`, `${l}_down`], [`h_${i + 1}`]));
     inputs.push([`past_key_values.${i}.key`, [1, kv, 'P', d]], [`past_key_values.${i}.value`, [1, kv, 'P', d]]);
     outputs.push([`present.${i}.key`, [1, kv, 'T', d]], [`present.${i}.value`, [1, kv, 'T', d]]);
   }
   inits.push(initializer('final_norm', weight('model.norm.weight'), [e]));
   nodes.push(node('Slice', [`h_${c.num_hidden_layers}`, 'minus1', 'big', 'axis1'], ['h_last']));
   rms('h_last', 'final_norm', 'h_final');
-  nodes.push(node('Reshape', ['h_final', 'row'], ['h_row']), node('Gemm', ['h_row', 'embed'], ['logits'], { attrs: [intAttr('transB', 1)] }));
-  return model(nodes, inputs, outputs, inits, [['', 17]]);
+  nodes.push(node('Reshape', ['h_final', 'row'], ['h_row']));
+  if (dtype === 'f32') nodes.push(node('Gemm', ['h_row', 'embed'], ['logits'], { attrs: [intAttr('transB', 1)] }));
+  else linear('h_row', 'lm_head', weight('model.embed_tokens.weight'), V, e, 'logits');
+  return model(nodes, inputs, outputs, inits, [['', 17], ...(dtype === 'q4' ? [['com.microsoft', 1]] : [])]);
 }
 
 /** cos / sin [L, D] (rotate-half layout) for positions start … start + L − 1 and the additive causal mask [g·L, start + L]. */

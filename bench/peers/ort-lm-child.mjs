@@ -9,7 +9,7 @@ process.on('message', async (m) => {
     if (m.op === 'open') {
       const config = SHAPES[m.workload];
       const list = new Map(tensorList(config).map((t) => [t.name, t]));
-      contender = ortLmContender({ peersDir: m.peersDir, flavor: m.flavor, threads: m.threads, config, weight: (n) => halfToFloat(tensorHalf(list.get(n))) });
+      contender = ortLmContender({ peersDir: m.peersDir, flavor: m.flavor, threads: m.threads, dtype: m.dtype, config, weight: (n) => halfToFloat(tensorHalf(list.get(n))) });
       result = await contender.open();
       result.version = contender.version;
     } else if (m.op === 'run') result = await contender.run(m.job);

@@ -3,12 +3,23 @@
 // (one session.run for the prompt, then one per token with past_key_values fed back), greedy. The
 // web build reads its thread count once per process: its contender takes the count this process
 // was started with (ORT_WEB_THREADS, default 1).
+// dtype 'q8' / 'q4': the graph as transformers.js's model_quantized.onnx / model_q4.onnx
+// (onnx-quant.mjs), the rows' precision INT8 (int8 matrices, per tensor, activations quantized at run
+// time) and Q4 (MatMulNBits: 4-bit blocks of 32 with a float32 scale).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { llamaFeeds, llamaOnnx } from './onnx-lm.mjs';
+import { ONNX_FILES } from './onnx-quant.mjs';
+
+/** The row's id suffix, label suffix and precision for a dtype. */
+export const ORT_DTYPES = {
+  f32: { suffix: '', label: '', precision: 'F32' },
+  q8: { suffix: '-q8', label: ` q8 (${ONNX_FILES.q8})`, precision: 'INT8' },
+  q4: { suffix: '-q4', label: ` q4 (${ONNX_FILES.q4})`, precision: 'Q4' },
+};
 
 /** The k largest logits as { id, logprob } (log-softmax), best first. */
 export function topLogprobs(a, k) {
@@ -33,7 +44,7 @@ export function topLogprobs(a, k) {
  * threads next to a 1-thread one in this process. The child regenerates the weights from the
  * workload's seed (lm-weights.mjs).
  */
-export function ortLmRemote({ peersDir, flavor, threads, workload }) {
+export function ortLmRemote({ peersDir, flavor, threads, workload, dtype = 'f32' }) {
   let child, pending, seq = 0;
   const call = (msg) =>
     new Promise((resolve, reject) => {
@@ -41,11 +52,13 @@ export function ortLmRemote({ peersDir, flavor, threads, workload }) {
       pending = { id, resolve, reject };
       child.send({ ...msg, id });
     });
+  const dt = ORT_DTYPES[dtype];
   return {
-    id: `ort-${flavor}-${threads}t`,
-    label: `onnxruntime-${flavor} ${threads}T`,
+    id: `ort-${flavor}-${threads}t${dt.suffix}`,
+    label: `onnxruntime-${flavor} ${threads}T${dt.label}`,
     group: 'peer',
-    precision: 'F32',
+    precision: dt.precision,
+    dtype,
     threads,
     async open() {
       child = fork(fileURLToPath(new URL('./ort-lm-child.mjs', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -57,7 +70,7 @@ export function ortLmRemote({ peersDir, flavor, threads, workload }) {
         else p.resolve(m.result);
       });
       child.on('exit', (code) => pending?.reject(new Error(`the onnxruntime child exited (${code})`)));
-      const info = await call({ op: 'open', peersDir, flavor, threads, workload });
+      const info = await call({ op: 'open', peersDir, flavor, threads, workload, dtype });
       this.version = info.version;
       return info;
     },
@@ -72,7 +85,9 @@ export function ortLmRemote({ peersDir, flavor, threads, workload }) {
 }
 
 /** → a contender { id, label, …, open(), run(job), close() } for `flavor` 'web' | 'node'. */
-export function ortLmContender({ peersDir, flavor, threads, config, weight }) {
+export function ortLmContender({ peersDir, flavor, threads, config, weight, dtype = 'f32' }) {
+  const dt = ORT_DTYPES[dtype];
+  if (!dt) throw new Error(`ortLmContender: dtype '${dtype}' is not one of ${Object.keys(ORT_DTYPES).join(', ')}`);
   const require = createRequire(join(peersDir, 'package.json'));
   const pkg = flavor === 'web' ? 'onnxruntime-web' : 'onnxruntime-node';
   let ort, session, version;
@@ -94,17 +109,18 @@ export function ortLmContender({ peersDir, flavor, threads, config, weight }) {
     return session.run(feeds);
   };
   return {
-    id: `ort-${flavor}-${threads}t`,
-    label: `onnxruntime-${flavor} ${threads}T`,
+    id: `ort-${flavor}-${threads}t${dt.suffix}`,
+    label: `onnxruntime-${flavor} ${threads}T${dt.label}`,
     group: 'peer',
-    precision: 'F32',
+    precision: dt.precision,
+    dtype,
     threads,
     async open() {
       ort = require(pkg);
       version = JSON.parse(readFileSync(join(peersDir, 'node_modules', pkg, 'package.json'), 'utf8')).version;
       this.version = version;
       const t0 = performance.now();
-      const bytes = llamaOnnx(c, weight);
+      const bytes = llamaOnnx(c, weight, { dtype });
       const buildMs = performance.now() - t0;
       if (flavor === 'web') {
         ort.env.wasm.numThreads = threads;

@@ -55,6 +55,10 @@ export interface Kernels {
   gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
   /** dst[i] = f32(src[i]) for i < count: 16-bit floats of `format` (HALF_FORMAT) widened exactly. */
   widenHalf(src: number, dst: number, count: number, format: number): void;
+  /** q [rows, k] int8 and scales [rows, k/32] → out [rows, k] f32 (rows ldo floats apart): scale·q per block of 32. */
+  dequantizeRows8(q: number, scales: number, rows: number, k: number, out: number, ldo: number): void;
+  /** q [rows, k/2] bytes of Q4 pairs and scales [rows, k/32] → out [rows, k] f32 (rows ldo floats apart): scale·(q − 8). */
+  dequantizeRows4(q: number, scales: number, rows: number, k: number, out: number, ldo: number): void;
 
   /**
    * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
@@ -169,6 +173,8 @@ export const KERNEL_ARITY: Arity = {
   gemmHalfScratchBytes: 3,
   gemmHalf: 12,
   widenHalf: 4,
+  dequantizeRows8: 6,
+  dequantizeRows4: 6,
   softmax: 8,
   attentionWorkItems: 1,
   attentionScratchBytes: 1,

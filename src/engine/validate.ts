@@ -102,11 +102,18 @@ export interface HalfData {
   dtype: HalfDtype;
 }
 
-/** A safetensors tensor that kept its 16-bit patterns ({ bits, dtype: 'F16' | 'BF16', shape, data }). */
+/**
+ * A safetensors tensor that kept its 16-bit patterns ({ bits, dtype: 'F16' | 'BF16', shape, data }).
+ * Patterns behind a getter (a file read tensor by tensor) are read only when used.
+ */
 function halfDataOf(value: object): HalfData | undefined {
-  const { bits, dtype } = value as { bits?: unknown; dtype?: unknown };
-  if (!(bits instanceof Uint16Array) || (dtype !== 'F16' && dtype !== 'BF16')) return undefined;
-  return { bits, dtype: dtype === 'F16' ? 'f16' : 'bf16' };
+  const { dtype } = value as { dtype?: unknown };
+  if (dtype !== 'F16' && dtype !== 'BF16') return undefined;
+  const format = dtype === 'F16' ? 'f16' : 'bf16';
+  const own = Object.getOwnPropertyDescriptor(value, 'bits');
+  if (own?.get) return { dtype: format, get bits() { return own.get!.call(value) as Uint16Array; } };
+  const { bits } = value as { bits?: unknown };
+  return bits instanceof Uint16Array ? { bits, dtype: format } : undefined;
 }
 
 /** The tensor-like a checked 16-bit tensor came as: the patterns kept, `data` converted when read. */
@@ -132,7 +139,8 @@ export function checkTensor(name: string, value: unknown, heap: Heap): Checked {
     // the 16-bit patterns are checked and kept; `data` is converted only if someone reads it
     const dims = checkShape(`${name}.shape`, shape);
     const size = dims.reduce((a, b) => a * b, 1);
-    if (half.bits.length !== size) throw new RangeError(`${name}.bits has ${half.bits.length} elements but ${name}.shape ${formatShape(dims)} needs ${size}`);
+    const lazy = Object.getOwnPropertyDescriptor(half, 'bits')?.get !== undefined; // a file's tensor, its size checked when read
+    if (!lazy && half.bits.length !== size) throw new RangeError(`${name}.bits has ${half.bits.length} elements but ${name}.shape ${formatShape(dims)} needs ${size}`);
     const arg: Checked = { name, shape: dims, half };
     Object.defineProperty(arg, 'data', { enumerable: true, get: () => (value as TensorData).data });
     return arg;

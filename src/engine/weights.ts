@@ -1,7 +1,7 @@
 /** Module weights copied into Wasm memory once, at construction: all of them or none. */
 import { Tensor, type Heap } from './memory.js';
 import type { Checked } from './validate.js';
-import { asDtype, HalfMatrix, isHalfDtype, weightTally, type WeightDtype, type WeightMatrix } from './quantized.js';
+import { asDtype, countWeight, halfMatrix, isHalfMatrixData, isHalfDtype, isQuantizedData, Q8Matrix, Q8_BLOCK, type HalfMatrixData, type QuantizedData, type WeightDtype, type WeightMatrix } from './quantized.js';
 import { toHalfBits } from './half.js';
 import type { Workspace } from './workspace.js';
 
@@ -26,7 +26,7 @@ export function residentWeights<K extends string>(heap: Heap, args: Record<K, Ch
     for (const t of made) t.dispose();
     throw error;
   }
-  weightTally(heap).f32 += made.reduce((n, t) => n + 4 * t.size, 0);
+  for (const t of made) countWeight(heap, t);
   return out;
 }
 
@@ -36,16 +36,34 @@ export function ptrOf(t: Tensor | undefined): number {
 }
 
 /**
- * A checked matrix [rows, cols] made resident in `dtype`: 16-bit values are copied in as they are
- * when the file holds that dtype, else rounded to nearest even (f32 → f16 / bf16, bf16 ↔ f16; a
- * value beyond f16's range is a RangeError); f32, Q8 and Q4 as `asDtype`. Never an f32 copy in Wasm
- * memory on the way to 16 bits.
+ * A matrix weight [rows, cols] resident in `dtype`: f32 `{ data, shape }` is quantized a slice of rows
+ * at a time (the f32 matrix is never whole in Wasm memory) when `dtype` is 'q8' or 'q4' and cols is
+ * a multiple of 32, else copied in; QuantizedData (a file model.save() wrote) is copied in as it is.
+ * With 'f16' / 'bf16' the 16-bit values are copied in as they are when the tensor was read in that
+ * format (readSafetensors' keep16), else rounded to nearest even (f32 → f16 / bf16, bf16 ↔ f16; a
+ * value beyond f16's range is a RangeError naming the tensor): never an f32 copy in Wasm memory.
  */
-export function residentMatrix(ws: Workspace, w: Checked, dtype: WeightDtype): WeightMatrix {
-  const [rows, cols] = w.shape as [number, number];
-  if (isHalfDtype(dtype)) {
-    const source = w.tensor ? w.tensor.data : (w.half ?? w.data!);
-    return new HalfMatrix(ws.heap, toHalfBits(w.name, source, dtype), rows, cols, dtype);
+export function residentMatrix(ws: Workspace, value: Checked | QuantizedData | HalfMatrixData, dtype: WeightDtype): WeightMatrix {
+  if (isQuantizedData(value)) {
+    const q = Q8Matrix.fromData(ws, value);
+    countWeight(ws.heap, q);
+    return q;
   }
-  return asDtype(ws, residentWeights(ws.heap, { w }).w!, dtype);
+  if (isHalfMatrixData(value)) {
+    const [rows, cols] = value.shape;
+    return halfMatrix(ws.heap, isHalfDtype(dtype) ? toHalfBits('weight', value, dtype) : value.bits, rows, cols, isHalfDtype(dtype) ? dtype : value.dtype);
+  }
+  const [rows, cols] = value.shape as [number, number];
+  if (isHalfDtype(dtype)) {
+    const source = value.tensor ? value.tensor.data : (value.half ?? value.data!);
+    return halfMatrix(ws.heap, toHalfBits(value.name, source, dtype), rows, cols, dtype);
+  }
+  if (dtype === 'f32' || cols % Q8_BLOCK !== 0 || value.tensor) {
+    const t = residentWeights(ws.heap, { w: value }).w!;
+    if (dtype === 'f32' || cols % Q8_BLOCK !== 0) return t;
+    return asDtype(ws, t, dtype);
+  }
+  const q = Q8Matrix.fromFloats(ws, value.data!, rows, cols, dtype);
+  countWeight(ws.heap, q);
+  return q;
 }

@@ -4,11 +4,11 @@
  * sentence-transformers files (modules.json, the Pooling module's config.json,
  * sentence_bert_config.json) when present. From a folder (path, URL, picked files) or from objects.
  */
-import { readSafetensors, type SafetensorsTensor } from '../engine/safetensors.js';
+import { readSafetensorsLazily, type SafetensorsByteTensor, type SafetensorsTensor } from '../engine/safetensors.js';
 import { describe, type TensorLike } from '../engine/validate.js';
 import { isPickedFiles, openFolder, parseJson, type CheckpointFolder } from './files.js';
 
-export type StateDict = Record<string, SafetensorsTensor | TensorLike>;
+export type StateDict = Record<string, SafetensorsTensor | SafetensorsByteTensor | TensorLike>;
 
 /** A checkpoint already in memory (each JSON file parsed, the weights as bytes or a state_dict). */
 export interface CheckpointObjects {
@@ -59,17 +59,18 @@ export interface SentenceTransformersFiles {
 
 const OBJECT_KEYS = ['config', 'weights', 'tokenizer', 'tokenizerConfig', 'modules', 'pooling', 'sentenceBertConfig', 'generationConfig', 'chatTemplate'];
 
-export async function readCheckpoint(source: CheckpointSource, where: string): Promise<Checkpoint> {
+/** `keep16`: F16 / BF16 tensors of the files also carry their 16-bit patterns (a model loaded in f16 / bf16). */
+export async function readCheckpoint(source: CheckpointSource, where: string, keep16 = false): Promise<Checkpoint> {
   if (typeof source === 'string' || source instanceof URL || isPickedFiles(source)) {
-    return readFolder(await openFolder(source as string | URL | FileList, where), where);
+    return readFolder(await openFolder(source as string | URL | FileList, where), where, keep16);
   }
   if (typeof source !== 'object' || source === null) {
     throw new TypeError(`${where}: source must be a folder path or URL, the files of a picked folder, or { config, weights, tokenizer? }, received ${describe(source)}`);
   }
-  return fromObjects(source, where);
+  return fromObjects(source, where, keep16);
 }
 
-function fromObjects(source: CheckpointObjects, where: string): Checkpoint {
+function fromObjects(source: CheckpointObjects, where: string, keep16: boolean): Checkpoint {
   const unknown = Object.keys(source).filter((k) => !OBJECT_KEYS.includes(k));
   if (unknown.length) throw new TypeError(`${where}: source has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (expected ${OBJECT_KEYS.join(', ')})`);
   const record = (name: string, value: unknown): Record<string, unknown> | undefined => {
@@ -81,7 +82,7 @@ function fromObjects(source: CheckpointObjects, where: string): Checkpoint {
   if (!config) throw new TypeError(`${where}: source.config is missing (the parsed config.json)`);
   const w = source.weights;
   let weights: StateDict;
-  if (w instanceof Uint8Array || w instanceof ArrayBuffer) weights = readSafetensors(w, { keep16: true });
+  if (w instanceof Uint8Array || w instanceof ArrayBuffer) weights = readSafetensorsLazily(w, keep16);
   else if (typeof w === 'object' && w !== null && !Array.isArray(w) && !ArrayBuffer.isView(w)) weights = w as StateDict;
   else throw new TypeError(`${where}: source.weights must be model.safetensors's bytes or a state_dict (name → { data, shape }), received ${describe(w)}`);
   const tokenizer = record('tokenizer', source.tokenizer);
@@ -103,7 +104,7 @@ function fromObjects(source: CheckpointObjects, where: string): Checkpoint {
   };
 }
 
-async function readFolder(folder: CheckpointFolder, where: string): Promise<Checkpoint> {
+async function readFolder(folder: CheckpointFolder, where: string, keep16: boolean): Promise<Checkpoint> {
   const json = async (name: string): Promise<Record<string, unknown> | undefined> => {
     const bytes = await folder.read(name);
     if (bytes === undefined) return undefined;
@@ -116,7 +117,7 @@ async function readFolder(folder: CheckpointFolder, where: string): Promise<Chec
     json('generation_config.json'), folder.read('chat_template.jinja'),
   ]);
   if (!config) throw new Error(`${where}: config.json not found in ${folder.where} (looked for ${folder.locate('config.json')})`);
-  const weights = await readWeights(folder, where);
+  const weights = await readWeights(folder, where, keep16);
   let sentenceTransformers: SentenceTransformersFiles | undefined;
   if (modulesJson) {
     const list = modulesJson as unknown as unknown[];
@@ -164,9 +165,9 @@ function moduleTypes(list: unknown[], place: string): string[] {
 }
 
 /** model.safetensors, or every shard of model.safetensors.index.json merged (each name from the shard the index names). */
-async function readWeights(folder: CheckpointFolder, where: string): Promise<StateDict> {
+async function readWeights(folder: CheckpointFolder, where: string, keep16: boolean): Promise<StateDict> {
   const single = await folder.read('model.safetensors');
-  if (single) return readSafetensors(single, { keep16: true });
+  if (single) return readSafetensorsLazily(single, keep16);
   const indexBytes = await folder.read('model.safetensors.index.json');
   if (!indexBytes) {
     throw new Error(
@@ -183,7 +184,7 @@ async function readWeights(folder: CheckpointFolder, where: string): Promise<Sta
   const files = await Promise.all(shards.map(async (name) => {
     const bytes = await folder.read(name as string);
     if (!bytes) throw new Error(`${where}: the shard ${name as string} named in model.safetensors.index.json was not found (looked for ${folder.locate(name as string)})`);
-    return [name as string, readSafetensors(bytes, { keep16: true })] as const;
+    return [name as string, readSafetensorsLazily(bytes, keep16)] as const;
   }));
   const byShard = new Map(files);
   const weights: StateDict = {};

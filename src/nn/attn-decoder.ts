@@ -19,8 +19,9 @@
 import { Tensor } from '../engine/memory.js';
 import { checkLengths, checkOptions, checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { checkIds } from '../reference/ids.js';
-import { gruShapes, type GruWeights } from './gru.js';
-import { linear, linearRowwise, mat, matmulNN } from '../engine/linear.js';
+import { gruShapes } from './gru.js';
+import { linear, linearRowwise, mat, matmulNN, weightRows } from '../engine/linear.js';
+import { checkWeightDtype, matricesAs, type DtypeOption, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { FACTORED_LIMIT } from './seq2seq.js';
 import { checkNamed, checkNames, underPrefix } from '../engine/state-dict.js';
 import { residentWeights } from '../engine/weights.js';
@@ -65,14 +66,38 @@ export interface StepBuffers {
 
 interface DecoderWeights {
   emb: Tensor;
-  wa: Tensor; wab: Tensor; ua: Tensor; uab: Tensor; va: Tensor;
+  wa: WeightMatrix; wab: Tensor; ua: WeightMatrix; uab: Tensor; va: Tensor;
   vBias: number;
   /** Σ Va + bv: the constant of the factored score */
   vTotal: number;
-  gru: GruWeights;
-  out: Tensor; outb: Tensor;
+  /** W_ih[:, H:] [3H, H]: the GRU input projection of the context */
+  wihContext: WeightMatrix;
+  whh: WeightMatrix; bih: Tensor; bhh: Tensor;
+  out: WeightMatrix; outb: Tensor;
   /** [V, 3H]: embedding·W_ih[:, :H]ᵀ + b_ih, the input projection of every token */
   tokenGates: Tensor;
+}
+
+/** Options of `runtime.attnDecoderRNN`. */
+export interface AttnDecoderOptions {
+  /** Only the entries starting with this prefix, with it removed (e.g. 'decoder.'). */
+  prefix?: string;
+  /**
+   * The dtype of the Linear weights (attention.Wa, attention.Ua, the GRU's weight_ih and weight_hh,
+   * out): 'f32' (default, or 'fp32'), 'q8' or 'q4' (blocks of 32 inputs with an f32 scale each).
+   * The embedding, attention.Va and the biases stay f32, and so does every matrix when the hidden
+   * size is not a multiple of 32 (weight_ih is held as its two halves [3H, H], token and context).
+   */
+  dtype?: DtypeOption;
+}
+
+/** Columns [from, to) of a checked matrix [rows, cols], as a new checked matrix [rows, to − from]. */
+function columns(c: Checked, from: number, to: number): Checked {
+  const [rows, cols] = c.shape as [number, number];
+  const src = c.tensor ? c.tensor.data : c.data!;
+  const data = new Float32Array(rows * (to - from));
+  for (let r = 0; r < rows; r++) data.set(src.subarray(r * cols + from, r * cols + to), r * (to - from));
+  return { name: c.name, shape: [rows, to - from], data };
 }
 
 /** The decoder's state_dict names and shapes for hidden size H and vocabulary V. */
@@ -89,13 +114,16 @@ function decoderShapes(H: number, V: number): Record<string, number[]> {
 export class AttnDecoderRNN {
   readonly hiddenSize: number;
   readonly vocabSize: number;
+  /** The dtype of the Linear weights (options.dtype; 'fp32' reads 'f32'). */
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
   private readonly w: DecoderWeights;
 
   /** @internal use `runtime.attnDecoderRNN(...)` */
-  constructor(ws: Workspace, stateDict: Record<string, TensorLike>, options?: { prefix?: string }) {
+  constructor(ws: Workspace, stateDict: Record<string, TensorLike>, options?: AttnDecoderOptions) {
     const where = 'attnDecoderRNN';
-    const opts = checkOptions('options', options, ['prefix'], where);
+    const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
+    const dtype = checkWeightDtype(where, 'options.dtype', opts['dtype']);
     const under = underPrefix(where, stateDict, opts['prefix']);
     const { record, prefix } = under;
     // the names first, then H and V from the output layer, then every shape
@@ -108,26 +136,31 @@ export class AttnDecoderRNN {
     const vb = c['attention.Va.bias']!;
     const va = c['attention.Va.weight']!;
     const vData = va.tensor ? va.tensor.data : va.data!;
+    const wih = c['gru.weight_ih_l0']!;
     const t = residentWeights(ws.heap, {
       emb: c['embedding.weight'], wa: c['attention.Wa.weight'], wab: c['attention.Wa.bias'], ua: c['attention.Ua.weight'], uab: c['attention.Ua.bias'], va,
-      wih: c['gru.weight_ih_l0'], whh: c['gru.weight_hh_l0'], bih: c['gru.bias_ih_l0'], bhh: c['gru.bias_hh_l0'], out: c['out.weight'], outb: c['out.bias'],
+      wihToken: columns(wih, 0, H), wihContext: columns(wih, H, 2 * H), whh: c['gru.weight_hh_l0'], bih: c['gru.bias_ih_l0'], bhh: c['gru.bias_hh_l0'], out: c['out.weight'], outb: c['out.bias'],
     }) as Record<string, Tensor>;
+    const m = matricesAs(ws, t, ['wa', 'ua', 'wihToken', 'wihContext', 'whh', 'out'], dtype);
     const vBias = (vb.tensor ? vb.tensor.data : vb.data!)[0]!;
     this.ws = ws;
     this.hiddenSize = H;
     this.vocabSize = V;
+    this.dtype = dtype;
     let tokenGates: Tensor;
     try {
       tokenGates = new Tensor(ws.heap, [V, 3 * H]);
     } catch (error) {
-      for (const x of Object.values(t)) x.dispose();
+      for (const x of Object.values(m)) x.dispose();
       throw error;
     }
-    linear(ws, mat(t['emb']!.ptr, H), mat(t['wih']!.ptr, 2 * H), mat(tokenGates.ptr, 3 * H), V, 3 * H, H, { bias: t['bih']!.ptr });
+    // the token half of W_ih is only needed for this table
+    linear(ws, mat(t['emb']!.ptr, H), weightRows(m['wihToken']!), mat(tokenGates.ptr, 3 * H), V, 3 * H, H, { bias: t['bih']!.ptr });
+    m['wihToken']!.dispose();
     this.w = {
-      emb: t['emb']!, wa: t['wa']!, wab: t['wab']!, ua: t['ua']!, uab: t['uab']!, va: t['va']!, vBias,
+      emb: t['emb']!, wa: m['wa']!, wab: t['wab']!, ua: m['ua']!, uab: t['uab']!, va: t['va']!, vBias,
       vTotal: vData.reduce((a, x) => a + x, 0) + vBias,
-      gru: { wih: t['wih']!, whh: t['whh']!, bih: t['bih']!, bhh: t['bhh']! }, out: t['out']!, outb: t['outb']!, tokenGates,
+      wihContext: m['wihContext']!, whh: m['whh']!, bih: t['bih']!, bhh: t['bhh']!, out: m['out']!, outb: t['outb']!, tokenGates,
     };
   }
 
@@ -152,7 +185,7 @@ export class AttnDecoderRNN {
   /** Frees the resident weights; bound decoders stop working. Idempotent. */
   dispose(): void {
     const w = this.w;
-    for (const t of [w.emb, w.wa, w.wab, w.ua, w.uab, w.va, w.gru.wih, w.gru.whh, w.gru.bih, w.gru.bhh, w.out, w.outb, w.tokenGates]) t.dispose();
+    for (const t of [w.emb, w.wa, w.wab, w.ua, w.uab, w.va, w.wihContext, w.whh, w.bih, w.bhh, w.out, w.outb, w.tokenGates]) t.dispose();
   }
 
   /** @internal */
@@ -164,7 +197,7 @@ export class AttnDecoderRNN {
   projectSource(hs: number, length: number, keys: number, keysExp: number): number {
     const { ws, hiddenSize: H, w } = this;
     if (length === 0) return 0;
-    linear(ws, mat(hs, H), mat(w.ua.ptr, H), mat(keys, H), length, H, H, { bias: w.uab.ptr });
+    linear(ws, mat(hs, H), weightRows(w.ua), mat(keys, H), length, H, H, { bias: w.uab.ptr });
     return ws.kernels.expScale(keys, keysExp, length * H, 2, 1) <= FACTORED_LIMIT ? keysExp : 0;
   }
 
@@ -191,7 +224,7 @@ export class AttnDecoderRNN {
     const G = 3 * H, table = w.tokenGates.ptr >>> 2;
     for (let r = 0; r < rows; r++) f32.copyWithin((buf.gi >>> 2) + r * G, table + tokens[r]! * G, table + (tokens[r]! + 1) * G);
     // the query Wa·h + ba, then per row: scores, softmax, context into the second half
-    linearRowwise(ws, mat(buf.h, H), mat(w.wa.ptr, H), mat(buf.query, H), rows, H, H, { bias: w.wab.ptr });
+    linearRowwise(ws, mat(buf.h, H), weightRows(w.wa), mat(buf.query, H), rows, H, H, { bias: w.wab.ptr });
     for (let r = 0; r < rows; r++) {
       const j = buf.src[r]!;
       const S = sources.lengths[j]!;
@@ -205,10 +238,10 @@ export class AttnDecoderRNN {
       matmulNN(ws, mat(a, ld), mat(sources.hs[j]!, H), mat(buf.cat + 4 * (r * 2 * H + H), 2 * H), 1, H, S);
     }
     // the GRU cell over [e; c] and h, then the output layer and log_softmax
-    linearRowwise(ws, mat(buf.cat + 4 * H, 2 * H), mat(w.gru.wih.ptr + 4 * H, 2 * H), mat(buf.gi, 3 * H), rows, 3 * H, H, { accumulate: true });
-    linearRowwise(ws, mat(buf.h, H), mat(w.gru.whh.ptr, H), mat(buf.gh, 3 * H), rows, 3 * H, H, { bias: w.gru.bhh.ptr });
+    linearRowwise(ws, mat(buf.cat + 4 * H, 2 * H), weightRows(w.wihContext), mat(buf.gi, 3 * H), rows, 3 * H, H, { accumulate: true });
+    linearRowwise(ws, mat(buf.h, H), weightRows(w.whh), mat(buf.gh, 3 * H), rows, 3 * H, H, { bias: w.bhh.ptr });
     k.gruCell(buf.gi, 3 * H, buf.gh, 3 * H, buf.h, H, buf.hNext, H, rows, H);
-    linearRowwise(ws, mat(buf.hNext, H), mat(w.out.ptr, H), mat(buf.logits, V), rows, V, H, { bias: w.outb.ptr });
+    linearRowwise(ws, mat(buf.hNext, H), weightRows(w.out), mat(buf.logits, V), rows, V, H, { bias: w.outb.ptr });
     k.logSoftmax(buf.logits, V, rows, V);
   }
 

@@ -1,60 +1,109 @@
 /**
- * An embedding table [V, E], resident, in f32 or as 16-bit floats (f16 / bf16: half the bytes), and
- * its one operation: gather rows by id into f32 rows of Wasm memory (a 16-bit row is widened exactly
- * by the widenHalf kernel on the way). A language model's tied output head reads the same table in
- * place (`matrix`), so a 16-bit table is held once.
+ * An embedding table [V, E] resident in its dtype, read by rows: `gather` writes rows ids[i] as f32
+ * into Wasm memory. f32 tables copy the rows; Q8 and Q4 tables (the layouts of engine/quantized.ts,
+ * E a multiple of 32) dequantize the rows they read (dequantizeRows8 / dequantizeRows4:
+ * row = scale·q per block of 32); F16 and BF16 tables (any E) widen the rows they read exactly
+ * (widenHalf). The table is also the matrix of an output head tied to it (one copy).
+ * A table kind is a class with a dtype, `gather` and its held `matrix`.
  */
-import { residentWeights } from '../engine/weights.js';
-import { HalfMatrix, isHalfDtype, type WeightDtype } from '../engine/quantized.js';
-import { toHalfBits } from '../engine/half.js';
+import type { Mat } from '../engine/linear.js';
+import { HalfMatrix, Q8_BLOCK, Q8Matrix, isHalfMatrixData, isQuantizedData, type HalfMatrixData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Checked } from '../engine/validate.js';
-import type { Mat } from '../engine/linear.js';
+import { residentMatrix } from '../engine/weights.js';
 import type { Workspace } from '../engine/workspace.js';
 
-export class EmbeddingTable {
-  /** How the rows are held: 'f32', 'f16' or 'bf16'. */
-  readonly dtype: 'f32' | 'f16' | 'bf16';
+export interface EmbeddingTable {
+  /** The dtype the rows are held in. */
+  readonly dtype: WeightDtype;
   /** V */
   readonly rows: number;
   /** E */
   readonly cols: number;
-  /** The resident table [V, E]. */
-  readonly matrix: Tensor | HalfMatrix;
-  private readonly ws: Workspace;
+  /** The resident matrix [V, E] (a tied output head multiplies by it). */
+  readonly matrix: WeightMatrix;
+  readonly disposed: boolean;
+  /** Row i of `out` (ld out.ld floats) = row ids[i] as f32, for i < count; ids are checked (< V). */
+  gather(ids: ArrayLike<number>, count: number, out: Mat): void;
+  dispose(): void;
+}
 
-  /** @internal `dtype` 'f16' / 'bf16' holds the table in 16 bits (rounded to nearest even unless the file holds that format); any other dtype keeps it f32. */
-  constructor(ws: Workspace, arg: Checked, dtype: WeightDtype = 'f32') {
-    this.ws = ws;
-    [this.rows, this.cols] = arg.shape as [number, number];
-    if (isHalfDtype(dtype)) {
-      const source = arg.tensor ? arg.tensor.data : (arg.half ?? arg.data!);
-      this.matrix = new HalfMatrix(ws.heap, toHalfBits(arg.name, source, dtype), this.rows, this.cols, dtype);
-      this.dtype = dtype;
-    } else {
-      this.matrix = residentWeights(ws.heap, { table: arg }).table!;
-      this.dtype = 'f32';
-    }
+/** f32 rows, copied. */
+class F32Table implements EmbeddingTable {
+  readonly dtype = 'f32';
+  readonly rows: number;
+  readonly cols: number;
+  constructor(private readonly ws: Workspace, readonly matrix: Tensor) {
+    [this.rows, this.cols] = matrix.shape as [number, number];
   }
-
-  /** Row i of `out` (rows out.ld floats apart) = table[ids[i]] for i < count; ids already checked (< V). */
-  gather(ids: Int32Array, count: number, out: Mat): void {
-    const e = this.cols;
-    const m = this.matrix;
-    if (m instanceof HalfMatrix) {
-      for (let i = 0; i < count; i++) this.ws.kernels.widenHalf(m.ptr + 2 * ids[i]! * e, out.ptr + 4 * i * out.ld, e, m.format);
-      return;
-    }
-    const f32 = this.ws.heap.floats();
-    const base = m.ptr >>> 2;
-    for (let i = 0; i < count; i++) f32.copyWithin((out.ptr >>> 2) + i * out.ld, base + ids[i]! * e, base + (ids[i]! + 1) * e);
-  }
-
   get disposed(): boolean {
     return this.matrix.disposed;
   }
-
+  gather(ids: ArrayLike<number>, count: number, out: Mat): void {
+    const e = this.cols;
+    const f32 = this.ws.heap.floats();
+    const base = this.matrix.ptr >>> 2;
+    for (let i = 0; i < count; i++) f32.copyWithin((out.ptr >>> 2) + i * out.ld, base + ids[i]! * e, base + (ids[i]! + 1) * e);
+  }
   dispose(): void {
     this.matrix.dispose();
   }
+}
+
+/** Q8 or Q4 rows, dequantized as they are read. */
+class QuantizedTable implements EmbeddingTable {
+  readonly rows: number;
+  readonly cols: number;
+  constructor(private readonly ws: Workspace, readonly matrix: Q8Matrix) {
+    this.rows = matrix.rows;
+    this.cols = matrix.cols;
+  }
+  get dtype(): 'q8' | 'q4' {
+    return this.matrix.dtype;
+  }
+  get disposed(): boolean {
+    return this.matrix.disposed;
+  }
+  gather(ids: ArrayLike<number>, count: number, out: Mat): void {
+    const { matrix: m, cols: e } = this;
+    const kernel = m.dtype === 'q4' ? this.ws.kernels.dequantizeRows4 : this.ws.kernels.dequantizeRows8;
+    const scaleBytes = (4 * e) / Q8_BLOCK;
+    for (let i = 0; i < count; i++) kernel(m.q + ids[i]! * m.rowBytes, m.scales + ids[i]! * scaleBytes, 1, e, out.ptr + 4 * i * out.ld, out.ld);
+  }
+  dispose(): void {
+    this.matrix.dispose();
+  }
+}
+
+/** F16 or BF16 rows, widened exactly as they are read. */
+class HalfTable implements EmbeddingTable {
+  readonly rows: number;
+  readonly cols: number;
+  constructor(private readonly ws: Workspace, readonly matrix: HalfMatrix) {
+    this.rows = matrix.rows;
+    this.cols = matrix.cols;
+  }
+  get dtype(): 'f16' | 'bf16' {
+    return this.matrix.dtype;
+  }
+  get disposed(): boolean {
+    return this.matrix.disposed;
+  }
+  gather(ids: ArrayLike<number>, count: number, out: Mat): void {
+    const { matrix: m, cols: e } = this;
+    for (let i = 0; i < count; i++) this.ws.kernels.widenHalf(m.ptr + 2 * ids[i]! * e, out.ptr + 4 * i * out.ld, e, m.format);
+  }
+  dispose(): void {
+    this.matrix.dispose();
+  }
+}
+
+/**
+ * The table of a checked [V, E] weight in `dtype` ('q8' / 'q4' when E is a multiple of 32, else f32),
+ * 'f16' / 'bf16' (any E), or of QuantizedData / HalfMatrixData as saved (held as it is).
+ */
+export function embeddingTable(ws: Workspace, weight: Checked | QuantizedData | HalfMatrixData, dtype: WeightDtype): EmbeddingTable {
+  const m = residentMatrix(ws, weight, isQuantizedData(weight) || isHalfMatrixData(weight) ? weight.dtype : dtype);
+  if (m instanceof HalfMatrix) return new HalfTable(ws, m);
+  return m instanceof Q8Matrix ? new QuantizedTable(ws, m) : new F32Table(ws, m);
 }

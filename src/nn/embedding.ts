@@ -1,22 +1,16 @@
 /**
- * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident (f32, or 16-bit floats
- * with `dtype: 'f16' | 'bf16'`: half the bytes, rows widened exactly when gathered), so modules
- * gather their rows straight into Wasm memory (`gather`); `lookup` copies them out.
+ * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident (an EmbeddingTable:
+ * f32, F16 / BF16 rows widened or Q8 / Q4 rows dequantized as they are read), so the seq2seq modules gather their rows
+ * straight into Wasm memory (`gather`); `lookup` copies them out.
  */
 import { checkIds } from '../reference/ids.js';
 import { Tensor } from '../engine/memory.js';
 import { checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { mat, type Mat } from '../engine/linear.js';
+import type { WeightDtype } from '../engine/quantized.js';
+import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Workspace } from '../engine/workspace.js';
-import { EmbeddingTable } from './embedding-table.js';
-
-export interface EmbeddingOptions {
-  /** The state_dict prefix of `weight` (with a `{ weight }` record). */
-  prefix?: string;
-  /** How the table is held: 'f32' (default), or 'f16' / 'bf16' (rounded to nearest even unless the tensor was read as that format). */
-  dtype?: 'f32' | 'f16' | 'bf16';
-}
 
 /** The [V, E] table of `weight` or of a `{ weight }` state_dict (under `prefix`), checked. */
 export function checkEmbeddingWeight(where: string, weights: unknown, prefix: unknown, heap: Workspace['heap']): Checked {
@@ -35,27 +29,38 @@ export function checkEmbeddingWeight(where: string, weights: unknown, prefix: un
   return arg;
 }
 
+export interface EmbeddingOptions {
+  /** The state_dict prefix of `weight` (with a `{ weight }` record). */
+  prefix?: string;
+  /** How the table is held: 'f32' (default), or 'f16' / 'bf16' (rounded to nearest even unless the tensor was read as that format; rows widened exactly when gathered). */
+  dtype?: 'f32' | 'f16' | 'bf16';
+}
+
 export class Embedding {
   /** V: the vocabulary size. */
   readonly numEmbeddings: number;
   /** E: the width of a row. */
   readonly embeddingDim: number;
   /** How the table is held. */
-  readonly dtype: 'f32' | 'f16' | 'bf16';
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
   private readonly table: EmbeddingTable;
 
-  /** @internal use `runtime.embedding(...)` */
-  constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: EmbeddingOptions) {
+  /**
+   * @internal use `runtime.embedding(...)`; `options.dtype` 'f16' / 'bf16' holds the table in 16 bits;
+   * `dtype` (internal) 'q8' / 'q4' holds it quantized (E a multiple of 32).
+   */
+  constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: EmbeddingOptions, dtype: WeightDtype = 'f32') {
     const where = 'embedding';
     const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
-    const dtype = opts['dtype'] ?? 'f32';
-    if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new TypeError(`${where}: options.dtype must be 'f32', 'f16' or 'bf16', received ${describe(dtype)}`);
+    const asked = opts['dtype'];
+    if (asked !== undefined && asked !== 'f32' && asked !== 'f16' && asked !== 'bf16') throw new TypeError(`${where}: options.dtype must be 'f32', 'f16' or 'bf16', received ${describe(asked)}`);
+    if (asked !== undefined && asked !== 'f32') dtype = asked;
     const arg = checkEmbeddingWeight(where, weight, opts['prefix'], ws.heap);
     this.ws = ws;
     [this.numEmbeddings, this.embeddingDim] = arg.shape as [number, number];
-    this.table = new EmbeddingTable(ws, arg, dtype);
-    this.dtype = dtype;
+    this.table = embeddingTable(ws, arg, dtype);
+    this.dtype = this.table.dtype;
   }
 
   /** ids (any shape, flat) → their rows, [...shape, E] (shape defaults to [ids.length]). */
@@ -68,12 +73,10 @@ export class Embedding {
       if (n !== list.length) throw new RangeError(`shape ${formatShape(dims)} holds ${n} ids, received ${list.length}`);
     }
     const E = this.embeddingDim;
-    const count = list.length;
-    // the rows gathered (16-bit rows widened) into a temporary, then copied out
     return this.ws.run((temps) => {
-      const rows = temps.tensor([Math.max(1, count), E]);
-      this.table.gather(Int32Array.from(list), count, mat(rows.ptr, E));
-      return this.ws.heap.view(rows.ptr, count * E).slice();
+      const rows = temps.tensor([list.length, E]);
+      this.table.gather(list, list.length, mat(rows.ptr, E));
+      return rows.data.slice();
     });
   }
 

@@ -13,7 +13,8 @@ import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type 
 import { AttnDecoderRNN, type Sources, type StepBuffers } from './attn-decoder.js';
 import { sentencesOf, type TokenBatch } from '../reference/ids.js';
 import { gruShapes, type GruWeights } from './gru.js';
-import { linear, linearRowwise, mat } from '../engine/linear.js';
+import { linear, linearRowwise, mat, weightRows } from '../engine/linear.js';
+import { checkWeightDtype, matricesAs, type DtypeOption, type WeightDtype } from '../engine/quantized.js';
 import { Tensor } from '../engine/memory.js';
 import { checkNamed, checkNames, underPrefix } from '../engine/state-dict.js';
 import { residentWeights } from '../engine/weights.js';
@@ -36,6 +37,13 @@ export interface GruSeq2seqConfig {
   sos: number;
   /** The end token: a sentence stops after emitting it. */
   eos: number;
+  /**
+   * The dtype of the Linear weights of both halves (the encoder's GRU, and the decoder's attention.Wa,
+   * attention.Ua, GRU and out): 'f32' (default, or 'fp32'), 'q8' or 'q4' (blocks of 32 inputs with an
+   * f32 scale each). Embeddings, attention.Va and biases stay f32, and so does every matrix when the
+   * hidden size is not a multiple of 32.
+   */
+  dtype?: DtypeOption;
 }
 
 export interface GreedyOptions {
@@ -56,6 +64,8 @@ export class GruSeq2seq {
   readonly hiddenSize: number;
   readonly sos: number;
   readonly eos: number;
+  /** The dtype of the Linear weights (config.dtype; 'fp32' reads 'f32'). */
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
   private readonly encEmb: Tensor;
   private readonly encGru: GruWeights;
@@ -67,7 +77,8 @@ export class GruSeq2seq {
   /** @internal use `runtime.gruSeq2seq(...)` */
   constructor(ws: Workspace, config: GruSeq2seqConfig) {
     const where = 'gruSeq2seq';
-    const cfg = checkOptions('config', config, ['encoder', 'decoder', 'weights', 'encoderPrefix', 'decoderPrefix', 'sos', 'eos'], where);
+    const cfg = checkOptions('config', config, ['encoder', 'decoder', 'weights', 'encoderPrefix', 'decoderPrefix', 'sos', 'eos', 'dtype'], where);
+    const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
     const joint = cfg['weights'] !== undefined;
     if (joint && (cfg['encoder'] !== undefined || cfg['decoder'] !== undefined)) throw new TypeError(`${where}: give either weights (one state_dict) or encoder and decoder, not both`);
     if (!joint && (cfg['encoder'] === undefined || cfg['decoder'] === undefined)) throw new TypeError(`${where}: needs encoder and decoder (the EncoderRNN's and AttnDecoderRNN's state_dicts) or weights (both under prefixes)`);
@@ -84,21 +95,22 @@ export class GruSeq2seq {
     if (e.shape.length !== 2) throw new RangeError(`${where}: weights['${prefix}embedding.weight']: expected shape [V, H] (nn.Embedding(V, H).weight), received ${formatShape(e.shape)}`);
     const [vin, H] = e.shape as [number, number];
     const c = checkNamed(where, under, { 'embedding.weight': [vin, H], ...gruShapes(H, H, 'gru.') }, ws.heap, `the tutorial's EncoderRNN with hidden size ${H}`);
-    const decoder = new AttnDecoderRNN(ws, decAll, { prefix: decPrefix as string });
+    const decoder = new AttnDecoderRNN(ws, decAll, { prefix: decPrefix as string, dtype });
     try {
       if (decoder.hiddenSize !== H) throw new RangeError(`${where}: the decoder's hidden size ${decoder.hiddenSize} differs from the encoder's ${H}`);
       const sos = checkInteger(`${where}: sos`, cfg['sos'], 0, decoder.vocabSize - 1);
       const eos = checkInteger(`${where}: eos`, cfg['eos'], 0, decoder.vocabSize - 1);
-      const t = residentWeights(ws.heap, { emb: c['embedding.weight'], wih: c['gru.weight_ih_l0'], whh: c['gru.weight_hh_l0'], bih: c['gru.bias_ih_l0'], bhh: c['gru.bias_hh_l0'] });
-      this.encEmb = t.emb!;
-      this.encGru = { wih: t.wih!, whh: t.whh!, bih: t.bih!, bhh: t.bhh! };
+      const t = residentWeights(ws.heap, { emb: c['embedding.weight'], wih: c['gru.weight_ih_l0'], whh: c['gru.weight_hh_l0'], bih: c['gru.bias_ih_l0'], bhh: c['gru.bias_hh_l0'] }) as Record<'emb' | 'wih' | 'whh' | 'bih' | 'bhh', Tensor>;
+      const m = matricesAs(ws, t, ['wih', 'whh'], dtype);
+      this.encEmb = t.emb;
+      this.encGru = { wih: m.wih, whh: m.whh, bih: t.bih, bhh: t.bhh };
       try {
         this.encGates = new Tensor(ws.heap, [vin, 3 * H]);
       } catch (error) {
-        for (const x of Object.values(t)) x!.dispose();
+        for (const x of Object.values(m)) x.dispose();
         throw error;
       }
-      linear(ws, mat(t.emb!.ptr, H), mat(t.wih!.ptr, H), mat(this.encGates.ptr, 3 * H), vin, 3 * H, H, { bias: t.bih!.ptr });
+      linear(ws, mat(t.emb.ptr, H), weightRows(m.wih), mat(this.encGates.ptr, 3 * H), vin, 3 * H, H, { bias: t.bih.ptr });
       this.sos = sos;
       this.eos = eos;
     } catch (error) {
@@ -107,6 +119,7 @@ export class GruSeq2seq {
     }
     this.ws = ws;
     this.hiddenSize = H;
+    this.dtype = dtype;
     this.inputVocab = vin;
     this.decoder = decoder;
   }
@@ -196,7 +209,7 @@ export class GruSeq2seq {
     for (let t = 0; t < longest; t++) {
       while (live > 0 && list[order[live - 1]!]!.length <= t) live--;
       const prev = t === 0 ? mat(h0, H) : mat(hs + 4 * (t - 1) * H, ld);
-      linearRowwise(ws, prev, mat(w.whh.ptr, H), mat(gh, G), live, G, H, { bias: w.bhh.ptr });
+      linearRowwise(ws, prev, weightRows(w.whh), mat(gh, G), live, G, H, { bias: w.bhh.ptr });
       k.gruCell(gi + 4 * t * G, longest * G, gh, G, prev.ptr, prev.ld, hs + 4 * t * H, ld, live, H);
     }
     const sources: Sources = { hs: new Array(B), keys: new Array(B), keysExp: new Array(B), lengths: list.map((s) => s.length), maxLength: longest };

@@ -12,7 +12,8 @@
  */
 import { Tensor } from '../engine/memory.js';
 import { checkInteger, checkLengths, checkOptions, checkTensor, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
-import { linear, mat, type Mat } from '../engine/linear.js';
+import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
+import { checkWeightDtype, matricesAs, type DtypeOption, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { checkNamed, underPrefix } from '../engine/state-dict.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -24,6 +25,12 @@ export interface GruConfig {
   weights: Record<string, TensorLike>;
   /** Only the entries starting with this prefix, with it removed (e.g. 'encoder.gru.'). */
   prefix?: string;
+  /**
+   * The dtype of weight_ih and weight_hh: 'f32' (default, or 'fp32'), 'q8' or 'q4' (blocks of 32
+   * inputs with an f32 scale each; both products, the recurrent one included, run on the quantized
+   * rows). Biases stay f32, and so does a matrix whose input width is not a multiple of 32.
+   */
+  dtype?: DtypeOption;
 }
 
 export interface GruForwardOptions {
@@ -40,8 +47,8 @@ export interface GruResult {
 
 /** @internal The resident weights of a GRU layer (also the decoder's). */
 export interface GruWeights {
-  wih: Tensor;
-  whh: Tensor;
+  wih: WeightMatrix;
+  whh: WeightMatrix;
   bih: Tensor;
   bhh: Tensor;
 }
@@ -67,11 +74,11 @@ export function runGru(ws: Workspace, temps: Temps, w: GruWeights, x: Mat, batch
   const f32 = ws.heap.floats();
   if (h0 === 0) f32.fill(0, start >>> 2, (start >>> 2) + batch * H);
   f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + batch * length * H);
-  linear(ws, x, mat(w.wih.ptr, input), mat(gi, G), batch * length, G, input, { bias: w.bih.ptr });
+  linear(ws, x, weightRows(w.wih), mat(gi, G), batch * length, G, input, { bias: w.bih.ptr });
   for (let t = 0; t < length; t++) {
     // h of step t − 1 for every batch row: output rows t − 1 (L·H apart) or h0
     const prev = t === 0 ? mat(start, H) : mat(out.ptr + 4 * (t - 1) * H, length * H);
-    linear(ws, prev, mat(w.whh.ptr, H), mat(gh, G), batch, G, H, { bias: w.bhh.ptr });
+    linear(ws, prev, weightRows(w.whh), mat(gh, G), batch, G, H, { bias: w.bhh.ptr });
     // the cell over each run of rows still inside their sequence (all rows without lengths)
     for (let b0 = 0; b0 < batch;) {
       if (lengths && lengths[b0]! <= t) { b0++; continue; }
@@ -92,22 +99,27 @@ export function runGru(ws: Workspace, temps: Temps, w: GruWeights, x: Mat, batch
 export class GRU {
   readonly inputSize: number;
   readonly hiddenSize: number;
+  /** The dtype of weight_ih and weight_hh (config.dtype; 'fp32' reads 'f32'). */
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
   private readonly w: GruWeights;
 
   /** @internal use `runtime.gru(...)` */
   constructor(ws: Workspace, config: GruConfig) {
     const where = 'gru';
-    const cfg = checkOptions('config', config, ['inputSize', 'hiddenSize', 'weights', 'prefix'], where);
+    const cfg = checkOptions('config', config, ['inputSize', 'hiddenSize', 'weights', 'prefix', 'dtype'], where);
+    const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
     const input = checkInteger(`${where}: inputSize`, cfg['inputSize'], 1);
     const hidden = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
     const under = underPrefix(where, cfg['weights'], cfg['prefix']);
     const c = checkNamed(where, under, gruShapes(input, hidden), ws.heap, `nn.GRU(${input}, ${hidden}): gates r, z, n stacked`);
-    const t = residentWeights(ws.heap, { wih: c['weight_ih_l0'], whh: c['weight_hh_l0'], bih: c['bias_ih_l0'], bhh: c['bias_hh_l0'] });
+    const t = residentWeights(ws.heap, { wih: c['weight_ih_l0'], whh: c['weight_hh_l0'], bih: c['bias_ih_l0'], bhh: c['bias_hh_l0'] }) as Record<'wih' | 'whh' | 'bih' | 'bhh', Tensor>;
+    const m = matricesAs(ws, t, ['wih', 'whh'], dtype);
     this.ws = ws;
     this.inputSize = input;
     this.hiddenSize = hidden;
-    this.w = { wih: t.wih!, whh: t.whh!, bih: t.bih!, bhh: t.bhh! };
+    this.dtype = dtype;
+    this.w = { wih: m.wih, whh: m.whh, bih: t.bih, bhh: t.bhh };
   }
 
   /**
@@ -143,8 +155,8 @@ export class GRU {
     return ws.run((temps) => {
       const gi = temps.tensor([batch, 3 * H]).ptr, gh = temps.tensor([batch, 3 * H]).ptr, out = temps.tensor([batch, H]);
       const hp = temps.input(ha);
-      linear(ws, mat(temps.input(xa), I), mat(w.wih.ptr, I), mat(gi, 3 * H), batch, 3 * H, I, { bias: w.bih.ptr });
-      linear(ws, mat(hp, H), mat(w.whh.ptr, H), mat(gh, 3 * H), batch, 3 * H, H, { bias: w.bhh.ptr });
+      linear(ws, mat(temps.input(xa), I), weightRows(w.wih), mat(gi, 3 * H), batch, 3 * H, I, { bias: w.bih.ptr });
+      linear(ws, mat(hp, H), weightRows(w.whh), mat(gh, 3 * H), batch, 3 * H, H, { bias: w.bhh.ptr });
       ws.kernels.gruCell(gi, 3 * H, gh, 3 * H, hp, H, out.ptr, H, batch, H);
       return out.toArray();
     });

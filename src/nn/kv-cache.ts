@@ -4,8 +4,12 @@
  * `window` positions, position p in slot p mod window (a ring), so its memory stays bounded however
  * long the generation runs. Attention does not depend on the order of its keys (positions are in
  * the keys already, through RoPE, or absent), so a step attends over the slots as they are.
+ * A language model's cache keeps its keys in order instead (its prompts attend causally in one
+ * call): slot s holds position `first + s`, and a sliding-window layer raises `first` when it moves
+ * its newest positions to the front (see LMCache).
  */
-import type { Tensor } from '../engine/memory.js';
+import type { Heap, Tensor } from '../engine/memory.js';
+import { trackResident } from '../engine/resident.js';
 import { checkInteger } from '../engine/validate.js';
 
 export class KVCache {
@@ -17,10 +21,14 @@ export class KVCache {
   /** @internal */ readonly owner: object;
   /** @internal [B, capacity, Hk·Dh] */ readonly k: Tensor;
   /** @internal [B, capacity, Hk·Dh] */ readonly v: Tensor;
+  /** @internal The dtype the keys and values are held in (what memoryStats() files them under). */
+  readonly dtype = 'f32';
   private filled = 0;
+  private dropped = 0;
 
-  /** @internal use `mha.createCache(...)` */
-  constructor(owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
+  /** @internal use `mha.createCache(...)`; the cache counts in `heap`'s memoryStats() while it lives. */
+  constructor(heap: Heap, owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
+    trackResident(heap, 'caches', this.dtype, this, 4 * (k.size + v.size));
     this.owner = owner;
     this.k = k;
     this.v = v;
@@ -34,6 +42,16 @@ export class KVCache {
     return this.filled;
   }
 
+  /** @internal Bytes of Wasm memory the keys and values take. */
+  get bytes(): number {
+    return 4 * (this.k.size + this.v.size);
+  }
+
+  /** @internal The oldest position held: slot s holds position first + s (0 unless a language model's window layer dropped positions). */
+  get first(): number {
+    return this.dropped;
+  }
+
   get disposed(): boolean {
     return this.k.disposed;
   }
@@ -41,6 +59,7 @@ export class KVCache {
   /** Starts a new sequence (keeps the memory). */
   reset(): void {
     this.filled = 0;
+    this.dropped = 0;
   }
 
   /**
@@ -52,7 +71,9 @@ export class KVCache {
     if (this.window !== undefined && n !== this.filled && n !== 0) {
       throw new RangeError(`a sliding-window cache keeps only its last ${this.window} positions: truncate(${n}) cannot restore the ones it overwrote; reset() it instead`);
     }
+    if (n !== 0 && n < this.dropped) throw new RangeError(`truncate(${n}): the positions before ${this.dropped} were dropped; reset() instead`);
     this.filled = n;
+    if (n === 0) this.dropped = 0;
   }
 
   /** @internal The slot of the next position, throwing when a plain cache is full. */
@@ -67,6 +88,12 @@ export class KVCache {
   /** @internal Keys held after the next position is appended. */
   keysAfterAppend(): number {
     return Math.min(this.filled + 1, this.maxLength);
+  }
+
+  /** @internal Slots 0 … length − first − 1 hold positions first … length − 1 (after their keys and values were moved there). */
+  hold(first: number, length: number): void {
+    this.dropped = first;
+    this.filled = length;
   }
 
   /** @internal `count` positions were appended. */

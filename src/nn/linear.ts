@@ -6,7 +6,7 @@
 import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
 import { residentMatrix, residentWeights } from '../engine/weights.js';
-import { dtypeOf, isHalf, quantizedCopy, type HalfMatrix, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { dtypeOf, isQ8, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -22,25 +22,23 @@ export class Linear {
   readonly dtype: WeightDtype;
 
   /**
-   * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors), or
-   * `{ shared }`: a resident [out, in] matrix of another module, used in place (tied weights: an f32
-   * or 16-bit table is read as it is; with dtype 'q8' or 'q4' the head keeps its own quantized copy
-   * of an f32 table).
+   * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors; the
+   * weight f32, or QuantizedData as a saved model holds it), or `{ shared }`: a resident [out, in]
+   * matrix of another module, used in place in its dtype (a head tied to the input embeddings).
    */
-  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor | HalfMatrix }, dtype: WeightDtype = 'f32') {
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike | QuantizedData; bias?: TensorLike } | { shared: WeightMatrix }, dtype: WeightDtype = 'f32') {
     this.ws = ws;
     if ('shared' in weights) {
-      const table = weights.shared;
-      const copy = !isHalf(table) && (dtype === 'q8' || dtype === 'q4') ? quantizedCopy(ws, table, dtype) : undefined;
-      this.weight = copy ?? table;
-      this.dtype = dtypeOf(this.weight);
+      const m = weights.shared;
+      this.weight = m;
+      this.dtype = dtypeOf(m);
       this.bias = undefined;
-      this.shared = copy === undefined;
-      [this.outFeatures, this.inFeatures] = table.shape as [number, number];
+      this.shared = true;
+      [this.outFeatures, this.inFeatures] = isQ8(m) ? [m.rows, m.cols] : (m.shape as [number, number]);
       return;
     }
     this.shared = false;
-    const w = checkTensor(`${where}.weight`, weights.weight, ws.heap);
+    const w = isQuantizedData(weights.weight) ? weights.weight : checkTensor(`${where}.weight`, weights.weight, ws.heap);
     if (w.shape.length !== 2) throw new RangeError(`${where}.weight: expected shape [out, in] (nn.Linear), received ${formatShape(w.shape)}`);
     const [out, inp] = w.shape as [number, number];
     let b: Checked | undefined;
@@ -76,6 +74,11 @@ export class Linear {
   dispose(): void {
     if (!this.shared) this.weight.dispose();
     this.bias?.dispose();
+  }
+
+  /** @internal The held weight and bias (what a saved model writes). */
+  get held(): { weight: WeightMatrix; bias: Tensor | undefined } {
+    return { weight: this.weight, bias: this.bias };
   }
 
   /** @internal */

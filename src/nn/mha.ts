@@ -15,8 +15,8 @@ import { attendFused, attendMaterialised, type View } from '../ops/attend.js';
 import { KVCache } from './kv-cache.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { at, linear, mat, offset, weightRows, type Mat } from '../engine/linear.js';
-import { loadProjections, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
-import type { WeightDtype } from '../engine/quantized.js';
+import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
+import { checkWeightDtype, type DtypeOption, type WeightDtype } from '../engine/quantized.js';
 import { ropeTable, type RopeStyle } from '../ops/position.js';
 import { checkMask, checkVariants, variantFields, type AttentionMask, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -55,6 +55,12 @@ export interface MultiHeadAttentionConfig {
   weights: MultiHeadAttentionWeights | SplitProjectionWeights | Record<string, TensorLike>;
   /** Only the weights whose names start with this (removed), e.g. 'model.layers.0.self_attn.' of a whole model's state_dict. */
   prefix?: string;
+  /**
+   * The dtype the projection weights are held in: 'f32' (default, or 'fp32'), 'q8' or 'q4' (blocks
+   * of 32 inputs with an f32 scale each; the inputs of each product are rounded to int8 per block).
+   * Biases stay f32, and so does a projection whose input width is not a multiple of 32.
+   */
+  dtype?: DtypeOption;
 }
 
 export interface ForwardOptions {
@@ -100,14 +106,17 @@ export class MultiHeadAttention {
   readonly numHeads: number;
   readonly numKeyValueHeads: number;
   readonly headDim: number;
+  /** The dtype of the projection weights (config.dtype; 'fp32' reads 'f32'). */
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
   private readonly proj: Projections;
   private readonly rope: { style: 0 | 1; base: number } | undefined;
 
   /** @internal use `runtime.multiHeadAttention(...)` */
-  constructor(ws: Workspace, config: MultiHeadAttentionConfig, dtype: WeightDtype = 'f32') {
+  constructor(ws: Workspace, config: MultiHeadAttentionConfig) {
     const where = 'multiHeadAttention';
-    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix'], where);
+    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix', 'dtype'], where);
+    const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
     const e = checkInteger(`${where}: embedDim`, cfg['embedDim'], 1);
     const heads = checkInteger(`${where}: numHeads`, cfg['numHeads'], 1);
     if (e % heads !== 0) throw new RangeError(`${where}: embedDim ${e} must be divisible by numHeads ${heads}`);
@@ -133,7 +142,15 @@ export class MultiHeadAttention {
     this.numHeads = heads;
     this.numKeyValueHeads = kvHeads;
     this.headDim = e / heads;
-    this.proj = loadProjections(ws, where, weights, e, heads, kvHeads, bias, e / heads, dtype);
+    this.dtype = dtype;
+    this.proj = holdsQuantized(weights)
+      ? loadSavedProjections(ws, where, weights, e, heads, kvHeads, e / heads)
+      : projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
+  }
+
+  /** @internal The held projections (what a saved model writes). */
+  get held(): Projections {
+    return this.proj;
   }
 
   private assertLive(): void {
@@ -288,7 +305,7 @@ export class MultiHeadAttention {
       k.dispose();
       throw error;
     }
-    return new KVCache(this, k, v, batch, capacity, window);
+    return new KVCache(this.ws.heap, this, k, v, batch, capacity, window);
   }
 
   /**

@@ -5,7 +5,8 @@
  */
 import type { Tensor } from '../engine/memory.js';
 import { checkInteger, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
-import { linear, mat } from '../engine/linear.js';
+import { linear, mat, weightRows } from '../engine/linear.js';
+import { checkWeightDtype, matricesAs, type DtypeOption, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { residentWeights } from '../engine/weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import type { Workspace } from '../engine/workspace.js';
@@ -16,6 +17,11 @@ export interface SwigluFeedForwardConfig {
   /** `gate_proj.weight`, `up_proj.weight`, `down_proj.weight` (after `prefix`, e.g. 'model.layers.0.mlp.'). */
   weights: Record<string, TensorLike>;
   prefix?: string;
+  /**
+   * The dtype of the three weights: 'f32' (default, or 'fp32'), 'q8' or 'q4' (blocks of 32 inputs
+   * with an f32 scale each); a matrix whose input width is not a multiple of 32 stays f32.
+   */
+  dtype?: DtypeOption;
 }
 
 const NAMES = ['gate_proj.weight', 'up_proj.weight', 'down_proj.weight'];
@@ -23,15 +29,18 @@ const NAMES = ['gate_proj.weight', 'up_proj.weight', 'down_proj.weight'];
 export class SwigluFeedForward {
   readonly hiddenSize: number;
   readonly intermediateSize: number;
+  /** The dtype of the weights (config.dtype; 'fp32' reads 'f32'). */
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
-  private readonly gate: Tensor;
-  private readonly up: Tensor;
-  private readonly down: Tensor;
+  private readonly gate: WeightMatrix;
+  private readonly up: WeightMatrix;
+  private readonly down: WeightMatrix;
 
   /** @internal use `runtime.swigluFeedForward(...)` */
   constructor(ws: Workspace, config: SwigluFeedForwardConfig) {
     const where = 'swigluFeedForward';
-    const cfg = checkOptions('config', config, ['hiddenSize', 'intermediateSize', 'weights', 'prefix'], where);
+    const cfg = checkOptions('config', config, ['hiddenSize', 'intermediateSize', 'weights', 'prefix', 'dtype'], where);
+    const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
     const h = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
     const i = checkInteger(`${where}: intermediateSize`, cfg['intermediateSize'], 1);
     const under = underPrefix(where, cfg['weights'], cfg['prefix']);
@@ -43,10 +52,12 @@ export class SwigluFeedForward {
       return arg;
     };
     const t = residentWeights(ws.heap, { gate: check('gate_proj.weight', [i, h]), up: check('up_proj.weight', [i, h]), down: check('down_proj.weight', [h, i]) });
+    const held = matricesAs(ws, t as Record<'gate' | 'up' | 'down', Tensor>, ['gate', 'up', 'down'], dtype);
     this.ws = ws;
     this.hiddenSize = h;
     this.intermediateSize = i;
-    [this.gate, this.up, this.down] = [t.gate!, t.up!, t.down!];
+    this.dtype = dtype;
+    [this.gate, this.up, this.down] = [held.gate, held.up, held.down];
   }
 
   /** x [..., hiddenSize] → [..., hiddenSize]. */
@@ -60,11 +71,11 @@ export class SwigluFeedForward {
       const xm = mat(temps.input(arg), h);
       const g = mat(temps.tensor([rows, i]).ptr, i);
       const u = mat(temps.tensor([rows, i]).ptr, i);
-      linear(ws, xm, mat(this.gate.ptr, h), g, rows, i, h);
-      linear(ws, xm, mat(this.up.ptr, h), u, rows, i, h);
+      linear(ws, xm, weightRows(this.gate), g, rows, i, h);
+      linear(ws, xm, weightRows(this.up), u, rows, i, h);
       ws.kernels.swiglu(g.ptr, u.ptr, g.ptr, rows * i); // g = silu(g)·u
       const y = temps.tensor(arg.shape);
-      linear(ws, g, mat(this.down.ptr, i), mat(y.ptr, h), rows, h, i);
+      linear(ws, g, weightRows(this.down), mat(y.ptr, h), rows, h, i);
       return y.toArray();
     });
   }

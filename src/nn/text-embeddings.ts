@@ -2,20 +2,21 @@
  * The input embeddings of BERT-family encoders (Hugging Face's `BertEmbeddings`,
  * `RobertaEmbeddings`, DistilBERT's `Embeddings`), eval mode:
  *   e[i] = LayerNorm(word[ids[i]] + position[positions[i]] + tokenType[types[i]])
- * with the position and token-type tables and the norm each optional. The tables stay resident;
- * a call gathers rows straight into Wasm memory, and the sum is fused into the norm's residual add.
+ * with the position and token-type tables and the norm each optional. The tables stay resident
+ * (the word table in the model's dtype: f32, or Q8 / Q4 rows dequantized as they are gathered); a
+ * call gathers rows straight into Wasm memory, and the sum is fused into the norm's residual add.
  */
 import { checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { mat, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
-import type { HalfMatrix, WeightDtype } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
+import { isQuantizedData, type QuantizedData, type WeightDtype } from '../engine/quantized.js';
+import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
-import { EmbeddingTable } from './embedding-table.js';
 
 export interface TextEmbeddingsWeights {
-  /** [V, E] */
-  word: TensorLike;
+  /** [V, E]: f32, or Q8 / Q4 as a saved model holds it. */
+  word: TensorLike | QuantizedData;
   /** [P, E], learned absolute positions. */
   position?: TensorLike;
   /** [T, E], segment (token type) embeddings. */
@@ -32,17 +33,17 @@ export class TextEmbeddings {
   /** Rows of the token-type table (0: none). */
   readonly typeVocabSize: number;
   private readonly ws: Workspace;
-  private readonly tables: Record<'word' | 'position' | 'tokenType', EmbeddingTable | undefined>;
-  private readonly norm: Record<'normWeight' | 'normBias', Tensor | undefined>;
+  private readonly word: EmbeddingTable;
+  private readonly t: Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>;
   private readonly eps: number;
 
   /**
-   * @internal `names` says what each table is called in the checkpoint, for the errors. `dtype`
-   * 'f16' / 'bf16' holds the three tables in 16 bits (the norm stays f32); other dtypes keep them f32.
+   * @internal `names` says what each table is called in the checkpoint, for the errors; `dtype` is
+   * the word table's ('q8' / 'q4' hold it quantized when the hidden size is a multiple of 32).
    */
   constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>, dtype: WeightDtype = 'f32') {
     const heap = ws.heap;
-    const word = checkTensor(names.word, weights.word, heap);
+    const word = isQuantizedData(weights.word) ? weights.word : checkTensor(names.word, weights.word, heap);
     if (word.shape.length !== 2) throw new RangeError(`${names.word}: expected shape [vocab, hidden], received ${formatShape(word.shape)}`);
     const [vocab, e] = word.shape as [number, number];
     const table = (name: string, value: TensorLike | undefined): Checked | undefined => {
@@ -60,18 +61,11 @@ export class TextEmbeddings {
     const tokenType = table(names.tokenType, weights.tokenType);
     const normWeight = weights.norm ? vector(names.normWeight, weights.norm.weight) : undefined;
     const normBias = weights.norm ? vector(names.normBias, weights.norm.bias) : undefined;
-    const made: EmbeddingTable[] = [];
-    const resident = (arg: Checked | undefined) => {
-      if (arg === undefined) return undefined;
-      const t = new EmbeddingTable(ws, arg, dtype);
-      made.push(t);
-      return t;
-    };
+    this.t = residentWeights(heap, { position, tokenType, normWeight, normBias });
     try {
-      this.tables = { word: resident(word), position: resident(position), tokenType: resident(tokenType) };
-      this.norm = residentWeights(heap, { normWeight, normBias });
+      this.word = embeddingTable(ws, word, dtype);
     } catch (error) {
-      for (const t of made) t.dispose();
+      for (const x of Object.values(this.t)) x?.dispose();
       throw error;
     }
     this.ws = ws;
@@ -87,45 +81,50 @@ export class TextEmbeddings {
    * (< typeVocabSize), each of `rows` entries (positions / types undefined: the table is unused).
    */
   forwardRows(temps: Temps, ids: Int32Array, positions: Int32Array | undefined, types: Int32Array | undefined, rows: number, out: Mat): void {
-    const { ws, dim: e, tables: t } = this;
-    t.word!.gather(ids, rows, out);
-    const position = t.position && positions ? t.position : undefined;
-    const tokenType = t.tokenType && types ? t.tokenType : undefined;
-    if (!position && !tokenType && !this.norm.normWeight) return;
+    const { ws, dim: e, t } = this;
+    this.word.gather(ids, rows, out);
+    const extra = (t.position && positions) || (t.tokenType && types);
+    if (!extra && !t.normWeight) return;
     let residual = 0;
-    if (position || tokenType) {
+    if (extra) {
       // r[i] = position[positions[i]] + tokenType[types[i]]: added to the word rows inside the norm
       const r = mat(temps.tensor([rows, e]).ptr, e);
-      if (position) position.gather(positions!, rows, r);
-      if (tokenType) {
-        if (!position) tokenType.gather(types!, rows, r);
-        else {
-          const y = mat(temps.tensor([rows, e]).ptr, e);
-          tokenType.gather(types!, rows, y);
-          ws.kernels.addInPlace(r.ptr, y.ptr, rows * e);
-        }
+      // the allocation may have grown the memory: a view taken before it would write nowhere
+      const f32 = ws.heap.floats();
+      const pos = t.position && positions ? t.position.ptr >>> 2 : -1;
+      const typ = t.tokenType && types ? t.tokenType.ptr >>> 2 : -1;
+      for (let i = 0; i < rows; i++) {
+        const dst = (r.ptr >>> 2) + i * e;
+        const p = pos >= 0 ? pos + positions![i]! * e : -1;
+        const y = typ >= 0 ? typ + types![i]! * e : -1;
+        for (let j = 0; j < e; j++) f32[dst + j] = (p >= 0 ? f32[p + j]! : 0) + (y >= 0 ? f32[y + j]! : 0);
       }
       residual = r.ptr;
     }
-    const { normWeight, normBias } = this.norm;
-    if (normWeight) {
-      ws.kernels.layerNorm(out.ptr, out.ld, out.ptr, out.ld, rows, e, normWeight.ptr, normBias!.ptr, this.eps, residual, e);
+    if (t.normWeight) {
+      ws.kernels.layerNorm(out.ptr, out.ld, out.ptr, out.ld, rows, e, t.normWeight.ptr, t.normBias!.ptr, this.eps, residual, e);
     } else if (residual) {
       for (let i = 0; i < rows; i++) ws.kernels.addInPlace(out.ptr + 4 * i * out.ld, residual + 4 * i * e, e);
     }
   }
 
-  /** @internal The resident word table [V, E], f32 or 16-bit (a tied output head reads it in place). */
-  get wordTable(): Tensor | HalfMatrix {
-    return this.tables.word!.matrix;
+  /** @internal The resident word table [V, E] (a tied output head reads its matrix in place). */
+  get wordTable(): EmbeddingTable {
+    return this.word;
+  }
+
+  /** @internal The resident f32 tables and norm vectors (not the word table), by role. */
+  get tensors(): Readonly<Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>> {
+    return this.t;
   }
 
   dispose(): void {
-    for (const x of [...Object.values(this.tables), ...Object.values(this.norm)]) x?.dispose();
+    this.word.dispose();
+    for (const x of Object.values(this.t)) x?.dispose();
   }
 
   /** @internal */
   get disposed(): boolean {
-    return this.tables.word!.disposed;
+    return this.word.disposed;
   }
 }

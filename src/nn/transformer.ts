@@ -7,11 +7,12 @@
  * Everything stays in Wasm memory between the steps: the residual adds are fused into the layer
  * norms (post-norm) or into the epilogue of the projection that ends the sub-layer (pre-norm).
  */
-import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, halfTensorLike, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
+import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
 import { mat, linear, weightRows, type Mat } from '../engine/linear.js';
-import { type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { asDtype, checkWeightDtype, isQuantizedData, type DtypeOption, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
 import { residentMatrix, residentWeights } from '../engine/weights.js';
+import type { Projections } from './mha-weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { checkVariants, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -38,9 +39,15 @@ export interface TransformerLayerConfig {
   weights: Record<string, TensorLike>;
   /** Only the entries starting with this prefix, with it removed (e.g. 'encoder.layers.0.'). */
   prefix?: string;
+  /**
+   * The dtype of the Linear weights (attention projections, linear1, linear2): 'f32' (default, or
+   * 'fp32'), 'q8' or 'q4' (blocks of 32 inputs with an f32 scale each). Norms and biases stay f32,
+   * and so does a matrix whose input width is not a multiple of 32.
+   */
+  dtype?: DtypeOption;
 }
 
-const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'batchFirst', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'batchFirst', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix', 'dtype'];
 
 /**
  * An attention mask as `nn.Transformer*` layers take it (`src_mask`, `tgt_mask`, `memory_mask`):
@@ -93,7 +100,7 @@ const DECODER_OPTIONS = ['causal', 'memoryKeyLengths', 'tgtMask', 'memoryMask', 
 const ACTIVATION_KIND: Record<Activation, number> = { relu: ACTIVATION.relu, gelu: ACTIVATION.gelu, gelu_tanh: ACTIVATION.geluTanh };
 
 /** The resident feed-forward and norms of a layer. */
-interface Parts {
+export interface Parts {
   w1: WeightMatrix; b1: Tensor; w2: WeightMatrix; b2: Tensor;
   norms: { weight: Tensor; bias: Tensor }[];
 }
@@ -109,11 +116,13 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   const eps = checkFinite(`${where}: layerNormEps`, cfg['layerNormEps'], 1e-5);
   if (!(eps > 0)) throw new RangeError(`${where}: layerNormEps must be positive, received ${eps}`);
   const normFirst = checkBoolean(`${where}: normFirst`, cfg['normFirst']);
+  const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
   const under = underPrefix(where, cfg['weights'], cfg['prefix']);
   const { record: weights, prefix } = under;
   const batchFirst = cfg['batchFirst'] === undefined ? true : checkBoolean(`${where}: batchFirst`, cfg['batchFirst']);
   // dimFeedforward: linear1.weight's rows (when the weight is there: a missing one is reported below)
-  const w1 = weights['linear1.weight'] === undefined ? undefined : checkTensor(`${where}: weights['${prefix}linear1.weight']`, weights['linear1.weight'], ws.heap);
+  const w1Value = weights['linear1.weight'];
+  const w1 = w1Value === undefined ? undefined : isQuantizedData(w1Value) ? w1Value : checkTensor(`${where}: weights['${prefix}linear1.weight']`, w1Value, ws.heap);
   const rowsOfW1 = w1 && w1.shape.length === 2 ? w1.shape[0]! : undefined;
   let ff: number;
   if (cfg['dimFeedforward'] === undefined) ff = rowsOfW1 ?? 1;
@@ -132,19 +141,26 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   }
   for (let n = 1; n <= norms; n++) Object.assign(shapes, { [`norm${n}.weight`]: [e], [`norm${n}.bias`]: [e] });
   checkNames(where, under, Object.keys(shapes), { what: "the layer's state_dict", leaveSingleMissing: false });
-  const checked: Record<string, Checked> = {};
+  const checked: Record<string, Checked | QuantizedData> = {};
   for (const [name, shape] of Object.entries(shapes)) {
-    const arg = checkTensor(`${where}: weights['${prefix}${name}']`, weights[name], ws.heap);
+    const value = weights[name];
+    // a matrix as a saved model holds it (Q8 / Q4): the shape is checked, the values copied in as they are
+    const arg = isQuantizedData(value) ? value : checkTensor(`${where}: weights['${prefix}${name}']`, value, ws.heap);
     expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `dModel ${e}, dimFeedforward ${ff}`);
     checked[name] = arg;
   }
-  return { e, heads, ff, activation, eps, normFirst, batchFirst, checked };
+  return { e, heads, ff, activation, eps, normFirst, batchFirst, checked, dtype };
 }
 
 /** The feed-forward and norm weights resident (all or none; linear1/linear2 in `dtype`), then the attention modules. */
-function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number, dtype: WeightDtype): Parts {
-  const names: Record<string, Checked> = { b1: checked['linear1.bias']!, b2: checked['linear2.bias']! };
-  for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: checked[`norm${n}.weight`]!, [`n${n}b`]: checked[`norm${n}.bias`]! });
+function loadParts(ws: Workspace, checked: Record<string, Checked | QuantizedData>, norms: number, dtype: WeightDtype): Parts {
+  const vector = (name: string): Checked => {
+    const c = checked[name]!;
+    if (isQuantizedData(c)) throw new TypeError(`${name} is ${c.dtype}: only matrices are held quantized`);
+    return c;
+  };
+  const names: Record<string, Checked> = { b1: vector('linear1.bias'), b2: vector('linear2.bias') };
+  for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: vector(`norm${n}.weight`), [`n${n}b`]: vector(`norm${n}.bias`) });
   const t = residentWeights(ws.heap, names) as Record<string, Tensor>;
   let w1: WeightMatrix | undefined, w2: WeightMatrix | undefined;
   try {
@@ -160,13 +176,14 @@ function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: numbe
   return parts;
 }
 
-function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string, dtype: WeightDtype): MultiHeadAttention {
+function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked | QuantizedData>, name: string, dtype: WeightDtype): MultiHeadAttention {
   const w = (k: string) => checked[`${name}.${k}`]!;
-  const asInput = (c: Checked): TensorLike => c.tensor ?? (c.half ? halfTensorLike(c.half, c.shape, () => c.data!) : { data: c.data!, shape: c.shape });
+  // QuantizedData (a saved model's matrices) passes through to the module, which holds it as it is
+  const asInput = (c: Checked | QuantizedData) => (isQuantizedData(c) ? (c as unknown as TensorLike) : (c.tensor ?? { data: c.data!, shape: c.shape }));
   return new MultiHeadAttention(ws, {
-    embedDim: e, numHeads: heads,
+    embedDim: e, numHeads: heads, dtype,
     weights: { in_proj_weight: asInput(w('in_proj_weight')), in_proj_bias: asInput(w('in_proj_bias')), 'out_proj.weight': asInput(w('out_proj.weight')), 'out_proj.bias': asInput(w('out_proj.bias')) },
-  }, dtype);
+  });
 }
 
 /** Shared by both layers: the feed-forward sub-layer and the norms, on resident rows. */
@@ -182,6 +199,8 @@ class LayerCore {
     readonly nhead: number,
     /** Inputs and outputs [B, L, dModel] (true) or [L, B, dModel] (false). */
     readonly batchFirst: boolean,
+    /** The dtype of the Linear weights (config.dtype; 'fp32' reads 'f32'). */
+    readonly dtype: WeightDtype,
   ) {}
 
   /** y = norm_n(x (+ residual)) over rows of dModel. */
@@ -326,20 +345,25 @@ function checkEncoderInput(where: string, src: TensorLike, options: unknown, lay
 export class TransformerEncoderLayer extends LayerCore {
   private readonly selfAttn: MultiHeadAttention;
 
-  /** @internal use `runtime.transformerEncoderLayer(...)`; `dtype` is the Linear weights' (models loaded with a dtype). */
-  constructor(ws: Workspace, config: TransformerLayerConfig, dtype: WeightDtype = 'f32') {
+  /** @internal use `runtime.transformerEncoderLayer(...)` */
+  constructor(ws: Workspace, config: TransformerLayerConfig) {
     const where = 'transformerEncoderLayer';
     const c = checkLayer(ws, where, config, ['self_attn'], 2);
-    const parts = loadParts(ws, c.checked, 2, dtype);
+    const parts = loadParts(ws, c.checked, 2, c.dtype);
     let selfAttn: MultiHeadAttention;
     try {
-      selfAttn = attention(ws, c.e, c.heads, c.checked, 'self_attn', dtype);
+      selfAttn = attention(ws, c.e, c.heads, c.checked, 'self_attn', c.dtype);
     } catch (error) {
       for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
       throw error;
     }
-    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst);
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst, c.dtype);
     this.selfAttn = selfAttn;
+  }
+
+  /** @internal The held weights (what a saved model writes): the feed-forward and norms, and the attention's projections. */
+  get held(): { parts: Readonly<Parts>; attention: Projections } {
+    return { parts: this.parts, attention: this.selfAttn.held };
   }
 
   /**
@@ -435,17 +459,17 @@ export class TransformerDecoderLayer extends LayerCore {
   constructor(ws: Workspace, config: TransformerLayerConfig) {
     const where = 'transformerDecoderLayer';
     const c = checkLayer(ws, where, config, ['self_attn', 'multihead_attn'], 3);
-    const parts = loadParts(ws, c.checked, 3, 'f32');
+    const parts = loadParts(ws, c.checked, 3, c.dtype);
     const made: MultiHeadAttention[] = [];
     try {
-      made.push(attention(ws, c.e, c.heads, c.checked, 'self_attn', 'f32'));
-      made.push(attention(ws, c.e, c.heads, c.checked, 'multihead_attn', 'f32'));
+      made.push(attention(ws, c.e, c.heads, c.checked, 'self_attn', c.dtype));
+      made.push(attention(ws, c.e, c.heads, c.checked, 'multihead_attn', c.dtype));
     } catch (error) {
       for (const m of made) m.dispose();
       for (const t of [parts.w1, parts.b1, parts.w2, parts.b2, ...parts.norms.flatMap((n) => [n.weight, n.bias])]) t.dispose();
       throw error;
     }
-    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst);
+    super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst, c.dtype);
     [this.selfAttn, this.crossAttn] = made as [MultiHeadAttention, MultiHeadAttention];
   }
 
@@ -634,6 +658,7 @@ function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, 
   const cfg = checkOptions('config', config, [...CONFIG, 'numLayers', 'norm'], where);
   const numLayers = checkInteger(`${where}: numLayers`, cfg['numLayers'], 1);
   const useNorm = checkBoolean(`${where}: norm`, cfg['norm']);
+  checkWeightDtype(where, 'config.dtype', cfg['dtype']); // here, so that the error names the stack (each layer reads it again)
   const under = underPrefix(where, cfg['weights'] ?? {}, cfg['prefix']);
   const { prefix } = under;
   const all = under.all as Record<string, TensorLike>;
@@ -670,7 +695,7 @@ function loadStack<L extends { dispose(): void }>(ws: Workspace, where: string, 
 }
 
 /** What both stacks share: their layers, the optional final norm, and how they are freed. */
-class LayerStack<L extends { dispose(): void; readonly dModel: number }> {
+class LayerStack<L extends { dispose(): void; readonly dModel: number; readonly dtype: WeightDtype }> {
   readonly numLayers: number;
   readonly layers: readonly L[];
   protected readonly ws: Workspace;
@@ -684,6 +709,11 @@ class LayerStack<L extends { dispose(): void; readonly dModel: number }> {
     this.layers = layers;
     this.finalNorm = finalNorm;
     this.eps = eps;
+  }
+
+  /** The dtype of the layers' Linear weights (config.dtype; 'fp32' reads 'f32'). */
+  get dtype(): WeightDtype {
+    return this.layers[0]!.dtype;
   }
 
   /** The final norm, in place on rows of x (when the stack has one). */

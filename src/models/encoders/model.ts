@@ -12,11 +12,15 @@ import type { AttentionRuntime } from '../../runtime.js';
 import { ACTIVATION } from '../../engine/kernels.js';
 import { mat, type Mat } from '../../engine/linear.js';
 import { Tensor } from '../../engine/memory.js';
-import { checkOptions, describe, halfTensorLike, type TensorLike } from '../../engine/validate.js';
+import { checkOptions, describe, type TensorLike } from '../../engine/validate.js';
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { checkVariants, type Variants } from '../../ops/variants.js';
 import { Linear } from '../../nn/linear.js';
-import { tallySince, weightTally, type WeightDtype } from '../../engine/quantized.js';
+import { isQuantizedData, tallySince, weightTally, type QuantizedData, type WeightDtype } from '../../engine/quantized.js';
+import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
+import { SavedTensors } from '../saved-tensors.js';
+import { saveEncoder } from './saved.js';
+import { stackQuantized } from '../../nn/mha-weights.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
@@ -112,9 +116,9 @@ export class EncoderModel {
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
   readonly kind = 'encoder' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings are f32 too except with 'f16' / 'bf16', norms and biases always f32. */
+  /** The dtype of the Linear weights and the word table (loadModel's `dtype`); other tables, norms and biases are f32. */
   readonly dtype: WeightDtype;
-  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block; f16 / bf16: two bytes per weight). */
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
@@ -157,7 +161,7 @@ export class EncoderModel {
       for (const names of spec.layers) {
         const layer = new TransformerEncoderLayer(ws, {
           dModel: spec.hiddenSize, nhead: spec.numHeads, dimFeedforward: spec.intermediateSize,
-          activation: spec.activation, layerNormEps: spec.layerNormEps,
+          activation: spec.activation, layerNormEps: spec.layerNormEps, dtype,
           weights: {
             'self_attn.in_proj_weight': stack([w(names.query.weight), w(names.key.weight), w(names.value.weight)]),
             'self_attn.in_proj_bias': stack([w(names.query.bias), w(names.key.bias), w(names.value.bias)]),
@@ -167,7 +171,7 @@ export class EncoderModel {
             'norm1.weight': w(names.norm1.weight), 'norm1.bias': w(names.norm1.bias),
             'norm2.weight': w(names.norm2.weight), 'norm2.bias': w(names.norm2.bias),
           },
-        }, dtype);
+        });
         made.push(layer);
         this.layers.push(layer);
       }
@@ -252,6 +256,25 @@ export class EncoderModel {
     const input: EncoderInput = { inputIds: rows.map((r) => r.ids) };
     if (this.spec.typeVocabSize > 0) input.tokenTypeIds = rows.map((r) => r.typeIds);
     return input;
+  }
+
+  /** Bytes this model holds in Wasm memory: its weights by dtype (an encoder keeps no cache). */
+  residentBytes(): ResidentBytes {
+    const weights: BytesByDtype = {};
+    for (const [dtype, bytes] of Object.entries(this.weightBytes)) if (bytes > 0) weights[dtype] = bytes;
+    return { weights, caches: {} };
+  }
+
+  /**
+   * The weights as this model holds them (f32, or Q8 / Q4 with their scales), as the bytes of a
+   * safetensors file under the checkpoint's names: save it as model.safetensors beside the
+   * checkpoint's config.json and tokenizer files; loadModel reads it back without quantizing again.
+   */
+  save(): Uint8Array {
+    this.assertLive();
+    const out = new SavedTensors(this.ws.heap);
+    saveEncoder({ word: this.embeddings.wordTable.matrix, tables: this.embeddings.tensors, layers: this.layers, head: this.head }, this.spec, out);
+    return out.bytes(this.dtype, 'encoder');
   }
 
   /** Frees every weight. Idempotent. */
@@ -481,30 +504,20 @@ function rowsOf(name: string, value: TokenRows): number[][] {
   return Array.from({ length: b }, (_, i) => Array.from({ length: l }, (_, t) => v.data![i * l + t]!));
 }
 
-/**
- * q, k, v stacked along rows: [(3)·n, …] from three [n, …] tensors (in_proj_weight / in_proj_bias).
- * Tensors read as 16-bit floats (all in one format) stay 16-bit patterns, their f32 values made only if read.
- */
-function stack(parts: (TensorLike | undefined)[]): TensorLike {
+/** q, k, v stacked along rows: [(3)·n, …] from three [n, …] tensors (in_proj_weight / in_proj_bias). */
+function stack(parts: (TensorLike | QuantizedData | undefined)[]): { data: Float32Array; shape: number[] } | TensorLike {
+  // a saved model's quantized q, k, v matrices stack as they are (passed on to the layer, which holds them)
+  if (parts.every(isQuantizedData)) return stackQuantized(parts as QuantizedData[]) as unknown as TensorLike;
+  const arrays = parts.map((p) => dataOf(p as TensorLike | undefined));
   const shape = [...(parts[0] as unknown as { shape: readonly number[] }).shape];
   shape[0] = shape[0]! * parts.length;
-  const concat = <T extends Float32Array | Uint16Array>(out: T, arrays: ArrayLike<number>[]): T => {
-    let at = 0;
-    for (const a of arrays) (out.set(a, at), (at += a.length));
-    return out;
-  };
-  const widened = () => {
-    const arrays = parts.map((p) => dataOf(p));
-    return concat(new Float32Array(arrays.reduce((n, a) => n + a.length, 0)), arrays);
-  };
-  const halves = parts.map((p) => (p as { bits?: unknown; dtype?: unknown } | undefined));
-  const format = halves[0]?.dtype;
-  if ((format === 'F16' || format === 'BF16') && halves.every((h) => h?.bits instanceof Uint16Array && h.dtype === format)) {
-    const bits = halves.map((h) => h!.bits as Uint16Array);
-    let data: Float32Array | undefined;
-    return halfTensorLike({ bits: concat(new Uint16Array(bits.reduce((n, b) => n + b.length, 0)), bits), dtype: format === 'F16' ? 'f16' : 'bf16' }, shape, () => (data ??= widened()));
+  const data = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    data.set(a, at);
+    at += a.length;
   }
-  return { data: widened(), shape };
+  return { data, shape };
 }
 
 function dataOf(t: TensorLike | undefined): Float32Array {

@@ -6,37 +6,52 @@
  */
 import type { AttentionRuntime } from '../../runtime.js';
 import { mat, type Mat } from '../../engine/linear.js';
-import { describe } from '../../engine/validate.js';
+import { checkInteger, describe } from '../../engine/validate.js';
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
 import { FeedForward } from '../../nn/feed-forward.js';
 import type { KVCache } from '../../nn/kv-cache.js';
 import { Linear } from '../../nn/linear.js';
 import { tallySince, weightTally, type WeightDtype } from '../../engine/quantized.js';
+import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
 import { Norm } from '../../nn/norm.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { LMSpec, LMTensors } from './spec.js';
+import { saveLM } from './saved.js';
+import { SavedTensors } from '../saved-tensors.js';
 
 /**
  * The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. The
  * memory grows with use (doubling, up to maxLength), so a cache sized for a model's whole context
- * costs what the conversation holds, not what it could hold.
+ * costs what the conversation holds, not what it could hold. A sliding-window layer of window W
+ * needs only the last W − 1 positions before the ones it appends: it holds at most
+ * W − 1 + windowSlack (256; a longer prompt, W − 1 + its length, for that call), and when the next
+ * positions do not fit it moves its last W − 1 to the front, in order: once per windowSlack steps.
  */
 export class LMCache {
   readonly batch: number;
   readonly maxLength: number;
   /** @internal */ layers: KVCache[];
   /** @internal */ readonly owner: CausalLMModel;
+  /** @internal Each layer's sliding window, or undefined for a layer that keeps every position. */
+  readonly windows: readonly (number | undefined)[];
+  /** @internal Positions a sliding-window layer holds beyond window − 1 between moves. */
+  readonly windowSlack: number;
   /** @internal Leading padding slots of each sequence (a left-padded batch), set by its first forward. */
   pads: Int32Array | undefined;
+  /** Positions the layers that keep every position have room for (×2 on growth, at most maxLength). */
+  private room: number;
 
   /** @internal use `model.createCache()` */
-  constructor(owner: CausalLMModel, layers: KVCache[], batch: number, maxLength: number) {
+  constructor(owner: CausalLMModel, layers: KVCache[], batch: number, maxLength: number, room: number, windows: readonly (number | undefined)[], windowSlack: number) {
     this.owner = owner;
     this.layers = layers;
     this.batch = batch;
     this.maxLength = maxLength;
+    this.room = room;
+    this.windows = windows;
+    this.windowSlack = windowSlack;
   }
 
   /** Positions held (the position of the next token). */
@@ -44,14 +59,17 @@ export class LMCache {
     return this.layers[0]!.length;
   }
 
-  /** Positions the memory holds now (it grows up to maxLength). */
+  /**
+   * Positions the cache reaches before its memory grows: the size of the layers that keep every
+   * position; maxLength when only sliding-window layers remain to grow and they are at their bound.
+   */
   get capacity(): number {
-    return this.layers[0]!.maxLength;
+    return Math.min(...this.windows.map((w) => (w !== undefined && this.room >= w - 1 + this.windowSlack ? this.maxLength : this.room)));
   }
 
-  /** Bytes of Wasm memory the keys and values take now. */
+  /** Bytes of Wasm memory the keys and values take now (sliding-window layers: their bounded size). */
   get bytes(): number {
-    return this.layers.reduce((n, c) => n + 2 * c.k.shape.reduce((a, b) => a * b, 1) * 4, 0);
+    return this.layers.reduce((n, c) => n + c.bytes, 0);
   }
 
   get disposed(): boolean {
@@ -64,41 +82,102 @@ export class LMCache {
     this.pads = undefined;
   }
 
-  /** Keeps the first `length` positions (a shared prefix of the next prompt). */
+  /**
+   * Whether `truncate(length)` can keep the first `length` positions: always for 0 and the current
+   * length; otherwise every sliding-window layer must still hold the window − 1 positions before it.
+   */
+  canTruncate(length: number): boolean {
+    return Number.isInteger(length) && length >= 0 && length <= this.length && (length === 0 || length >= this.shortestTruncation());
+  }
+
+  /** Keeps the first `length` positions (a shared prefix of the next prompt); see canTruncate. */
   truncate(length: number): void {
-    for (const c of this.layers) c.truncate(length);
-    if (length === 0) this.pads = undefined;
+    const n = checkInteger('truncate: length', length, 0, this.length);
+    const shortest = this.shortestTruncation();
+    if (n !== 0 && n < shortest) {
+      throw new RangeError(`truncate(${n}): the sliding-window layers no longer hold the positions just before ${n}, which the next token would attend to (they keep only their window); truncate to ${shortest} … ${this.length}, or reset() and run the sequence again`);
+    }
+    for (const c of this.layers) c.truncate(n);
+    if (n === 0) this.pads = undefined;
   }
 
   dispose(): void {
     for (const c of this.layers) c.dispose();
   }
 
-  /** @internal Room for `total` positions: a larger memory (×2, at most maxLength) with the held positions copied over. */
-  reserve(total: number, grow: (capacity: number) => KVCache[], heap: () => Float32Array): void {
-    if (total <= this.capacity) return;
-    const capacity = Math.min(this.maxLength, Math.max(total, 2 * this.capacity));
-    const next = grow(capacity);
-    const f32 = heap(); // after the allocation: growing the memory replaces its buffer
-    const held = this.length;
-    this.layers.forEach((old, i) => {
-      const fresh = next[i]!;
-      const width = old.k.shape[2]!;
-      for (const [from, to] of [[old.k, fresh.k], [old.v, fresh.v]] as const) {
-        for (let b = 0; b < this.batch; b++) {
-          const src = (from.ptr >>> 2) + b * old.maxLength * width;
-          f32.copyWithin((to.ptr >>> 2) + b * capacity * width, src, src + held * width);
-        }
-      }
-      fresh.advance(held);
-      old.dispose();
-    });
-    this.layers = next;
+  /** The shortest non-zero length truncate accepts: a window layer that dropped positions needs window − 1 before the next one. */
+  private shortestTruncation(): number {
+    return Math.max(0, ...this.layers.map((c, i) => (c.first > 0 ? c.first + this.windows[i]! - 1 : 0)));
   }
+
+  /**
+   * @internal Room for `count` more positions in every layer. The layers that keep every position
+   * grow (×2, at most maxLength) with their positions copied over. A sliding-window layer that
+   * cannot fit them moves its last window − 1 positions to the front (first rises), and grows only
+   * when those and `count` exceed its bound (a long prompt; `settle` shrinks it back).
+   */
+  reserve(count: number, make: (layer: number, slots: number) => KVCache, heap: () => Float32Array): void {
+    const length = this.length;
+    if (length + count > this.room) this.room = Math.min(this.maxLength, Math.max(length + count, 2 * this.room));
+    this.layers.forEach((c, i) => {
+      const w = this.windows[i];
+      const held = length - c.first;
+      if (w === undefined) {
+        if (c.maxLength < this.room) this.replace(i, make(i, this.room), held, heap);
+        return;
+      }
+      const bound = this.windowBound(w);
+      const keep = held + count <= Math.max(c.maxLength, bound) ? held : Math.min(held, w - 1);
+      const slots = Math.max(bound, keep + count);
+      if (slots > c.maxLength) this.replace(i, make(i, slots), keep, heap);
+      else if (keep < held) moveNewest(heap(), c, c, keep);
+    });
+  }
+
+  /** @internal After a forward: a sliding-window layer grown for a long prompt goes back to its bound, keeping its last window − 1 positions. */
+  settle(make: (layer: number, slots: number) => KVCache, heap: () => Float32Array): void {
+    this.layers.forEach((c, i) => {
+      const w = this.windows[i];
+      if (w === undefined || c.maxLength <= this.windowBound(w)) return;
+      this.replace(i, make(i, this.windowBound(w)), Math.min(c.length - c.first, w - 1), heap);
+    });
+  }
+
+  /** The slots a sliding-window layer of window `w` keeps between long prompts. */
+  private windowBound(w: number): number {
+    return Math.min(this.room, w - 1 + this.windowSlack);
+  }
+
+  /** Layer i's cache becomes `fresh`, holding the last `keep` positions of the old one. */
+  private replace(i: number, fresh: KVCache, keep: number, heap: () => Float32Array): void {
+    const old = this.layers[i]!;
+    moveNewest(heap(), old, fresh, keep); // the heap view after the allocation: growing the memory replaces its buffer
+    old.dispose();
+    this.layers[i] = fresh;
+  }
+}
+
+/**
+ * The last `keep` positions `from` holds → slots 0 … keep − 1 of `to` (which may be `from`: the
+ * copy runs front to back), for K and V of every sequence; `to` then holds them.
+ */
+function moveNewest(f32: Float32Array, from: KVCache, to: KVCache, keep: number): void {
+  const held = from.length - from.first;
+  const width = from.k.shape[2]!;
+  for (const [src, dst] of [[from.k, to.k], [from.v, to.v]] as const) {
+    for (let b = 0; b < from.batch; b++) {
+      const at = (src.ptr >>> 2) + (b * from.maxLength + held - keep) * width;
+      f32.copyWithin((dst.ptr >>> 2) + b * to.maxLength * width, at, at + keep * width);
+    }
+  }
+  to.hold(from.length - keep, from.length);
 }
 
 /** The memory a new cache starts with (it grows on demand). */
 const INITIAL_CAPACITY = 256;
+
+/** Positions a sliding-window layer holds beyond its window − 1, so that it moves them once per this many decoded tokens. */
+const WINDOW_SLACK = 256;
 
 export interface LMForwardOptions {
   /** Append to this cache (and attend to what it holds); without one, a cache is made for the call. */
@@ -152,9 +231,9 @@ export class CausalLMModel {
   /** bos_token, eos_token, … of tokenizer_config.json, for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly kind = 'causal-lm' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings are f32 too except with 'f16' / 'bf16', norms and biases always f32. */
+  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
   readonly dtype: WeightDtype;
-  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block; f16 / bf16: two bytes per weight). */
+  /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
   private readonly ws: Workspace;
@@ -216,7 +295,7 @@ export class CausalLMModel {
         });
       });
       this.finalNorm = norm('norm', tensors.finalNorm)!;
-      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable }, dtype));
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;
@@ -226,27 +305,49 @@ export class CausalLMModel {
   }
 
   private readonly disposeAll: () => void;
+  /** The caches made by createCache (for residentBytes). */
+  private caches: WeakRef<LMCache>[] = [];
+
+  /** Bytes this model holds in Wasm memory: its weights, and its live KV caches, by dtype. */
+  residentBytes(): ResidentBytes {
+    const caches: BytesByDtype = {};
+    for (const ref of this.caches) {
+      const cache = ref.deref();
+      if (cache === undefined || cache.disposed) continue;
+      for (const layer of cache.layers) caches[layer.dtype] = (caches[layer.dtype] ?? 0) + layer.bytes;
+    }
+    const weights: BytesByDtype = {};
+    for (const [dtype, bytes] of Object.entries(this.weightBytes)) if (bytes > 0) weights[dtype] = bytes;
+    return { weights, caches };
+  }
 
   /**
    * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
-   * by default the model's context, starting at 256 positions and growing on demand.
+   * by default the model's context, starting at 256 positions and growing on demand. Sliding-window
+   * layers hold at most window − 1 + 256 positions (`windowSlack`, an internal knob, sets the 256).
    */
-  createCache(options?: { maxLength?: number; batch?: number }): LMCache {
+  createCache(options?: { maxLength?: number; batch?: number }, windowSlack = WINDOW_SLACK): LMCache {
     this.assertLive();
     const maxLength = options?.maxLength ?? this.maxLength;
     const batch = options?.batch ?? 1;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
     // an explicit maxLength is allocated at once; the model's whole context grows on demand
-    const capacity = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
-    return new LMCache(this, this.layerCaches(batch, capacity), batch, maxLength);
+    const room = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
+    if (!Number.isInteger(windowSlack) || windowSlack < 1) throw new RangeError(`createCache: windowSlack must be a positive integer, received ${describe(windowSlack)}`);
+    const windows = this.layers.map((l) => l.attention.window);
+    const slots = windows.map((w) => (w === undefined ? room : Math.min(room, w - 1 + windowSlack)));
+    const cache = new LMCache(this, this.layerCaches(batch, slots), batch, maxLength, room, windows, windowSlack);
+    this.caches = this.caches.filter((c) => c.deref()?.disposed === false);
+    this.caches.push(new WeakRef(cache));
+    return cache;
   }
 
-  /** One KV cache per layer of `capacity` positions (all or none). */
-  private layerCaches(batch: number, capacity: number): KVCache[] {
+  /** One KV cache per layer, of slots[i] positions (all or none). */
+  private layerCaches(batch: number, slots: readonly number[]): KVCache[] {
     const caches: KVCache[] = [];
     try {
-      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, capacity));
+      this.layers.forEach((layer, i) => caches.push(layer.attention.createCache(batch, slots[i]!)));
     } catch (error) {
       for (const c of caches) c.dispose();
       throw error;
@@ -268,7 +369,7 @@ export class CausalLMModel {
     const batch = rows.length;
     const length = rows[0]!.length;
     const own = opts.cache === undefined;
-    const cache = opts.cache ?? this.createCache({ batch, maxLength: length });
+    const cache = opts.cache ?? this.createCache({ batch, maxLength: length }, length); // sliding-window layers too: one allocation of the call's size
     try {
       if (!(cache instanceof LMCache) || cache.owner !== this) throw new TypeError(`${where}: options.cache must be a cache made by this model's createCache(), received ${describe(cache)}`);
       if (cache.disposed) throw new TypeError(`${where}: options.cache was disposed`);
@@ -284,11 +385,30 @@ export class CausalLMModel {
         throw new RangeError(`${where}: position ${cache.length + length - 1} is past the model's ${this.maxLength} learned positions`);
       }
       const wanted = attentionLayers(where, opts.outputAttentions, this.numLayers);
-      cache.reserve(cache.length + length, (capacity) => this.layerCaches(batch, capacity), () => this.ws.heap.floats());
-      return this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
+      const make = (layer: number, slots: number) => this.layers[layer]!.attention.createCache(batch, slots);
+      const heap = () => this.ws.heap.floats();
+      cache.reserve(length, make, heap);
+      const result = this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
+      cache.settle(make, heap);
+      return result;
     } finally {
       if (own) cache.dispose();
     }
+  }
+
+  /**
+   * The weights as this model holds them (f32, or Q8 / Q4 with their scales), as the bytes of a
+   * safetensors file: save it as model.safetensors in a folder with the checkpoint's config.json
+   * and tokenizer files, and loadModel reads it back without quantizing again (docs/models.md,
+   * "Saving a quantized model").
+   */
+  save(): Uint8Array {
+    this.assertLive();
+    const out = new SavedTensors(this.ws.heap);
+    const word = this.embeddings.wordTable.matrix;
+    const tied = this.head.held.weight === word;
+    saveLM({ word, position: this.embeddings.tensors.position, layers: this.layers, finalNorm: this.finalNorm, head: tied ? undefined : this.head }, this.spec, out);
+    return out.bytes(this.dtype, 'causal-lm');
   }
 
   /** Frees every weight (caches are separate: dispose them too). Idempotent. */

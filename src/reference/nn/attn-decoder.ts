@@ -9,6 +9,7 @@ import { checkIds } from '../ids.js';
 import { gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
+import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export interface ReferenceAttnDecoderStep {
   /** [B, V] */
@@ -19,14 +20,16 @@ export interface ReferenceAttnDecoderStep {
   attention: Float32Array;
 }
 
-/** @internal The decoder's weights (float32 copies). */
+/** @internal The decoder's weights (float32 copies; the Linear ones as the runtime holds them in its dtype). */
 export interface DecoderParams {
   H: number;
   V: number;
   emb: Float32Array;
-  wa: Float32Array; wab: Float32Array; ua: Float32Array; uab: Float32Array; va: Float32Array; vb: number;
+  wa: ArrayLike<number>; wab: Float32Array; ua: ArrayLike<number>; uab: Float32Array; va: Float32Array; vb: number;
   gru: GruParams;
-  out: Float32Array; outb: Float32Array;
+  out: ArrayLike<number>; outb: Float32Array;
+  /** Wa, Ua and out are quantized: their inputs (h, the source states, h') are rounded as the kernels round them */
+  roundH: boolean;
 }
 
 /** @internal A bound source: its states (float32) and keys Ua·hs + bu (float64). */
@@ -37,7 +40,7 @@ export interface Source64 {
 }
 
 /** @internal The decoder's names under `prefix`, checked. */
-export function decoderParams(where: string, stateDict: unknown, prefix: unknown): DecoderParams {
+export function decoderParams(where: string, stateDict: unknown, prefix: unknown, dtype: WeightDtype = 'f32'): DecoderParams {
   const p = typeof prefix === 'string' ? modulePrefix(prefix) : '';
   const probe = typeof stateDict === 'object' && stateDict !== null ? (stateDict as Record<string, unknown>)[`${p}out.weight`] : undefined;
   const shape = probe === undefined ? [1, 1] : checkTensor(`${where}: weights['${p}out.weight']`, probe).shape;
@@ -47,8 +50,12 @@ export function decoderParams(where: string, stateDict: unknown, prefix: unknown
     'attention.Va.weight': [1, H], 'attention.Va.bias': [1], ...gruShapes64(2 * H, H, 'gru.'), 'out.weight': [V, H], 'out.bias': [V],
   });
   return {
-    H, V, emb: w['embedding.weight']!, wa: w['attention.Wa.weight']!, wab: w['attention.Wa.bias']!, ua: w['attention.Ua.weight']!, uab: w['attention.Ua.bias']!,
-    va: w['attention.Va.weight']!, vb: w['attention.Va.bias']![0]!, gru: gruParams(where, w, 'gru.', 2 * H, H), out: w['out.weight']!, outb: w['out.bias']!,
+    H, V, emb: w['embedding.weight']!,
+    wa: weightAs(w['attention.Wa.weight']!, H, H, dtype), wab: w['attention.Wa.bias']!, ua: weightAs(w['attention.Ua.weight']!, H, H, dtype), uab: w['attention.Ua.bias']!,
+    va: w['attention.Va.weight']!, vb: w['attention.Va.bias']![0]!,
+    // W_ih is held as its token and context halves [3H, H]: quantized when H is a multiple of 32
+    gru: gruParams(where, w, 'gru.', 2 * H, H, dtype, H), out: weightAs(w['out.weight']!, V, H, dtype), outb: w['out.bias']!,
+    roundH: isQuantized(H, dtype),
   };
 }
 
@@ -57,9 +64,10 @@ export function source64(p: DecoderParams, hs: Float32Array, length: number): So
   const H = p.H;
   const keys = new Float64Array(length * H);
   for (let s = 0; s < length; s++) {
+    const x = p.roundH ? roundInput(hs, s * H, H) : hs.subarray(s * H, (s + 1) * H);
     for (let o = 0; o < H; o++) {
       let sum = p.uab[o]!;
-      for (let i = 0; i < H; i++) sum += p.ua[o * H + i]! * hs[s * H + i]!;
+      for (let i = 0; i < H; i++) sum += p.ua[o * H + i]! * x[i]!;
       keys[s * H + o] = sum;
     }
   }
@@ -71,9 +79,10 @@ export function decoderStep64(p: DecoderParams, src: Source64, token: number, h:
   const { H, V } = p;
   const S = src.length;
   const q = new Float64Array(H);
+  const hr = p.roundH ? roundInput(h, 0, H) : h;
   for (let o = 0; o < H; o++) {
     let sum = p.wab[o]!;
-    for (let i = 0; i < H; i++) sum += p.wa[o * H + i]! * h[i]!;
+    for (let i = 0; i < H; i++) sum += p.wa[o * H + i]! * hr[i]!;
     q[o] = sum;
   }
   const attention = new Float64Array(S);
@@ -93,11 +102,12 @@ export function decoderStep64(p: DecoderParams, src: Source64, token: number, h:
     for (let i = 0; i < H; i++) x[H + i] += attention[s]! * src.hs[s * H + i]!;
   }
   const hidden = gruCell64(p.gru, x, 0, h);
+  const hn = p.roundH ? roundInput(hidden, 0, H) : hidden;
   const logProbs = new Float64Array(V);
   let lmax = -Infinity;
   for (let v = 0; v < V; v++) {
     let sum = p.outb[v]!;
-    for (let i = 0; i < H; i++) sum += p.out[v * H + i]! * hidden[i]!;
+    for (let i = 0; i < H; i++) sum += p.out[v * H + i]! * hn[i]!;
     logProbs[v] = sum;
     lmax = Math.max(lmax, sum);
   }
@@ -161,12 +171,14 @@ export class ReferenceBoundAttnDecoder {
 export class ReferenceAttnDecoderRNN {
   readonly hiddenSize: number;
   readonly vocabSize: number;
+  readonly dtype: WeightDtype;
   #p: DecoderParams | undefined;
 
   /** @internal use `reference.attnDecoderRNN(...)` */
-  constructor(p: DecoderParams) {
+  constructor(p: DecoderParams, dtype: WeightDtype) {
     this.hiddenSize = p.H;
     this.vocabSize = p.V;
+    this.dtype = dtype;
     this.#p = p;
   }
 
@@ -198,7 +210,8 @@ export class ReferenceAttnDecoderRNN {
 }
 
 /** The tutorial's AttnDecoderRNN from its state_dict (`prefix`): the twin of `runtime.attnDecoderRNN`. */
-export function attnDecoderRNN(stateDict: Record<string, ReferenceTensor>, options?: { prefix?: string }): ReferenceAttnDecoderRNN {
-  const opts = checkOptions('options', options, ['prefix'], 'attnDecoderRNN');
-  return new ReferenceAttnDecoderRNN(decoderParams('attnDecoderRNN', stateDict, opts['prefix']));
+export function attnDecoderRNN(stateDict: Record<string, ReferenceTensor>, options?: { prefix?: string; dtype?: DtypeOption }): ReferenceAttnDecoderRNN {
+  const opts = checkOptions('options', options, ['prefix', 'dtype'], 'attnDecoderRNN');
+  const dtype = checkWeightDtype('attnDecoderRNN', 'options.dtype', opts['dtype']);
+  return new ReferenceAttnDecoderRNN(decoderParams('attnDecoderRNN', stateDict, opts['prefix'], dtype), dtype);
 }

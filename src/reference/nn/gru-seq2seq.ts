@@ -9,6 +9,7 @@ import { sentencesOf } from '../ids.js';
 import { beamSearch, greedySearch, type BeamHypothesis, type GreedyResult, type SearchStep } from '../search.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
+import { checkWeightDtype, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export type { BeamHypothesis as ReferenceBeamHypothesis, GreedyResult as ReferenceGreedyResult };
 
@@ -20,6 +21,8 @@ export interface ReferenceGruSeq2seqConfig {
   decoderPrefix?: string;
   sos: number;
   eos: number;
+  /** The Linear weights held as the runtime holds them in 'q8' or 'q4' (reference/dtype.ts); default 'f32'. */
+  dtype?: DtypeOption;
 }
 
 interface Model {
@@ -73,10 +76,12 @@ export class ReferenceGruSeq2seq {
   readonly hiddenSize: number;
   readonly sos: number;
   readonly eos: number;
+  readonly dtype: WeightDtype;
   #m: Model | undefined;
 
   /** @internal use `reference.gruSeq2seq(...)` */
-  constructor(m: Model, sos: number, eos: number) {
+  constructor(m: Model, sos: number, eos: number, dtype: WeightDtype) {
+    this.dtype = dtype;
     this.hiddenSize = m.dec.H;
     this.sos = sos;
     this.eos = eos;
@@ -125,7 +130,8 @@ export class ReferenceGruSeq2seq {
 /** The tutorial's EncoderRNN + AttnDecoderRNN: the twin of `runtime.gruSeq2seq`. */
 export function gruSeq2seq(config: ReferenceGruSeq2seqConfig): ReferenceGruSeq2seq {
   const where = 'gruSeq2seq';
-  const cfg = checkOptions('config', config, ['encoder', 'decoder', 'weights', 'encoderPrefix', 'decoderPrefix', 'sos', 'eos'], where);
+  const cfg = checkOptions('config', config, ['encoder', 'decoder', 'weights', 'encoderPrefix', 'decoderPrefix', 'sos', 'eos', 'dtype'], where);
+  const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
   const joint = cfg['weights'] !== undefined;
   if (joint && (cfg['encoder'] !== undefined || cfg['decoder'] !== undefined)) throw new TypeError(`${where}: give either weights (one state_dict) or encoder and decoder, not both`);
   if (!joint && (cfg['encoder'] === undefined || cfg['decoder'] === undefined)) throw new TypeError(`${where}: needs encoder and decoder (the EncoderRNN's and AttnDecoderRNN's state_dicts) or weights (both under prefixes)`);
@@ -135,9 +141,9 @@ export function gruSeq2seq(config: ReferenceGruSeq2seqConfig): ReferenceGruSeq2s
   const probe = encAll?.[`${encPrefix}embedding.weight`];
   const [vin, H] = probe && probe.shape.length === 2 ? (probe.shape as [number, number]) : [1, 1];
   const w = namedWeights(where, encAll, encPrefix, { 'embedding.weight': [vin, H], ...gruShapes64(H, H, 'gru.') });
-  const dec = decoderParams('attnDecoderRNN', joint ? cfg['weights'] : cfg['decoder'], decPrefix);
+  const dec = decoderParams('attnDecoderRNN', joint ? cfg['weights'] : cfg['decoder'], decPrefix, dtype);
   if (dec.H !== H) throw new RangeError(`${where}: the decoder's hidden size ${dec.H} differs from the encoder's ${H}`);
   const sos = checkInteger(`${where}: sos`, cfg['sos'], 0, dec.V - 1);
   const eos = checkInteger(`${where}: eos`, cfg['eos'], 0, dec.V - 1);
-  return new ReferenceGruSeq2seq({ emb: w['embedding.weight']!, vin, gru: gruParams(where, w, 'gru.', H, H), dec }, sos, eos);
+  return new ReferenceGruSeq2seq({ emb: w['embedding.weight']!, vin, gru: gruParams(where, w, 'gru.', H, H, dtype), dec }, sos, eos, dtype);
 }

@@ -9,7 +9,7 @@ import { checkIds } from '../ids.js';
 import { checkInteger, checkLengths, checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
-import { halfToNumber, numberToHalf } from '../ops/half.js';
+import { checkWeightDtype, heldDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 /** The config of `runtime.gru`, by the same names. */
 export interface ReferenceGruConfig {
@@ -17,6 +17,8 @@ export interface ReferenceGruConfig {
   hiddenSize: number;
   weights: Record<string, ReferenceTensor>;
   prefix?: string;
+  /** weight_ih and weight_hh held as the runtime holds them in 'q8' or 'q4' (reference/dtype.ts); default 'f32'. */
+  dtype?: DtypeOption;
 }
 
 export interface ReferenceGruResult {
@@ -26,14 +28,17 @@ export interface ReferenceGruResult {
   hidden: Float32Array;
 }
 
-/** @internal The weights of a GRU layer as float32 copies. */
+/** @internal The weights of a GRU layer: float32 copies, or the values the runtime uses in Q8 / Q4. */
 export interface GruParams {
   input: number;
   hidden: number;
-  wih: Float32Array;
-  whh: Float32Array;
+  wih: ArrayLike<number>;
+  whh: ArrayLike<number>;
   bih: Float32Array;
   bhh: Float32Array;
+  /** W_ih, W_hh quantized: the products round x, h as the kernels do (reference/dtype.ts) */
+  roundX: boolean;
+  roundH: boolean;
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -42,10 +47,12 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export function gruCell64(p: GruParams, x: ArrayLike<number>, xo: number, h: ArrayLike<number>): Float64Array {
   const { input: I, hidden: H, wih, whh, bih, bhh } = p;
   const gi = new Float64Array(3 * H), gh = new Float64Array(3 * H);
+  const xr = p.roundX ? roundInput(x, xo, I) : x, xro = p.roundX ? 0 : xo;
+  const hr = p.roundH ? roundInput(h, 0, H) : h;
   for (let o = 0; o < 3 * H; o++) {
     let a = bih[o]!, b = bhh[o]!;
-    for (let i = 0; i < I; i++) a += wih[o * I + i]! * x[xo + i]!;
-    for (let i = 0; i < H; i++) b += whh[o * H + i]! * h[i]!;
+    for (let i = 0; i < I; i++) a += wih[o * I + i]! * xr[xro + i]!;
+    for (let i = 0; i < H; i++) b += whh[o * H + i]! * hr[i]!;
     gi[o] = a;
     gh[o] = b;
   }
@@ -79,9 +86,19 @@ export function namedWeights(where: string, weights: unknown, prefix: unknown, s
   return out;
 }
 
-/** @internal The nn.GRU names of one layer. */
-export function gruParams(where: string, w: Record<string, Float32Array>, prefix: string, input: number, hidden: number): GruParams {
-  return { input, hidden, wih: w[`${prefix}weight_ih_l0`]!, whh: w[`${prefix}weight_hh_l0`]!, bih: w[`${prefix}bias_ih_l0`]!, bhh: w[`${prefix}bias_hh_l0`]! };
+/**
+ * @internal The nn.GRU names of one layer, W_ih and W_hh in `dtype`. `inputBlock` is the width of
+ * the parts W_ih is held in (the decoder holds its token and context halves apart): W_ih is
+ * quantized when that width is a multiple of 32.
+ */
+export function gruParams(where: string, w: Record<string, Float32Array>, prefix: string, input: number, hidden: number, dtype: WeightDtype = 'f32', inputBlock = input): GruParams {
+  const ihDtype = heldDtype(inputBlock, dtype);
+  return {
+    input, hidden,
+    wih: weightAs(w[`${prefix}weight_ih_l0`]!, 3 * hidden, input, ihDtype), whh: weightAs(w[`${prefix}weight_hh_l0`]!, 3 * hidden, hidden, dtype),
+    bih: w[`${prefix}bias_ih_l0`]!, bhh: w[`${prefix}bias_hh_l0`]!,
+    roundX: isQuantized(input, ihDtype), roundH: isQuantized(hidden, dtype),
+  };
 }
 
 /** @internal */
@@ -93,12 +110,14 @@ export function gruShapes64(input: number, hidden: number, prefix = ''): Record<
 export class ReferenceGRU {
   readonly inputSize: number;
   readonly hiddenSize: number;
+  readonly dtype: WeightDtype;
   #p: GruParams | undefined;
 
   /** @internal use `reference.gru(config)` */
-  constructor(p: GruParams) {
+  constructor(p: GruParams, dtype: WeightDtype) {
     this.inputSize = p.input;
     this.hiddenSize = p.hidden;
+    this.dtype = dtype;
     this.#p = p;
   }
 
@@ -161,11 +180,12 @@ export class ReferenceGRU {
 /** `torch.nn.GRU(inputSize, hiddenSize, batch_first=True)` from its state_dict: the twin of `runtime.gru`. */
 export function gru(config: ReferenceGruConfig): ReferenceGRU {
   const where = 'gru';
-  const cfg = checkOptions('config', config, ['inputSize', 'hiddenSize', 'weights', 'prefix'], where);
+  const cfg = checkOptions('config', config, ['inputSize', 'hiddenSize', 'weights', 'prefix', 'dtype'], where);
+  const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
   const I = checkInteger(`${where}: inputSize`, cfg['inputSize'], 1);
   const H = checkInteger(`${where}: hiddenSize`, cfg['hiddenSize'], 1);
   const w = namedWeights(where, cfg['weights'], cfg['prefix'], gruShapes64(I, H));
-  return new ReferenceGRU(gruParams(where, w, '', I, H));
+  return new ReferenceGRU(gruParams(where, w, '', I, H, dtype), dtype);
 }
 
 /** The twin of the runtime's `Embedding`. */
@@ -181,7 +201,7 @@ export class ReferenceEmbedding {
     this.numEmbeddings = v;
     this.embeddingDim = e;
     this.dtype = dtype;
-    this.#table = dtype === 'f32' ? table : table.map((x) => halfToNumber(numberToHalf(x, dtype), dtype));
+    this.#table = dtype === 'f32' ? table : Float32Array.from(weightAs(table, v, e, dtype));
   }
 
   /** ids → their rows, [...shape, E]. */

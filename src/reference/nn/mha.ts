@@ -30,6 +30,7 @@ import { broadcastMask } from '../ops/sdpa.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { visibleRange } from '../visibility.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
+import { checkWeightDtype, isQuantized, roundInputs, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 /** The state_dict of `torch.nn.MultiheadAttention(E, heads, batch_first=True)` (no biases with `bias: false`). */
 export interface ReferenceMultiHeadAttentionWeights {
@@ -63,6 +64,8 @@ export interface ReferenceMultiHeadAttentionConfig {
   weights: ReferenceMultiHeadAttentionWeights | ReferenceSplitProjectionWeights | Record<string, ReferenceTensor>;
   /** Only the weights whose names start with this (removed). */
   prefix?: string;
+  /** The projections held as the runtime holds them in 'q8' or 'q4' (reference/dtype.ts); default 'f32'. */
+  dtype?: DtypeOption;
 }
 
 /** The options of `mha.forward`, by the same names. */
@@ -98,10 +101,13 @@ const FORWARD_OPTIONS = ['causal', 'keyLengths', 'keyPaddingMask', 'attnMask', '
 
 /** The module's weights (copies made at construction), dropped by `dispose()`: W_q [H·Dh, E], W_k, W_v [Hk·Dh, E], W_o [E, H·Dh]. */
 interface Weights {
-  wq: Float32Array;
-  wk: Float32Array;
-  wv: Float32Array;
-  wo: Float32Array;
+  wq: ArrayLike<number>;
+  wk: ArrayLike<number>;
+  wv: ArrayLike<number>;
+  wo: ArrayLike<number>;
+  /** Whether the in- and out-projections are quantized (their inputs are rounded too). */
+  quantizedIn: boolean;
+  quantizedOut: boolean;
   bq?: Float32Array;
   bk?: Float32Array;
   bv?: Float32Array;
@@ -263,13 +269,15 @@ export class ReferenceMultiHeadAttention {
   readonly numHeads: number;
   readonly numKeyValueHeads: number;
   readonly headDim: number;
+  readonly dtype: WeightDtype;
   #w: Weights | undefined;
   #rope: { style: ReferenceRopeStyle; base: number } | undefined;
 
   /** @internal use `reference.multiHeadAttention(...)` */
   constructor(config: ReferenceMultiHeadAttentionConfig) {
     const where = 'multiHeadAttention';
-    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix'], where);
+    const cfg = checkOptions('config', config, ['embedDim', 'numHeads', 'numKeyValueHeads', 'bias', 'rope', 'weights', 'prefix', 'dtype'], where);
+    const dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
     const e = checkInteger(`${where}: embedDim`, cfg['embedDim'], 1);
     const heads = checkInteger(`${where}: numHeads`, cfg['numHeads'], 1);
     if (e % heads !== 0) throw new RangeError(`${where}: embedDim ${e} must be divisible by numHeads ${heads}`);
@@ -293,7 +301,8 @@ export class ReferenceMultiHeadAttention {
     const torchRequired = bias ? [...TORCH_NAMES] : ['in_proj_weight', 'out_proj.weight'];
     const message = nameMismatch({ where, all: all as Record<string, unknown>, prefix, required: split ? splitRequired : torchRequired, optional: split ? SPLIT_NAMES : TORCH_NAMES, alternatives: [split ? torchRequired : splitRequired] });
     if (message !== undefined) throw new TypeError(message);
-    this.#w = loadWeights(where, weights, e, heads, kvHeads, bias);
+    this.#w = weightsAs(loadWeights(where, weights, e, heads, kvHeads, bias), e, heads, kvHeads, dtype);
+    this.dtype = dtype;
     this.embedDim = e;
     this.numHeads = heads;
     this.numKeyValueHeads = kvHeads;
@@ -305,8 +314,9 @@ export class ReferenceMultiHeadAttention {
     return this.#w;
   }
 
-  /** y [rows, n] = x [rows, m]·Wᵀ + b with W [n, m], in float64. */
-  #linear(x: ArrayLike<number>, rows: number, w: Float32Array, b: Float32Array | undefined, n: number, m: number): Float64Array {
+  /** y [rows, n] = x [rows, m]·Wᵀ + b with W [n, m], in float64 (x's rows rounded as the kernels round them when W is quantized). */
+  #linear(input: ArrayLike<number>, rows: number, w: ArrayLike<number>, b: Float32Array | undefined, n: number, m: number, quantized: boolean): Float64Array {
+    const x = roundInputs(input, rows, m, quantized);
     const y = new Float64Array(rows * n);
     for (let r = 0; r < rows; r++) {
       for (let o = 0; o < n; o++) {
@@ -320,24 +330,24 @@ export class ReferenceMultiHeadAttention {
 
   /** q [rows, H·Dh] = x [rows, E]·W_qᵀ + b_q; k, v [rows, Hk·Dh] likewise with W_k, W_v. */
   #projectQ(x: Float32Array, rows: number): Float64Array {
-    const { wq, bq } = this.#live();
-    return this.#linear(x, rows, wq, bq, this.numHeads * this.headDim, this.embedDim);
+    const { wq, bq, quantizedIn } = this.#live();
+    return this.#linear(x, rows, wq, bq, this.numHeads * this.headDim, this.embedDim, quantizedIn);
   }
 
   #projectK(x: Float32Array, rows: number): Float64Array {
-    const { wk, bk } = this.#live();
-    return this.#linear(x, rows, wk, bk, this.numKeyValueHeads * this.headDim, this.embedDim);
+    const { wk, bk, quantizedIn } = this.#live();
+    return this.#linear(x, rows, wk, bk, this.numKeyValueHeads * this.headDim, this.embedDim, quantizedIn);
   }
 
   #projectV(x: Float32Array, rows: number): Float64Array {
-    const { wv, bv } = this.#live();
-    return this.#linear(x, rows, wv, bv, this.numKeyValueHeads * this.headDim, this.embedDim);
+    const { wv, bv, quantizedIn } = this.#live();
+    return this.#linear(x, rows, wv, bv, this.numKeyValueHeads * this.headDim, this.embedDim, quantizedIn);
   }
 
   /** output [rows, E] = attn [rows, H·Dh]·W_oᵀ + b_o, rounded once to float32. */
   #projectOut(attn: Float64Array, rows: number): Float32Array {
     const { wo, bo } = this.#live();
-    return Float32Array.from(this.#linear(attn, rows, wo, bo, this.embedDim, this.numHeads * this.headDim));
+    return Float32Array.from(this.#linear(attn, rows, wo, bo, this.embedDim, this.numHeads * this.headDim, this.#live().quantizedOut));
   }
 
   /**
@@ -496,7 +506,7 @@ export class ReferenceMultiHeadAttention {
  * present) for E, H, Hk and copies them: W_q, W_k, W_v are the three [E, E] blocks of
  * in_proj_weight in the PyTorch form.
  */
-function loadWeights(where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean): Weights {
+function loadWeights(where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean): Omit<Weights, 'quantizedIn' | 'quantizedOut'> {
   const dh = e / heads;
   const split = Object.keys(weights).some((k) => SPLIT_NAMES.includes(k));
   if (split) {
@@ -528,6 +538,17 @@ function loadWeights(where: string, weights: Record<string, unknown>, e: number,
   const bo = checkWeight(where, "weights['out_proj.bias']", weights['out_proj.bias'], [e], '[E] (or bias: false)').data;
   const [bq, bk, bv] = blocks(inB, e);
   return { wq, wk, wv, wo, bq, bk, bv, bo };
+}
+
+/** The projections as the runtime holds them in `dtype` (W_q, W_k, W_v rows of the in-projection [·, E]; W_o [E, H·Dh]). */
+function weightsAs(w: Omit<Weights, 'quantizedIn' | 'quantizedOut'>, e: number, heads: number, kvHeads: number, dtype: WeightDtype): Weights {
+  const dh = e / heads;
+  return {
+    ...w,
+    wq: weightAs(w.wq, heads * dh, e, dtype), wk: weightAs(w.wk, kvHeads * dh, e, dtype), wv: weightAs(w.wv, kvHeads * dh, e, dtype),
+    wo: weightAs(w.wo, e, heads * dh, dtype),
+    quantizedIn: isQuantized(e, dtype), quantizedOut: isQuantized(heads * dh, dtype),
+  };
 }
 
 /** Plain-JS twin of `runtime.multiHeadAttention(config)`: the module from its state_dict. */

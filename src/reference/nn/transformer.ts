@@ -11,6 +11,7 @@ import { multiHeadAttention, type ReferenceForwardOptions, type ReferenceMultiHe
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
 import { erf } from '../ops/activations.js';
+import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export interface ReferenceTransformerLayerConfig {
   dModel: number;
@@ -24,9 +25,11 @@ export interface ReferenceTransformerLayerConfig {
   normFirst?: boolean;
   weights: Record<string, ReferenceTensor>;
   prefix?: string;
+  /** The Linear weights held as the runtime holds them in 'q8' or 'q4' (reference/dtype.ts); default 'f32'. */
+  dtype?: DtypeOption;
 }
 
-const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'batchFirst', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix'];
+const CONFIG = ['dModel', 'nhead', 'dimFeedforward', 'batchFirst', 'activation', 'layerNormEps', 'normFirst', 'weights', 'prefix', 'dtype'];
 
 /** A layer mask as the runtime takes it: [L, S] or [B·nhead, L, S], bool true = masked, or float added. */
 export interface ReferenceTransformerMask {
@@ -90,8 +93,11 @@ class Layer {
   readonly activation: 'relu' | 'gelu' | 'gelu_tanh';
   readonly normFirst: boolean;
   readonly batchFirst: boolean;
+  readonly dtype: WeightDtype;
   protected readonly eps: number;
   protected readonly w: Record<string, Float32Array>;
+  /** linear1 and linear2 in the layer's dtype */
+  private readonly ff: { w1: ArrayLike<number>; w2: ArrayLike<number> };
   protected readonly attn: Record<string, ReferenceMultiHeadAttention> = {};
 
   constructor(where: string, config: ReferenceTransformerLayerConfig, attentions: string[]) {
@@ -104,6 +110,7 @@ class Layer {
     this.normFirst = (cfg['normFirst'] ?? false) as boolean;
     this.batchFirst = (cfg['batchFirst'] ?? true) as boolean;
     this.eps = (cfg['layerNormEps'] ?? 1e-5) as number;
+    this.dtype = checkWeightDtype(where, 'config.dtype', cfg['dtype']);
     const prefix = modulePrefix((cfg['prefix'] ?? '') as string);
     this.w = {};
     const shapes: Record<string, readonly number[]> = {};
@@ -117,11 +124,15 @@ class Layer {
     if (rows !== undefined && rows !== this.dimFeedforward) {
       throw new RangeError(`${where}: dimFeedforward ${this.dimFeedforward} does not match weights['${prefix}linear1.weight'] of shape [${shapes['linear1.weight']!.join(', ')}] (dimFeedforward ${rows}); omit dimFeedforward to read it from the weights`);
     }
+    this.ff = {
+      w1: weightAs(this.w['linear1.weight']!, this.dimFeedforward, this.dModel, this.dtype),
+      w2: weightAs(this.w['linear2.weight']!, this.dModel, this.dimFeedforward, this.dtype),
+    };
     for (const a of attentions) {
       const get = (n: string) => ({ data: this.w[`${a}.${n}`]!, shape: [] as number[] });
       const e = this.dModel;
       this.attn[a] = multiHeadAttention({
-        embedDim: e, numHeads: this.nhead,
+        embedDim: e, numHeads: this.nhead, dtype: this.dtype,
         weights: {
           in_proj_weight: { ...get('in_proj_weight'), shape: [3 * e, e] }, in_proj_bias: { ...get('in_proj_bias'), shape: [3 * e] },
           'out_proj.weight': { ...get('out_proj.weight'), shape: [e, e] }, 'out_proj.bias': { ...get('out_proj.bias'), shape: [e] },
@@ -149,20 +160,24 @@ class Layer {
   /** linear2(act(linear1(x))) for x [rows, E]. */
   protected feedForward(x: Float64Array): Float64Array {
     const e = this.dModel, f = this.dimFeedforward, rows = x.length / e;
-    const w1 = this.w['linear1.weight']!, b1 = this.w['linear1.bias']!, w2 = this.w['linear2.weight']!, b2 = this.w['linear2.bias']!;
+    const { w1, w2 } = this.ff;
+    const b1 = this.w['linear1.bias']!, b2 = this.w['linear2.bias']!;
+    const q1 = isQuantized(e, this.dtype), q2 = isQuantized(f, this.dtype);
     const y = new Float64Array(rows * e);
     const h = new Float64Array(f);
     for (let r = 0; r < rows; r++) {
+      const xr = q1 ? roundInput(x, r * e, e) : x.subarray(r * e, (r + 1) * e);
       for (let o = 0; o < f; o++) {
         let s = b1[o]!;
-        for (let i = 0; i < e; i++) s += w1[o * e + i]! * x[r * e + i]!;
+        for (let i = 0; i < e; i++) s += w1[o * e + i]! * xr[i]!;
         h[o] = this.activation === 'relu' ? Math.max(s, 0)
           : this.activation === 'gelu' ? 0.5 * s * (1 + erf(s / Math.SQRT2))
           : 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s * s * s))); // gelu_tanh
       }
+      const hr = q2 ? roundInput(h, 0, f) : h;
       for (let o = 0; o < e; o++) {
         let s = b2[o]!;
-        for (let i = 0; i < f; i++) s += w2[o * f + i]! * h[i]!;
+        for (let i = 0; i < f; i++) s += w2[o * f + i]! * hr[i]!;
         y[r * e + o] = s;
       }
     }
@@ -273,15 +288,18 @@ export interface ReferenceTransformerEncoderConfig extends ReferenceTransformerL
 export class ReferenceTransformerEncoder {
   readonly numLayers: number;
   readonly layers: readonly ReferenceTransformerEncoderLayer[];
+  readonly dtype: WeightDtype;
   private readonly finalNorm: { weight: Float32Array; bias: Float32Array } | undefined;
   private readonly eps: number;
 
   constructor(config: ReferenceTransformerEncoderConfig) {
     const { numLayers, norm, prefix: given = '', ...layer } = config;
     const prefix = modulePrefix(given);
+    checkWeightDtype('transformerEncoder', 'config.dtype', config.dtype);
     this.numLayers = numLayers;
     this.eps = config.layerNormEps ?? 1e-5;
     this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerEncoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
+    this.dtype = this.layers[0]?.dtype ?? 'f32';
     this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
   }
 
@@ -302,15 +320,18 @@ export function transformerEncoder(config: ReferenceTransformerEncoderConfig): R
 export class ReferenceTransformerDecoder {
   readonly numLayers: number;
   readonly layers: readonly ReferenceTransformerDecoderLayer[];
+  readonly dtype: WeightDtype;
   private readonly finalNorm: { weight: Float32Array; bias: Float32Array } | undefined;
   private readonly eps: number;
 
   constructor(config: ReferenceTransformerEncoderConfig) {
     const { numLayers, norm, prefix: given = '', ...layer } = config;
     const prefix = modulePrefix(given);
+    checkWeightDtype('transformerDecoder', 'config.dtype', config.dtype);
     this.numLayers = numLayers;
     this.eps = config.layerNormEps ?? 1e-5;
     this.layers = Array.from({ length: numLayers }, (_, n) => new ReferenceTransformerDecoderLayer({ ...layer, prefix: `${prefix}layers.${n}.` }));
+    this.dtype = this.layers[0]?.dtype ?? 'f32';
     this.finalNorm = norm ? { weight: config.weights[`${prefix}norm.weight`]!.data, bias: config.weights[`${prefix}norm.bias`]!.data } : undefined;
   }
 

@@ -1,0 +1,163 @@
+// `npm run bench:accuracy -- [--backend b] [--cache DIR] [--no-e1]` (bench/quantized-accuracy.mjs):
+// how far q8 and q4 weights move each model from its f32 self, printed as the tables of
+// docs/accuracy.md ("Q8 and Q4 weights"). `--checkpoint DIR [--texts FILE]` measures one Hugging Face
+// checkpoint folder instead, on the lines of FILE (default: six sentences of the test fixtures): an
+// encoder's embedding cosines, or a language model's next-token KL over every position of each line.
+// The figures:
+//   language models (test/fixtures/lm/*): KL(f32 ‖ q) of the next-token distribution, mean over
+//     every position of the fixtures' prompts (allLogits), and how often the top token agrees;
+//   encoders (test/fixtures/checkpoints/*): cosine of each sentence embedding (the checkpoint's
+//     pooling) to the f32 one, the lowest and the mean over the fixture batch;
+//   E1, the all-MiniLM-L6-v2-shaped BERT of the encoder benchmark (bench/encoder-checkpoint.mjs,
+//     random N(0, 0.02) weights): the same cosines over its 32 sentences × 128 tokens;
+//   the date normaliser: exact answers on the test's 2,000 random dates (seed 20251).
+// The builds agree to about the digits printed (the block sums are exact integers; a scalar-build
+// product input can round to the neighbouring integer). test/quantized-accuracy.test.ts checks the
+// fixtures' bounds on every build.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { init, loadDateNormalizer, loadModel } from '../dist/index.js';
+import { ENCODER_SHAPES, ensureCheckpoint, sentences } from './encoder-checkpoint.mjs';
+import { randomDates } from './date-rows.mjs';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const LM_DIR = join(HERE, '../test/fixtures/lm/');
+const ENC_DIR = join(HERE, '../test/fixtures/checkpoints/');
+const rt = await init({ threads: 1, ...(arg('--backend') ? { backend: arg('--backend') } : {}) });
+console.log(`build ${rt.backend}, 1 thread\n`);
+
+/** log-softmax of one row. */
+function logSoftmax(x) {
+  let max = -Infinity;
+  for (const v of x) max = Math.max(max, v);
+  let z = 0;
+  for (const v of x) z += Math.exp(v - max);
+  const lse = max + Math.log(z);
+  return Float64Array.from(x, (v) => v - lse);
+}
+
+/** Σ_v p(v)·(log p(v) − log q(v)) for logit rows a (p) and b (q). */
+function kl(a, b) {
+  const lp = logSoftmax(a), lq = logSoftmax(b);
+  let s = 0;
+  for (let v = 0; v < lp.length; v++) s += Math.exp(lp[v]) * (lp[v] - lq[v]);
+  return s;
+}
+
+function cosine(a, b) {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) (ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i]);
+  return ab / Math.sqrt(aa * bb);
+}
+
+const argmax = (x) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
+const fmt = (x) => (x === 0 ? '0' : x.toExponential(1));
+
+/** Mean and largest KL(f32 ‖ q) and the share of positions with the same top token, over every position of the prompts (token-id rows). */
+async function lmRow(source, prompts) {
+  const f32 = await loadModel(rt, source, { kind: 'causal-lm' });
+  const ref = prompts.map((ids) => f32.forward(ids, { allLogits: true }).logits.data);
+  const V = f32.vocabSize;
+  f32.dispose();
+  const cells = [];
+  let positions = 0;
+  for (const dtype of ['q8', 'q4']) {
+    const m = await loadModel(rt, source, { kind: 'causal-lm', dtype });
+    let sum = 0, max = 0, agree = 0;
+    positions = 0;
+    prompts.forEach((ids, i) => {
+      const got = m.forward(ids, { allLogits: true }).logits.data;
+      for (let t = 0; t < ids.length; t++) {
+        const a = ref[i].subarray(t * V, (t + 1) * V), b = got.subarray(t * V, (t + 1) * V);
+        const d = kl(a, b);
+        sum += d;
+        max = Math.max(max, d);
+        if (argmax(a) === argmax(b)) agree++;
+        positions++;
+      }
+    });
+    m.dispose();
+    cells.push(fmt(sum / positions), fmt(max), `${((100 * agree) / positions).toFixed(0)}%`);
+  }
+  return { positions, cells };
+}
+const LM_HEADER = ['| checkpoint | positions | q8 mean KL | q8 max KL | q8 top-1 | q4 mean KL | q4 max KL | q4 top-1 |', '|---|---|---|---|---|---|---|---|'];
+const ENC_HEADER = ['| encoder | sentences | q8 lowest cosine | q8 mean cosine | q4 lowest cosine | q4 mean cosine |', '|---|---|---|---|---|---|'];
+
+if (arg('--checkpoint')) {
+  const dir = resolve(arg('--checkpoint'));
+  const fixtureTexts = JSON.parse(readFileSync(join(HERE, '../test/fixtures/checkpoints/inputs.json'), 'utf8')).checkpoints['bert-mini-st'].batch.texts;
+  const texts = arg('--texts') ? readFileSync(arg('--texts'), 'utf8').split('\n').filter((l) => l.trim() !== '') : fixtureTexts;
+  const probe = await loadModel(rt, dir);
+  const kind = probe.kind;
+  const prompts = kind === 'causal-lm' ? texts.map((t) => probe.tokenizer.encode(t)) : undefined;
+  probe.dispose();
+  if (kind === 'causal-lm') {
+    const { positions, cells } = await lmRow(dir, prompts);
+    console.log([...LM_HEADER, `| ${dir} | ${positions} | ${cells.join(' | ')} |`].join('\n'));
+  } else {
+    console.log([...ENC_HEADER, `| ${dir} | ${texts.length} | ${(await cosines(dir, texts)).join(' | ')} |`].join('\n'));
+  }
+  rt.dispose();
+  process.exit(0);
+}
+
+// ---- language models
+const lmInputs = JSON.parse(readFileSync(join(LM_DIR, 'expected.json'), 'utf8')).checkpoints;
+console.log(LM_HEADER.join('\n'));
+for (const name of Object.keys(lmInputs)) {
+  const { positions, cells } = await lmRow(join(LM_DIR, name), lmInputs[name].prompts.map((p) => p.input_ids));
+  console.log(`| ${name} | ${positions} | ${cells.join(' | ')} |`);
+}
+
+// ---- encoders
+const encInputs = JSON.parse(readFileSync(join(ENC_DIR, 'expected.json'), 'utf8')).checkpoints;
+/** Each sentence's embedding (the checkpoint's pooling) for token-id rows. */
+async function embeddings(dir, dtype, rows) {
+  const m = await loadModel(rt, dir, { kind: 'encoder', dtype });
+  const e = m.hiddenSize;
+  const out = m.embed(rows);
+  m.dispose();
+  return rows.map((_, i) => out.subarray(i * e, (i + 1) * e));
+}
+async function cosines(dir, rows) {
+  const ref = await embeddings(dir, 'f32', rows);
+  const cells = [];
+  for (const dtype of ['q8', 'q4']) {
+    const got = await embeddings(dir, dtype, rows);
+    const c = got.map((g, i) => cosine(g, ref[i]));
+    cells.push(Math.min(...c).toFixed(5), (c.reduce((a, x) => a + x, 0) / c.length).toFixed(5));
+  }
+  return cells;
+}
+console.log(`\n${ENC_HEADER.join('\n')}`);
+for (const name of Object.keys(encInputs)) {
+  const b = encInputs[name].batch;
+  const rows = b.input_ids.map((ids, i) => ids.filter((_, j) => b.attention_mask[i][j] === 1));
+  console.log(`| ${name} | ${rows.length} | ${(await cosines(join(ENC_DIR, name), rows)).join(' | ')} |`);
+}
+if (!process.argv.includes('--no-e1')) {
+  const shape = ENCODER_SHAPES.minilm;
+  const ck = ensureCheckpoint(resolve(arg('--cache', join(HERE, '.cache'))), 'bert-minilm', shape, { log: (s) => console.error(s) });
+  const tok = JSON.parse(readFileSync(join(ck.dir, 'tokenizer.json'), 'utf8'));
+  const texts = sentences(tok, 32, 128);
+  console.log(`| E1 (all-MiniLM-L6-v2 shape, random weights) | ${texts.length} × 128 tokens | ${(await cosines(ck.dir, texts)).join(' | ')} |`);
+}
+
+// ---- the date normaliser
+const rows = randomDates(2000, 20251);
+const cells = [];
+for (const dtype of ['f32', 'q8', 'q4']) {
+  const dn = await loadDateNormalizer(rt, { dtype });
+  const out = dn.normalizeBatch(rows.map((r) => r.text));
+  const right = out.filter((o, i) => o.output === rows[i].iso).length;
+  cells.push(`${((100 * right) / rows.length).toFixed(2)}%`);
+  dn.dispose();
+}
+console.log(`\n| date normaliser, 2,000 random dates | f32 ${cells[0]} | q8 ${cells[1]} | q4 ${cells[2]} |`);
+rt.dispose();

@@ -1,0 +1,122 @@
+// How far q8 and q4 weights move each model from its own f32 self (docs/accuracy.md, "Q8 and Q4
+// weights"; bench/quantized-accuracy.mjs prints the same figures and the E1 checkpoint's):
+//   language models: KL(f32 ‖ q) of the next-token distribution, mean over every position of the
+//     fixtures' prompts (allLogits);
+//   encoders: the cosine of each sentence embedding (the checkpoint's pooling) to the f32 one.
+// Every build and both thread projects: threads do not change a bit, and the builds agree to the
+// digits given here (the quantized block sums are exact integers; the scalar build's float32 steps
+// differ just enough to round an occasional product input to the neighbouring integer: bert-mini-st
+// in q4 differs there from the SIMD builds in the fourth digit).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../src/index.js';
+import { BUILDS, runtimeFor } from './helpers.js';
+
+const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
+const LM = (JSON.parse(readFileSync(`${LM_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { prompts: { input_ids: number[] }[] }> }).checkpoints;
+const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { batch: { input_ids: number[][]; attention_mask: number[][] } }> }).checkpoints;
+
+/**
+ * Mean KL bounds per checkpoint, about 1.5× the measured figure (given in the comment). The targets
+ * are q8 ≤ 1e-3 and q4 ≤ 2e-2. These tiny random checkpoints (hidden 32 or 48, 2 layers) miss them
+ * except mistral in q8 (gemma3 trivially, below): KL grows with the square of the logits'
+ * spread, and the checkpoints whose f32 logits have a standard deviation near 1.5 (llama, mistral,
+ * phi3) sit near 1e-3 in q8 while those near 5.6 to 7 (qwen2, qwen3, gpt2, llama3-scaled) are 3–8×
+ * above. Swapping modules between the f32 and the quantized model puts most of it in the attention
+ * projections (40–76%), then the MLP (21–43%), the head least (5–19%); in q8 the int8 rounding of each
+ * product's inputs gives 55–80% of it (the weights alone, dequantized into an f32 model, give
+ * 2.2–5.2× less), in q4 the weights give nearly all. gemma3 and llama3-scaled have hidden 48: every
+ * matrix reading the hidden state stays f32 (48 is not a multiple of 32) and only o_proj / down_proj
+ * are quantized; in gemma3 those add little to a residual stream scaled by √48, hence ~1e-11.
+ */
+const KL_BOUNDS: Record<string, { q8: number; q4: number }> = {
+  llama: { q8: 2e-3, q4: 0.27 }, // measured 1.3e-3, 1.8e-1
+  'llama3-scaled': { q8: 4e-3, q4: 0.15 }, // 2.6e-3, 1.0e-1
+  mistral: { q8: 1.4e-3, q4: 0.18 }, // 9.0e-4, 1.2e-1
+  qwen2: { q8: 2e-2, q4: 2.1 }, // 1.3e-2, 1.4
+  qwen3: { q8: 7.5e-3, q4: 1.7 }, // 5.0e-3, 1.1
+  gemma3: { q8: 1e-9, q4: 1e-7 }, // 1.9e-11, 1.4e-9
+  gpt2: { q8: 4.5e-3, q4: 0.68 }, // 3.0e-3, 4.5e-1
+  'gpt2-noprefix': { q8: 7.2e-3, q4: 1.2 }, // 4.8e-3, 7.7e-1
+  phi3: { q8: 2.3e-3, q4: 0.23 }, // 1.5e-3, 1.5e-1
+};
+
+/**
+ * Encoder targets: q8 ≥ 0.999 (met by every fixture: lowest 0.9996) and q4 ≥ 0.99, which none of
+ * these hidden-32 checkpoints meets (lowest per checkpoint 0.938 … 0.979; attention and feed-forward
+ * share the loss about equally). Their weights (std ≈ 0.25) lengthen vectors at each projection and
+ * make attention sharp, so errors grow through the layers; the MiniLM-shaped E1 checkpoint
+ * (N(0, 0.02) weights, nearly uniform attention) reaches 0.99999 (q8) and 0.9979 (q4). The word tables are quantized too (one Q8 / Q4 table,
+ * shared with a tied head).
+ */
+const COSINE_FLOOR = { q8: 0.999, q4: 0.93 };
+
+function logSoftmax(x: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of x) max = Math.max(max, v);
+  let z = 0;
+  for (const v of x) z += Math.exp(v - max);
+  const lse = max + Math.log(z);
+  return Float64Array.from(x, (v) => v - lse);
+}
+
+/** KL(p ‖ q) = Σ_v p(v)·(log p(v) − log q(v)) for the logit rows of p and q. */
+function kl(p: Float32Array, q: Float32Array): number {
+  const lp = logSoftmax(p), lq = logSoftmax(q);
+  let s = 0;
+  for (let v = 0; v < lp.length; v++) s += Math.exp(lp[v]!) * (lp[v]! - lq[v]!);
+  return s;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) (ab += a[i]! * b[i]!, aa += a[i]! ** 2, bb += b[i]! ** 2);
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe.each(BUILDS)('q8 and q4 against f32, %s build', (backend) => {
+  it.each(Object.keys(LM))('language model %s: mean next-token KL within its bound', async (name) => {
+    const rt = await runtimeFor(backend);
+    const prompts = LM[name]!.prompts.map((p) => p.input_ids);
+    const f32 = await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm' });
+    const V = f32.vocabSize;
+    const ref = prompts.map((ids) => f32.forward(ids, { allLogits: true }).logits.data);
+    f32.dispose();
+    for (const dtype of ['q8', 'q4'] as const) {
+      const m = await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm', dtype });
+      let sum = 0, positions = 0;
+      prompts.forEach((ids, i) => {
+        const got = m.forward(ids, { allLogits: true }).logits.data;
+        for (let t = 0; t < ids.length; t++, positions++) sum += kl(ref[i]!.subarray(t * V, (t + 1) * V), got.subarray(t * V, (t + 1) * V));
+      });
+      m.dispose();
+      const mean = sum / positions;
+      console.log(`${dtype} ${name} ${backend}: mean KL ${mean.toExponential(2)} over ${positions} positions`);
+      expect(mean).toBeGreaterThanOrEqual(0);
+      expect(mean).toBeLessThan(KL_BOUNDS[name]![dtype]);
+    }
+  });
+
+  it.each(Object.keys(ENC))('encoder %s: every sentence embedding within the cosine floor of the f32 one', async (name) => {
+    const rt = await runtimeFor(backend);
+    const b = ENC[name]!.batch;
+    const rows = b.input_ids.map((ids, i) => ids.filter((_, j) => b.attention_mask[i]![j] === 1));
+    const embed = async (dtype: 'f32' | 'q8' | 'q4') => {
+      const m = await loadModel(rt, `${ENC_DIR}${name}`, { kind: 'encoder', dtype });
+      const e = m.hiddenSize;
+      const out = m.embed(rows);
+      m.dispose();
+      return rows.map((_, i) => out.subarray(i * e, (i + 1) * e));
+    };
+    const ref = await embed('f32');
+    for (const dtype of ['q8', 'q4'] as const) {
+      const got = await embed(dtype);
+      const lowest = Math.min(...got.map((g, i) => cosine(g, ref[i]!)));
+      console.log(`${dtype} encoder ${name} ${backend}: lowest cosine ${lowest.toFixed(5)}`);
+      expect(lowest).toBeGreaterThanOrEqual(COSINE_FLOOR[dtype]);
+      expect(lowest).toBeLessThanOrEqual(1 + 1e-6);
+    }
+  });
+});
