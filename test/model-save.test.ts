@@ -1,4 +1,4 @@
-// model.save(): the weights as held (f32, Q8, Q4 with their scales) in a safetensors file that
+// model.save(): the weights as held (f32, Q8, Q4 with their scales, F16 / BF16) in a safetensors file that
 // loadModel reads back without quantizing again: the reloaded model gives the same bits as the one
 // that was saved (every LM fixture family, every dtype); the file's tensors and metadata; asking for
 // another dtype than the saved one is an error. Every build, both thread projects.
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, readSafetensors, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
+import { numberToHalf } from '../src/reference/ops/half.js';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
@@ -22,8 +23,8 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
     rt = await runtimeFor(backend);
   });
 
-  it.each(Object.keys(LM))('%s: saved at f32, q8 and q4 and loaded back, the same logits bit for bit', async (name) => {
-    for (const dtype of ['f32', 'q8', 'q4'] as const) {
+  it.each(Object.keys(LM))('%s: saved at f32, q8, q4, f16 and bf16 and loaded back, the same logits bit for bit', async (name) => {
+    for (const dtype of ['f32', 'q8', 'q4', 'f16', 'bf16'] as const) {
       const original: CausalLMModel = await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm', dtype });
       let reloaded: CausalLMModel | undefined;
       try {
@@ -42,11 +43,11 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
     }
   });
 
-  it.each(Object.keys(ENC))('encoder %s: saved at f32, q8 and q4 and loaded back, the same hidden states bit for bit', async (name) => {
+  it.each(Object.keys(ENC))('encoder %s: saved at f32, q8, q4, f16 and bf16 and loaded back, the same hidden states bit for bit', async (name) => {
     const encConfig = JSON.parse(readFileSync(`${ENC_DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
     const b = ENC[name]!.batch;
     const input = { inputIds: b.input_ids, attentionMask: b.attention_mask, ...(name.startsWith('roberta') || name.startsWith('distil') ? {} : { tokenTypeIds: b.token_type_ids }) };
-    for (const dtype of ['f32', 'q8', 'q4'] as const) {
+    for (const dtype of ['f32', 'q8', 'q4', 'f16', 'bf16'] as const) {
       const original: EncoderModel = await loadModel(rt, `${ENC_DIR}${name}`, { kind: 'encoder', dtype });
       let reloaded: EncoderModel | undefined;
       try {
@@ -79,6 +80,34 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
       for (const [name, t] of Object.entries(file)) if (t.dtype === 'U8') expect(file[`${name}.scales`]?.dtype).toBe('F32');
     } finally {
       m.dispose();
+    }
+  });
+
+  it('the file of a 16-bit model: its matrices and word table as F16 / BF16 (the bits it holds), the rest F32', async () => {
+    for (const dtype of ['f16', 'bf16'] as const) {
+      const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype });
+      try {
+        const file = readSafetensors(m.save(), { keep16: true });
+        expect(file.__metadata__).toEqual({ format: 'wasm-attention', version: '1', dtype, block: '32', kind: 'causal-lm' });
+        const e = m.hiddenSize, v = m.vocabSize;
+        const stored = dtype === 'f16' ? 'F16' : 'BF16';
+        expect(file['embed.word']).toMatchObject({ dtype: stored, shape: [v, e] });
+        expect(file['layers.0.attention.q_proj.weight']).toMatchObject({ dtype: stored });
+        expect(file['layers.0.attention.q_proj.bias']).toMatchObject({ dtype: 'F32' });
+        expect(file['final_norm.weight']).toMatchObject({ dtype: 'F32', shape: [e] });
+        // the word table's values are the checkpoint's rounded to the nearest 16-bit float (ties to even)
+        const original = readSafetensors(readFileSync(`${LM_DIR}qwen2/model.safetensors`))['model.embed_tokens.weight']!.data;
+        const want = Uint16Array.from(original, (x) => numberToHalf(x, dtype));
+        expect(file['embed.word']!.bits).toEqual(want);
+      } finally {
+        m.dispose();
+      }
+    }
+    const b = await loadModel(rt, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'bf16' });
+    try {
+      await expect(loadModel(rt, { config: config('llama'), weights: b.save() }, { dtype: 'f16' })).rejects.toThrow(/were saved as bf16; loading them as f16 would round again values already rounded to bf16 \(lossy\)/);
+    } finally {
+      b.dispose();
     }
   });
 
