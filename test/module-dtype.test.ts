@@ -71,7 +71,7 @@ function decoderWeights(h: number, v: number, seed: number): Record<string, { da
 /** One module case: its output made by a runtime-like host (the runtime or `reference`) in a dtype. */
 interface Case {
   name: string;
-  run(host: AttentionRuntime | typeof reference, dtype: 'f32' | 'q8' | 'q4', made: { dispose(): void }[]): { out: ArrayLike<number>; dtype: string };
+  run(host: AttentionRuntime | typeof reference, dtype: 'f32' | 'q8' | 'q4' | 'f16' | 'bf16', made: { dispose(): void }[]): { out: ArrayLike<number>; dtype: string };
 }
 
 const x = rand([B, L, E], 101, 1);

@@ -70,7 +70,7 @@ export class CausalSelfAttention {
     const hasBias = Object.keys(config.weights).some((k) => k.endsWith('.bias'));
     this.proj = holdsQuantized(config.weights)
       ? loadSavedProjections(ws, where, config.weights, e, h, hk, dh)
-      : projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
+      : projectionsAs(ws, loadProjections(ws, where, config.weights, e, h, hk, hasBias, dh, config.dtype ?? 'f32'), config.dtype ?? 'f32');
     if (config.qkNorm) {
       const q = checkTensor(`${where}.q_norm.weight`, config.qkNorm.q, ws.heap);
       const k = checkTensor(`${where}.k_norm.weight`, config.qkNorm.k, ws.heap);

@@ -8,7 +8,7 @@
  *     o_proj.weight [E, H·Dh], each `.bias` optional (Qwen has q/k/v biases).
  */
 import { Tensor, type Heap } from '../engine/memory.js';
-import { asDtype, isQ8, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { asDtype, isHalfDtype, isQ8, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Workspace } from '../engine/workspace.js';
 import { checkWeight, type Checked } from '../engine/validate.js';
 import { residentMatrix, residentWeights } from '../engine/weights.js';
@@ -37,9 +37,16 @@ export function projectionsAs(ws: Workspace, p: Projections, dtype: WeightDtype)
   }
 }
 
-/** Checks `weights` (either form) for E, H, Hk, Dh and copies them in; nothing stays allocated on failure. */
-/** `dh` is the head dim (default E / H; Qwen3 and Gemma 3 set their own). */
-export function loadProjections(heap: Heap, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean, dh = e / heads): Projections {
+/**
+ * Checks `weights` (either form) for E, H, Hk, Dh and copies them in; nothing stays allocated on
+ * failure. `dh` is the head dim (default E / H; Qwen3 and Gemma 3 set their own). With `dtype`
+ * 'f16' / 'bf16' the weight matrices are made resident in it directly (16-bit patterns of a file in
+ * that format copied as they are, never an f32 copy in Wasm memory); any other dtype copies them in
+ * as f32 (projectionsAs then quantizes them).
+ */
+export function loadProjections(ws: Workspace, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, bias: boolean, dh = e / heads, dtype: WeightDtype = 'f32'): Projections {
+  const heap = ws.heap;
+  const residentAll = (w: Record<'inW' | 'inB' | 'outW' | 'outB', Checked | undefined>): Projections => resident(ws, w, isHalfDtype(dtype) ? dtype : 'f32');
   const split = Object.keys(weights).some((k) => (SPLIT_NAMES as readonly string[]).includes(k));
   if (split) {
     const w = (name: string, rows: number, cols: number, what: string) => checkWeight(where, `weights['${name}']`, weights[name], heap, [rows, cols], what);
@@ -53,7 +60,8 @@ export function loadProjections(heap: Heap, where: string, weights: Record<strin
       throw new TypeError(`${where}: weights has some of q_proj.bias, k_proj.bias, v_proj.bias but not all three`);
     }
     const ob = b('o_proj.bias', e);
-    return stack(heap, [q, k, v], biases[0] ? (biases as Checked[]) : undefined, o, ob);
+    const rows = (heads + 2 * kvHeads) * dh;
+    return residentAll({ inW: flatten([q, k, v], [rows, e]), inB: biases[0] ? flatten(biases as Checked[], [rows]) : undefined, outW: o, outB: ob });
   }
   if (kvHeads !== heads) {
     throw new TypeError(`${where}: numKeyValueHeads ${kvHeads} ≠ numHeads ${heads} needs separate projections (q_proj.weight, k_proj.weight, v_proj.weight, o_proj.weight): in_proj_weight stacks three [E, E] blocks`);
@@ -64,34 +72,50 @@ export function loadProjections(heap: Heap, where: string, weights: Record<strin
     for (const name of ['in_proj_bias', 'out_proj.bias']) {
       if (weights[name] !== undefined) throw new TypeError(`${where}: weights['${name}'] is given but the module has bias: false`);
     }
-    const t = residentWeights(heap, { inW, outW });
-    return { inW: t.inW!, outW: t.outW! };
+    return residentAll({ inW, inB: undefined, outW, outB: undefined });
   }
   const inB = checkWeight(where, 'weights.in_proj_bias', weights['in_proj_bias'], heap, [3 * e], '[3E] (or bias: false)');
   const outB = checkWeight(where, "weights['out_proj.bias']", weights['out_proj.bias'], heap, [e], '[E] (or bias: false)');
-  const t = residentWeights(heap, { inW, inB, outW, outB });
-  return { inW: t.inW!, inB: t.inB!, outW: t.outW!, outB: t.outB! };
+  return residentAll({ inW, inB, outW, outB });
 }
 
-/** One resident [(H + 2Hk)·Dh, E] in-projection (and bias) from the q, k, v parts. */
-function stack(heap: Heap, parts: Checked[], biases: Checked[] | undefined, o: Checked, ob: Checked | undefined): Projections {
-  const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
-  const cols = parts[0]!.shape[1]!;
-  const inW = flatten(parts, [rows, cols]);
-  const inB = biases ? flatten(biases, [rows]) : undefined;
-  const t = residentWeights(heap, { inW, inB, outW: o, outB: ob });
-  return { inW: t.inW!, inB: t.inB, outW: t.outW!, outB: t.outB };
-}
-
-function flatten(parts: Checked[], shape: number[]): Checked {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let at = 0;
-  for (const p of parts) {
-    const src = p.tensor ? p.tensor.data : p.data!;
-    data.set(src, at);
-    at += src.length;
+/** The projections resident: f32 copies, or with 'f16' / 'bf16' the weight matrices in it (biases f32); all or none. */
+function resident(ws: Workspace, w: Record<'inW' | 'inB' | 'outW' | 'outB', Checked | undefined>, dtype: WeightDtype): Projections {
+  if (!isHalfDtype(dtype)) {
+    const t = residentWeights(ws.heap, w);
+    return { inW: t.inW!, inB: t.inB, outW: t.outW!, outB: t.outB };
   }
-  return { name: 'stacked', shape, data };
+  const b = residentWeights(ws.heap, { inB: w.inB, outB: w.outB });
+  let inW: WeightMatrix | undefined;
+  try {
+    inW = residentMatrix(ws, w.inW!, dtype);
+    return { inW, inB: b.inB, outW: residentMatrix(ws, w.outW!, dtype), outB: b.outB };
+  } catch (error) {
+    for (const t of [inW, b.inB, b.outB]) t?.dispose();
+    throw error;
+  }
+}
+
+/**
+ * The parts stacked along their first dimension as one checked tensor of `shape`: their f32 values
+ * (made when read), and their 16-bit patterns when every part kept the same 16-bit format.
+ */
+function flatten(parts: Checked[], shape: number[]): Checked {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const concat = <T extends Float32Array | Uint16Array>(out: T, arrays: ArrayLike<number>[]): T => {
+    let at = 0;
+    for (const a of arrays) (out.set(a, at), (at += a.length));
+    return out;
+  };
+  const format = parts[0]!.half?.dtype;
+  const arg: Checked = { name: 'stacked', shape };
+  if (format && parts.every((p) => p.half?.dtype === format)) {
+    let bits: Uint16Array | undefined;
+    arg.half = { dtype: format, get bits() { return (bits ??= concat(new Uint16Array(size), parts.map((p) => p.half!.bits))); } };
+  }
+  let data: Float32Array | undefined;
+  Object.defineProperty(arg, 'data', { enumerable: true, get: () => (data ??= concat(new Float32Array(size), parts.map((p) => (p.tensor ? p.tensor.data : p.data!)))) });
+  return arg;
 }
 
 

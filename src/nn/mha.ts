@@ -145,7 +145,7 @@ export class MultiHeadAttention {
     this.dtype = dtype;
     this.proj = holdsQuantized(weights)
       ? loadSavedProjections(ws, where, weights, e, heads, kvHeads, e / heads)
-      : projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
+      : projectionsAs(ws, loadProjections(ws, where, weights, e, heads, kvHeads, bias, e / heads, dtype), dtype);
   }
 
   /** @internal The held projections (what a saved model writes). */
