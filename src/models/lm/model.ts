@@ -6,11 +6,13 @@
  */
 import type { AttentionRuntime } from '../../runtime.js';
 import { mat, type Mat } from '../../engine/linear.js';
-import { describe } from '../../engine/validate.js';
+import { checkOptions, describe } from '../../engine/validate.js';
+import type { Heap } from '../../engine/memory.js';
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
 import { FeedForward } from '../../nn/feed-forward.js';
 import type { KVCache } from '../../nn/kv-cache.js';
+import { KV_DTYPES, kvBytesPerPosition, type KVDtype } from '../../nn/kv-storage.js';
 import { Linear } from '../../nn/linear.js';
 import { weightTally, type WeightDtype } from '../../engine/quantized.js';
 import { Norm } from '../../nn/norm.js';
@@ -49,9 +51,14 @@ export class LMCache {
     return this.layers[0]!.maxLength;
   }
 
-  /** Bytes of Wasm memory the keys and values take now. */
+  /** The element type of the keys and values: 'f32', 'f16' or 'q8' (int8 with an f32 scale per position and kv head). */
+  get kvDtype(): KVDtype {
+    return this.layers[0]!.dtype;
+  }
+
+  /** Bytes of Wasm memory the keys and values take now (q8: with their scales). */
   get bytes(): number {
-    return this.layers.reduce((n, c) => n + 2 * c.k.shape.reduce((a, b) => a * b, 1) * 4, 0);
+    return this.layers.reduce((n, c) => n + c.bytes, 0);
   }
 
   get disposed(): boolean {
@@ -75,21 +82,14 @@ export class LMCache {
   }
 
   /** @internal Room for `total` positions: a larger memory (×2, at most maxLength) with the held positions copied over. */
-  reserve(total: number, grow: (capacity: number) => KVCache[], heap: () => Float32Array): void {
+  reserve(total: number, grow: (capacity: number) => KVCache[], heap: Heap): void {
     if (total <= this.capacity) return;
     const capacity = Math.min(this.maxLength, Math.max(total, 2 * this.capacity));
     const next = grow(capacity);
-    const f32 = heap(); // after the allocation: growing the memory replaces its buffer
     const held = this.length;
     this.layers.forEach((old, i) => {
       const fresh = next[i]!;
-      const width = old.k.shape[2]!;
-      for (const [from, to] of [[old.k, fresh.k], [old.v, fresh.v]] as const) {
-        for (let b = 0; b < this.batch; b++) {
-          const src = (from.ptr >>> 2) + b * old.maxLength * width;
-          f32.copyWithin((to.ptr >>> 2) + b * capacity * width, src, src + held * width);
-        }
-      }
+      fresh.storage.copyFrom(heap, old.storage, held);
       fresh.advance(held);
       old.dispose();
     });
@@ -156,6 +156,8 @@ export class CausalLMModel {
   readonly dtype: WeightDtype;
   /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
+  /** The element type of the keys and values of the caches this model makes by default (loadModel's `kvDtype`). */
+  readonly kvDtype: KVDtype;
 
   private readonly ws: Workspace;
   private readonly spec: LMSpec;
@@ -166,8 +168,9 @@ export class CausalLMModel {
   private disposed = false;
 
   /** @internal use `loadModel(runtime, source)` */
-  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32') {
+  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32', kvDtype: KVDtype = 'f32') {
     this.dtype = dtype;
+    this.kvDtype = kvDtype;
     const tally = weightTally(rt.workspace.heap);
     const before = { ...tally };
     this.chatTemplate = chatTemplate;
@@ -229,24 +232,34 @@ export class CausalLMModel {
 
   /**
    * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
-   * by default the model's context, starting at 256 positions and growing on demand.
+   * by default the model's context, starting at 256 positions and growing on demand. `kvDtype`
+   * (default the model's) is the element type of its keys and values: 'f32', 'f16' (IEEE half,
+   * half the bytes) or 'q8' (int8 with an f32 scale per position and kv head, about a quarter).
    */
-  createCache(options?: { maxLength?: number; batch?: number }): LMCache {
+  createCache(options?: { maxLength?: number; batch?: number; kvDtype?: KVDtype }): LMCache {
     this.assertLive();
+    checkOptions('options', options, ['maxLength', 'batch', 'kvDtype'], 'createCache');
     const maxLength = options?.maxLength ?? this.maxLength;
     const batch = options?.batch ?? 1;
+    const kvDtype = options?.kvDtype ?? this.kvDtype;
+    if (!KV_DTYPES.includes(kvDtype)) throw new TypeError(`createCache: options.kvDtype must be 'f32', 'f16' or 'q8' (the element type of the keys and values), received ${describe(options?.kvDtype)}`);
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
     // an explicit maxLength is allocated at once; the model's whole context grows on demand
     const capacity = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
-    return new LMCache(this, this.layerCaches(batch, capacity), batch, maxLength);
+    return new LMCache(this, this.layerCaches(batch, capacity, kvDtype), batch, maxLength);
+  }
+
+  /** Bytes of keys and values one position of one sequence takes in a cache of this dtype, over all layers. */
+  cacheBytesPerPosition(kvDtype: KVDtype = this.kvDtype): number {
+    return this.numLayers * kvBytesPerPosition(kvDtype, this.numKeyValueHeads, this.spec.headDim);
   }
 
   /** One KV cache per layer of `capacity` positions (all or none). */
-  private layerCaches(batch: number, capacity: number): KVCache[] {
+  private layerCaches(batch: number, capacity: number, kvDtype: KVDtype): KVCache[] {
     const caches: KVCache[] = [];
     try {
-      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, capacity));
+      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, capacity, kvDtype));
     } catch (error) {
       for (const c of caches) c.dispose();
       throw error;
@@ -284,7 +297,8 @@ export class CausalLMModel {
         throw new RangeError(`${where}: position ${cache.length + length - 1} is past the model's ${this.maxLength} learned positions`);
       }
       const wanted = attentionLayers(where, opts.outputAttentions, this.numLayers);
-      cache.reserve(cache.length + length, (capacity) => this.layerCaches(batch, capacity), () => this.ws.heap.floats());
+      if (wanted && cache.kvDtype !== 'f32') throw new TypeError(`${where}: options.outputAttentions needs a cache with kvDtype 'f32' (the attention weights are computed from f32 keys and values); this cache holds '${cache.kvDtype}'`);
+      cache.reserve(cache.length + length, (capacity) => this.layerCaches(batch, capacity, cache.kvDtype), this.ws.heap);
       return this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
     } finally {
       if (own) cache.dispose();
