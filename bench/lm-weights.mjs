@@ -224,7 +224,61 @@ export function vocabText(ids, vocab) {
 
 // ---- GGUF v3 ---------------------------------------------------------------------------------------
 const GG = { U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10 };
-const GGML = { F32: 0, F16: 1 };
+const GGML = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 };
+/** Bytes of one block of 32 weights, per ggml type (1 for the float types: they have no blocks). */
+const BLOCK_BYTES = { [GGML.Q4_0]: 18, [GGML.Q8_0]: 34 };
+/** The GGUF file types llama.cpp names the files by (general.file_type: LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_Q4_0, MOSTLY_Q8_0). */
+const FILE_TYPE = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
+const MATRIX_TYPE = { f32: GGML.F32, f16: GGML.F16, q4_0: GGML.Q4_0, q8_0: GGML.Q8_0 };
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+/** float → IEEE half bits, round to nearest even (ggml stores block scales as f16). */
+function floatToHalf(x) {
+  f32Scratch[0] = x;
+  const b = u32Scratch[0], sign = (b >>> 16) & 0x8000, exp = (b >>> 23) & 0xff, man = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = man | 0x800000, shift = 14 - e, half = m >>> shift, rest = m & ((1 << shift) - 1), mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (man >>> 13), rest = man & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}
+
+/**
+ * Rows of floats (a multiple of 32 each) as ggml blocks, as ggml's quantize_row_q8_0_ref /
+ * quantize_row_q4_0_ref do: Q8_0 = { f16 d = amax/127; int8 qs[32] = round(x/d) }; Q4_0 = { f16 d =
+ * max/−8 (max: the value of largest magnitude); u8 qs[16]: x[j] in the low nibble, x[j+16] in the
+ * high one, each min(15, trunc(x/d + 8.5)) }.
+ */
+function quantizeBlocks(x, ggType) {
+  const blocks = x.length / 32, size = BLOCK_BYTES[ggType];
+  const out = new Uint8Array(blocks * size), view = new DataView(out.buffer);
+  for (let b = 0; b < blocks; b++) {
+    const v = x.subarray(32 * b, 32 * b + 32), o = b * size;
+    if (ggType === GGML.Q8_0) {
+      let amax = 0;
+      for (const y of v) amax = Math.max(amax, Math.abs(y));
+      const d = amax / 127, id = d ? 1 / d : 0;
+      view.setUint16(o, floatToHalf(d), true);
+      for (let j = 0; j < 32; j++) view.setInt8(o + 2 + j, Math.sign(v[j]) * Math.round(Math.abs(v[j] * id))); // roundf: halves away from 0
+    } else {
+      let amax = 0, max = 0;
+      for (const y of v) if (Math.abs(y) > amax) { amax = Math.abs(y); max = y; }
+      const d = max / -8, id = d ? 1 / d : 0;
+      view.setUint16(o, floatToHalf(d), true);
+      for (let j = 0; j < 16; j++) {
+        const lo = Math.min(15, Math.trunc(v[j] * id + 8.5)), hi = Math.min(15, Math.trunc(v[j + 16] * id + 8.5));
+        out[o + 2 + j] = lo | (hi << 4);
+      }
+    }
+  }
+  return out;
+}
 
 class Out {
   constructor() { this.parts = []; this.length = 0; }
@@ -237,11 +291,12 @@ class Out {
 }
 
 /**
- * Writes `dir/model-<f32|f16>.gguf` unless there; → its path. Matrices in `type` (norms, biases in
+ * Writes `dir/model-<f32|f16|q8_0|q4_0>.gguf` unless there; → its path. Matrices in `type` (norms, biases in
  * F32, as llama.cpp's converter writes them); llama's q/k rows permuted like convert_hf_to_gguf.py's
  * LlamaModel.permute (llama.cpp rotates adjacent pairs where Hugging Face rotates halves).
  */
 export function writeGguf(dir, c, type = 'f32', seed = 1) {
+  if (!(type in MATRIX_TYPE)) throw new Error(`writeGguf: type ${type} (f32, f16, q8_0, q4_0)`);
   const path = join(dir, `model-${type}.gguf`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
@@ -253,7 +308,7 @@ export function writeGguf(dir, c, type = 'f32', seed = 1) {
     ['general.architecture', GG.STRING, arch],
     ['general.name', GG.STRING, `random ${arch}`],
     ['general.alignment', GG.U32, 32],
-    ['general.file_type', GG.U32, type === 'f16' ? 1 : 0],
+    ['general.file_type', GG.U32, FILE_TYPE[type]],
     [`${arch}.block_count`, GG.U32, c.num_hidden_layers],
     [`${arch}.context_length`, GG.U32, c.max_position_embeddings],
     [`${arch}.embedding_length`, GG.U32, c.hidden_size],
@@ -298,8 +353,8 @@ export function writeGguf(dir, c, type = 'f32', seed = 1) {
   let offset = 0;
   const infos = list.map((t) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    const ggType = t.kind === 'matrix' && type === 'f16' ? GGML.F16 : GGML.F32;
-    const bytes = n * (ggType === GGML.F16 ? 2 : 4);
+    const ggType = t.kind === 'matrix' ? MATRIX_TYPE[type] : GGML.F32;
+    const bytes = BLOCK_BYTES[ggType] ? (n / 32) * BLOCK_BYTES[ggType] : n * (ggType === GGML.F16 ? 2 : 4);
     const info = { t, ggType, offset, bytes };
     offset += Math.ceil(bytes / 32) * 32;
     return info;
@@ -318,7 +373,7 @@ export function writeGguf(dir, c, type = 'f32', seed = 1) {
   for (const { t, ggType, bytes } of infos) {
     let h = tensorHalf(t, seed);
     if (t.permute) h = permuteRows(h, t.shape, t.permute);
-    const data = ggType === GGML.F16 ? h : halfToFloat(h);
+    const data = ggType === GGML.F16 ? h : BLOCK_BYTES[ggType] ? quantizeBlocks(halfToFloat(h), ggType) : halfToFloat(h);
     writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     const pad = Math.ceil(bytes / 32) * 32 - bytes;
     if (pad) writeSync(fd, Buffer.alloc(pad));

@@ -49,6 +49,8 @@ files, LM2 about 4 GB).
                    only: a Llama graph of plain ops with a KV cache, built here)
   --contenders ids only contenders whose id starts with one of these (wasm-relaxed-simd-1t, wllama-f32,
                    ort-web, …)
+  --dtypes list    weight dtypes: f32, q8, q4 (default f32). q8 and q4 add our relaxed-simd rows at
+                   that dtype and wllama's Q8_0 / Q4_0 GGUF files of the same weights
   --peers-dir dir  where the peer package lives (default bench/peers; wllama: npm ci there)
   --cache dir      where the checkpoints go (default ~/.cache/wasm-attention-bench)
   --json           also write bench/results/<date>-<machine>-lm.json and .md (-lm-quick with --quick)
@@ -72,6 +74,7 @@ try {
       cache: { type: 'string', default: join(homedir(), '.cache', 'wasm-attention-bench') },
       'no-peers': { type: 'boolean', default: false },
       peers: { type: 'string' },
+      dtypes: { type: 'string', default: 'f32' },
       contenders: { type: 'string' },
       'peers-dir': { type: 'string', default: DEFAULT_PEERS_DIR },
       'no-progress': { type: 'boolean', default: false },
@@ -99,6 +102,13 @@ const rootRequire = createRequire(join(HERE, '..', 'package.json'));
 const peerFamilies = new Set((args.peers ?? 'wllama,ort-web,ort-node').split(',').map((x) => x.trim()));
 const onlyContenders = args.contenders?.split(',').map((x) => x.trim()).filter(Boolean);
 const picked = (id) => !onlyContenders || onlyContenders.some((o) => id.startsWith(o));
+const DTYPES = (args.dtypes ?? 'f32').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+for (const d of DTYPES) if (!['f32', 'q8', 'q4'].includes(d)) {
+  console.error(`--dtypes: '${d}' is not one of f32, q8, q4`);
+  process.exit(2);
+}
+/** Bytes a weight of each precision takes, scales included: ours Q8/Q4 keep an f32 scale per 32, ggml's an f16 one. */
+const WEIGHT_BYTES = { F32: 4, F16: 2, Q8: 1 + 4 / 32, Q4: 0.5 + 4 / 32, Q8_0: 34 / 32, Q4_0: 18 / 32 };
 
 // ---- workloads -------------------------------------------------------------------------------------
 const WORKLOADS = {
@@ -189,20 +199,22 @@ async function gemmGflops(rt) {
 
 function ourContenders(w, dir, maxLength) {
   const list = [];
-  for (const backend of ['relaxed-simd', 'simd'])
-    for (const threads of [1, 2]) {
+  const variants = [];
+  if (DTYPES.includes('f32')) for (const backend of ['relaxed-simd', 'simd']) for (const threads of [1, 2]) variants.push({ backend, threads, dtype: 'f32' });
+  for (const dtype of DTYPES.filter((d) => d !== 'f32')) for (const threads of [1, 2]) variants.push({ backend: 'relaxed-simd', threads, dtype });
+  for (const { backend, threads, dtype } of variants) {
       let rt, lm, cache;
       list.push({
-        id: `wasm-${backend}-${threads}t`,
-        label: `wasm ${backend} ${threads}T`,
+        id: `wasm-${backend}-${threads}t${dtype === 'f32' ? '' : `-${dtype}`}`,
+        label: `wasm ${backend} ${threads}T${dtype === 'f32' ? '' : ` ${dtype.toUpperCase()}`}`,
         group: 'ours',
-        precision: 'F32',
+        precision: dtype.toUpperCase(),
         threads,
         async open() {
           rt = await init({ backend, threads });
           if (rt.threads !== threads) throw new Error(`${rt.threads} thread(s): ${rt.threadsReason}`);
           const t0 = performance.now();
-          lm = await loadModel(rt, dir, { kind: 'causal-lm' });
+          lm = await loadModel(rt, dir, { kind: 'causal-lm', dtype });
           const loadMs = performance.now() - t0;
           cache = lm.createCache({ maxLength });
           this.info = { backend: rt.backend, threads: rt.threads, loadMs, cacheBytes: cache.bytes };
@@ -247,7 +259,7 @@ function ourContenders(w, dir, maxLength) {
           rt = lm = cache = undefined;
         },
       });
-    }
+  }
   return list;
 }
 
@@ -285,7 +297,8 @@ async function runWorkload(w) {
     if (!wllamaDir(peersDir)) peerNotes.push(`wllama: not installed in ${peersDir} (npm ci there: @wllama/wllama is in its package.json)`);
     else {
       const files = [];
-      for (const type of ['f32', 'f16']) {
+      const types = [...(DTYPES.includes('f32') ? ['f32', 'f16'] : []), ...(DTYPES.includes('q8') ? ['q8_0'] : []), ...(DTYPES.includes('q4') ? ['q4_0'] : [])];
+      for (const type of types) {
         progress(`${w.id}: writing the ${type.toUpperCase()} GGUF file (once)`);
         writeGguf(dir, w.shape, type);
         files.push({ dir, name: `model-${type}.gguf`, label: type.toUpperCase() });
@@ -300,7 +313,7 @@ async function runWorkload(w) {
     }
   }
   for (const flavor of ['web', 'node']) {
-    if (!usePeers || !peerFamilies.has(`ort-${flavor}`)) continue;
+    if (!usePeers || !peerFamilies.has(`ort-${flavor}`) || !DTYPES.includes('f32')) continue;
     const pkg = `onnxruntime-${flavor}`;
     if (w.shape.model_type !== 'llama') {
       peerNotes.push(`${pkg}: not run on ${w.id} (the bench's ONNX graph is a Llama without biases, and ${w.id}'s float32 weights pass protobuf's 2 GB limit without external data)`);
@@ -394,9 +407,10 @@ async function runWorkload(w) {
           opened.delete(c);
         }
     }
-    if (w.memorySteps) {
-      const c = contenders[0];
-      if (!opened.has(c)) await open(c, rows[0]);
+    const oursFirst = contenders.findIndex((c) => c.group === 'ours');
+    if (w.memorySteps && oursFirst >= 0) {
+      const c = contenders[oursFirst];
+      if (!opened.has(c)) await open(c, rows[oursFirst]);
       progress(`${w.id}: memory: ${w.memorySteps} decode steps on ${c.label}`);
       memory = { contender: c.label, ...c.memoryCheck(w.memorySteps) };
     }
@@ -406,16 +420,16 @@ async function runWorkload(w) {
   }
   const loads = loadavg();
   // the check against ours (relaxed-simd 1T)
-  const ref = rows.find((r) => r.group === 'ours' && r.check);
+  const ref = rows.find((r) => r.group === 'ours' && r.precision === 'F32' && r.check) ?? rows.find((r) => r.group === 'ours' && r.check);
   for (const row of rows) if (row.check && ref) row.check.verdict = compare(ref.check, row.check);
+  if (ref) for (const row of rows) if (row.check?.verdict) Object.assign(row.check.verdict, { against: ref.label, againstPrecision: ref.precision });
   // figures
   const meanPos = w.decode.prompt + w.decode.steps / 2;
   for (const row of rows) {
     const med = (k) => (row.samples[k]?.length ? median(row.samples[k]) : undefined);
     if (row.gemm) row.gemmGflops = median(row.gemm);
     row.tokensPerS = Object.fromEntries(Object.keys(row.samples).map((k) => [k, med(k)]));
-    const f16 = row.precision === 'F16';
-    const bytes = m.weightBytes(f16 ? 2 : 4) + m.kvBytes(meanPos, row.id.startsWith('wllama') ? 2 : 4);
+    const bytes = m.weightBytes(WEIGHT_BYTES[row.precision] ?? 4) + m.kvBytes(meanPos, row.id.startsWith('wllama') ? 2 : 4);
     if (row.tokensPerS.decode) row.decodeGBs = (bytes * row.tokensPerS.decode) / 1e9;
     row.bytesPerToken = bytes;
     row.prefillGflops = Object.fromEntries(w.prefill.filter((n) => row.tokensPerS[`prefill${n}`]).map((n) => [n, (m.prefillFlops(n) * row.tokensPerS[`prefill${n}`]) / n / 1e9]));
@@ -444,7 +458,9 @@ function compare(ref, got) {
     }
   }
   const greedy = (got.ids ?? []).join() === ref.ids.join();
-  return { greedy, sameTop5Steps: `${sameTop}/${steps}`, maxLogprobDiff: maxDiff, ok: greedy && steps === ref.tops.length && maxDiff < 5e-3 };
+  let sameTokens = 0;
+  while (sameTokens < ref.ids.length && got.ids?.[sameTokens] === ref.ids[sameTokens]) sameTokens++;
+  return { greedy, sameTokens, sameTop5Steps: `${sameTop}/${steps}`, maxLogprobDiff: maxDiff, ok: greedy && steps === ref.tops.length && maxDiff < 5e-3 };
 }
 
 // ---- report -----------------------------------------------------------------------------------------------
@@ -458,7 +474,10 @@ function tables(res, { markdown = false } = {}) {
     const gemm = r.gemmGflops;
     const lastN = res.prefill.at(-1);
     const v = r.check?.verdict;
-    const check = v ? `${v.ok ? 'ok' : 'DIFFERS'} (greedy ${v.greedy ? 'same' : 'differs'}, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)})` : '—';
+    const lowPrecision = !['F32', 'F16'].includes(r.precision);
+    const check = !v ? '—' : lowPrecision
+      ? `${r.precision} vs ${v.againstPrecision}: first ${v.sameTokens} of ${CHECK.steps} greedy tokens same, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)}`
+      : `${v.ok ? 'ok' : 'DIFFERS'} (greedy ${v.greedy ? 'same' : 'differs'}, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)})`;
     return [
       r.label,
       ...res.prefill.map((n) => f(r.tokensPerS[`prefill${n}`])),
@@ -491,14 +510,14 @@ function notes(res) {
     `${res.id} ${res.title}: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads (${c.num_key_value_heads} KV), FF ${c.intermediate_size}, vocab ${c.vocab_size}, tied; ${(res.counts.total / 1e6).toFixed(1)} M parameters (${(res.counts.layerMatrices / 1e6).toFixed(1)} M in the layers' matrices, ${(res.counts.head / 1e6).toFixed(1)} M in the tied embedding / head); random weights, every one a float16 value. Median of ${res.rounds} round${res.rounds === 1 ? '' : 's'}; load average ${res.loadAfter.toFixed(1)} on ${availableParallelism()} cores at the end.`,
     `Read bandwidth, this process: ${bw.wasmGBs.toFixed(1)} GB/s (Wasm SIMD sum over 512 MiB, best of 5 passes; 1 thread), ${bw.jsGBs.toFixed(1)} GB/s (plain JS Float32Array sum, a lower bound). Decode GB/s = bytes read per token × tokens/s: ${ours ? `${mib(ours.bytesPerToken)} for float32 weights` : ''}${peerF16 ? `, ${mib(peerF16.bytesPerToken)} for wllama F16` : ''} (weights once, the tied head once, and the KV cache at the mean position ${res.decode.prompt + res.decode.steps / 2}); 2-thread rows are compared with the 1-thread bandwidth.`,
     `Prefill GFLOP/s = (2 × the layers' matrix parameters × tokens + the head for the last token + causal attention 4·H·D·L(L+1)/2 per layer) / time; gemm: rt.matmul ${res.id === 'TINY' ? 64 : 1024}³ on the same runtime, timed in the same rounds (median). Ours: forward() calls, the greedy argmax in JS included${res.rows.some((r) => r.id.startsWith('wllama')) ? "; wllama's times are llama.cpp's own (prompt_ms, predicted_ms)" : ''}.`,
-    `Check: the ${CHECK.steps} greedy tokens after a ${CHECK.prompt}-token prompt and the log-probabilities of each step's top 5, against wasm relaxed-simd 1T ('top-5 order': steps whose five tokens come in the same order; near-ties within float16 rounding may swap).`,
+    `Check: the ${CHECK.steps} greedy tokens after a ${CHECK.prompt}-token prompt and the log-probabilities of each step's top 5, against ${res.rows.find((r) => r.check?.verdict)?.check.verdict.against ?? 'wasm relaxed-simd 1T'} ('top-5 order': steps whose five tokens come in the same order; near-ties within float16 rounding may swap). Quantized rows (Q8, Q4, Q8_0, Q4_0) are expected to drift from float32: their column says how far.`,
   ];
   if (res.memory) {
     const m = res.memory;
     out.push(`Steady decode memory (${m.contender}, ${m.steps} steps, ${(m.ms / m.steps).toFixed(1)} ms/step): bytes in use ${m.before.bytesInUse} before, ${m.after.bytesInUse} after; peak ${m.before.peakBytes} → ${m.after.peakBytes}; allocations ${m.before.allocations} → ${m.after.allocations}; Wasm memory ${mib(m.before.capacityBytes)} → ${mib(m.after.capacityBytes)}.`);
   }
   const wl = res.rows.find((r) => r.id.startsWith('wllama') && r.version);
-  if (wl) out.push(`wllama ${wl.version} (llama.cpp ${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? '?'}) in Chromium ${res.browser ?? '?'}: F32 and F16 GGUF files written by the bench (q/k rows permuted as convert_hf_to_gguf.py does), KV cache F16 (its default), llama.cpp's own prompt and decode timings.`);
+  if (wl) out.push(`wllama ${wl.version} (llama.cpp ${res.rows.find((r) => r.info?.libllama)?.info.libllama ?? '?'}) in Chromium ${res.browser ?? '?'}: ${[...new Set(res.rows.filter((r) => r.id.startsWith('wllama')).map((r) => r.precision))].join(', ')} GGUF files written by the bench (q/k rows permuted as convert_hf_to_gguf.py does; Q8_0 / Q4_0 blocks rounded as ggml's quantize_row_*_ref, every matrix including the embeddings), KV cache F16 (its default), llama.cpp's own prompt and decode timings.`);
   const ox = res.rows.find((r) => r.id.startsWith('ort-') && r.version);
   if (ox) out.push(`onnxruntime ${ox.version}: the bench's Llama graph (plain ops, past_key_values inputs / present outputs, float32), graph optimisation 'all'; web = its wasm build in Node, node = its native CPU library (not Wasm, for reference); one session.run per token, as transformers.js's generation loop does.`);
   for (const n of res.peerNotes) out.push(n);

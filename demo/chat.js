@@ -6,7 +6,7 @@
 // between tokens), a Stop button aborts them, and a heatmap shows one layer's attention for one
 // head over the last message's tokens.
 import { loadModel, createChatSession, stream } from '../dist/index.js';
-import { drawHeatmap } from './heatmap.js';
+import { drawTokenAttention } from './heatmap.js';
 
 /** The most tokens of a message drawn in the attention picture (its first tokens: the model is causal). */
 export const MAX_ATTENTION_TOKENS = 64;
@@ -14,9 +14,6 @@ export const MAX_ATTENTION_TOKENS = 64;
 const FAMILIES = 'Llama (SmolLM2, Llama 3.2), Mistral, Qwen2/Qwen2.5, Qwen3, Gemma 3, Phi-3, GPT-2';
 
 const messageOf = (e) => String(e && e.message ? e.message : e);
-const fmt = (x) => (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : x.toFixed(3));
-/** A token as an axis label: spaces and line breaks made visible. */
-const tokenLabel = (t) => t.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/[\u0000-\u001f\u007f]/g, '·') || '∅';
 const FINISH = { eos: 'ended by the model', length: 'reached the length limit', stop: 'stop string', abort: 'stopped' };
 
 /** Wires the section (#chat) to the runtime. */
@@ -283,20 +280,12 @@ export function initChat(rt) {
     const weights = out.attentions[layer].data;
     const L = ids.length;
     attn.hidden = false;
-    const labels = tokens.map(tokenLabel);
-    const locate = drawHeatmap(attnCanvas, weights, {
-      rows: L, cols: L, rowLabels: labels, colLabels: labels, offset: head * L * L, cell: L > 24 ? 16 : 20, masked: (i, j) => j > i,
-    });
+    drawTokenAttention(attnCanvas, hover, weights, tokens, head, { causal: true });
     state.attention = { layer, head, ids, tokens, length: L, weights: Array.from(weights.subarray(head * L * L, (head + 1) * L * L)) };
-    attnCanvas.dataset.tokens = JSON.stringify(tokens);
     attnNote.textContent =
       `${L} tokens of your last message (the tokenizer's, special tokens shown) · layer ${layer + 1} of ${lm.numLayers}, head ${head + 1} of ${lm.numHeads} · ` +
       'rows: queries, columns: keys; a token sees only itself and earlier tokens, so the upper triangle is empty' +
       (typed > L ? ` · the first ${L} of ${typed} tokens` : '');
-    attnCanvas.onmousemove = (e) => {
-      const at = locate(e.offsetX, e.offsetY);
-      hover.textContent = at && at.j <= at.i ? `"${tokens[at.i]}" (${at.i}) → "${tokens[at.j]}" (${at.j}): weight ${fmt(weights[(head * L + at.i) * L + at.j])}` : '\u00a0';
-    };
   }
 
   function newConversation() {

@@ -4,7 +4,7 @@
 // uploaded. An embedding model shows the sentences' cosine similarities, a classifier each
 // sentence's label; either shows one layer's attention for one head over a sentence's tokens.
 import { loadModel } from '../dist/index.js';
-import { drawHeatmap } from './heatmap.js';
+import { drawHeatmap, drawTokenAttention, formatWeight as fmt } from './heatmap.js';
 
 /** The prefilled sentences, one per line: two pairs of paraphrases, and sentences of clear sentiment. */
 export const DEFAULT_SENTENCES = [
@@ -16,11 +16,8 @@ export const DEFAULT_SENTENCES = [
 ];
 const MAX_SENTENCES = 12;
 
-const fmt = (x) => (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : x.toFixed(3));
 const messageOf = (e) => String(e && e.message ? e.message : e);
 const short = (text, n = 28) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
-/** A token as an axis label: spaces (byte-level BPE's word starts) made visible. */
-const tokenLabel = (t) => t.replace(/ /g, '␣') || '∅';
 
 /** Cosine similarity of every pair of rows of `vectors` [n, d], in float64: a plain array [n * n]. */
 export function cosineMatrix(vectors, n) {
@@ -262,17 +259,11 @@ export function initCheckpoint(rt) {
     const weights = out.attentions[layer].data;
     const L = ids.length;
     attn.hidden = false;
-    const labels = tokens.map(tokenLabel);
-    const locate = drawHeatmap(attnCanvas, weights, { rows: L, cols: L, rowLabels: labels, colLabels: labels, offset: head * L * L, cell: L > 24 ? 16 : 20 });
+    drawTokenAttention(attnCanvas, hover, weights, tokens, head);
     state.attention = { sentence: s, layer, head, tokens, length: L, weights: Array.from(weights.subarray(head * L * L, (head + 1) * L * L)) };
-    attnCanvas.dataset.tokens = JSON.stringify(tokens);
     attnNote.textContent =
       `${L} tokens (model.tokenizer, special tokens shown) · layer ${layer + 1} of ${model.numLayers}, head ${head + 1} of ${model.numHeads} · ` +
       `rows: queries, columns: keys` + (typed > L ? ` · cut from ${typed} tokens to the model's limit of ${model.maxLength}` : '');
-    attnCanvas.onmousemove = (e) => {
-      const at = locate(e.offsetX, e.offsetY);
-      hover.textContent = at ? `"${tokens[at.i]}" (${at.i}) → "${tokens[at.j]}" (${at.j}): weight ${fmt(weights[(head * L + at.i) * L + at.j])}` : '\u00a0';
-    };
   }
 
   let timer = 0;

@@ -122,3 +122,25 @@ export function drawBars(svg, groups, { unit = '' } = {}) {
   svg.setAttribute('height', String(y));
   if (unit) svg.setAttribute('aria-label', `bar chart (${unit})`);
 }
+
+/** A weight as text: 3 decimals, or 3 significant digits below 1e-3. */
+export const formatWeight = (x) => (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : x.toFixed(3));
+
+/** A token as an axis label: spaces, line breaks and control characters made visible. */
+export const tokenLabel = (t) => t.replace(/ /g, '␣').replace(/\n/g, '↵').replace(/[\u0000-\u001f\u007f]/g, '·') || '∅';
+
+/**
+ * One head's self-attention over `tokens` (weights [heads, L, L], row = query) on `canvas`, with
+ * `hover` telling the weight under the pointer; `causal` greys out the keys after each query.
+ */
+export function drawTokenAttention(canvas, hover, weights, tokens, head, { causal = false } = {}) {
+  const L = tokens.length;
+  const labels = tokens.map(tokenLabel);
+  const masked = causal ? (i, j) => j > i : () => false;
+  const locate = drawHeatmap(canvas, weights, { rows: L, cols: L, rowLabels: labels, colLabels: labels, offset: head * L * L, cell: L > 24 ? 16 : 20, masked });
+  canvas.dataset.tokens = JSON.stringify(tokens);
+  canvas.onmousemove = (e) => {
+    const at = locate(e.offsetX, e.offsetY);
+    hover.textContent = at && !masked(at.i, at.j) ? `"${tokens[at.i]}" (${at.i}) → "${tokens[at.j]}" (${at.j}): weight ${formatWeight(weights[(head * L + at.i) * L + at.j])}` : '\u00a0';
+  };
+}

@@ -365,9 +365,9 @@ describe('npm run bench:encoders -- --tiny --no-peers (2 layers, hidden 32)', ()
   });
 });
 
-describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () => {
+describe('npm run bench:lm -- --tiny --dtypes f32,q8,q4 (a 2-layer hidden-32 Llama, no peers)', () => {
   const lmOut = join(out, 'lm');
-  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/lm.mjs', '--tiny', '--json', '--out', lmOut, '--machine', 'test', '--cache', join(out, 'lm-cache'), '--no-progress'], {
+  const result = run(process.execPath, ['--experimental-wasm-relaxed-simd', 'bench/lm.mjs', '--tiny', '--dtypes', 'f32,q8,q4', '--json', '--out', lmOut, '--machine', 'test', '--cache', join(out, 'lm-cache'), '--no-progress'], {
     cwd: root,
     maxBuffer: 16 * 2 ** 20,
     timeout: 60_000,
@@ -377,6 +377,9 @@ describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () 
     const { stdout } = await result;
     for (const c of ['wasm relaxed-simd 1T', 'wasm relaxed-simd 2T', 'wasm simd 1T', 'wasm simd 2T']) {
       expect(stdout).toMatch(new RegExp(`^${c}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+.*ok \\(greedy same, top-5 order 8/8`, 'm'));
+    }
+    for (const c of ['wasm relaxed-simd 1T Q8', 'wasm relaxed-simd 2T Q8', 'wasm relaxed-simd 1T Q4', 'wasm relaxed-simd 2T Q4']) {
+      expect(stdout).toMatch(new RegExp(`^${c}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+.*${c.slice(-2)} vs F32: first \\d of 8 greedy tokens same`, 'm'));
     }
     expect(stdout).toMatch(/^contender\s+prefill 8 tok\/s\s+prefill 16 tok\/s\s+decode tok\/s \(8 after 16\)/m);
     expect(stdout).toMatch(/Read bandwidth, this process: [\d.]+ GB\/s \(Wasm SIMD sum/);
@@ -392,7 +395,7 @@ describe('npm run bench:lm -- --tiny (a 2-layer hidden-32 Llama, no peers)', () 
     const files = readdirSync(lmOut).sort();
     expect(files).toEqual([expect.stringMatching(/-test-lm-tiny\.json$/), expect.stringMatching(/-test-lm-tiny\.md$/)]);
     const record = JSON.parse(readFileSync(join(lmOut, files[0]!), 'utf8'));
-    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t']);
+    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t', 'wasm-relaxed-simd-1t-q8', 'wasm-relaxed-simd-2t-q8', 'wasm-relaxed-simd-1t-q4', 'wasm-relaxed-simd-2t-q4']);
     expect(record.workloads[0].rows.every((r: { tokensPerS: { decode: number } }) => r.tokensPerS.decode > 0)).toBe(true);
   });
 });

@@ -100,6 +100,41 @@ afterAll(() => {
   for (const [key, { f16, q8 }] of figures) console.log(`kv cache ${key}: f16 worst normwise (per prompt, [21, V]) ${f16.toExponential(2)}, q8 mean KL ${q8.toExponential(2)}`);
 });
 
+describe.each(BUILDS)('f16 and q8 caches of sliding-window layers, %s build', (backend) => {
+  it.each(['f16', 'q8'] as const)('%s: a window layer that moves its positions to the front keeps their bytes, and the logits of a cache that never moves', async (kvDtype) => {
+    const rt = await runtimeFor(backend);
+    const lm = await loadModel(rt, `${DIR}mistral`, { kind: 'causal-lm', kvDtype });
+    const prompt = EXPECTED['mistral']!.prompts[2]!.input_ids;
+    const moving = lm.createCache(undefined, 2); // window − 1 + 2 slots: moves every other step
+    const still = lm.createCache({ maxLength: prompt.length + 100 }, prompt.length + 100);
+    let a = lm.forward(prompt, { cache: moving }).logits.data, b = lm.forward(prompt, { cache: still }).logits.data;
+    let worst = 0;
+    for (let k = 0; k < 100; k++) {
+      worst = Math.max(worst, normwiseRows([a], [b]));
+      // layer 0's keys and values come from the same embeddings in both caches: the moved bytes equal the unmoved ones
+      const [m, s] = [moving.layers[0]!, still.layers[0]!];
+      for (const which of ['k', 'v'] as const) {
+        const row = m.storage.kvHeads * m.storage.headDim * (kvDtype === 'f16' ? 2 : 1);
+        const bytes = new Uint8Array(m.storage[which].data.buffer);
+        const held = moving.length - m.first;
+        expect(bytes.subarray(m.storage[which].ptr, m.storage[which].ptr + held * row)).toEqual(bytes.subarray(s.storage[which].ptr + m.first * row, s.storage[which].ptr + (m.first + held) * row));
+      }
+      const next = b.indexOf(Math.max(...b));
+      a = lm.forward([next], { cache: moving }).logits.data;
+      b = lm.forward([next], { cache: still }).logits.data;
+    }
+    expect(moving.kvDtype).toBe(kvDtype);
+    expect(moving.layers[0]!.first).toBeGreaterThan(90); // it moved
+    expect(moving.bytes).toBeLessThan(still.bytes / 4);
+    // later layers' keys differ by the summation order of the layers before (1e-7), which can move a
+    // value across a rounding boundary of its half or int8: within the f16 bound, not bit for bit
+    expect(worst).toBeLessThan(1e-3);
+    moving.dispose();
+    still.dispose();
+    lm.dispose();
+  });
+});
+
 const V = 61;
 const ids = (n: number, seed: number) => Array.from(reference.uniform(n, seed), (x) => Math.floor(((x + 1) / 2) * (V - 1)));
 

@@ -8,7 +8,10 @@
  *   o_h = softmax(scale·q_h·K_gᵀ [softcap] + causal [window]) V_g  g = h / (H / Hk)
  *   y = o·W_oᵀ (+ b_o)
  * for L new positions at once: a prompt (one fused causal attention call) or one decoded token.
- * The causal mask is aligned to the end (query i is position P + i and sees keys ≤ P + i).
+ * The causal mask is aligned to the end (query i is position P + i and sees keys ≤ P + i). The
+ * cache holds positions F … P − 1 in order in slots 0 … P − F − 1 (F = cache.first, 0 unless a
+ * sliding-window layer dropped positions no query can see any more: F ≤ P − (window − 1)), so
+ * the keys attended are slots 0 … P − F + L − 1 and the window still counts back from the end.
  */
 import { Tensor } from '../engine/memory.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
@@ -91,14 +94,16 @@ export class CausalSelfAttention {
    * @internal x [B·L, E] (L new positions of each of B sequences) → out [B·L, E], appending their
    * keys and values to `cache` (which must have room: the caller checks). Left-padded batches:
    * `pads[b]` leading slots of sequence b are padding, hidden from every query, and its rotary
-   * positions start after them. With `onWeights`, the weights of every head over the cached keys,
-   * [B, H, L, P + L], are passed to it.
+   * positions start after them. With `onWeights`, the weights of every head over the keys of
+   * positions 0 … P + L − 1, [B, H, L, P + L], are passed to it (0 for positions the cache dropped:
+   * they are outside every new query's window).
    */
   appendRows(temps: Temps, x: Mat, length: number, cache: KVCache, out: Mat, pads?: Int32Array, onWeights?: (w: Float32Array) => void): void {
     const { ws, numHeads: h, numKeyValueHeads: hk, headDim: dh } = this;
     const batch = cache.batch;
     const rows = batch * length;
     const start = cache.length;
+    const first = cache.first, held = start - first;
     const qWidth = h * dh, kvWidth = hk * dh, width = qWidth + 2 * kvWidth;
     const qkv = mat(temps.tensor([rows, width]).ptr, width);
     const { inW, inB } = this.proj;
@@ -126,21 +131,21 @@ export class CausalSelfAttention {
     const storage = cache.storage;
     for (let b = 0; b < batch; b++) {
       const k = qkv.ptr + 4 * (b * length * width + qWidth);
-      storage.write(ws, b, start, k, k + 4 * kvWidth, width, length);
+      storage.write(ws, b, held, k, k + 4 * kvWidth, width, length);
     }
     const attn = mat(temps.tensor([rows, qWidth]).ptr, qWidth);
-    const lk = start + length;
+    const lk = held + length;
     const problem = {
       q: { ptr: qkv.ptr, sB: length * width, sH: dh, sL: width },
       ...storage.views(),
       out: { ptr: attn.ptr, sB: length * qWidth, sH: dh, sL: qWidth },
       batch, heads: h, lq: length, lk, d: dh, dv: dh, scale: this.config.scale ?? 1 / Math.sqrt(dh),
       causal: true, keyLengths: 0, group: h / hk,
-      ...(pads && pads.some((p) => p > 0) ? variantFields(temps, paddingMask(pads, batch, lk)) : {}),
+      ...(pads && pads.some((p) => p > first) ? variantFields(temps, paddingMask(pads, first, batch, lk)) : {}),
       windowLeft: this.window === undefined ? -1 : this.window - 1, windowRight: this.window === undefined ? -1 : 0,
       softcap: this.config.softcap ?? 0,
     };
-    if (onWeights) onWeights(ws.heap.view(attendMaterialised(ws, temps, problem), batch * h * length * lk).slice());
+    if (onWeights) onWeights(widened(ws.heap.view(attendMaterialised(ws, temps, problem), batch * h * length * lk), first, lk));
     else attendFused(ws, problem);
     cache.advance(length);
     const { outW, outB } = this.proj;
@@ -160,9 +165,21 @@ export class CausalSelfAttention {
 }
 
 
-/** The first pads[b] keys of sequence b hidden from every query: a boolean mask [B, 1, 1, Lk] (1 = may attend). */
-function paddingMask(pads: Int32Array, batch: number, lk: number): Variants {
+/**
+ * The padding positions 0 … pads[b] − 1 of sequence b hidden from every query, over keys held from
+ * position `first` on: a boolean mask [B, 1, 1, Lk] (1 = may attend).
+ */
+function paddingMask(pads: Int32Array, first: number, batch: number, lk: number): Variants {
   const data = new Uint8Array(batch * lk).fill(1);
-  for (let b = 0; b < batch; b++) data.fill(0, b * lk, b * lk + Math.min(pads[b]!, lk));
+  for (let b = 0; b < batch; b++) data.fill(0, b * lk, b * lk + Math.min(Math.max(0, pads[b]! - first), lk));
   return { windowLeft: -1, windowRight: -1, softcap: 0, mask: { kind: 'bool', data, strides: [lk, 0, 0, 1] } };
+}
+
+/** Weights over held keys [rows, Lk] (key j = position first + j) → over positions [rows, first + Lk], 0 before `first`. */
+function widened(weights: Float32Array, first: number, lk: number): Float32Array {
+  if (first === 0) return weights.slice();
+  const rows = weights.length / lk, width = first + lk;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(weights.subarray(r * lk, (r + 1) * lk), r * width + first);
+  return out;
 }

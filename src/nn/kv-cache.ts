@@ -5,6 +5,9 @@
  * `window` positions, position p in slot p mod window (a ring), so its memory stays bounded however
  * long the generation runs. Attention does not depend on the order of its keys (positions are in
  * the keys already, through RoPE, or absent), so a step attends over the slots as they are.
+ * A language model's cache keeps its keys in order instead (its prompts attend causally in one
+ * call): slot s holds position `first + s`, and a sliding-window layer raises `first` when it moves
+ * its newest positions to the front (see LMCache).
  */
 import type { Tensor } from '../engine/memory.js';
 import { checkInteger } from '../engine/validate.js';
@@ -19,6 +22,7 @@ export class KVCache {
   /** @internal */ readonly owner: object;
   /** @internal K and V, their element type and layout */ readonly storage: KVStorage;
   private filled = 0;
+  private dropped = 0;
 
   /** @internal use `mha.createCache(...)` */
   constructor(owner: object, storage: KVStorage, batch: number, maxLength: number, window: number | undefined) {
@@ -34,6 +38,11 @@ export class KVCache {
     return this.filled;
   }
 
+  /** @internal The oldest position held: slot s holds position first + s (0 unless a language model's window layer dropped positions). */
+  get first(): number {
+    return this.dropped;
+  }
+
   /** @internal f32 K [B, capacity, Hk·Dh] (the f32 caches of multi-head attention) */
   get k(): Tensor {
     return this.storage.k;
@@ -44,12 +53,12 @@ export class KVCache {
     return this.storage.v;
   }
 
-  /** The element type of K and V. */
+  /** @internal The element type of K and V. */
   get dtype(): KVDtype {
     return this.storage.dtype;
   }
 
-  /** Bytes of Wasm memory K and V take. */
+  /** @internal Bytes of Wasm memory K and V take. */
   get bytes(): number {
     return this.storage.bytes;
   }
@@ -61,6 +70,7 @@ export class KVCache {
   /** Starts a new sequence (keeps the memory). */
   reset(): void {
     this.filled = 0;
+    this.dropped = 0;
   }
 
   /**
@@ -72,7 +82,9 @@ export class KVCache {
     if (this.window !== undefined && n !== this.filled && n !== 0) {
       throw new RangeError(`a sliding-window cache keeps only its last ${this.window} positions: truncate(${n}) cannot restore the ones it overwrote; reset() it instead`);
     }
+    if (n !== 0 && n < this.dropped) throw new RangeError(`truncate(${n}): the positions before ${this.dropped} were dropped; reset() instead`);
     this.filled = n;
+    if (n === 0) this.dropped = 0;
   }
 
   /** @internal The slot of the next position, throwing when a plain cache is full. */
@@ -87,6 +99,12 @@ export class KVCache {
   /** @internal Keys held after the next position is appended. */
   keysAfterAppend(): number {
     return Math.min(this.filled + 1, this.maxLength);
+  }
+
+  /** @internal Slots 0 … length − first − 1 hold positions first … length − 1 (after their keys and values were moved there). */
+  hold(first: number, length: number): void {
+    this.dropped = first;
+    this.filled = length;
   }
 
   /** @internal `count` positions were appended. */

@@ -111,15 +111,18 @@ export class KVStorage {
     return fields;
   }
 
-  /** Copies slots [0, count) of every sequence from `from` (same dtype and heads, any capacity ≥ count). */
-  copyFrom(heap: Heap, from: KVStorage, count: number): void {
+  /**
+   * Slots [first, first + count) of every sequence of `from` → slots [0, count) of this (same dtype
+   * and heads; `from` may be this storage: the copy moves them to the front).
+   */
+  copyFrom(heap: Heap, from: KVStorage, first: number, count: number): void {
     const bytes = new Uint8Array(heap.memory.buffer);
     const rowBytes = this.kvHeads * this.headDim * ELEMENT_BYTES[this.dtype];
     const pairs: [Tensor, Tensor, number][] = [[from.k, this.k, rowBytes], [from.v, this.v, rowBytes]];
     if (this.dtype === 'q8') pairs.push([from.kScales!, this.kScales!, 4 * this.kvHeads], [from.vScales!, this.vScales!, 4 * this.kvHeads]);
     for (const [src, dst, row] of pairs) {
       for (let b = 0; b < this.batch; b++) {
-        const at = src.ptr + b * from.capacity * row;
+        const at = src.ptr + (b * from.capacity + first) * row;
         bytes.copyWithin(dst.ptr + b * this.capacity * row, at, at + count * row);
       }
     }

@@ -174,7 +174,9 @@ export function createChatSession(model: CausalLM, options?: ChatSessionOptions)
     return chatIds(where, model, next, o.templateVariables)
       .then((ids) => {
         // Reuse the cached prefix; at least one id is fed, for the logits of the reply's first token.
-        const keep = Math.min(commonPrefix(cached, ids), ids.length - 1);
+        // A cache that no longer holds what the prefix's end attends to (sliding-window layers) starts over.
+        const shared = Math.min(commonPrefix(cached, ids), ids.length - 1);
+        const keep = c.canTruncate?.(shared) === false ? 0 : shared;
         c.truncate(keep);
         cached = cached.slice(0, keep);
         started = true;

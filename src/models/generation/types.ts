@@ -19,6 +19,12 @@ export interface CausalLMCache {
   reset(): void;
   /** Keep the first `length` positions (0 ≤ length ≤ this.length). */
   truncate(length: number): void;
+  /**
+   * Whether truncate(length) can keep them (a cache that drops old positions, as sliding-window
+   * layers do, cannot go back before them); absent means always. Chat sessions that cannot keep
+   * the shared prefix run the whole conversation again.
+   */
+  canTruncate?(length: number): boolean;
   /** Free the memory; the cache is unusable afterwards. */
   dispose(): void;
   /** Bytes of memory held. */

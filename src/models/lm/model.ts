@@ -6,7 +6,7 @@
  */
 import type { AttentionRuntime } from '../../runtime.js';
 import { mat, type Mat } from '../../engine/linear.js';
-import { checkOptions, describe } from '../../engine/validate.js';
+import { checkInteger, checkOptions, describe } from '../../engine/validate.js';
 import type { Heap } from '../../engine/memory.js';
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
@@ -23,22 +23,34 @@ import type { LMSpec, LMTensors } from './spec.js';
 /**
  * The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. The
  * memory grows with use (doubling, up to maxLength), so a cache sized for a model's whole context
- * costs what the conversation holds, not what it could hold.
+ * costs what the conversation holds, not what it could hold. A sliding-window layer of window W
+ * needs only the last W − 1 positions before the ones it appends: it holds at most
+ * W − 1 + windowSlack (256; a longer prompt, W − 1 + its length, for that call), and when the next
+ * positions do not fit it moves its last W − 1 to the front, in order: once per windowSlack steps.
  */
 export class LMCache {
   readonly batch: number;
   readonly maxLength: number;
   /** @internal */ layers: KVCache[];
   /** @internal */ readonly owner: CausalLMModel;
+  /** @internal Each layer's sliding window, or undefined for a layer that keeps every position. */
+  readonly windows: readonly (number | undefined)[];
+  /** @internal Positions a sliding-window layer holds beyond window − 1 between moves. */
+  readonly windowSlack: number;
   /** @internal Leading padding slots of each sequence (a left-padded batch), set by its first forward. */
   pads: Int32Array | undefined;
+  /** Positions the layers that keep every position have room for (×2 on growth, at most maxLength). */
+  private room: number;
 
   /** @internal use `model.createCache()` */
-  constructor(owner: CausalLMModel, layers: KVCache[], batch: number, maxLength: number) {
+  constructor(owner: CausalLMModel, layers: KVCache[], batch: number, maxLength: number, room: number, windows: readonly (number | undefined)[], windowSlack: number) {
     this.owner = owner;
     this.layers = layers;
     this.batch = batch;
     this.maxLength = maxLength;
+    this.room = room;
+    this.windows = windows;
+    this.windowSlack = windowSlack;
   }
 
   /** Positions held (the position of the next token). */
@@ -46,9 +58,12 @@ export class LMCache {
     return this.layers[0]!.length;
   }
 
-  /** Positions the memory holds now (it grows up to maxLength). */
+  /**
+   * Positions the cache reaches before its memory grows: the size of the layers that keep every
+   * position; maxLength when only sliding-window layers remain to grow and they are at their bound.
+   */
   get capacity(): number {
-    return this.layers[0]!.maxLength;
+    return Math.min(...this.windows.map((w) => (w !== undefined && this.room >= w - 1 + this.windowSlack ? this.maxLength : this.room)));
   }
 
   /** The element type of the keys and values: 'f32', 'f16' or 'q8' (int8 with an f32 scale per position and kv head). */
@@ -56,7 +71,7 @@ export class LMCache {
     return this.layers[0]!.dtype;
   }
 
-  /** Bytes of Wasm memory the keys and values take now (q8: with their scales). */
+  /** Bytes of Wasm memory the keys and values take now (q8: with their scales; sliding-window layers: their bounded size). */
   get bytes(): number {
     return this.layers.reduce((n, c) => n + c.bytes, 0);
   }
@@ -71,34 +86,96 @@ export class LMCache {
     this.pads = undefined;
   }
 
-  /** Keeps the first `length` positions (a shared prefix of the next prompt). */
+  /**
+   * Whether `truncate(length)` can keep the first `length` positions: always for 0 and the current
+   * length; otherwise every sliding-window layer must still hold the window − 1 positions before it.
+   */
+  canTruncate(length: number): boolean {
+    return Number.isInteger(length) && length >= 0 && length <= this.length && (length === 0 || length >= this.shortestTruncation());
+  }
+
+  /** Keeps the first `length` positions (a shared prefix of the next prompt); see canTruncate. */
   truncate(length: number): void {
-    for (const c of this.layers) c.truncate(length);
-    if (length === 0) this.pads = undefined;
+    const n = checkInteger('truncate: length', length, 0, this.length);
+    const shortest = this.shortestTruncation();
+    if (n !== 0 && n < shortest) {
+      throw new RangeError(`truncate(${n}): the sliding-window layers no longer hold the positions just before ${n}, which the next token would attend to (they keep only their window); truncate to ${shortest} … ${this.length}, or reset() and run the sequence again`);
+    }
+    for (const c of this.layers) c.truncate(n);
+    if (n === 0) this.pads = undefined;
   }
 
   dispose(): void {
     for (const c of this.layers) c.dispose();
   }
 
-  /** @internal Room for `total` positions: a larger memory (×2, at most maxLength) with the held positions copied over. */
-  reserve(total: number, grow: (capacity: number) => KVCache[], heap: Heap): void {
-    if (total <= this.capacity) return;
-    const capacity = Math.min(this.maxLength, Math.max(total, 2 * this.capacity));
-    const next = grow(capacity);
-    const held = this.length;
-    this.layers.forEach((old, i) => {
-      const fresh = next[i]!;
-      fresh.storage.copyFrom(heap, old.storage, held);
-      fresh.advance(held);
-      old.dispose();
-    });
-    this.layers = next;
+  /** The shortest non-zero length truncate accepts: a window layer that dropped positions needs window − 1 before the next one. */
+  private shortestTruncation(): number {
+    return Math.max(0, ...this.layers.map((c, i) => (c.first > 0 ? c.first + this.windows[i]! - 1 : 0)));
   }
+
+  /**
+   * @internal Room for `count` more positions in every layer. The layers that keep every position
+   * grow (×2, at most maxLength) with their positions copied over. A sliding-window layer that
+   * cannot fit them moves its last window − 1 positions to the front (first rises), and grows only
+   * when those and `count` exceed its bound (a long prompt; `settle` shrinks it back).
+   */
+  reserve(count: number, make: (layer: number, slots: number) => KVCache, heap: Heap): void {
+    const length = this.length;
+    if (length + count > this.room) this.room = Math.min(this.maxLength, Math.max(length + count, 2 * this.room));
+    this.layers.forEach((c, i) => {
+      const w = this.windows[i];
+      const held = length - c.first;
+      if (w === undefined) {
+        if (c.maxLength < this.room) this.replace(i, make(i, this.room), held, heap);
+        return;
+      }
+      const bound = this.windowBound(w);
+      const keep = held + count <= Math.max(c.maxLength, bound) ? held : Math.min(held, w - 1);
+      const slots = Math.max(bound, keep + count);
+      if (slots > c.maxLength) this.replace(i, make(i, slots), keep, heap);
+      else if (keep < held) moveNewest(heap, c, c, keep);
+    });
+  }
+
+  /** @internal After a forward: a sliding-window layer grown for a long prompt goes back to its bound, keeping its last window − 1 positions. */
+  settle(make: (layer: number, slots: number) => KVCache, heap: Heap): void {
+    this.layers.forEach((c, i) => {
+      const w = this.windows[i];
+      if (w === undefined || c.maxLength <= this.windowBound(w)) return;
+      this.replace(i, make(i, this.windowBound(w)), Math.min(c.length - c.first, w - 1), heap);
+    });
+  }
+
+  /** The slots a sliding-window layer of window `w` keeps between long prompts. */
+  private windowBound(w: number): number {
+    return Math.min(this.room, w - 1 + this.windowSlack);
+  }
+
+  /** Layer i's cache becomes `fresh`, holding the last `keep` positions of the old one. */
+  private replace(i: number, fresh: KVCache, keep: number, heap: Heap): void {
+    const old = this.layers[i]!;
+    moveNewest(heap, old, fresh, keep);
+    old.dispose();
+    this.layers[i] = fresh;
+  }
+}
+
+/**
+ * The last `keep` positions `from` holds → slots 0 … keep − 1 of `to` (which may be `from`: the
+ * copy runs front to back), for K and V of every sequence; `to` then holds them.
+ */
+function moveNewest(heap: Heap, from: KVCache, to: KVCache, keep: number): void {
+  const held = from.length - from.first;
+  to.storage.copyFrom(heap, from.storage, held - keep, keep);
+  to.hold(from.length - keep, from.length);
 }
 
 /** The memory a new cache starts with (it grows on demand). */
 const INITIAL_CAPACITY = 256;
+
+/** Positions a sliding-window layer holds beyond its window − 1, so that it moves them once per this many decoded tokens. */
+const WINDOW_SLACK = 256;
 
 export interface LMForwardOptions {
   /** Append to this cache (and attend to what it holds); without one, a cache is made for the call. */
@@ -232,11 +309,12 @@ export class CausalLMModel {
 
   /**
    * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
-   * by default the model's context, starting at 256 positions and growing on demand. `kvDtype`
-   * (default the model's) is the element type of its keys and values: 'f32', 'f16' (IEEE half,
-   * half the bytes) or 'q8' (int8 with an f32 scale per position and kv head, about a quarter).
+   * by default the model's context, starting at 256 positions and growing on demand. Sliding-window
+   * layers hold at most window − 1 + 256 positions (`windowSlack`, an internal knob, sets the 256).
+   * `kvDtype` (default the model's) is the element type of its keys and values: 'f32', 'f16' (IEEE
+   * half, half the bytes) or 'q8' (int8 with an f32 scale per position and kv head, about a quarter).
    */
-  createCache(options?: { maxLength?: number; batch?: number; kvDtype?: KVDtype }): LMCache {
+  createCache(options?: { maxLength?: number; batch?: number; kvDtype?: KVDtype }, windowSlack = WINDOW_SLACK): LMCache {
     this.assertLive();
     checkOptions('options', options, ['maxLength', 'batch', 'kvDtype'], 'createCache');
     const maxLength = options?.maxLength ?? this.maxLength;
@@ -246,20 +324,23 @@ export class CausalLMModel {
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
     // an explicit maxLength is allocated at once; the model's whole context grows on demand
-    const capacity = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
-    return new LMCache(this, this.layerCaches(batch, capacity, kvDtype), batch, maxLength);
+    const room = options?.maxLength !== undefined ? maxLength : Math.min(maxLength, INITIAL_CAPACITY);
+    if (!Number.isInteger(windowSlack) || windowSlack < 1) throw new RangeError(`createCache: windowSlack must be a positive integer, received ${describe(windowSlack)}`);
+    const windows = this.layers.map((l) => l.attention.window);
+    const slots = windows.map((w) => (w === undefined ? room : Math.min(room, w - 1 + windowSlack)));
+    return new LMCache(this, this.layerCaches(batch, slots, kvDtype), batch, maxLength, room, windows, windowSlack);
   }
 
-  /** Bytes of keys and values one position of one sequence takes in a cache of this dtype, over all layers. */
+  /** Bytes of keys and values one position of one sequence takes in a cache of this dtype, over all layers (a sliding-window layer's bounded size aside). */
   cacheBytesPerPosition(kvDtype: KVDtype = this.kvDtype): number {
     return this.numLayers * kvBytesPerPosition(kvDtype, this.numKeyValueHeads, this.spec.headDim);
   }
 
-  /** One KV cache per layer of `capacity` positions (all or none). */
-  private layerCaches(batch: number, capacity: number, kvDtype: KVDtype): KVCache[] {
+  /** One KV cache per layer, of slots[i] positions, K and V as kvDtype (all or none). */
+  private layerCaches(batch: number, slots: readonly number[], kvDtype: KVDtype): KVCache[] {
     const caches: KVCache[] = [];
     try {
-      for (const layer of this.layers) caches.push(layer.attention.createCache(batch, capacity, kvDtype));
+      this.layers.forEach((layer, i) => caches.push(layer.attention.createCache(batch, slots[i]!, kvDtype)));
     } catch (error) {
       for (const c of caches) c.dispose();
       throw error;
@@ -281,7 +362,7 @@ export class CausalLMModel {
     const batch = rows.length;
     const length = rows[0]!.length;
     const own = opts.cache === undefined;
-    const cache = opts.cache ?? this.createCache({ batch, maxLength: length });
+    const cache = opts.cache ?? this.createCache({ batch, maxLength: length }, length); // sliding-window layers too: one allocation of the call's size
     try {
       if (!(cache instanceof LMCache) || cache.owner !== this) throw new TypeError(`${where}: options.cache must be a cache made by this model's createCache(), received ${describe(cache)}`);
       if (cache.disposed) throw new TypeError(`${where}: options.cache was disposed`);
@@ -298,8 +379,12 @@ export class CausalLMModel {
       }
       const wanted = attentionLayers(where, opts.outputAttentions, this.numLayers);
       if (wanted && cache.kvDtype !== 'f32') throw new TypeError(`${where}: options.outputAttentions needs a cache with kvDtype 'f32' (the attention weights are computed from f32 keys and values); this cache holds '${cache.kvDtype}'`);
-      cache.reserve(cache.length + length, (capacity) => this.layerCaches(batch, capacity, cache.kvDtype), this.ws.heap);
-      return this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
+      const make = (layer: number, slots: number) => this.layers[layer]!.attention.createCache(batch, slots, cache.kvDtype);
+      const heap = this.ws.heap;
+      cache.reserve(length, make, heap);
+      const result = this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
+      cache.settle(make, heap);
+      return result;
     } finally {
       if (own) cache.dispose();
     }
