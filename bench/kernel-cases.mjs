@@ -59,7 +59,8 @@
 // of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5)))), every byte
 // and every scale; gemmQ4 is checked against the float64 product of the dequantized operands,
 // Σ_b xs·ws·Σ_i xq·(q − 8), with the same Q8_TOLERANCE.
-// The KV cache element types. storeRowsF16 must equal, every half bit for bit, the nearest half of
+// The KV cache element types (halfBits and quantizeHeadQ8 here are literal copies of the float64 twins
+// in src/reference/kv-dtype.ts). storeRowsF16 must equal, every half bit for bit, the nearest half of
 // each value, ties to even (halfBits); storeRowsQ8 must equal its float64 twin (quantizeHeadQ8:
 // scale = fround(max|x|/127), q = round-half-even(x/scale) in float64, clamped to [−127, 127]),
 // every int8 and every scale. Attention over f16 or q8 k and v is checked with the one TOLERANCE

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatSession, generate, loadModel, reference, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
 import { tinyLlamaObjects } from './helpers/llama.js';
+import { dequantizeQ8, halfBits, halfValue, quantizeHeadQ8 } from '../src/reference/kv-dtype.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 interface Expected { prompts: { input_ids: number[]; greedy_tokens: number[] }[] }
@@ -220,3 +221,34 @@ function lmShape(lm: CausalLMModel) {
     forward: lm.forward.bind(lm),
   };
 }
+
+describe.each(BUILDS)('what an f16 or q8 cache holds, %s build', (backend) => {
+  it('the halves and int8s of the float64 twins of the f32 keys and values, every value and every scale', async () => {
+    const rt = await runtimeFor(backend);
+    const lm = await loadModel(rt, tinyLlamaObjects({ vocab: V, seed: 11 }), { kind: 'causal-lm' });
+    const prompt = ids(37, 21);
+    const caches = { f32: lm.createCache({ maxLength: 40 }), f16: lm.createCache({ maxLength: 40, kvDtype: 'f16' }), q8: lm.createCache({ maxLength: 40, kvDtype: 'q8' }) };
+    for (const c of Object.values(caches)) lm.forward(prompt, { cache: c });
+    // layer 0's keys and values are computed from the embeddings alone: the same f32 values in every cache
+    const [f32, f16, q8] = [caches.f32.layers[0]!.storage, caches.f16.layers[0]!.storage, caches.q8.layers[0]!.storage];
+    const { kvHeads: hk, headDim: dh } = f32;
+    const n = prompt.length * hk * dh;
+    for (const which of ['k', 'v'] as const) {
+      const exact = f32[which].data.subarray(0, n);
+      const halves = new Uint16Array(f16[which].data.buffer, f16[which].ptr, n);
+      expect(Array.from(halves)).toEqual(Array.from(exact, halfBits));
+      const int8 = new Int8Array(q8[which].data.buffer, q8[which].ptr, n);
+      const scales = (which === 'k' ? q8.kScales : q8.vScales)!.data;
+      for (let h = 0; h < prompt.length * hk; h++) {
+        const twin = quantizeHeadQ8(exact, h * dh, dh);
+        expect(scales[h]).toBe(twin.scale);
+        expect(Array.from(int8.subarray(h * dh, (h + 1) * dh))).toEqual(Array.from(twin.q));
+        // what attention reads back is within half a step of the value
+        for (let e = 0; e < dh; e++) expect(Math.abs(dequantizeQ8(twin.q[e]!, twin.scale) - exact[h * dh + e]!)).toBeLessThanOrEqual(twin.scale / 2 * (1 + 1e-6));
+      }
+      for (let i = 0; i < n; i += 7) expect(Math.abs(halfValue(halves[i]!) - exact[i]!)).toBeLessThanOrEqual(Math.abs(exact[i]!) * 2 ** -11 + 2 ** -25);
+    }
+    for (const c of Object.values(caches)) c.dispose();
+    lm.dispose();
+  });
+});
