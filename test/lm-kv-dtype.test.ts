@@ -203,6 +203,7 @@ describe.each(BUILDS)('f16 and q8 cache storage, %s build', (backend) => {
     expect(() => lm.forward(ids(3, 1), { cache, outputAttentions: true })).toThrow(/outputAttentions needs a cache with kvDtype 'f32'.*'q8'/);
     cache.dispose();
     expect(() => createChatSession(lm, { kvDtype: 'f64' as never })).toThrow(/kvDtype must be 'f32', 'f16' or 'q8'/);
+    await expect(loadModel(rt, fileURLToPath(new URL('./fixtures/checkpoints/bert-mini-st', import.meta.url)), { kvDtype: 'f16' })).rejects.toThrow(/options.kvDtype is the element type of a language model's key\/value cache; BertModel is an encoder/);
   });
 
   it('generate makes its cache in the kvDtype asked for', async () => {
