@@ -12,6 +12,7 @@ import { PARAMS_BYTES } from './attention/params';
 export { gemm, gemmScratchBytes } from './gemm/gemm';
 export { gemmQ8, quantizeRows8 } from './gemm/q8';
 export { gemmQ4, quantizeRows4 } from './gemm/q4';
+export { dequantizeRows4, dequantizeRows8 } from './dequantize';
 export { logSoftmax, softmax } from './softmax';
 export { attention, attentionScratchBytes, attentionWorkItems } from './attention/fused';
 export { attentionMerge, attentionMergeItems, attentionPartialBytes } from './attention/merge';

@@ -80,6 +80,9 @@ Other benchmark scripts (each prints its own table):
                          prefill and decode tokens/s on 1 and 2 threads against wllama (llama.cpp
                          in Wasm, in Chromium) and onnxruntime, with the read bandwidth and gemm
                          roofline; --quick: about 5 minutes (npm run bench:lm -- --help)
+  npm run bench:lm-large a Qwen2.5-1.5B-shaped model (random weights, 3.1 GB of BF16 shards) loaded at
+                         q4 or q8 inside 4 GiB: load time, peak Wasm memory, decode tokens/s; then
+                         saved with model.save() and loaded from that file (npm run bench:lm-large -- --help)
 `;
 let args;
 try {

@@ -11,7 +11,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'storeRowsF16' | 'storeRowsQ8';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'storeRowsF16' | 'storeRowsQ8';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -115,6 +115,13 @@ export interface QuantizeDims {
   data: 'uniform' | 'special';
 }
 
+export interface DequantizeDims {
+  rows: number;
+  k: number;
+  ldo: number;
+  data: 'uniform' | 'special';
+}
+
 export interface GemmQ8Dims {
   m: number;
   n: number;
@@ -143,6 +150,8 @@ export type SwigluCase = CaseBase & { kernel: 'swiglu'; dims: SwigluDims };
 export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: AddDims };
 export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4'; dims: QuantizeDims };
 export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
+export type DequantizeCase = CaseBase & { kernel: 'dequantizeRows8' | 'dequantizeRows4'; dims: DequantizeDims };
+export type KernelCase = DequantizeCase | GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | StoreRowsCase;
 /** A KV cache append: rows of heads × dh f32 values (rows ldx floats apart). */
 export interface StoreRowsDims {
   rows: number;
@@ -152,7 +161,6 @@ export interface StoreRowsDims {
   data: 'uniform' | 'special';
 }
 export type StoreRowsCase = CaseBase & { kernel: 'storeRowsF16' | 'storeRowsQ8'; dims: StoreRowsDims };
-export type KernelCase = GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | StoreRowsCase;
 /** The bits of the half nearest x, ties to even. */
 export function halfBits(x: number): number;
 /** The value of the half with these bits. */
@@ -171,6 +179,9 @@ export function makeCase(kernel: 'swiglu', dims: SwigluDims, options?: { name?: 
 export function makeCase(kernel: 'addInPlace' | 'mulInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
 export function makeCase(kernel: 'quantizeRows8' | 'quantizeRows4', dims: QuantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): QuantizeCase;
 export function makeCase(kernel: 'gemmQ8' | 'gemmQ4', dims: GemmQ8Dims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmQ8Case;
+export function makeCase(kernel: 'dequantizeRows8' | 'dequantizeRows4', dims: DequantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): DequantizeCase;
+/** The float64 dequantization of Q8 or Q4 rows: scales[r, b]·values (the int8s, or Q4's unpacked q − 8). */
+export function dequantizeRowsReference(values: ArrayLike<number>, scales: ArrayLike<number>, rows: number, k: number, block?: number): Float64Array;
 export function makeCase(kernel: 'storeRowsF16' | 'storeRowsQ8', dims: StoreRowsDims, options?: { name?: string; edge?: boolean; perf?: boolean }): StoreRowsCase;
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */

@@ -25,6 +25,8 @@
 //   gemmQ8            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 //   quantizeRows4     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
 //   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
+//   dequantizeRows8,  dims { rows, k, ldo, data: 'uniform' | 'special' }                         flops rows·k
+//   dequantizeRows4
 //   storeRowsF16      dims { rows, heads, dh, ldx, data: 'uniform' | 'special' }                  flops rows·heads·dh
 //   storeRowsQ8       dims { rows, heads, dh, ldx, data: 'uniform' | 'special' }                  flops 3·rows·heads·dh
 // Attention dims may carry kvDtype 'f16' or 'q8': k and v are then held as IEEE halves or as int8
@@ -73,6 +75,8 @@ export const TOLERANCE = 1e-5;
 export const ZERO_TOLERANCE = 1e-6;
 /** Normalised error bound of gemmQ8 and gemmQ4 against the float64 product of the dequantized operands (relative to the magnitude of its terms). */
 export const Q8_TOLERANCE = 1e-6;
+/** Bound of the dequantization kernels against float64: each element is one f32 product, rounded once (relative ≤ 2⁻²⁴). */
+export const DEQUANTIZE_TOLERANCE = 2 ** -24;
 /** The f32x4 width (Wasm SIMD fixes it; not a tile constant). */
 export const LANES = 4;
 /** Extra floats per row of the strided layouts. */
@@ -80,7 +84,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'storeRowsF16', 'storeRowsQ8'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'storeRowsF16', 'storeRowsQ8'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -135,6 +139,9 @@ export function describeDims(c) {
     case 'gemmQ8':
     case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k} bias=${+d.bias} accumulate=${+d.accumulate} ldc=${d.ldc} data=${d.data}`;
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return `rows=${d.rows} k=${d.k} ldo=${d.ldo} data=${d.data}`;
     case 'storeRowsF16':
     case 'storeRowsQ8':
       return `rows=${d.rows} heads=${d.heads} dh=${d.dh} ldx=${d.ldx} data=${d.data}`;
@@ -170,6 +177,9 @@ export function shortDims(c) {
     case 'gemmQ8':
     case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return `rows=${d.rows} k=${d.k}`;
     case 'storeRowsF16':
     case 'storeRowsQ8':
       return `rows=${d.rows} ${d.heads}×${d.dh}`;
@@ -193,6 +203,8 @@ export function tileSummary(kernel, tiles) {
     case 'gemmQ8':
     case 'quantizeRows4':
     case 'gemmQ4':
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
       return `Q8_BLOCK=${tiles.q8.BLOCK}`;
     default:
       return '';
@@ -235,6 +247,9 @@ function flopsOf(kernel, d) {
     case 'gemmQ8':
     case 'gemmQ4':
       return 2 * d.m * d.n * d.k;
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return d.rows * d.k;
     case 'storeRowsF16':
       return d.rows * d.heads * d.dh;
     case 'storeRowsQ8':
@@ -458,6 +473,11 @@ export function kernelCases(tiles, { tiny = false } = {}) {
         cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  // Dequantization (the quantized embedding gather): the same rows and blocks, a padded ldo, NaN scales.
+  for (const kernel of ['dequantizeRows8', 'dequantizeRows4'])
+    for (const rows of [1, 2, 5])
+      for (const k of [...q8ks, 128 * QBK])
+        for (const data of ['uniform', 'special']) cases.push(makeCase(kernel, { rows, k, ldo: k + (rows === 2 ? PAD : 0), data }));
 
   // KV cache appends: heads of dh around the lanes and the 16-wide loads; halves' edges and NaN heads.
   for (const [rows, heads, dh] of [[1, 1, 1], [1, 3, 64], [2, 2, LANES + 1], [5, 1, 2 * PW + 1], [3, 4, 32]])
@@ -486,6 +506,9 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('quantizeRows8', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows8 ${L(256)}×${k8}` }));
   cases.push(makeCase('gemmQ4', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ4 1×${L(1536)}×${k8} (decoder step)` }));
   cases.push(makeCase('quantizeRows4', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows4 ${L(256)}×${k8}` }));
+  const e = Math.max(QBK, L(1536));
+  cases.push(makeCase('dequantizeRows8', { rows: L(64), k: e, ldo: e, data: 'uniform' }, { ...perf, name: `dequantizeRows8 ${L(64)}×${e} (embedding gather)` }));
+  cases.push(makeCase('dequantizeRows4', { rows: L(64), k: e, ldo: e, data: 'uniform' }, { ...perf, name: `dequantizeRows4 ${L(64)}×${e} (embedding gather)` }));
   return cases;
 }
 
@@ -850,6 +873,9 @@ export function prepareCase(env, c) {
     case 'gemmQ8':
     case 'gemmQ4':
       return prepareGemmQ8(env, c);
+    case 'dequantizeRows8':
+    case 'dequantizeRows4':
+      return prepareDequantize(env, c);
     case 'storeRowsF16':
     case 'storeRowsQ8':
       return prepareStoreRows(env, c);
@@ -1500,6 +1526,56 @@ function prepareGemmQ8(env, c) {
     /** The error is normalised by the magnitude of the terms (the f32 sum over blocks cancels in some elements). */
     magnitudes() {
       return cached(env, `${key} magnitude`, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0, 32, true) }));
+    },
+  });
+}
+
+/**
+ * The float64 dequantization of Q8 or Q4 rows (the twin of src/reference/ops/dequantize.ts):
+ * out[r, 32b + i] = scales[r, b]·v[r, 32b + i], v the int8 values (Q8) or the unpacked q − 8 (Q4).
+ */
+export function dequantizeRowsReference(values, scales, rows, k, block = 32) {
+  const out = new Float64Array(rows * k);
+  for (let i = 0; i < rows * k; i++) out[i] = scales[Math.floor(i / block)] * values[i];
+  return out;
+}
+
+function prepareDequantize(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { rows, k, ldo } = d;
+  const four = c.kernel === 'dequantizeRows4';
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  // the values and scales quantizeRows8 / quantizeRows4 make of the quantize cases' data (NaN scales in 'special')
+  const x = quantizeData(env, { rows, k, data: d.data }, hash32(key), four);
+  const quantized = four ? quantizeRows4Reference(x, rows, k) : quantizeRows8Reference(x, rows, k);
+  const values = four ? quantized.values : quantized.q;
+  const arena = new Arena(heap);
+  const qBytes = four ? (rows * k) / 2 : rows * k;
+  const sFloats = (rows * k) / 32;
+  const outFloats = (rows - 1) * ldo + k;
+  const ptr = { q: arena.alloc(qBytes / 4), scales: arena.alloc(sFloats), out: arena.alloc(outFloats) };
+  new Uint8Array(heap.memory.buffer, ptr.q, qBytes).set(new Uint8Array(quantized.q.buffer, quantized.q.byteOffset, qBytes));
+  const all = (n) => new Int32Array(n).map((_, i) => i);
+  arena.scatter(ptr.scales, all(sFloats), quantized.scales);
+  arena.inputs.push({ name: 'q', ptr: ptr.q, floats: qBytes / 4, snapshot: arena.snapshot(ptr.q, qBytes / 4) });
+  arena.inputs.push({ name: 'scales', ptr: ptr.scales, floats: sFloats, snapshot: arena.snapshot(ptr.scales, sFloats) });
+  const outIdx = matrixIndices(rows, k, ldo);
+  arena.outputs.push({ name: 'out', ptr: ptr.out, floats: outFloats, idx: outIdx });
+  const run = four ? kernels.dequantizeRows4 : kernels.dequantizeRows8;
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    tolerance: DEQUANTIZE_TOLERANCE,
+    reset() {
+      arena.fill(ptr.out, outFloats);
+    },
+    run() {
+      run(ptr.q, ptr.scales, rows, k, ptr.out, ldo);
+    },
+    references() {
+      return cached(env, key, () => ({ out: dequantizeRowsReference(values, quantized.scales, rows, k) }));
     },
   });
 }

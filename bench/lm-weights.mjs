@@ -23,6 +23,12 @@ export const SHAPES = {
     num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 151936, rope_theta: 1000000, rms_norm_eps: 1e-6,
     tie_word_embeddings: true, max_position_embeddings: 32768, hidden_act: 'silu', use_sliding_window: false, bos_token_id: 151643, eos_token_id: 151643,
   },
+  // Qwen2.5-1.5B (bench/lm-large.mjs: loaded quantized, tensor by tensor)
+  LM3: {
+    model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28,
+    num_attention_heads: 12, num_key_value_heads: 2, vocab_size: 151936, rope_theta: 1000000, rms_norm_eps: 1e-6,
+    tie_word_embeddings: true, max_position_embeddings: 32768, hidden_act: 'silu', use_sliding_window: false, bos_token_id: 151643, eos_token_id: 151643,
+  },
   // the bench's own test: seconds
   TINY: {
     model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
@@ -175,6 +181,68 @@ export function writeCheckpoint(dir, c, seed = 1) {
   closeSync(fd);
   renameSync(tmp, join(dir, 'model.safetensors'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...c, torch_dtype: 'float16' }, null, 2));
+  return dir;
+}
+
+/** The bfloat16 bits of one tensor: its float16 values (tensorHalf) widened to float32 and rounded to nearest even. */
+export function tensorBf16(t, seed = 1) {
+  const h = tensorHalf(t, seed);
+  const out = new Uint16Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    f32[0] = HALF[h[i]];
+    const b = u32[0];
+    out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/**
+ * Writes config.json + BF16 shards (model-0000i-of-0000n.safetensors, each below `shardBytes`) and
+ * model.safetensors.index.json into `dir` unless already there, as the hub ships large checkpoints
+ * (one file above 2 GiB is beyond what Node reads into one buffer); → dir.
+ */
+export function writeShardedCheckpoint(dir, c, seed = 1, shardBytes = 1 << 30) {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index) && existsSync(join(dir, 'config.json'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const list = tensorList(c);
+  const shards = [[]];
+  let bytes = 0;
+  for (const t of list) {
+    const size = t.shape.reduce((a, b) => a * b, 1) * 2;
+    if (bytes + size > shardBytes && shards.at(-1).length) (shards.push([]), (bytes = 0));
+    shards.at(-1).push(t);
+    bytes += size;
+  }
+  const name = (i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
+  const weightMap = {};
+  shards.forEach((tensors, i) => {
+    const header = {};
+    let offset = 0;
+    for (const t of tensors) {
+      const size = t.shape.reduce((a, b) => a * b, 1) * 2;
+      header[t.name] = { dtype: 'BF16', shape: t.shape, data_offsets: [offset, offset + size] };
+      offset += size;
+      weightMap[t.name] = name(i);
+    }
+    header.__metadata__ = { format: 'pt', note: `random weights, seed ${seed}` };
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - (json.length % 8)) % 8);
+    const tmp = join(dir, `${name(i)}.tmp`);
+    const fd = openSync(tmp, 'w');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    writeSync(fd, len);
+    writeSync(fd, Buffer.from(json, 'utf8'));
+    for (const t of tensors) {
+      const b = tensorBf16(t, seed);
+      writeSync(fd, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    }
+    closeSync(fd);
+    renameSync(tmp, join(dir, name(i)));
+  });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...c, torch_dtype: 'bfloat16' }, null, 2));
+  writeFileSync(index, JSON.stringify({ metadata: { total_size: list.reduce((n, t) => n + 2 * t.shape.reduce((a, b) => a * b, 1), 0) }, weight_map: weightMap }, null, 2));
   return dir;
 }
 

@@ -1,4 +1,5 @@
-export { init, AttentionRuntime, supportedBackends, type InitOptions } from './runtime.js';
+export { init, AttentionRuntime, supportedBackends, type InitOptions, type RuntimeMemoryStats } from './runtime.js';
+export type { BytesByDtype, ResidentBytes } from './engine/resident.js';
 export { BACKENDS, type Backend } from './engine/backend.js';
 export { Tensor, type MemoryStats } from './engine/memory.js';
 export type { NumericArray, TensorData, TensorLike } from './engine/validate.js';
@@ -18,7 +19,7 @@ export type { Embedding } from './nn/embedding.js';
 export type { AttnDecoderRNN, BoundAttnDecoder, AttnDecoderStep } from './nn/attn-decoder.js';
 export type { GruSeq2seq, GruSeq2seqConfig, GreedyOptions, BeamSearchOptions, TokenBatch, GreedyResult, BeamHypothesis } from './nn/gru-seq2seq.js';
 export * as reference from './reference/index.js';
-export { readSafetensors, type SafetensorsTensor, type SafetensorsFile } from './engine/safetensors.js';
+export { readSafetensors, type SafetensorsTensor, type SafetensorsByteTensor, type ReadSafetensorsOptions, type SafetensorsFile } from './engine/safetensors.js';
 export { checkDate, daysInMonth, isLeapYear, MODEL_YEARS, readInputDate, weekdayOf, type DateCheck, type InputDate, type WrittenNumber, type YearRange } from './models/date-check.js';
 export { loadDateNormalizer, type DateNormalizer, type DateNormalizerOptions, type DateNormalizerVocab, type NormalizeOptions, type Normalized, type Seq2seqHost } from './models/date-normalizer.js';
 export { loadModel, supportedModels, type LoadDtype, type LoadModelOptions, type LoadedModel } from './models/load-model.js';

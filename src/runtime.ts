@@ -5,6 +5,7 @@ import { CONTROL } from './engine/threads/job.js';
 import { reportedCores, threadsUnavailable } from './engine/threads/platform.js';
 import { ThreadPool } from './engine/threads/pool.js';
 import { Heap, Tensor, type MemoryStats } from './engine/memory.js';
+import { residentBytes, type ResidentBytes } from './engine/resident.js';
 import { attentionContext, type ContextOptions } from './ops/context.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './ops/sdpa.js';
@@ -44,6 +45,9 @@ export interface InitOptions {
    */
   threads?: number | 'auto';
 }
+
+/** runtime.memoryStats(): the allocator's figures, and the resident weights and KV caches by dtype. */
+export interface RuntimeMemoryStats extends MemoryStats, ResidentBytes {}
 
 /** The output type an options object asks for: a resident `Tensor` with `resident: true`, else a copy. */
 type Resident<O> = O extends { resident: true } ? Tensor : Float32Array;
@@ -161,9 +165,12 @@ export class AttentionRuntime {
     return this.ws.heap.disposed;
   }
 
-  /** Bytes in use, their peak, and the memory's capacity. */
-  memoryStats(): MemoryStats {
-    return this.ws.heap.stats();
+  /**
+   * Bytes in use, their peak, and the memory's capacity; and of what is in use, the bytes of live
+   * weights (`weights`) and KV caches (`caches`) by the dtype they are held in (e.g. `{ f32, q4 }`).
+   */
+  memoryStats(): RuntimeMemoryStats {
+    return { ...this.ws.heap.stats(), ...residentBytes(this.ws.heap) };
   }
 
   /** Starts a new peak measurement from what is in use now. */

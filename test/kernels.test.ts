@@ -550,7 +550,7 @@ describe('the kernel case table', () => {
     expect(find('swiglu', { count: 256 * 2048 })?.flops).toBe(5 * 256 * 2048);
     expect(find('gemmQ8', { m: 1, n: 1536, k: 576 })?.flops).toBe(2 * 1536 * 576);
     for (const kvDtype of ['f16', 'q8']) expect(find('attention', { lq: 1, lk: 4096, d: 128, kvDtype })?.flops).toBe(4 * 8 * 4096 * 128);
-    expect(perf.length).toBe(17);
+    expect(perf.length).toBe(19);
     // K and V in f16 and q8: both paths of the fused kernel, the key split, and the append kernels
     const held = edge.filter((c): c is AttentionCase => c.kernel === 'attention' && c.dims.kvDtype !== undefined).map((c) => c.dims);
     for (const kvDtype of ['f16', 'q8'] as const) {

@@ -42,6 +42,15 @@ describe.each(BUILDS)('language models, %s build', (backend) => {
     for (const m of models.values()) m.dispose();
   });
 
+  it('models with different rotary frequencies on one runtime each use their own (cos, sin) table', () => {
+    // llama (rope_theta 10000) then llama3-scaled (500000, llama3 scaling) at one prompt length:
+    // the table cached for the first must not serve the second
+    const prompt = EXPECTED['llama3-scaled']!.prompts[0]!;
+    const llama = models.get('llama')!, scaled = models.get('llama3-scaled')!;
+    llama.forward(prompt.input_ids.map((t) => t % llama.vocabSize));
+    expect(normwise(scaled.forward(prompt.input_ids).logits.data, prompt.last_logits)).toBeLessThan(1e-4);
+  });
+
   describe.each(Object.keys(EXPECTED))('%s', (name) => {
     const want = EXPECTED[name]!;
     const input = INPUTS[name]!;

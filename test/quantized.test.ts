@@ -20,11 +20,12 @@ const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { ch
 
 /**
  * Bounds on the fixtures, set from the measured errors (docs/kernels.md, "Q8 weights"; identical on
- * every build, since the block sums are exact): LM last-position logits at most 4.5e-2 normwise
- * (llama; 2.5e-3 … 4.5e-2 over the 9 checkpoints), encoder hidden states at most 2.9e-2 (distilbert).
+ * every build, since the block sums are exact), with the Linear weights and the word tables (when
+ * the hidden size is a multiple of 32) quantized: LM last-position logits at most 4.8e-2 normwise
+ * (phi3; 2.5e-3 … 4.8e-2 over the 9 checkpoints), encoder hidden states at most 3.3e-2 (distilbert).
  * These are tiny random checkpoints (widths 32–96: one to three blocks per dot product, weights
- * without the outliers trained ones have), so the bounds sit about 1.7× above the worst measured.
- * Teacher-forced greedy steps: 54/60 to 60/60 agree on the top token (the fixtures' logits are
+ * without the outliers trained ones have), so the bounds sit about 1.5× above the worst measured.
+ * Teacher-forced greedy steps: 52/60 to 60/60 agree on the top token (the fixtures' logits are
  * nearly flat: the top two often differ by less than the Q8 perturbation); at least 85% must.
  */
 const LM_BOUND = 7.5e-2;
@@ -32,15 +33,15 @@ const ENCODER_BOUND = 5e-2;
 const TOP1_MIN = 0.85;
 /**
  * Q4 bounds, from the measured errors (identical on every build): LM logits 2.7e-2 (gemma3) …
- * 4.9e-1 (phi3) normwise, encoder hidden states 1.8e-1 … 3.05e-1 (bert-mini-st); about 10× the Q8
+ * 6.5e-1 (llama) normwise, encoder hidden states 1.8e-1 … 3.2e-1 (distilbert-cls); about 10× the Q8
  * errors, as expected of a rounding step 127/8 ≈ 16× coarser (d = max/8 against max/127) diluted by
- * the activation rounding both share. Bounds about 1.6× the worst. Top-1 over the greedy steps:
- * 26/60 (llama) … 60/60; the fixtures' nearly flat logits make this a weak check at Q4, so the
- * floor (35%) only catches a product gone wrong, not a quality level.
+ * the activation rounding both share. Bounds 1.2–1.6× the worst. Top-1 over the greedy steps:
+ * 20/60 (llama) … 60/60; the fixtures' nearly flat logits make this a weak check at Q4, so the
+ * floor (30%) only catches a product gone wrong, not a quality level.
  */
 const Q4_LM_BOUND = 0.8;
 const Q4_ENCODER_BOUND = 0.5;
-const Q4_TOP1_MIN = 0.35;
+const Q4_TOP1_MIN = 0.3;
 const BOUNDS = { q8: { lm: LM_BOUND, encoder: ENCODER_BOUND, top1: TOP1_MIN }, q4: { lm: Q4_LM_BOUND, encoder: Q4_ENCODER_BOUND, top1: Q4_TOP1_MIN } } as const;
 
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors, reference, type SafetensorsFile, type SafetensorsTensor } from '../src/index.js';
 import { BUILDS, maxAbsDiff, product, runtimeFor, tensor } from './helpers.js';
+import { writeSafetensors, type TensorToWrite } from '../src/engine/safetensors-write.js';
 
 const DIR = new URL('./fixtures/safetensors/', import.meta.url);
 /** A fixture as a plain Uint8Array of its own (a Node Buffer's slice() would share memory). */
@@ -436,5 +437,29 @@ describe.each(BUILDS)('safetensors weights in multiHeadAttention on the %s build
     }).forward(x, x, x);
     expect(maxAbsDiff(got.output, want.output)).toBeLessThanOrEqual(1e-5);
     mha.dispose();
+  });
+});
+
+describe('I8 and U8 tensors, and the writer', () => {
+  it('readSafetensors(bytes, { integers: true }) reads I8 and U8 exactly; without it they are an Error naming the option', () => {
+    const tensors = new Map<string, TensorToWrite>([
+      ['w', { dtype: 'I8', shape: [2, 3], data: Int8Array.of(-127, -1, 0, 1, 5, 127) }],
+      ['p', { dtype: 'U8', shape: [3], data: Uint8Array.of(0, 0x8f, 255) }],
+      ['s', { dtype: 'F32', shape: [2], data: Float32Array.of(0.5, -Infinity) }],
+    ]);
+    const bytes = writeSafetensors(tensors, { format: 'test' });
+    const file = readSafetensors(bytes, { integers: true });
+    expect(file.__metadata__).toEqual({ format: 'test' });
+    expect(file['w']).toEqual({ dtype: 'I8', shape: [2, 3], data: Int8Array.of(-127, -1, 0, 1, 5, 127) });
+    expect(file['p']).toEqual({ dtype: 'U8', shape: [3], data: Uint8Array.of(0, 0x8f, 255) });
+    expect(file['s']).toEqual({ dtype: 'F32', shape: [2], data: Float32Array.of(0.5, -Infinity) });
+    expect(file['w']!.data.buffer).not.toBe(bytes.buffer); // a copy of its own
+    expect(() => readSafetensors(bytes)).toThrow(/tensor "w" has dtype I8, which readSafetensors reads only with \{ integers: true \}/);
+    expect(() => readSafetensors(bytes, { integer: true } as never)).toThrow(TypeError);
+    expect(() => readSafetensors(bytes, { integers: 'yes' } as never)).toThrow(/options.integers must be true or false/);
+    // the header is padded to a multiple of 8 bytes, the data follows without gaps
+    const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+    expect(headerLength % 8).toBe(0);
+    expect(bytes.length).toBe(8 + headerLength + 6 + 3 + 8);
   });
 });

@@ -45,6 +45,10 @@ export interface Kernels {
    * Columns [j0, j1) are the call on wq + j0·k/2, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
    */
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  /** q [rows, k] int8 and scales [rows, k/32] → out [rows, k] f32 (rows ldo floats apart): scale·q per block of 32. */
+  dequantizeRows8(q: number, scales: number, rows: number, k: number, out: number, ldo: number): void;
+  /** q [rows, k/2] bytes of Q4 pairs and scales [rows, k/32] → out [rows, k] f32 (rows ldo floats apart): scale·(q − 8). */
+  dequantizeRows4(q: number, scales: number, rows: number, k: number, out: number, ldo: number): void;
 
   /**
    * In place, row i of x[rows, cols]: y = softmax(x·scale + mask[i]) over keys [0, visible);
@@ -163,6 +167,8 @@ export const KERNEL_ARITY: Arity = {
   gemmQ8: 11,
   quantizeRows4: 6,
   gemmQ4: 11,
+  dequantizeRows8: 6,
+  dequantizeRows4: 6,
   softmax: 8,
   attentionWorkItems: 1,
   attentionScratchBytes: 1,

@@ -179,6 +179,11 @@ export class Heap {
     return this.f32;
   }
 
+  /** A Uint8Array over the whole memory, made on each call (valid until the memory grows). */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
+
   /** An Int32Array over the whole memory, re-made whenever growth replaced the buffer. */
   ints(): Int32Array {
     const buffer = this.memory.buffer;

@@ -16,12 +16,33 @@
  */
 import { Tensor, type Heap } from './memory.js';
 import type { Workspace } from './workspace.js';
+import { trackResident } from './resident.js';
 
 /** The weight types a model can be loaded with. */
 export type WeightDtype = 'f32' | 'q8' | 'q4';
 
 /** Elements per Q8 block (one scale each); the kernels export the same as Q8_BLOCK. */
 export const Q8_BLOCK = 32;
+
+/**
+ * A Q8 or Q4 matrix in JavaScript memory, as model.save() writes it and loadModel reads it back:
+ * the value bytes (Q8: int8 [rows, cols]; Q4: bytes [rows, cols/2]) and the f32 scales [rows, cols/32].
+ */
+export interface QuantizedData {
+  dtype: 'q8' | 'q4';
+  /** [rows, cols] of the matrix the values stand for. */
+  shape: readonly [number, number];
+  values: Int8Array | Uint8Array;
+  scales: Float32Array;
+}
+
+/** Is `value` a QuantizedData (rather than f32 `{ data, shape }`)? */
+export function isQuantizedData(value: unknown): value is QuantizedData {
+  return typeof value === 'object' && value !== null && 'values' in value && 'scales' in value && 'dtype' in value;
+}
+
+/** Rows of f32 staged in Wasm memory at a time when quantizing from JavaScript: at most this many floats. */
+const STAGE_FLOATS = 1 << 20;
 
 /** A Linear weight [rows = out, cols = in] in Q8 (int8 rows) or Q4 (4-bit rows), with per-block f32 scales, resident. */
 export class Q8Matrix {
@@ -32,7 +53,7 @@ export class Q8Matrix {
   private readonly values: Tensor;
   private readonly scaleTensor: Tensor;
 
-  /** @internal Quantizes `rows` × `cols` f32 values at byte offset `src` (rows `cols` floats apart). */
+  /** @internal Quantizes `rows` × `cols` f32 values at byte offset `src` (rows `cols` floats apart); src < 0: leaves the memory to fill. */
   constructor(ws: Workspace, src: number, rows: number, cols: number, dtype: 'q8' | 'q4' = 'q8') {
     this.dtype = dtype;
     this.rows = rows;
@@ -44,8 +65,59 @@ export class Q8Matrix {
       this.values.dispose();
       throw error;
     }
-    if (dtype === 'q4') ws.kernels.quantizeRows4(src, cols, rows, cols, this.values.ptr, this.scaleTensor.ptr);
-    else ws.kernels.quantizeRows8(src, cols, rows, cols, this.values.ptr, this.scaleTensor.ptr);
+    if (src >= 0) this.quantizeRows(ws, src, 0, rows);
+  }
+
+  /**
+   * @internal Quantizes f32 `data` [rows, cols] held in JavaScript a slice of rows at a time (at most
+   * STAGE_FLOATS staged in Wasm memory), so the f32 matrix is never whole in Wasm memory.
+   */
+  static fromFloats(ws: Workspace, data: Float32Array, rows: number, cols: number, dtype: 'q8' | 'q4'): Q8Matrix {
+    const m = new Q8Matrix(ws, -1, rows, cols, dtype);
+    const step = Math.max(1, Math.min(rows, Math.floor(STAGE_FLOATS / cols)));
+    try {
+      const stage = new Tensor(ws.heap, [step, cols]);
+      try {
+        for (let r = 0; r < rows; r += step) {
+          const n = Math.min(step, rows - r);
+          ws.heap.floats().set(data.subarray(r * cols, (r + n) * cols), stage.ptr >>> 2);
+          m.quantizeRows(ws, stage.ptr, r, n);
+        }
+      } finally {
+        stage.dispose();
+      }
+    } catch (error) {
+      m.dispose();
+      throw error;
+    }
+    return m;
+  }
+
+  /** @internal The matrix from its value bytes and scales (a file model.save() wrote): copied in as they are. */
+  static fromData(ws: Workspace, q: QuantizedData): Q8Matrix {
+    const [rows, cols] = q.shape;
+    const m = new Q8Matrix(ws, -1, rows, cols, q.dtype);
+    const u8 = ws.heap.bytes();
+    u8.set(new Uint8Array(q.values.buffer, q.values.byteOffset, q.values.byteLength), m.q);
+    u8.set(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength), m.scales);
+    return m;
+  }
+
+  /** Quantizes `count` f32 rows at byte offset `src` into rows [row0, row0 + count). */
+  private quantizeRows(ws: Workspace, src: number, row0: number, count: number): void {
+    const q = this.q + row0 * this.rowBytes;
+    const s = this.scales + (4 * row0 * this.cols) / Q8_BLOCK;
+    if (this.dtype === 'q4') ws.kernels.quantizeRows4(src, this.cols, count, this.cols, q, s);
+    else ws.kernels.quantizeRows8(src, this.cols, count, this.cols, q, s);
+  }
+
+  /** @internal A copy of rows [r0, r1) (default all): values and scales in JavaScript memory (what model.save() writes). */
+  toData(heap: Heap, r0 = 0, r1 = this.rows): QuantizedData {
+    const u8 = heap.bytes();
+    const bytes = u8.slice(this.q + r0 * this.rowBytes, this.q + r1 * this.rowBytes);
+    const scaleRow = (4 * this.cols) / Q8_BLOCK;
+    const scales = new Float32Array(u8.slice(this.scales + r0 * scaleRow, this.scales + r1 * scaleRow).buffer);
+    return { dtype: this.dtype, shape: [r1 - r0, this.cols], values: this.dtype === 'q8' ? new Int8Array(bytes.buffer) : bytes, scales };
   }
 
   /** Bytes per row of values: cols (Q8) or cols/2 (Q4). */
@@ -81,14 +153,22 @@ export class Q8Matrix {
 /** A resident Linear weight [out, in]: f32, Q8 or Q4. */
 export type WeightMatrix = Tensor | Q8Matrix;
 
-/** Bytes of resident weights by dtype, per heap: what models made since they started counting. */
+/** Bytes of weights made resident by dtype, per heap: what models made since they started counting. */
 const tallies = new WeakMap<Heap, Record<WeightDtype, number>>();
 
-/** The running tally of weight bytes made resident on this heap (f32 by residentWeights, Q8 and Q4 here). */
+/** The running tally of weight bytes made resident on this heap (a model's share is the growth while it loads). */
 export function weightTally(heap: Heap): Record<WeightDtype, number> {
   let t = tallies.get(heap);
   if (!t) tallies.set(heap, (t = { f32: 0, q8: 0, q4: 0 }));
   return t;
+}
+
+/** Counts a weight made resident: in the running tally, and in memoryStats() while it lives. */
+export function countWeight(heap: Heap, w: WeightMatrix): void {
+  const dtype = w instanceof Q8Matrix ? w.dtype : 'f32';
+  const bytes = w instanceof Q8Matrix ? w.bytes : 4 * w.size;
+  weightTally(heap)[dtype] += bytes;
+  trackResident(heap, 'weights', dtype, w, bytes);
 }
 
 /**
@@ -100,22 +180,12 @@ export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype): WeightMat
   if (dtype === 'f32' || cols % Q8_BLOCK !== 0) return t;
   try {
     const q = new Q8Matrix(ws, t.ptr, rows, cols, dtype);
-    const tally = weightTally(ws.heap);
-    tally[dtype] += q.bytes;
-    tally.f32 -= 4 * rows * cols;
+    countWeight(ws.heap, q);
+    weightTally(ws.heap).f32 -= 4 * rows * cols;
     return q;
   } finally {
     t.dispose();
   }
-}
-
-/** A Q8 or Q4 copy of a resident f32 matrix that stays (a head tied to the input embeddings). */
-export function quantizedCopy(ws: Workspace, t: Tensor, dtype: 'q8' | 'q4' = 'q8'): Q8Matrix | undefined {
-  const [rows, cols] = t.shape as [number, number];
-  if (cols % Q8_BLOCK !== 0) return undefined;
-  const q = new Q8Matrix(ws, t.ptr, rows, cols, dtype);
-  weightTally(ws.heap)[dtype] += q.bytes;
-  return q;
 }
 
 /** Is this weight quantized (Q8 or Q4)? */

@@ -7,8 +7,9 @@
  *   bytes 8+N …       the data buffer; [begin, end) are byte offsets relative to its start,
  *                     row-major, little-endian
  * F32 tensors are copied, F16 and BF16 converted exactly to float32 (every half and bfloat16
- * value, ±0, subnormals, ±∞ and NaN with its payload, is a float32). Other dtypes are refused
- * with an Error that names the tensor. A malformed file is an Error saying what is wrong and
+ * value, ±0, subnormals, ±∞ and NaN with its payload, is a float32); I8 and U8 tensors are copied
+ * as Int8Array and Uint8Array (the values and packed 4-bit pairs of the quantized weights
+ * model.save() writes). Other dtypes are refused with an Error that names the tensor. A malformed file is an Error saying what is wrong and
  * where (the tensor, its offsets in the data buffer and in the file); nothing is read outside
  * the file and nothing is allocated beyond its size.
  *
@@ -27,6 +28,14 @@ export interface SafetensorsTensor {
   dtype: 'F32' | 'F16' | 'BF16';
 }
 
+/** An I8 or U8 tensor, read with `{ integers: true }`. */
+export interface SafetensorsByteTensor {
+  /** The values, row-major, in a fresh array of their own. */
+  data: Int8Array | Uint8Array;
+  shape: number[];
+  dtype: 'I8' | 'U8';
+}
+
 /** The `__metadata__` of a file; an interface, so that `Object.entries(file)` is typed as tensors only. */
 export interface SafetensorsMetadata {
   /**
@@ -43,16 +52,21 @@ export interface SafetensorsMetadata {
  * `Names` is the tensor names as the caller knows them (default any string); it is not checked at
  * compile time, only where the tensors are used (`multiHeadAttention` names a missing weight).
  */
-export type SafetensorsFile<Names extends string = string> = { [K in Names]: SafetensorsTensor } & SafetensorsMetadata;
+export type SafetensorsFile<Names extends string = string, T = SafetensorsTensor> = { [K in Names]: T } & SafetensorsMetadata;
+
+export interface ReadSafetensorsOptions {
+  /** Read I8 and U8 tensors too, as Int8Array / Uint8Array (default false: they are an Error). */
+  integers?: boolean;
+}
 
 /** The header length limit of the reference implementation (and ours): 100 MB. */
 const MAX_HEADER = 100_000_000;
 
-const BYTES = { F32: 4, F16: 2, BF16: 2 } as const;
+const BYTES = { F32: 4, F16: 2, BF16: 2, I8: 1, U8: 1 } as const;
 type Dtype = keyof typeof BYTES;
 
 /** The other dtypes of the format, named in the error as known but unsupported. */
-const OTHER_DTYPES = ['F64', 'I64', 'U64', 'I32', 'U32', 'I16', 'U16', 'I8', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64'];
+const OTHER_DTYPES = ['F64', 'I64', 'U64', 'I32', 'U32', 'I16', 'U16', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64'];
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -90,9 +104,28 @@ interface Entry {
  *   rt.multiHeadAttention({ embedDim, numHeads, weights: t });              // a file of exactly these weights
  *   rt.multiHeadAttention({ embedDim, numHeads, weights: { in_proj_weight: t['self_attn.in_proj_weight'], … } });
  *
- * Throws an Error for a dtype other than F32, F16 and BF16 and for a malformed file.
+ * With `{ integers: true }`, I8 and U8 tensors are read too (`{ data: Int8Array | Uint8Array, shape,
+ * dtype }`). Throws an Error for any other dtype and for a malformed file.
  */
-export function readSafetensors<Names extends string = string>(bytes: Uint8Array | ArrayBuffer): SafetensorsFile<Names> {
+export function readSafetensors<Names extends string = string>(bytes: Uint8Array | ArrayBuffer, options?: { integers?: false }): SafetensorsFile<Names>;
+export function readSafetensors<Names extends string = string>(bytes: Uint8Array | ArrayBuffer, options: { integers: true }): SafetensorsFile<Names, SafetensorsTensor | SafetensorsByteTensor>;
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options?: ReadSafetensorsOptions): SafetensorsFile<string, SafetensorsTensor | SafetensorsByteTensor> {
+  const opts = options ?? {};
+  for (const key of Object.keys(opts)) if (key !== 'integers') throw new TypeError(`${WHERE}: unknown option ${key} (expected integers)`);
+  if (opts.integers !== undefined && typeof opts.integers !== 'boolean') throw new TypeError(`${WHERE}: options.integers must be true or false, received ${show(opts.integers)}`);
+  return readTensors(bytes, false, opts.integers === true);
+}
+
+/**
+ * @internal readSafetensors for loading a model tensor by tensor: the same checks, but each float
+ * tensor's `data` is converted when it is read (on every read, nothing cached), so a model whose f32
+ * weights would not fit in memory at once loads one tensor at a time; I8 / U8 data are views of `bytes`.
+ */
+export function readSafetensorsLazily(bytes: Uint8Array | ArrayBuffer): SafetensorsFile<string, SafetensorsTensor | SafetensorsByteTensor> {
+  return readTensors(bytes, true, true);
+}
+
+function readTensors(bytes: Uint8Array | ArrayBuffer, lazy: boolean, integers: boolean): SafetensorsFile<string, SafetensorsTensor | SafetensorsByteTensor> {
   let u8: Uint8Array;
   if (bytes instanceof Uint8Array) u8 = bytes;
   else if (bytes instanceof ArrayBuffer) u8 = new Uint8Array(bytes);
@@ -141,7 +174,7 @@ export function readSafetensors<Names extends string = string>(bytes: Uint8Array
       }
       continue;
     }
-    entries.push(checkEntry(name, raw, dataStart, dataLength));
+    entries.push(checkEntry(name, raw, dataStart, dataLength, integers));
   }
 
   // Overlaps: sorted by start, each non-empty tensor must begin at or after the previous one's end.
@@ -154,15 +187,24 @@ export function readSafetensors<Names extends string = string>(bytes: Uint8Array
     }
   }
 
-  const tensors = Object.create(null) as Record<string, SafetensorsTensor>;
+  const tensors = Object.create(null) as Record<string, SafetensorsTensor | SafetensorsByteTensor>;
   for (const e of entries) {
-    tensors[e.name] = { data: convert(u8, view, dataStart + e.begin, dataStart + e.end, e.dtype), shape: e.shape, dtype: e.dtype };
+    const [from, to] = [dataStart + e.begin, dataStart + e.end];
+    if (!lazy) tensors[e.name] = { data: convert(u8, view, from, to, e.dtype), shape: e.shape, dtype: e.dtype } as SafetensorsTensor | SafetensorsByteTensor;
+    else if (e.dtype === 'I8' || e.dtype === 'U8') {
+      const data = e.dtype === 'I8' ? new Int8Array(u8.buffer, u8.byteOffset + from, to - from) : u8.subarray(from, to);
+      tensors[e.name] = { data, shape: e.shape, dtype: e.dtype };
+    } else {
+      const tensor = { shape: e.shape, dtype: e.dtype } as SafetensorsTensor;
+      Object.defineProperty(tensor, 'data', { get: () => convert(u8, view, from, to, e.dtype), enumerable: true });
+      tensors[e.name] = tensor;
+    }
   }
   if (metadata) Object.defineProperty(tensors, '__metadata__', { value: Object.freeze(metadata), enumerable: false, writable: false, configurable: true });
-  return tensors as SafetensorsFile<Names>;
+  return tensors as SafetensorsFile<string, SafetensorsTensor | SafetensorsByteTensor>;
 }
 
-function checkEntry(name: string, raw: unknown, dataStart: number, dataLength: number): Entry {
+function checkEntry(name: string, raw: unknown, dataStart: number, dataLength: number, integers: boolean): Entry {
   const what = `tensor ${show(name)}`;
   if (!isRecord(raw)) fail(`${what}: the header entry must be an object { dtype, shape, data_offsets }, received ${show(raw)}`);
   for (const field of ['dtype', 'shape', 'data_offsets']) {
@@ -179,10 +221,11 @@ function checkEntry(name: string, raw: unknown, dataStart: number, dataLength: n
   for (const [label, v] of [['begin', begin], ['end', end]] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`${what}: data_offsets ${label} must be a non-negative integer, received ${show(v)} (data_offsets ${show(offsets)})`);
   }
-  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
+  if (!Object.hasOwn(BYTES, dtype)) {
     const known = OTHER_DTYPES.includes(dtype) ? `dtype ${dtype}, which readSafetensors does not read` : `an unknown dtype ${show(dtype)}`;
-    fail(`${what} has ${known}: supported dtypes are F32, F16 and BF16 (convert it before saving, e.g. tensor.to(torch.float32))`);
+    fail(`${what} has ${known}: supported dtypes are F32, F16 and BF16, and I8 and U8 with { integers: true } (convert it before saving, e.g. tensor.to(torch.float32))`);
   }
+  if (!integers && (dtype === 'I8' || dtype === 'U8')) fail(`${what} has dtype ${dtype}, which readSafetensors reads only with { integers: true }: supported dtypes are F32, F16 and BF16`);
   const b = begin as number;
   const e = end as number;
   const where = `data_offsets [${b}, ${e}]`;
@@ -197,8 +240,10 @@ function checkEntry(name: string, raw: unknown, dataStart: number, dataLength: n
   return { name, dtype: dtype as Dtype, shape: [...dims], begin: b, end: e };
 }
 
-/** The float32 values of file bytes [from, to) stored as `dtype` (little-endian). */
-function convert(u8: Uint8Array, view: DataView, from: number, to: number, dtype: Dtype): Float32Array {
+/** The values of file bytes [from, to) stored as `dtype` (little-endian): float32, or the I8 / U8 bytes copied. */
+function convert(u8: Uint8Array, view: DataView, from: number, to: number, dtype: Dtype): Float32Array | Int8Array | Uint8Array {
+  if (dtype === 'U8') return u8.slice(from, to);
+  if (dtype === 'I8') return new Int8Array(u8.slice(from, to).buffer);
   const n = (to - from) / BYTES[dtype];
   const out = new Float32Array(n);
   if (dtype === 'F32') {

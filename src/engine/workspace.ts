@@ -23,7 +23,7 @@ export class Workspace {
   private partialsPtr = -1;
   private partialsSize = 0;
   /** The rotary (cos, sin) table of the last `rope` call, kept for the next call with the same key. */
-  ropeTable: { key: string; ptr: number } | undefined;
+  ropeTable: { key: string; ptr: number; freq?: Float64Array } | undefined;
 
   private liveKernels: Kernels | undefined;
   private livePool: ThreadPool | undefined;

@@ -4,11 +4,11 @@
  * sentence-transformers files (modules.json, the Pooling module's config.json,
  * sentence_bert_config.json) when present. From a folder (path, URL, picked files) or from objects.
  */
-import { readSafetensors, type SafetensorsTensor } from '../engine/safetensors.js';
+import { readSafetensorsLazily, type SafetensorsByteTensor, type SafetensorsTensor } from '../engine/safetensors.js';
 import { describe, type TensorLike } from '../engine/validate.js';
 import { isPickedFiles, openFolder, parseJson, type CheckpointFolder } from './files.js';
 
-export type StateDict = Record<string, SafetensorsTensor | TensorLike>;
+export type StateDict = Record<string, SafetensorsTensor | SafetensorsByteTensor | TensorLike>;
 
 /** A checkpoint already in memory (each JSON file parsed, the weights as bytes or a state_dict). */
 export interface CheckpointObjects {
@@ -81,7 +81,7 @@ function fromObjects(source: CheckpointObjects, where: string): Checkpoint {
   if (!config) throw new TypeError(`${where}: source.config is missing (the parsed config.json)`);
   const w = source.weights;
   let weights: StateDict;
-  if (w instanceof Uint8Array || w instanceof ArrayBuffer) weights = readSafetensors(w);
+  if (w instanceof Uint8Array || w instanceof ArrayBuffer) weights = readSafetensorsLazily(w);
   else if (typeof w === 'object' && w !== null && !Array.isArray(w) && !ArrayBuffer.isView(w)) weights = w as StateDict;
   else throw new TypeError(`${where}: source.weights must be model.safetensors's bytes or a state_dict (name → { data, shape }), received ${describe(w)}`);
   const tokenizer = record('tokenizer', source.tokenizer);
@@ -166,7 +166,7 @@ function moduleTypes(list: unknown[], place: string): string[] {
 /** model.safetensors, or every shard of model.safetensors.index.json merged (each name from the shard the index names). */
 async function readWeights(folder: CheckpointFolder, where: string): Promise<StateDict> {
   const single = await folder.read('model.safetensors');
-  if (single) return readSafetensors(single);
+  if (single) return readSafetensorsLazily(single);
   const indexBytes = await folder.read('model.safetensors.index.json');
   if (!indexBytes) {
     throw new Error(
@@ -183,7 +183,7 @@ async function readWeights(folder: CheckpointFolder, where: string): Promise<Sta
   const files = await Promise.all(shards.map(async (name) => {
     const bytes = await folder.read(name as string);
     if (!bytes) throw new Error(`${where}: the shard ${name as string} named in model.safetensors.index.json was not found (looked for ${folder.locate(name as string)})`);
-    return [name as string, readSafetensors(bytes)] as const;
+    return [name as string, readSafetensorsLazily(bytes)] as const;
   }));
   const byShard = new Map(files);
   const weights: StateDict = {};

@@ -22,6 +22,8 @@ import { gemma3Spec } from './lm/gemma3.js';
 import { CausalLMModel } from './lm/model.js';
 import { tokenIdList, type LMSpec } from './lm/spec.js';
 import type { Pooling } from './encoders/pooling.js';
+import { SavedReader, savedFormat } from './saved-tensors.js';
+import { savedLMTensors } from './lm/saved.js';
 
 export interface LoadModelOptions {
   /** config.json fields you know do not change the computation, accepted although this runtime does not know them. */
@@ -29,12 +31,14 @@ export interface LoadModelOptions {
   /** The kind of model expected: the result is typed as it, and a checkpoint of the other kind is an error. */
   kind?: 'encoder' | 'causal-lm';
   /**
-   * The dtype of the Linear weights (attention projections, feed-forward, output heads): 'f32'
-   * (default; 'fp32' is accepted too), 'q8' (int8 in blocks of 32 with an f32 scale each, quantized
-   * once at load: about 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in
-   * blocks of 32 with an f32 scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger
-   * error than 'q8'). Embeddings, norms and biases
-   * stay f32, and so does a matrix whose input width is not a multiple of 32.
+   * The dtype of the Linear weights (attention projections, feed-forward, output heads) and of the
+   * word-embedding table (a tied head shares it): 'f32' (default; 'fp32' is accepted too), 'q8'
+   * (int8 in blocks of 32 with an f32 scale each, quantized once at load, tensor by tensor: about
+   * 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in blocks of 32 with an f32
+   * scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger error than 'q8'). Other
+   * tables, norms and biases stay f32, and so does a matrix whose input width is not a multiple of
+   * 32. A file that model.save() wrote loads in its own dtype (the default for it; another one is
+   * an Error, except that an f32 file may be quantized).
    */
   dtype?: LoadDtype;
   /**
@@ -118,6 +122,8 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
   const checkpoint = await readCheckpoint(source, WHERE);
   const { family, architecture } = familyOf(checkpoint);
+  const saved = savedFormat(checkpoint.weights, `${WHERE}: ${checkpoint.where}`);
+  if (saved) return loadSaved(runtime, checkpoint, saved, opts['dtype'] === undefined ? saved.dtype : dtype, family, architecture, allowed, opts['kind']);
   const weights = renameLegacy(checkpoint.weights);
   const names = new Set(Object.keys(weights));
   const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
@@ -136,6 +142,34 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
   return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype, kvDtype);
+}
+
+/**
+ * A file model.save() wrote, beside its config.json: the tensors as saved, held as they are
+ * (f32 ones may still be quantized to `dtype`; quantized ones only load in their own dtype).
+ */
+async function loadSaved(runtime: AttentionRuntime, checkpoint: Checkpoint, saved: { dtype: WeightDtype; kind: 'causal-lm' | 'encoder' }, dtype: WeightDtype, family: string, architecture: string, allowed: readonly string[], kind: unknown): Promise<LoadedModel> {
+  const where = `${WHERE}: ${checkpoint.where}`;
+  if (saved.dtype !== 'f32' && dtype !== saved.dtype) {
+    throw new Error(`${where}: the weights were saved as ${saved.dtype}; loading them as ${dtype} would ${dtype === 'f32' ? 'only widen values already rounded to' : 'round again values already rounded to'} ${saved.dtype} (lossy): load them with dtype '${saved.dtype}' (or without a dtype), or load the original checkpoint with dtype '${dtype}'`);
+  }
+  const f = FAMILIES[family]!;
+  if (f.kind !== saved.kind) throw new Error(`${where}: the saved weights are ${saved.kind === 'encoder' ? 'an encoder' : 'a causal language model'}'s, but config.json describes ${architecture}`);
+  if (kind !== undefined && kind !== f.kind) throw new Error(`${where}: ${architecture} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${kind === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);
+  const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
+  const reader = new SavedReader(checkpoint.weights, where);
+  if (f.kind === 'encoder') {
+    // saved under the checkpoint's own names: the usual path, with the quantized matrices held as they are
+    const weights = reader.stateDict() as StateDict;
+    const spec = f.spec(checkpoint.config, new Set(Object.keys(weights)), architecture, allowed);
+    checkNames(spec.architecture, encoderNames(spec), spec.unused, new Set(Object.keys(weights)), checkpoint.where);
+    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), [], dtype);
+  }
+  const spec = f.spec(checkpoint.config, new Set(), architecture, allowed);
+  const tensors = savedLMTensors(reader, spec);
+  const eos = checkpoint.generationConfig?.['eos_token_id'];
+  const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
+  return new CausalLMModel(runtime, spec, tensors, tokenizer, [], eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
 }
 
 function familyOf(checkpoint: Checkpoint): { family: string; architecture: string } {

@@ -15,7 +15,7 @@
  */
 import { Tensor } from '../engine/memory.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
-import type { WeightDtype } from '../engine/quantized.js';
+import type { QuantizedData, WeightDtype } from '../engine/quantized.js';
 import { checkTensor, expectShape, type TensorLike } from '../engine/validate.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -24,15 +24,15 @@ import { ropeTableOf } from '../ops/position.js';
 import { variantFields, type Variants } from '../ops/variants.js';
 import { KVCache } from './kv-cache.js';
 import { KVStorage, type KVDtype } from './kv-storage.js';
-import { loadProjections, projectionsAs, type Projections } from './mha-weights.js';
+import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, type Projections } from './mha-weights.js';
 
 export interface CausalSelfAttentionConfig {
   hiddenSize: number;
   numHeads: number;
   numKeyValueHeads: number;
   headDim: number;
-  /** `q_proj.weight` [H·Dh, E], `k_proj.weight`, `v_proj.weight` [Hk·Dh, E], `o_proj.weight` [E, H·Dh], each `.bias` optional. */
-  weights: Record<string, TensorLike>;
+  /** `q_proj.weight` [H·Dh, E], `k_proj.weight`, `v_proj.weight` [Hk·Dh, E], `o_proj.weight` [E, H·Dh], each `.bias` optional (weights f32, or QuantizedData as saved). */
+  weights: Record<string, TensorLike | QuantizedData>;
   /** Rotary embedding: θ_i for i < Dh/2 (`name` identifies them for the table cache); none for learned positions. */
   rope?: { invFreq: Float64Array; style: 'half' | 'interleaved'; name: string };
   /** Per-head RMSNorm of q and k before RoPE: weights [Dh] (Gemma's 1 + w already added). */
@@ -69,7 +69,9 @@ export class CausalSelfAttention {
     this.headDim = dh;
     this.window = config.window;
     const hasBias = Object.keys(config.weights).some((k) => k.endsWith('.bias'));
-    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
+    this.proj = holdsQuantized(config.weights)
+      ? loadSavedProjections(ws, where, config.weights, e, h, hk, dh)
+      : projectionsAs(ws, loadProjections(ws.heap, where, config.weights, e, h, hk, hasBias, dh), config.dtype ?? 'f32');
     if (config.qkNorm) {
       const q = checkTensor(`${where}.q_norm.weight`, config.qkNorm.q, ws.heap);
       const k = checkTensor(`${where}.k_norm.weight`, config.qkNorm.k, ws.heap);
@@ -85,9 +87,17 @@ export class CausalSelfAttention {
     }
   }
 
+  /**
+   * @internal The held weights (what a saved model writes): the q/k/v rows of the stacked
+   * in-projection in their own matrices' names, o_proj, the biases and the q/k norms.
+   */
+  get held(): { projections: Projections; qNorm: Tensor | undefined; kNorm: Tensor | undefined } {
+    return { projections: this.proj, qNorm: this.norms?.q, kNorm: this.norms?.k };
+  }
+
   /** A cache of `maxLength` positions for `batch` sequences, K and V held as `dtype`. */
   createCache(batch: number, maxLength: number, dtype: KVDtype = 'f32'): KVCache {
-    return new KVCache(this, new KVStorage(this.ws.heap, dtype, batch, maxLength, this.numKeyValueHeads, this.headDim), batch, maxLength, undefined);
+    return new KVCache(this.ws.heap, this, new KVStorage(this.ws.heap, dtype, batch, maxLength, this.numKeyValueHeads, this.headDim), batch, maxLength, undefined);
   }
 
   /**

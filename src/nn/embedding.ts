@@ -1,13 +1,15 @@
 /**
- * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident, so the seq2seq
- * modules gather their rows straight into Wasm memory (`gather`); `lookup` copies them out.
+ * `torch.nn.Embedding`: row ids[i] of weight [V, E]. The table stays resident (an EmbeddingTable:
+ * f32, or Q8 / Q4 rows dequantized as they are read), so the seq2seq modules gather their rows
+ * straight into Wasm memory (`gather`); `lookup` copies them out.
  */
 import { checkIds } from '../reference/ids.js';
 import { Tensor } from '../engine/memory.js';
 import { checkOptions, checkShape, checkTensor, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
-import { residentWeights } from '../engine/weights.js';
-import type { Mat } from '../engine/linear.js';
+import { mat, type Mat } from '../engine/linear.js';
+import type { WeightDtype } from '../engine/quantized.js';
+import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Workspace } from '../engine/workspace.js';
 
 /** The [V, E] table of `weight` or of a `{ weight }` state_dict (under `prefix`), checked. */
@@ -33,16 +35,16 @@ export class Embedding {
   /** E: the width of a row. */
   readonly embeddingDim: number;
   private readonly ws: Workspace;
-  private readonly table: Tensor;
+  private readonly table: EmbeddingTable;
 
-  /** @internal use `runtime.embedding(...)` */
-  constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: { prefix?: string }) {
+  /** @internal use `runtime.embedding(...)`; `dtype` 'q8' / 'q4' holds the table quantized (E a multiple of 32). */
+  constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: { prefix?: string }, dtype: WeightDtype = 'f32') {
     const where = 'embedding';
     const opts = checkOptions('options', options, ['prefix'], where);
     const arg = checkEmbeddingWeight(where, weight, opts['prefix'], ws.heap);
     this.ws = ws;
     [this.numEmbeddings, this.embeddingDim] = arg.shape as [number, number];
-    this.table = residentWeights(ws.heap, { table: arg }).table!;
+    this.table = embeddingTable(ws, arg, dtype);
   }
 
   /** ids (any shape, flat) → their rows, [...shape, E] (shape defaults to [ids.length]). */
@@ -55,19 +57,16 @@ export class Embedding {
       if (n !== list.length) throw new RangeError(`shape ${formatShape(dims)} holds ${n} ids, received ${list.length}`);
     }
     const E = this.embeddingDim;
-    const out = new Float32Array(list.length * E);
-    const f32 = this.ws.heap.floats();
-    const base = this.table.ptr >>> 2;
-    for (let i = 0; i < list.length; i++) out.set(f32.subarray(base + list[i]! * E, base + (list[i]! + 1) * E), i * E);
-    return out;
+    return this.ws.run((temps) => {
+      const rows = temps.tensor([list.length, E]);
+      this.table.gather(list, list.length, mat(rows.ptr, E));
+      return rows.data.slice();
+    });
   }
 
   /** @internal Rows of checked ids into Wasm memory: row i of `out` (ld out.ld) = weight[ids[i]]. */
   gather(ids: Int32Array, count: number, out: Mat): void {
-    const E = this.embeddingDim;
-    const f32 = this.ws.heap.floats();
-    const base = this.table.ptr >>> 2;
-    for (let i = 0; i < count; i++) f32.copyWithin((out.ptr >>> 2) + i * out.ld, base + ids[i]! * E, base + (ids[i]! + 1) * E);
+    this.table.gather(ids, count, out);
   }
 
   /** Frees the table. Idempotent. */

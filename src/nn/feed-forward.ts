@@ -9,10 +9,10 @@ import { ACTIVATION } from '../engine/kernels.js';
 import { mat, type Mat } from '../engine/linear.js';
 import type { TensorLike } from '../engine/validate.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
-import type { WeightDtype } from '../engine/quantized.js';
+import type { QuantizedData, WeightDtype } from '../engine/quantized.js';
 import { Linear } from './linear.js';
 
-type LinearWeights = { weight: TensorLike; bias?: TensorLike };
+type LinearWeights = { weight: TensorLike | QuantizedData; bias?: TensorLike };
 
 export class FeedForward {
   readonly kind: 'gated' | 'plain';
@@ -55,6 +55,11 @@ export class FeedForward {
       this.ws.kernels.activation(u.ptr, u.ptr, rows * width, this.activation === 'silu' ? ACTIVATION.silu : ACTIVATION.geluTanh);
     }
     this.down.forwardRows(u, rows, y, accumulate);
+  }
+
+  /** @internal The held projections (what a saved model writes). */
+  get held(): { gate: Linear | undefined; up: Linear; down: Linear } {
+    return { gate: this.gate, up: this.up, down: this.down };
   }
 
   dispose(): void {

@@ -9,7 +9,8 @@
  * call): slot s holds position `first + s`, and a sliding-window layer raises `first` when it moves
  * its newest positions to the front (see LMCache).
  */
-import type { Tensor } from '../engine/memory.js';
+import type { Heap, Tensor } from '../engine/memory.js';
+import { trackResident } from '../engine/resident.js';
 import { checkInteger } from '../engine/validate.js';
 import type { KVDtype, KVStorage } from './kv-storage.js';
 
@@ -24,8 +25,9 @@ export class KVCache {
   private filled = 0;
   private dropped = 0;
 
-  /** @internal use `mha.createCache(...)` */
-  constructor(owner: object, storage: KVStorage, batch: number, maxLength: number, window: number | undefined) {
+  /** @internal use `mha.createCache(...)`; the cache counts in `heap`'s memoryStats() (by its dtype) while it lives. */
+  constructor(heap: Heap, owner: object, storage: KVStorage, batch: number, maxLength: number, window: number | undefined) {
+    trackResident(heap, 'caches', storage.dtype, this, storage.bytes);
     this.owner = owner;
     this.storage = storage;
     this.batch = batch;

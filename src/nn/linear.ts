@@ -5,8 +5,8 @@
  */
 import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
-import { residentWeights } from '../engine/weights.js';
-import { asDtype, quantizedCopy, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { residentMatrix, residentWeights } from '../engine/weights.js';
+import { isQ8, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -22,23 +22,23 @@ export class Linear {
   readonly dtype: WeightDtype;
 
   /**
-   * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors), or
-   * `{ shared }`: a resident [out, in] tensor of another module, used in place (tied weights; with
-   * dtype 'q8' or 'q4' the head keeps its own quantized copy and the other module its f32 table).
+   * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors; the
+   * weight f32, or QuantizedData as a saved model holds it), or `{ shared }`: a resident [out, in]
+   * matrix of another module, used in place in its dtype (a head tied to the input embeddings).
    */
-  constructor(ws: Workspace, where: string, weights: { weight: TensorLike; bias?: TensorLike } | { shared: Tensor }, dtype: WeightDtype = 'f32') {
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike | QuantizedData; bias?: TensorLike } | { shared: WeightMatrix }, dtype: WeightDtype = 'f32') {
     this.ws = ws;
     if ('shared' in weights) {
-      const copy = dtype !== 'f32' ? quantizedCopy(ws, weights.shared, dtype) : undefined;
-      this.weight = copy ?? weights.shared;
-      this.dtype = copy ? dtype : 'f32';
+      const m = weights.shared;
+      this.weight = m;
+      this.dtype = isQ8(m) ? m.dtype : 'f32';
       this.bias = undefined;
-      this.shared = copy === undefined;
-      [this.outFeatures, this.inFeatures] = weights.shared.shape as [number, number];
+      this.shared = true;
+      [this.outFeatures, this.inFeatures] = isQ8(m) ? [m.rows, m.cols] : (m.shape as [number, number]);
       return;
     }
     this.shared = false;
-    const w = checkTensor(`${where}.weight`, weights.weight, ws.heap);
+    const w = isQuantizedData(weights.weight) ? weights.weight : checkTensor(`${where}.weight`, weights.weight, ws.heap);
     if (w.shape.length !== 2) throw new RangeError(`${where}.weight: expected shape [out, in] (nn.Linear), received ${formatShape(w.shape)}`);
     const [out, inp] = w.shape as [number, number];
     let b: Checked | undefined;
@@ -46,14 +46,14 @@ export class Linear {
       b = checkTensor(`${where}.bias`, weights.bias, ws.heap);
       if (b.shape.length !== 1 || b.shape[0] !== out) throw new RangeError(`${where}.bias: expected shape [${out}] (the rows of ${where}.weight), received ${formatShape(b.shape)}`);
     }
-    const t = residentWeights(ws.heap, { w, b });
+    const t = residentWeights(ws.heap, { b });
     try {
-      this.weight = asDtype(ws, t.w!, dtype);
+      this.weight = residentMatrix(ws, w, dtype);
     } catch (error) {
       t.b?.dispose();
       throw error;
     }
-    this.dtype = this.weight === t.w ? 'f32' : dtype;
+    this.dtype = isQ8(this.weight) ? this.weight.dtype : 'f32';
     this.bias = t.b;
     this.outFeatures = out;
     this.inFeatures = inp;
@@ -74,6 +74,11 @@ export class Linear {
   dispose(): void {
     if (!this.shared) this.weight.dispose();
     this.bias?.dispose();
+  }
+
+  /** @internal The held weight and bias (what a saved model writes). */
+  get held(): { weight: WeightMatrix; bias: Tensor | undefined } {
+    return { weight: this.weight, bias: this.bias };
   }
 
   /** @internal */

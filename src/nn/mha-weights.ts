@@ -8,10 +8,10 @@
  *     o_proj.weight [E, H·Dh], each `.bias` optional (Qwen has q/k/v biases).
  */
 import { Tensor, type Heap } from '../engine/memory.js';
-import { asDtype, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { asDtype, isQ8, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Workspace } from '../engine/workspace.js';
 import { checkWeight, type Checked } from '../engine/validate.js';
-import { residentWeights } from '../engine/weights.js';
+import { residentMatrix, residentWeights } from '../engine/weights.js';
 
 export const TORCH_NAMES = ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'] as const;
 export const SPLIT_NAMES = ['q_proj.weight', 'q_proj.bias', 'k_proj.weight', 'k_proj.bias', 'v_proj.weight', 'v_proj.bias', 'o_proj.weight', 'o_proj.bias'] as const;
@@ -29,8 +29,8 @@ export function projectionsAs(ws: Workspace, p: Projections, dtype: WeightDtype)
   if (dtype === 'f32') return p;
   let inW: WeightMatrix | undefined;
   try {
-    inW = asDtype(ws, p.inW as Tensor, dtype);
-    return { ...p, inW, outW: asDtype(ws, p.outW as Tensor, dtype) };
+    inW = isQ8(p.inW) ? p.inW : asDtype(ws, p.inW, dtype);
+    return { ...p, inW, outW: isQ8(p.outW) ? p.outW : asDtype(ws, p.outW, dtype) };
   } catch (error) {
     for (const t of [inW, p.inB, p.outB]) t?.dispose();
     throw error;
@@ -94,3 +94,70 @@ function flatten(parts: Checked[], shape: number[]): Checked {
   return { name: 'stacked', shape, data };
 }
 
+
+/** Does a split-form state_dict hold quantized projections (a model that model.save() wrote)? */
+export function holdsQuantized(weights: Record<string, unknown>): boolean {
+  return ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight', 'in_proj_weight', 'out_proj.weight'].some((n) => isQuantizedData(weights[n]));
+}
+
+/**
+ * The projections of a saved model (either form; each weight QuantizedData, or f32 where its input
+ * width is not a multiple of 32; biases f32), held as they are: the q, k, v rows stacked as loaded.
+ */
+export function loadSavedProjections(ws: Workspace, where: string, weights: Record<string, unknown>, e: number, heads: number, kvHeads: number, dh: number): Projections {
+  const heap = ws.heap;
+  if (weights['in_proj_weight'] !== undefined) {
+    // PyTorch's form, q, k and v already stacked [3E, E]
+    weights = {
+      'q_proj.weight': weights['in_proj_weight'], 'o_proj.weight': weights['out_proj.weight'],
+      ...(weights['in_proj_bias'] !== undefined ? { 'q_proj.bias': weights['in_proj_bias'] } : {}),
+      ...(weights['out_proj.bias'] !== undefined ? { 'o_proj.bias': weights['out_proj.bias'] } : {}),
+    };
+    heads *= 3;
+    kvHeads = 0;
+  }
+  const part = (name: string, rows: number, cols: number): Checked | QuantizedData => {
+    const value = weights[name];
+    if (!isQuantizedData(value)) return checkWeight(where, `weights['${name}']`, value, heap, [rows, cols], `[${rows}, ${cols}]`);
+    if (value.shape[0] !== rows || value.shape[1] !== cols) throw new RangeError(`${where}: weights['${name}'] holds [${value.shape.join(', ')}], expected [${rows}, ${cols}]`);
+    return value;
+  };
+  const stacked3 = kvHeads === 0; // PyTorch's form: q_proj holds the q, k, v rows [3E, E]
+  const q = part('q_proj.weight', heads * dh, e);
+  const o = part('o_proj.weight', e, stacked3 ? e : heads * dh);
+  const bias = (name: string, n: number): Checked | undefined => (weights[name] === undefined ? undefined : checkWeight(where, `weights['${name}']`, weights[name], heap, [n], `Linear bias [${n}]`));
+  const biases = stacked3 ? [bias('q_proj.bias', heads * dh)] : [bias('q_proj.bias', heads * dh), bias('k_proj.bias', kvHeads * dh), bias('v_proj.bias', kvHeads * dh)];
+  const parts = stacked3 ? [q] : [q, part('k_proj.weight', kvHeads * dh, e), part('v_proj.weight', kvHeads * dh, e)];
+  const stacked = parts.every(isQuantizedData) ? stackQuantized(parts as QuantizedData[]) : parts.some(isQuantizedData) ? undefined : flatten(parts as Checked[], [(heads + 2 * kvHeads) * dh, e]);
+  const outB = bias('o_proj.bias', e);
+  if (!stacked) throw new TypeError(`${where}: q_proj, k_proj and v_proj must all be quantized or all f32`);
+  const t = residentWeights(heap, { inB: biases[0] ? flatten(biases as Checked[], [(heads + 2 * kvHeads) * dh]) : undefined, outB });
+  const made: { dispose(): void }[] = [];
+  try {
+    const inW = residentMatrix(ws, stacked, 'f32');
+    made.push(inW);
+    const outW = residentMatrix(ws, o, 'f32');
+    return { inW, inB: t.inB, outW, outB: t.outB };
+  } catch (error) {
+    for (const m of [...made, t.inB, t.outB]) m?.dispose();
+    throw error;
+  }
+}
+
+/** QuantizedData parts of one dtype and width stacked by rows. */
+export function stackQuantized(parts: QuantizedData[]): QuantizedData {
+  const dtype = parts[0]!.dtype;
+  const cols = parts[0]!.shape[1];
+  if (parts.some((p) => p.dtype !== dtype || p.shape[1] !== cols)) throw new TypeError(`quantized projections of different dtypes or widths cannot be stacked`);
+  const rows = parts.reduce((n, p) => n + p.shape[0], 0);
+  const values = dtype === 'q8' ? new Int8Array(parts.reduce((n, p) => n + p.values.length, 0)) : new Uint8Array(parts.reduce((n, p) => n + p.values.length, 0));
+  const scales = new Float32Array(parts.reduce((n, p) => n + p.scales.length, 0));
+  let at = 0, sat = 0;
+  for (const p of parts) {
+    values.set(p.values as never, at);
+    scales.set(p.scales, sat);
+    at += p.values.length;
+    sat += p.scales.length;
+  }
+  return { dtype, shape: [rows, cols], values, scales };
+}

@@ -16,7 +16,7 @@ import { KVCache } from './kv-cache.js';
 import { KVStorage } from './kv-storage.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { at, linear, mat, offset, weightRows, type Mat } from '../engine/linear.js';
-import { loadProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
+import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
 import type { WeightDtype } from '../engine/quantized.js';
 import { ropeTable, type RopeStyle } from '../ops/position.js';
 import { checkMask, checkVariants, variantFields, type AttentionMask, type Variants } from '../ops/variants.js';
@@ -134,7 +134,14 @@ export class MultiHeadAttention {
     this.numHeads = heads;
     this.numKeyValueHeads = kvHeads;
     this.headDim = e / heads;
-    this.proj = projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
+    this.proj = holdsQuantized(weights)
+      ? loadSavedProjections(ws, where, weights, e, heads, kvHeads, e / heads)
+      : projectionsAs(ws, loadProjections(ws.heap, where, weights, e, heads, kvHeads, bias), dtype);
+  }
+
+  /** @internal The held projections (what a saved model writes). */
+  get held(): Projections {
+    return this.proj;
   }
 
   private assertLive(): void {
@@ -280,7 +287,7 @@ export class MultiHeadAttention {
     if (window === undefined && opts['maxLength'] === undefined) throw new TypeError('createCache needs options.maxLength (positions to hold) or options.window (a sliding window of the last positions)');
     if (window !== undefined && opts['maxLength'] !== undefined) throw new TypeError('createCache takes options.maxLength or options.window, not both: a window cache holds exactly its window');
     const capacity = window ?? checkInteger('options.maxLength', opts['maxLength'], 1);
-    return new KVCache(this, new KVStorage(this.ws.heap, 'f32', batch, capacity, this.numKeyValueHeads, this.headDim), batch, capacity, window);
+    return new KVCache(this.ws.heap, this, new KVStorage(this.ws.heap, 'f32', batch, capacity, this.numKeyValueHeads, this.headDim), batch, capacity, window);
   }
 
   /**

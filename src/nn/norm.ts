@@ -35,6 +35,11 @@ export class Norm {
     else k.rmsNorm(x.ptr, x.ld, y.ptr, y.ld, rows, this.size, this.weight.ptr, this.eps);
   }
 
+  /** @internal The held weight and bias (what a saved model writes). */
+  get held(): { weight: Tensor; bias: Tensor | undefined } {
+    return { weight: this.weight, bias: this.bias };
+  }
+
   dispose(): void {
     this.weight.dispose();
     this.bias?.dispose();

@@ -2,18 +2,21 @@
  * The input embeddings of BERT-family encoders (Hugging Face's `BertEmbeddings`,
  * `RobertaEmbeddings`, DistilBERT's `Embeddings`), eval mode:
  *   e[i] = LayerNorm(word[ids[i]] + position[positions[i]] + tokenType[types[i]])
- * with the position and token-type tables and the norm each optional. The tables stay resident;
- * a call gathers rows straight into Wasm memory, and the sum is fused into the norm's residual add.
+ * with the position and token-type tables and the norm each optional. The tables stay resident
+ * (the word table in the model's dtype: f32, or Q8 / Q4 rows dequantized as they are gathered); a
+ * call gathers rows straight into Wasm memory, and the sum is fused into the norm's residual add.
  */
 import { checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { mat, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Tensor } from '../engine/memory.js';
+import { isQuantizedData, type QuantizedData, type WeightDtype } from '../engine/quantized.js';
+import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
 export interface TextEmbeddingsWeights {
-  /** [V, E] */
-  word: TensorLike;
+  /** [V, E]: f32, or Q8 / Q4 as a saved model holds it. */
+  word: TensorLike | QuantizedData;
   /** [P, E], learned absolute positions. */
   position?: TensorLike;
   /** [T, E], segment (token type) embeddings. */
@@ -30,13 +33,17 @@ export class TextEmbeddings {
   /** Rows of the token-type table (0: none). */
   readonly typeVocabSize: number;
   private readonly ws: Workspace;
-  private readonly t: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>;
+  private readonly word: EmbeddingTable;
+  private readonly t: Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>;
   private readonly eps: number;
 
-  /** @internal `names` says what each table is called in the checkpoint, for the errors. */
-  constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>) {
+  /**
+   * @internal `names` says what each table is called in the checkpoint, for the errors; `dtype` is
+   * the word table's ('q8' / 'q4' hold it quantized when the hidden size is a multiple of 32).
+   */
+  constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>, dtype: WeightDtype = 'f32') {
     const heap = ws.heap;
-    const word = checkTensor(names.word, weights.word, heap);
+    const word = isQuantizedData(weights.word) ? weights.word : checkTensor(names.word, weights.word, heap);
     if (word.shape.length !== 2) throw new RangeError(`${names.word}: expected shape [vocab, hidden], received ${formatShape(word.shape)}`);
     const [vocab, e] = word.shape as [number, number];
     const table = (name: string, value: TensorLike | undefined): Checked | undefined => {
@@ -54,7 +61,13 @@ export class TextEmbeddings {
     const tokenType = table(names.tokenType, weights.tokenType);
     const normWeight = weights.norm ? vector(names.normWeight, weights.norm.weight) : undefined;
     const normBias = weights.norm ? vector(names.normBias, weights.norm.bias) : undefined;
-    this.t = residentWeights(heap, { word, position, tokenType, normWeight, normBias });
+    this.t = residentWeights(heap, { position, tokenType, normWeight, normBias });
+    try {
+      this.word = embeddingTable(ws, word, dtype);
+    } catch (error) {
+      for (const x of Object.values(this.t)) x?.dispose();
+      throw error;
+    }
     this.ws = ws;
     this.vocabSize = vocab;
     this.dim = e;
@@ -69,9 +82,7 @@ export class TextEmbeddings {
    */
   forwardRows(temps: Temps, ids: Int32Array, positions: Int32Array | undefined, types: Int32Array | undefined, rows: number, out: Mat): void {
     const { ws, dim: e, t } = this;
-    const f32 = ws.heap.floats();
-    const gather = (table: Tensor, index: number, into: number) => f32.copyWithin(into, (table.ptr >>> 2) + index * e, (table.ptr >>> 2) + (index + 1) * e);
-    for (let i = 0; i < rows; i++) gather(t.word!, ids[i]!, (out.ptr >>> 2) + i * out.ld);
+    this.word.gather(ids, rows, out);
     const extra = (t.position && positions) || (t.tokenType && types);
     if (!extra && !t.normWeight) return;
     let residual = 0;
@@ -97,17 +108,23 @@ export class TextEmbeddings {
     }
   }
 
-  /** @internal The resident word table [V, E] (a tied output head reads it in place). */
-  get wordTable(): Tensor {
-    return this.t.word!;
+  /** @internal The resident word table [V, E] (a tied output head reads its matrix in place). */
+  get wordTable(): EmbeddingTable {
+    return this.word;
+  }
+
+  /** @internal The resident f32 tables and norm vectors (not the word table), by role. */
+  get tensors(): Readonly<Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>> {
+    return this.t;
   }
 
   dispose(): void {
+    this.word.dispose();
     for (const x of Object.values(this.t)) x?.dispose();
   }
 
   /** @internal */
   get disposed(): boolean {
-    return this.t.word!.disposed;
+    return this.word.disposed;
   }
 }

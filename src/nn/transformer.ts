@@ -9,9 +9,10 @@
  */
 import { checkBoolean, checkFinite, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, type Checked, type Exact, type TensorLike } from '../engine/validate.js';
 import { mat, linear, weightRows, type Mat } from '../engine/linear.js';
-import { asDtype, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { KVCache, MultiHeadAttention } from './mha.js';
-import { residentWeights } from '../engine/weights.js';
+import { residentMatrix, residentWeights } from '../engine/weights.js';
+import type { Projections } from './mha-weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { checkVariants, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -93,7 +94,7 @@ const DECODER_OPTIONS = ['causal', 'memoryKeyLengths', 'tgtMask', 'memoryMask', 
 const ACTIVATION_KIND: Record<Activation, number> = { relu: ACTIVATION.relu, gelu: ACTIVATION.gelu, gelu_tanh: ACTIVATION.geluTanh };
 
 /** The resident feed-forward and norms of a layer. */
-interface Parts {
+export interface Parts {
   w1: WeightMatrix; b1: Tensor; w2: WeightMatrix; b2: Tensor;
   norms: { weight: Tensor; bias: Tensor }[];
 }
@@ -113,7 +114,8 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   const { record: weights, prefix } = under;
   const batchFirst = cfg['batchFirst'] === undefined ? true : checkBoolean(`${where}: batchFirst`, cfg['batchFirst']);
   // dimFeedforward: linear1.weight's rows (when the weight is there: a missing one is reported below)
-  const w1 = weights['linear1.weight'] === undefined ? undefined : checkTensor(`${where}: weights['${prefix}linear1.weight']`, weights['linear1.weight'], ws.heap);
+  const w1Value = weights['linear1.weight'];
+  const w1 = w1Value === undefined ? undefined : isQuantizedData(w1Value) ? w1Value : checkTensor(`${where}: weights['${prefix}linear1.weight']`, w1Value, ws.heap);
   const rowsOfW1 = w1 && w1.shape.length === 2 ? w1.shape[0]! : undefined;
   let ff: number;
   if (cfg['dimFeedforward'] === undefined) ff = rowsOfW1 ?? 1;
@@ -132,9 +134,11 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
   }
   for (let n = 1; n <= norms; n++) Object.assign(shapes, { [`norm${n}.weight`]: [e], [`norm${n}.bias`]: [e] });
   checkNames(where, under, Object.keys(shapes), { what: "the layer's state_dict", leaveSingleMissing: false });
-  const checked: Record<string, Checked> = {};
+  const checked: Record<string, Checked | QuantizedData> = {};
   for (const [name, shape] of Object.entries(shapes)) {
-    const arg = checkTensor(`${where}: weights['${prefix}${name}']`, weights[name], ws.heap);
+    const value = weights[name];
+    // a matrix as a saved model holds it (Q8 / Q4): the shape is checked, the values copied in as they are
+    const arg = isQuantizedData(value) ? value : checkTensor(`${where}: weights['${prefix}${name}']`, value, ws.heap);
     expectShape(`${where}: weights['${prefix}${name}']`, arg.shape, shape, `dModel ${e}, dimFeedforward ${ff}`);
     checked[name] = arg;
   }
@@ -142,16 +146,21 @@ function checkLayer(ws: Workspace, where: string, config: TransformerLayerConfig
 }
 
 /** The feed-forward and norm weights resident (all or none; linear1/linear2 in `dtype`), then the attention modules. */
-function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: number, dtype: WeightDtype): Parts {
-  const names: Record<string, Checked> = { w1: checked['linear1.weight']!, b1: checked['linear1.bias']!, w2: checked['linear2.weight']!, b2: checked['linear2.bias']! };
-  for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: checked[`norm${n}.weight`]!, [`n${n}b`]: checked[`norm${n}.bias`]! });
+function loadParts(ws: Workspace, checked: Record<string, Checked | QuantizedData>, norms: number, dtype: WeightDtype): Parts {
+  const vector = (name: string): Checked => {
+    const c = checked[name]!;
+    if (isQuantizedData(c)) throw new TypeError(`${name} is ${c.dtype}: only matrices are held quantized`);
+    return c;
+  };
+  const names: Record<string, Checked> = { b1: vector('linear1.bias'), b2: vector('linear2.bias') };
+  for (let n = 1; n <= norms; n++) Object.assign(names, { [`n${n}w`]: vector(`norm${n}.weight`), [`n${n}b`]: vector(`norm${n}.bias`) });
   const t = residentWeights(ws.heap, names) as Record<string, Tensor>;
   let w1: WeightMatrix | undefined, w2: WeightMatrix | undefined;
   try {
-    w1 = asDtype(ws, t['w1']!, dtype);
-    w2 = asDtype(ws, t['w2']!, dtype);
+    w1 = residentMatrix(ws, checked['linear1.weight']!, dtype);
+    w2 = residentMatrix(ws, checked['linear2.weight']!, dtype);
   } catch (error) {
-    for (const [name, tensor] of Object.entries(t)) if (name !== 'w1' && name !== 'w2') tensor.dispose();
+    for (const tensor of Object.values(t)) tensor.dispose();
     w1?.dispose();
     throw error;
   }
@@ -160,9 +169,10 @@ function loadParts(ws: Workspace, checked: Record<string, Checked>, norms: numbe
   return parts;
 }
 
-function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked>, name: string, dtype: WeightDtype): MultiHeadAttention {
+function attention(ws: Workspace, e: number, heads: number, checked: Record<string, Checked | QuantizedData>, name: string, dtype: WeightDtype): MultiHeadAttention {
   const w = (k: string) => checked[`${name}.${k}`]!;
-  const asInput = (c: Checked) => (c.tensor ?? { data: c.data!, shape: c.shape });
+  // QuantizedData (a saved model's matrices) passes through to the module, which holds it as it is
+  const asInput = (c: Checked | QuantizedData) => (isQuantizedData(c) ? (c as unknown as TensorLike) : (c.tensor ?? { data: c.data!, shape: c.shape }));
   return new MultiHeadAttention(ws, {
     embedDim: e, numHeads: heads,
     weights: { in_proj_weight: asInput(w('in_proj_weight')), in_proj_bias: asInput(w('in_proj_bias')), 'out_proj.weight': asInput(w('out_proj.weight')), 'out_proj.bias': asInput(w('out_proj.bias')) },
@@ -340,6 +350,11 @@ export class TransformerEncoderLayer extends LayerCore {
     }
     super(ws, c.e, c.ff, c.activation, c.normFirst, c.eps, parts, c.heads, c.batchFirst);
     this.selfAttn = selfAttn;
+  }
+
+  /** @internal The held weights (what a saved model writes): the feed-forward and norms, and the attention's projections. */
+  get held(): { parts: Readonly<Parts>; attention: Projections } {
+    return { parts: this.parts, attention: this.selfAttn.held };
   }
 
   /**

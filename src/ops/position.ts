@@ -69,12 +69,12 @@ export function ropeFrequencies(d: number, base: number): Float64Array {
 /**
  * The (cos, sin) table [L, D/2, 2] of positions offset … offset + L − 1 for the frequencies
  * `invFreq` [D/2] (angle p·invFreq[i], in float64, rounded once), kept resident for the next call
- * with the same `name` (the frequencies' identity), length and offset.
+ * with the same frequencies (the same array: two models' tables never mix), name, length and offset.
  */
 export function ropeTableOf(ws: Workspace, length: number, invFreq: Float64Array, offset: number, name: string): number {
   const key = `${name},${length},${offset}`;
   const cached = ws.ropeTable;
-  if (cached && cached.key === key) return cached.ptr;
+  if (cached && cached.key === key && cached.freq === invFreq) return cached.ptr;
   if (cached) ws.heap.release(cached.ptr);
   ws.ropeTable = undefined;
   const half = invFreq.length;
@@ -87,7 +87,7 @@ export function ropeTableOf(ws: Workspace, length: number, invFreq: Float64Array
       t[(p * half + i) * 2 + 1] = Math.sin(angle);
     }
   }
-  ws.ropeTable = { key, ptr };
+  ws.ropeTable = { key, ptr, freq: invFreq };
   return ptr;
 }
 

@@ -16,7 +16,11 @@ import { checkOptions, describe, type TensorLike } from '../../engine/validate.j
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { checkVariants, type Variants } from '../../ops/variants.js';
 import { Linear } from '../../nn/linear.js';
-import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import { isQuantizedData, weightTally, type QuantizedData, type WeightDtype } from '../../engine/quantized.js';
+import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
+import { SavedTensors } from '../saved-tensors.js';
+import { saveEncoder } from './saved.js';
+import { stackQuantized } from '../../nn/mha-weights.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import { TransformerEncoderLayer } from '../../nn/transformer.js';
 import type { StateDict } from '../checkpoint.js';
@@ -112,7 +116,7 @@ export class EncoderModel {
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
   readonly kind = 'encoder' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  /** The dtype of the Linear weights and the word table (loadModel's `dtype`); other tables, norms and biases are f32. */
   readonly dtype: WeightDtype;
   /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
@@ -151,7 +155,7 @@ export class EncoderModel {
       this.embeddings = new TextEmbeddings(ws, {
         word: w(e.word), position: w(e.position), tokenType: e.tokenType ? w(e.tokenType) : undefined,
         norm: { weight: w(e.norm.weight), bias: w(e.norm.bias), eps: spec.layerNormEps },
-      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias });
+      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias }, dtype);
       made.push(this.embeddings);
       this.layers = [];
       for (const names of spec.layers) {
@@ -252,6 +256,25 @@ export class EncoderModel {
     const input: EncoderInput = { inputIds: rows.map((r) => r.ids) };
     if (this.spec.typeVocabSize > 0) input.tokenTypeIds = rows.map((r) => r.typeIds);
     return input;
+  }
+
+  /** Bytes this model holds in Wasm memory: its weights by dtype (an encoder keeps no cache). */
+  residentBytes(): ResidentBytes {
+    const weights: BytesByDtype = {};
+    for (const [dtype, bytes] of Object.entries(this.weightBytes)) if (bytes > 0) weights[dtype] = bytes;
+    return { weights, caches: {} };
+  }
+
+  /**
+   * The weights as this model holds them (f32, or Q8 / Q4 with their scales), as the bytes of a
+   * safetensors file under the checkpoint's names: save it as model.safetensors beside the
+   * checkpoint's config.json and tokenizer files; loadModel reads it back without quantizing again.
+   */
+  save(): Uint8Array {
+    this.assertLive();
+    const out = new SavedTensors(this.ws.heap);
+    saveEncoder({ word: this.embeddings.wordTable.matrix, tables: this.embeddings.tensors, layers: this.layers, head: this.head }, this.spec, out);
+    return out.bytes(this.dtype, 'encoder');
   }
 
   /** Frees every weight. Idempotent. */
@@ -482,8 +505,10 @@ function rowsOf(name: string, value: TokenRows): number[][] {
 }
 
 /** q, k, v stacked along rows: [(3)·n, …] from three [n, …] tensors (in_proj_weight / in_proj_bias). */
-function stack(parts: (TensorLike | undefined)[]): { data: Float32Array; shape: number[] } {
-  const arrays = parts.map((p) => dataOf(p));
+function stack(parts: (TensorLike | QuantizedData | undefined)[]): { data: Float32Array; shape: number[] } | TensorLike {
+  // a saved model's quantized q, k, v matrices stack as they are (passed on to the layer, which holds them)
+  if (parts.every(isQuantizedData)) return stackQuantized(parts as QuantizedData[]) as unknown as TensorLike;
+  const arrays = parts.map((p) => dataOf(p as TensorLike | undefined));
   const shape = [...(parts[0] as unknown as { shape: readonly number[] }).shape];
   shape[0] = shape[0]! * parts.length;
   const data = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));

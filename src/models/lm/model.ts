@@ -15,10 +15,13 @@ import type { KVCache } from '../../nn/kv-cache.js';
 import { KV_DTYPES, kvBytesPerPosition, type KVDtype } from '../../nn/kv-storage.js';
 import { Linear } from '../../nn/linear.js';
 import { weightTally, type WeightDtype } from '../../engine/quantized.js';
+import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
 import { Norm } from '../../nn/norm.js';
 import { TextEmbeddings } from '../../nn/text-embeddings.js';
 import type { TextTokenizer } from '../tokenizer.js';
 import type { LMSpec, LMTensors } from './spec.js';
+import { saveLM } from './saved.js';
+import { SavedTensors } from '../saved-tensors.js';
 
 /**
  * The key/value caches of every layer for `batch` sequences of up to `maxLength` positions. The
@@ -274,7 +277,7 @@ export class CausalLMModel {
       const e = spec.hiddenSize;
       this.embeddings = keep(new TextEmbeddings(ws, { word: tensors.embed.word, position: tensors.embed.position }, {
         word: 'embed_tokens.weight', position: 'wpe.weight', tokenType: '', normWeight: '', normBias: '',
-      }));
+      }, dtype));
       const norm = (where: string, w: { weight: unknown; bias?: unknown } | undefined) =>
         w === undefined ? undefined : keep(new Norm(ws, where, spec.norm, e, w as never, spec.normEps));
       tensors.layers.forEach((t, i) => {
@@ -296,7 +299,7 @@ export class CausalLMModel {
         });
       });
       this.finalNorm = norm('norm', tensors.finalNorm)!;
-      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable }, dtype));
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;
@@ -306,6 +309,21 @@ export class CausalLMModel {
   }
 
   private readonly disposeAll: () => void;
+  /** The caches made by createCache (for residentBytes). */
+  private caches: WeakRef<LMCache>[] = [];
+
+  /** Bytes this model holds in Wasm memory: its weights, and its live KV caches, by dtype. */
+  residentBytes(): ResidentBytes {
+    const caches: BytesByDtype = {};
+    for (const ref of this.caches) {
+      const cache = ref.deref();
+      if (cache === undefined || cache.disposed) continue;
+      for (const layer of cache.layers) caches[layer.dtype] = (caches[layer.dtype] ?? 0) + layer.bytes;
+    }
+    const weights: BytesByDtype = {};
+    for (const [dtype, bytes] of Object.entries(this.weightBytes)) if (bytes > 0) weights[dtype] = bytes;
+    return { weights, caches };
+  }
 
   /**
    * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
@@ -328,7 +346,10 @@ export class CausalLMModel {
     if (!Number.isInteger(windowSlack) || windowSlack < 1) throw new RangeError(`createCache: windowSlack must be a positive integer, received ${describe(windowSlack)}`);
     const windows = this.layers.map((l) => l.attention.window);
     const slots = windows.map((w) => (w === undefined ? room : Math.min(room, w - 1 + windowSlack)));
-    return new LMCache(this, this.layerCaches(batch, slots, kvDtype), batch, maxLength, room, windows, windowSlack);
+    const cache = new LMCache(this, this.layerCaches(batch, slots, kvDtype), batch, maxLength, room, windows, windowSlack);
+    this.caches = this.caches.filter((c) => c.deref()?.disposed === false);
+    this.caches.push(new WeakRef(cache));
+    return cache;
   }
 
   /** Bytes of keys and values one position of one sequence takes in a cache of this dtype, over all layers (a sliding-window layer's bounded size aside). */
@@ -388,6 +409,21 @@ export class CausalLMModel {
     } finally {
       if (own) cache.dispose();
     }
+  }
+
+  /**
+   * The weights as this model holds them (f32, or Q8 / Q4 with their scales), as the bytes of a
+   * safetensors file: save it as model.safetensors in a folder with the checkpoint's config.json
+   * and tokenizer files, and loadModel reads it back without quantizing again (docs/models.md,
+   * "Saving a quantized model").
+   */
+  save(): Uint8Array {
+    this.assertLive();
+    const out = new SavedTensors(this.ws.heap);
+    const word = this.embeddings.wordTable.matrix;
+    const tied = this.head.held.weight === word;
+    saveLM({ word, position: this.embeddings.tensors.position, layers: this.layers, finalNorm: this.finalNorm, head: tied ? undefined : this.head }, this.spec, out);
+    return out.bytes(this.dtype, 'causal-lm');
   }
 
   /** Frees every weight (caches are separate: dispose them too). Idempotent. */

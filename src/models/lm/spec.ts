@@ -4,11 +4,13 @@
  * (transposing or splitting them where the checkpoint fuses or stores them differently);
  * `CausalLMModel` builds the modules from it.
  */
+import type { QuantizedData } from '../../engine/quantized.js';
 import type { TensorLike } from '../../engine/validate.js';
 import type { StateDict } from '../checkpoint.js';
 
 export interface LinearTensors {
-  weight: TensorLike;
+  /** f32, or QuantizedData as a saved model holds it. */
+  weight: TensorLike | QuantizedData;
   bias?: TensorLike;
 }
 
@@ -16,7 +18,7 @@ export interface LinearTensors {
 export interface LMLayerTensors {
   inputNorm: LinearTensors;
   /** q_proj / k_proj / v_proj / o_proj `.weight` (and `.bias`), [out, in]. */
-  attention: Record<string, TensorLike>;
+  attention: Record<string, TensorLike | QuantizedData>;
   qNorm?: TensorLike;
   kNorm?: TensorLike;
   postAttentionNorm?: LinearTensors;
@@ -26,7 +28,7 @@ export interface LMLayerTensors {
 }
 
 export interface LMTensors {
-  embed: { word: TensorLike; position?: TensorLike };
+  embed: { word: TensorLike | QuantizedData; position?: TensorLike };
   layers: LMLayerTensors[];
   finalNorm: LinearTensors;
   /** The output head; absent when tied to the word embeddings. */

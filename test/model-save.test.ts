@@ -1,0 +1,114 @@
+// model.save(): the weights as held (f32, Q8, Q4 with their scales) in a safetensors file that
+// loadModel reads back without quantizing again: the reloaded model gives the same bits as the one
+// that was saved (every LM fixture family, every dtype); the file's tensors and metadata; asking for
+// another dtype than the saved one is an error. Every build, both thread projects.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, readSafetensors, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
+import { BUILDS, runtimeFor } from './helpers.js';
+
+const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
+interface EncBatch { input_ids: number[][]; attention_mask: number[][]; token_type_ids: number[][] }
+const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { batch: EncBatch }> }).checkpoints;
+const LM = (JSON.parse(readFileSync(`${LM_DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { prompts: { input_ids: number[] }[] }> }).checkpoints;
+const config = (name: string) => JSON.parse(readFileSync(`${LM_DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
+const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+
+describe.each(BUILDS)('model.save(), %s build', (backend) => {
+  let rt: AttentionRuntime;
+  beforeAll(async () => {
+    rt = await runtimeFor(backend);
+  });
+
+  it.each(Object.keys(LM))('%s: saved at f32, q8 and q4 and loaded back, the same logits bit for bit', async (name) => {
+    for (const dtype of ['f32', 'q8', 'q4'] as const) {
+      const original: CausalLMModel = await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm', dtype });
+      let reloaded: CausalLMModel | undefined;
+      try {
+        const bytes = original.save();
+        reloaded = await loadModel(rt, { config: config(name), weights: bytes }, { kind: 'causal-lm' });
+        expect(reloaded.dtype).toBe(dtype);
+        expect(reloaded.weightBytes).toEqual(original.weightBytes);
+        const ids = LM[name]!.prompts[0]!.input_ids;
+        const a = original.forward(ids, { allLogits: true }).logits.data;
+        const b = reloaded.forward(ids, { allLogits: true }).logits.data;
+        expect(bits(b)).toEqual(bits(a));
+      } finally {
+        original.dispose();
+        reloaded?.dispose();
+      }
+    }
+  });
+
+  it.each(Object.keys(ENC))('encoder %s: saved at f32, q8 and q4 and loaded back, the same hidden states bit for bit', async (name) => {
+    const encConfig = JSON.parse(readFileSync(`${ENC_DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
+    const b = ENC[name]!.batch;
+    const input = { inputIds: b.input_ids, attentionMask: b.attention_mask, ...(name.startsWith('roberta') || name.startsWith('distil') ? {} : { tokenTypeIds: b.token_type_ids }) };
+    for (const dtype of ['f32', 'q8', 'q4'] as const) {
+      const original: EncoderModel = await loadModel(rt, `${ENC_DIR}${name}`, { kind: 'encoder', dtype });
+      let reloaded: EncoderModel | undefined;
+      try {
+        const bytes = original.save();
+        expect(readSafetensors(bytes, { integers: true }).__metadata__?.['kind']).toBe('encoder');
+        reloaded = await loadModel(rt, { config: encConfig, weights: bytes }, { kind: 'encoder' });
+        expect(reloaded.dtype).toBe(dtype);
+        expect(reloaded.weightBytes).toEqual(original.weightBytes);
+        const x = original.forward(input).lastHiddenState.data;
+        const y = reloaded.forward(input).lastHiddenState.data;
+        expect(bits(y)).toEqual(bits(x));
+      } finally {
+        original.dispose();
+        reloaded?.dispose();
+      }
+    }
+  });
+
+  it('the file: quantized matrices as I8 / U8 values and F32 scales, the rest F32, and the format in __metadata__', async () => {
+    const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype: 'q4' });
+    try {
+      const file = readSafetensors(m.save(), { integers: true });
+      expect(file.__metadata__).toEqual({ format: 'wasm-attention', version: '1', dtype: 'q4', block: '32', kind: 'causal-lm' });
+      const e = m.hiddenSize, v = m.vocabSize;
+      expect(file['embed.word']).toMatchObject({ dtype: 'U8', shape: [v, e / 2] });
+      expect(file['embed.word.scales']).toMatchObject({ dtype: 'F32', shape: [v, e / 32] });
+      expect(file['head.weight']).toBeUndefined(); // tied: the head is the word table
+      expect(file['layers.0.attention.q_proj.bias']).toMatchObject({ dtype: 'F32' });
+      expect(file['final_norm.weight']).toMatchObject({ dtype: 'F32', shape: [e] });
+      for (const [name, t] of Object.entries(file)) if (t.dtype === 'U8') expect(file[`${name}.scales`]?.dtype).toBe('F32');
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('a saved quantized model loads only in its own dtype; an f32 one may be quantized at load', async () => {
+    const m = await loadModel(rt, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+    const bytes = m.save();
+    m.dispose();
+    await expect(loadModel(rt, { config: config('llama'), weights: bytes }, { dtype: 'q4' })).rejects.toThrow(/were saved as q8; loading them as q4 would round again values already rounded to q8 \(lossy\)/);
+    await expect(loadModel(rt, { config: config('llama'), weights: bytes }, { dtype: 'f32' })).rejects.toThrow(/saved as q8; loading them as f32/);
+    const f = await loadModel(rt, `${LM_DIR}llama`, { kind: 'causal-lm' });
+    const f32Bytes = f.save();
+    f.dispose();
+    const q = await loadModel(rt, { config: config('llama'), weights: f32Bytes }, { dtype: 'q8' });
+    expect(q.dtype).toBe('q8');
+    q.dispose();
+    // another model's config: the names do not match
+    await expect(loadModel(rt, { config: config('gpt2'), weights: bytes })).rejects.toThrow(/k_proj\.weight'\] holds \[16, 32\], expected \[32, 32\]/);
+  });
+
+  it('integer tensors in a file model.save() did not write are an error naming the tensor', async () => {
+    const m = await loadModel(rt, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+    const bytes = m.save();
+    m.dispose();
+    // the same tensors without the metadata
+    const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+    delete header['__metadata__'];
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(headerLength, ' '));
+    const stripped = new Uint8Array(bytes);
+    stripped.set(json, 8);
+    await expect(loadModel(rt, { config: config('llama'), weights: stripped })).rejects.toThrow(/tensor embed\.word is I8: integer tensors are read only from a file that model\.save\(\) wrote/);
+  });
+});

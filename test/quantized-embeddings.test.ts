@@ -1,0 +1,97 @@
+// Quantized embedding tables (loadModel's dtype 'q8' / 'q4'): the gather against the float64 twin
+// of dequantization (src/reference/ops/dequantize.ts) over the float32 replicas of the quantizers;
+// a tied output head holds no second copy of the table; runtime.memoryStats() and the models
+// report resident weights and KV caches by dtype. Every build, both thread projects.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, readSafetensors, type AttentionRuntime } from '../src/index.js';
+import { Embedding } from '../src/nn/embedding.js';
+import { dequantizeRows } from '../src/reference/ops/dequantize.js';
+import { BUILDS, runtimeFor, uniform } from './helpers.js';
+import { quantizeRows4Reference, quantizeRows8Reference } from '../bench/kernel-cases.mjs';
+
+const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+const CASES = BUILDS.flatMap((backend) => (['q8', 'q4'] as const).map((dtype) => [dtype, backend] as const));
+
+/** Bytes of a [rows, cols] matrix in dtype (the table / Linear layouts: values and an f32 scale per 32). */
+const matrixBytes = (dtype: 'q8' | 'q4', rows: number, cols: number) => rows * (dtype === 'q4' ? cols / 2 : cols) + (4 * rows * cols) / 32;
+
+describe.each(CASES)('%s embeddings, %s build', (dtype, backend) => {
+  let rt: AttentionRuntime;
+  beforeAll(async () => {
+    rt = await runtimeFor(backend);
+  });
+
+  it('lookup: every row equals the float64 dequantization of the quantized table, rounded once to f32 (widths 32, 96, 1536; a NaN row stays NaN)', () => {
+    for (const [v, e] of [[5, 32], [17, 96], [3, 1536]] as const) {
+      const table = uniform(v * e, v + e, -0.5, 0.5);
+      table[e + 3] = NaN; // row 1, block 0: a NaN scale
+      const emb = new Embedding(rt.workspace, { data: table, shape: [v, e] }, undefined, dtype);
+      try {
+        const ids = [1, 0, v - 1, 1, 2 % v];
+        const got = emb.lookup(ids);
+        const q = dtype === 'q4' ? quantizeRows4Reference(table, v, e) : quantizeRows8Reference(table, v, e);
+        const want = dequantizeRows(dtype, q.q, q.scales, e, ids);
+        expect(got.length).toBe(want.length);
+        const bad: string[] = [];
+        for (let i = 0; i < want.length; i++) {
+          const w = Math.fround(want[i]!);
+          if (!(Object.is(got[i], w) || (Number.isNaN(w) && Number.isNaN(got[i])))) bad.push(`[${i}] ${got[i]} ≠ ${w}`);
+        }
+        expect(bad.slice(0, 5)).toEqual([]);
+        expect(Number.isNaN(got[3])).toBe(true); // ids[0] = 1: its first block is NaN
+      } finally {
+        emb.dispose();
+      }
+    }
+  });
+
+  it('loading quantizes tensor by tensor: the peak Wasm memory of the load stays below the f32 weights', async () => {
+    const f = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm' });
+    const f32Bytes = f.weightBytes.f32;
+    f.dispose();
+    const base = rt.memoryStats().bytesInUse;
+    rt.resetPeakMemory();
+    const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype });
+    try {
+      const peak = rt.memoryStats().peakBytes - base;
+      const held = m.weightBytes.f32 + m.weightBytes[dtype];
+      // what stays, plus at most one matrix in f32 on the way (the largest: the word table)
+      expect(peak).toBeLessThan(f32Bytes);
+      expect(peak).toBeLessThanOrEqual(held + 4 * m.vocabSize * m.hiddenSize + 4096);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('a tied head multiplies by the quantized table itself: the model holds one copy; memoryStats() and the model report weights and caches by dtype', async () => {
+    const before = rt.memoryStats();
+    const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype });
+    try {
+      // every quantizable matrix of the file (lm_head is absent: tied), counted once
+      const file = readSafetensors(readFileSync(`${LM_DIR}qwen2/model.safetensors`));
+      let quantized = 0;
+      for (const [name, t] of Object.entries(file)) {
+        if (t.shape.length === 2 && t.shape[1]! % 32 === 0 && !name.includes('norm')) quantized += matrixBytes(dtype, t.shape[0]!, t.shape[1]!);
+      }
+      expect(file['lm_head.weight']).toBeUndefined();
+      expect(m.weightBytes[dtype]).toBe(quantized);
+      const stats = rt.memoryStats();
+      expect((stats.weights[dtype] ?? 0) - (before.weights[dtype] ?? 0)).toBe(m.weightBytes[dtype]);
+      expect((stats.weights['f32'] ?? 0) - (before.weights['f32'] ?? 0)).toBe(m.weightBytes.f32);
+      expect(m.residentBytes()).toEqual({ weights: { f32: m.weightBytes.f32, [dtype]: m.weightBytes[dtype] }, caches: {} });
+      const cache = m.createCache({ maxLength: 16 });
+      m.forward([1, 2, 3], { cache });
+      expect(m.residentBytes().caches).toEqual({ f32: cache.bytes });
+      expect((rt.memoryStats().caches['f32'] ?? 0) - (before.caches['f32'] ?? 0)).toBe(cache.bytes);
+      cache.dispose();
+      expect(m.residentBytes().caches).toEqual({});
+      expect(rt.memoryStats().caches).toEqual(before.caches);
+    } finally {
+      m.dispose();
+    }
+    expect(rt.memoryStats().weights).toEqual(before.weights);
+  });
+
+});
