@@ -173,9 +173,11 @@ describe.each(BUILDS)('f16 and q8 cache storage, %s build', (backend) => {
   it('reports its bytes by dtype: f16 half of f32, q8 one byte a value and 4 per position and kv head', () => {
     const [hk, dh, layers] = [lm.numKeyValueHeads, lm.hiddenSize / lm.numHeads, lm.numLayers];
     const bytes = (kvDtype: 'f32' | 'f16' | 'q8') => {
+      const before = rt.memoryStats().caches[kvDtype] ?? 0;
       const c = lm.createCache({ maxLength: 100, batch: 2, kvDtype });
       const n = c.bytes;
       expect(c.kvDtype).toBe(kvDtype);
+      expect((rt.memoryStats().caches[kvDtype] ?? 0) - before).toBe(n); // memoryStats files the cache under its dtype
       c.dispose();
       return n;
     };
