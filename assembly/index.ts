@@ -22,6 +22,7 @@ export { rope, ropeHeads } from './position';
 export { layerNorm, rmsNorm } from './norm';
 export { activation, addInPlace, mulInPlace, swiglu } from './activation';
 export { gruCell } from './gru';
+export { storeRowsF16, storeRowsQ8 } from './kv-store';
 
 // Tile and block sizes, for the kernel test harness and the per-kernel bench (their edge cases).
 export const GEMM_MR: i32 = MR;

@@ -11,7 +11,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'storeRowsF16' | 'storeRowsQ8';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -47,6 +47,8 @@ export interface AttentionDims {
   causal: boolean;
   keyLengths: number[] | null;
   layout: Layout;
+  /** k and v held as IEEE halves or int8 with an f32 scale per (b, head, position); absent: f32. */
+  kvDtype?: 'f16' | 'q8';
 }
 
 export interface SoftmaxDims {
@@ -149,7 +151,22 @@ export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: Ad
 export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4'; dims: QuantizeDims };
 export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
 export type DequantizeCase = CaseBase & { kernel: 'dequantizeRows8' | 'dequantizeRows4'; dims: DequantizeDims };
-export type KernelCase = DequantizeCase | GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case;
+export type KernelCase = DequantizeCase | GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | StoreRowsCase;
+/** A KV cache append: rows of heads × dh f32 values (rows ldx floats apart). */
+export interface StoreRowsDims {
+  rows: number;
+  heads: number;
+  dh: number;
+  ldx: number;
+  data: 'uniform' | 'special';
+}
+export type StoreRowsCase = CaseBase & { kernel: 'storeRowsF16' | 'storeRowsQ8'; dims: StoreRowsDims };
+/** The bits of the half nearest x, ties to even. */
+export function halfBits(x: number): number;
+/** The value of the half with these bits. */
+export function halfValue(bits: number): number;
+/** One head of dh values → its int8s and scale (float64 twin of storeRowsQ8). */
+export function quantizeHeadQ8(x: ArrayLike<number>, offset: number, dh: number): { q: Int8Array; scale: number };
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
 export function makeCase(kernel: 'gemm', dims: GemmDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmCase;
@@ -165,6 +182,7 @@ export function makeCase(kernel: 'gemmQ8' | 'gemmQ4', dims: GemmQ8Dims, options?
 export function makeCase(kernel: 'dequantizeRows8' | 'dequantizeRows4', dims: DequantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): DequantizeCase;
 /** The float64 dequantization of Q8 or Q4 rows: scales[r, b]·values (the int8s, or Q4's unpacked q − 8). */
 export function dequantizeRowsReference(values: ArrayLike<number>, scales: ArrayLike<number>, rows: number, k: number, block?: number): Float64Array;
+export function makeCase(kernel: 'storeRowsF16' | 'storeRowsQ8', dims: StoreRowsDims, options?: { name?: string; edge?: boolean; perf?: boolean }): StoreRowsCase;
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */
 export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int8Array; scales: Float32Array };
@@ -188,6 +206,7 @@ export function attentionDims(options: {
   keyLengths?: number[] | null;
   layout?: Layout;
   scale?: number;
+  kvDtype?: 'f32' | 'f16' | 'q8';
 }): AttentionDims;
 export function layerNormDims(options: {
   rows: number;

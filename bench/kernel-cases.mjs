@@ -27,6 +27,10 @@
 //   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 //   dequantizeRows8,  dims { rows, k, ldo, data: 'uniform' | 'special' }                         flops rows·k
 //   dequantizeRows4
+//   storeRowsF16      dims { rows, heads, dh, ldx, data: 'uniform' | 'special' }                  flops rows·heads·dh
+//   storeRowsQ8       dims { rows, heads, dh, ldx, data: 'uniform' | 'special' }                  flops 3·rows·heads·dh
+// Attention dims may carry kvDtype 'f16' or 'q8': k and v are then held as IEEE halves or as int8
+// with one f32 scale per (b, kv head, position) (what a language model's KV cache holds).
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -57,6 +61,13 @@
 // of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5)))), every byte
 // and every scale; gemmQ4 is checked against the float64 product of the dequantized operands,
 // Σ_b xs·ws·Σ_i xq·(q − 8), with the same Q8_TOLERANCE.
+// The KV cache element types (halfBits and quantizeHeadQ8 here are literal copies of the float64 twins
+// in src/reference/kv-dtype.ts). storeRowsF16 must equal, every half bit for bit, the nearest half of
+// each value, ties to even (halfBits); storeRowsQ8 must equal its float64 twin (quantizeHeadQ8:
+// scale = fround(max|x|/127), q = round-half-even(x/scale) in float64, clamped to [−127, 127]),
+// every int8 and every scale. Attention over f16 or q8 k and v is checked with the one TOLERANCE
+// against the float64 reference over the values the cache holds: the halves exactly, q8 as q·scale
+// in float64 (the kernel's f32(q)·scale rounds once, 6e-8 relative).
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
 export const TOLERANCE = 1e-5;
@@ -73,7 +84,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'storeRowsF16', 'storeRowsQ8'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -103,7 +114,8 @@ export function describeDims(c) {
     case 'attentionWeights':
       return (
         `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d} Dv=${d.dv} causal=${+d.causal} ` +
-        `keyLengths=${d.keyLengths ? `[${d.keyLengths.join(',')}]` : 'none'} layout=${d.layout} scale=${d.scale.toPrecision(6)}`
+        `keyLengths=${d.keyLengths ? `[${d.keyLengths.join(',')}]` : 'none'} layout=${d.layout} scale=${d.scale.toPrecision(6)}` +
+        `${d.kvDtype ? ` kv=${d.kvDtype}` : ''}`
       );
     case 'softmax':
       return `rows=${d.rows} cols=${d.cols} ldx=${d.ldx} scale=${d.scale} mask=${d.mask} visible=${d.visible}`;
@@ -130,6 +142,9 @@ export function describeDims(c) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return `rows=${d.rows} k=${d.k} ldo=${d.ldo} data=${d.data}`;
+    case 'storeRowsF16':
+    case 'storeRowsQ8':
+      return `rows=${d.rows} heads=${d.heads} dh=${d.dh} ldx=${d.ldx} data=${d.data}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -142,7 +157,7 @@ export function shortDims(c) {
       return `m=${d.m} n=${d.n} k=${d.k} ${d.transB ? 'NT' : 'NN'}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
     case 'attention':
     case 'attentionWeights':
-      return `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d}${d.dv !== d.d ? ` Dv=${d.dv}` : ''}${d.causal ? ' causal' : ''}${d.keyLengths ? ' keyLengths' : ''}`;
+      return `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d}${d.dv !== d.d ? ` Dv=${d.dv}` : ''}${d.causal ? ' causal' : ''}${d.keyLengths ? ' keyLengths' : ''}${d.kvDtype ? ` kv ${d.kvDtype}` : ''}`;
     case 'softmax':
       return `rows=${d.rows} cols=${d.cols}${d.mask !== 'none' ? ` mask=${d.mask}` : ''}${d.visible < d.cols ? ` visible=${d.visible}` : ''}`;
     case 'layerNorm':
@@ -165,6 +180,9 @@ export function shortDims(c) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return `rows=${d.rows} k=${d.k}`;
+    case 'storeRowsF16':
+    case 'storeRowsQ8':
+      return `rows=${d.rows} ${d.heads}×${d.dh}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -232,6 +250,10 @@ function flopsOf(kernel, d) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return d.rows * d.k;
+    case 'storeRowsF16':
+      return d.rows * d.heads * d.dh;
+    case 'storeRowsQ8':
+      return 3 * d.rows * d.heads * d.dh;
   }
   throw new Error(`unknown kernel ${kernel}`);
 }
@@ -269,9 +291,10 @@ export function gemmQ8Dims(m, n, k, { bias = false, accumulate = false, strided 
   return { m, n, k, bias, accumulate, ldc: n + (strided ? PAD : 0), data };
 }
 
-/** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D]. */
-export function attentionDims({ batch = 1, heads = 1, lq, lk, d, dv = d, causal = false, keyLengths = null, layout = 'bhld', scale }) {
-  return { batch, heads, lq, lk, d, dv, scale: Math.fround(scale ?? 1 / Math.sqrt(d)), causal, keyLengths, layout };
+/** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D], f32 k and v (kvDtype only when not f32). */
+export function attentionDims({ batch = 1, heads = 1, lq, lk, d, dv = d, causal = false, keyLengths = null, layout = 'bhld', scale, kvDtype = 'f32' }) {
+  const dims = { batch, heads, lq, lk, d, dv, scale: Math.fround(scale ?? 1 / Math.sqrt(d)), causal, keyLengths, layout };
+  return kvDtype === 'f32' ? dims : { ...dims, kvDtype };
 }
 
 /**
@@ -350,6 +373,22 @@ export function kernelCases(tiles, { tiny = false } = {}) {
     }),
   );
 
+  // K and V held as f16 or q8 (the fused kernel only): both paths (Lq ≤ DIRECT_MAX_LQ reads a key
+  // block converted in place, larger Lq packs converted panels), Lk around the panel and the key
+  // block, D around the lanes and the 16-wide conversion, a key-split decode step.
+  for (const kvDtype of ['f16', 'q8'])
+    sizes([1, DIRECT_MAX_LQ, DIRECT_MAX_LQ + 1, 2 * QB + 1]).forEach((lq, qi) =>
+      sizes([1, PW + 1, KB, KB + 1, 2 * KB + PW + 1]).forEach((lk, ki) =>
+        sizes([1, LANES + 1, PW + 1, 64]).forEach((d, di) => {
+          const [batch, heads] = shapes[(qi + 2 * ki + di) % shapes.length];
+          const dv = (qi + ki + di) % 3 === 0 ? PW - 1 : d;
+          const keyLengths = (qi + ki + 2 * di) % 4 === 0 ? Array.from({ length: batch }, (_, b) => [lk, Math.min(lk, PW)][b % 2]) : null;
+          cases.push(makeCase('attention', attentionDims({ batch, heads, lq, lk, d, dv, causal: (qi + ki + di) % 2 === 0, keyLengths, layout: layouts[(qi + ki + di) % 3], kvDtype })));
+        }),
+      ),
+    );
+  for (const kvDtype of ['f16', 'q8'])
+    cases.push(makeCase('attention', attentionDims({ batch: 2, heads: 2, lq: 1, lk: 2 * SPLIT_KEYS + 1, d: 64, dv: 17, causal: true, keyLengths: [SPLIT_KEYS, 2 * SPLIT_KEYS + 1], layout: 'blhd', kvDtype })));
 
   // softmax: row lengths around the lanes, the panel and the key block; masks, visible ranges.
   const cols = sizes([1, LANES - 1, LANES, LANES + 1, PW - 1, PW, PW + 1, KB + 1]);
@@ -440,6 +479,11 @@ export function kernelCases(tiles, { tiny = false } = {}) {
       for (const k of [...q8ks, 128 * QBK])
         for (const data of ['uniform', 'special']) cases.push(makeCase(kernel, { rows, k, ldo: k + (rows === 2 ? PAD : 0), data }));
 
+  // KV cache appends: heads of dh around the lanes and the 16-wide loads; halves' edges and NaN heads.
+  for (const [rows, heads, dh] of [[1, 1, 1], [1, 3, 64], [2, 2, LANES + 1], [5, 1, 2 * PW + 1], [3, 4, 32]])
+    for (const data of ['uniform', 'special'])
+      for (const kernel of ['storeRowsF16', 'storeRowsQ8']) cases.push(makeCase(kernel, { rows, heads, dh, ldx: heads * dh + (rows === 2 ? PAD : 0), data }));
+
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
   const s = tiny ? 8 : 1; // tiny: every length divided by 8 (the bench's own test)
@@ -450,6 +494,8 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('attention', attentionDims({ heads: 8, lq: L(256), lk: L(256), d: 64 }), { ...perf, name: `attention B1 H8 L${L(256)} D64` }));
   cases.push(makeCase('attention', attentionDims({ lq: L(1024), lk: L(1024), d: 64, causal: true }), { ...perf, name: `attention B1 H1 L${L(1024)} D64 causal` }));
   cases.push(makeCase('attention', attentionDims({ heads: 8, lq: 1, lk: L(4096), d: 128 }), { ...perf, name: `attention decode 1×${L(4096)} D128 H8` }));
+  for (const kvDtype of ['f16', 'q8'])
+    cases.push(makeCase('attention', attentionDims({ heads: 8, lq: 1, lk: L(4096), d: 128, kvDtype }), { ...perf, name: `attention decode 1×${L(4096)} D128 H8 kv ${kvDtype}` }));
   cases.push(makeCase('attentionWeights', attentionDims({ heads: 8, lq: L(256), lk: L(256), d: 64 }), { ...perf, name: `attentionWeights B1 H8 L${L(256)} D64` }));
   cases.push(makeCase('softmax', { rows: L(256), cols: L(1024), ldx: L(1024), scale: 0.125, mask: 'none', visible: L(1024) }, { ...perf, name: `softmax ${L(256)} rows × ${L(1024)}` }));
   cases.push(makeCase('layerNorm', layerNormDims({ rows: L(256), n: L(512), residual: true }), { ...perf, name: `layerNorm ${L(256)}×${L(512)} residual` }));
@@ -830,6 +876,9 @@ export function prepareCase(env, c) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return prepareDequantize(env, c);
+    case 'storeRowsF16':
+    case 'storeRowsQ8':
+      return prepareStoreRows(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -948,7 +997,14 @@ function prepareAttention(env, c) {
     v: viewStrides(d.layout, B, H, lk, d.dv),
     out: viewStrides(d.layout, B, H, lq, d.dv),
   };
-  const ptr = { q: arena.alloc(views.q.span), k: arena.alloc(views.k.span), v: arena.alloc(views.v.span), out: arena.alloc(views.out.span) };
+  // k and v as the cache holds them: f32, halves, or int8 with a scale per (b, head, position)
+  const kvDtype = d.kvDtype ?? 'f32';
+  const held = { k: heldValues(kvDtype, kv, B * H * lk, d.d), v: heldValues(kvDtype, v, B * H * lk, d.dv) };
+  const kvFloats = (span) => Math.ceil((span * { f32: 4, f16: 2, q8: 1 }[kvDtype]) / 4);
+  const ptr = { q: arena.alloc(views.q.span), k: arena.alloc(kvFloats(views.k.span)), v: arena.alloc(kvFloats(views.v.span)), out: arena.alloc(views.out.span) };
+  const scaleView = viewStrides(d.layout, B, H, lk, 1);
+  ptr.kScales = kvDtype === 'q8' ? arena.alloc(scaleView.span) : 0;
+  ptr.vScales = kvDtype === 'q8' ? arena.alloc(scaleView.span) : 0;
   ptr.keyLengths = d.keyLengths ? arena.alloc(B) : 0;
   const paramsBytes = kernels.ATTENTION_PARAMS_BYTES.value;
   ptr.params = arena.alloc(paramsBytes / 4);
@@ -959,9 +1015,22 @@ function prepareAttention(env, c) {
     ['k', kv, lk, d.d],
     ['v', v, lk, d.dv],
   ]) {
-    arena.fill(ptr[name], views[name].span);
-    arena.scatter(ptr[name], viewIndices(B, H, L, dim, views[name]), values);
-    arena.inputs.push({ name, ptr: ptr[name], floats: views[name].span, snapshot: arena.snapshot(ptr[name], views[name].span) });
+    const idx = viewIndices(B, H, L, dim, views[name]);
+    const floats = name === 'q' ? views[name].span : kvFloats(views[name].span);
+    arena.fill(ptr[name], floats);
+    if (name === 'q' || kvDtype === 'f32') arena.scatter(ptr[name], idx, values);
+    else if (kvDtype === 'f16') {
+      const h16 = new Uint16Array(heap.memory.buffer, ptr[name], 2 * floats);
+      for (let i = 0; i < idx.length; i++) h16[idx[i]] = held[name].bits[i];
+    } else {
+      const i8 = new Int8Array(heap.memory.buffer, ptr[name], 4 * floats);
+      for (let i = 0; i < idx.length; i++) i8[idx[i]] = held[name].q[i];
+      const sPtr = name === 'k' ? ptr.kScales : ptr.vScales;
+      arena.fill(sPtr, scaleView.span);
+      arena.scatter(sPtr, viewIndices(B, H, lk, 1, scaleView), held[name].scales);
+      arena.inputs.push({ name: `${name} scales`, ptr: sPtr, floats: scaleView.span, snapshot: arena.snapshot(sPtr, scaleView.span) });
+    }
+    arena.inputs.push({ name, ptr: ptr[name], floats, snapshot: arena.snapshot(ptr[name], floats) });
   }
   if (d.keyLengths) heap.ints().set(d.keyLengths, ptr.keyLengths >>> 2);
   const view = (name) => ({ ptr: ptr[name], sB: views[name].sB, sH: views[name].sH, sL: views[name].sL });
@@ -979,6 +1048,8 @@ function prepareAttention(env, c) {
     scale: d.scale,
     causal: d.causal,
     keyLengths: ptr.keyLengths,
+    ...(kvDtype === 'f32' ? {} : { kvDtype }),
+    ...(kvDtype === 'q8' ? { kScales: { ptr: ptr.kScales, sB: scaleView.sB, sH: scaleView.sH, sL: scaleView.sL }, vScales: { ptr: ptr.vScales, sB: scaleView.sB, sH: scaleView.sH, sL: scaleView.sL } } : {}),
   });
   if (d.keyLengths) arena.inputs.push({ name: 'keyLengths', ptr: ptr.keyLengths, floats: B, snapshot: arena.snapshot(ptr.keyLengths, B) });
   // A key-split problem writes partial states, merged by attentionMerge (finishItems).
@@ -1017,7 +1088,7 @@ function prepareAttention(env, c) {
     runItems,
     finishItems,
     references() {
-      const r = cached(env, key, () => referenceAttention(d, q, kv, v));
+      const r = cached(env, key, () => referenceAttention(d, q, held.k.values, held.v.values));
       return weightsToo ? { out: r.out, weights: r.weights } : { out: r.out };
     },
   });
@@ -1505,6 +1576,140 @@ function prepareDequantize(env, c) {
     },
     references() {
       return cached(env, key, () => ({ out: dequantizeRowsReference(values, quantized.scales, rows, k) }));
+    },
+  });
+}
+
+// ---- KV cache element types -----------------------------------------------------------------------
+
+const HALF = new Float32Array(1);
+const HALF_BITS = new Uint32Array(HALF.buffer);
+
+/** The bits of the half nearest x (x a float32 value), ties to even; ±Infinity past 65504 + 16, NaN → 0x7e00 (signed). */
+export function halfBits(x) {
+  HALF[0] = x;
+  const sign = (HALF_BITS[0] >>> 16) & 0x8000;
+  const a = Math.abs(x);
+  if (Number.isNaN(x)) return sign | 0x7e00;
+  if (a >= 65520) return sign | 0x7c00;
+  // the half grid: spacing 2^(e − 10) for a in [2^e, 2^(e + 1)), e ≥ −14; 2^−24 below 2^−14
+  const e = a < 2 ** -14 ? -14 : Math.floor(Math.log2(a));
+  const step = 2 ** (e - 10);
+  const m = roundEven(a / step); // exact: a / step is a float32 value times a power of two
+  const value = m * step;
+  if (value === 0) return sign;
+  // encode value (normal or subnormal half)
+  if (value < 2 ** -14) return sign | (value / 2 ** -24);
+  const ex = Math.floor(Math.log2(value));
+  return sign | ((ex + 15) << 10) | (value / 2 ** (ex - 10) - 1024);
+}
+
+/** The value of the half with these bits. */
+export function halfValue(bits) {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const ex = (bits >>> 10) & 31, m = bits & 1023;
+  if (ex === 31) return m ? NaN : sign * Infinity;
+  return sign * (ex === 0 ? m * 2 ** -24 : (1024 + m) * 2 ** (ex - 25));
+}
+
+/** One head of dh values → { q: int8s, scale } (float64 twin of storeRowsQ8's arithmetic). */
+export function quantizeHeadQ8(x, offset, dh) {
+  let amax = 0;
+  for (let e = 0; e < dh; e++) {
+    const a = Math.abs(x[offset + e]);
+    amax = Number.isNaN(a) || Number.isNaN(amax) ? NaN : Math.max(amax, a);
+  }
+  const q = new Int8Array(dh);
+  if (!(amax < Infinity)) return { q, scale: NaN };
+  const scale = Math.fround(amax / 127);
+  if (scale !== 0) for (let e = 0; e < dh; e++) q[e] = Math.max(-127, Math.min(127, roundEven(x[offset + e] / scale)));
+  return { q, scale };
+}
+
+/**
+ * `count` rows of `dim` values as a cache of kvDtype holds them: { values (float64, what attention
+ * sees), bits (f16), q and scales (q8) }.
+ */
+function heldValues(kvDtype, x, count, dim) {
+  if (kvDtype === 'f32') return { values: x };
+  if (kvDtype === 'f16') {
+    const bits = Uint16Array.from(x, halfBits);
+    return { values: Float64Array.from(bits, halfValue), bits };
+  }
+  const q = new Int8Array(count * dim), scales = new Float32Array(count), values = new Float64Array(count * dim);
+  for (let r = 0; r < count; r++) {
+    const h = quantizeHeadQ8(x, r * dim, dim);
+    q.set(h.q, r * dim);
+    scales[r] = h.scale;
+    for (let e = 0; e < dim; e++) values[r * dim + e] = h.q[e] * h.scale;
+  }
+  return { values, q, scales };
+}
+
+/** The values of a cache append: uniform with per-row magnitudes, and the edges of halves and of q8. */
+function storeData(env, d, seed) {
+  const n = d.heads * d.dh;
+  const x = env.uniform(d.rows * n, seed);
+  for (let r = 0; r < d.rows; r++) {
+    const scale = [1, 1e-3, 4e4, 1e-6, 3][r % 5];
+    for (let i = 0; i < n; i++) x[r * n + i] = Math.fround(x[r * n + i] * scale);
+  }
+  if (d.data === 'special') {
+    // halves: the largest, the overflow tie, ties to even, the subnormal grid, and SPECIAL_VALUES
+    const edges = [65504, 65519, 65520, -65536, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -24, 2 ** -25, 3 * 2 ** -25, -(2 ** -15) * 1.5, 6.1e-5, 1e-42];
+    edges.concat(SPECIAL_VALUES).forEach((v, i) => { if (i < x.length) x[(i * 7) % x.length] = Math.fround(v); });
+    if (d.dh > 8) x.set([127, 63.5, -0.5, 2.5, -1.5, 0, 0, 0, 0], 0); // a head whose max is 127 (scale 1) when its other values are small: ties to even
+  }
+  return x;
+}
+
+function prepareStoreRows(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { rows, heads, dh, ldx } = d;
+  const half = c.kernel === 'storeRowsF16';
+  const n = heads * dh;
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  const x = storeData(env, d, hash32(key));
+  const arena = new Arena(heap);
+  const xFloats = (rows - 1) * ldx + n;
+  const outFloats = Math.ceil((rows * n * (half ? 2 : 1)) / 4);
+  const ptr = { x: arena.alloc(xFloats), out: arena.alloc(outFloats), scales: half ? 0 : arena.alloc(rows * heads) };
+  arena.fill(ptr.x, xFloats);
+  arena.scatter(ptr.x, matrixIndices(rows, n, ldx), x);
+  arena.inputs.push({ name: 'x', ptr: ptr.x, floats: xFloats, snapshot: arena.snapshot(ptr.x, xFloats) });
+  const all = (m) => new Int32Array(m).map((_, i) => i);
+  arena.outputs.push({ name: 'bytes', ptr: ptr.out, floats: outFloats, idx: all(outFloats) });
+  if (!half) arena.outputs.push({ name: 'scales', ptr: ptr.scales, floats: rows * heads, idx: all(rows * heads) });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    tolerance: 0,
+    reset() {
+      arena.fill(ptr.out, outFloats);
+      if (!half) arena.fill(ptr.scales, rows * heads);
+    },
+    run() {
+      if (half) kernels.storeRowsF16(ptr.x, ldx, rows, n, ptr.out, n);
+      else kernels.storeRowsQ8(ptr.x, ldx, rows, heads, dh, ptr.out, n, ptr.scales, heads);
+    },
+    /** The halves' bits or the int8s, as numbers: exact. */
+    readOutputs() {
+      if (half) return { values: Float32Array.from(new Uint16Array(heap.memory.buffer, ptr.out, rows * n)) };
+      return { values: Float32Array.from(new Int8Array(heap.memory.buffer, ptr.out, rows * n)) };
+    },
+    references() {
+      return cached(env, key, () => {
+        if (half) return { values: Float64Array.from(x, halfBits) };
+        const values = new Float64Array(rows * n), scales = new Float64Array(rows * heads);
+        for (let r = 0; r < rows * heads; r++) {
+          const h = quantizeHeadQ8(x, r * dh, dh);
+          values.set(h.q, r * dh);
+          scales[r] = h.scale;
+        }
+        return { values, scales };
+      });
     },
   });
 }

@@ -124,6 +124,15 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
       attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + 2 * QB + 1, lk, d: PW + 1, dv: PW - 1, causal: true, keyLengths: [lk, KB - 1], layout: 'blhd' }),
       attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + QB + 1, lk: KB + 1, d: 64, keyLengths: [0, PW + 1], layout: 'padded' }),
       attentionDims({ batch: 2, heads: 3, lq: 1, lk, d: 64, causal: true }),
+      // K and V held as f16 / q8 (the fused kernel only): the packed path and a key-split decode step
+      ...(kernel === 'attention'
+        ? [
+            attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + QB + 1, lk, d: PW + 1, dv: PW - 1, causal: true, keyLengths: [lk, KB - 1], layout: 'blhd', kvDtype: 'q8' }),
+            attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + 2 * QB + 1, lk, d: 64, causal: true, kvDtype: 'f16' }),
+            attentionDims({ batch: 2, heads: 2, lq: 1, lk: 2 * env.tiles.attention.SPLIT_KEYS + KB + 1, d: 64, causal: true, kvDtype: 'f16', layout: 'blhd' }),
+            attentionDims({ batch: 2, heads: 2, lq: 1, lk: 2 * env.tiles.attention.SPLIT_KEYS + KB + 1, d: 64, causal: true, kvDtype: 'q8' }),
+          ]
+        : []),
     ].map((dims) => makeCase(kernel, dims));
   }
 
@@ -540,7 +549,16 @@ describe('the kernel case table', () => {
     expect(find('activation', { count: 256 * 2048, kind: 'gelu' })?.flops).toBe(5 * 256 * 2048);
     expect(find('swiglu', { count: 256 * 2048 })?.flops).toBe(5 * 256 * 2048);
     expect(find('gemmQ8', { m: 1, n: 1536, k: 576 })?.flops).toBe(2 * 1536 * 576);
-    expect(perf.length).toBe(15);
+    for (const kvDtype of ['f16', 'q8']) expect(find('attention', { lq: 1, lk: 4096, d: 128, kvDtype })?.flops).toBe(4 * 8 * 4096 * 128);
+    expect(perf.length).toBe(19);
+    // K and V in f16 and q8: both paths of the fused kernel, the key split, and the append kernels
+    const held = edge.filter((c): c is AttentionCase => c.kernel === 'attention' && c.dims.kvDtype !== undefined).map((c) => c.dims);
+    for (const kvDtype of ['f16', 'q8'] as const) {
+      expect(held.some((x) => x.kvDtype === kvDtype && x.lq <= DIRECT_MAX_LQ) && held.some((x) => x.kvDtype === kvDtype && x.lq > DIRECT_MAX_LQ)).toBe(true);
+      expect(held.some((x) => x.kvDtype === kvDtype && x.lq === 1 && x.lk >= 2 * tiles.attention.SPLIT_KEYS)).toBe(true);
+      expect(held.some((x) => x.kvDtype === kvDtype && x.d === 64 && x.dv !== x.d)).toBe(true);
+    }
+    for (const kernel of ['storeRowsF16', 'storeRowsQ8'] as const) expect(edge.some((c) => c.kernel === kernel && c.dims.data === 'special')).toBe(true);
 
     // norms: every n × rows × affine × residual × eps; weight or bias alone; every layout and data kind
     const ns = [1, 3, 4, 5, 15, 16, 17, 64, 512, 1000];

@@ -126,6 +126,13 @@ export interface Kernels {
    * gh = h·W_hhᵀ + b_hh ([·, 3H], gates r, z, n): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
    * n = tanh(gi_n + r ⊙ gh_n), out = (1 − z) ⊙ n + z ⊙ h. Rows of each operand ld floats apart; out may equal h.
    */
+  /** KV cache append: x [rows, n] (rows ldx floats apart) → IEEE halves, rounded to nearest even (rows ldh halves apart). */
+  storeRowsF16(x: number, ldx: number, rows: number, n: number, h: number, ldh: number): void;
+  /**
+   * KV cache append: x [rows, heads·dh] → int8 q (rows ldq bytes apart) and one f32 scale per (row, head)
+   * (rows lds floats apart): scale = max|x|/127, q = round-half-even(x/scale).
+   */
+  storeRowsQ8(x: number, ldx: number, rows: number, heads: number, dh: number, q: number, ldq: number, scales: number, lds: number): void;
   gruCell(gi: number, ldgi: number, gh: number, ldgh: number, h: number, ldh: number, out: number, ldo: number, rows: number, hidden: number): void;
   /** In place, row i of x [rows, cols]: y = x − max − log Σ e^{x − max} (log_softmax). */
   logSoftmax(x: number, ldx: number, rows: number, cols: number): void;
@@ -185,6 +192,8 @@ export const KERNEL_ARITY: Arity = {
   addInPlace: 3,
   mulInPlace: 3,
   gruCell: 10,
+  storeRowsF16: 6,
+  storeRowsQ8: 9,
   logSoftmax: 4,
 };
 

@@ -8,6 +8,8 @@
 import type { AttentionRuntime } from '../runtime.js';
 import { checkOptions, describe } from '../engine/validate.js';
 import { checkWeightDtype, type DtypeOption, type WeightDtype } from '../engine/quantized.js';
+import type { KVDtype } from '../nn/kv-storage.js';
+import { checkKVDtype } from './generation/options.js';
 import { readCheckpoint, type Checkpoint, type CheckpointSource, type StateDict } from './checkpoint.js';
 import { TextTokenizer, tokenizerLibrary } from './tokenizer.js';
 import { bertSpec } from './encoders/bert.js';
@@ -39,6 +41,13 @@ export interface LoadModelOptions {
    * an Error, except that an f32 file may be quantized).
    */
   dtype?: LoadDtype;
+  /**
+   * Language models: the element type of the keys and values of the caches the model makes
+   * (`model.createCache`, generation): 'f32' (default), 'f16' (IEEE half: half the bytes) or 'q8'
+   * (int8 with an f32 scale per position and kv head: 0.28× the bytes at a head dim of 64).
+   * `createCache({ kvDtype })` and generation's `kvDtype` choose per cache.
+   */
+  kvDtype?: KVDtype;
 }
 
 /** The dtypes loadModel accepts: 'fp32' is transformers.js's spelling of 'f32'. */
@@ -95,8 +104,9 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (typeof (runtime as { workspace?: unknown })?.workspace !== 'object') {
     throw new TypeError(`${WHERE}: runtime must be a runtime from init(), received ${describe(runtime)}`);
   }
-  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype'], WHERE);
+  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype', 'kvDtype'], WHERE);
   const dtype = checkWeightDtype(WHERE, 'options.dtype', opts['dtype']);
+  const kvDtype = checkKVDtype(WHERE, 'options.kvDtype', opts['kvDtype']);
   if (opts['kind'] !== undefined && opts['kind'] !== 'encoder' && opts['kind'] !== 'causal-lm') throw new TypeError(`${WHERE}: options.kind must be 'encoder' or 'causal-lm', received ${describe(opts['kind'])}`);
   const allowed = opts['ignoreConfigFields'] ?? [];
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
@@ -112,6 +122,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
     throw new Error(`${WHERE}: ${architecture} in ${checkpoint.where} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${opts['kind'] === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);
   }
   if (f.kind === 'encoder') {
+    if (kvDtype !== undefined) throw new TypeError(`${WHERE}: options.kvDtype is the element type of a language model's key/value cache; ${architecture} is an encoder, which keeps none`);
     const spec = f.spec(checkpoint.config, names, architecture, allowed);
     const unused = checkNames(spec.architecture, encoderNames(spec), spec.unused, names, checkpoint.where);
     return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused, dtype);
@@ -120,7 +131,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const unused = checkNames(spec.architecture, new Set(spec.required), spec.unused, names, checkpoint.where);
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
-  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
+  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype, kvDtype);
 }
 
 /**
