@@ -22,8 +22,10 @@
 //
 // Work range: output columns. Columns [j0, j1) are this call on wq + j0·k/2, ws + j0·k/32, c + j0,
 // bias + j0, n = j1 − j0; any split gives the same bits (as gemmQ8).
-import { madd4 } from '../simd';
-import { store1 } from './epilogue';
+import { gather4, madd4 } from '../simd';
+import { store1, store4 } from './epilogue';
+import { hsum4x4i, hsumi } from './q8';
+import { gemmQ8Packed, Q8_PACKED_M } from './q8-packed';
 
 /**
  * x [rows, k] (rows ldx floats apart, k a multiple of 32) → q [rows, k/2] bytes (two 4-bit values per
@@ -80,12 +82,18 @@ function quantizeBlock4(x: usize, q: usize, s: usize): void {
  * y[r, j] (op)= Σ_b xs[r, b]·ws[j, b]·Σ_i xq[r, 32b + i]·(q[j, 32b + i] − 8) (+ bias[j]) for r < m, j < n:
  * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q4
  * (wq rows k/2 bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
- * Columns in tiles of 4 (each activation block prepared once per tile), then one at a time.
+ * scratch: gemmQ8ScratchBytes(m, n, k). From Q8_PACKED_M rows on (SIMD builds) the int16 panels of
+ * q8-packed.ts; below, columns in tiles of 4 (each activation block prepared once per tile), then
+ * one at a time; every column's float steps are gemmQ8's, on either path.
  */
 export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
-                       n: i32, k: i32, bias: usize, accumulate: i32): void {
+                       n: i32, k: i32, bias: usize, accumulate: i32, scratch: usize): void {
   if (m <= 0 || n <= 0) return;
   const addC = accumulate != 0;
+  if (ASC_FEATURE_SIMD && m >= Q8_PACKED_M) {
+    gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, true);
+    return;
+  }
   const blocks = k >> 5;
   const ldx = <usize>k, ldw = <usize>(k >> 1), lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
   let j = 0;
@@ -104,11 +112,6 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
       q4Row1(xq + <usize>r * ldx, xs + <usize>r * lds, wj, sj, blocks, c + <usize>r * ldc4 + (<usize>j << 2), bj, addC);
     }
   }
-}
-
-/** (a[0] + a[2]) + (a[1] + a[3]), as gemmQ8's reduction. */
-@inline function reduce(a: v128): f32 {
-  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 2)) + (f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 3));
 }
 
 /**
@@ -146,9 +149,8 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
 /** Four columns j … j + 3 of one row: c[0:4] (op)= Σ_b xs[b]·ws[jj, b]·(block dot). */
 function q4Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
   const w1p = w + ldw, w2p = w1p + ldw, w3p = w2p + ldw;
-  const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
   if (ASC_FEATURE_SIMD) {
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
+    let acc = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
       const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
       const x0 = v128.load(x + xo), x1 = v128.load(x + xo, 16);
@@ -162,25 +164,23 @@ function q4Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize
         const eight = i16x8.splat(8);
         corr = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(l0, eight), i32x4.dot_i16x8_s(h0, eight)), i32x4.add(i32x4.dot_i16x8_s(l1, eight), i32x4.dot_i16x8_s(h1, eight)));
       }
-      const sx = load<f32>(xs + so);
-      acc0 = madd4(f32x4.convert_i32x4_s(blockDot4(w + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(ws + so)), acc0);
-      acc1 = madd4(f32x4.convert_i32x4_s(blockDot4(w1p + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(s1p + so)), acc1);
-      acc2 = madd4(f32x4.convert_i32x4_s(blockDot4(w2p + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(s2p + so)), acc2);
-      acc3 = madd4(f32x4.convert_i32x4_s(blockDot4(w3p + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(s3p + so)), acc3);
+      const s = hsum4x4i(
+        blockDot4(w + wo, x0, x1, l0, h0, l1, h1, corr), blockDot4(w1p + wo, x0, x1, l0, h0, l1, h1, corr),
+        blockDot4(w2p + wo, x0, x1, l0, h0, l1, h1, corr), blockDot4(w3p + wo, x0, x1, l0, h0, l1, h1, corr),
+      );
+      acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(f32x4.splat(load<f32>(xs + so)), gather4(ws, lds, so)), acc);
     }
-    store1(c, reduce(acc0), bias, addC);
-    store1(c + 4, reduce(acc1), bias ? bias + 4 : 0, addC);
-    store1(c + 8, reduce(acc2), bias ? bias + 8 : 0, addC);
-    store1(c + 12, reduce(acc3), bias ? bias + 12 : 0, addC);
+    store4(c, acc, bias, addC);
   } else {
+    const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
     let acc0: f32 = 0, acc1: f32 = 0, acc2: f32 = 0, acc3: f32 = 0;
     for (let b = 0; b < blocks; b++) {
       const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
       const sx = load<f32>(xs + so), xb = x + xo;
-      acc0 += (sx * load<f32>(ws + so)) * <f32>blockDot4Scalar(xb, w + wo);
-      acc1 += (sx * load<f32>(s1p + so)) * <f32>blockDot4Scalar(xb, w1p + wo);
-      acc2 += (sx * load<f32>(s2p + so)) * <f32>blockDot4Scalar(xb, w2p + wo);
-      acc3 += (sx * load<f32>(s3p + so)) * <f32>blockDot4Scalar(xb, w3p + wo);
+      acc0 += <f32>blockDot4Scalar(xb, w + wo) * (sx * load<f32>(ws + so));
+      acc1 += <f32>blockDot4Scalar(xb, w1p + wo) * (sx * load<f32>(s1p + so));
+      acc2 += <f32>blockDot4Scalar(xb, w2p + wo) * (sx * load<f32>(s2p + so));
+      acc3 += <f32>blockDot4Scalar(xb, w3p + wo) * (sx * load<f32>(s3p + so));
     }
     store1(c, acc0, bias, addC);
     store1(c + 4, acc1, bias ? bias + 4 : 0, addC);
@@ -206,14 +206,15 @@ function q4Row1(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize,
         const eight = i16x8.splat(8);
         corr = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(l0, eight), i32x4.dot_i16x8_s(h0, eight)), i32x4.add(i32x4.dot_i16x8_s(l1, eight), i32x4.dot_i16x8_s(h1, eight)));
       }
-      acc = madd4(f32x4.convert_i32x4_s(blockDot4(w + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
+      const s = <f32>hsumi(blockDot4(w + wo, x0, x1, l0, h0, l1, h1, corr));
+      acc = madd4(f32x4.splat(s), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
     }
-    store1(c, reduce(acc), bias, addC);
+    store1(c, f32x4.extract_lane(acc, 0), bias, addC);
   } else {
     let acc: f32 = 0;
     for (let b = 0; b < blocks; b++) {
       const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
-      acc += (load<f32>(xs + so) * load<f32>(ws + so)) * <f32>blockDot4Scalar(x + xo, w + wo);
+      acc += <f32>blockDot4Scalar(x + xo, w + wo) * (load<f32>(xs + so) * load<f32>(ws + so));
     }
     store1(c, acc, bias, addC);
   }

@@ -25,8 +25,9 @@
 // c + j0, bias + j0, n = j1 − j0; each column's arithmetic is the same wherever it falls in a
 // tile, so any split gives the same bits. No scratch: the caller quantizes x once (quantizeRows8)
 // and every thread reads it.
-import { madd4 } from '../simd';
-import { store1 } from './epilogue';
+import { gather4, madd4 } from '../simd';
+import { store1, store4 } from './epilogue';
+import { gemmQ8Packed, Q8_PACKED_M, q8ScratchBytes } from './q8-packed';
 
 /** Elements per quantization block along k. */
 export const QBLOCK: i32 = 32;
@@ -101,12 +102,21 @@ export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, s
  * y[r, j] (op)= Σ_b xs[r, b]·ws[j, b]·Σ_i xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) for r < m, j < n:
  * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q8
  * (wq rows k bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
- * Columns in tiles of 4 (each weight block loaded once per row of x), then one at a time.
+ * scratch: gemmQ8ScratchBytes(m, n, k) bytes, 16-byte aligned. From Q8_PACKED_M rows on (SIMD builds)
+ * the int16 panels of q8-packed.ts; below, the weights read in place, columns in tiles of 4 (each
+ * weight block loaded once per row of x), then one at a time. Both compute every column as
+ *   acc ← acc + f32(S_b)·(xs[r, b]·ws[j, b]) in block order from 0 (S_b the exact block sum), then
+ *   y = acc (+ y) (+ bias),
+ * so a row's outputs do not depend on the other rows, nor on the path.
  */
 export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
-                       n: i32, k: i32, bias: usize, accumulate: i32): void {
+                       n: i32, k: i32, bias: usize, accumulate: i32, scratch: usize): void {
   if (m <= 0 || n <= 0) return;
   const addC = accumulate != 0;
+  if (ASC_FEATURE_SIMD && m >= Q8_PACKED_M) {
+    gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, false);
+    return;
+  }
   const blocks = k >> 5;
   const ldw = <usize>k, lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
   let j = 0;
@@ -127,9 +137,21 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
   }
 }
 
-/** (a[0] + a[2]) + (a[1] + a[3]): the reduction of one column's four lanes, the same in tiles and tails. */
-@inline function reduce(a: v128): f32 {
-  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 2)) + (f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 3));
+/** Scratch bytes gemmQ8 and gemmQ4 need for these sizes (16-byte multiple; 0 on the few-rows path). */
+export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
+  return n <= 0 || k <= 0 ? 0 : q8ScratchBytes(m, k);
+}
+
+/** [Σ a, Σ b, Σ c, Σ d] of four i32x4 (exact: integer sums in any order). */
+@inline export function hsum4x4i(a: v128, b: v128, c: v128, d: v128): v128 {
+  const t0 = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+  const t1 = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
+}
+
+/** Σ of the four i32 lanes. */
+@inline export function hsumi(a: v128): i32 {
+  return (i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1)) + (i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3));
 }
 
 /** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes; x0/x1 and their prepared forms come from xPrep. */
@@ -156,13 +178,11 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
   return s;
 }
 
-/** Four columns j … j + 3 of one row: c[0:4] (op)= Σ_b xs[b]·ws[jj, b]·(block dot). */
+/** Four columns j … j + 3 of one row: c[0:4] (op)= Σ_b (xs·ws_J)·S_b, the four columns in the lanes of one f32x4. */
 function q8Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
   const w1p = w + ldw, w2p = w1p + ldw, w3p = w2p + ldw;
-  const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
   if (ASC_FEATURE_SIMD) {
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
-    // accJ lanes: Σ over the blocks so far of (xs·ws_J)·(block dot lanes)
+    let acc = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
       const o = <usize>b << 5, so = <usize>b << 2;
       const x0 = v128.load(x + o), x1 = v128.load(x + o, 16);
@@ -173,25 +193,23 @@ function q8Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize
         l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
         l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
       }
-      const sx = load<f32>(xs + so);
-      acc0 = madd4(f32x4.convert_i32x4_s(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(ws + so)), acc0);
-      acc1 = madd4(f32x4.convert_i32x4_s(blockDot(w1p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s1p + so)), acc1);
-      acc2 = madd4(f32x4.convert_i32x4_s(blockDot(w2p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s2p + so)), acc2);
-      acc3 = madd4(f32x4.convert_i32x4_s(blockDot(w3p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s3p + so)), acc3);
+      const s = hsum4x4i(
+        blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1), blockDot(w1p + o, a0, a1, m0, m1, l0, h0, l1, h1),
+        blockDot(w2p + o, a0, a1, m0, m1, l0, h0, l1, h1), blockDot(w3p + o, a0, a1, m0, m1, l0, h0, l1, h1),
+      );
+      acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(f32x4.splat(load<f32>(xs + so)), gather4(ws, lds, so)), acc);
     }
-    store1(c, reduce(acc0), bias, addC);
-    store1(c + 4, reduce(acc1), bias ? bias + 4 : 0, addC);
-    store1(c + 8, reduce(acc2), bias ? bias + 8 : 0, addC);
-    store1(c + 12, reduce(acc3), bias ? bias + 12 : 0, addC);
+    store4(c, acc, bias, addC);
   } else {
+    const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
     let acc0: f32 = 0, acc1: f32 = 0, acc2: f32 = 0, acc3: f32 = 0;
     for (let b = 0; b < blocks; b++) {
       const o = <usize>b << 5, so = <usize>b << 2;
       const sx = load<f32>(xs + so), xb = x + o;
-      acc0 += (sx * load<f32>(ws + so)) * <f32>blockDotScalar(xb, w + o);
-      acc1 += (sx * load<f32>(s1p + so)) * <f32>blockDotScalar(xb, w1p + o);
-      acc2 += (sx * load<f32>(s2p + so)) * <f32>blockDotScalar(xb, w2p + o);
-      acc3 += (sx * load<f32>(s3p + so)) * <f32>blockDotScalar(xb, w3p + o);
+      acc0 += <f32>blockDotScalar(xb, w + o) * (sx * load<f32>(ws + so));
+      acc1 += <f32>blockDotScalar(xb, w1p + o) * (sx * load<f32>(s1p + so));
+      acc2 += <f32>blockDotScalar(xb, w2p + o) * (sx * load<f32>(s2p + so));
+      acc3 += <f32>blockDotScalar(xb, w3p + o) * (sx * load<f32>(s3p + so));
     }
     store1(c, acc0, bias, addC);
     store1(c + 4, acc1, bias ? bias + 4 : 0, addC);
@@ -200,7 +218,7 @@ function q8Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize
   }
 }
 
-/** One column of one row: the same arithmetic as a column of q8Row4. */
+/** One column of one row: the same arithmetic as a column of q8Row4 (SIMD: in lane 0). */
 function q8Row1(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
   if (ASC_FEATURE_SIMD) {
     let acc = f32x4.splat(0);
@@ -214,14 +232,15 @@ function q8Row1(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize,
         l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
         l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
       }
-      acc = madd4(f32x4.convert_i32x4_s(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
+      const s = <f32>hsumi(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1));
+      acc = madd4(f32x4.splat(s), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
     }
-    store1(c, reduce(acc), bias, addC);
+    store1(c, f32x4.extract_lane(acc, 0), bias, addC);
   } else {
     let acc: f32 = 0;
     for (let b = 0; b < blocks; b++) {
       const o = <usize>b << 5, so = <usize>b << 2;
-      acc += (load<f32>(xs + so) * load<f32>(ws + so)) * <f32>blockDotScalar(x + o, w + o);
+      acc += <f32>blockDotScalar(x + o, w + o) * (load<f32>(xs + so) * load<f32>(ws + so));
     }
     store1(c, acc, bias, addC);
   }
