@@ -34,7 +34,7 @@ const PANEL: i32 = 8;
 export function q8ScratchBytes(m: i32, k: i32): i32 {
   if (!ASC_FEATURE_SIMD || m < Q8_PACKED_M) return 0;
   const rows = m < Q8_MC ? m : Q8_MC;
-  return 2 * rows * k + 16 * k + k;
+  return ACC_BYTES + 2 * rows * k + 16 * k + k;
 }
 
 /**
@@ -47,7 +47,7 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
   const ldx2 = <usize>k << 1, lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
   const ldw: usize = q4 ? <usize>(k >> 1) : <usize>k;
   const rowsMax = m < Q8_MC ? m : Q8_MC;
-  const x16 = scratch, panel = scratch + <usize>rowsMax * ldx2, scales = panel + (<usize>k << 4);
+  const acc = scratch, x16 = acc + ACC_BYTES, panel = x16 + <usize>rowsMax * ldx2, scales = panel + (<usize>k << 4);
   for (let r0 = 0; r0 < m; r0 += Q8_MC) {
     const rows = m - r0 < Q8_MC ? m - r0 : Q8_MC;
     widenRows(xq + <usize>r0 * <usize>k, rows * k, x16);
@@ -60,9 +60,9 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
       const bj: usize = bias ? bias + (<usize>j0 << 2) : 0;
       let r = 0;
       for (; r + 4 <= rows; r += 4) {
-        tile4x8(x16 + <usize>r * ldx2, ldx2, xsr + <usize>r * lds, lds, panel, scales, blocks, cj + <usize>r * ldc4, ldc4, nv, bj, addC);
+        tile4x8(x16 + <usize>r * ldx2, ldx2, xsr + <usize>r * lds, lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, ldc4, nv, bj, addC);
       }
-      for (; r < rows; r++) tile1x8(x16 + <usize>r * ldx2, xsr + <usize>r * lds, panel, scales, blocks, cj + <usize>r * ldc4, nv, bj, addC);
+      for (; r < rows; r++) tile1x8(x16 + <usize>r * ldx2, xsr + <usize>r * lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, nv, bj, addC);
     }
   }
 }
@@ -143,16 +143,32 @@ function packPanelQ4(w: usize, ldw: usize, ws: usize, lds: usize, nv: i32, block
   }
 }
 
-/** acc + f32(s)·(xs·[ws of four columns]): one block of one row and four columns. */
-@inline function scaleBlock(s: v128, ws4: v128, xs: f32, acc: v128): v128 {
-  return madd4(f32x4.convert_i32x4_s(s), f32x4.mul(f32x4.splat(xs), ws4), acc);
+/** The tile's f32 accumulators, in the scratch: [row < 4][column group < 2][block mod 4] f32x4 (columns in the lanes). */
+const ACC_BYTES: i32 = 512;
+
+/** acc[(r·2 + g)·4 + l] += f32(s)·(xs·ws4): one block (l = its index mod 4) of row r and four columns. */
+@inline function scaleBlock(acc: usize, s: v128, ws4: v128, xs: f32): void {
+  v128.store(acc, madd4(f32x4.convert_i32x4_s(s), f32x4.mul(f32x4.splat(xs), ws4), v128.load(acc)));
+}
+
+/** Row r's two column groups, their four block lanes reduced as every output is ((l0 + l2) + (l1 + l3)), → C. */
+@inline function storeRow(acc: usize, c: usize, nv: i32, bias: usize, addC: bool): void {
+  const g0 = f32x4.add(f32x4.add(v128.load(acc), v128.load(acc, 32)), f32x4.add(v128.load(acc, 16), v128.load(acc, 48)));
+  const g1 = f32x4.add(f32x4.add(v128.load(acc, 64), v128.load(acc, 96)), f32x4.add(v128.load(acc, 80), v128.load(acc, 112)));
+  storeRow8(c, g0, g1, nv, bias, addC);
+}
+
+/** rows·128 bytes of accumulators = 0. */
+@inline function clearAcc(acc: usize, rows: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i: usize = 0, end = <usize>rows << 7; i < end; i += 16) v128.store(acc + i, zero);
 }
 
 /** Rows r … r + 3 (int16 rows ldx2 bytes apart, scales lds apart) × the panel's 8 columns → C (nv valid columns). */
 function tile4x8(x: usize, ldx2: usize, xs: usize, lds: usize, panel: usize, scales: usize, blocks: i32,
-                 c: usize, ldc4: usize, nv: i32, bias: usize, addC: bool): void {
+                 acc: usize, c: usize, ldc4: usize, nv: i32, bias: usize, addC: bool): void {
   const x1 = x + ldx2, x2 = x1 + ldx2, x3 = x2 + ldx2;
-  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  clearAcc(acc, 4);
   let p = panel;
   for (let b = 0; b < blocks; b++) {
     const xo = <usize>b << 6;
@@ -171,26 +187,26 @@ function tile4x8(x: usize, ldx2: usize, xs: usize, lds: usize, panel: usize, sca
       s30 = i32x4.add(s30, i32x4.dot_i16x8_s(v, w0)); s31 = i32x4.add(s31, i32x4.dot_i16x8_s(v, w1));
       p += 32;
     }
-    const so = <usize>b << 2, sp = scales + (<usize>b << 5);
+    const so = <usize>b << 2, sp = scales + (<usize>b << 5), a = acc + (<usize>(b & 3) << 4);
     const w0 = v128.load(sp), w1 = v128.load(sp, 16);
     let sx = load<f32>(xs + so);
-    a00 = scaleBlock(s00, w0, sx, a00); a01 = scaleBlock(s01, w1, sx, a01);
+    scaleBlock(a, s00, w0, sx); scaleBlock(a + 64, s01, w1, sx);
     sx = load<f32>(xs + lds + so);
-    a10 = scaleBlock(s10, w0, sx, a10); a11 = scaleBlock(s11, w1, sx, a11);
+    scaleBlock(a + 128, s10, w0, sx); scaleBlock(a + 192, s11, w1, sx);
     sx = load<f32>(xs + (lds << 1) + so);
-    a20 = scaleBlock(s20, w0, sx, a20); a21 = scaleBlock(s21, w1, sx, a21);
+    scaleBlock(a + 256, s20, w0, sx); scaleBlock(a + 320, s21, w1, sx);
     sx = load<f32>(xs + lds * 3 + so);
-    a30 = scaleBlock(s30, w0, sx, a30); a31 = scaleBlock(s31, w1, sx, a31);
+    scaleBlock(a + 384, s30, w0, sx); scaleBlock(a + 448, s31, w1, sx);
   }
-  storeRow8(c, a00, a01, nv, bias, addC);
-  storeRow8(c + ldc4, a10, a11, nv, bias, addC);
-  storeRow8(c + (ldc4 << 1), a20, a21, nv, bias, addC);
-  storeRow8(c + ldc4 * 3, a30, a31, nv, bias, addC);
+  storeRow(acc, c, nv, bias, addC);
+  storeRow(acc + 128, c + ldc4, nv, bias, addC);
+  storeRow(acc + 256, c + (ldc4 << 1), nv, bias, addC);
+  storeRow(acc + 384, c + ldc4 * 3, nv, bias, addC);
 }
 
 /** One row × the panel's 8 columns: the same arithmetic as a row of tile4x8. */
-function tile1x8(x: usize, xs: usize, panel: usize, scales: usize, blocks: i32, c: usize, nv: i32, bias: usize, addC: bool): void {
-  let a0 = f32x4.splat(0), a1 = a0;
+function tile1x8(x: usize, xs: usize, panel: usize, scales: usize, blocks: i32, acc: usize, c: usize, nv: i32, bias: usize, addC: bool): void {
+  clearAcc(acc, 1);
   let p = panel;
   for (let b = 0; b < blocks; b++) {
     const xo = <usize>b << 6;
@@ -201,9 +217,9 @@ function tile1x8(x: usize, xs: usize, panel: usize, scales: usize, blocks: i32, 
       s1 = i32x4.add(s1, i32x4.dot_i16x8_s(v, v128.load(p, 16)));
       p += 32;
     }
-    const sp = scales + (<usize>b << 5), sx = load<f32>(xs + (<usize>b << 2));
-    a0 = scaleBlock(s0, v128.load(sp), sx, a0);
-    a1 = scaleBlock(s1, v128.load(sp, 16), sx, a1);
+    const sp = scales + (<usize>b << 5), sx = load<f32>(xs + (<usize>b << 2)), a = acc + (<usize>(b & 3) << 4);
+    scaleBlock(a, s0, v128.load(sp), sx);
+    scaleBlock(a + 64, s1, v128.load(sp, 16), sx);
   }
-  storeRow8(c, a0, a1, nv, bias, addC);
+  storeRow(acc, c, nv, bias, addC);
 }
