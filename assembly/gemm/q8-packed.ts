@@ -12,9 +12,10 @@
 // and takes dot_i16x8_s with a panel vector: each i32 lane gets x[2p]·W[j, 2p] + x[2p + 1]·W[j, 2p + 1],
 // so sixteen steps give the block's exact sum for four columns in one i32x4 (|Σ| ≤ 32·127² < 2²⁰).
 // Per block and four columns: one convert, one f32x4 of the four scales × the row's scale, one
-// multiply-add into the row's accumulator:
-//   acc[j] ← acc[j] + f32(S_b[j])·(xs[b]·ws[j, b]),   in block order, from 0; then y = acc (+ y) (+ bias)
-// which is exactly what the few-rows path (q8.ts, q4.ts) computes for every column, so a row gives
+// multiply-add into the accumulator of the block's lane l = b mod 4 (four per row and column group,
+// in the scratch):
+//   acc[l][j] ← acc[l][j] + f32(S_b[j])·(xs[b]·ws[j, b]),  y = ((acc[0] + acc[2]) + (acc[1] + acc[3])) (+ y) (+ bias)
+// which is exactly what the few-rows path (q8.ts, q4.ts) computes for every output, so a row gives
 // the same bits on either path, alone or in any batch, and any column split gives the same bits.
 //
 // Loops: row blocks of Q8_MC rows (their int16 copy, 2·Q8_MC·k bytes, stays in L2), in each the

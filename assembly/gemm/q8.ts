@@ -6,7 +6,11 @@
 //   y[r, j] = Σ_b xs[r, b]·ws[j, b]·Σ_{i<32} xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) (+ y)
 // with each block's integer sum exact in int32 (|Σ| ≤ 32·127² < 2²⁰) and scaled once per block.
 //
-// Integer dot products, by build:
+// Two paths, the same arithmetic. Few rows (m < Q8_PACKED_M: decode steps): the weights read in
+// place, one weight row at a time, against each row of x prepared once per call (prepRowsQ8). Many
+// rows (prefill, encoders; SIMD builds): int16 panels and a 4×8 register tile (q8-packed.ts).
+//
+// Integer dot products of the few-rows path, by build:
 //   relaxed-SIMD: i16x8.relaxed_dot_i8x16_i7x16_s(a, b), then i32x4.extadd_pairwise_i16x8_s. Its
 //     second operand gives the same result on every engine only when each byte is in [0, 127] (it
 //     may be read as signed or unsigned; x86 lowers it to pmaddubsw, whose 16-bit pair sums cannot
@@ -18,13 +22,15 @@
 //     right), so a result would depend on the tier; the i16x8 form is right on both.
 //   SIMD: both operands sign-extended to i16, i32x4.dot_i16x8_s.
 //   scalar: plain loops.
-// Every build computes the same integer block sums; the float steps (per block: acc += (xs·ws)·Σ,
-// four lanes then a fixed reduction) differ only by the builds' multiply-add (relaxed_madd).
+// Every build and path computes the same integer block sums S_b. The float steps (SIMD builds: four
+// lanes, lane l taking blocks b ≡ l mod 4, acc[l] += f32(S_b)·(xs·ws), then (l0 + l2) + (l1 + l3);
+// scalar: one sum in block order) differ between builds only by the multiply-add (relaxed_madd).
 //
 // Work range: output columns. Columns [j0, j1) are this call on wq + j0·k, ws + j0·k/32,
-// c + j0, bias + j0, n = j1 − j0; each column's arithmetic is the same wherever it falls in a
-// tile, so any split gives the same bits. No scratch: the caller quantizes x once (quantizeRows8)
-// and every thread reads it.
+// c + j0, bias + j0, n = j1 − j0; each output's arithmetic is the same wherever its column and row
+// fall, so any split of the columns (threads) or of the rows (batches) gives the same bits. The
+// caller quantizes x once (quantizeRows8) and every thread reads it; each call has its own scratch
+// (gemmQ8ScratchBytes: the prepared rows, or the panels).
 import { madd4 } from '../simd';
 import { store1 } from './epilogue';
 import { gemmQ8Packed, Q8_PACKED_M, q8ScratchBytes } from './q8-packed';
