@@ -181,9 +181,11 @@ function q4Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usiz
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
   if (b < blocks) {
-    const left = blocks - b, zero = i32x4.splat(0);
+    // lanes past the last block get a finite sum and a zero scale (tailScales)
+    const left = blocks - b;
     const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const s = hsum4x4i(blockDot4(w + o, p), left > 1 ? blockDot4(w + o + 16, p + 64) : zero, left > 2 ? blockDot4(w + o + 32, p + 128) : zero, zero);
+    const d0 = blockDot4(w + o, p), d1 = left > 1 ? blockDot4(w + o + 16, p + 64) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot4(w + o + 32, p + 128) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
   store1(c, reduceLanes(acc), bias, addC);

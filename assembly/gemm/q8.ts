@@ -181,12 +181,18 @@ function prepRowsQ8(x: usize, count: i32, dst: usize): void {
   return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
 }
 
-/** The scales xs[b + l]·ws[b + l] of the last `left` (1…3) blocks in lanes l < left, zeros above. */
+/**
+ * The scales xs[b + l]·ws[b + l] of the last `left` (1…3) blocks in lanes l < left, zeros above (so
+ * those lanes add f32(S)·0 = ±0 to their accumulator, which leaves it as it is: S is any finite sum).
+ */
 @inline export function tailScales(xs: usize, ws: usize, left: i32): v128 {
-  let a = f32x4.splat(0), w = a;
-  a = f32x4.replace_lane(a, 0, load<f32>(xs)); w = f32x4.replace_lane(w, 0, load<f32>(ws));
-  if (left > 1) { a = f32x4.replace_lane(a, 1, load<f32>(xs, 4)); w = f32x4.replace_lane(w, 1, load<f32>(ws, 4)); }
-  if (left > 2) { a = f32x4.replace_lane(a, 2, load<f32>(xs, 8)); w = f32x4.replace_lane(w, 2, load<f32>(ws, 8)); }
+  let a: v128, w: v128;
+  if (left == 1) {
+    a = v128.load32_zero(xs); w = v128.load32_zero(ws);
+  } else {
+    a = v128.load64_zero(xs); w = v128.load64_zero(ws);
+    if (left > 2) { a = f32x4.replace_lane(a, 2, load<f32>(xs, 8)); w = f32x4.replace_lane(w, 2, load<f32>(ws, 8)); }
+  }
   return f32x4.mul(a, w);
 }
 
@@ -229,9 +235,11 @@ function q8Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usiz
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
   if (b < blocks) {
-    const left = blocks - b, zero = i32x4.splat(0);
+    // lanes past the last block get a finite sum and a zero scale (tailScales)
+    const left = blocks - b;
     const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const s = hsum4x4i(blockDot(w + o, p), left > 1 ? blockDot(w + o + 32, p + 64) : zero, left > 2 ? blockDot(w + o + 64, p + 128) : zero, zero);
+    const d0 = blockDot(w + o, p), d1 = left > 1 ? blockDot(w + o + 32, p + 64) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
   store1(c, reduceLanes(acc), bias, addC);
