@@ -440,8 +440,13 @@ export function kernelCases(tiles, { tiny = false } = {}) {
         cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
-    case 'dequantizeRows8':
-    case 'dequantizeRows4':
+  for (const m of sizes([QMC - 1, QMC, QMC + 1, 2 * QMC + 1])) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, 9, 2 * QBK, { bias: m % 2 === 1, accumulate: m === QMC, data: m === QMC + 1 ? 'special' : 'uniform' })));
+  cases.push(makeCase('gemmQ4', gemmQ8Dims(PACKED_M + 1, 17, 128 * QBK, { bias: true, accumulate: true })));
+  // Dequantization (the quantized embedding gather): the same rows and blocks, a padded ldo, NaN scales.
+  for (const kernel of ['dequantizeRows8', 'dequantizeRows4'])
+    for (const rows of [1, 2, 5])
+      for (const k of [...q8ks, 128 * QBK])
+        for (const data of ['uniform', 'special']) cases.push(makeCase(kernel, { rows, k, ldo: k + (rows === 2 ? PAD : 0), data }));
 
   // Sizes worth timing.
   const perf = { edge: false, perf: true };

@@ -84,8 +84,8 @@ for (let s = 0; s < STEPS; s++) {
   t4.push(cpu(() => (l4 = q4.forward([token], { cache: c4 }).logits.data)));
 }
 const med = (x) => [...x].sort((a, b) => a - b)[x.length >> 1];
-const bytesF = f32.weightBytes.f32 - 0, bytesQ = q8.weightBytes.q8 + q8.weightBytes.f32 - V * E * 4; // read per token: all but the embedding table (one row gathered)
-const bytes4 = q4.weightBytes.q4 + q4.weightBytes.f32 - V * E * 4;
+// read per token: every weight (the output head is the embedding table, held in the model's dtype)
+const bytesF = f32.weightBytes.f32, bytesQ = q8.weightBytes.q8 + q8.weightBytes.f32, bytes4 = q4.weightBytes.q4 + q4.weightBytes.f32;
 console.log(`decode step (median of ${STEPS}, CPU ms): f32 ${med(tf).toFixed(1)} ms, q8 ${med(tq).toFixed(1)} ms, ${(med(tf) / med(tq)).toFixed(2)}× ` +
   `(weights read per token: f32 ${mib(bytesF)} → ${(bytesF / med(tf) / 1e6).toFixed(1)} GB/s; q8 ${mib(bytesQ)} → ${(bytesQ / med(tq) / 1e6).toFixed(1)} GB/s)`);
 console.log(`                                       q4 ${med(t4).toFixed(1)} ms, ${(med(tf) / med(t4)).toFixed(2)}× f32 (q4 ${mib(bytes4)} → ${(bytes4 / med(t4) / 1e6).toFixed(1)} GB/s)`);
