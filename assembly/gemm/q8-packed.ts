@@ -31,7 +31,7 @@ export const Q8_MC: i32 = 128;
 /** Columns per panel. */
 const PANEL: i32 = 8;
 
-/** Scratch bytes of gemmQ8 / gemmQ4: 0 below Q8_PACKED_M rows (or in the scalar build), else activations + panel + scales. */
+/** Scratch bytes of the packed path (m ≥ Q8_PACKED_M, SIMD builds): accumulators, int16 activations, panel, scales. */
 export function q8ScratchBytes(m: i32, k: i32): i32 {
   if (!ASC_FEATURE_SIMD || m < Q8_PACKED_M) return 0;
   const rows = m < Q8_MC ? m : Q8_MC;
