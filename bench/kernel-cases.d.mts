@@ -304,6 +304,8 @@ export interface PreparedCase {
   runItems?(begin: number, end: number, scratch?: number): void;
   /** gemmQ8: columns [j0, j1) as their own call (its work range). */
   runColumns?(j0: number, j1: number): void;
+  /** gemmQ8 / gemmQ4: rows [r0, r1) as their own call. */
+  runRows?(r0: number, r1: number): void;
   /** Attention kernels: merges a key-split problem's partial states into out (nothing otherwise). */
   finishItems?(): void;
   /** Copies of the outputs in logical order (C [m,n]; out [B,H,Lq,Dv], weights [B,H,Lq,Lk]; x [rows,cols]; norms out [rows,n]; elementwise out [count]). */

@@ -200,12 +200,13 @@ export function tileSummary(kernel, tiles) {
     case 'attentionWeights': // per head: gemm (QKᵀ, W·V) and the row softmax
       return `${attention} ${gemm}`;
     case 'quantizeRows8':
-    case 'gemmQ8':
     case 'quantizeRows4':
-    case 'gemmQ4':
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return `Q8_BLOCK=${tiles.q8.BLOCK}`;
+    case 'gemmQ8':
+    case 'gemmQ4':
+      return `Q8_BLOCK=${tiles.q8.BLOCK} PACKED_M=${tiles.q8.PACKED_M} MC=${tiles.q8.MC}`;
     default:
       return '';
   }
@@ -455,24 +456,31 @@ export function kernelCases(tiles, { tiny = false } = {}) {
     for (const k of [...q8ks, 128 * QBK])
       for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows8', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
   const q8ns = sizes([...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1]);
-  for (const m of sizes([1, 2, 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+  const { PACKED_M, MC: QMC } = tiles.q8;
+  const q8ms = sizes([1, 2, 3, PACKED_M - 1, PACKED_M, PACKED_M + 1, PACKED_M + 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]);
+  for (const m of q8ms)
     for (const n of q8ns)
       for (const k of q8ks) {
         const bits = hash32(`gemmQ8 ${m} ${n} ${k}`);
         cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  // the packed path's row blocks: MC − 1 … 2·MC + 1 rows
+  for (const m of sizes([QMC - 1, QMC, QMC + 1, 2 * QMC + 1])) cases.push(makeCase('gemmQ8', gemmQ8Dims(m, 9, 2 * QBK, { bias: m % 2 === 1, accumulate: m === QMC, data: m === QMC + 1 ? 'special' : 'uniform' })));
+  cases.push(makeCase('gemmQ8', gemmQ8Dims(PACKED_M + 1, 17, 128 * QBK, { bias: true, accumulate: true })));
   // Q4: the same sizes (the same blocks, tiles and tails; gemmQ8Dims serves both).
   for (const rows of [1, 2, 5])
     for (const k of [...q8ks, 128 * QBK])
       for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows4', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
-  for (const m of sizes([1, 2, 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+  for (const m of q8ms)
     for (const n of q8ns)
       for (const k of q8ks) {
         const bits = hash32(`gemmQ4 ${m} ${n} ${k}`);
         cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  for (const m of sizes([QMC - 1, QMC, QMC + 1, 2 * QMC + 1])) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, 9, 2 * QBK, { bias: m % 2 === 1, accumulate: m === QMC, data: m === QMC + 1 ? 'special' : 'uniform' })));
+  cases.push(makeCase('gemmQ4', gemmQ8Dims(PACKED_M + 1, 17, 128 * QBK, { bias: true, accumulate: true })));
   // Dequantization (the quantized embedding gather): the same rows and blocks, a padded ldo, NaN scales.
   for (const kernel of ['dequantizeRows8', 'dequantizeRows4'])
     for (const rows of [1, 2, 5])
@@ -1483,8 +1491,10 @@ function prepareGemmQ8(env, c) {
   const wBytes = four ? k / 2 : k;
   const ptr = {
     xq: arena.alloc((m * k) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * wBytes) / 4), ws: arena.alloc(n * blocks),
-    bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats),
+    bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats), scratch: 0,
   };
+  const scratchBytes = kernels.gemmQ8ScratchBytes(m, n, k);
+  ptr.scratch = arena.alloc(Math.ceil(scratchBytes / 4));
   new Int8Array(heap.memory.buffer, ptr.xq, m * k).set(xq);
   if (four) {
     const packed = new Uint8Array(heap.memory.buffer, ptr.wq, n * wBytes);
@@ -1507,18 +1517,25 @@ function prepareGemmQ8(env, c) {
   return finish(arena, c, {
     ptr,
     items: 0,
-    scratchBytes: 0,
+    scratchBytes,
     tolerance: Q8_TOLERANCE,
+    /** C = the sentinel, then c0 when accumulating; the scratch = the sentinel. */
     reset() {
       arena.fill(ptr.c, cFloats);
       if (c0) arena.scatter(ptr.c, cIdx, c0);
+      arena.fill(ptr.scratch, Math.ceil(scratchBytes / 4));
     },
     run() {
-      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
     },
     /** Columns [j0, j1) as their own call (the work range). */
     runColumns(j0, j1) {
-      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq + j0 * wBytes, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq + j0 * wBytes, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0, ptr.scratch);
+    },
+    /** Rows [r0, r1) as their own call: a row's outputs must not depend on the other rows of the batch. */
+    runRows(r0, r1) {
+      // fewer rows never need more scratch than the whole call
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq + r0 * k, ptr.xs + 4 * r0 * blocks, r1 - r0, ptr.wq, ptr.ws, ptr.c + 4 * r0 * ldc, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
     },
     references() {
       return cached(env, key, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0) }));

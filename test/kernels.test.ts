@@ -231,6 +231,31 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     if (failures.length) expect.fail(failures.join('\n'));
   });
 
+  it.each(['gemmQ8', 'gemmQ4'] as const)('%s: a row gives the same bits alone, in any batch and on either path (few rows or packed panels)', (kernel) => {
+    const failures: string[] = [];
+    const { PACKED_M, MC } = env.tiles.q8;
+    const m = MC + PACKED_M + 3;
+    for (const k of [env.tiles.q8.BLOCK, 5 * env.tiles.q8.BLOCK]) {
+      const c: GemmQ8Case = makeCase(kernel, gemmQ8Dims(m, 13, k, { bias: true, accumulate: k > 32, strided: k === 32 }));
+      const p = prepareCase(env, c);
+      try {
+        const whole = p.check();
+        if (!whole.ok) failures.push(failureMessage(c, backend, env.tiles, whole));
+        const want = p.outputs().C!;
+        const rowSplits = [[0, 1, m], [0, PACKED_M - 1, 2 * PACKED_M, m], [0, 3, MC + 3, m], Array.from({ length: m + 1 }, (_, i) => i)];
+        for (const cuts of rowSplits) {
+          p.reset();
+          for (let s = 0; s + 1 < cuts.length; s++) p.runRows!(cuts[s]!, cuts[s + 1]!);
+          const diff = bitDifferences(p.outputs().C!, want);
+          if (diff.count) failures.push(`${kernel} ${backend} ${describeDims(c)}: rows split at ${cuts.join(',')} differ from one call in ${diff.count} elements (first ${diff.first})`);
+        }
+      } finally {
+        p.release();
+      }
+    }
+    if (failures.length) expect.fail(failures.join('\n'));
+  });
+
   // ---- e^x ----------------------------------------------------------------------------------------
   it('expScale: e^x within 1.3e-7 relative of Math.exp over a dense sweep of [-87, 88]; returns max |x|', () => {
     const total = 1 << 22;
@@ -462,7 +487,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     }
     for (const name of Object.keys(arity)) if (typeof exports[name] !== 'function') problems.push(`${name} is in KERNEL_ARITY but not exported`);
     expect(problems).toEqual([]);
-    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'Q8_BLOCK', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
+    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'Q8_BLOCK', 'GEMM_Q8_PACKED_M', 'GEMM_Q8_MC', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
     expect(globals.sort()).toEqual([...tileGlobals].sort());
     for (const name of tileGlobals) {
       const value = (exports[name] as WebAssembly.Global).value as number;
@@ -478,7 +503,7 @@ describe('the kernel case table', () => {
   const has = <T>(xs: T[], x: T): boolean => xs.includes(x);
 
   it('follows the tile constants: other tiles give other edge sizes', () => {
-    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, q8: { BLOCK: 32 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
+    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, q8: { BLOCK: 32, PACKED_M: 6, MC: 40 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
     const cases = kernelCases(tiles).filter((c) => c.edge);
     const gemm = cases.filter((c): c is GemmCase => c.kernel === 'gemm').map((c) => c.dims);
     const attention = cases.filter((c): c is AttentionCase => c.kernel === 'attention').map((c) => c.dims);
