@@ -1,51 +1,85 @@
-// 16-bit floats → f32, exactly (every f16 and every bf16 value is an f32).
+// IEEE 754 half precision (binary16) ↔ f32, exact one way and rounded to nearest even the other,
+// and bfloat16 → f32. One copy for every kernel family that stores or reads halves (KV caches,
+// f16 / bf16 weights).
 //
-//   bf16: the top 16 bits of an f32, so f32 bits = h << 16.
-//   f16 (IEEE binary16, 1-5-10): with em = h & 0x7fff, the f32 whose bits are em << 13 has the
-//     half's mantissa in place and its exponent 112 too small (bias 15 against 127), so
-//     f32(em << 13)·2^112 is |h| exactly: normal halves, and subnormal halves too (em << 13 is
-//     then an f32 subnormal, m·2^−136, and the product m·2^−24 is exact: Wasm never flushes
-//     subnormals). Exponent 31 (em ≥ 0x7c00) lands on 2^16 … 2^17: setting every exponent bit
-//     makes it ±∞ (mantissa 0) or NaN with the half's payload. Then the sign bit.
-// The kernels take a format code: HALF_F16, HALF_BF16, or HALF_F16_FINITE for f16 values known
-// to hold no ±∞ or NaN (checked at load), which lets the SIMD loops use the shorter f16Finite.
+// f16 → f32 is exact: the half's exponent and mantissa bits, shifted into an f32's places
+// (em << 13), are the half's value × 2^−112 (a half subnormal lands on an f32 subnormal), so one
+// multiplication by 2^112 rebiases every finite half exactly; an all-ones half exponent (±Infinity,
+// NaN) lands at 2^16 or above and gets the all-ones f32 exponent, its mantissa (a NaN's payload) kept.
+
+/** 2^112: the exponent bias of f32 (127) minus that of f16 (15), as a factor. */
+const REBIAS: f32 = 5.192296858534828e33;
+/** em << 13 of the first non-finite half (exponent all ones), × 2^112 = 65536. */
+const HALF_SPECIAL: i32 = 0x7c00;
+
+/** The half with bits h (low 16 bits) as f32, exactly. */
+@inline export function f16ToF32(h: u32): f32 {
+  const em = h & 0x7fff;
+  let bits = reinterpret<u32>(reinterpret<f32>(em << 13) * REBIAS);
+  if (em >= <u32>HALF_SPECIAL) bits |= 0x7f800000;
+  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
+}
+
+/** The 4 halves at p as f32x4, exactly (SIMD builds). */
+@inline export function f16x4ToF32x4(p: usize): v128 {
+  return f16LanesToF32x4(v128.load16x4_u(p));
+}
+
+/** Four halves zero-extended in i32 lanes (u16 → i32) as f32x4, exactly (SIMD builds). */
+@inline export function f16LanesToF32x4(h: v128): v128 {
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  const sign = i32x4.shl(v128.xor(h, em), 16);
+  const value = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(REBIAS));
+  const special = v128.and(i32x4.ge_s(em, i32x4.splat(HALF_SPECIAL)), i32x4.splat(0x7f800000));
+  return v128.or(v128.or(value, special), sign);
+}
+
+/**
+ * x rounded to the nearest half, ties to even, as its 16 bits: |x| ≥ 65520 gives ±Infinity, NaN a
+ * quiet NaN (sign kept), |x| < 2^−14 a subnormal half (or ±0).
+ */
+@inline export function f32ToF16(x: f32): u32 {
+  const bits = reinterpret<u32>(x);
+  const sign = (bits >>> 16) & 0x8000;
+  const abs = bits & 0x7fffffff;
+  if (abs > 0x7f800000) return sign | 0x7e00;          // NaN
+  if (abs >= 0x477ff000) return sign | 0x7c00;         // ≥ 65520 (half-way past 65504) and ±Infinity
+  if (abs < 0x38800000) {
+    // below the smallest normal half: units of 2^−24 (x·2^24 is exact), rounded half to even
+    return sign | <u32>nearest<f32>(reinterpret<f32>(abs) * 16777216.0);
+  }
+  // normal: 13 mantissa bits dropped, rounded half to even (a carry moves into the exponent), then
+  // the exponent rebiased from 127 to 15
+  return sign | ((abs + 0xfff + ((abs >>> 13) & 1) - 0x38000000) >>> 13);
+}
+
+// bfloat16 is the top 16 bits of an f32: f32 bits = h << 16 (SIMD: an i16x8 shuffle interleaving a
+// zero below each value). The weight kernels take a format code: HALF_F16, HALF_BF16, or
+// HALF_F16_FINITE for f16 values known to hold no ±∞ or NaN (checked at load), which lets the SIMD
+// loops use the shorter f16Finite.
 
 /** Format codes of the kernels' 16-bit arguments. */
 export const HALF_F16: i32 = 0;
 export const HALF_BF16: i32 = 1;
 export const HALF_F16_FINITE: i32 = 2;
 
-/** 2^112 as f32. */
-const TWO_112: u32 = 0x77800000;
-
-/** The f32 value of one 16-bit float (h in the low 16 bits). */
+/** The f32 value of one 16-bit float (h in the low 16 bits): bf16 (the top half of an f32) or f16. */
 @inline export function halfToF32(h: u32, bf16: bool): f32 {
   if (bf16) return reinterpret<f32>(h << 16);
-  const em = h & 0x7fff;
-  let bits = reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(TWO_112));
-  if (em >= 0x7c00) bits |= 0x7f800000;
-  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
-}
-
-/** f16 → f32 on four lanes holding zero-extended halves (i32x4 of u16). */
-@inline function f16x4(h: v128): v128 {
-  const em = v128.and(h, i32x4.splat(0x7fff));
-  let v = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(TWO_112)));
-  v = v128.or(v, v128.and(i32x4.gt_s(em, i32x4.splat(0x7bff)), i32x4.splat(0x7f800000)));
-  return v128.or(v, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  return f16ToF32(h);
 }
 
 /** Halves 0 … 3 of eight 16-bit floats `v` (one 16-byte load) as f32x4. */
 @inline export function halfLow(v: v128, bf16: bool): v128 {
   // bf16: interleave zero below each value (punpcklwd), i.e. h << 16 in each 32-bit lane
   if (bf16) return v128.shuffle<i16>(i16x8.splat(0), v, 0, 8, 1, 9, 2, 10, 3, 11);
-  return f16x4(i32x4.extend_low_i16x8_u(v));
+  return f16LanesToF32x4(i32x4.extend_low_i16x8_u(v));
 }
 
 /** Halves 4 … 7 of eight 16-bit floats `v` as f32x4. */
 @inline export function halfHigh(v: v128, bf16: bool): v128 {
   if (bf16) return v128.shuffle<i16>(i16x8.splat(0), v, 4, 12, 5, 13, 6, 14, 7, 15);
-  return f16x4(i32x4.extend_high_i16x8_u(v));
+  return f16LanesToF32x4(i32x4.extend_high_i16x8_u(v));
 }
 
 /**
@@ -56,7 +90,7 @@ const TWO_112: u32 = 0x77800000;
 @inline export function f16Finite(v: v128, high: bool): v128 {
   const lo = i16x8.shl(v, 13), hi = v128.and(i16x8.shr_s(v, 3), i16x8.splat(<i16>0x8fff));
   const bits = high ? v128.shuffle<i16>(lo, hi, 4, 12, 5, 13, 6, 14, 7, 15) : v128.shuffle<i16>(lo, hi, 0, 8, 1, 9, 2, 10, 3, 11);
-  return f32x4.mul(bits, f32x4.splat(reinterpret<f32>(TWO_112)));
+  return f32x4.mul(bits, f32x4.splat(REBIAS));
 }
 
 /** Does any of the 16 f16 values in a, b have exponent 31 (±∞, NaN)? Then f16Finite does not apply. */
@@ -68,7 +102,7 @@ const TWO_112: u32 = 0x77800000;
 /** Four 16-bit floats at p (8 bytes) as f32x4. */
 @inline export function half4(p: usize, bf16: bool): v128 {
   const h = v128.load16x4_u(p);
-  return bf16 ? i32x4.shl(h, 16) : f16x4(h);
+  return bf16 ? i32x4.shl(h, 16) : f16LanesToF32x4(h);
 }
 
 /**

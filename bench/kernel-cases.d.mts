@@ -11,7 +11,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'gemmHalf';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'storeRowsF16' | 'storeRowsQ8' | 'gemmHalf';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -47,6 +47,8 @@ export interface AttentionDims {
   causal: boolean;
   keyLengths: number[] | null;
   layout: Layout;
+  /** k and v held as IEEE halves or int8 with an f32 scale per (b, head, position); absent: f32. */
+  kvDtype?: 'f16' | 'q8';
 }
 
 export interface SoftmaxDims {
@@ -163,7 +165,20 @@ export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4
 export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
 export type GemmHalfCase = CaseBase & { kernel: 'gemmHalf'; dims: GemmHalfDims };
 export type DequantizeCase = CaseBase & { kernel: 'dequantizeRows8' | 'dequantizeRows4'; dims: DequantizeDims };
-export type KernelCase = DequantizeCase | GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | GemmHalfCase;
+export type KernelCase = DequantizeCase | GemmCase | AttentionCase | SoftmaxCase | LayerNormCase | RmsNormCase | ActivationCase | SwigluCase | AddCase | QuantizeCase | GemmQ8Case | StoreRowsCase | GemmHalfCase;
+/** A KV cache append: rows of heads × dh f32 values (rows ldx floats apart). */
+export interface StoreRowsDims {
+  rows: number;
+  heads: number;
+  dh: number;
+  ldx: number;
+  data: 'uniform' | 'special';
+}
+export type StoreRowsCase = CaseBase & { kernel: 'storeRowsF16' | 'storeRowsQ8'; dims: StoreRowsDims };
+/** The bits of the half nearest x, ties to even. */
+export function halfBits(x: number): number;
+/** One head of dh values → its int8s and scale (float64 twin of storeRowsQ8). */
+export function quantizeHeadQ8(x: ArrayLike<number>, offset: number, dh: number): { q: Int8Array; scale: number };
 
 export function kernelCases(tiles: KernelTiles, options?: { tiny?: boolean }): KernelCase[];
 export function makeCase(kernel: 'gemm', dims: GemmDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmCase;
@@ -179,10 +194,11 @@ export function makeCase(kernel: 'gemmQ8' | 'gemmQ4', dims: GemmQ8Dims, options?
 export function makeCase(kernel: 'gemmHalf', dims: GemmHalfDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmHalfCase;
 export function gemmHalfDims(m: number, n: number, k: number, bf16: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmHalfDims;
 /** The value of a 16-bit pattern from the definition: f16 (bf16 = 0) or bf16. */
-export function halfValue(bits: number, bf16: 0 | 1): number;
+export function halfValue(bits: number, bf16?: 0 | 1): number;
 export function makeCase(kernel: 'dequantizeRows8' | 'dequantizeRows4', dims: DequantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): DequantizeCase;
 /** The float64 dequantization of Q8 or Q4 rows: scales[r, b]·values (the int8s, or Q4's unpacked q − 8). */
 export function dequantizeRowsReference(values: ArrayLike<number>, scales: ArrayLike<number>, rows: number, k: number, block?: number): Float64Array;
+export function makeCase(kernel: 'storeRowsF16' | 'storeRowsQ8', dims: StoreRowsDims, options?: { name?: string; edge?: boolean; perf?: boolean }): StoreRowsCase;
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */
 export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int8Array; scales: Float32Array };
@@ -206,6 +222,7 @@ export function attentionDims(options: {
   keyLengths?: number[] | null;
   layout?: Layout;
   scale?: number;
+  kvDtype?: 'f32' | 'f16' | 'q8';
 }): AttentionDims;
 export function layerNormDims(options: {
   rows: number;
@@ -303,6 +320,8 @@ export interface PreparedCase {
   runItems?(begin: number, end: number, scratch?: number): void;
   /** gemmQ8: columns [j0, j1) as their own call (its work range). */
   runColumns?(j0: number, j1: number): void;
+  /** gemmQ8 / gemmQ4: rows [r0, r1) as their own call. */
+  runRows?(r0: number, r1: number): void;
   /** Attention kernels: merges a key-split problem's partial states into out (nothing otherwise). */
   finishItems?(): void;
   /** Copies of the outputs in logical order (C [m,n]; out [B,H,Lq,Dv], weights [B,H,Lq,Lk]; x [rows,cols]; norms out [rows,n]; elementwise out [count]). */

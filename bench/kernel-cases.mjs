@@ -28,6 +28,10 @@
 //   gemmHalf          dims { m, n, k, bf16, bias, accumulate, lda, ldc, data: 'uniform' | 'special' }  flops 2mnk
 //   dequantizeRows8,  dims { rows, k, ldo, data: 'uniform' | 'special' }                         flops rows·k
 //   dequantizeRows4
+//   storeRowsF16      dims { rows, heads, dh, ldx, data: 'uniform' | 'special' }                  flops rows·heads·dh
+//   storeRowsQ8       dims { rows, heads, dh, ldx, data: 'uniform' | 'special' }                  flops 3·rows·heads·dh
+// Attention dims may carry kvDtype 'f16' or 'q8': k and v are then held as IEEE halves or as int8
+// with one f32 scale per (b, kv head, position) (what a language model's KV cache holds).
 // Live pairs: key j is visible to query i of batch b when j ≤ i + Lk − Lq (if causal) and
 // j < keyLengths[b] (if given); a query with no visible key outputs zeros and zero weights.
 // Elementwise flops count a transcendental as one (as softmax counts its exp). Norm data: 'unit'
@@ -62,6 +66,13 @@
 // with W's values decoded from the definition (halfValue: ±(1 + m/2^M)·2^(e − bias), subnormals, ±∞,
 // NaN); its 'special' data puts ±∞, NaN and subnormal patterns in W (NaN in, NaN out); f16 weights
 // without ±∞ / NaN run with the finite format code (2), the others with 0.
+// The KV cache element types (halfBits and quantizeHeadQ8 here are literal copies of the float64 twins
+// in src/reference/kv-dtype.ts). storeRowsF16 must equal, every half bit for bit, the nearest half of
+// each value, ties to even (halfBits); storeRowsQ8 must equal its float64 twin (quantizeHeadQ8:
+// scale = fround(max|x|/127), q = round-half-even(x/scale) in float64, clamped to [−127, 127]),
+// every int8 and every scale. Attention over f16 or q8 k and v is checked with the one TOLERANCE
+// against the float64 reference over the values the cache holds: the halves exactly, q8 as q·scale
+// in float64 (the kernel's f32(q)·scale rounds once, 6e-8 relative).
 
 /** Normalised error bound ‖got − ref‖₂ / ‖ref‖₂ of every kernel. */
 export const TOLERANCE = 1e-5;
@@ -78,7 +89,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'gemmHalf'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'storeRowsF16', 'storeRowsQ8', 'gemmHalf'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -108,7 +119,8 @@ export function describeDims(c) {
     case 'attentionWeights':
       return (
         `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d} Dv=${d.dv} causal=${+d.causal} ` +
-        `keyLengths=${d.keyLengths ? `[${d.keyLengths.join(',')}]` : 'none'} layout=${d.layout} scale=${d.scale.toPrecision(6)}`
+        `keyLengths=${d.keyLengths ? `[${d.keyLengths.join(',')}]` : 'none'} layout=${d.layout} scale=${d.scale.toPrecision(6)}` +
+        `${d.kvDtype ? ` kv=${d.kvDtype}` : ''}`
       );
     case 'softmax':
       return `rows=${d.rows} cols=${d.cols} ldx=${d.ldx} scale=${d.scale} mask=${d.mask} visible=${d.visible}`;
@@ -137,6 +149,9 @@ export function describeDims(c) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return `rows=${d.rows} k=${d.k} ldo=${d.ldo} data=${d.data}`;
+    case 'storeRowsF16':
+    case 'storeRowsQ8':
+      return `rows=${d.rows} heads=${d.heads} dh=${d.dh} ldx=${d.ldx} data=${d.data}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -149,7 +164,7 @@ export function shortDims(c) {
       return `m=${d.m} n=${d.n} k=${d.k} ${d.transB ? 'NT' : 'NN'}${d.bias ? ' bias' : ''}${d.accumulate ? ' accumulate' : ''}`;
     case 'attention':
     case 'attentionWeights':
-      return `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d}${d.dv !== d.d ? ` Dv=${d.dv}` : ''}${d.causal ? ' causal' : ''}${d.keyLengths ? ' keyLengths' : ''}`;
+      return `B=${d.batch} H=${d.heads} Lq=${d.lq} Lk=${d.lk} D=${d.d}${d.dv !== d.d ? ` Dv=${d.dv}` : ''}${d.causal ? ' causal' : ''}${d.keyLengths ? ' keyLengths' : ''}${d.kvDtype ? ` kv ${d.kvDtype}` : ''}`;
     case 'softmax':
       return `rows=${d.rows} cols=${d.cols}${d.mask !== 'none' ? ` mask=${d.mask}` : ''}${d.visible < d.cols ? ` visible=${d.visible}` : ''}`;
     case 'layerNorm':
@@ -174,6 +189,9 @@ export function shortDims(c) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return `rows=${d.rows} k=${d.k}`;
+    case 'storeRowsF16':
+    case 'storeRowsQ8':
+      return `rows=${d.rows} ${d.heads}×${d.dh}`;
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -192,12 +210,13 @@ export function tileSummary(kernel, tiles) {
     case 'attentionWeights': // per head: gemm (QKᵀ, W·V) and the row softmax
       return `${attention} ${gemm}`;
     case 'quantizeRows8':
-    case 'gemmQ8':
     case 'quantizeRows4':
-    case 'gemmQ4':
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return `Q8_BLOCK=${tiles.q8.BLOCK}`;
+    case 'gemmQ8':
+    case 'gemmQ4':
+      return `Q8_BLOCK=${tiles.q8.BLOCK} PACKED_M=${tiles.q8.PACKED_M} MC=${tiles.q8.MC}`;
     default:
       return '';
   }
@@ -243,6 +262,10 @@ function flopsOf(kernel, d) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return d.rows * d.k;
+    case 'storeRowsF16':
+      return d.rows * d.heads * d.dh;
+    case 'storeRowsQ8':
+      return 3 * d.rows * d.heads * d.dh;
   }
   throw new Error(`unknown kernel ${kernel}`);
 }
@@ -286,9 +309,10 @@ export function gemmHalfDims(m, n, k, bf16, { bias = false, accumulate = false, 
   return { m, n, k, bf16, bias, accumulate, lda: k + pad, ldc: n + pad, data };
 }
 
-/** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D]. */
-export function attentionDims({ batch = 1, heads = 1, lq, lk, d, dv = d, causal = false, keyLengths = null, layout = 'bhld', scale }) {
-  return { batch, heads, lq, lk, d, dv, scale: Math.fround(scale ?? 1 / Math.sqrt(d)), causal, keyLengths, layout };
+/** attention dims with defaults: dv = d, scale = fround(1/√d), contiguous [B, H, L, D], f32 k and v (kvDtype only when not f32). */
+export function attentionDims({ batch = 1, heads = 1, lq, lk, d, dv = d, causal = false, keyLengths = null, layout = 'bhld', scale, kvDtype = 'f32' }) {
+  const dims = { batch, heads, lq, lk, d, dv, scale: Math.fround(scale ?? 1 / Math.sqrt(d)), causal, keyLengths, layout };
+  return kvDtype === 'f32' ? dims : { ...dims, kvDtype };
 }
 
 /**
@@ -367,6 +391,22 @@ export function kernelCases(tiles, { tiny = false } = {}) {
     }),
   );
 
+  // K and V held as f16 or q8 (the fused kernel only): both paths (Lq ≤ DIRECT_MAX_LQ reads a key
+  // block converted in place, larger Lq packs converted panels), Lk around the panel and the key
+  // block, D around the lanes and the 16-wide conversion, a key-split decode step.
+  for (const kvDtype of ['f16', 'q8'])
+    sizes([1, DIRECT_MAX_LQ, DIRECT_MAX_LQ + 1, 2 * QB + 1]).forEach((lq, qi) =>
+      sizes([1, PW + 1, KB, KB + 1, 2 * KB + PW + 1]).forEach((lk, ki) =>
+        sizes([1, LANES + 1, PW + 1, 64]).forEach((d, di) => {
+          const [batch, heads] = shapes[(qi + 2 * ki + di) % shapes.length];
+          const dv = (qi + ki + di) % 3 === 0 ? PW - 1 : d;
+          const keyLengths = (qi + ki + 2 * di) % 4 === 0 ? Array.from({ length: batch }, (_, b) => [lk, Math.min(lk, PW)][b % 2]) : null;
+          cases.push(makeCase('attention', attentionDims({ batch, heads, lq, lk, d, dv, causal: (qi + ki + di) % 2 === 0, keyLengths, layout: layouts[(qi + ki + di) % 3], kvDtype })));
+        }),
+      ),
+    );
+  for (const kvDtype of ['f16', 'q8'])
+    cases.push(makeCase('attention', attentionDims({ batch: 2, heads: 2, lq: 1, lk: 2 * SPLIT_KEYS + 1, d: 64, dv: 17, causal: true, keyLengths: [SPLIT_KEYS, 2 * SPLIT_KEYS + 1], layout: 'blhd', kvDtype })));
 
   // softmax: row lengths around the lanes, the panel and the key block; masks, visible ranges.
   const cols = sizes([1, LANES - 1, LANES, LANES + 1, PW - 1, PW, PW + 1, KB + 1]);
@@ -433,24 +473,31 @@ export function kernelCases(tiles, { tiny = false } = {}) {
     for (const k of [...q8ks, 128 * QBK])
       for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows8', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
   const q8ns = sizes([...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1]);
-  for (const m of sizes([1, 2, 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+  const { PACKED_M, MC: QMC } = tiles.q8;
+  const q8ms = sizes([1, 2, 3, PACKED_M - 1, PACKED_M, PACKED_M + 1, PACKED_M + 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]);
+  for (const m of q8ms)
     for (const n of q8ns)
       for (const k of q8ks) {
         const bits = hash32(`gemmQ8 ${m} ${n} ${k}`);
         cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ8', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  // the packed path's row blocks: MC − 1 … 2·MC + 1 rows
+  for (const m of sizes([QMC - 1, QMC, QMC + 1, 2 * QMC + 1])) cases.push(makeCase('gemmQ8', gemmQ8Dims(m, 9, 2 * QBK, { bias: m % 2 === 1, accumulate: m === QMC, data: m === QMC + 1 ? 'special' : 'uniform' })));
+  cases.push(makeCase('gemmQ8', gemmQ8Dims(PACKED_M + 1, 17, 128 * QBK, { bias: true, accumulate: true })));
   // Q4: the same sizes (the same blocks, tiles and tails; gemmQ8Dims serves both).
   for (const rows of [1, 2, 5])
     for (const k of [...q8ks, 128 * QBK])
       for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows4', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
-  for (const m of sizes([1, 2, 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]))
+  for (const m of q8ms)
     for (const n of q8ns)
       for (const k of q8ks) {
         const bits = hash32(`gemmQ4 ${m} ${n} ${k}`);
         cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, k, { bias: (bits & 1) === 1, accumulate: (bits & 2) === 2, strided: (bits & 12) === 0, data: m > 1 && (bits & 48) === 0 ? 'special' : 'uniform' })));
       }
   for (const m of [1, 2]) for (const n of [1, 4, 5, 17]) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, n, 128 * QBK, { bias: n % 2 === 1, accumulate: m === 2 })));
+  for (const m of sizes([QMC - 1, QMC, QMC + 1, 2 * QMC + 1])) cases.push(makeCase('gemmQ4', gemmQ8Dims(m, 9, 2 * QBK, { bias: m % 2 === 1, accumulate: m === QMC, data: m === QMC + 1 ? 'special' : 'uniform' })));
+  cases.push(makeCase('gemmQ4', gemmQ8Dims(PACKED_M + 1, 17, 128 * QBK, { bias: true, accumulate: true })));
   // Dequantization (the quantized embedding gather): the same rows and blocks, a padded ldo, NaN scales.
   for (const kernel of ['dequantizeRows8', 'dequantizeRows4'])
     for (const rows of [1, 2, 5])
@@ -467,6 +514,10 @@ export function kernelCases(tiles, { tiny = false } = {}) {
           if (k > KC && (bits & 3) !== 0) continue; // a quarter of the KC + 1 cases: the k blocks, not every shape again
           cases.push(makeCase('gemmHalf', gemmHalfDims(m, n, k, bf16, { bias: (bits & 4) === 4, accumulate: (bits & 8) === 8, strided: (bits & 48) === 0, data: (bits & 64) === 0 ? 'special' : 'uniform' })));
         }
+  // KV cache appends: heads of dh around the lanes and the 16-wide loads; halves' edges and NaN heads.
+  for (const [rows, heads, dh] of [[1, 1, 1], [1, 3, 64], [2, 2, LANES + 1], [5, 1, 2 * PW + 1], [3, 4, 32]])
+    for (const data of ['uniform', 'special'])
+      for (const kernel of ['storeRowsF16', 'storeRowsQ8']) cases.push(makeCase(kernel, { rows, heads, dh, ldx: heads * dh + (rows === 2 ? PAD : 0), data }));
 
   // Sizes worth timing.
   const perf = { edge: false, perf: true };
@@ -478,6 +529,8 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('attention', attentionDims({ heads: 8, lq: L(256), lk: L(256), d: 64 }), { ...perf, name: `attention B1 H8 L${L(256)} D64` }));
   cases.push(makeCase('attention', attentionDims({ lq: L(1024), lk: L(1024), d: 64, causal: true }), { ...perf, name: `attention B1 H1 L${L(1024)} D64 causal` }));
   cases.push(makeCase('attention', attentionDims({ heads: 8, lq: 1, lk: L(4096), d: 128 }), { ...perf, name: `attention decode 1×${L(4096)} D128 H8` }));
+  for (const kvDtype of ['f16', 'q8'])
+    cases.push(makeCase('attention', attentionDims({ heads: 8, lq: 1, lk: L(4096), d: 128, kvDtype }), { ...perf, name: `attention decode 1×${L(4096)} D128 H8 kv ${kvDtype}` }));
   cases.push(makeCase('attentionWeights', attentionDims({ heads: 8, lq: L(256), lk: L(256), d: 64 }), { ...perf, name: `attentionWeights B1 H8 L${L(256)} D64` }));
   cases.push(makeCase('softmax', { rows: L(256), cols: L(1024), ldx: L(1024), scale: 0.125, mask: 'none', visible: L(1024) }, { ...perf, name: `softmax ${L(256)} rows × ${L(1024)}` }));
   cases.push(makeCase('layerNorm', layerNormDims({ rows: L(256), n: L(512), residual: true }), { ...perf, name: `layerNorm ${L(256)}×${L(512)} residual` }));
@@ -865,6 +918,9 @@ export function prepareCase(env, c) {
     case 'dequantizeRows8':
     case 'dequantizeRows4':
       return prepareDequantize(env, c);
+    case 'storeRowsF16':
+    case 'storeRowsQ8':
+      return prepareStoreRows(env, c);
   }
   throw new Error(`unknown kernel ${c.kernel}`);
 }
@@ -983,7 +1039,14 @@ function prepareAttention(env, c) {
     v: viewStrides(d.layout, B, H, lk, d.dv),
     out: viewStrides(d.layout, B, H, lq, d.dv),
   };
-  const ptr = { q: arena.alloc(views.q.span), k: arena.alloc(views.k.span), v: arena.alloc(views.v.span), out: arena.alloc(views.out.span) };
+  // k and v as the cache holds them: f32, halves, or int8 with a scale per (b, head, position)
+  const kvDtype = d.kvDtype ?? 'f32';
+  const held = { k: heldValues(kvDtype, kv, B * H * lk, d.d), v: heldValues(kvDtype, v, B * H * lk, d.dv) };
+  const kvFloats = (span) => Math.ceil((span * { f32: 4, f16: 2, q8: 1 }[kvDtype]) / 4);
+  const ptr = { q: arena.alloc(views.q.span), k: arena.alloc(kvFloats(views.k.span)), v: arena.alloc(kvFloats(views.v.span)), out: arena.alloc(views.out.span) };
+  const scaleView = viewStrides(d.layout, B, H, lk, 1);
+  ptr.kScales = kvDtype === 'q8' ? arena.alloc(scaleView.span) : 0;
+  ptr.vScales = kvDtype === 'q8' ? arena.alloc(scaleView.span) : 0;
   ptr.keyLengths = d.keyLengths ? arena.alloc(B) : 0;
   const paramsBytes = kernels.ATTENTION_PARAMS_BYTES.value;
   ptr.params = arena.alloc(paramsBytes / 4);
@@ -994,9 +1057,22 @@ function prepareAttention(env, c) {
     ['k', kv, lk, d.d],
     ['v', v, lk, d.dv],
   ]) {
-    arena.fill(ptr[name], views[name].span);
-    arena.scatter(ptr[name], viewIndices(B, H, L, dim, views[name]), values);
-    arena.inputs.push({ name, ptr: ptr[name], floats: views[name].span, snapshot: arena.snapshot(ptr[name], views[name].span) });
+    const idx = viewIndices(B, H, L, dim, views[name]);
+    const floats = name === 'q' ? views[name].span : kvFloats(views[name].span);
+    arena.fill(ptr[name], floats);
+    if (name === 'q' || kvDtype === 'f32') arena.scatter(ptr[name], idx, values);
+    else if (kvDtype === 'f16') {
+      const h16 = new Uint16Array(heap.memory.buffer, ptr[name], 2 * floats);
+      for (let i = 0; i < idx.length; i++) h16[idx[i]] = held[name].bits[i];
+    } else {
+      const i8 = new Int8Array(heap.memory.buffer, ptr[name], 4 * floats);
+      for (let i = 0; i < idx.length; i++) i8[idx[i]] = held[name].q[i];
+      const sPtr = name === 'k' ? ptr.kScales : ptr.vScales;
+      arena.fill(sPtr, scaleView.span);
+      arena.scatter(sPtr, viewIndices(B, H, lk, 1, scaleView), held[name].scales);
+      arena.inputs.push({ name: `${name} scales`, ptr: sPtr, floats: scaleView.span, snapshot: arena.snapshot(sPtr, scaleView.span) });
+    }
+    arena.inputs.push({ name, ptr: ptr[name], floats, snapshot: arena.snapshot(ptr[name], floats) });
   }
   if (d.keyLengths) heap.ints().set(d.keyLengths, ptr.keyLengths >>> 2);
   const view = (name) => ({ ptr: ptr[name], sB: views[name].sB, sH: views[name].sH, sL: views[name].sL });
@@ -1014,6 +1090,8 @@ function prepareAttention(env, c) {
     scale: d.scale,
     causal: d.causal,
     keyLengths: ptr.keyLengths,
+    ...(kvDtype === 'f32' ? {} : { kvDtype }),
+    ...(kvDtype === 'q8' ? { kScales: { ptr: ptr.kScales, sB: scaleView.sB, sH: scaleView.sH, sL: scaleView.sL }, vScales: { ptr: ptr.vScales, sB: scaleView.sB, sH: scaleView.sH, sL: scaleView.sL } } : {}),
   });
   if (d.keyLengths) arena.inputs.push({ name: 'keyLengths', ptr: ptr.keyLengths, floats: B, snapshot: arena.snapshot(ptr.keyLengths, B) });
   // A key-split problem writes partial states, merged by attentionMerge (finishItems).
@@ -1052,7 +1130,7 @@ function prepareAttention(env, c) {
     runItems,
     finishItems,
     references() {
-      const r = cached(env, key, () => referenceAttention(d, q, kv, v));
+      const r = cached(env, key, () => referenceAttention(d, q, held.k.values, held.v.values));
       return weightsToo ? { out: r.out, weights: r.weights } : { out: r.out };
     },
   });
@@ -1447,8 +1525,10 @@ function prepareGemmQ8(env, c) {
   const wBytes = four ? k / 2 : k;
   const ptr = {
     xq: arena.alloc((m * k) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * wBytes) / 4), ws: arena.alloc(n * blocks),
-    bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats),
+    bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats), scratch: 0,
   };
+  const scratchBytes = kernels.gemmQ8ScratchBytes(m, n, k);
+  ptr.scratch = arena.alloc(Math.ceil(scratchBytes / 4));
   new Int8Array(heap.memory.buffer, ptr.xq, m * k).set(xq);
   if (four) {
     const packed = new Uint8Array(heap.memory.buffer, ptr.wq, n * wBytes);
@@ -1471,18 +1551,25 @@ function prepareGemmQ8(env, c) {
   return finish(arena, c, {
     ptr,
     items: 0,
-    scratchBytes: 0,
+    scratchBytes,
     tolerance: Q8_TOLERANCE,
+    /** C = the sentinel, then c0 when accumulating; the scratch = the sentinel. */
     reset() {
       arena.fill(ptr.c, cFloats);
       if (c0) arena.scatter(ptr.c, cIdx, c0);
+      arena.fill(ptr.scratch, Math.ceil(scratchBytes / 4));
     },
     run() {
-      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq, ptr.ws, ptr.c, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
     },
     /** Columns [j0, j1) as their own call (the work range). */
     runColumns(j0, j1) {
-      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq + j0 * wBytes, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq, ptr.xs, m, ptr.wq + j0 * wBytes, ptr.ws + 4 * j0 * blocks, ptr.c + 4 * j0, ldc, j1 - j0, k, ptr.bias ? ptr.bias + 4 * j0 : 0, d.accumulate ? 1 : 0, ptr.scratch);
+    },
+    /** Rows [r0, r1) as their own call: a row's outputs must not depend on the other rows of the batch. */
+    runRows(r0, r1) {
+      // fewer rows never need more scratch than the whole call
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq + r0 * k, ptr.xs + 4 * r0 * blocks, r1 - r0, ptr.wq, ptr.ws, ptr.c + 4 * r0 * ldc, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
     },
     references() {
       return cached(env, key, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0) }));
@@ -1497,7 +1584,7 @@ function prepareGemmQ8(env, c) {
 // ---- 16-bit weights ------------------------------------------------------------------------------
 
 /** The value of a 16-bit pattern, from the definition: f16 (bf16 = 0: 5 exponent, 10 mantissa bits) or bf16 (8, 7). */
-export function halfValue(bits, bf16) {
+export function halfValue(bits, bf16 = 0) {
   const [E, M] = bf16 ? [8, 7] : [5, 10];
   const bias = 2 ** (E - 1) - 1;
   const sign = (bits >> (E + M)) & 1 ? -1 : 1;
@@ -1620,6 +1707,132 @@ function prepareDequantize(env, c) {
     },
     references() {
       return cached(env, key, () => ({ out: dequantizeRowsReference(values, quantized.scales, rows, k) }));
+    },
+  });
+}
+
+// ---- KV cache element types -----------------------------------------------------------------------
+
+const HALF = new Float32Array(1);
+const HALF_BITS = new Uint32Array(HALF.buffer);
+
+/** The bits of the half nearest x (x a float32 value), ties to even; ±Infinity past 65504 + 16, NaN → 0x7e00 (signed). */
+export function halfBits(x) {
+  HALF[0] = x;
+  const sign = (HALF_BITS[0] >>> 16) & 0x8000;
+  const a = Math.abs(x);
+  if (Number.isNaN(x)) return sign | 0x7e00;
+  if (a >= 65520) return sign | 0x7c00;
+  // the half grid: spacing 2^(e − 10) for a in [2^e, 2^(e + 1)), e ≥ −14; 2^−24 below 2^−14
+  const e = a < 2 ** -14 ? -14 : Math.floor(Math.log2(a));
+  const step = 2 ** (e - 10);
+  const m = roundEven(a / step); // exact: a / step is a float32 value times a power of two
+  const value = m * step;
+  if (value === 0) return sign;
+  // encode value (normal or subnormal half)
+  if (value < 2 ** -14) return sign | (value / 2 ** -24);
+  const ex = Math.floor(Math.log2(value));
+  return sign | ((ex + 15) << 10) | (value / 2 ** (ex - 10) - 1024);
+}
+
+/** One head of dh values → { q: int8s, scale } (float64 twin of storeRowsQ8's arithmetic). */
+export function quantizeHeadQ8(x, offset, dh) {
+  let amax = 0;
+  for (let e = 0; e < dh; e++) {
+    const a = Math.abs(x[offset + e]);
+    amax = Number.isNaN(a) || Number.isNaN(amax) ? NaN : Math.max(amax, a);
+  }
+  const q = new Int8Array(dh);
+  if (!(amax < Infinity)) return { q, scale: NaN };
+  const scale = Math.fround(amax / 127);
+  if (scale !== 0) for (let e = 0; e < dh; e++) q[e] = Math.max(-127, Math.min(127, roundEven(x[offset + e] / scale)));
+  return { q, scale };
+}
+
+/**
+ * `count` rows of `dim` values as a cache of kvDtype holds them: { values (float64, what attention
+ * sees), bits (f16), q and scales (q8) }.
+ */
+function heldValues(kvDtype, x, count, dim) {
+  if (kvDtype === 'f32') return { values: x };
+  if (kvDtype === 'f16') {
+    const bits = Uint16Array.from(x, halfBits);
+    return { values: Float64Array.from(bits, (h) => halfValue(h)), bits };
+  }
+  const q = new Int8Array(count * dim), scales = new Float32Array(count), values = new Float64Array(count * dim);
+  for (let r = 0; r < count; r++) {
+    const h = quantizeHeadQ8(x, r * dim, dim);
+    q.set(h.q, r * dim);
+    scales[r] = h.scale;
+    for (let e = 0; e < dim; e++) values[r * dim + e] = h.q[e] * h.scale;
+  }
+  return { values, q, scales };
+}
+
+/** The values of a cache append: uniform with per-row magnitudes, and the edges of halves and of q8. */
+function storeData(env, d, seed) {
+  const n = d.heads * d.dh;
+  const x = env.uniform(d.rows * n, seed);
+  for (let r = 0; r < d.rows; r++) {
+    const scale = [1, 1e-3, 4e4, 1e-6, 3][r % 5];
+    for (let i = 0; i < n; i++) x[r * n + i] = Math.fround(x[r * n + i] * scale);
+  }
+  if (d.data === 'special') {
+    // halves: the largest, the overflow tie, ties to even, the subnormal grid, and SPECIAL_VALUES
+    const edges = [65504, 65519, 65520, -65536, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -24, 2 ** -25, 3 * 2 ** -25, -(2 ** -15) * 1.5, 6.1e-5, 1e-42];
+    edges.concat(SPECIAL_VALUES).forEach((v, i) => { if (i < x.length) x[(i * 7) % x.length] = Math.fround(v); });
+    if (d.dh > 8) x.set([127, 63.5, -0.5, 2.5, -1.5, 0, 0, 0, 0], 0); // a head whose max is 127 (scale 1) when its other values are small: ties to even
+  }
+  return x;
+}
+
+function prepareStoreRows(env, c) {
+  const { k: kernels, heap } = env;
+  const d = c.dims;
+  const { rows, heads, dh, ldx } = d;
+  const half = c.kernel === 'storeRowsF16';
+  const n = heads * dh;
+  const key = `${c.kernel} ${JSON.stringify(d)}`;
+  const x = storeData(env, d, hash32(key));
+  const arena = new Arena(heap);
+  const xFloats = (rows - 1) * ldx + n;
+  const outFloats = Math.ceil((rows * n * (half ? 2 : 1)) / 4);
+  const ptr = { x: arena.alloc(xFloats), out: arena.alloc(outFloats), scales: half ? 0 : arena.alloc(rows * heads) };
+  arena.fill(ptr.x, xFloats);
+  arena.scatter(ptr.x, matrixIndices(rows, n, ldx), x);
+  arena.inputs.push({ name: 'x', ptr: ptr.x, floats: xFloats, snapshot: arena.snapshot(ptr.x, xFloats) });
+  const all = (m) => new Int32Array(m).map((_, i) => i);
+  arena.outputs.push({ name: 'bytes', ptr: ptr.out, floats: outFloats, idx: all(outFloats) });
+  if (!half) arena.outputs.push({ name: 'scales', ptr: ptr.scales, floats: rows * heads, idx: all(rows * heads) });
+  return finish(arena, c, {
+    ptr,
+    items: 0,
+    scratchBytes: 0,
+    tolerance: 0,
+    reset() {
+      arena.fill(ptr.out, outFloats);
+      if (!half) arena.fill(ptr.scales, rows * heads);
+    },
+    run() {
+      if (half) kernels.storeRowsF16(ptr.x, ldx, rows, n, ptr.out, n);
+      else kernels.storeRowsQ8(ptr.x, ldx, rows, heads, dh, ptr.out, n, ptr.scales, heads);
+    },
+    /** The halves' bits or the int8s, as numbers: exact. */
+    readOutputs() {
+      if (half) return { values: Float32Array.from(new Uint16Array(heap.memory.buffer, ptr.out, rows * n)) };
+      return { values: Float32Array.from(new Int8Array(heap.memory.buffer, ptr.out, rows * n)) };
+    },
+    references() {
+      return cached(env, key, () => {
+        if (half) return { values: Float64Array.from(x, halfBits) };
+        const values = new Float64Array(rows * n), scales = new Float64Array(rows * heads);
+        for (let r = 0; r < rows * heads; r++) {
+          const h = quantizeHeadQ8(x, r * dh, dh);
+          values.set(h.q, r * dh);
+          scales[r] = h.scale;
+        }
+        return { values, scales };
+      });
     },
   });
 }

@@ -23,6 +23,7 @@ export { readSafetensors, type SafetensorsTensor, type SafetensorsByteTensor, ty
 export { checkDate, daysInMonth, isLeapYear, MODEL_YEARS, readInputDate, weekdayOf, type DateCheck, type InputDate, type WrittenNumber, type YearRange } from './models/date-check.js';
 export { loadDateNormalizer, type DateNormalizer, type DateNormalizerOptions, type DateNormalizerVocab, type NormalizeOptions, type Normalized, type Seq2seqHost } from './models/date-normalizer.js';
 export { loadModel, supportedModels, type LoadDtype, type LoadModelOptions, type LoadedModel } from './models/load-model.js';
+export type { KVDtype } from './nn/kv-storage.js';
 export type { DtypeOption, WeightDtype } from './engine/quantized.js';
 export type { CausalLMModel, LMCache, LMForwardOptions, LMForwardResult } from './models/lm/model.js';
 export type { CheckpointSource, CheckpointObjects } from './models/checkpoint.js';

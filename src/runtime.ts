@@ -262,7 +262,7 @@ export class AttentionRuntime {
     return bahdanauAttention(this.ws, stateDict, options);
   }
 
-  /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict; `dtype: 'q8' | 'q4'` holds the projections quantized. */
+  /** `torch.nn.MultiheadAttention(embedDim, numHeads, bias=True, batch_first=True)` from its state_dict; `dtype: 'q8' | 'q4'` holds the projections quantized, `'f16' | 'bf16'` as 16-bit floats. */
   multiHeadAttention(config: MultiHeadAttentionConfig): MultiHeadAttention {
     return new MultiHeadAttention(this.ws, config);
   }
@@ -271,13 +271,13 @@ export class AttentionRuntime {
    * `torch.nn.TransformerEncoderLayer` (eval) from its state_dict (`self_attn.*`, `linear1.*`,
    * `linear2.*`, `norm1.*`, `norm2.*`; `prefix` picks a submodule's entries). Inputs are [B, L, E]
    * unless `batchFirst: false` ([L, B, E], PyTorch's default); `dimFeedforward` is read from the weights.
-   * `dtype: 'q8' | 'q4'` holds the Linear weights quantized (so do the other transformer constructors).
+   * `dtype: 'q8' | 'q4'` holds the Linear weights quantized, `'f16' | 'bf16'` as 16-bit floats (so do the other transformer constructors).
    */
   transformerEncoderLayer(config: TransformerLayerConfig): TransformerEncoderLayer {
     return new TransformerEncoderLayer(this.ws, config);
   }
 
-  /** The SwiGLU feed-forward of Llama-family models, `down(silu(gate(x)) ⊙ up(x))`, from `gate_proj` / `up_proj` / `down_proj` weights (`dtype: 'q8' | 'q4'` to quantize them). */
+  /** The SwiGLU feed-forward of Llama-family models, `down(silu(gate(x)) ⊙ up(x))`, from `gate_proj` / `up_proj` / `down_proj` weights (`dtype: 'q8' | 'q4'` to quantize them, `'f16' | 'bf16'` to hold them in 16 bits). */
   swigluFeedForward(config: SwigluFeedForwardConfig): SwigluFeedForward {
     return new SwigluFeedForward(this.ws, config);
   }
@@ -297,7 +297,7 @@ export class AttentionRuntime {
     return new TransformerDecoderLayer(this.ws, config);
   }
 
-  /** `torch.nn.GRU(inputSize, hiddenSize, batch_first=True)`, one layer, from its state_dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`); `dtype: 'q8' | 'q4'` quantizes both matrices. */
+  /** `torch.nn.GRU(inputSize, hiddenSize, batch_first=True)`, one layer, from its state_dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`); `dtype: 'q8' | 'q4'` quantizes both matrices (`'f16' | 'bf16'`: 16-bit floats). */
   gru(config: GruConfig): GRU {
     return new GRU(this.ws, config);
   }
@@ -312,7 +312,7 @@ export class AttentionRuntime {
     return new AttnDecoderRNN(this.ws, stateDict, options);
   }
 
-  /** The tutorial's EncoderRNN + AttnDecoderRNN as one model: `greedyDecode` (batched) and `beamSearch`; `dtype: 'q8' | 'q4'` for its Linear weights. */
+  /** The tutorial's EncoderRNN + AttnDecoderRNN as one model: `greedyDecode` (batched) and `beamSearch`; `dtype: 'q8' | 'q4' | 'f16' | 'bf16'` for its Linear weights. */
   gruSeq2seq(config: GruSeq2seqConfig): GruSeq2seq {
     return new GruSeq2seq(this.ws, config);
   }

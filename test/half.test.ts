@@ -230,6 +230,8 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
       const bytes = half.weightBytes;
       expect(bytes.q8 + bytes.q4 + bytes[format === 'f16' ? 'bf16' : 'f16']).toBe(0);
       expect(bytes[format]).toBeGreaterThan(0);
+      // memoryStats and the model's own resident bytes file the 16-bit weights under their dtype
+      expect(half.residentBytes().weights).toEqual({ f32: bytes.f32, [format]: bytes[format] });
       const ratio = (bytes.f32 + bytes[format]) / f32.weightBytes.f32;
       const same = format === 'bf16' && fileDtype(`${LM_DIR}${name}`) === 'BF16';
       let worst = 0;

@@ -124,6 +124,15 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
       attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + 2 * QB + 1, lk, d: PW + 1, dv: PW - 1, causal: true, keyLengths: [lk, KB - 1], layout: 'blhd' }),
       attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + QB + 1, lk: KB + 1, d: 64, keyLengths: [0, PW + 1], layout: 'padded' }),
       attentionDims({ batch: 2, heads: 3, lq: 1, lk, d: 64, causal: true }),
+      // K and V held as f16 / q8 (the fused kernel only): the packed path and a key-split decode step
+      ...(kernel === 'attention'
+        ? [
+            attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + QB + 1, lk, d: PW + 1, dv: PW - 1, causal: true, keyLengths: [lk, KB - 1], layout: 'blhd', kvDtype: 'q8' }),
+            attentionDims({ batch: 2, heads: 3, lq: DIRECT_MAX_LQ + 2 * QB + 1, lk, d: 64, causal: true, kvDtype: 'f16' }),
+            attentionDims({ batch: 2, heads: 2, lq: 1, lk: 2 * env.tiles.attention.SPLIT_KEYS + KB + 1, d: 64, causal: true, kvDtype: 'f16', layout: 'blhd' }),
+            attentionDims({ batch: 2, heads: 2, lq: 1, lk: 2 * env.tiles.attention.SPLIT_KEYS + KB + 1, d: 64, causal: true, kvDtype: 'q8' }),
+          ]
+        : []),
     ].map((dims) => makeCase(kernel, dims));
   }
 
@@ -214,6 +223,31 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
           for (let s = 0; s + 1 < cuts.length; s++) p.runColumns!(cuts[s]!, cuts[s + 1]!);
           const diff = bitDifferences(p.outputs().C!, want);
           if (diff.count) failures.push(`${kernel} ${backend} ${describeDims(c)}: columns split at ${cuts.join(',')} differ from one call in ${diff.count} elements (first ${diff.first})`);
+        }
+      } finally {
+        p.release();
+      }
+    }
+    if (failures.length) expect.fail(failures.join('\n'));
+  });
+
+  it.each(['gemmQ8', 'gemmQ4'] as const)('%s: a row gives the same bits alone, in any batch and on either path (few rows or packed panels)', (kernel) => {
+    const failures: string[] = [];
+    const { PACKED_M, MC } = env.tiles.q8;
+    const m = MC + PACKED_M + 3;
+    for (const k of [env.tiles.q8.BLOCK, 5 * env.tiles.q8.BLOCK]) {
+      const c: GemmQ8Case = makeCase(kernel, gemmQ8Dims(m, 13, k, { bias: true, accumulate: k > 32, strided: k === 32 }));
+      const p = prepareCase(env, c);
+      try {
+        const whole = p.check();
+        if (!whole.ok) failures.push(failureMessage(c, backend, env.tiles, whole));
+        const want = p.outputs().C!;
+        const rowSplits = [[0, 1, m], [0, PACKED_M - 1, 2 * PACKED_M, m], [0, 3, MC + 3, m], Array.from({ length: m + 1 }, (_, i) => i)];
+        for (const cuts of rowSplits) {
+          p.reset();
+          for (let s = 0; s + 1 < cuts.length; s++) p.runRows!(cuts[s]!, cuts[s + 1]!);
+          const diff = bitDifferences(p.outputs().C!, want);
+          if (diff.count) failures.push(`${kernel} ${backend} ${describeDims(c)}: rows split at ${cuts.join(',')} differ from one call in ${diff.count} elements (first ${diff.first})`);
         }
       } finally {
         p.release();
@@ -453,7 +487,7 @@ describe.each(BUILDS)('raw kernels on the %s build', (backend) => {
     }
     for (const name of Object.keys(arity)) if (typeof exports[name] !== 'function') problems.push(`${name} is in KERNEL_ARITY but not exported`);
     expect(problems).toEqual([]);
-    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'Q8_BLOCK', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
+    const tileGlobals = ['GEMM_MR', 'GEMM_NR', 'GEMM_KC', 'GEMM_MC', 'GEMM_DIRECT_M', 'GEMM_NB', 'Q8_BLOCK', 'GEMM_Q8_PACKED_M', 'GEMM_Q8_MC', 'ATTENTION_QB', 'ATTENTION_KB', 'ATTENTION_PW', 'ATTENTION_DIRECT_MAX_LQ', 'ATTENTION_SPLIT_KEYS', 'ATTENTION_PARAMS_BYTES'];
     expect(globals.sort()).toEqual([...tileGlobals].sort());
     for (const name of tileGlobals) {
       const value = (exports[name] as WebAssembly.Global).value as number;
@@ -469,7 +503,7 @@ describe('the kernel case table', () => {
   const has = <T>(xs: T[], x: T): boolean => xs.includes(x);
 
   it('follows the tile constants: other tiles give other edge sizes', () => {
-    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, q8: { BLOCK: 32 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
+    const tiles: KernelTiles = { gemm: { MR: 6, NR: 12, KC: 96, MC: 60, DIRECT_M: 24, NB: 24 }, q8: { BLOCK: 32, PACKED_M: 6, MC: 40 }, attention: { QB: 8, KB: 64, PW: 8, DIRECT_MAX_LQ: 4, SPLIT_KEYS: 128 } };
     const cases = kernelCases(tiles).filter((c) => c.edge);
     const gemm = cases.filter((c): c is GemmCase => c.kernel === 'gemm').map((c) => c.dims);
     const attention = cases.filter((c): c is AttentionCase => c.kernel === 'attention').map((c) => c.dims);
@@ -544,7 +578,16 @@ describe('the kernel case table', () => {
       expect(find('gemmHalf', { m: 1, n: 1536, k: 576, bf16 })?.flops).toBe(2 * 1536 * 576);
       expect(find('gemmHalf', { m: 256, n: 1536, k: 512, bf16 })?.flops).toBe(2 * 256 * 1536 * 512);
     }
-    expect(perf.length).toBe(21);
+    for (const kvDtype of ['f16', 'q8']) expect(find('attention', { lq: 1, lk: 4096, d: 128, kvDtype })?.flops).toBe(4 * 8 * 4096 * 128);
+    expect(perf.length).toBe(23);
+    // K and V in f16 and q8: both paths of the fused kernel, the key split, and the append kernels
+    const held = edge.filter((c): c is AttentionCase => c.kernel === 'attention' && c.dims.kvDtype !== undefined).map((c) => c.dims);
+    for (const kvDtype of ['f16', 'q8'] as const) {
+      expect(held.some((x) => x.kvDtype === kvDtype && x.lq <= DIRECT_MAX_LQ) && held.some((x) => x.kvDtype === kvDtype && x.lq > DIRECT_MAX_LQ)).toBe(true);
+      expect(held.some((x) => x.kvDtype === kvDtype && x.lq === 1 && x.lk >= 2 * tiles.attention.SPLIT_KEYS)).toBe(true);
+      expect(held.some((x) => x.kvDtype === kvDtype && x.d === 64 && x.dv !== x.d)).toBe(true);
+    }
+    for (const kernel of ['storeRowsF16', 'storeRowsQ8'] as const) expect(edge.some((c) => c.kernel === kernel && c.dims.data === 'special')).toBe(true);
 
     // norms: every n × rows × affine × residual × eps; weight or bias alone; every layout and data kind
     const ns = [1, 3, 4, 5, 15, 16, 17, 64, 512, 1000];

@@ -362,7 +362,7 @@ function assertType<_Check extends true>(): void {}
 
 // The runtime's public members (TypeScript's keyof leaves private ones out) minus those marked
 // @internal, against the twins': the same names, checked at compile time.
-type RuntimeInternal = 'owner' | 'k' | 'v' | 'first' | 'hold' | 'bytes' | 'held' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows' | 'stepRows' | 'projectKeysValues';
+type RuntimeInternal = 'owner' | 'storage' | 'k' | 'v' | 'first' | 'hold' | 'bytes' | 'held' | 'advance' | 'assertLive' | 'nextSlot' | 'keysAfterAppend' | 'attendRows' | 'stepRows' | 'projectKeysValues';
 assertType<Equal<Exclude<keyof MultiHeadAttention, RuntimeInternal>, keyof reference.ReferenceMultiHeadAttention>>();
 assertType<Equal<Exclude<keyof KVCache, RuntimeInternal | 'dtype'>, keyof reference.ReferenceKVCache>>();
 assertType<Equal<Exclude<keyof Seq2seqAttention, RuntimeInternal>, keyof reference.ReferenceSeq2seqAttention>>();
@@ -388,7 +388,7 @@ function prototypeMembers(obj: object, exclude: ReadonlySet<string>): string[] {
 }
 
 /** The runtime's private and @internal members that live on prototypes (TypeScript privates are ordinary JS members). */
-const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'first', 'hold', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
+const RUNTIME_PRIVATE_METHODS = new Set(['assertLive', 'k', 'v', 'dtype', 'projectIn', 'projectOut', 'rotate', 'qkvWidth', 'attendRows', 'first', 'hold', 'advance', 'nextSlot', 'keysAfterAppend', 'stepRows', 'projectKeysValues',
   'checkHidden', 'gather', 'projectSource', 'allocBuffers', 'keepRows', 'buffers', 'encode', 'searchStep', 'held', 'bytes']);
 /** Members of the runtime object that are about its Wasm memory, not ops: no twin. */
 const RUNTIME_ONLY = new Set(['backend', 'backendReason', 'tiles', 'memory', 'tensor', 'zeros', 'scope', 'memoryStats', 'resetPeakMemory', 'dispose', 'disposed', 'threads', 'threadsReason', 'threadPool', 'parallelMinFlops', 'workspace']);

@@ -39,10 +39,14 @@
 //   Qs : QB×D f32 query block (row stride D)
 //   O  : QB×DvP f32 output accumulator, DvP = Dv rounded up to 4
 //   Kp : ⌈Lk/16⌉ panels of 16×D f32 (absent when GROUP·Lq ≤ 16)
+//   Kt : KB×D f32, Vt : KB×Dv f32: one key block of K and of V converted from f16 or q8
+//        (kv-rows.ts), present only for those element types; packing converts KB keys at a time
+//        through Kt
 import { roundUp4 } from '../simd';
 import { hasScoreStep, scoreStep } from './bias';
+import { loadKVRows } from './kv-rows';
 import { loadQRow, packK } from './pack';
-import { BATCH, CALL, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, LK, LQ, OUT, PARTIALS, ptrAt, Q, rowBytes, SCALE, V } from './params';
+import { BATCH, CALL, D, DV, f32At, GROUP, HEADS, headPtr, i32At, K, K_SCALES, KV_DTYPE, KV_F32, kvHeadPtr, kvRowBytes, LK, LQ, OUT, PARTIALS, ptrAt, Q, rowBytes, SCALE, V, V_SCALES } from './params';
 import { keyChunks, partialRow } from './merge';
 import { onlineSoftmaxRow, writeOutRow } from './online-softmax';
 import { pvBlock } from './pv';
@@ -62,6 +66,7 @@ export function attentionWorkItems(params: usize): i32 {
 export function attentionScratchBytes(params: usize): i32 {
   const lq = i32At(params, LQ), lk = i32At(params, LK), d = i32At(params, D), dv = i32At(params, DV);
   const panels = i32At(params, GROUP) * lq <= DIRECT_MAX_LQ ? 0 : (lk + PW - 1) / PW;
+  const tiles = i32At(params, KV_DTYPE) == KV_F32 ? 0 : KB * (d + dv) * 4;
   return 16                         // T
     + QB * KB * 4                   // S
     + 3 * QB * 4                    // M, L, A
@@ -69,7 +74,8 @@ export function attentionScratchBytes(params: usize): i32 {
     + QB * 4                        // U
     + QB * d * 4                    // Qs
     + QB * roundUp4(dv) * 4         // O
-    + panels * PW * d * 4;          // Kp
+    + panels * PW * d * 4           // Kp
+    + tiles;                        // Kt, Vt
 }
 
 /** Work items [begin, end) of the problem in the parameter block at `params` (see the top of the file). */
@@ -80,8 +86,9 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
   const dvP = roundUp4(dv);
   const vRows = group * lq;                  // virtual rows per (b, kv head)
   const qBlocks = (vRows + QB - 1) / QB;
-  const qRow = rowBytes(params, Q), kRow = rowBytes(params, K);
-  const vRow = rowBytes(params, V), oRow = rowBytes(params, OUT);
+  const qRow = rowBytes(params, Q), kRow = kvRowBytes(params, K);
+  const vRow = kvRowBytes(params, V), oRow = rowBytes(params, OUT);
+  const converted = i32At(params, KV_DTYPE) != KV_F32; // K and V in f16 or q8
   const qScale = f32At(params, SCALE) * LOG2E; // scores in the log2 domain
   const direct = vRows <= DIRECT_MAX_LQ;
   const step = hasScoreStep(params);
@@ -97,6 +104,8 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
   const oTile = qBlock + (<usize>(QB * d) << 2);
   const kPanels = oTile + (<usize>(QB * dvP) << 2);
   const panelBytes = <usize>(PW * d) << 2;
+  const kTile = kPanels + (direct ? 0 : <usize>((i32At(params, LK) + PW - 1) / PW) * panelBytes);
+  const vTile = kTile + (<usize>(KB * d) << 2);
 
   const chunks = keyChunks(params);
   const partials = ptrAt(params, PARTIALS);
@@ -120,12 +129,20 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
       lo = max<i32>(lo, chunk * SPLIT_KEYS);
       hi = min<i32>(hi, chunk * SPLIT_KEYS + SPLIT_KEYS);
     }
-    const kh = headPtr(params, K, b, kvh);
+    const kh = kvHeadPtr(params, K, b, kvh);
     if (hi > lo) {
       if (!direct && bk != packedHead) {
         // the keys any row of this (b, kv head) may see, from their first key block on
         const headLo = visibleLo(params, b, 0);
-        packK(kh, kRow, headLo - headLo % KB, visibleHi(params, b, lq - 1), d, kPanels);
+        const from = headLo - headLo % KB, to = visibleHi(params, b, lq - 1);
+        if (converted) {
+          // KB keys at a time through Kt
+          for (let c0 = from; c0 < to; c0 += KB) {
+            const n = min<i32>(KB, to - c0);
+            loadKVRows(params, K, K_SCALES, b, kvh, c0, n, d, kTile);
+            packK(kTile, <usize>d << 2, c0, c0 + n, d, kPanels);
+          }
+        } else packK(kh + <usize>from * kRow, kRow, from, to, d, kPanels);
         packedHead = bk;
         store<i32>(tag, call);
         store<i32>(tag, bk, 4);
@@ -140,12 +157,15 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
       }
       memory.fill(oTile, 0, <usize>(nr * dvP) << 2);
 
-      const vh = headPtr(params, V, b, kvh);
+      const vh = kvHeadPtr(params, V, b, kvh);
       // key blocks [j0, j0 + w): invariant after each block: for every row r,
       // m = max of its visible scores so far, l = Σ 2^(s − m), O = Σ 2^(s − m)·v
       for (let j0 = lo - lo % KB; j0 < hi; j0 += KB) {
         const w = min<i32>(KB, hi - j0);
-        if (direct) scoreBlockRows(qBlock, nr, d, kh + <usize>j0 * kRow, kRow, w, sTile);
+        if (direct && converted) {
+          loadKVRows(params, K, K_SCALES, b, kvh, j0, w, d, kTile);
+          scoreBlockRows(qBlock, nr, d, kTile, <usize>d << 2, w, sTile);
+        } else if (direct) scoreBlockRows(qBlock, nr, d, kh + <usize>j0 * kRow, kRow, w, sTile);
         else scoreBlockPacked(qBlock, nr, d, kPanels + <usize>(j0 / PW) * panelBytes, (w + PW - 1) / PW, sTile);
         for (let r = 0; r < nr; r++) {
           const v = v0 + r, g = v / lq, i = v - g * lq;
@@ -160,7 +180,10 @@ export function attention(params: usize, begin: i32, end: i32, scratch: usize): 
           store<i32>(rowRange + (<usize>r << 3), c, 4);
           onlineSoftmaxRow(sRow, a, c, w, mState + ro, lState + ro, aState + ro);
         }
-        pvBlock(sTile, vh + <usize>j0 * vRow, vRow, nr, dv, dvP, oTile, aState, rowRange);
+        if (converted) {
+          loadKVRows(params, V, V_SCALES, b, kvh, j0, w, dv, vTile);
+          pvBlock(sTile, vTile, <usize>dv << 2, nr, dv, dvP, oTile, aState, rowRange);
+        } else pvBlock(sTile, vh + <usize>j0 * vRow, vRow, nr, dv, dvP, oTile, aState, rowRange);
       }
     }
     if (chunks > 1) {

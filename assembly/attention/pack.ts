@@ -3,7 +3,7 @@ import { transpose4x4 } from '../simd';
 import { PW } from './tiles';
 
 /**
- * Pack keys [j0, j1) (rows of length d, row stride kRow bytes, k = key 0) transposed into 16-key
+ * Pack keys [j0, j1) (rows of length d, row stride kRow bytes, k = key j0) transposed into 16-key
  * panels at kp: panel p holds keys 16p … 16p + 15 with Kp[p][dd·16 + j] = k[16p + j][dd]; keys of
  * the last panel past j1 are zero. j0 is a multiple of 16; panels before j0/16 are not written.
  */
@@ -17,7 +17,7 @@ export function packK(k: usize, kRow: usize, j0: i32, j1: i32, d: i32, kp: usize
     if (ASC_FEATURE_SIMD) {
       // 4 keys at a time: 4×4 transposes of (key, dim) → (dim, key)
       for (; j + 4 <= nj; j += 4) {
-        const r0 = k + <usize>(p0 + j) * kRow;
+        const r0 = k + <usize>(p0 - j0 + j) * kRow;
         const dst = panel + (<usize>j << 2);
         let dd = 0;
         for (; dd + 4 <= d; dd += 4) transpose4x4(r0 + (<usize>dd << 2), kRow, dst + <usize>dd * dimStride, dimStride);
@@ -34,7 +34,7 @@ export function packK(k: usize, kRow: usize, j0: i32, j1: i32, d: i32, kp: usize
     }
     // remaining keys one at a time (all keys in the scalar build)
     for (; j < nj; j++) {
-      const src = k + <usize>(p0 + j) * kRow;
+      const src = k + <usize>(p0 - j0 + j) * kRow;
       const dst = panel + (<usize>j << 2);
       for (let dd = 0; dd < d; dd++) store<f32>(dst + <usize>dd * dimStride, load<f32>(src + (<usize>dd << 2)));
     }

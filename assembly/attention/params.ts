@@ -3,7 +3,8 @@
 // A new variant adds its field here and in the TS writer, with the kernel step that uses it.
 //
 // Tensors are strided [batch, heads, length, dim] views: element (b, h, i, e) of q is at
-// q + 4·(b·qSB + h·qSH + i·qSL + e), the innermost dim contiguous; strides in f32 elements.
+// q + 4·(b·qSB + h·qSH + i·qSL + e), the innermost dim contiguous; strides in elements (f32, and
+// for k and v the KV_DTYPE's: 4, 2 or 1 bytes).
 
 export const Q: i32 = 0;
 export const Q_SB: i32 = 4;
@@ -61,8 +62,25 @@ export const PARTIALS: i32 = 152;
 /** i32: a number the caller makes new for each call, so a thread's scratch can keep packed keys
  *  from one range of items to the next of the same call (see fused.ts). */
 export const CALL: i32 = 156;
+/** i32: the element type of the k and v views (KV_F32, KV_F16 or KV_Q8); their strides count elements. */
+export const KV_DTYPE: i32 = 160;
+/** KV_Q8: pointer to the f32 scales of k, one per (b, kv head, position), and their element strides
+ *  over (b, h, i); element e of k is then scale·int8. The same for v at V_SCALES. */
+export const K_SCALES: i32 = 164;
+export const K_SCALES_SB: i32 = 168;
+export const K_SCALES_SH: i32 = 172;
+export const K_SCALES_SL: i32 = 176;
+export const V_SCALES: i32 = 180;
+export const V_SCALES_SB: i32 = 184;
+export const V_SCALES_SH: i32 = 188;
+export const V_SCALES_SL: i32 = 192;
 /** Bytes of the block (a 16-byte multiple). */
-export const PARAMS_BYTES: i32 = 160;
+export const PARAMS_BYTES: i32 = 208;
+
+/** k and v element types: f32; IEEE half; int8 with one f32 scale per (b, kv head, position). */
+export const KV_F32: i32 = 0;
+export const KV_F16: i32 = 1;
+export const KV_Q8: i32 = 2;
 
 /** u8 per element, non-zero = may attend (PyTorch's bool convention). */
 export const MASK_BOOL: i32 = 1;
@@ -85,6 +103,22 @@ export const MASK_ADD: i32 = 2;
  *  for k and v, h is the kv head). */
 @inline export function headPtr(params: usize, base: i32, b: i32, h: i32): usize {
   return ptrAt(params, base) + (<usize>(b * i32At(params, base + 4) + h * i32At(params, base + 8)) << 2);
+}
+
+/** log2 of the bytes of one k or v element (4, 2 or 1 by KV_DTYPE). */
+@inline export function kvShift(params: usize): usize {
+  const dtype = i32At(params, KV_DTYPE);
+  return dtype == KV_F32 ? 2 : dtype == KV_F16 ? 1 : 0;
+}
+
+/** headPtr for k or v (base = K or V), whose elements have KV_DTYPE's size. */
+@inline export function kvHeadPtr(params: usize, base: i32, b: i32, h: i32): usize {
+  return ptrAt(params, base) + (<usize>(b * i32At(params, base + 4) + h * i32At(params, base + 8)) << kvShift(params));
+}
+
+/** rowBytes for k or v (base = K or V). */
+@inline export function kvRowBytes(params: usize, base: i32): usize {
+  return <usize>i32At(params, base + 12) << kvShift(params);
 }
 
 /** Row stride in bytes of the view whose pointer field is `base`. */

@@ -24,6 +24,8 @@
 // bias + j0, n = j1 − j0; any split gives the same bits (as gemmQ8).
 import { madd4 } from '../simd';
 import { store1 } from './epilogue';
+import { hsum4x4i, reduceLanes, tailScales } from './q8';
+import { gemmQ8Packed, Q8_PACKED_M } from './q8-packed';
 
 /**
  * x [rows, k] (rows ldx floats apart, k a multiple of 32) → q [rows, k/2] bytes (two 4-bit values per
@@ -80,56 +82,82 @@ function quantizeBlock4(x: usize, q: usize, s: usize): void {
  * y[r, j] (op)= Σ_b xs[r, b]·ws[j, b]·Σ_i xq[r, 32b + i]·(q[j, 32b + i] − 8) (+ bias[j]) for r < m, j < n:
  * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q4
  * (wq rows k/2 bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
- * Columns in tiles of 4 (each activation block prepared once per tile), then one at a time.
+ * scratch: gemmQ8ScratchBytes(m, n, k). From Q8_PACKED_M rows on (SIMD builds) the int16 panels of
+ * q8-packed.ts; below, each row of x prepared once (prepRowsQ4) and one weight row at a time; every
+ * output's float steps are gemmQ8's, on either path.
  */
 export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
-                       n: i32, k: i32, bias: usize, accumulate: i32): void {
+                       n: i32, k: i32, bias: usize, accumulate: i32, scratch: usize): void {
   if (m <= 0 || n <= 0) return;
   const addC = accumulate != 0;
   const blocks = k >> 5;
   const ldx = <usize>k, ldw = <usize>(k >> 1), lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
+  if (ASC_FEATURE_SIMD) {
+    if (m >= Q8_PACKED_M) {
+      gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, true);
+      return;
+    }
+    prepRowsQ4(xq, m * k, scratch);
+    for (let j = 0; j < n; j++) {
+      const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds, cj = c + (<usize>j << 2);
+      const bj: usize = bias ? bias + (<usize>j << 2) : 0;
+      for (let r = 0; r < m; r++) q4Column(scratch + (<usize>r * ldx << 1), xs + <usize>r * lds, wj, sj, blocks, cj + <usize>r * ldc4, bj, addC);
+    }
+    return;
+  }
+  for (let j = 0; j < n; j++) {
     const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
     const bj: usize = bias ? bias + (<usize>j << 2) : 0;
     for (let r = 0; r < m; r++) {
-      const cj = c + <usize>r * ldc4 + (<usize>j << 2);
-      q4Row4(xq + <usize>r * ldx, xs + <usize>r * lds, wj, sj, ldw, lds, blocks, cj, bj, addC);
+      let acc: f32 = 0;
+      const x = xq + <usize>r * ldx, sx = xs + <usize>r * lds;
+      for (let b = 0; b < blocks; b++) {
+        const so = <usize>b << 2;
+        acc += <f32>blockDot4Scalar(x + (<usize>b << 5), wj + (<usize>b << 4)) * (load<f32>(sx + so) * load<f32>(sj + so));
+      }
+      store1(c + <usize>r * ldc4 + (<usize>j << 2), acc, bj, addC);
     }
   }
-  for (; j < n; j++) {
-    const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
-    const bj: usize = bias ? bias + (<usize>j << 2) : 0;
-    for (let r = 0; r < m; r++) {
-      q4Row1(xq + <usize>r * ldx, xs + <usize>r * lds, wj, sj, blocks, c + <usize>r * ldc4 + (<usize>j << 2), bj, addC);
-    }
-  }
-}
-
-/** (a[0] + a[2]) + (a[1] + a[3]), as gemmQ8's reduction. */
-@inline function reduce(a: v128): f32 {
-  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 2)) + (f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 3));
 }
 
 /**
- * Σ_{i<32} x[i]·(q[i] − 8) of one block as four int32 lanes. Relaxed: x0/x1 the int8 halves, corr the
- * i16 lanes of 8·Σx; SIMD: l0, h0, l1, h1 the halves widened to i16, corr the i32 lanes of 8·Σx.
+ * count int8 of x (a multiple of 32) → 64 bytes per block of 32 at dst, the forms q4Column reads:
+ * relaxed SIMD x0, x1 (the block's halves), then the i16 lanes of 8·(x0 + x1) pair sums (the
+ * correction of q − 8, |·| ≤ 4·127·8 < 2¹⁵) and 16 unused bytes; SIMD x widened to int16.
  */
-@inline function blockDot4(w: usize, x0: v128, x1: v128, l0: v128, h0: v128, l1: v128, h1: v128, corr: v128): v128 {
+function prepRowsQ4(x: usize, count: i32, dst: usize): void {
+  for (let i: usize = 0, end = <usize>count; i < end; i += 32) {
+    const x0 = v128.load(x + i), x1 = v128.load(x + i, 16), d = dst + (i << 1);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const eight = i8x16.splat(8);
+      v128.store(d, x0); v128.store(d, x1, 16);
+      v128.store(d, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, eight), i16x8.relaxed_dot_i8x16_i7x16_s(x1, eight)), 32);
+      v128.store(d, i32x4.splat(0), 48);
+    } else {
+      v128.store(d, i16x8.extend_low_i8x16_s(x0)); v128.store(d, i16x8.extend_high_i8x16_s(x0), 16);
+      v128.store(d, i16x8.extend_low_i8x16_s(x1), 32); v128.store(d, i16x8.extend_high_i8x16_s(x1), 48);
+    }
+  }
+}
+
+/** Σ_{i<32} x[i]·(q[i] − 8) of one block as four int32 lanes, x prepared by prepRowsQ4 at p. */
+@inline function blockDot4(w: usize, p: usize): v128 {
   const v = v128.load(w);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    // the high nibbles by a 16-bit shift (one instruction on x86; a byte shift is not) and a mask
+    // the high nibbles by a 16-bit shift (one instruction on x86; a byte shift is not) and a mask;
+    // relaxed_dot(x, q) with q ∈ [0, 15] is exact on every engine; the halves and the correction
+    // summed in i16 (|·| ≤ 4·127·15 + 4·127·8 < 2¹⁵), then widened pairwise to i32
     const mask = i8x16.splat(15);
     const lo = v128.and(v, mask), hi = v128.and(i16x8.shr_u(v, 4), mask);
-    const p = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.sub(p, corr));
+    const s = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p, 16), hi));
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.sub(s, v128.load(p, 32)));
   } else {
-    // bytes widened to u16 first, then split into nibbles with 16-bit operations
-    const mask = i16x8.splat(15);
+    // bytes widened to u16, split into nibbles with 16-bit operations, minus 8
+    const mask = i16x8.splat(15), eight = i16x8.splat(8);
     const vl = i16x8.extend_low_i8x16_u(v), vh = i16x8.extend_high_i8x16_u(v);
-    const s0 = i32x4.add(i32x4.dot_i16x8_s(v128.and(vl, mask), l0), i32x4.dot_i16x8_s(v128.and(vh, mask), h0));
-    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.shr_u(vl, 4), l1), i32x4.dot_i16x8_s(i16x8.shr_u(vh, 4), h1));
-    return i32x4.sub(i32x4.add(s0, s1), corr);
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.sub(v128.and(vl, mask), eight), v128.load(p)), i32x4.dot_i16x8_s(i16x8.sub(v128.and(vh, mask), eight), v128.load(p, 16)));
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.sub(i16x8.shr_u(vl, 4), eight), v128.load(p, 32)), i32x4.dot_i16x8_s(i16x8.sub(i16x8.shr_u(vh, 4), eight), v128.load(p, 48)));
+    return i32x4.add(s0, s1);
   }
 }
 
@@ -143,78 +171,22 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
   return s;
 }
 
-/** Four columns j … j + 3 of one row: c[0:4] (op)= Σ_b xs[b]·ws[jj, b]·(block dot). */
-function q4Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
-  const w1p = w + ldw, w2p = w1p + ldw, w3p = w2p + ldw;
-  const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
-  if (ASC_FEATURE_SIMD) {
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
-      const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
-      const x0 = v128.load(x + xo), x1 = v128.load(x + xo, 16);
-      let l0 = x0, h0 = x0, l1 = x1, h1 = x1, corr = x0;
-      if (ASC_FEATURE_RELAXED_SIMD) {
-        const eight = i8x16.splat(8);
-        corr = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, eight), i16x8.relaxed_dot_i8x16_i7x16_s(x1, eight));
-      } else {
-        l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
-        l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
-        const eight = i16x8.splat(8);
-        corr = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(l0, eight), i32x4.dot_i16x8_s(h0, eight)), i32x4.add(i32x4.dot_i16x8_s(l1, eight), i32x4.dot_i16x8_s(h1, eight)));
-      }
-      const sx = load<f32>(xs + so);
-      acc0 = madd4(f32x4.convert_i32x4_s(blockDot4(w + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(ws + so)), acc0);
-      acc1 = madd4(f32x4.convert_i32x4_s(blockDot4(w1p + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(s1p + so)), acc1);
-      acc2 = madd4(f32x4.convert_i32x4_s(blockDot4(w2p + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(s2p + so)), acc2);
-      acc3 = madd4(f32x4.convert_i32x4_s(blockDot4(w3p + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(sx * load<f32>(s3p + so)), acc3);
-    }
-    store1(c, reduce(acc0), bias, addC);
-    store1(c + 4, reduce(acc1), bias ? bias + 4 : 0, addC);
-    store1(c + 8, reduce(acc2), bias ? bias + 8 : 0, addC);
-    store1(c + 12, reduce(acc3), bias ? bias + 12 : 0, addC);
-  } else {
-    let acc0: f32 = 0, acc1: f32 = 0, acc2: f32 = 0, acc3: f32 = 0;
-    for (let b = 0; b < blocks; b++) {
-      const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
-      const sx = load<f32>(xs + so), xb = x + xo;
-      acc0 += (sx * load<f32>(ws + so)) * <f32>blockDot4Scalar(xb, w + wo);
-      acc1 += (sx * load<f32>(s1p + so)) * <f32>blockDot4Scalar(xb, w1p + wo);
-      acc2 += (sx * load<f32>(s2p + so)) * <f32>blockDot4Scalar(xb, w2p + wo);
-      acc3 += (sx * load<f32>(s3p + so)) * <f32>blockDot4Scalar(xb, w3p + wo);
-    }
-    store1(c, acc0, bias, addC);
-    store1(c + 4, acc1, bias ? bias + 4 : 0, addC);
-    store1(c + 8, acc2, bias ? bias + 8 : 0, addC);
-    store1(c + 12, acc3, bias ? bias + 12 : 0, addC);
+/** One output: row x (prepared; scales xs) · Q4 weight row w (scales ws), four blocks per step into the lanes, as q8Column. */
+function q4Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
+  let acc = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= blocks; b += 4) {
+    const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
+    const s = hsum4x4i(blockDot4(w + o, p), blockDot4(w + o + 16, p + 64), blockDot4(w + o + 32, p + 128), blockDot4(w + o + 48, p + 192));
+    acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
-}
-
-/** One column of one row: the same arithmetic as a column of q4Row4. */
-function q4Row1(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
-  if (ASC_FEATURE_SIMD) {
-    let acc = f32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
-      const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
-      const x0 = v128.load(x + xo), x1 = v128.load(x + xo, 16);
-      let l0 = x0, h0 = x0, l1 = x1, h1 = x1, corr = x0;
-      if (ASC_FEATURE_RELAXED_SIMD) {
-        const eight = i8x16.splat(8);
-        corr = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, eight), i16x8.relaxed_dot_i8x16_i7x16_s(x1, eight));
-      } else {
-        l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
-        l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
-        const eight = i16x8.splat(8);
-        corr = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(l0, eight), i32x4.dot_i16x8_s(h0, eight)), i32x4.add(i32x4.dot_i16x8_s(l1, eight), i32x4.dot_i16x8_s(h1, eight)));
-      }
-      acc = madd4(f32x4.convert_i32x4_s(blockDot4(w + wo, x0, x1, l0, h0, l1, h1, corr)), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
-    }
-    store1(c, reduce(acc), bias, addC);
-  } else {
-    let acc: f32 = 0;
-    for (let b = 0; b < blocks; b++) {
-      const xo = <usize>b << 5, wo = <usize>b << 4, so = <usize>b << 2;
-      acc += (load<f32>(xs + so) * load<f32>(ws + so)) * <f32>blockDot4Scalar(x + xo, w + wo);
-    }
-    store1(c, acc, bias, addC);
+  if (b < blocks) {
+    // lanes past the last block get a finite sum and a zero scale (tailScales)
+    const left = blocks - b;
+    const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
+    const d0 = blockDot4(w + o, p), d1 = left > 1 ? blockDot4(w + o + 16, p + 64) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot4(w + o + 32, p + 128) : d0, d0);
+    acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
+  store1(c, reduceLanes(acc), bias, addC);
 }

@@ -6,7 +6,11 @@
 //   y[r, j] = Σ_b xs[r, b]·ws[j, b]·Σ_{i<32} xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) (+ y)
 // with each block's integer sum exact in int32 (|Σ| ≤ 32·127² < 2²⁰) and scaled once per block.
 //
-// Integer dot products, by build:
+// Two paths, the same arithmetic. Few rows (m < Q8_PACKED_M: decode steps): the weights read in
+// place, one weight row at a time, against each row of x prepared once per call (prepRowsQ8). Many
+// rows (prefill, encoders; SIMD builds): int16 panels and a 4×8 register tile (q8-packed.ts).
+//
+// Integer dot products of the few-rows path, by build:
 //   relaxed-SIMD: i16x8.relaxed_dot_i8x16_i7x16_s(a, b), then i32x4.extadd_pairwise_i16x8_s. Its
 //     second operand gives the same result on every engine only when each byte is in [0, 127] (it
 //     may be read as signed or unsigned; x86 lowers it to pmaddubsw, whose 16-bit pair sums cannot
@@ -18,15 +22,18 @@
 //     right), so a result would depend on the tier; the i16x8 form is right on both.
 //   SIMD: both operands sign-extended to i16, i32x4.dot_i16x8_s.
 //   scalar: plain loops.
-// Every build computes the same integer block sums; the float steps (per block: acc += (xs·ws)·Σ,
-// four lanes then a fixed reduction) differ only by the builds' multiply-add (relaxed_madd).
+// Every build and path computes the same integer block sums S_b. The float steps (SIMD builds: four
+// lanes, lane l taking blocks b ≡ l mod 4, acc[l] += f32(S_b)·(xs·ws), then (l0 + l2) + (l1 + l3);
+// scalar: one sum in block order) differ between builds only by the multiply-add (relaxed_madd).
 //
 // Work range: output columns. Columns [j0, j1) are this call on wq + j0·k, ws + j0·k/32,
-// c + j0, bias + j0, n = j1 − j0; each column's arithmetic is the same wherever it falls in a
-// tile, so any split gives the same bits. No scratch: the caller quantizes x once (quantizeRows8)
-// and every thread reads it.
+// c + j0, bias + j0, n = j1 − j0; each output's arithmetic is the same wherever its column and row
+// fall, so any split of the columns (threads) or of the rows (batches) gives the same bits. The
+// caller quantizes x once (quantizeRows8) and every thread reads it; each call has its own scratch
+// (gemmQ8ScratchBytes: the prepared rows, or the panels).
 import { madd4 } from '../simd';
 import { store1 } from './epilogue';
+import { gemmQ8Packed, Q8_PACKED_M, q8ScratchBytes } from './q8-packed';
 
 /** Elements per quantization block along k. */
 export const QBLOCK: i32 = 32;
@@ -101,50 +108,112 @@ export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, s
  * y[r, j] (op)= Σ_b xs[r, b]·ws[j, b]·Σ_i xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) for r < m, j < n:
  * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q8
  * (wq rows k bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
- * Columns in tiles of 4 (each weight block loaded once per row of x), then one at a time.
+ * scratch: gemmQ8ScratchBytes(m, n, k) bytes, 16-byte aligned. From Q8_PACKED_M rows on (SIMD builds)
+ * the int16 panels of q8-packed.ts; below, each row of x prepared once (prepRowsQ8) and the weights
+ * read in place, one weight row at a time (a single stream from memory), every row of x against it.
+ * SIMD builds compute every output, on either path, as four f32 lanes, lane l over the blocks
+ * b ≡ l (mod 4) in order from 0, then the lanes reduced:
+ *   acc[l] ← acc[l] + f32(S_b)·(xs[r, b]·ws[j, b]),  y = ((acc[0] + acc[2]) + (acc[1] + acc[3])) (+ y) (+ bias)
+ * (S_b the exact block sum), so a row's outputs depend neither on the other rows nor on the path.
+ * Scalar build: one f32 sum in block order.
  */
 export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
-                       n: i32, k: i32, bias: usize, accumulate: i32): void {
+                       n: i32, k: i32, bias: usize, accumulate: i32, scratch: usize): void {
   if (m <= 0 || n <= 0) return;
   const addC = accumulate != 0;
   const blocks = k >> 5;
   const ldw = <usize>k, lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
-    const bj: usize = bias ? bias + (<usize>j << 2) : 0;
-    for (let r = 0; r < m; r++) {
-      const cj = c + <usize>r * ldc4 + (<usize>j << 2);
-      q8Row4(xq + <usize>r * ldw, xs + <usize>r * lds, wj, sj, ldw, lds, blocks, cj, bj, addC);
+  if (ASC_FEATURE_SIMD) {
+    if (m >= Q8_PACKED_M) {
+      gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, false);
+      return;
     }
+    prepRowsQ8(xq, m * k, scratch);
+    for (let j = 0; j < n; j++) {
+      const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds, cj = c + (<usize>j << 2);
+      const bj: usize = bias ? bias + (<usize>j << 2) : 0;
+      for (let r = 0; r < m; r++) q8Column(scratch + (<usize>r * ldw << 1), xs + <usize>r * lds, wj, sj, blocks, cj + <usize>r * ldc4, bj, addC);
+    }
+    return;
   }
-  for (; j < n; j++) {
+  for (let j = 0; j < n; j++) {
     const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
     const bj: usize = bias ? bias + (<usize>j << 2) : 0;
     for (let r = 0; r < m; r++) {
-      q8Row1(xq + <usize>r * ldw, xs + <usize>r * lds, wj, sj, blocks, c + <usize>r * ldc4 + (<usize>j << 2), bj, addC);
+      let acc: f32 = 0;
+      const x = xq + <usize>r * ldw, sx = xs + <usize>r * lds;
+      for (let b = 0; b < blocks; b++) {
+        const o = <usize>b << 5, so = <usize>b << 2;
+        acc += <f32>blockDotScalar(x + o, wj + o) * (load<f32>(sx + so) * load<f32>(sj + so));
+      }
+      store1(c + <usize>r * ldc4 + (<usize>j << 2), acc, bj, addC);
     }
   }
 }
 
-/** (a[0] + a[2]) + (a[1] + a[3]): the reduction of one column's four lanes, the same in tiles and tails. */
-@inline function reduce(a: v128): f32 {
-  return (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 2)) + (f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 3));
+/** Scratch bytes gemmQ8 and gemmQ4 need for these sizes (16-byte multiple). */
+export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
+  if (!ASC_FEATURE_SIMD || m <= 0 || n <= 0 || k <= 0) return 0;
+  return m >= Q8_PACKED_M ? q8ScratchBytes(m, k) : 2 * m * k;
 }
 
-/** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes; x0/x1 and their prepared forms come from xPrep. */
-@inline function blockDot(w: usize, a0: v128, a1: v128, m0: v128, m1: v128, l0: v128, h0: v128, l1: v128, h1: v128): v128 {
+/**
+ * count int8 of x (a multiple of 32) → 64 bytes per block of 32 at dst, the forms q8Column reads:
+ * relaxed SIMD |x0|, |x1|, x0 >> 7, x1 >> 7 (x0, x1 the block's halves); SIMD x widened to int16.
+ */
+function prepRowsQ8(x: usize, count: i32, dst: usize): void {
+  for (let i: usize = 0, end = <usize>count; i < end; i += 32) {
+    const x0 = v128.load(x + i), x1 = v128.load(x + i, 16), d = dst + (i << 1);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      v128.store(d, i8x16.abs(x0)); v128.store(d, i8x16.abs(x1), 16);
+      v128.store(d, i8x16.shr_s(x0, 7), 32); v128.store(d, i8x16.shr_s(x1, 7), 48);
+    } else {
+      v128.store(d, i16x8.extend_low_i8x16_s(x0)); v128.store(d, i16x8.extend_high_i8x16_s(x0), 16);
+      v128.store(d, i16x8.extend_low_i8x16_s(x1), 32); v128.store(d, i16x8.extend_high_i8x16_s(x1), 48);
+    }
+  }
+}
+
+/** [Σ a, Σ b, Σ c, Σ d] of four i32x4 (exact: integer sums in any order). */
+@inline export function hsum4x4i(a: v128, b: v128, c: v128, d: v128): v128 {
+  const t0 = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+  const t1 = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
+}
+
+/**
+ * The scales xs[b + l]·ws[b + l] of the last `left` (1…3) blocks in lanes l < left, zeros above (so
+ * those lanes add f32(S)·0 = ±0 to their accumulator, which leaves it as it is: S is any finite sum).
+ */
+@inline export function tailScales(xs: usize, ws: usize, left: i32): v128 {
+  let a: v128, w: v128;
+  if (left == 1) {
+    a = v128.load32_zero(xs); w = v128.load32_zero(ws);
+  } else {
+    a = v128.load64_zero(xs); w = v128.load64_zero(ws);
+    if (left > 2) { a = f32x4.replace_lane(a, 2, load<f32>(xs, 8)); w = f32x4.replace_lane(w, 2, load<f32>(ws, 8)); }
+  }
+  return f32x4.mul(a, w);
+}
+
+/** (acc[0] + acc[2]) + (acc[1] + acc[3]): the end of every output of the SIMD builds. */
+@inline export function reduceLanes(acc: v128): f32 {
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
+}
+
+/** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes, x prepared by prepRowsQ8 at p. */
+@inline function blockDot(w: usize, p: usize): v128 {
   const w0 = v128.load(w), w1 = v128.load(w, 16);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    // a = |x|, m = x >> 7: (w ⊕ m) − m = w·sign(x), so w·sign(x)·|x| = w·x, second operand in [0, 127]
+    // a = |x|, s = x >> 7: (w ⊕ s) − s = w·sign(x), so w·sign(x)·|x| = w·x, second operand in [0, 127]
     // i16 pair sums (|·| ≤ 2·127² < 2¹⁵), widened pairwise to i32
-    const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w0, m0), m0), a0);
-    const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w1, m1), m1), a1);
+    const s0 = v128.load(p, 32), s1 = v128.load(p, 48);
+    const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w0, s0), s0), v128.load(p));
+    const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w1, s1), s1), v128.load(p, 16));
     return i32x4.add(i32x4.extadd_pairwise_i16x8_s(p0), i32x4.extadd_pairwise_i16x8_s(p1));
   } else {
-    // l/h = x sign-extended to i16 (low and high halves of each 16 bytes)
-    const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w0), l0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w0), h0));
-    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w1), l1), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w1), h1));
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w0), v128.load(p)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w0), v128.load(p, 16)));
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w1), v128.load(p, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w1), v128.load(p, 48)));
     return i32x4.add(s0, s1);
   }
 }
@@ -156,73 +225,22 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
   return s;
 }
 
-/** Four columns j … j + 3 of one row: c[0:4] (op)= Σ_b xs[b]·ws[jj, b]·(block dot). */
-function q8Row4(x: usize, xs: usize, w: usize, ws: usize, ldw: usize, lds: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
-  const w1p = w + ldw, w2p = w1p + ldw, w3p = w2p + ldw;
-  const s1p = ws + lds, s2p = s1p + lds, s3p = s2p + lds;
-  if (ASC_FEATURE_SIMD) {
-    let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
-    // accJ lanes: Σ over the blocks so far of (xs·ws_J)·(block dot lanes)
-    for (let b = 0; b < blocks; b++) {
-      const o = <usize>b << 5, so = <usize>b << 2;
-      const x0 = v128.load(x + o), x1 = v128.load(x + o, 16);
-      let a0 = x0, a1 = x1, m0 = x0, m1 = x1, l0 = x0, h0 = x0, l1 = x1, h1 = x1;
-      if (ASC_FEATURE_RELAXED_SIMD) {
-        a0 = i8x16.abs(x0); a1 = i8x16.abs(x1); m0 = i8x16.shr_s(x0, 7); m1 = i8x16.shr_s(x1, 7);
-      } else {
-        l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
-        l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
-      }
-      const sx = load<f32>(xs + so);
-      acc0 = madd4(f32x4.convert_i32x4_s(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(ws + so)), acc0);
-      acc1 = madd4(f32x4.convert_i32x4_s(blockDot(w1p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s1p + so)), acc1);
-      acc2 = madd4(f32x4.convert_i32x4_s(blockDot(w2p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s2p + so)), acc2);
-      acc3 = madd4(f32x4.convert_i32x4_s(blockDot(w3p + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(sx * load<f32>(s3p + so)), acc3);
-    }
-    store1(c, reduce(acc0), bias, addC);
-    store1(c + 4, reduce(acc1), bias ? bias + 4 : 0, addC);
-    store1(c + 8, reduce(acc2), bias ? bias + 8 : 0, addC);
-    store1(c + 12, reduce(acc3), bias ? bias + 12 : 0, addC);
-  } else {
-    let acc0: f32 = 0, acc1: f32 = 0, acc2: f32 = 0, acc3: f32 = 0;
-    for (let b = 0; b < blocks; b++) {
-      const o = <usize>b << 5, so = <usize>b << 2;
-      const sx = load<f32>(xs + so), xb = x + o;
-      acc0 += (sx * load<f32>(ws + so)) * <f32>blockDotScalar(xb, w + o);
-      acc1 += (sx * load<f32>(s1p + so)) * <f32>blockDotScalar(xb, w1p + o);
-      acc2 += (sx * load<f32>(s2p + so)) * <f32>blockDotScalar(xb, w2p + o);
-      acc3 += (sx * load<f32>(s3p + so)) * <f32>blockDotScalar(xb, w3p + o);
-    }
-    store1(c, acc0, bias, addC);
-    store1(c + 4, acc1, bias ? bias + 4 : 0, addC);
-    store1(c + 8, acc2, bias ? bias + 8 : 0, addC);
-    store1(c + 12, acc3, bias ? bias + 12 : 0, addC);
+/** One output: row x (prepared, 64 bytes per block; scales xs) · weight row w (scales ws), four blocks per step into the lanes. */
+function q8Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
+  let acc = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= blocks; b += 4) {
+    const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
+    const s = hsum4x4i(blockDot(w + o, p), blockDot(w + o + 32, p + 64), blockDot(w + o + 64, p + 128), blockDot(w + o + 96, p + 192));
+    acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
-}
-
-/** One column of one row: the same arithmetic as a column of q8Row4. */
-function q8Row1(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
-  if (ASC_FEATURE_SIMD) {
-    let acc = f32x4.splat(0);
-    for (let b = 0; b < blocks; b++) {
-      const o = <usize>b << 5, so = <usize>b << 2;
-      const x0 = v128.load(x + o), x1 = v128.load(x + o, 16);
-      let a0 = x0, a1 = x1, m0 = x0, m1 = x1, l0 = x0, h0 = x0, l1 = x1, h1 = x1;
-      if (ASC_FEATURE_RELAXED_SIMD) {
-        a0 = i8x16.abs(x0); a1 = i8x16.abs(x1); m0 = i8x16.shr_s(x0, 7); m1 = i8x16.shr_s(x1, 7);
-      } else {
-        l0 = i16x8.extend_low_i8x16_s(x0); h0 = i16x8.extend_high_i8x16_s(x0);
-        l1 = i16x8.extend_low_i8x16_s(x1); h1 = i16x8.extend_high_i8x16_s(x1);
-      }
-      acc = madd4(f32x4.convert_i32x4_s(blockDot(w + o, a0, a1, m0, m1, l0, h0, l1, h1)), f32x4.splat(load<f32>(xs + so) * load<f32>(ws + so)), acc);
-    }
-    store1(c, reduce(acc), bias, addC);
-  } else {
-    let acc: f32 = 0;
-    for (let b = 0; b < blocks; b++) {
-      const o = <usize>b << 5, so = <usize>b << 2;
-      acc += (load<f32>(xs + so) * load<f32>(ws + so)) * <f32>blockDotScalar(x + o, w + o);
-    }
-    store1(c, acc, bias, addC);
+  if (b < blocks) {
+    // lanes past the last block get a finite sum and a zero scale (tailScales)
+    const left = blocks - b;
+    const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
+    const d0 = blockDot(w + o, p), d1 = left > 1 ? blockDot(w + o + 32, p + 64) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128) : d0, d0);
+    acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
+  store1(c, reduceLanes(acc), bias, addC);
 }

@@ -45,18 +45,31 @@ export interface Problem {
   mask?: number;
   maskKind?: number;
   maskStrides?: readonly number[];
+  /** The element type of k and v (default 'f32'): IEEE halves, or int8 with the f32 scales of kScales / vScales. */
+  kvDtype?: KVDtype;
+  /** 'q8': one f32 scale per (b, kv head, position) of k and of v (sH / sL strides over head and position). */
+  kScales?: View;
+  vScales?: View;
 }
+
+/** Element types of k and v in the fused kernel: f32, IEEE half, int8 with an f32 scale per (b, head, position). */
+export type KVDtype = 'f32' | 'f16' | 'q8';
+
+/** KV_DTYPE's codes (assembly/attention/params.ts). */
+const KV_CODES: Record<KVDtype, number> = { f32: 0, f16: 1, q8: 2 };
+const NO_VIEW: View = { ptr: 0, sB: 0, sH: 0, sL: 0 };
 
 // Field offsets in 4-byte words (assembly/attention/params.ts has them in bytes).
 const Q = 0, K = 4, V = 8, OUT = 12;
 const BATCH = 16, HEADS = 17, LQ = 18, LK = 19, D = 20, DV = 21, SCALE = 22, CAUSAL = 23, KEY_LENGTHS = 24;
 const GROUP = 25, WINDOW_LEFT = 26, WINDOW_RIGHT = 27, SOFTCAP = 28, ALIBI_SLOPES = 29, RELATIVE_TABLE = 30, RELATIVE_BUCKETS = 31;
 const MASK = 32, MASK_KIND = 33, MASK_STRIDES = 34, PARTIALS = 38, CALL = 39;
+const KV_DTYPE = 40, K_SCALES = 41, V_SCALES = 45;
 
 /** Makes each written block a new call for the kernels' per-thread caches (see assembly/attention/fused.ts). */
 let calls = 0;
 /** Bytes of the block; the module exports the same number (ATTENTION_PARAMS_BYTES), checked at init. */
-export const PARAMS_BYTES = 160;
+export const PARAMS_BYTES = 208;
 
 /** Writes `p` into the block at `ptr` (PARAMS_BYTES, 16-byte aligned). */
 export function writeAttentionParams(heap: Heap, ptr: number, p: Problem): void {
@@ -87,6 +100,9 @@ export function writeAttentionParams(heap: Heap, ptr: number, p: Problem): void 
   i32[at + MASK_KIND] = p.maskKind ?? 0;
   for (let s = 0; s < 4; s++) i32[at + MASK_STRIDES + s] = p.maskStrides?.[s] ?? 0;
   i32[at + PARTIALS] = 0;
+  i32[at + KV_DTYPE] = KV_CODES[p.kvDtype ?? 'f32'];
+  writeView(i32, at + K_SCALES, p.kScales ?? NO_VIEW);
+  writeView(i32, at + V_SCALES, p.vScales ?? NO_VIEW);
   calls = (calls + 1) | 0;
   i32[at + CALL] = calls;
 }

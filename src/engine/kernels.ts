@@ -30,8 +30,11 @@ export interface Kernels {
    * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q8
    * (wq int8 rows k bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
    * Columns [j0, j1) are the call on wq + j0·k, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
+   * scratch: gemmQ8ScratchBytes(m, n, k) bytes (the int16 panels of the many-rows path).
    */
-  gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
+  /** Scratch bytes gemmQ8 and gemmQ4 need for these sizes: the prepared rows of x (2·m·k) below GEMM_Q8_PACKED_M rows, the int16 panels from there on, 0 in the scalar build. */
+  gemmQ8ScratchBytes(m: number, n: number, k: number): number;
   /**
    * Q4 weights (assembly/gemm/q4.ts, ggml's Q4_0 rounding): x [rows, k] (rows ldx floats apart, k a
    * multiple of 32) → q [rows, k/2] bytes (per block of 32: byte i = element i in the low nibble,
@@ -43,8 +46,9 @@ export interface Kernels {
    * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q4
    * (wq rows k/2 bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
    * Columns [j0, j1) are the call on wq + j0·k/2, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
+   * scratch: gemmQ8ScratchBytes(m, n, k) bytes.
    */
-  gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   /** Scratch bytes `gemmHalf` needs (0 on its few-rows path, m < GEMM_DIRECT_M). */
   gemmHalfScratchBytes(m: number, n: number, k: number): number;
   /**
@@ -136,6 +140,13 @@ export interface Kernels {
    * gh = h·W_hhᵀ + b_hh ([·, 3H], gates r, z, n): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
    * n = tanh(gi_n + r ⊙ gh_n), out = (1 − z) ⊙ n + z ⊙ h. Rows of each operand ld floats apart; out may equal h.
    */
+  /** KV cache append: x [rows, n] (rows ldx floats apart) → IEEE halves, rounded to nearest even (rows ldh halves apart). */
+  storeRowsF16(x: number, ldx: number, rows: number, n: number, h: number, ldh: number): void;
+  /**
+   * KV cache append: x [rows, heads·dh] → int8 q (rows ldq bytes apart) and one f32 scale per (row, head)
+   * (rows lds floats apart): scale = max|x|/127, q = round-half-even(x/scale).
+   */
+  storeRowsQ8(x: number, ldx: number, rows: number, heads: number, dh: number, q: number, ldq: number, scales: number, lds: number): void;
   gruCell(gi: number, ldgi: number, gh: number, ldgh: number, h: number, ldh: number, out: number, ldo: number, rows: number, hidden: number): void;
   /** In place, row i of x [rows, cols]: y = x − max − log Σ e^{x − max} (log_softmax). */
   logSoftmax(x: number, ldx: number, rows: number, cols: number): void;
@@ -147,6 +158,8 @@ export interface Kernels {
   GEMM_DIRECT_M: WebAssembly.Global;
   GEMM_NB: WebAssembly.Global;
   Q8_BLOCK: WebAssembly.Global;
+  GEMM_Q8_PACKED_M: WebAssembly.Global;
+  GEMM_Q8_MC: WebAssembly.Global;
   ATTENTION_QB: WebAssembly.Global;
   ATTENTION_KB: WebAssembly.Global;
   ATTENTION_PW: WebAssembly.Global;
@@ -167,9 +180,10 @@ export const KERNEL_ARITY: Arity = {
   gemmScratchBytes: 3,
   gemm: 13,
   quantizeRows8: 6,
-  gemmQ8: 11,
+  gemmQ8: 12,
+  gemmQ8ScratchBytes: 3,
   quantizeRows4: 6,
-  gemmQ4: 11,
+  gemmQ4: 12,
   gemmHalfScratchBytes: 3,
   gemmHalf: 12,
   widenHalf: 4,
@@ -198,6 +212,8 @@ export const KERNEL_ARITY: Arity = {
   addInPlace: 3,
   mulInPlace: 3,
   gruCell: 10,
+  storeRowsF16: 6,
+  storeRowsQ8: 9,
   logSoftmax: 4,
 };
 
@@ -217,8 +233,8 @@ export const HALF_FORMAT = { f16: 0, bf16: 1, f16Finite: 2 } as const;
 /** The tile and block sizes the kernels were compiled with (edge sizes for tests and benches). */
 export interface KernelTiles {
   gemm: { MR: number; NR: number; KC: number; MC: number; DIRECT_M: number; NB: number };
-  /** Elements per block of the Q8 weights and activations (one scale each). */
-  q8: { BLOCK: number };
+  /** Elements per block of the Q8 weights and activations (one scale each); from PACKED_M rows on, gemmQ8 / gemmQ4 pack int16 panels, in row blocks of MC. */
+  q8: { BLOCK: number; PACKED_M: number; MC: number };
   attention: { QB: number; KB: number; PW: number; DIRECT_MAX_LQ: number; SPLIT_KEYS: number };
 }
 
@@ -226,7 +242,7 @@ export function kernelTiles(k: Kernels): KernelTiles {
   const v = (g: WebAssembly.Global): number => g.value as number;
   return {
     gemm: { MR: v(k.GEMM_MR), NR: v(k.GEMM_NR), KC: v(k.GEMM_KC), MC: v(k.GEMM_MC), DIRECT_M: v(k.GEMM_DIRECT_M), NB: v(k.GEMM_NB) },
-    q8: { BLOCK: v(k.Q8_BLOCK) },
+    q8: { BLOCK: v(k.Q8_BLOCK), PACKED_M: v(k.GEMM_Q8_PACKED_M), MC: v(k.GEMM_Q8_MC) },
     attention: { QB: v(k.ATTENTION_QB), KB: v(k.ATTENTION_KB), PW: v(k.ATTENTION_PW), DIRECT_MAX_LQ: v(k.ATTENTION_DIRECT_MAX_LQ), SPLIT_KEYS: v(k.ATTENTION_SPLIT_KEYS) },
   };
 }

@@ -82,26 +82,29 @@ export function runGemm(
 
 /**
  * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8, or Q4 if `q4` (engine/quantized.ts): x is quantized once, on the
- * calling thread, into the scratch (int8 [m, k], then scales [m, k/32]); then column panels as for
- * gemm (each column's arithmetic is the same wherever a split falls, so any thread count gives the
- * same bits).
+ * calling thread, into the scratch (int8 [m, k], then scales [m, k/32]), followed by each thread's
+ * kernel scratch (the int16 panels of the many-rows path); then column panels as for gemm (each
+ * column's arithmetic is the same wherever a split falls, so any thread count gives the same bits).
  */
 export function runGemmQ8(
   ws: Workspace, x: number, ldx: number, q: number, scales: number, c: number, ldc: number,
   m: number, n: number, kDim: number, bias: number, accumulate: number, q4 = false,
 ): void {
   const k = ws.kernels;
-  const xq = ws.scratch(m * kDim + m * kDim / 8);
-  const xs = xq + m * kDim;
-  k.quantizeRows8(x, ldx, m, kDim, xq, xs);
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
-  if (!pool || n < 2 * nb || gemmCost(ws, m, n, kDim) < ws.parallelMinFlops) {
-    (q4 ? k.gemmQ4 : k.gemmQ8)(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate);
+  const xBytes = Math.ceil((m * kDim + m * kDim / 8) / 16) * 16;
+  const single = !pool || n < 2 * nb || gemmCost(ws, m, n, kDim) < ws.parallelMinFlops;
+  const per = single ? n : Math.ceil(Math.ceil(n / 16) / nb) * nb;
+  const stride = Math.ceil(k.gemmQ8ScratchBytes(m, per, kDim) / 64) * 64;
+  const xq = ws.scratch(xBytes + stride * (single ? 1 : ws.threads));
+  const xs = xq + m * kDim;
+  k.quantizeRows8(x, ldx, m, kDim, xq, xs);
+  if (single) {
+    (q4 ? k.gemmQ4 : k.gemmQ8)(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate, xq + xBytes);
     return;
   }
-  const per = Math.ceil(Math.ceil(n / 16) / nb) * nb;
-  pool.run(q4 ? JOB.GEMM_Q4 : JOB.GEMM_Q8, Math.ceil(n / per), per, n, [xq, xs, m, q, scales, c, ldc, kDim, bias, accumulate], 0, 0);
+  pool!.run(q4 ? JOB.GEMM_Q4 : JOB.GEMM_Q8, Math.ceil(n / per), per, n, [xq, xs, m, q, scales, c, ldc, kDim, bias, accumulate], stride === 0 ? 0 : xq + xBytes, stride);
 }
 
 /**

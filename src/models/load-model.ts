@@ -8,6 +8,8 @@
 import type { AttentionRuntime } from '../runtime.js';
 import { checkOptions, describe } from '../engine/validate.js';
 import { checkWeightDtype, isHalfDtype, type DtypeOption, type WeightDtype } from '../engine/quantized.js';
+import type { KVDtype } from '../nn/kv-storage.js';
+import { checkKVDtype } from './generation/options.js';
 import { readCheckpoint, type Checkpoint, type CheckpointSource, type StateDict } from './checkpoint.js';
 import { TextTokenizer, tokenizerLibrary } from './tokenizer.js';
 import { bertSpec } from './encoders/bert.js';
@@ -30,15 +32,25 @@ export interface LoadModelOptions {
   kind?: 'encoder' | 'causal-lm';
   /**
    * The dtype of the Linear weights (attention projections, feed-forward, output heads) and of the
-   * word-embedding table (a tied head shares it): 'f32' (default; 'fp32' is accepted too), 'q8'
-   * (int8 in blocks of 32 with an f32 scale each, quantized once at load, tensor by tensor: about
-   * 3.6× fewer bytes, read once per decoded token) or 'q4' (4-bit values in blocks of 32 with an f32
-   * scale each, llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger error than 'q8'). Other
-   * tables, norms and biases stay f32, and so does a matrix whose input width is not a multiple of
-   * 32. A file that model.save() wrote loads in its own dtype (the default for it; another one is
-   * an Error, except that an f32 file may be quantized).
+   * word-embedding table (a tied head shares it): 'f32' (default; 'fp32' is accepted too), 'f16'
+   * ('fp16' too) or 'bf16' (16-bit floats, half the bytes, converted to f32 inside the kernels; a
+   * checkpoint stored in that format is used as it is, other values are rounded to nearest even at
+   * load, and a value beyond f16's range, |x| ≥ 65520, is a RangeError with 'f16'), 'q8' (int8 in
+   * blocks of 32 with an f32 scale each, quantized once at load, tensor by tensor: about 3.6× fewer
+   * bytes, read once per decoded token) or 'q4' (4-bit values in blocks of 32 with an f32 scale each,
+   * llama.cpp's Q4_0 rounding: 6.4× fewer bytes, a larger error than 'q8'). Other tables, norms and
+   * biases stay f32, and so does a Q8 / Q4 matrix whose input width is not a multiple of 32. A file
+   * that model.save() wrote loads in its own dtype (the default for it; another one is an Error,
+   * except that an f32 file may be quantized or rounded to 16 bits).
    */
   dtype?: LoadDtype;
+  /**
+   * Language models: the element type of the keys and values of the caches the model makes
+   * (`model.createCache`, generation): 'f32' (default), 'f16' (IEEE half: half the bytes) or 'q8'
+   * (int8 with an f32 scale per position and kv head: 0.28× the bytes at a head dim of 64).
+   * `createCache({ kvDtype })` and generation's `kvDtype` choose per cache.
+   */
+  kvDtype?: KVDtype;
 }
 
 /** The dtypes loadModel accepts: 'fp32' is transformers.js's spelling of 'f32'. */
@@ -95,8 +107,9 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (typeof (runtime as { workspace?: unknown })?.workspace !== 'object') {
     throw new TypeError(`${WHERE}: runtime must be a runtime from init(), received ${describe(runtime)}`);
   }
-  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype'], WHERE);
+  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype', 'kvDtype'], WHERE);
   const dtype = checkWeightDtype(WHERE, 'options.dtype', opts['dtype']);
+  const kvDtype = checkKVDtype(WHERE, 'options.kvDtype', opts['kvDtype']);
   if (opts['kind'] !== undefined && opts['kind'] !== 'encoder' && opts['kind'] !== 'causal-lm') throw new TypeError(`${WHERE}: options.kind must be 'encoder' or 'causal-lm', received ${describe(opts['kind'])}`);
   const allowed = opts['ignoreConfigFields'] ?? [];
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
@@ -112,6 +125,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
     throw new Error(`${WHERE}: ${architecture} in ${checkpoint.where} is ${f.kind === 'encoder' ? 'an encoder' : 'a causal language model'}, not ${opts['kind'] === 'encoder' ? 'an encoder' : 'a causal language model'} (options.kind)`);
   }
   if (f.kind === 'encoder') {
+    if (kvDtype !== undefined) throw new TypeError(`${WHERE}: options.kvDtype is the element type of a language model's key/value cache; ${architecture} is an encoder, which keeps none`);
     const spec = f.spec(checkpoint.config, names, architecture, allowed);
     const unused = checkNames(spec.architecture, encoderNames(spec), spec.unused, names, checkpoint.where);
     return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused, dtype);
@@ -120,7 +134,7 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const unused = checkNames(spec.architecture, new Set(spec.required), spec.unused, names, checkpoint.where);
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
-  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
+  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype, kvDtype);
 }
 
 /**

@@ -23,6 +23,7 @@ import { attendFused, attendMaterialised } from '../ops/attend.js';
 import { ropeTableOf } from '../ops/position.js';
 import { variantFields, type Variants } from '../ops/variants.js';
 import { KVCache } from './kv-cache.js';
+import { KVStorage, type KVDtype } from './kv-storage.js';
 import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, type Projections } from './mha-weights.js';
 
 export interface CausalSelfAttentionConfig {
@@ -94,18 +95,9 @@ export class CausalSelfAttention {
     return { projections: this.proj, qNorm: this.norms?.q, kNorm: this.norms?.k };
   }
 
-  /** A cache of `maxLength` positions for `batch` sequences. */
-  createCache(batch: number, maxLength: number): KVCache {
-    const width = this.numKeyValueHeads * this.headDim;
-    const k = new Tensor(this.ws.heap, [batch, maxLength, width]);
-    let v: Tensor;
-    try {
-      v = new Tensor(this.ws.heap, [batch, maxLength, width]);
-    } catch (error) {
-      k.dispose();
-      throw error;
-    }
-    return new KVCache(this.ws.heap, this, k, v, batch, maxLength, undefined);
+  /** A cache of `maxLength` positions for `batch` sequences, K and V held as `dtype`. */
+  createCache(batch: number, maxLength: number, dtype: KVDtype = 'f32'): KVCache {
+    return new KVCache(this.ws.heap, this, new KVStorage(this.ws.heap, dtype, batch, maxLength, this.numKeyValueHeads, this.headDim), batch, maxLength, undefined);
   }
 
   /**
@@ -145,23 +137,17 @@ export class CausalSelfAttention {
         }
       }
     }
-    // k and v of the new positions into their slots of every sequence
-    const f32 = ws.heap.floats();
-    const capacity = cache.maxLength;
+    // k and v of the new positions into their slots of every sequence, in the cache's dtype
+    const storage = cache.storage;
     for (let b = 0; b < batch; b++) {
-      for (let t = 0; t < length; t++) {
-        const src = (qkv.ptr >>> 2) + (b * length + t) * width + qWidth;
-        const slot = (b * capacity + held + t) * kvWidth;
-        f32.copyWithin((cache.k.ptr >>> 2) + slot, src, src + kvWidth);
-        f32.copyWithin((cache.v.ptr >>> 2) + slot, src + kvWidth, src + 2 * kvWidth);
-      }
+      const k = qkv.ptr + 4 * (b * length * width + qWidth);
+      storage.write(ws, b, held, k, k + 4 * kvWidth, width, length);
     }
     const attn = mat(temps.tensor([rows, qWidth]).ptr, qWidth);
     const lk = held + length;
     const problem = {
       q: { ptr: qkv.ptr, sB: length * width, sH: dh, sL: width },
-      k: { ptr: cache.k.ptr, sB: capacity * kvWidth, sH: dh, sL: kvWidth },
-      v: { ptr: cache.v.ptr, sB: capacity * kvWidth, sH: dh, sL: kvWidth },
+      ...storage.views(),
       out: { ptr: attn.ptr, sB: length * qWidth, sH: dh, sL: qWidth },
       batch, heads: h, lq: length, lk, d: dh, dv: dh, scale: this.config.scale ?? 1 / Math.sqrt(dh),
       causal: true, keyLengths: 0, group: h / hk,

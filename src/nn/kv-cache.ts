@@ -1,5 +1,6 @@
 /**
- * The key/value cache of incremental decoding: resident K and V [B, capacity, Hk·Dh]. A plain
+ * The key/value cache of incremental decoding: resident K and V [B, capacity, Hk·Dh] (a KVStorage:
+ * f32, or for language models f16 or q8). A plain
  * cache holds positions 0 … maxLength − 1 in order; a sliding-window cache holds only the last
  * `window` positions, position p in slot p mod window (a ring), so its memory stays bounded however
  * long the generation runs. Attention does not depend on the order of its keys (positions are in
@@ -11,6 +12,7 @@
 import type { Heap, Tensor } from '../engine/memory.js';
 import { trackResident } from '../engine/resident.js';
 import { checkInteger } from '../engine/validate.js';
+import type { KVDtype, KVStorage } from './kv-storage.js';
 
 export class KVCache {
   readonly batch: number;
@@ -19,19 +21,15 @@ export class KVCache {
   /** Keys a query sees in a sliding-window cache (the newest included), or undefined for a plain cache. */
   readonly window: number | undefined;
   /** @internal */ readonly owner: object;
-  /** @internal [B, capacity, Hk·Dh] */ readonly k: Tensor;
-  /** @internal [B, capacity, Hk·Dh] */ readonly v: Tensor;
-  /** @internal The dtype the keys and values are held in (what memoryStats() files them under). */
-  readonly dtype = 'f32';
+  /** @internal K and V, their element type and layout */ readonly storage: KVStorage;
   private filled = 0;
   private dropped = 0;
 
-  /** @internal use `mha.createCache(...)`; the cache counts in `heap`'s memoryStats() while it lives. */
-  constructor(heap: Heap, owner: object, k: Tensor, v: Tensor, batch: number, maxLength: number, window: number | undefined) {
-    trackResident(heap, 'caches', this.dtype, this, 4 * (k.size + v.size));
+  /** @internal use `mha.createCache(...)`; the cache counts in `heap`'s memoryStats() (by its dtype) while it lives. */
+  constructor(heap: Heap, owner: object, storage: KVStorage, batch: number, maxLength: number, window: number | undefined) {
+    trackResident(heap, 'caches', storage.dtype, this, storage.bytes);
     this.owner = owner;
-    this.k = k;
-    this.v = v;
+    this.storage = storage;
     this.batch = batch;
     this.maxLength = maxLength;
     this.window = window;
@@ -42,18 +40,33 @@ export class KVCache {
     return this.filled;
   }
 
-  /** @internal Bytes of Wasm memory the keys and values take. */
-  get bytes(): number {
-    return 4 * (this.k.size + this.v.size);
-  }
-
   /** @internal The oldest position held: slot s holds position first + s (0 unless a language model's window layer dropped positions). */
   get first(): number {
     return this.dropped;
   }
 
+  /** @internal f32 K [B, capacity, Hk·Dh] (the f32 caches of multi-head attention) */
+  get k(): Tensor {
+    return this.storage.k;
+  }
+
+  /** @internal */
+  get v(): Tensor {
+    return this.storage.v;
+  }
+
+  /** @internal The element type of K and V. */
+  get dtype(): KVDtype {
+    return this.storage.dtype;
+  }
+
+  /** @internal Bytes of Wasm memory K and V take. */
+  get bytes(): number {
+    return this.storage.bytes;
+  }
+
   get disposed(): boolean {
-    return this.k.disposed;
+    return this.storage.disposed;
   }
 
   /** Starts a new sequence (keeps the memory). */
@@ -102,7 +115,6 @@ export class KVCache {
   }
 
   dispose(): void {
-    this.k.dispose();
-    this.v.dispose();
+    this.storage.dispose();
   }
 }

@@ -13,6 +13,7 @@ import { Tensor } from '../engine/memory.js';
 import { checkBoolean, checkInteger, checkLengths, checkOptions, checkTensor, describe, expectShape, formatShape, isOptionsObject, type Exact, type TensorLike } from '../engine/validate.js';
 import { attendFused, attendMaterialised, type View } from '../ops/attend.js';
 import { KVCache } from './kv-cache.js';
+import { KVStorage } from './kv-storage.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { at, linear, mat, offset, weightRows, type Mat } from '../engine/linear.js';
 import { holdsQuantized, loadProjections, loadSavedProjections, projectionsAs, SPLIT_NAMES, TORCH_NAMES, type Projections } from './mha-weights.js';
@@ -296,16 +297,7 @@ export class MultiHeadAttention {
     if (window === undefined && opts['maxLength'] === undefined) throw new TypeError('createCache needs options.maxLength (positions to hold) or options.window (a sliding window of the last positions)');
     if (window !== undefined && opts['maxLength'] !== undefined) throw new TypeError('createCache takes options.maxLength or options.window, not both: a window cache holds exactly its window');
     const capacity = window ?? checkInteger('options.maxLength', opts['maxLength'], 1);
-    const width = this.numKeyValueHeads * this.headDim;
-    const k = new Tensor(this.ws.heap, [batch, capacity, width]);
-    let v: Tensor;
-    try {
-      v = new Tensor(this.ws.heap, [batch, capacity, width]);
-    } catch (error) {
-      k.dispose();
-      throw error;
-    }
-    return new KVCache(this.ws.heap, this, k, v, batch, capacity, window);
+    return new KVCache(this.ws.heap, this, new KVStorage(this.ws.heap, 'f32', batch, capacity, this.numKeyValueHeads, this.headDim), batch, capacity, window);
   }
 
   /**

@@ -28,6 +28,7 @@ export function attendFused(ws: Workspace, p: Problem): void {
 
 /** The same with the weights materialised; returns the resident weights [B, H, Lq, Lk] (a temporary of `temps`). */
 export function attendMaterialised(ws: Workspace, temps: Temps, p: Problem): number {
+  if ((p.kvDtype ?? 'f32') !== 'f32') throw new Error(`attention weights are computed from f32 keys and values only, received a ${p.kvDtype} cache`);
   const weights = temps.tensor([p.batch, p.heads, p.lq, p.lk]).ptr;
   const params = ws.attentionParams();
   writeAttentionParams(ws.heap, params, p);

@@ -53,8 +53,8 @@ export interface JobKernels {
   attention(params: number, begin: number, end: number, scratch: number): void;
   attentionWeights(params: number, begin: number, end: number, weights: number, scratch: number): void;
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, transB: number, bias: number, accumulate: number, scratch: number): void;
-  gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
-  gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number): void;
+  gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
+  gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
 }
 
@@ -94,7 +94,7 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
       const bias = ctl[a + 8]!;
       (q4 ? k.gemmQ4 : k.gemmQ8)(
         ctl[a]!, ctl[a + 1]!, ctl[a + 2]!, ctl[a + 3]! + begin * (q4 ? kDim / 2 : kDim), ctl[a + 4]! + (begin * kDim) / 8, ctl[a + 5]! + 4 * begin, ctl[a + 6]!,
-        end - begin, kDim, bias ? bias + 4 * begin : 0, ctl[a + 9]!,
+        end - begin, kDim, bias ? bias + 4 * begin : 0, ctl[a + 9]!, scratch,
       );
       return;
     }

@@ -6,8 +6,8 @@
  */
 import type { Template } from '@huggingface/jinja';
 import { describe } from '../../engine/validate.js';
-import { checkModel, run, streamOf } from './generate.js';
-import { GENERATE_OPTIONS, checkOptionNames, resolveOptions } from './options.js';
+import { cacheOptions, checkModel, run, streamOf } from './generate.js';
+import { GENERATE_OPTIONS, checkKVDtype, checkOptionNames, resolveOptions } from './options.js';
 import type { CausalLM, CausalLMCache, ChatMessage, ChatOptions, ChatResult, ChatSessionOptions, GenerateResult, GenerationEvent, SendOptions, StreamResult, TemplateVariables } from './types.js';
 
 type TemplateClass = typeof Template;
@@ -105,7 +105,7 @@ export async function chat(model: CausalLM, messages: readonly ChatMessage[], op
   return withMessage(result);
 }
 
-const SEND_OPTIONS = GENERATE_OPTIONS.filter((name) => name !== 'cache' && name !== 'maxLength');
+const SEND_OPTIONS = GENERATE_OPTIONS.filter((name) => name !== 'cache' && name !== 'maxLength' && name !== 'kvDtype');
 
 /** A conversation with a model that keeps the model's cache between turns. */
 export interface ChatSession {
@@ -138,7 +138,8 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 export function createChatSession(model: CausalLM, options?: ChatSessionOptions): ChatSession {
   const fn = 'createChatSession';
   checkModel(fn, model);
-  const o = checkOptionNames(fn, options, ['system', 'maxLength', 'templateVariables']) as ChatSessionOptions;
+  const o = checkOptionNames(fn, options, ['system', 'maxLength', 'kvDtype', 'templateVariables']) as ChatSessionOptions;
+  const kvDtype = checkKVDtype(fn, 'kvDtype', o.kvDtype);
   if (o.system !== undefined && typeof o.system !== 'string') throw new TypeError(`${fn}: system must be a string, received ${describe(o.system)}`);
   if (o.maxLength !== undefined && (typeof o.maxLength !== 'number' || !Number.isInteger(o.maxLength) || o.maxLength < 1 || o.maxLength > model.maxLength)) {
     throw new RangeError(`${fn}: maxLength must be an integer in [1, ${model.maxLength}] (the model's position limit), received ${describe(o.maxLength)}`);
@@ -148,7 +149,7 @@ export function createChatSession(model: CausalLM, options?: ChatSessionOptions)
 
   const opening: ChatMessage[] = o.system === undefined ? [] : [{ role: 'system', content: o.system }];
   let messages: ChatMessage[] = [...opening];
-  let cache: CausalLMCache | undefined = model.createCache(o.maxLength === undefined ? undefined : { maxLength: o.maxLength });
+  let cache: CausalLMCache | undefined = model.createCache(cacheOptions(o.maxLength, kvDtype));
   let cached: number[] = []; // the ids the cache holds, in order
   let busy = false;
 
@@ -161,9 +162,9 @@ export function createChatSession(model: CausalLM, options?: ChatSessionOptions)
     const c = live(where);
     if (busy) throw new Error(`${where}: the previous turn has not finished (await it, or abort it with its signal)`);
     if (typeof text !== 'string') throw new TypeError(`${where}: the message must be a string, received ${describe(text)}`);
-    for (const own of ['cache', 'maxLength']) {
+    for (const own of ['cache', 'maxLength', 'kvDtype']) {
       if (typeof options === 'object' && options !== null && (options as Record<string, unknown>)[own] !== undefined) {
-        throw new TypeError(`${where}: ${own} is not an option of a turn: the session owns its cache (createChatSession(model, { maxLength }) sizes it)`);
+        throw new TypeError(`${where}: ${own} is not an option of a turn: the session owns its cache (createChatSession(model, { maxLength, kvDtype }) makes it)`);
       }
     }
     const resolved = resolveOptions(where, model, options, SEND_OPTIONS);

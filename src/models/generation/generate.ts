@@ -9,7 +9,7 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { buildProcessors, type ProcessorContext } from './processors.js';
 import { argmax, randomSeed, sample, seededRandom } from './sampling.js';
 import { IncrementalDecoder, StopMatcher } from './text.js';
-import type { CausalLM, CausalLMCache, FinishReason, GenerateOptions, GenerateResult, GenerationEvent, StreamResult } from './types.js';
+import type { CausalLM, CausalLMCache, FinishReason, GenerateOptions, GenerateResult, GenerationEvent, KVDtype, StreamResult } from './types.js';
 import { createYielder } from './yield.js';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -75,7 +75,7 @@ function logitsOf(fn: string, model: CausalLM, output: unknown): Float32Array {
 export async function run(input: RunInput): Promise<RunOutput> {
   const { fn, model, ids, options: o, emit } = input;
   const ownCache = o.cache === undefined;
-  const cache: CausalLMCache = o.cache ?? model.createCache(o.maxLength === undefined ? undefined : { maxLength: o.maxLength });
+  const cache: CausalLMCache = o.cache ?? model.createCache(cacheOptions(o.maxLength, o.kvDtype));
   const yielder = createYielder();
   try {
     if (cache.length + ids.length > cache.maxLength) {
@@ -266,4 +266,10 @@ export function stream(model: CausalLM, prompt: string | readonly number[], opti
     });
     return result;
   });
+}
+
+/** createCache's options for a cache generation makes: only those given (a model's own createCache may take no others). */
+export function cacheOptions(maxLength: number | undefined, kvDtype: KVDtype | undefined): { maxLength?: number; kvDtype?: KVDtype } | undefined {
+  if (maxLength === undefined && kvDtype === undefined) return undefined;
+  return { ...(maxLength === undefined ? {} : { maxLength }), ...(kvDtype === undefined ? {} : { kvDtype }) };
 }

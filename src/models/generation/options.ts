@@ -4,7 +4,7 @@
  * a TypeError or RangeError that names the option, what it takes and what it received.
  */
 import { describe } from '../../engine/validate.js';
-import type { CausalLM, CausalLMCache, GenerateOptions, GenerationEvent } from './types.js';
+import type { CausalLM, CausalLMCache, GenerateOptions, GenerationEvent, KVDtype } from './types.js';
 import { editDistance } from '../../reference/names.js';
 
 export const GENERATE_OPTIONS = [
@@ -23,6 +23,7 @@ export const GENERATE_OPTIONS = [
   'logitBias',
   'cache',
   'maxLength',
+  'kvDtype',
   'onToken',
 ] as const;
 
@@ -46,6 +47,7 @@ export interface ResolvedOptions {
   logitBias: [number, number][];
   cache: CausalLMCache | undefined;
   maxLength: number | undefined;
+  kvDtype: KVDtype | undefined;
   onToken: ((event: GenerationEvent) => void) | undefined;
 }
 
@@ -211,6 +213,9 @@ export function resolveOptions(fn: string, model: CausalLM, options: unknown, kn
     if (cache !== undefined) throw new TypeError(`${fn}: pass cache or maxLength, not both (maxLength sizes the cache made when none is passed; this cache holds ${cache.maxLength})`);
   }
 
+  const kvDtype = checkKVDtype(fn, 'options.kvDtype', o.kvDtype);
+  if (kvDtype !== undefined && cache !== undefined) throw new TypeError(`${fn}: pass cache or kvDtype, not both (kvDtype is the element type of the cache made when none is passed)`);
+
   const onToken = o.onToken;
   if (onToken !== undefined && typeof onToken !== 'function') throw new TypeError(`${fn}: options.onToken must be a function, received ${describe(onToken)}`);
 
@@ -230,6 +235,13 @@ export function resolveOptions(fn: string, model: CausalLM, options: unknown, kn
     logitBias,
     cache,
     maxLength,
+    kvDtype,
     onToken,
   };
+}
+
+/** A cache element type option: undefined, or 'f32', 'f16' or 'q8'. */
+export function checkKVDtype(fn: string, name: string, value: unknown): KVDtype | undefined {
+  if (value === undefined || value === 'f32' || value === 'f16' || value === 'q8') return value;
+  throw new TypeError(`${fn}: ${name} must be 'f32', 'f16' or 'q8' (the element type of the cache's keys and values), received ${describe(value)}`);
 }

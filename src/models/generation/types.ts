@@ -6,6 +6,9 @@
  */
 import type { TextTokenizer } from '../tokenizer.js';
 
+/** The element types of a cache's keys and values: f32, IEEE half, int8 with an f32 scale per position and kv head. */
+export type KVDtype = 'f32' | 'f16' | 'q8';
+
 /** The key/value cache of one sequence: the positions the model has already seen. */
 export interface CausalLMCache {
   /** Positions held (ids fed so far, minus truncation). */
@@ -40,7 +43,7 @@ export interface CausalLM {
   readonly chatTemplate: string | undefined;
   /** bos_token, eos_token, … as strings, for the chat template. */
   readonly specialTokens: Record<string, string>;
-  createCache(options?: { maxLength?: number }): CausalLMCache;
+  createCache(options?: { maxLength?: number; kvDtype?: KVDtype }): CausalLMCache;
   /**
    * Appends `ids` to the cache (a prefill of many ids in one call, or one id) and returns the logits
    * of the last new position, `[V]` in a fresh Float32Array (every new position, `[n, V]`, with
@@ -92,6 +95,12 @@ export interface GenerateOptions {
   cache?: CausalLMCache;
   /** Positions of the cache made for this call (default the model's). */
   maxLength?: number;
+  /**
+   * The element type of the keys and values of the cache made for this call (default the model's,
+   * loadModel's `kvDtype`): 'f32', 'f16' (half the bytes) or 'q8' (int8 with a scale per position
+   * and kv head: about a quarter). A passed `cache` has its own.
+   */
+  kvDtype?: KVDtype;
   /** Called with each event, as `stream` yields them. */
   onToken?: (event: GenerationEvent) => void;
 }
@@ -147,9 +156,11 @@ export interface ChatSessionOptions {
   system?: string;
   /** Positions of the session's cache (default the model's). */
   maxLength?: number;
+  /** The element type of the session cache's keys and values (default the model's): 'f32', 'f16' or 'q8'. */
+  kvDtype?: KVDtype;
   /** Variables the chat template reads besides the messages (e.g. `{ enable_thinking: false }`). */
   templateVariables?: TemplateVariables;
 }
 
 /** Options of one turn: a session owns its cache. */
-export type SendOptions = Omit<GenerateOptions, 'cache' | 'maxLength'>;
+export type SendOptions = Omit<GenerateOptions, 'cache' | 'maxLength' | 'kvDtype'>;

@@ -6,11 +6,13 @@
  */
 import type { AttentionRuntime } from '../../runtime.js';
 import { mat, type Mat } from '../../engine/linear.js';
-import { checkInteger, describe } from '../../engine/validate.js';
+import { checkInteger, checkOptions, describe } from '../../engine/validate.js';
+import type { Heap } from '../../engine/memory.js';
 import type { Temps, Workspace } from '../../engine/workspace.js';
 import { CausalSelfAttention } from '../../nn/causal-self-attention.js';
 import { FeedForward } from '../../nn/feed-forward.js';
 import type { KVCache } from '../../nn/kv-cache.js';
+import { KV_DTYPES, kvBytesPerPosition, type KVDtype } from '../../nn/kv-storage.js';
 import { Linear } from '../../nn/linear.js';
 import { tallySince, weightTally, type WeightDtype } from '../../engine/quantized.js';
 import type { BytesByDtype, ResidentBytes } from '../../engine/resident.js';
@@ -67,7 +69,12 @@ export class LMCache {
     return Math.min(...this.windows.map((w) => (w !== undefined && this.room >= w - 1 + this.windowSlack ? this.maxLength : this.room)));
   }
 
-  /** Bytes of Wasm memory the keys and values take now (sliding-window layers: their bounded size). */
+  /** The element type of the keys and values: 'f32', 'f16' or 'q8' (int8 with an f32 scale per position and kv head). */
+  get kvDtype(): KVDtype {
+    return this.layers[0]!.dtype;
+  }
+
+  /** Bytes of Wasm memory the keys and values take now (q8: with their scales; sliding-window layers: their bounded size). */
   get bytes(): number {
     return this.layers.reduce((n, c) => n + c.bytes, 0);
   }
@@ -116,7 +123,7 @@ export class LMCache {
    * cannot fit them moves its last window − 1 positions to the front (first rises), and grows only
    * when those and `count` exceed its bound (a long prompt; `settle` shrinks it back).
    */
-  reserve(count: number, make: (layer: number, slots: number) => KVCache, heap: () => Float32Array): void {
+  reserve(count: number, make: (layer: number, slots: number) => KVCache, heap: Heap): void {
     const length = this.length;
     if (length + count > this.room) this.room = Math.min(this.maxLength, Math.max(length + count, 2 * this.room));
     this.layers.forEach((c, i) => {
@@ -130,12 +137,12 @@ export class LMCache {
       const keep = held + count <= Math.max(c.maxLength, bound) ? held : Math.min(held, w - 1);
       const slots = Math.max(bound, keep + count);
       if (slots > c.maxLength) this.replace(i, make(i, slots), keep, heap);
-      else if (keep < held) moveNewest(heap(), c, c, keep);
+      else if (keep < held) moveNewest(heap, c, c, keep);
     });
   }
 
   /** @internal After a forward: a sliding-window layer grown for a long prompt goes back to its bound, keeping its last window − 1 positions. */
-  settle(make: (layer: number, slots: number) => KVCache, heap: () => Float32Array): void {
+  settle(make: (layer: number, slots: number) => KVCache, heap: Heap): void {
     this.layers.forEach((c, i) => {
       const w = this.windows[i];
       if (w === undefined || c.maxLength <= this.windowBound(w)) return;
@@ -149,9 +156,9 @@ export class LMCache {
   }
 
   /** Layer i's cache becomes `fresh`, holding the last `keep` positions of the old one. */
-  private replace(i: number, fresh: KVCache, keep: number, heap: () => Float32Array): void {
+  private replace(i: number, fresh: KVCache, keep: number, heap: Heap): void {
     const old = this.layers[i]!;
-    moveNewest(heap(), old, fresh, keep); // the heap view after the allocation: growing the memory replaces its buffer
+    moveNewest(heap, old, fresh, keep);
     old.dispose();
     this.layers[i] = fresh;
   }
@@ -161,15 +168,9 @@ export class LMCache {
  * The last `keep` positions `from` holds → slots 0 … keep − 1 of `to` (which may be `from`: the
  * copy runs front to back), for K and V of every sequence; `to` then holds them.
  */
-function moveNewest(f32: Float32Array, from: KVCache, to: KVCache, keep: number): void {
+function moveNewest(heap: Heap, from: KVCache, to: KVCache, keep: number): void {
   const held = from.length - from.first;
-  const width = from.k.shape[2]!;
-  for (const [src, dst] of [[from.k, to.k], [from.v, to.v]] as const) {
-    for (let b = 0; b < from.batch; b++) {
-      const at = (src.ptr >>> 2) + (b * from.maxLength + held - keep) * width;
-      f32.copyWithin((dst.ptr >>> 2) + b * to.maxLength * width, at, at + keep * width);
-    }
-  }
+  to.storage.copyFrom(heap, from.storage, held - keep, keep);
   to.hold(from.length - keep, from.length);
 }
 
@@ -235,6 +236,8 @@ export class CausalLMModel {
   readonly dtype: WeightDtype;
   /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
+  /** The element type of the keys and values of the caches this model makes by default (loadModel's `kvDtype`). */
+  readonly kvDtype: KVDtype;
 
   private readonly ws: Workspace;
   private readonly spec: LMSpec;
@@ -245,8 +248,9 @@ export class CausalLMModel {
   private disposed = false;
 
   /** @internal use `loadModel(runtime, source)` */
-  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32') {
+  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32', kvDtype: KVDtype = 'f32') {
     this.dtype = dtype;
+    this.kvDtype = kvDtype;
     const tally = weightTally(rt.workspace.heap);
     const before = { ...tally };
     this.chatTemplate = chatTemplate;
@@ -325,11 +329,16 @@ export class CausalLMModel {
    * A KV cache for `batch` sequences of up to `maxLength` positions: allocated at once when given;
    * by default the model's context, starting at 256 positions and growing on demand. Sliding-window
    * layers hold at most window − 1 + 256 positions (`windowSlack`, an internal knob, sets the 256).
+   * `kvDtype` (default the model's) is the element type of its keys and values: 'f32', 'f16' (IEEE
+   * half, half the bytes) or 'q8' (int8 with an f32 scale per position and kv head, about a quarter).
    */
-  createCache(options?: { maxLength?: number; batch?: number }, windowSlack = WINDOW_SLACK): LMCache {
+  createCache(options?: { maxLength?: number; batch?: number; kvDtype?: KVDtype }, windowSlack = WINDOW_SLACK): LMCache {
     this.assertLive();
+    checkOptions('options', options, ['maxLength', 'batch', 'kvDtype'], 'createCache');
     const maxLength = options?.maxLength ?? this.maxLength;
     const batch = options?.batch ?? 1;
+    const kvDtype = options?.kvDtype ?? this.kvDtype;
+    if (!KV_DTYPES.includes(kvDtype)) throw new TypeError(`createCache: options.kvDtype must be 'f32', 'f16' or 'q8' (the element type of the keys and values), received ${describe(options?.kvDtype)}`);
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`createCache: options.maxLength must be a positive integer, received ${describe(options?.maxLength)}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`createCache: options.batch must be a positive integer, received ${describe(options?.batch)}`);
     // an explicit maxLength is allocated at once; the model's whole context grows on demand
@@ -337,17 +346,22 @@ export class CausalLMModel {
     if (!Number.isInteger(windowSlack) || windowSlack < 1) throw new RangeError(`createCache: windowSlack must be a positive integer, received ${describe(windowSlack)}`);
     const windows = this.layers.map((l) => l.attention.window);
     const slots = windows.map((w) => (w === undefined ? room : Math.min(room, w - 1 + windowSlack)));
-    const cache = new LMCache(this, this.layerCaches(batch, slots), batch, maxLength, room, windows, windowSlack);
+    const cache = new LMCache(this, this.layerCaches(batch, slots, kvDtype), batch, maxLength, room, windows, windowSlack);
     this.caches = this.caches.filter((c) => c.deref()?.disposed === false);
     this.caches.push(new WeakRef(cache));
     return cache;
   }
 
-  /** One KV cache per layer, of slots[i] positions (all or none). */
-  private layerCaches(batch: number, slots: readonly number[]): KVCache[] {
+  /** Bytes of keys and values one position of one sequence takes in a cache of this dtype, over all layers (a sliding-window layer's bounded size aside). */
+  cacheBytesPerPosition(kvDtype: KVDtype = this.kvDtype): number {
+    return this.numLayers * kvBytesPerPosition(kvDtype, this.numKeyValueHeads, this.spec.headDim);
+  }
+
+  /** One KV cache per layer, of slots[i] positions, K and V as kvDtype (all or none). */
+  private layerCaches(batch: number, slots: readonly number[], kvDtype: KVDtype): KVCache[] {
     const caches: KVCache[] = [];
     try {
-      this.layers.forEach((layer, i) => caches.push(layer.attention.createCache(batch, slots[i]!)));
+      this.layers.forEach((layer, i) => caches.push(layer.attention.createCache(batch, slots[i]!, kvDtype)));
     } catch (error) {
       for (const c of caches) c.dispose();
       throw error;
@@ -385,8 +399,9 @@ export class CausalLMModel {
         throw new RangeError(`${where}: position ${cache.length + length - 1} is past the model's ${this.maxLength} learned positions`);
       }
       const wanted = attentionLayers(where, opts.outputAttentions, this.numLayers);
-      const make = (layer: number, slots: number) => this.layers[layer]!.attention.createCache(batch, slots);
-      const heap = () => this.ws.heap.floats();
+      if (wanted && cache.kvDtype !== 'f32') throw new TypeError(`${where}: options.outputAttentions needs a cache with kvDtype 'f32' (the attention weights are computed from f32 keys and values); this cache holds '${cache.kvDtype}'`);
+      const make = (layer: number, slots: number) => this.layers[layer]!.attention.createCache(batch, slots, cache.kvDtype);
+      const heap = this.ws.heap;
       cache.reserve(length, make, heap);
       const result = this.ws.run((temps) => this.run(temps, rows, cache, opts.allLogits === true, wanted));
       cache.settle(make, heap);
