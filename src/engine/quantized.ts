@@ -258,13 +258,14 @@ export function halfMatrix(heap: Heap, bits: Uint16Array, rows: number, cols: nu
 
 /**
  * The resident f32 matrix `t` [out, in] in `dtype`: itself for 'f32' (or for Q8 / Q4 when `in` is
- * not a multiple of 32), else a Q8, Q4, F16 or BF16 copy, and `t` is freed. On failure `t` is freed too.
+ * not a multiple of 32), else a Q8, Q4, F16 or BF16 copy, and `t` is freed. On failure `t` is freed too
+ * (`name` is the weight's, for the error of a value beyond f16's range).
  */
-export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype): WeightMatrix {
+export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype, name = 'weight'): WeightMatrix {
   const [rows, cols] = t.shape as [number, number];
   if (isHalfDtype(dtype)) {
     try {
-      const h = halfMatrix(ws.heap, toHalfBits('weight', t.data, dtype), rows, cols, dtype);
+      const h = halfMatrix(ws.heap, toHalfBits(name, t.data, dtype), rows, cols, dtype);
       weightTally(ws.heap).f32 -= 4 * rows * cols;
       return h;
     } finally {
