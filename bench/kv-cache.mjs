@@ -7,41 +7,23 @@
 //    and decoding a token with it, and by failing to allocate 1% more.
 //  speed: decode tokens/s with `context` (default 4096) positions held, each dtype in its own cache
 //    of the one model, steps alternating between the dtypes (CPU time per step, median), one thread.
-import { init, loadModel, reference } from '../dist/index.js';
+import { init, loadModel } from '../dist/index.js';
+import { SMOL, smolObjects } from './smol-objects.mjs';
 
 const MODE = process.argv[2] ?? 'all';
 const CONTEXT = Number(process.argv[3] ?? 4096);
-const [LAYERS, E, H, KV, D, F, V] = [30, 576, 9, 3, 64, 1536, 49152];
+const LAYERS = 30;
+const { KV, D, V } = SMOL;
 const DTYPES = ['f32', 'f16', 'q8'];
 /** wasm32's limit as the runtime's allocator enforces it: 65535 pages of 64 KiB. */
 const MAX_BYTES = 65535 * 65536;
 const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
-function smolObjects(maxPositions) {
-  let seed = 1;
-  const t = (shape, scale = 0.05, offset = 0) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed++).map((x) => offset + x * scale), shape });
-  const weights = { 'model.embed_tokens.weight': t([V, E], 0.5), 'model.norm.weight': t([E], 0.1, 1) };
-  for (let i = 0; i < LAYERS; i++) {
-    const p = `model.layers.${i}.`;
-    Object.assign(weights, {
-      [`${p}input_layernorm.weight`]: t([E], 0.1, 1), [`${p}post_attention_layernorm.weight`]: t([E], 0.1, 1),
-      [`${p}self_attn.q_proj.weight`]: t([H * D, E]), [`${p}self_attn.k_proj.weight`]: t([KV * D, E]),
-      [`${p}self_attn.v_proj.weight`]: t([KV * D, E]), [`${p}self_attn.o_proj.weight`]: t([E, H * D]),
-      [`${p}mlp.gate_proj.weight`]: t([F, E]), [`${p}mlp.up_proj.weight`]: t([F, E]), [`${p}mlp.down_proj.weight`]: t([E, F]),
-    });
-  }
-  const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: E, num_attention_heads: H, num_key_value_heads: KV,
-    num_hidden_layers: LAYERS, intermediate_size: F, vocab_size: V, max_position_embeddings: maxPositions, rms_norm_eps: 1e-5,
-    rope_theta: 100000, hidden_act: 'silu', tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
-  };
-  return { config, weights };
-}
 
 const token = (i) => (i * 7919) % V;
 
 async function memory() {
-  const objects = smolObjects(1 << 20);
+  const objects = smolObjects(LAYERS, 1 << 20);
   console.log(`wasm32 limit ${mib(MAX_BYTES)}; LM1 shape: ${LAYERS} layers, ${KV} kv heads × ${D}`);
   for (const kvDtype of DTYPES) {
     const rt = await init({ threads: 1 });
@@ -88,7 +70,7 @@ async function memory() {
 
 async function speed() {
   const rt = await init({ threads: 1 });
-  const lm = await loadModel(rt, smolObjects(CONTEXT + 64), { kind: 'causal-lm' });
+  const lm = await loadModel(rt, smolObjects(LAYERS, CONTEXT + 64), { kind: 'causal-lm' });
   const prompt = Array.from({ length: CONTEXT }, (_, i) => token(i));
   const cpu = (fn) => { const t0 = process.cpuUsage(); fn(); const t = process.cpuUsage(t0); return (t.user + t.system) / 1e3; };
   const caches = {}, logits = {}, times = {};

@@ -6,33 +6,14 @@
 // rounds) and the CPU time per decoded token (process.cpuUsage, f32, q8 and q4 steps alternating,
 // median), after a 32-token prompt.
 import { init, loadModel, reference } from '../dist/index.js';
+import { SMOL, smolObjects } from './smol-objects.mjs';
 
 const LAYERS = Number(process.argv[2] ?? 30);
 const PREFILLS = (process.argv[3] ?? '128,512').split(',').filter(Boolean).map(Number);
-const [E, H, KV, D, F, V] = [576, 9, 3, 64, 1536, 49152];
+const { V } = SMOL;
 
-function smolObjects() {
-  let seed = 1;
-  const t = (shape, scale = 0.05, offset = 0) => ({ data: reference.uniform(shape.reduce((a, b) => a * b, 1), seed++).map((x) => offset + x * scale), shape });
-  const weights = { 'model.embed_tokens.weight': t([V, E], 0.5), 'model.norm.weight': t([E], 0.1, 1) };
-  for (let i = 0; i < LAYERS; i++) {
-    const p = `model.layers.${i}.`;
-    Object.assign(weights, {
-      [`${p}input_layernorm.weight`]: t([E], 0.1, 1), [`${p}post_attention_layernorm.weight`]: t([E], 0.1, 1),
-      [`${p}self_attn.q_proj.weight`]: t([H * D, E]), [`${p}self_attn.k_proj.weight`]: t([KV * D, E]),
-      [`${p}self_attn.v_proj.weight`]: t([KV * D, E]), [`${p}self_attn.o_proj.weight`]: t([E, H * D]),
-      [`${p}mlp.gate_proj.weight`]: t([F, E]), [`${p}mlp.up_proj.weight`]: t([F, E]), [`${p}mlp.down_proj.weight`]: t([E, F]),
-    });
-  }
-  const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: E, num_attention_heads: H, num_key_value_heads: KV,
-    num_hidden_layers: LAYERS, intermediate_size: F, vocab_size: V, max_position_embeddings: 2048, rms_norm_eps: 1e-5,
-    rope_theta: 100000, hidden_act: 'silu', tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
-  };
-  return { config, weights };
-}
 
-const objects = smolObjects();
+const objects = smolObjects(LAYERS);
 const rtF = await init({ threads: 1 });
 const rtQ = await init({ threads: 1 });
 const rt4 = await init({ threads: 1 });
