@@ -3,7 +3,9 @@
 //  - LM1: a SmolLM2-135M-shaped Llama (random weights); prefill of 128 and of 512 tokens, then 128
 //    greedy decode steps after the 512-token prompt. LM2: a Qwen2.5-0.5B shape, 128 decode steps
 //    after a 128-token prompt (its prefill of 128 is reported too).
-//  - ours: the relaxed-simd and simd builds on 1 and 2 threads; wllama: F32 and F16 GGUF files of
+//  - ours: the relaxed-simd and simd builds on 1 and 2 threads; the plain-JS twin (the package's
+//    float64 reference ops composed as a Llama, plain-js-lm.mjs), timed on the first prefill length
+//    and 16 decode steps after it (it runs at a few tokens/s); wllama: F32 and F16 GGUF files of
 //    the same weights (every weight is a float16 value, so both files and our F16 safetensors hold
 //    identical numbers), 1 and 2 threads, in Chromium (see peers/wllama.mjs).
 //  - first a check: every contender's top-5 next tokens and log-probabilities over 8 greedy steps
@@ -31,6 +33,7 @@ import { DEFAULT_PEERS_DIR } from './peers/index.mjs';
 import { wllamaContenders, wllamaDir } from './peers/wllama.mjs';
 import { ortLmContender, ortLmRemote, topLogprobs } from './peers/ort-lm.mjs';
 import { ONNX_FILES, ONNX_FORMATS } from './peers/onnx-quant.mjs';
+import { plainJsLm } from './plain-js-lm.mjs';
 
 import { environment, machineSlug } from './report.mjs';
 import { timeSlice } from './timing.mjs';
@@ -50,6 +53,9 @@ files, LM2 about 4 GB).
   --workloads ids  LM1, LM2 (default both; --quick: LM1)
   --rounds n       timed rounds per contender (default LM1 3, LM2 2; --quick 1)
   --no-peers       leave the peers out
+  --no-plain-js    leave out the plain-JS twin (float64 reference ops, one thread: LM1 takes about a
+                   minute per round, LM2 about three; timed on the first prefill length and 16 decode
+                   steps after it)
   --peers list     which peers: wllama, ort-web, ort-node (default all three; onnxruntime on LM1
                    only: a Llama graph of plain ops with a KV cache, built here)
   --contenders ids only contenders whose id starts with one of these (wasm-relaxed-simd-1t, wllama-f32,
@@ -80,6 +86,7 @@ try {
       machine: { type: 'string' },
       cache: { type: 'string', default: join(homedir(), '.cache', 'wasm-attention-bench') },
       'no-peers': { type: 'boolean', default: false },
+      'no-plain-js': { type: 'boolean', default: false },
       peers: { type: 'string' },
       dtypes: { type: 'string', default: 'f32' },
       contenders: { type: 'string' },
@@ -273,6 +280,51 @@ function ourContenders(w, dir, maxLength) {
   return list;
 }
 
+/**
+ * The plain-JS twin (float64 reference ops, one thread). Being ~40× slower than ours, it is timed on
+ * one job per round: a prefill of the workload's first length and 16 decode steps after it (not after
+ * the decode job's longer prompt: its decode figure sees fewer cached positions than ours).
+ */
+function plainJsContender(w, dir, maxLength) {
+  let lm, cache;
+  const short = { key: 'plain-js', n: w.prefill[0], steps: Math.min(16, w.decode.steps) };
+  return {
+    id: 'plain-js',
+    label: 'plain JS (reference)',
+    group: 'reference',
+    api: 'ids',
+    precision: 'F32',
+    threads: 1,
+    jobs: (jobs) => [{ ...short, ids: jobs.find((j) => j.n === short.n)?.ids ?? jobs[0].ids.slice(0, short.n) }],
+    note: `timed on a prefill of ${short.n} tokens and ${short.steps} decode steps after it; prefill ${w.prefill.filter((n) => n !== short.n).join(', ')} not timed`,
+    async open() {
+      const t0 = performance.now();
+      lm = plainJsLm(dir);
+      cache = lm.createCache({ maxLength });
+      this.version = 'wasm-attention reference';
+      return { loadMs: performance.now() - t0 };
+    },
+    run(job) {
+      cache.reset();
+      const t0 = performance.now();
+      let out = lm.forward(job.ids, cache);
+      const prefillMs = performance.now() - t0;
+      const ids = [], tops = [];
+      const t1 = performance.now();
+      for (let s = 0; s < job.steps; s++) {
+        const next = argmax(out.logits.data);
+        if (job.top) tops.push(topLogprobs(out.logits.data, job.top));
+        ids.push(next);
+        out = lm.forward([next], cache);
+      }
+      return { prefillMs, decodeMs: performance.now() - t1, ids, tops };
+    },
+    async close() {
+      lm = cache = undefined;
+    },
+  };
+}
+
 const argmax = (a) => {
   let b = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
@@ -301,6 +353,7 @@ async function runWorkload(w) {
   const maxPrompt = Math.max(...w.prefill, w.decode.prompt, CHECK.prompt);
   const maxLength = maxPrompt + Math.max(w.decode.steps, CHECK.steps) + 8;
   const contenders = ourContenders(w, dir, maxLength).filter((c) => picked(c.id));
+  if (!args['no-plain-js'] && DTYPES.includes('f32') && picked('plain-js')) contenders.push(plainJsContender(w, dir, maxLength));
   let peer, browser;
   const peerNotes = [];
   if (usePeers && peerFamilies.has('wllama') && (!onlyContenders || onlyContenders.some((o) => o.startsWith('wllama')))) {
@@ -355,7 +408,7 @@ async function runWorkload(w) {
     ...w.prefill.filter((n) => n !== w.decode.prompt).map((n) => ({ key: `prefill${n}`, n, ids: ids(n), text: prompt(n).text, steps: 0 })),
     { key: 'decode', n: w.decode.prompt, ids: ids(w.decode.prompt), text: prompt(w.decode.prompt).text, steps: w.decode.steps },
   ];
-  const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, precision: c.precision, ...(c.dtype ? { dtype: c.dtype } : {}), threads: c.threads, version: c.version, status: 'ok', samples: {} }));
+  const rows = contenders.map((c) => ({ id: c.id, label: c.label, group: c.group, precision: c.precision, ...(c.dtype ? { dtype: c.dtype } : {}), threads: c.threads, version: c.version, ...(c.note ? { note: c.note } : {}), status: 'ok', samples: {} }));
   const byContender = new Map(contenders.map((c, i) => [c, rows[i]]));
   const run = async (c, job) => {
     if (c.group === 'ours' || c.api === 'ids') return c.run(job);
@@ -390,8 +443,8 @@ async function runWorkload(w) {
       progress(`${w.id}: round ${r + 1}/${rounds} ${c.label} gemm`);
       (row.gemm ??= []).push((await c.gemm()).gflops);
     }
-    for (const job of jobs) {
-      progress(`${w.id}: round ${r + 1}/${rounds} ${c.label} ${job.key === 'decode' ? `prefill ${job.n} + ${job.steps} decode steps` : `prefill ${job.n}`}`);
+    for (const job of c.jobs?.(jobs) ?? jobs) {
+      progress(`${w.id}: round ${r + 1}/${rounds} ${c.label} ${job.steps ? `prefill ${job.n} + ${job.steps} decode steps` : `prefill ${job.n}`}`);
       try {
         record(row, job, await run(c, job));
       } catch (error) {
@@ -491,7 +544,7 @@ function tables(res, { markdown = false } = {}) {
       : `${v.ok ? 'ok' : 'DIFFERS'} (greedy ${v.greedy ? 'same' : 'differs'}, top-5 order ${v.sameTop5Steps}, Δlogprob ≤ ${v.maxLogprobDiff.toExponential(0)})`;
     return [
       r.label,
-      ...res.prefill.map((n) => f(r.tokensPerS[`prefill${n}`])),
+      ...res.prefill.map((n) => (r.tokensPerS[`prefill${n}`] === undefined && r.group === 'reference' ? 'not timed' : f(r.tokensPerS[`prefill${n}`]))),
       f(r.tokensPerS.decode),
       ...res.prefill.map((n) => f(r.prefillGflops[n])),
       gemm ? f(gemm) : '—',
@@ -534,6 +587,13 @@ function notes(res) {
     const kinds = new Set(res.rows.filter((r) => r.id.startsWith('ort-')).map((r) => r.dtype ?? 'f32'));
     const files = [...kinds].map((d) => `${d} ${ONNX_FILES[d]} (${ONNX_FORMATS[d]})`).join(', ');
     out.push(`onnxruntime ${ox.version}: the bench's Llama graph (plain ops, past_key_values inputs / present outputs) as transformers.js's files: ${files}; the q8 graph quantized as transformers.js's converter does for llama (per tensor, full int8 range, the embedding table uint8), q4 as its MatMul4BitsQuantizer (block 32, symmetric; the embedding Gather stays float32); graph optimisation 'all'; web = its wasm build in Node, node = its native CPU library (not Wasm, for reference); one session.run per token, as transformers.js's generation loop does.`);
+  }
+  const js = res.rows.find((r) => r.group === 'reference' && r.status === 'ok');
+  const ours1 = res.rows.find((r) => r.id === 'wasm-relaxed-simd-1t' && r.status === 'ok');
+  if (js) {
+    const n = Object.keys(js.tokensPerS).find((k) => k.startsWith('prefill'));
+    const times = (k) => (ours1?.tokensPerS[k] && js.tokensPerS[k] ? ` (ours relaxed-simd 1T ${f(ours1.tokensPerS[k] / js.tokensPerS[k])}× faster)` : '');
+    out.push(`Plain JS: the package's float64 reference ops (reference.rmsNorm, matmul, rope, scaledDotProductAttention, swigluFeedForward) composed as a Llama with a KV cache of Float32Arrays, one thread, no Wasm (bench/plain-js-lm.mjs); ${js.note}: ${n ? `${n.replace('prefill', 'prefill ')} ${f(js.tokensPerS[n])} tok/s${times(n)}, ` : ''}decode ${f(js.tokensPerS.decode)} tok/s${times('decode')} (after ${n?.replace('prefill', '') ?? '?'} positions, ours after ${res.decode.prompt}).`);
   }
   for (const n of res.peerNotes) out.push(n);
   return out;

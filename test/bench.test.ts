@@ -448,6 +448,12 @@ describe('npm run bench:lm -- --tiny --dtypes f32,q8,q4 (a 2-layer hidden-32 Lla
     expect(stdout).not.toMatch(/^(wllama|onnxruntime)/m);
   });
 
+  it('times the plain-JS twin on the first prefill and 8 decode steps, and it agrees with ours', async () => {
+    const { stdout } = await result;
+    expect(stdout).toMatch(/^plain JS \(reference\)\s+[\d.]+\s+not timed\s+[\d.]+\s+.*ok \(greedy same, top-5 order 8\/8/m);
+    expect(stdout).toMatch(/^Plain JS: the package's float64 reference ops .* timed on a prefill of 8 tokens and 8 decode steps after it; prefill 16 not timed: prefill 8 [\d.]+ tok\/s \(ours relaxed-simd 1T [\d.]+× faster\), decode [\d.]+ tok\/s/m);
+  });
+
   it('decodes without allocating, and writes the record', async () => {
     const { stdout } = await result;
     const m = stdout.match(/bytes in use (\d+) before, (\d+) after; peak \d+ → \d+; allocations (\d+) → (\d+)/);
@@ -457,7 +463,7 @@ describe('npm run bench:lm -- --tiny --dtypes f32,q8,q4 (a 2-layer hidden-32 Lla
     const files = readdirSync(lmOut).sort();
     expect(files).toEqual([expect.stringMatching(/-test-lm-tiny\.json$/), expect.stringMatching(/-test-lm-tiny\.md$/)]);
     const record = JSON.parse(readFileSync(join(lmOut, files[0]!), 'utf8'));
-    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t', 'wasm-relaxed-simd-1t-q8', 'wasm-relaxed-simd-2t-q8', 'wasm-relaxed-simd-1t-q4', 'wasm-relaxed-simd-2t-q4']);
+    expect(record.workloads[0].rows.map((r: { id: string }) => r.id)).toEqual(['wasm-relaxed-simd-1t', 'wasm-relaxed-simd-2t', 'wasm-simd-1t', 'wasm-simd-2t', 'wasm-relaxed-simd-1t-q8', 'wasm-relaxed-simd-2t-q8', 'wasm-relaxed-simd-1t-q4', 'wasm-relaxed-simd-2t-q4', 'plain-js']);
     expect(record.workloads[0].rows.every((r: { tokensPerS: { decode: number } }) => r.tokensPerS.decode > 0)).toBe(true);
   });
 });
