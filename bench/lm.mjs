@@ -296,7 +296,7 @@ function plainJsContender(w, dir, maxLength) {
     precision: 'F32',
     threads: 1,
     jobs: (jobs) => [{ ...short, ids: jobs.find((j) => j.n === short.n)?.ids ?? jobs[0].ids.slice(0, short.n) }],
-    note: `timed on a prefill of ${short.n} tokens and ${short.steps} decode steps after it; prefill ${w.prefill.filter((n) => n !== short.n).join(', ')} not timed`,
+    note: `timed on a prefill of ${short.n} tokens and ${short.steps} decode steps after it${w.prefill.length > 1 ? `; prefill ${w.prefill.filter((n) => n !== short.n).join(', ')} not timed` : ''}`,
     async open() {
       const t0 = performance.now();
       lm = plainJsLm(dir);
