@@ -141,7 +141,7 @@ function prepRowsQ4(x: usize, count: i32, dst: usize): void {
 }
 
 /** Σ_{i<32} x[i]·(q[i] − 8) of one block as four int32 lanes, x prepared by prepRowsQ4 at p. */
-@inline function blockDot4(w: usize, p: usize): v128 {
+@inline function blockDot4(w: usize, p: usize, ones: v128): v128 {
   const v = v128.load(w);
   if (ASC_FEATURE_RELAXED_SIMD) {
     // the high nibbles by a 16-bit shift (one instruction on x86; a byte shift is not) and a mask;
@@ -150,7 +150,7 @@ function prepRowsQ4(x: usize, count: i32, dst: usize): void {
     const mask = i8x16.splat(15);
     const lo = v128.and(v, mask), hi = v128.and(i16x8.shr_u(v, 4), mask);
     const s = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p, 16), hi));
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.sub(s, v128.load(p, 32)));
+    return i32x4.dot_i16x8_s(i16x8.sub(s, v128.load(p, 32)), ones); // the pairs widened (ones: see q8.ts blockDot)
   } else {
     // bytes widened to u16, split into nibbles with 16-bit operations, minus 8
     const mask = i16x8.splat(15), eight = i16x8.splat(8);
@@ -174,18 +174,19 @@ function prepRowsQ4(x: usize, count: i32, dst: usize): void {
 /** One output: row x (prepared; scales xs) · Q4 weight row w (scales ws), four blocks per step into the lanes, as q8Column. */
 function q4Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
   let acc = f32x4.splat(0);
+  const ones = i16x8.splat(1);
   let b = 0;
   for (; b + 4 <= blocks; b += 4) {
     const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const s = hsum4x4i(blockDot4(w + o, p), blockDot4(w + o + 16, p + 64), blockDot4(w + o + 32, p + 128), blockDot4(w + o + 48, p + 192));
+    const s = hsum4x4i(blockDot4(w + o, p, ones), blockDot4(w + o + 16, p + 64, ones), blockDot4(w + o + 32, p + 128, ones), blockDot4(w + o + 48, p + 192, ones));
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
   if (b < blocks) {
     // lanes past the last block get a finite sum and a zero scale (tailScales)
     const left = blocks - b;
     const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const d0 = blockDot4(w + o, p), d1 = left > 1 ? blockDot4(w + o + 16, p + 64) : d0;
-    const s = hsum4x4i(d0, d1, left > 2 ? blockDot4(w + o + 32, p + 128) : d0, d0);
+    const d0 = blockDot4(w + o, p, ones), d1 = left > 1 ? blockDot4(w + o + 16, p + 64, ones) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot4(w + o + 32, p + 128, ones) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
   store1(c, reduceLanes(acc), bias, addC);

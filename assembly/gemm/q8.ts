@@ -11,7 +11,7 @@
 // rows (prefill, encoders; SIMD builds): int16 panels and a 4×8 register tile (q8-packed.ts).
 //
 // Integer dot products of the few-rows path, by build:
-//   relaxed-SIMD: i16x8.relaxed_dot_i8x16_i7x16_s(a, b), then i32x4.extadd_pairwise_i16x8_s. Its
+//   relaxed-SIMD: i16x8.relaxed_dot_i8x16_i7x16_s(a, b), then the pairs widened to i32. Its
 //     second operand gives the same result on every engine only when each byte is in [0, 127] (it
 //     may be read as signed or unsigned; x86 lowers it to pmaddubsw, whose 16-bit pair sums cannot
 //     saturate then: 2·127·128 < 2¹⁵). So the second operand is |xq| and the first wq with xq's sign
@@ -201,8 +201,12 @@ function prepRowsQ8(x: usize, count: i32, dst: usize): void {
   return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
 }
 
-/** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes, x prepared by prepRowsQ8 at p. */
-@inline function blockDot(w: usize, p: usize): v128 {
+/**
+ * Σ_{i<32} x[i]·w[i] of one block as four int32 lanes, x prepared by prepRowsQ8 at p. `ones` is
+ * i16x8.splat(1), made once per column by the caller: the i16 pair sums widen as dot_i16x8_s(·, ones)
+ * (pmaddwd with a register), where extadd_pairwise_i16x8_s loads a constant from memory each time.
+ */
+@inline function blockDot(w: usize, p: usize, ones: v128): v128 {
   const w0 = v128.load(w), w1 = v128.load(w, 16);
   if (ASC_FEATURE_RELAXED_SIMD) {
     // a = |x|, s = x >> 7: (w ⊕ s) − s = w·sign(x), so w·sign(x)·|x| = w·x, second operand in [0, 127]
@@ -210,7 +214,7 @@ function prepRowsQ8(x: usize, count: i32, dst: usize): void {
     const s0 = v128.load(p, 32), s1 = v128.load(p, 48);
     const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w0, s0), s0), v128.load(p));
     const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w1, s1), s1), v128.load(p, 16));
-    return i32x4.add(i32x4.extadd_pairwise_i16x8_s(p0), i32x4.extadd_pairwise_i16x8_s(p1));
+    return i32x4.add(i32x4.dot_i16x8_s(p0, ones), i32x4.dot_i16x8_s(p1, ones));
   } else {
     const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w0), v128.load(p)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w0), v128.load(p, 16)));
     const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w1), v128.load(p, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w1), v128.load(p, 48)));
@@ -228,18 +232,19 @@ function prepRowsQ8(x: usize, count: i32, dst: usize): void {
 /** One output: row x (prepared, 64 bytes per block; scales xs) · weight row w (scales ws), four blocks per step into the lanes. */
 function q8Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
   let acc = f32x4.splat(0);
+  const ones = i16x8.splat(1);
   let b = 0;
   for (; b + 4 <= blocks; b += 4) {
     const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const s = hsum4x4i(blockDot(w + o, p), blockDot(w + o + 32, p + 64), blockDot(w + o + 64, p + 128), blockDot(w + o + 96, p + 192));
+    const s = hsum4x4i(blockDot(w + o, p, ones), blockDot(w + o + 32, p + 64, ones), blockDot(w + o + 64, p + 128, ones), blockDot(w + o + 96, p + 192, ones));
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
   if (b < blocks) {
     // lanes past the last block get a finite sum and a zero scale (tailScales)
     const left = blocks - b;
     const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const d0 = blockDot(w + o, p), d1 = left > 1 ? blockDot(w + o + 32, p + 64) : d0;
-    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128) : d0, d0);
+    const d0 = blockDot(w + o, p, ones), d1 = left > 1 ? blockDot(w + o + 32, p + 64, ones) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128, ones) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
   store1(c, reduceLanes(acc), bias, addC);
