@@ -1,4 +1,4 @@
-// `npm run bench:accuracy -- [--backend b] [--cache DIR] [--no-e1]` (bench/quantized-accuracy.mjs):
+// `npm run bench:accuracy -- [--backend b] [--cache DIR] [--no-e1] [--no-lm-shapes] [--lm-cache DIR]` (bench/quantized-accuracy.mjs):
 // how far q8 and q4 weights move each model from its f32 self, printed as the tables of
 // docs/accuracy.md ("Q8 and Q4 weights"). `--checkpoint DIR [--texts FILE]` measures one Hugging Face
 // checkpoint folder instead, on the lines of FILE (default: six sentences of the test fixtures): an
@@ -8,6 +8,9 @@
 //     every position of the fixtures' prompts (allLogits), and how often the top token agrees;
 //   encoders (test/fixtures/checkpoints/*): cosine of each sentence embedding (the checkpoint's
 //     pooling) to the f32 one, the lowest and the mean over the fixture batch;
+//   LM1 and LM2, the language-model bench's SmolLM2-135M- and Qwen2.5-0.5B-shaped checkpoints
+//     (bench/lm-weights.mjs, random N(0, 0.02) weights, written once into --lm-cache): the same KL
+//     over three id prompts of 24, 48 and 64 tokens;
 //   E1, the all-MiniLM-L6-v2-shaped BERT of the encoder benchmark (bench/encoder-checkpoint.mjs,
 //     random N(0, 0.02) weights): the same cosines over its 32 sentences × 128 tokens;
 //   the date normaliser: exact answers on the test's 2,000 random dates (seed 20251).
@@ -20,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { init, loadDateNormalizer, loadModel } from '../dist/index.js';
 import { ENCODER_SHAPES, ensureCheckpoint, sentences } from './encoder-checkpoint.mjs';
 import { randomDates } from './date-rows.mjs';
+import { SHAPES, prompt, writeCheckpoint } from './lm-weights.mjs';
+import { homedir } from 'node:os';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const arg = (name, fallback) => {
@@ -86,6 +91,8 @@ async function lmRow(source, prompts) {
   }
   return { positions, cells };
 }
+/** Token-id prompts for a checkpoint without a tokenizer: the language-model bench's prompts of 24, 48 and 64 ids. */
+const lmPrompts = (vocab) => [24, 48, 64].map((n, i) => prompt(n, 7 + i).ids.map((id) => id % vocab));
 const LM_HEADER = ['| checkpoint | positions | q8 mean KL | q8 max KL | q8 top-1 | q4 mean KL | q4 max KL | q4 top-1 |', '|---|---|---|---|---|---|---|---|'];
 const ENC_HEADER = ['| encoder | sentences | q8 lowest cosine | q8 mean cosine | q4 lowest cosine | q4 mean cosine |', '|---|---|---|---|---|---|'];
 
@@ -95,7 +102,8 @@ if (arg('--checkpoint')) {
   const texts = arg('--texts') ? readFileSync(arg('--texts'), 'utf8').split('\n').filter((l) => l.trim() !== '') : fixtureTexts;
   const probe = await loadModel(rt, dir);
   const kind = probe.kind;
-  const prompts = kind === 'causal-lm' ? texts.map((t) => probe.tokenizer.encode(t)) : undefined;
+  // a language model without a tokenizer (the bench's random checkpoints): the id prompts of LM_PROMPTS
+  const prompts = kind === 'causal-lm' ? (probe.tokenizer ? texts.map((t) => probe.tokenizer.encode(t)) : lmPrompts(probe.vocabSize)) : undefined;
   probe.dispose();
   if (kind === 'causal-lm') {
     const { positions, cells } = await lmRow(dir, prompts);
@@ -113,6 +121,15 @@ console.log(LM_HEADER.join('\n'));
 for (const name of Object.keys(lmInputs)) {
   const { positions, cells } = await lmRow(join(LM_DIR, name), lmInputs[name].prompts.map((p) => p.input_ids));
   console.log(`| ${name} | ${positions} | ${cells.join(' | ')} |`);
+}
+// the language-model bench's random checkpoints (N(0, 0.02) weights, as Hugging Face initialises them) at real shapes
+if (!process.argv.includes('--no-lm-shapes')) {
+  const cache = resolve(arg('--lm-cache', join(homedir(), '.cache', 'wasm-attention-bench')));
+  for (const [id, title] of [['LM1', 'SmolLM2-135M shape, Llama'], ['LM2', 'Qwen2.5-0.5B shape, Qwen2']]) {
+    const dir = writeCheckpoint(join(cache, id.toLowerCase()), SHAPES[id]);
+    const { positions, cells } = await lmRow(dir, lmPrompts(SHAPES[id].vocab_size));
+    console.log(`| ${id}: ${title}, random N(0, 0.02) weights (\`bench/lm-weights.mjs\`) | ${positions} | ${cells.join(' | ')} |`);
+  }
 }
 
 // ---- encoders
