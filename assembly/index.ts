@@ -13,6 +13,7 @@ import { PARAMS_BYTES } from './attention/params';
 export { gemm, gemmScratchBytes } from './gemm/gemm';
 export { gemmQ8, gemmQ8ScratchBytes, quantizeRows8 } from './gemm/q8';
 export { gemmQ4, quantizeRows4 } from './gemm/q4';
+export { interleaveRows4 } from './gemm/q4-layout';
 export { gemmHalf, gemmHalfScratchBytes } from './gemm/half';
 export { widenHalf } from './half';
 export { dequantizeRows4, dequantizeRows8 } from './dequantize';

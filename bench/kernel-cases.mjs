@@ -1538,6 +1538,7 @@ function prepareGemmQ8(env, c) {
           const e = j * k + 32 * b + i;
           packed[j * wBytes + 16 * b + i] = (wq[e] + 8) | ((wq[e + 16] + 8) << 4);
         }
+    kernels.interleaveRows4(ptr.wq, n, k); // the order gemmQ4 reads (assembly/gemm/q4-layout.ts)
   } else new Int8Array(heap.memory.buffer, ptr.wq, n * k).set(wq);
   const all = (len) => new Int32Array(len).map((_, i) => i);
   arena.scatter(ptr.xs, all(m * blocks), xs);
@@ -1687,6 +1688,7 @@ function prepareDequantize(env, c) {
   const outFloats = (rows - 1) * ldo + k;
   const ptr = { q: arena.alloc(qBytes / 4), scales: arena.alloc(sFloats), out: arena.alloc(outFloats) };
   new Uint8Array(heap.memory.buffer, ptr.q, qBytes).set(new Uint8Array(quantized.q.buffer, quantized.q.byteOffset, qBytes));
+  if (four) kernels.interleaveRows4(ptr.q, rows, k); // the order dequantizeRows4 reads (assembly/gemm/q4-layout.ts)
   const all = (n) => new Int32Array(n).map((_, i) => i);
   arena.scatter(ptr.scales, all(sFloats), quantized.scales);
   arena.inputs.push({ name: 'q', ptr: ptr.q, floats: qBytes / 4, snapshot: arena.snapshot(ptr.q, qBytes / 4) });

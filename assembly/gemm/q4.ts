@@ -20,12 +20,19 @@
 //   SIMD: both operands widened to i16, i32x4.dot_i16x8_s.
 //   scalar: plain loops.
 //
+// Held layout (q4-layout.ts): in Wasm memory each full group of four blocks is transposed by 4-byte
+// units, so vector u of a group holds unit u of all four blocks and the decode product leaves block
+// l's sums in lane l: the four block sums come out as one i32x4 with no horizontal reduction, and
+// the group's i16 pair sums add up in one register (q4GroupDot). model.save() writes the canonical
+// (Q4_0) order.
+//
 // Work range: output columns. Columns [j0, j1) are this call on wq + j0·k/2, ws + j0·k/32, c + j0,
 // bias + j0, n = j1 − j0; any split gives the same bits (as gemmQ8).
 import { madd4 } from '../simd';
 import { store1 } from './epilogue';
 import { hsum4x4i, reduceLanes, tailScales } from './q8';
 import { gemmQ8Packed, Q8_PACKED_M } from './q8-packed';
+import { q4ByteOffset, q4GroupedBlocks } from './q4-layout';
 
 /**
  * x [rows, k] (rows ldx floats apart, k a multiple of 32) → q [rows, k/2] bytes (two 4-bit values per
@@ -83,7 +90,7 @@ function quantizeBlock4(x: usize, q: usize, s: usize): void {
  * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q4
  * (wq rows k/2 bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
  * scratch: gemmQ8ScratchBytes(m, n, k). From Q8_PACKED_M rows on (SIMD builds) the int16 panels of
- * q8-packed.ts; below, each row of x prepared once (prepRowsQ4) and one weight row at a time; every
+ * q8-packed.ts; below, each row of x prepared once (prepRowQ4) and one weight row at a time; every
  * output's float steps are gemmQ8's, on either path.
  */
 export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
@@ -97,7 +104,7 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
       gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, true);
       return;
     }
-    prepRowsQ4(xq, m * k, scratch);
+    for (let r = 0; r < m; r++) prepRowQ4(xq + <usize>r * ldx, k, scratch + (<usize>r * ldx << 1));
     for (let j = 0; j < n; j++) {
       const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds, cj = c + (<usize>j << 2);
       const bj: usize = bias ? bias + (<usize>j << 2) : 0;
@@ -105,6 +112,7 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
     }
     return;
   }
+  const grouped = q4GroupedBlocks(k);
   for (let j = 0; j < n; j++) {
     const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds;
     const bj: usize = bias ? bias + (<usize>j << 2) : 0;
@@ -113,21 +121,68 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
       const x = xq + <usize>r * ldx, sx = xs + <usize>r * lds;
       for (let b = 0; b < blocks; b++) {
         const so = <usize>b << 2;
-        acc += <f32>blockDot4Scalar(x + (<usize>b << 5), wj + (<usize>b << 4)) * (load<f32>(sx + so) * load<f32>(sj + so));
+        acc += <f32>blockDot4Scalar(x + (<usize>b << 5), wj, b, grouped) * (load<f32>(sx + so) * load<f32>(sj + so));
       }
       store1(c + <usize>r * ldc4 + (<usize>j << 2), acc, bj, addC);
     }
   }
 }
 
+/** Bytes of one prepared group of four blocks (prepRowQ4): relaxed SIMD 8 vectors + the corrections, SIMD 16 vectors. */
+const GROUP_PREP: usize = ASC_FEATURE_RELAXED_SIMD ? 144 : 256;
+
+/** [a, b, c, d] → their 4×4 transpose of 32-bit lanes, stored at dst, dst + step, dst + 2·step, dst + 3·step. */
+@inline function storeTransposed(a: v128, b: v128, c: v128, d: v128, dst: usize, step: usize): void {
+  const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5), t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
+}
+
 /**
- * count int8 of x (a multiple of 32) → 64 bytes per block of 32 at dst, the forms q4Column reads:
- * relaxed SIMD x0, x1 (the block's halves), then the i16 lanes of 8·(x0 + x1) pair sums (the
- * correction of q − 8, |·| ≤ 4·127·8 < 2¹⁵) and 16 unused bytes; SIMD x widened to int16.
+ * One row of int8 x (k values) → the forms q4Column reads, at dst (at most 2k bytes):
+ *   each full group of four blocks (GROUP_PREP bytes), in the held weights' order: vector u of the
+ *     group pairs with lo_u (lane l = x[32l + 4u … + 3], the values of the low nibbles of weight
+ *     vector u) and hi_u (lane l = x[32l + 16 + 4u … + 3], the high nibbles). Relaxed SIMD: lo_u, hi_u
+ *     as int8 at 32u, 32u + 16, then the corrections 8·Σ_{i<32} x[32l + i] as i32 lanes at 128. SIMD:
+ *     int16, at 64u: lo_u's blocks 0–1, hi_u's blocks 0–1, lo_u's blocks 2–3, hi_u's blocks 2–3;
+ *   then each block past the full groups (64 bytes): relaxed SIMD x0, x1 (the block's halves), the
+ *     i16 lanes of 8·(x0 + x1) pair sums (|·| ≤ 4·127·8 < 2¹⁵) and 16 unused bytes; SIMD x as int16.
  */
-function prepRowsQ4(x: usize, count: i32, dst: usize): void {
-  for (let i: usize = 0, end = <usize>count; i < end; i += 32) {
-    const x0 = v128.load(x + i), x1 = v128.load(x + i, 16), d = dst + (i << 1);
+function prepRowQ4(x: usize, k: i32, dst: usize): void {
+  const groups = k >> 7, blocks = k >> 5;
+  for (let g = 0; g < groups; g++) {
+    const xg = x + (<usize>g << 7), d = dst + <usize>g * GROUP_PREP;
+    const a0 = v128.load(xg), b0 = v128.load(xg, 16), a1 = v128.load(xg, 32), b1 = v128.load(xg, 48);
+    const a2 = v128.load(xg, 64), b2 = v128.load(xg, 80), a3 = v128.load(xg, 96), b3 = v128.load(xg, 112);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      storeTransposed(a0, a1, a2, a3, d, 32);
+      storeTransposed(b0, b1, b2, b3, d + 16, 32);
+      // 8·Σx per block, exact in int32
+      const s0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a0), i16x8.extadd_pairwise_i8x16_s(b0)));
+      const s1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a1), i16x8.extadd_pairwise_i8x16_s(b1)));
+      const s2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a2), i16x8.extadd_pairwise_i8x16_s(b2)));
+      const s3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a3), i16x8.extadd_pairwise_i8x16_s(b3)));
+      v128.store(d, i32x4.shl(hsum4x4i(s0, s1, s2, s3), 3), 128);
+    } else {
+      // the int8 transposes in the scratch's last group slot, then widened into place
+      storeTransposed(a0, a1, a2, a3, d, 64);
+      storeTransposed(b0, b1, b2, b3, d + 16, 64);
+      for (let u: usize = 0; u < 4; u++) {
+        const lo = v128.load(d + (u << 6)), hi = v128.load(d + (u << 6), 16);
+        v128.store(d + (u << 6), i16x8.extend_low_i8x16_s(lo));
+        v128.store(d + (u << 6), i16x8.extend_low_i8x16_s(hi), 16);
+        v128.store(d + (u << 6), i16x8.extend_high_i8x16_s(lo), 32);
+        v128.store(d + (u << 6), i16x8.extend_high_i8x16_s(hi), 48);
+      }
+    }
+  }
+  const tail = dst + <usize>groups * GROUP_PREP;
+  for (let b = groups << 2; b < blocks; b++) {
+    const xb = x + (<usize>b << 5), d = tail + (<usize>(b - (groups << 2)) << 6);
+    const x0 = v128.load(xb), x1 = v128.load(xb, 16);
     if (ASC_FEATURE_RELAXED_SIMD) {
       const eight = i8x16.splat(8);
       v128.store(d, x0); v128.store(d, x1, 16);
@@ -140,7 +195,37 @@ function prepRowsQ4(x: usize, count: i32, dst: usize): void {
   }
 }
 
-/** Σ_{i<32} x[i]·(q[i] − 8) of one block as four int32 lanes, x prepared by prepRowsQ4 at p. */
+/**
+ * The four block sums Σ_{i<32} x[i]·(q[i] − 8) of one held group at w (lane l: block l), x prepared
+ * by prepRowQ4 at p. Relaxed SIMD: relaxed_dot(x, q) with q ∈ [0, 15] (exact on every engine), the
+ * group's eight dot products summed in i16 (a lane adds 16 products, |·| ≤ 16·127·15 < 2¹⁵), the
+ * pairs widened (dot_i16x8_s with ones), minus the corrections. SIMD: nibbles widened to int16 minus
+ * 8, dot_i16x8_s, lanes [b0, b0, b1, b1] and [b2, b2, b3, b3] summed in i32, then paired.
+ */
+@inline function q4GroupDot(w: usize, p: usize, ones: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const mask = i8x16.splat(15);
+    let s = i16x8.splat(0);
+    for (let u: usize = 0; u < 4; u++) {
+      const v = v128.load(w + (u << 4));
+      const lo = v128.and(v, mask), hi = v128.and(i16x8.shr_u(v, 4), mask);
+      s = i16x8.add(s, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + (u << 5)), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(p + (u << 5), 16), hi)));
+    }
+    return i32x4.sub(i32x4.dot_i16x8_s(s, ones), v128.load(p, 128));
+  } else {
+    const mask = i16x8.splat(15), eight = i16x8.splat(8);
+    let a = i32x4.splat(0), c = i32x4.splat(0);
+    for (let u: usize = 0; u < 4; u++) {
+      const v = v128.load(w + (u << 4)), q = p + (u << 6);
+      const vl = i16x8.extend_low_i8x16_u(v), vh = i16x8.extend_high_i8x16_u(v);
+      a = i32x4.add(a, i32x4.add(i32x4.dot_i16x8_s(i16x8.sub(v128.and(vl, mask), eight), v128.load(q)), i32x4.dot_i16x8_s(i16x8.sub(i16x8.shr_u(vl, 4), eight), v128.load(q, 16))));
+      c = i32x4.add(c, i32x4.add(i32x4.dot_i16x8_s(i16x8.sub(v128.and(vh, mask), eight), v128.load(q, 32)), i32x4.dot_i16x8_s(i16x8.sub(i16x8.shr_u(vh, 4), eight), v128.load(q, 48))));
+    }
+    return i32x4.add(v128.shuffle<i32>(a, c, 0, 2, 4, 6), v128.shuffle<i32>(a, c, 1, 3, 5, 7));
+  }
+}
+
+/** Σ_{i<32} x[i]·(q[i] − 8) of one block as four int32 lanes, x prepared by prepRowQ4 at p. */
 @inline function blockDot4(w: usize, p: usize, ones: v128): v128 {
   const v = v128.load(w);
   if (ASC_FEATURE_RELAXED_SIMD) {
@@ -161,30 +246,35 @@ function prepRowsQ4(x: usize, count: i32, dst: usize): void {
   }
 }
 
-/** Scalar: Σ_{i<32} x[i]·(q[i] − 8). */
-@inline function blockDot4Scalar(x: usize, w: usize): i32 {
+/** Scalar: Σ_{i<32} x[i]·(q[i] − 8) of block b of the held row w (bytes found by q4ByteOffset). */
+@inline function blockDot4Scalar(x: usize, w: usize, b: i32, grouped: i32): i32 {
   let s: i32 = 0;
-  for (let i: usize = 0; i < 16; i++) {
-    const v = <i32>load<u8>(w + i);
-    s += <i32>load<i8>(x + i) * ((v & 15) - 8) + <i32>load<i8>(x + i, 16) * ((v >> 4) - 8);
+  for (let i = 0; i < 16; i++) {
+    const v = <i32>load<u8>(w + q4ByteOffset(b, i, grouped));
+    s += <i32>load<i8>(x + <usize>i) * ((v & 15) - 8) + <i32>load<i8>(x + <usize>i, 16) * ((v >> 4) - 8);
   }
   return s;
 }
 
-/** One output: row x (prepared; scales xs) · Q4 weight row w (scales ws), four blocks per step into the lanes, as q8Column. */
+/**
+ * One output: row x (prepared by prepRowQ4; scales xs) · held Q4 weight row w (scales ws): each full
+ * group's four block sums at once (q4GroupDot), the blocks past them four per step as gemmQ8 does;
+ * lane l takes the blocks b ≡ l (mod 4), as every path does.
+ */
 function q4Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
   let acc = f32x4.splat(0);
   const ones = i16x8.splat(1);
+  const grouped = (blocks >> 2) << 2;
   let b = 0;
-  for (; b + 4 <= blocks; b += 4) {
-    const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const s = hsum4x4i(blockDot4(w + o, p, ones), blockDot4(w + o + 16, p + 64, ones), blockDot4(w + o + 32, p + 128, ones), blockDot4(w + o + 48, p + 192, ones));
+  for (; b < grouped; b += 4) {
+    const so = <usize>b << 2;
+    const s = q4GroupDot(w + (<usize>b << 4), x + <usize>(b >> 2) * GROUP_PREP, ones);
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
   if (b < blocks) {
-    // lanes past the last block get a finite sum and a zero scale (tailScales)
+    // 1–3 canonical blocks; lanes past the last block get a finite sum and a zero scale (tailScales)
     const left = blocks - b;
-    const o = <usize>b << 4, p = x + (<usize>b << 6), so = <usize>b << 2;
+    const o = <usize>b << 4, p = x + <usize>(b >> 2) * GROUP_PREP, so = <usize>b << 2;
     const d0 = blockDot4(w + o, p, ones), d1 = left > 1 ? blockDot4(w + o + 16, p + 64, ones) : d0;
     const s = hsum4x4i(d0, d1, left > 2 ? blockDot4(w + o + 32, p + 128, ones) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);

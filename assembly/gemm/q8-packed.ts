@@ -23,6 +23,7 @@
 // packed ⌈m/Q8_MC⌉ times, its cost shared by up to Q8_MC rows.
 import { madd4 } from '../simd';
 import { storeRow8 } from './epilogue';
+import { loadBlock4, q4GroupedBlocks } from './q4-layout';
 
 /** From this many rows on, gemmQ8 and gemmQ4 (SIMD builds) pack int16 panels: fewer rows read the weights in place. */
 export const Q8_PACKED_M: i32 = 8;
@@ -123,17 +124,17 @@ function packPanelQ8(w: usize, ldw: usize, ws: usize, lds: usize, nv: i32, block
   }
 }
 
-/** Q4 columns (16 bytes per block: value i in the low nibble, 16 + i in the high one, minus 8) → the panel and its scales. */
+/** Q4 columns (held rows, q4-layout.ts; a block's byte i: value i in the low nibble, 16 + i in the high one, minus 8) → the panel and its scales. */
 function packPanelQ4(w: usize, ldw: usize, ws: usize, lds: usize, nv: i32, blocks: i32, panel: usize, scales: usize): void {
   const eight = i8x16.splat(8), mask = i8x16.splat(15), pad = i8x16.splat(<i8>0x88);
+  const grouped = q4GroupedBlocks(blocks << 5);
   for (let b = 0; b < blocks; b++) {
-    const o = <usize>b << 4;
     for (let g = 0; g < 2; g++) {
       const j = g << 2;
-      const c0 = w + <usize>j * ldw + o, c1 = c0 + ldw, c2 = c1 + ldw, c3 = c2 + ldw;
-      // a missing column reads as nibbles 8 (value 0)
-      const v0 = j < nv ? v128.load(c0) : pad, v1 = j + 1 < nv ? v128.load(c1) : pad;
-      const v2 = j + 2 < nv ? v128.load(c2) : pad, v3 = j + 3 < nv ? v128.load(c3) : pad;
+      const c0 = w + <usize>j * ldw, c1 = c0 + ldw, c2 = c1 + ldw, c3 = c2 + ldw;
+      // each column's block in canonical order (q4-layout.ts); a missing column reads as nibbles 8 (value 0)
+      const v0 = j < nv ? loadBlock4(c0, b, grouped) : pad, v1 = j + 1 < nv ? loadBlock4(c1, b, grouped) : pad;
+      const v2 = j + 2 < nv ? loadBlock4(c2, b, grouped) : pad, v3 = j + 3 < nv ? loadBlock4(c3, b, grouped) : pad;
       storeBlock4(panel + (<usize>b << 9) + (<usize>g << 4),
         i8x16.sub(v128.and(v0, mask), eight), i8x16.sub(v128.and(i16x8.shr_u(v0, 4), mask), eight),
         i8x16.sub(v128.and(v1, mask), eight), i8x16.sub(v128.and(i16x8.shr_u(v1, 4), mask), eight),

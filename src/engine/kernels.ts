@@ -43,8 +43,14 @@ export interface Kernels {
    */
   quantizeRows4(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
   /**
-   * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q4
-   * (wq rows k/2 bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
+   * Q4 rows q [rows, k/2] between the canonical order quantizeRows4 writes and the order gemmQ4 and
+   * dequantizeRows4 read (each full group of four blocks transposed by 4-byte units,
+   * assembly/gemm/q4-layout.ts), in place; the permutation is its own inverse.
+   */
+  interleaveRows4(q: number, rows: number, k: number): void;
+  /**
+   * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q4, held
+   * as interleaveRows4 leaves it (wq rows k/2 bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
    * Columns [j0, j1) are the call on wq + j0·k/2, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
    * scratch: gemmQ8ScratchBytes(m, n, k) bytes.
    */
@@ -183,6 +189,7 @@ export const KERNEL_ARITY: Arity = {
   gemmQ8: 12,
   gemmQ8ScratchBytes: 3,
   quantizeRows4: 6,
+  interleaveRows4: 3,
   gemmQ4: 12,
   gemmHalfScratchBytes: 3,
   gemmHalf: 12,

@@ -51,7 +51,26 @@ export function isQuantizedData(value: unknown): value is QuantizedData {
 /** Rows of f32 staged in Wasm memory at a time when quantizing from JavaScript: at most this many floats. */
 const STAGE_FLOATS = 1 << 20;
 
-/** A Linear weight [rows = out, cols = in] in Q8 (int8 rows) or Q4 (4-bit rows), with per-block f32 scales, resident. */
+/**
+ * Q4 rows [rows, cols/2] from the order they are held in (each full group of four blocks of 32
+ * transposed by 4-byte units, assembly/gemm/q4-layout.ts) back to the canonical Q4_0 order, in place.
+ */
+function canonicalQ4(bytes: Uint8Array, rows: number, cols: number): void {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const rowWords = cols / 8, groups = cols >> 7;
+  for (let r = 0; r < rows; r++)
+    for (let g = 0; g < groups; g++) {
+      const p = r * rowWords + g * 16;
+      for (let u = 0; u < 4; u++)
+        for (let l = u + 1; l < 4; l++) {
+          const t = words[p + 4 * u + l]!;
+          words[p + 4 * u + l] = words[p + 4 * l + u]!;
+          words[p + 4 * l + u] = t;
+        }
+    }
+}
+
+/** A Linear weight [rows = out, cols = in] in Q8 (int8 rows) or Q4 (4-bit rows, held as q4-layout.ts says), with per-block f32 scales, resident. */
 export class Q8Matrix {
   readonly dtype: 'q8' | 'q4';
   readonly rows: number;
@@ -107,6 +126,7 @@ export class Q8Matrix {
     const u8 = ws.heap.bytes();
     u8.set(new Uint8Array(q.values.buffer, q.values.byteOffset, q.values.byteLength), m.q);
     u8.set(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength), m.scales);
+    if (q.dtype === 'q4') ws.kernels.interleaveRows4(m.q, rows, cols);
     return m;
   }
 
@@ -114,14 +134,17 @@ export class Q8Matrix {
   private quantizeRows(ws: Workspace, src: number, row0: number, count: number): void {
     const q = this.q + row0 * this.rowBytes;
     const s = this.scales + (4 * row0 * this.cols) / Q8_BLOCK;
-    if (this.dtype === 'q4') ws.kernels.quantizeRows4(src, this.cols, count, this.cols, q, s);
-    else ws.kernels.quantizeRows8(src, this.cols, count, this.cols, q, s);
+    if (this.dtype === 'q4') {
+      ws.kernels.quantizeRows4(src, this.cols, count, this.cols, q, s);
+      ws.kernels.interleaveRows4(q, count, this.cols);
+    } else ws.kernels.quantizeRows8(src, this.cols, count, this.cols, q, s);
   }
 
   /** @internal A copy of rows [r0, r1) (default all): values and scales in JavaScript memory (what model.save() writes). */
   toData(heap: Heap, r0 = 0, r1 = this.rows): QuantizedData {
     const u8 = heap.bytes();
     const bytes = u8.slice(this.q + r0 * this.rowBytes, this.q + r1 * this.rowBytes);
+    if (this.dtype === 'q4') canonicalQ4(bytes, r1 - r0, this.cols);
     const scaleRow = (4 * this.cols) / Q8_BLOCK;
     const scales = new Float32Array(u8.slice(this.scales + r0 * scaleRow, this.scales + r1 * scaleRow).buffer);
     return { dtype: this.dtype, shape: [r1 - r0, this.cols], values: this.dtype === 'q8' ? new Int8Array(bytes.buffer) : bytes, scales };
