@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, readSafetensors, type AttentionRuntime } from '../src/index.js';
+import { loadModel, readSafetensors, reference, type AttentionRuntime } from '../src/index.js';
 import { Embedding } from '../src/nn/embedding.js';
 import { dequantizeRows } from '../src/reference/ops/dequantize.js';
 import { BUILDS, runtimeFor, uniform } from './helpers.js';
@@ -45,6 +45,32 @@ describe.each(CASES)('%s embeddings, %s build', (dtype, backend) => {
         emb.dispose();
       }
     }
+  });
+
+  it("runtime.embedding(weight, { dtype }): rows equal the twin's (reference.embedding) bit for bit and the dequantized table; E not a multiple of 32 stays f32", () => {
+    const weight = { data: uniform(40 * 64, 17, -1, 1), shape: [40, 64] };
+    const ids = [3, 0, 39, 3, 12, 7];
+    const e = rt.embedding({ 'emb.weight': weight }, { prefix: 'emb', dtype });
+    try {
+      expect([e.dtype, e.numEmbeddings, e.embeddingDim]).toEqual([dtype, 40, 64]);
+      const got = e.lookup(ids, [2, 3]);
+      const twin = reference.embedding(weight, { dtype });
+      expect(twin.dtype).toBe(dtype);
+      expect(Array.from(new Uint32Array(got.buffer))).toEqual(Array.from(new Uint32Array(twin.lookup(ids, [2, 3]).buffer)));
+      const q = dtype === 'q4' ? quantizeRows4Reference(weight.data, 40, 64) : quantizeRows8Reference(weight.data, 40, 64);
+      expect(Array.from(got)).toEqual(Array.from(dequantizeRows(dtype, q.q, q.scales, 64, ids), (v) => Math.fround(v)));
+      expect(rt.memoryStats().weights[dtype]).toBeGreaterThanOrEqual(matrixBytes(dtype, 40, 64));
+    } finally {
+      e.dispose();
+    }
+    const narrow = rt.embedding({ data: uniform(10 * 48, 5), shape: [10, 48] }, { dtype });
+    try {
+      expect(narrow.dtype).toBe('f32');
+      expect(reference.embedding({ data: uniform(10 * 48, 5), shape: [10, 48] }, { dtype }).dtype).toBe('f32');
+    } finally {
+      narrow.dispose();
+    }
+    expect(() => rt.embedding(weight, { dtype: 'q3' as 'q8' })).toThrow(/^embedding: options\.dtype must be/);
   });
 
   it('loading quantizes tensor by tensor: the peak Wasm memory of the load stays below the f32 weights', async () => {

@@ -8,7 +8,7 @@ import { Tensor } from '../engine/memory.js';
 import { checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject, type Checked, type TensorLike } from '../engine/validate.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import { mat, type Mat } from '../engine/linear.js';
-import type { WeightDtype } from '../engine/quantized.js';
+import { checkWeightDtype, type DtypeOption, type WeightDtype } from '../engine/quantized.js';
 import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Workspace } from '../engine/workspace.js';
 
@@ -32,8 +32,14 @@ export function checkEmbeddingWeight(where: string, weights: unknown, prefix: un
 export interface EmbeddingOptions {
   /** The state_dict prefix of `weight` (with a `{ weight }` record). */
   prefix?: string;
-  /** How the table is held: 'f32' (default), or 'f16' / 'bf16' (rounded to nearest even unless the tensor was read as that format; rows widened exactly when gathered). */
-  dtype?: 'f32' | 'f16' | 'bf16';
+  /**
+   * How the table is held: 'f32' (default, or 'fp32'); 'f16' (or 'fp16') / 'bf16' (rounded to nearest
+   * even unless the tensor was read as that format; rows widened exactly when gathered); 'q8' / 'q4'
+   * (blocks of 32 along E with an f32 scale each, as a Linear weight; a gathered row is scale·q
+   * rounded once to f32). A table whose E is not a multiple of 32 stays f32 in 'q8' / 'q4':
+   * `embedding.dtype` says how it is held.
+   */
+  dtype?: DtypeOption;
 }
 
 export class Embedding {
@@ -47,15 +53,13 @@ export class Embedding {
   private readonly table: EmbeddingTable;
 
   /**
-   * @internal use `runtime.embedding(...)`; `options.dtype` 'f16' / 'bf16' holds the table in 16 bits;
-   * `dtype` (internal) 'q8' / 'q4' holds it quantized (E a multiple of 32).
+   * @internal use `runtime.embedding(...)`; `options.dtype` says how the table is held; `dtype`
+   * (internal) is the default when the options do not say.
    */
   constructor(ws: Workspace, weight: TensorLike | Record<string, TensorLike>, options?: EmbeddingOptions, dtype: WeightDtype = 'f32') {
     const where = 'embedding';
     const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
-    const asked = opts['dtype'];
-    if (asked !== undefined && asked !== 'f32' && asked !== 'f16' && asked !== 'bf16') throw new TypeError(`${where}: options.dtype must be 'f32', 'f16' or 'bf16', received ${describe(asked)}`);
-    if (asked !== undefined && asked !== 'f32') dtype = asked;
+    if (opts['dtype'] !== undefined) dtype = checkWeightDtype(where, 'options.dtype', opts['dtype']);
     const arg = checkEmbeddingWeight(where, weight, opts['prefix'], ws.heap);
     this.ws = ws;
     [this.numEmbeddings, this.embeddingDim] = arg.shape as [number, number];

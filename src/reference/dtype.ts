@@ -86,7 +86,7 @@ function q8Block(x: ArrayLike<number>, at: number, out: Float64Array, to: number
   for (let i = 0; i < QUANT_BLOCK; i++) {
     if (d === 0) out[to + i] = 0;
     else if (!(d < Infinity)) out[to + i] = NaN;
-    else out[to + i] = d * Math.max(-127, Math.min(127, roundHalfEven(Math.fround(Math.fround(x[at + i]!) / d))));
+    else out[to + i] = d * (Math.max(-127, Math.min(127, roundHalfEven(Math.fround(Math.fround(x[at + i]!) / d)))) + 0); // q an integer: +0, not −0
   }
 }
 

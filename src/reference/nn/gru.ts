@@ -192,16 +192,17 @@ export function gru(config: ReferenceGruConfig): ReferenceGRU {
 export class ReferenceEmbedding {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
-  /** How the table is held: its values rounded to this format (to nearest, ties to even). */
-  readonly dtype: 'f32' | 'f16' | 'bf16';
+  /** How the table is held (as the runtime holds it: 'q8' / 'q4' only when E is a multiple of 32, else 'f32'). */
+  readonly dtype: WeightDtype;
   #table: Float32Array | undefined;
 
   /** @internal use `reference.embedding(weight)` */
-  constructor(table: Float32Array, v: number, e: number, dtype: 'f32' | 'f16' | 'bf16' = 'f32') {
+  constructor(table: Float32Array, v: number, e: number, dtype: WeightDtype = 'f32') {
     this.numEmbeddings = v;
     this.embeddingDim = e;
-    this.dtype = dtype;
-    this.#table = dtype === 'f32' ? table : Float32Array.from(weightAs(table, v, e, dtype));
+    this.dtype = heldDtype(e, dtype);
+    // the values the runtime's gather returns: rounded to 16 bits, or dequantized (scale·q) rounded once to f32
+    this.#table = this.dtype === 'f32' ? table : Float32Array.from(weightAs(table, v, e, this.dtype));
   }
 
   /** ids → their rows, [...shape, E]. */
@@ -227,11 +228,10 @@ export class ReferenceEmbedding {
 }
 
 /** `torch.nn.Embedding` from weight [V, E] or a `{ weight }` state_dict: the twin of `runtime.embedding`. */
-export function embedding(weight: ReferenceTensor | Record<string, ReferenceTensor>, options?: { prefix?: string; dtype?: 'f32' | 'f16' | 'bf16' }): ReferenceEmbedding {
+export function embedding(weight: ReferenceTensor | Record<string, ReferenceTensor>, options?: { prefix?: string; dtype?: DtypeOption }): ReferenceEmbedding {
   const where = 'embedding';
   const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
-  const dtype = opts['dtype'] ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new TypeError(`${where}: options.dtype must be 'f32', 'f16' or 'bf16', received ${describe(dtype)}`);
+  const dtype = checkWeightDtype(where, 'options.dtype', opts['dtype']);
   const given = opts['prefix'] ?? '';
   if (typeof given !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(given)}`);
   const p = modulePrefix(given);
