@@ -81,6 +81,17 @@ export function runGemm(
 }
 
 /**
+ * What a product of a few rows (a decode step) with Q8 / Q4 weights costs, in the f32 gemv's units
+ * (gemmCost: bytes of f32 weights read, at the read bandwidth): these products are bound by their
+ * instructions, one weight taking about the time of 2 (Q8) or 1 (Q4) bytes of an f32 gemv
+ * (docs/kernels.md, the gemv table), per row of x. A 576 × 1536 Q4 weight (a SmolLM2 projection,
+ * about 30 µs) then stays on one thread: split, it ran slower than whole.
+ */
+function q8DecodeCost(m: number, n: number, kDim: number, q4: boolean): number {
+  return m * (q4 ? 1 : 2) * n * kDim;
+}
+
+/**
  * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8, or Q4 if `q4` (engine/quantized.ts): x is quantized once, on the
  * calling thread, into the scratch (int8 [m, k], then scales [m, k/32]), followed by each thread's
  * kernel scratch (the int16 panels of the many-rows path); then column panels as for gemm (each
@@ -94,8 +105,10 @@ export function runGemmQ8(
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
   const xBytes = Math.ceil((m * kDim + m * kDim / 8) / 16) * 16;
-  const single = !pool || n < 2 * nb || gemmCost(ws, m, n, kDim) < ws.parallelMinFlops;
-  const per = single ? n : Math.ceil(Math.ceil(n / 16) / nb) * nb;
+  const few = m < ws.tiles.q8.PACKED_M;
+  const single = !pool || n < 2 * nb || (few ? q8DecodeCost(m, n, kDim, q4) : gemmCost(ws, m, n, kDim)) < ws.parallelMinFlops;
+  // a few rows: at most 4 chunks (each chunk prepares the rows of x again); else 16, as gemm
+  const per = single ? n : Math.ceil(Math.ceil(n / (few ? 4 : 16)) / nb) * nb;
   const stride = Math.ceil(k.gemmQ8ScratchBytes(m, per, kDim) / 64) * 64;
   const xq = ws.scratch(xBytes + stride * (single ? 1 : ws.threads));
   const xs = xq + m * kDim;
