@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
 import { Linear } from '../src/nn/linear.js';
+import { Q8Matrix } from '../src/engine/quantized.js';
 import { BUILDS, initRuntime, runtimeFor, uniform } from './helpers.js';
 import { quantizeRows4Reference, quantizeRows8Reference, referenceGemmQ8 } from '../bench/kernel-cases.mjs';
 
@@ -145,6 +146,30 @@ describe.each(CASES)('%s weights, %s build', (dtype, backend) => {
       console.log(`${dtype} encoder ${name} ${backend}: hidden normwise ${error.toExponential(2)}; weights f32 ${m.weightBytes.f32} B + ${dtype} ${m.weightBytes[dtype]} B`);
       expect(m.weightBytes[dtype]).toBeGreaterThan(0);
       expect(error).toBeLessThan(bound.encoder);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('held rows come back in the file order (Q4_0 / Q8_0 values as the float32 replica makes them) and load back to the same held bytes (k = 288: two full Q4 groups and a tail)', () => {
+    const [n, k] = [5, 288];
+    const w = uniform(n * k, 91, -1, 1);
+    const m = Q8Matrix.fromFloats(rt.workspace, w, n, k, dtype);
+    try {
+      const data = m.toData(rt.workspace.heap);
+      const ref = dtype === 'q4' ? quantizeRows4Reference(w, n, k) : quantizeRows8Reference(w, n, k);
+      const want = ref.q; // Q8: int8 values; Q4: the packed bytes (element i low nibble, 16 + i high)
+      expect(Array.from(new Uint8Array(data.values.buffer, data.values.byteOffset, data.values.byteLength))).toEqual(Array.from(new Uint8Array(want.buffer, want.byteOffset, want.byteLength)));
+      expect(Array.from(data.scales)).toEqual(Array.from(ref.scales));
+      const held = (x: Q8Matrix) => rt.workspace.heap.bytes().slice(x.q, x.q + n * x.rowBytes);
+      const back = Q8Matrix.fromData(rt.workspace, data);
+      try {
+        expect(Array.from(held(back))).toEqual(Array.from(held(m)));
+      } finally {
+        back.dispose();
+      }
+      // the held order is not the file order where a row has a full group of four Q4 blocks
+      if (dtype === 'q4') expect(Array.from(held(m))).not.toEqual(Array.from(new Uint8Array(want.buffer, want.byteOffset, want.byteLength)));
     } finally {
       m.dispose();
     }
