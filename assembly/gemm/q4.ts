@@ -167,7 +167,8 @@ function prepRowQ4(x: usize, k: i32, dst: usize): void {
       const s3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a3), i16x8.extadd_pairwise_i8x16_s(b3)));
       v128.store(d, i32x4.shl(hsum4x4i(s0, s1, s2, s3), 3), 128);
     } else {
-      // the int8 transposes in the scratch's last group slot, then widened into place
+      // the int8 transposes first, at 64u and 64u + 16 of the group's own slot, then each 64-byte
+      // piece widened in place (both its vectors are read before any of it is overwritten)
       storeTransposed(a0, a1, a2, a3, d, 64);
       storeTransposed(b0, b1, b2, b3, d + 16, 64);
       for (let u: usize = 0; u < 4; u++) {
