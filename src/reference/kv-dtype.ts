@@ -5,28 +5,16 @@
  *   q8 : per head of dh values, scale = max|x|/127 rounded to f32, q = round-half-even(x/scale) in
  *        [−127, 127]; a head of zeros has scale 0, one holding NaN or ±Infinity scale NaN.
  */
+import { halfToNumber, numberToHalf } from './ops/half.js';
 
-/** The bits of the half nearest x. */
+/** The bits of the half nearest x (ops/half.ts's rounding, f16). */
 export function halfBits(x: number): number {
-  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
-  const a = Math.abs(x);
-  if (Number.isNaN(x)) return 0x7e00;
-  if (a >= 65520) return sign | 0x7c00;
-  // the grid of halves: spacing 2^(e − 10) in [2^e, 2^(e + 1)) for e ≥ −14, and 2^−24 below 2^−14
-  const e = a < 2 ** -14 ? -14 : Math.floor(Math.log2(a));
-  const step = 2 ** (e - 10);
-  const value = roundHalfEven(a / step) * step;
-  if (value < 2 ** -14) return sign | (value / 2 ** -24);
-  const ex = Math.floor(Math.log2(value));
-  return sign | ((ex + 15) << 10) | (value / 2 ** (ex - 10) - 1024);
+  return numberToHalf(x, 'f16');
 }
 
 /** The value of the half with these bits. */
 export function halfValue(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const ex = (bits >>> 10) & 31, m = bits & 1023;
-  if (ex === 31) return m ? NaN : sign * Infinity;
-  return sign * (ex === 0 ? m * 2 ** -24 : (1024 + m) * 2 ** (ex - 25));
+  return halfToNumber(bits, 'f16');
 }
 
 /** One head of dh values at x[offset …] → its int8 values and scale. */
