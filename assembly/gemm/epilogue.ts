@@ -7,6 +7,14 @@
   store<f32>(c, x);
 }
 
+/** An empty product (k = 0): C[i, j] = (C[i, j] if accumulating) + (bias[j] if given), rows ldc4 bytes apart. */
+export function storeEmptyProduct(c: usize, ldc4: usize, m: i32, n: i32, bias: usize, addC: bool): void {
+  for (let i = 0; i < m; i++) {
+    const ci = c + <usize>i * ldc4;
+    for (let j = 0; j < n; j++) store1(ci + (<usize>j << 2), 0, bias ? bias + (<usize>j << 2) : 0, addC);
+  }
+}
+
 @inline export function store4(c: usize, v: v128, bias: usize, addC: bool): void {
   if (addC) v = f32x4.add(v, v128.load(c));
   if (bias) v = f32x4.add(v, v128.load(bias));

@@ -18,7 +18,7 @@
 // One source, three builds: ASC_FEATURE_SIMD selects the f32x4 kernels, ASC_FEATURE_RELAXED_SIMD
 // turns multiply-add into f32x4.relaxed_madd; the scalar build uses the same packing and plain
 // loops. No allocation: the only memory written is C and the caller's scratch.
-import { store1 } from './epilogue';
+import { storeEmptyProduct } from './epilogue';
 import { packB } from './pack';
 import { gemm1x8Packed, gemm2x8Packed, gemm4x8Packed } from './packed';
 import { rowNN, rowNT, rows2NN, rows2NT } from './rows';
@@ -43,12 +43,8 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   const addC = accumulate != 0;
   const lda4 = <usize>lda << 2, ldb4 = <usize>ldb << 2, ldc4 = <usize>ldc << 2;
 
-  // k = 0: the product is empty, C[i,j] = (C[i,j] if accumulating) + (bias[j] if given).
   if (k <= 0) {
-    for (let i = 0; i < m; i++) {
-      const ci = c + <usize>i * ldc4;
-      for (let j = 0; j < n; j++) store1(ci + (<usize>j << 2), 0, bias ? bias + (<usize>j << 2) : 0, addC);
-    }
+    storeEmptyProduct(c, ldc4, m, n, bias, addC);
     return;
   }
 

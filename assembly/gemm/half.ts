@@ -20,7 +20,7 @@
 // gives the same bits as one call.
 import { hsum, hsum4x4, madd4 } from '../simd';
 import { anyF16Special, f16Finite, half4, halfHigh, halfLow, halfToF32, HALF_BF16, HALF_F16_FINITE, widenHalf } from '../half';
-import { store1, store4, store4Scalar } from './epilogue';
+import { store1, store4, store4Scalar, storeEmptyProduct } from './epilogue';
 import { multiplyPanels } from './gemm';
 import { packB } from './pack';
 import { DIRECT_M, KC, NR } from './tiles';
@@ -44,10 +44,7 @@ export function gemmHalf(a: usize, lda: i32, w: usize, c: usize, ldc: i32, m: i3
   const addC = accumulate != 0, b16 = format == HALF_BF16, finite = format == HALF_F16_FINITE;
   const lda4 = <usize>lda << 2, ldw2 = <usize>k << 1, ldc4 = <usize>ldc << 2;
   if (k <= 0) {
-    for (let i = 0; i < m; i++) {
-      const ci = c + <usize>i * ldc4;
-      for (let j = 0; j < n; j++) store1(ci + (<usize>j << 2), 0, bias ? bias + (<usize>j << 2) : 0, addC);
-    }
+    storeEmptyProduct(c, ldc4, m, n, bias, addC);
     return;
   }
   if (m < DIRECT_M) {
