@@ -66,17 +66,19 @@ export function plainJsLm(dir) {
         const q = reference.rope(toHeads(linear(h, layer.q, layer.qb), L, heads), { shape: [heads, L, d], offset: pos, base: c.rope_theta, style: 'half', inPlace: true });
         const k = reference.rope(toHeads(linear(h, layer.k, layer.kb), L, kvHeads), { shape: [kvHeads, L, d], offset: pos, base: c.rope_theta, style: 'half', inPlace: true });
         const v = toHeads(linear(h, layer.v, layer.vb), L, kvHeads);
-        // append to the cache, then the attention over positions 0 … total − 1 (causal, bottom-right aligned; kv heads shared by heads / kvHeads queries)
-        const keys = new Float32Array(kvHeads * total * d), values = new Float32Array(kvHeads * total * d);
+        // append to the cache, then per kv head the attention of its group of query heads over positions
+        // 0 … total − 1 (causal, bottom-right aligned), on views of the cache (nothing copied)
+        const group = heads / kvHeads;
+        const attended = new Float32Array(heads * L * d);
         for (let g = 0; g < kvHeads; g++) {
           const at = g * cache.maxLength * d;
           cache.k[i].set(k.subarray(g * L * d, (g + 1) * L * d), at + pos * d);
           cache.v[i].set(v.subarray(g * L * d, (g + 1) * L * d), at + pos * d);
-          keys.set(cache.k[i].subarray(at, at + total * d), g * total * d);
-          values.set(cache.v[i].subarray(at, at + total * d), g * total * d);
+          const view = (c) => ({ data: c.subarray(at, at + total * d), shape: [1, total, d] });
+          const qg = { data: q.subarray(g * group * L * d, (g + 1) * group * L * d), shape: [group, L, d] };
+          attended.set(reference.scaledDotProductAttention(qg, view(cache.k[i]), view(cache.v[i]), { causal: true }).output, g * group * L * d);
         }
-        const { output } = reference.scaledDotProductAttention({ data: q, shape: [heads, L, d] }, { data: keys, shape: [kvHeads, total, d] }, { data: values, shape: [kvHeads, total, d] }, { causal: true });
-        const o = linear({ data: fromHeads(output, L, heads), shape: [L, e] }, layer.o);
+        const o = linear({ data: fromHeads(attended, L, heads), shape: [L, e] }, layer.o);
         for (let j = 0; j < x.length; j++) x[j] += o[j];
         const f = layer.mlp.forward({ data: reference.rmsNorm({ data: x, shape: [L, e] }, { weight: layer.norm2, eps }), shape: [L, e] });
         for (let j = 0; j < x.length; j++) x[j] += f[j];
