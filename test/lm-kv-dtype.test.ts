@@ -115,10 +115,14 @@ describe.each(BUILDS)('f16 and q8 caches of sliding-window layers, %s build', (b
       // layer 0's keys and values come from the same embeddings in both caches: the moved bytes equal the unmoved ones
       const [m, s] = [moving.layers[0]!, still.layers[0]!];
       for (const which of ['k', 'v'] as const) {
-        const row = m.storage.kvHeads * m.storage.headDim * (kvDtype === 'f16' ? 2 : 1);
+        // K and V are [B, Hk, capacity, Dh]: each head's held positions from its first slot on
+        const row = m.storage.headDim * (kvDtype === 'f16' ? 2 : 1);
         const bytes = new Uint8Array(m.storage[which].data.buffer);
         const held = moving.length - m.first;
-        expect(bytes.subarray(m.storage[which].ptr, m.storage[which].ptr + held * row)).toEqual(bytes.subarray(s.storage[which].ptr + m.first * row, s.storage[which].ptr + (m.first + held) * row));
+        for (let h = 0; h < m.storage.kvHeads; h++) {
+          const at = m.storage[which].ptr + h * m.storage.capacity * row, from = s.storage[which].ptr + (h * s.storage.capacity + m.first) * row;
+          expect(bytes.subarray(at, at + held * row)).toEqual(bytes.subarray(from, from + held * row));
+        }
       }
       const next = b.indexOf(Math.max(...b));
       a = lm.forward([next], { cache: moving }).logits.data;
@@ -235,21 +239,24 @@ describe.each(BUILDS)('what an f16 or q8 cache holds, %s build', (backend) => {
     // layer 0's keys and values are computed from the embeddings alone: the same f32 values in every cache
     const [f32, f16, q8] = [caches.f32.layers[0]!.storage, caches.f16.layers[0]!.storage, caches.q8.layers[0]!.storage];
     const { kvHeads: hk, headDim: dh } = f32;
-    const n = prompt.length * hk * dh;
+    // K and V are [B, Hk, capacity, Dh], q8's scales [B, Hk, capacity]: head h's position p at row h·capacity + p
     for (const which of ['k', 'v'] as const) {
-      const exact = f32[which].data.subarray(0, n);
-      const halves = new Uint16Array(f16[which].data.buffer, f16[which].ptr, n);
-      expect(Array.from(halves)).toEqual(Array.from(exact, halfBits));
-      const int8 = new Int8Array(q8[which].data.buffer, q8[which].ptr, n);
-      const scales = (which === 'k' ? q8.kScales : q8.vScales)!.data;
-      for (let h = 0; h < prompt.length * hk; h++) {
-        const twin = quantizeHeadQ8(exact, h * dh, dh);
-        expect(scales[h]).toBe(twin.scale);
-        expect(Array.from(int8.subarray(h * dh, (h + 1) * dh))).toEqual(Array.from(twin.q));
-        // what attention reads back is within half a step of the value
-        for (let e = 0; e < dh; e++) expect(Math.abs(dequantizeQ8(twin.q[e]!, twin.scale) - exact[h * dh + e]!)).toBeLessThanOrEqual(twin.scale / 2 * (1 + 1e-6));
+      for (let h = 0; h < hk; h++) {
+        for (let p = 0; p < prompt.length; p++) {
+          const exact = f32[which].data.subarray((h * f32.capacity + p) * dh, (h * f32.capacity + p + 1) * dh);
+          const halves = new Uint16Array(f16[which].data.buffer, f16[which].ptr + 2 * (h * f16.capacity + p) * dh, dh);
+          expect(Array.from(halves)).toEqual(Array.from(exact, halfBits));
+          for (let e = 0; e < dh; e += 7) expect(Math.abs(halfValue(halves[e]!) - exact[e]!)).toBeLessThanOrEqual(Math.abs(exact[e]!) * 2 ** -11 + 2 ** -25);
+          const row = h * q8.capacity + p;
+          const int8 = new Int8Array(q8[which].data.buffer, q8[which].ptr + row * dh, dh);
+          const scale = (which === 'k' ? q8.kScales : q8.vScales)!.data[row];
+          const twin = quantizeHeadQ8(exact, 0, dh);
+          expect(scale).toBe(twin.scale);
+          expect(Array.from(int8)).toEqual(Array.from(twin.q));
+          // what attention reads back is within half a step of the value
+          for (let e = 0; e < dh; e++) expect(Math.abs(dequantizeQ8(twin.q[e]!, twin.scale) - exact[e]!)).toBeLessThanOrEqual(twin.scale / 2 * (1 + 1e-6));
+        }
       }
-      for (let i = 0; i < n; i += 7) expect(Math.abs(halfValue(halves[i]!) - exact[i]!)).toBeLessThanOrEqual(Math.abs(exact[i]!) * 2 ** -11 + 2 ** -25);
     }
     for (const c of Object.values(caches)) c.dispose();
     lm.dispose();

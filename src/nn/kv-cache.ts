@@ -1,5 +1,5 @@
 /**
- * The key/value cache of incremental decoding: resident K and V [B, capacity, Hk·Dh] (a KVStorage:
+ * The key/value cache of incremental decoding: resident K and V [B, Hk, capacity, Dh] (a KVStorage:
  * f32, or for language models f16 or q8). A plain
  * cache holds positions 0 … maxLength − 1 in order; a sliding-window cache holds only the last
  * `window` positions, position p in slot p mod window (a ring), so its memory stays bounded however
@@ -9,7 +9,7 @@
  * call): slot s holds position `first + s`, and a sliding-window layer raises `first` when it moves
  * its newest positions to the front (see LMCache).
  */
-import type { Heap, Tensor } from '../engine/memory.js';
+import type { Heap } from '../engine/memory.js';
 import { trackResident } from '../engine/resident.js';
 import { checkInteger } from '../engine/validate.js';
 import type { KVDtype, KVStorage } from './kv-storage.js';
@@ -43,16 +43,6 @@ export class KVCache {
   /** @internal The oldest position held: slot s holds position first + s (0 unless a language model's window layer dropped positions). */
   get first(): number {
     return this.dropped;
-  }
-
-  /** @internal f32 K [B, capacity, Hk·Dh] (the f32 caches of multi-head attention) */
-  get k(): Tensor {
-    return this.storage.k;
-  }
-
-  /** @internal */
-  get v(): Tensor {
-    return this.storage.v;
   }
 
   /** @internal The element type of K and V. */

@@ -1,9 +1,10 @@
 /**
- * The memory of a key/value cache: K and V [B, capacity, Hk·Dh] in one element type, and how to
- * write positions into it, copy it and describe it to the fused attention kernel.
+ * The memory of a key/value cache: K and V [B, Hk, capacity, Dh] in one element type, and how to
+ * write positions into it, copy it and describe it to the fused attention kernel. Each kv head's
+ * positions are contiguous, so a decode step reads every head's keys (and values) as one stream.
  *   f32: as computed.
  *   f16: IEEE halves, each value rounded to the nearest, ties to even (2 bytes).
- *   q8 : int8 (1 byte) with one f32 scale per (sequence, position, kv head) [B, capacity, Hk]:
+ *   q8 : int8 (1 byte) with one f32 scale per (sequence, kv head, position) [B, Hk, capacity]:
  *        scale = max|x|/127 over the head's Dh values, q = round(x/scale). Each position has its own
  *        scales, so appending never requantizes what is held.
  * The attention kernel converts f16 and q8 back to f32 one key block at a time while it forms its
@@ -32,10 +33,10 @@ export class KVStorage {
   readonly capacity: number;
   readonly kvHeads: number;
   readonly headDim: number;
-  /** @internal The K and V elements (f32: shaped [B, capacity, Hk·Dh]; f16 / q8: their bytes, as floats). */
+  /** @internal The K and V elements (f32: shaped [B, Hk, capacity, Dh]; f16 / q8: their bytes, as floats). */
   readonly k: Tensor;
   /** @internal */ readonly v: Tensor;
-  /** @internal q8: the scales [B, capacity, Hk] of K and of V. */
+  /** @internal q8: the scales [B, Hk, capacity] of K and of V. */
   readonly kScales: Tensor | undefined;
   /** @internal */ readonly vScales: Tensor | undefined;
 
@@ -47,7 +48,7 @@ export class KVStorage {
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     const width = kvHeads * headDim;
-    const shape = dtype === 'f32' ? [batch, capacity, width] : [Math.ceil((batch * capacity * width * ELEMENT_BYTES[dtype]) / 4)];
+    const shape = dtype === 'f32' ? [batch, kvHeads, capacity, headDim] : [Math.ceil((batch * capacity * width * ELEMENT_BYTES[dtype]) / 4)];
     const made: Tensor[] = [];
     try {
       const make = (s: number[]): Tensor => {
@@ -57,8 +58,8 @@ export class KVStorage {
       };
       this.k = make(shape);
       this.v = make(shape);
-      this.kScales = dtype === 'q8' ? make([batch, capacity, kvHeads]) : undefined;
-      this.vScales = dtype === 'q8' ? make([batch, capacity, kvHeads]) : undefined;
+      this.kScales = dtype === 'q8' ? make([batch, kvHeads, capacity]) : undefined;
+      this.vScales = dtype === 'q8' ? make([batch, kvHeads, capacity]) : undefined;
     } catch (error) {
       for (const t of made) t.dispose();
       throw error;
@@ -76,35 +77,37 @@ export class KVStorage {
 
   /**
    * Writes `rows` positions of sequence b into slots slot … slot + rows − 1: K from the f32 rows at
-   * byte offset kSrc, V from vSrc, rows `ld` floats apart (each Hk·Dh values), converted to the dtype.
+   * byte offset kSrc, V from vSrc, rows `ld` floats apart (each Hk·Dh values, head after head),
+   * converted to the dtype.
    */
   write(ws: Workspace, b: number, slot: number, kSrc: number, vSrc: number, ld: number, rows: number): void {
-    const width = this.kvHeads * this.headDim;
-    const first = b * this.capacity + slot; // element row of (b, slot)
-    if (this.dtype === 'f32') {
-      const f32 = ws.heap.floats();
-      for (let t = 0; t < rows; t++) {
-        const src = (kSrc >>> 2) + t * ld, vs = (vSrc >>> 2) + t * ld;
-        f32.copyWithin((this.k.ptr >>> 2) + (first + t) * width, src, src + width);
-        f32.copyWithin((this.v.ptr >>> 2) + (first + t) * width, vs, vs + width);
+    const { kvHeads: hk, headDim: dh, capacity } = this;
+    for (let h = 0; h < hk; h++) {
+      const first = (b * hk + h) * capacity + slot; // element row of (b, h, slot)
+      const ks = kSrc + 4 * h * dh, vs = vSrc + 4 * h * dh;
+      if (this.dtype === 'f32') {
+        const f32 = ws.heap.floats();
+        for (let t = 0; t < rows; t++) {
+          f32.copyWithin((this.k.ptr >>> 2) + (first + t) * dh, (ks >>> 2) + t * ld, (ks >>> 2) + t * ld + dh);
+          f32.copyWithin((this.v.ptr >>> 2) + (first + t) * dh, (vs >>> 2) + t * ld, (vs >>> 2) + t * ld + dh);
+        }
+      } else if (this.dtype === 'f16') {
+        ws.kernels.storeRowsF16(ks, ld, rows, dh, this.k.ptr + 2 * first * dh, dh);
+        ws.kernels.storeRowsF16(vs, ld, rows, dh, this.v.ptr + 2 * first * dh, dh);
+      } else {
+        ws.kernels.storeRowsQ8(ks, ld, rows, 1, dh, this.k.ptr + first * dh, dh, this.kScales!.ptr + 4 * first, 1);
+        ws.kernels.storeRowsQ8(vs, ld, rows, 1, dh, this.v.ptr + first * dh, dh, this.vScales!.ptr + 4 * first, 1);
       }
-    } else if (this.dtype === 'f16') {
-      ws.kernels.storeRowsF16(kSrc, ld, rows, width, this.k.ptr + 2 * first * width, width);
-      ws.kernels.storeRowsF16(vSrc, ld, rows, width, this.v.ptr + 2 * first * width, width);
-    } else {
-      const hk = this.kvHeads, dh = this.headDim;
-      ws.kernels.storeRowsQ8(kSrc, ld, rows, hk, dh, this.k.ptr + first * width, width, this.kScales!.ptr + 4 * first * hk, hk);
-      ws.kernels.storeRowsQ8(vSrc, ld, rows, hk, dh, this.v.ptr + first * width, width, this.vScales!.ptr + 4 * first * hk, hk);
     }
   }
 
   /** The k and v fields of an attention problem over this storage (slot j of sequence b is key j; heads are kv heads). */
   views(): Pick<Problem, 'k' | 'v' | 'kvDtype' | 'kScales' | 'vScales'> {
-    const width = this.kvHeads * this.headDim;
-    const view = (t: Tensor) => ({ ptr: t.ptr, sB: this.capacity * width, sH: this.headDim, sL: width });
+    const { kvHeads: hk, headDim: dh, capacity } = this;
+    const view = (t: Tensor) => ({ ptr: t.ptr, sB: hk * capacity * dh, sH: capacity * dh, sL: dh });
     const fields: Pick<Problem, 'k' | 'v' | 'kvDtype' | 'kScales' | 'vScales'> = { k: view(this.k), v: view(this.v), kvDtype: this.dtype };
     if (this.dtype === 'q8') {
-      const scales = (t: Tensor) => ({ ptr: t.ptr, sB: this.capacity * this.kvHeads, sH: 1, sL: this.kvHeads });
+      const scales = (t: Tensor) => ({ ptr: t.ptr, sB: hk * capacity, sH: capacity, sL: 1 });
       fields.kScales = scales(this.kScales!);
       fields.vScales = scales(this.vScales!);
     }
@@ -117,13 +120,14 @@ export class KVStorage {
    */
   copyFrom(heap: Heap, from: KVStorage, first: number, count: number): void {
     const bytes = new Uint8Array(heap.memory.buffer);
-    const rowBytes = this.kvHeads * this.headDim * ELEMENT_BYTES[this.dtype];
+    const hk = this.kvHeads;
+    const rowBytes = this.headDim * ELEMENT_BYTES[this.dtype];
     const pairs: [Tensor, Tensor, number][] = [[from.k, this.k, rowBytes], [from.v, this.v, rowBytes]];
-    if (this.dtype === 'q8') pairs.push([from.kScales!, this.kScales!, 4 * this.kvHeads], [from.vScales!, this.vScales!, 4 * this.kvHeads]);
+    if (this.dtype === 'q8') pairs.push([from.kScales!, this.kScales!, 4], [from.vScales!, this.vScales!, 4]);
     for (const [src, dst, row] of pairs) {
-      for (let b = 0; b < this.batch; b++) {
-        const at = src.ptr + (b * from.capacity + first) * row;
-        bytes.copyWithin(dst.ptr + b * this.capacity * row, at, at + count * row);
+      for (let bh = 0; bh < this.batch * hk; bh++) {
+        const at = src.ptr + (bh * from.capacity + first) * row;
+        bytes.copyWithin(dst.ptr + bh * this.capacity * row, at, at + count * row);
       }
     }
   }

@@ -334,18 +334,14 @@ export class MultiHeadAttention {
       this.projectIn(x, batch, 0, this.qkvWidth, qkv);
       this.rotate(qkv, batch, 1, heads + kvHeads, qkv.ld, position); // q and k heads are adjacent
       // Append k and v of the new token at its slot of every sequence.
-      const f32 = ws.heap.floats();
-      const rowStride = cache.maxLength * kvWidth;
       for (let b = 0; b < batch; b++) {
-        const src = (qkv.ptr >>> 2) + b * this.qkvWidth + qWidth;
-        f32.copyWithin((cache.k.ptr >>> 2) + b * rowStride + slot * kvWidth, src, src + kvWidth);
-        f32.copyWithin((cache.v.ptr >>> 2) + b * rowStride + slot * kvWidth, src + kvWidth, src + 2 * kvWidth);
+        const k = qkv.ptr + 4 * (b * this.qkvWidth + qWidth);
+        cache.storage.write(ws, b, slot, k, k + 4 * kvWidth, this.qkvWidth, 1);
       }
       const attn = mat(temps.tensor([batch, qWidth]).ptr, qWidth);
       attendFused(ws, {
         q: { ptr: qkv.ptr, sB: this.qkvWidth, sH: dh, sL: this.qkvWidth },
-        k: { ptr: cache.k.ptr, sB: rowStride, sH: dh, sL: kvWidth },
-        v: { ptr: cache.v.ptr, sB: rowStride, sH: dh, sL: kvWidth },
+        ...cache.storage.views(),
         out: { ptr: attn.ptr, sB: qWidth, sH: dh, sL: qWidth },
         batch, heads, lq: 1, lk: cache.keysAfterAppend(), d: dh, dv: dh, scale: 1 / Math.sqrt(dh), causal: false, keyLengths: 0,
         group: heads / kvHeads,
