@@ -2,25 +2,26 @@
  * The input embeddings of BERT-family encoders (Hugging Face's `BertEmbeddings`,
  * `RobertaEmbeddings`, DistilBERT's `Embeddings`), eval mode:
  *   e[i] = LayerNorm(word[ids[i]] + position[positions[i]] + tokenType[types[i]])
- * with the position and token-type tables and the norm each optional. The tables stay resident
- * (the word table in the model's dtype: f32, or Q8 / Q4 rows dequantized as they are gathered); a
- * call gathers rows straight into Wasm memory, and the sum is fused into the norm's residual add.
+ * with the position and token-type tables and the norm each optional. The three tables stay resident
+ * in the model's dtype (f32; F16 / BF16 rows widened, Q8 / Q4 rows dequantized as they are gathered:
+ * embedding-table.ts); a call gathers rows straight into Wasm memory, and the sum is fused into the
+ * norm's residual add.
  */
 import { checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { mat, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Tensor } from '../engine/memory.js';
-import { isQuantizedData, type QuantizedData, type WeightDtype } from '../engine/quantized.js';
+import { isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
 export interface TextEmbeddingsWeights {
   /** [V, E]: f32, or Q8 / Q4 as a saved model holds it. */
   word: TensorLike | QuantizedData;
-  /** [P, E], learned absolute positions. */
-  position?: TensorLike;
-  /** [T, E], segment (token type) embeddings. */
-  tokenType?: TensorLike;
+  /** [P, E], learned absolute positions (f32, or as a saved model holds it). */
+  position?: TensorLike | QuantizedData;
+  /** [T, E], segment (token type) embeddings (f32, or as a saved model holds it). */
+  tokenType?: TensorLike | QuantizedData;
   /** LayerNorm over E, with its epsilon. */
   norm?: { weight: TensorLike; bias: TensorLike; eps: number };
 }
@@ -34,21 +35,23 @@ export class TextEmbeddings {
   readonly typeVocabSize: number;
   private readonly ws: Workspace;
   private readonly word: EmbeddingTable;
-  private readonly t: Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>;
+  private readonly position: EmbeddingTable | undefined;
+  private readonly tokenType: EmbeddingTable | undefined;
+  private readonly t: Record<'normWeight' | 'normBias', Tensor | undefined>;
   private readonly eps: number;
 
   /**
    * @internal `names` says what each table is called in the checkpoint, for the errors; `dtype` is
-   * the word table's ('q8' / 'q4' hold it quantized when the hidden size is a multiple of 32).
+   * the tables' ('q8' / 'q4' hold them quantized when the hidden size is a multiple of 32).
    */
   constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>, dtype: WeightDtype = 'f32') {
     const heap = ws.heap;
     const word = isQuantizedData(weights.word) ? weights.word : checkTensor(names.word, weights.word, heap);
     if (word.shape.length !== 2) throw new RangeError(`${names.word}: expected shape [vocab, hidden], received ${formatShape(word.shape)}`);
     const [vocab, e] = word.shape as [number, number];
-    const table = (name: string, value: TensorLike | undefined): Checked | undefined => {
+    const table = (name: string, value: TensorLike | QuantizedData | undefined): Checked | QuantizedData | undefined => {
       if (value === undefined) return undefined;
-      const arg = checkTensor(name, value, heap);
+      const arg = isQuantizedData(value) ? value : checkTensor(name, value, heap);
       if (arg.shape.length !== 2 || arg.shape[1] !== e) throw new RangeError(`${name}: expected shape [rows, ${e}] (the hidden size of ${names.word}), received ${formatShape(arg.shape)}`);
       return arg;
     };
@@ -61,11 +64,17 @@ export class TextEmbeddings {
     const tokenType = table(names.tokenType, weights.tokenType);
     const normWeight = weights.norm ? vector(names.normWeight, weights.norm.weight) : undefined;
     const normBias = weights.norm ? vector(names.normBias, weights.norm.bias) : undefined;
-    this.t = residentWeights(heap, { position, tokenType, normWeight, normBias });
+    const made: { dispose(): void }[] = [];
     try {
+      this.t = residentWeights(heap, { normWeight, normBias });
+      made.push(...Object.values(this.t).filter((x) => x !== undefined));
       this.word = embeddingTable(ws, word, dtype);
+      made.push(this.word);
+      this.position = position && embeddingTable(ws, position, dtype);
+      if (this.position) made.push(this.position);
+      this.tokenType = tokenType && embeddingTable(ws, tokenType, dtype);
     } catch (error) {
-      for (const x of Object.values(this.t)) x?.dispose();
+      for (const x of made) x.dispose();
       throw error;
     }
     this.ws = ws;
@@ -83,21 +92,17 @@ export class TextEmbeddings {
   forwardRows(temps: Temps, ids: Int32Array, positions: Int32Array | undefined, types: Int32Array | undefined, rows: number, out: Mat): void {
     const { ws, dim: e, t } = this;
     this.word.gather(ids, rows, out);
-    const extra = (t.position && positions) || (t.tokenType && types);
-    if (!extra && !t.normWeight) return;
+    const position = positions && this.position, tokenType = types && this.tokenType;
     let residual = 0;
-    if (extra) {
+    if (position || tokenType) {
       // r[i] = position[positions[i]] + tokenType[types[i]]: added to the word rows inside the norm
       const r = mat(temps.tensor([rows, e]).ptr, e);
-      // the allocation may have grown the memory: a view taken before it would write nowhere
-      const f32 = ws.heap.floats();
-      const pos = t.position && positions ? t.position.ptr >>> 2 : -1;
-      const typ = t.tokenType && types ? t.tokenType.ptr >>> 2 : -1;
-      for (let i = 0; i < rows; i++) {
-        const dst = (r.ptr >>> 2) + i * e;
-        const p = pos >= 0 ? pos + positions![i]! * e : -1;
-        const y = typ >= 0 ? typ + types![i]! * e : -1;
-        for (let j = 0; j < e; j++) f32[dst + j] = (p >= 0 ? f32[p + j]! : 0) + (y >= 0 ? f32[y + j]! : 0);
+      if (position) position.gather(positions!, rows, r);
+      if (tokenType && !position) tokenType.gather(types!, rows, r);
+      else if (tokenType) {
+        const y = mat(temps.tensor([rows, e]).ptr, e);
+        tokenType.gather(types!, rows, y);
+        ws.kernels.addInPlace(r.ptr, y.ptr, rows * e);
       }
       residual = r.ptr;
     }
@@ -113,13 +118,15 @@ export class TextEmbeddings {
     return this.word;
   }
 
-  /** @internal The resident f32 tables and norm vectors (not the word table), by role. */
-  get tensors(): Readonly<Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>> {
-    return this.t;
+  /** @internal The resident position and token-type tables (in the model's dtype) and the f32 norm vectors, by role. */
+  get tensors(): Readonly<{ position: WeightMatrix | undefined; tokenType: WeightMatrix | undefined; normWeight: Tensor | undefined; normBias: Tensor | undefined }> {
+    return { position: this.position?.matrix, tokenType: this.tokenType?.matrix, ...this.t };
   }
 
   dispose(): void {
     this.word.dispose();
+    this.position?.dispose();
+    this.tokenType?.dispose();
     for (const x of Object.values(this.t)) x?.dispose();
   }
 

@@ -14,7 +14,7 @@ import type { EncoderSpec, LinearNames } from './spec.js';
 /** What an encoder holds, module by module. */
 export interface HeldEncoder {
   word: WeightMatrix;
-  tables: Readonly<Record<'position' | 'tokenType' | 'normWeight' | 'normBias', Tensor | undefined>>;
+  tables: Readonly<{ position: WeightMatrix | undefined; tokenType: WeightMatrix | undefined; normWeight: Tensor | undefined; normBias: Tensor | undefined }>;
   layers: TransformerEncoderLayer[];
   head: { hidden: Linear; out: Linear } | undefined;
 }
@@ -22,8 +22,8 @@ export interface HeldEncoder {
 export function saveEncoder(held: HeldEncoder, spec: EncoderSpec, out: SavedTensors): void {
   const e = spec.embeddings;
   out.matrix(e.word, held.word);
-  out.f32(e.position, held.tables.position);
-  if (e.tokenType) out.f32(e.tokenType, held.tables.tokenType);
+  if (held.tables.position) out.matrix(e.position, held.tables.position);
+  if (e.tokenType && held.tables.tokenType) out.matrix(e.tokenType, held.tables.tokenType);
   out.f32(e.norm.weight, held.tables.normWeight);
   out.f32(e.norm.bias, held.tables.normBias);
   const h = spec.hiddenSize;

@@ -10,7 +10,6 @@
  *   layers.{i}.mlp.{gate,up,down}.{weight,bias}      gate for gated feed-forwards
  *   final_norm.{weight,bias}, head.{weight,bias}     no head: tied to embed.word
  */
-import type { Tensor } from '../../engine/memory.js';
 import type { WeightMatrix } from '../../engine/quantized.js';
 import type { Linear } from '../../nn/linear.js';
 import type { Norm } from '../../nn/norm.js';
@@ -23,7 +22,7 @@ import type { LinearTensors, LMLayerTensors, LMSpec, LMTensors } from './spec.js
 /** What a language model holds, module by module. */
 export interface HeldLM {
   word: WeightMatrix;
-  position: Tensor | undefined;
+  position: WeightMatrix | undefined;
   layers: { inputNorm: Norm; attention: CausalSelfAttention; postAttentionNorm?: Norm; preFeedForwardNorm: Norm; postFeedForwardNorm?: Norm; mlp: FeedForward }[];
   finalNorm: Norm;
   /** undefined: tied to the word table. */
@@ -43,7 +42,7 @@ export function saveLM(held: HeldLM, spec: LMSpec, out: SavedTensors): void {
     out.f32(`${name}.bias`, l.held.bias);
   };
   out.matrix('embed.word', held.word);
-  out.f32('embed.position', held.position);
+  if (held.position) out.matrix('embed.position', held.position);
   const q = spec.numHeads * spec.headDim, kv = spec.numKeyValueHeads * spec.headDim;
   held.layers.forEach((layer, i) => {
     const p = `layers.${i}.`;
@@ -95,7 +94,7 @@ export function savedLMTensors(r: SavedReader, spec: LMSpec): LMTensors {
     });
   }
   const tensors: LMTensors = {
-    embed: { word: r.take('embed.word'), ...(r.has('embed.position') ? { position: r.f32('embed.position') } : {}) },
+    embed: { word: r.take('embed.word'), ...(r.has('embed.position') ? { position: r.take('embed.position') } : {}) },
     layers,
     finalNorm: norm('final_norm'),
     ...(r.has('head.weight') ? { head: lin('head') } : {}),

@@ -28,7 +28,7 @@ export interface LMLayerTensors {
 }
 
 export interface LMTensors {
-  embed: { word: TensorLike | QuantizedData; position?: TensorLike };
+  embed: { word: TensorLike | QuantizedData; position?: TensorLike | QuantizedData };
   layers: LMLayerTensors[];
   finalNorm: LinearTensors;
   /** The output head; absent when tied to the word embeddings. */
