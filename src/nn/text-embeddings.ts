@@ -2,16 +2,17 @@
  * The input embeddings of BERT-family encoders (Hugging Face's `BertEmbeddings`,
  * `RobertaEmbeddings`, DistilBERT's `Embeddings`), eval mode:
  *   e[i] = LayerNorm(word[ids[i]] + position[positions[i]] + tokenType[types[i]])
- * with the position and token-type tables and the norm each optional. The three tables stay resident
- * in the model's dtype (f32; F16 / BF16 rows widened, Q8 / Q4 rows dequantized as they are gathered:
- * embedding-table.ts); a call gathers rows straight into Wasm memory, and the sum is fused into the
- * norm's residual add.
+ * with the position and token-type tables and the norm each optional. The tables stay resident in
+ * the model's dtype (f32; F16 / BF16 rows widened, Q8 / Q4 rows dequantized as they are gathered:
+ * embedding-table.ts), except that the token-type table stays f32 under q8 / q4: it has a few rows,
+ * one added to every token, so its rounding error would be the same at every position and survive
+ * pooling. A call gathers rows straight into Wasm memory; the sum is fused into the norm's residual add.
  */
 import { checkTensor, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { mat, type Mat } from '../engine/linear.js';
 import { residentWeights } from '../engine/weights.js';
 import type { Tensor } from '../engine/memory.js';
-import { isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { isHalfDtype, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { embeddingTable, type EmbeddingTable } from './embedding-table.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -42,7 +43,8 @@ export class TextEmbeddings {
 
   /**
    * @internal `names` says what each table is called in the checkpoint, for the errors; `dtype` is
-   * the tables' ('q8' / 'q4' hold them quantized when the hidden size is a multiple of 32).
+   * the tables' ('q8' / 'q4' hold the word and position tables quantized when the hidden size is a
+   * multiple of 32; the token-type table stays f32).
    */
   constructor(ws: Workspace, weights: TextEmbeddingsWeights, names: Record<'word' | 'position' | 'tokenType' | 'normWeight' | 'normBias', string>, dtype: WeightDtype = 'f32') {
     const heap = ws.heap;
@@ -72,7 +74,8 @@ export class TextEmbeddings {
       made.push(this.word);
       this.position = position && embeddingTable(ws, position, dtype);
       if (this.position) made.push(this.position);
-      this.tokenType = tokenType && embeddingTable(ws, tokenType, dtype);
+      // q8 / q4: the token-type table stays f32 (see the top of the file)
+      this.tokenType = tokenType && embeddingTable(ws, tokenType, isHalfDtype(dtype) ? dtype : 'f32');
     } catch (error) {
       for (const x of made) x.dispose();
       throw error;
