@@ -84,12 +84,15 @@ export function runGemm(
  * What a product of a few rows (a decode step) with Q8 / Q4 weights costs, in the f32 gemv's units
  * (gemmCost: bytes of f32 weights read, at the read bandwidth): these products are bound by their
  * instructions, one weight taking about the time of 2 (Q8) or 1 (Q4) bytes of an f32 gemv
- * (docs/kernels.md, the gemv table), per row of x. A 576 × 1536 Q4 weight (a SmolLM2 projection,
- * about 30 µs) then stays on one thread: split, it ran slower than whole.
+ * (docs/kernels.md, the gemv table), per row of x; × DECODE_SPLIT_GAIN, because a product this
+ * short is worth splitting sooner than an f32 one: with the calling thread spinning for the other
+ * chunks (pool.ts), a split costs a few µs, and the 30–60 µs projections of a SmolLM2-135M step
+ * split in two ran a Q4 step in 5.3 ms on 2 threads against 8.2 on 1 (×1: 8.2; ×10: 5.2; ×33: 6.9).
  */
 function q8DecodeCost(m: number, n: number, kDim: number, q4: boolean): number {
-  return m * (q4 ? 1 : 2) * n * kDim;
+  return DECODE_SPLIT_GAIN * m * (q4 ? 1 : 2) * n * kDim;
 }
+const DECODE_SPLIT_GAIN = 4;
 
 /**
  * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8, or Q4 if `q4` (engine/quantized.ts): x is quantized once, on the
