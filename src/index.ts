@@ -9,7 +9,7 @@ export type { MatmulOptions } from './ops/matmul.js';
 export type { SoftmaxOptions } from './ops/softmax.js';
 export type { LayerNormOptions, RmsNormOptions } from './ops/norms.js';
 export type { ActivationKind, ActivationOptions, GeluOptions } from './ops/activations.js';
-export type { LuongOptions, LuongScore, BahdanauWeights, BindOptions, StepResult, Seq2seqAttention, BoundAttention } from './nn/seq2seq.js';
+export type { LuongOptions, LuongScore, BahdanauOptions, BahdanauWeights, BindOptions, StepResult, Seq2seqAttention, BoundAttention } from './nn/seq2seq.js';
 export type { MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadAttentionWeights, SplitProjectionWeights, ForwardOptions, ForwardResult, KVCache } from './nn/mha.js';
 export type { RopeOptions, RopeStyle } from './ops/position.js';
 export type { TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, TransformerEncoderConfig, BoundDecoderLayer, TransformerLayerConfig, Activation, EncoderForwardOptions, DecoderForwardOptions, TransformerMask, KeyPaddingMask } from './nn/transformer.js';

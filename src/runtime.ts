@@ -12,7 +12,7 @@ import { scaledDotProductAttention, type AttentionOptions, type AttentionResult 
 import { MultiHeadAttention, type MultiHeadAttentionConfig } from './nn/mha.js';
 import { TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, type TransformerEncoderConfig, type TransformerLayerConfig } from './nn/transformer.js';
 import { rope, sinusoidalEncoding, type RopeOptions } from './ops/position.js';
-import { bahdanauAttention, luongAttention, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './nn/seq2seq.js';
+import { bahdanauAttention, luongAttention, type BahdanauOptions, type BahdanauWeights, type LuongOptions, type Seq2seqAttention } from './nn/seq2seq.js';
 import { softmax, type SoftmaxOptions } from './ops/softmax.js';
 import { layerNorm, rmsNorm, type LayerNormOptions, type RmsNormOptions } from './ops/norms.js';
 import { activation, gelu, type ActivationKind, type ActivationOptions, type GeluOptions } from './ops/activations.js';
@@ -252,13 +252,14 @@ export class AttentionRuntime {
    * Luong attention for seq2seq decoders: `{ score: 'dot' }`, `{ score: 'general', W }` or
    * `{ score: 'concat', Wa, va, ba? }`, each optionally with `Wc` (and `bc`) for the attentional
    * state tanh(Wc·[c; h]). `.bind(encoderStates [B, S, H])` → memory; `memory.step(h [B, H])`.
+   * `dtype` holds W, Wa and Wc as 'q8' / 'q4' or 'f16' / 'bf16'.
    */
   luongAttention(options: LuongOptions): Seq2seqAttention {
     return luongAttention(this.ws, options);
   }
 
-  /** Bahdanau (additive) attention from the PyTorch tutorial's state_dict (`Wa`, `Ua`, `Va`). */
-  bahdanauAttention(stateDict: BahdanauWeights | Record<string, TensorLike>, options?: { prefix?: string }): Seq2seqAttention {
+  /** Bahdanau (additive) attention from the PyTorch tutorial's state_dict (`Wa`, `Ua`, `Va`); `dtype` holds Wa and Ua as 'q8' / 'q4' or 'f16' / 'bf16'. */
+  bahdanauAttention(stateDict: BahdanauWeights | Record<string, TensorLike>, options?: BahdanauOptions): Seq2seqAttention {
     return bahdanauAttention(this.ws, stateDict, options);
   }
 

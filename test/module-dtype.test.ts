@@ -143,6 +143,29 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'luongAttention (general; concat with Wc) and bahdanauAttention: bound to two sources, two steps',
+    run(host, dtype, made) {
+      const h = 64;
+      const general = host.luongAttention({ score: 'general', W: rand([h, h], 61), dtype });
+      const concat = host.luongAttention({ score: 'concat', Wa: rand([h, 2 * h], 62), ba: rand([h], 63), va: rand([h], 64), Wc: rand([h, 2 * h], 65), bc: rand([h], 66), dtype });
+      const additive = host.bahdanauAttention({
+        'Wa.weight': rand([h, h], 67), 'Wa.bias': rand([h], 68), 'Ua.weight': rand([h, h], 69), 'Ua.bias': rand([h], 70), 'Va.weight': rand([1, h], 71), 'Va.bias': rand([1], 72),
+      }, { dtype });
+      made.push(general, concat, additive);
+      const hs = rand([B, S, h], 73, 1);
+      const out: number[] = [];
+      for (const m of [general, concat, additive]) {
+        const bound = m.bind(hs, { lengths: [S, 4] });
+        made.push(bound);
+        for (const seed of [74, 75]) {
+          const r = bound.step(rand([B, h], seed, 1));
+          out.push(...r.context, ...r.weights, ...(r.attentional ?? []));
+        }
+      }
+      return { out, dtype: `${general.dtype} ${concat.dtype} ${additive.dtype}` };
+    },
+  },
+  {
     name: 'attnDecoderRNN: bound to two sources, three steps',
     run(host, dtype, made) {
       const h = 32, v = 40;
@@ -174,7 +197,7 @@ describe.each(BUILDS)('module dtype, %s build', (backend) => {
       for (const m of made) m.dispose();
       const error = normwise(got.out, want.out), f32Error = normwise(f32.out, want.out);
       console.log(`${dtype} ${c.name} ${backend}: ${error.toExponential(2)} from the ${dtype} twin; the f32 module ${f32Error.toExponential(2)}`);
-      expect(got.dtype).toBe(c.name.includes('transformer') ? `${dtype} ${dtype}` : dtype);
+      expect(got.dtype).toBe(c.name.includes('transformer') ? `${dtype} ${dtype}` : c.name.startsWith('luong') ? `${dtype} ${dtype} ${dtype}` : dtype);
       expect(want.dtype).toBe(got.dtype);
       expect(error).toBeLessThan(twinBound(dtype));
       expect(f32Error).toBeGreaterThan(SEPARATION * twinBound(dtype));
@@ -239,6 +262,8 @@ describe.each(BUILDS)('module dtype, %s build', (backend) => {
       ['swigluFeedForward', 'config.dtype', (h, d) => h.swigluFeedForward({ hiddenSize: E, intermediateSize: FF, weights: { 'gate_proj.weight': rand([FF, E], 21), 'up_proj.weight': rand([FF, E], 22), 'down_proj.weight': rand([E, FF], 23) }, dtype: d as 'q8' })],
       ['gru', 'config.dtype', (h, d) => h.gru({ inputSize: E, hiddenSize: 32, weights: gruWeights(E, 32, 31), dtype: d as 'q8' })],
       ['attnDecoderRNN', 'options.dtype', (h, d) => h.attnDecoderRNN(decoderWeights(32, 40, 41), { dtype: d as 'q8' })],
+      ['luongAttention', 'options.dtype', (h, d) => h.luongAttention({ score: 'general', W: rand([32, 32], 61), dtype: d as 'q8' })],
+      ['bahdanauAttention', 'options.dtype', (h, d) => h.bahdanauAttention(decoderWeights(32, 40, 41), { prefix: 'attention.', dtype: d as 'q8' })],
       ['gruSeq2seq', 'config.dtype', (h, d) => h.gruSeq2seq({ encoder: { 'embedding.weight': rand([20, 32], 61), ...gruWeights(32, 32, 62, 'gru.') }, decoder: decoderWeights(32, 40, 41), sos: 0, eos: 1, dtype: d as 'q8' })],
     ];
     const before = rt.memoryStats().bytesInUse;

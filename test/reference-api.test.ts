@@ -453,7 +453,7 @@ describe('the plain-JS twins mirror the runtime API', () => {
       [rt.luongAttention({ score: 'general', W: luongW.W }), reference.luongAttention({ score: 'general', W: luongW.W })],
       [rt.bahdanauAttention(bahdanauW), reference.bahdanauAttention(bahdanauW)],
     ] as const) {
-      expectSameMembers(`${att.score} attention`, att, refAtt, ['score']);
+      expectSameMembers(`${att.score} attention`, att, refAtt, ['score', 'dtype']);
       const hs = tensor([2, 3, H], 5);
       const [bound, refBound] = [att.bind(hs), refAtt.bind(hs)];
       expectSameMembers(`${att.score} bound`, bound, refBound, ['batch', 'sourceLength', 'hiddenSize']);

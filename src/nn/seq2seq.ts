@@ -14,8 +14,9 @@
  */
 import { Tensor } from '../engine/memory.js';
 import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
-import { at, linear, mat, matmulNN, offset } from '../engine/linear.js';
+import { at, linear, mat, matmulNN, weightRows, type HalfRows, type Mat, type Q8Rows } from '../engine/linear.js';
 import { ptrOf, residentWeights } from '../engine/weights.js';
+import { checkWeightDtype, matricesAs, type DtypeOption, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
 import type { Workspace } from '../engine/workspace.js';
 
@@ -35,6 +36,19 @@ export interface LuongOptions {
   Wc?: TensorLike;
   /** Bias of Wc [H] (optional). */
   bc?: TensorLike;
+  /**
+   * The dtype of W, Wa and Wc (va and the biases stay f32): 'f32' (default, or 'fp32'), 'q8' / 'q4'
+   * (blocks of 32 along the input; an H not a multiple of 32 stays f32), 'f16' / 'fp16' or 'bf16'.
+   */
+  dtype?: DtypeOption;
+}
+
+/** The options of `bahdanauAttention`. */
+export interface BahdanauOptions {
+  /** Picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.'). */
+  prefix?: string;
+  /** The dtype of Wa and Ua (Va and the biases stay f32), as LuongOptions.dtype. */
+  dtype?: DtypeOption;
 }
 
 /** The state_dict of the PyTorch seq2seq tutorial's `BahdanauAttention` (Wa, Ua = Linear(H, H); Va = Linear(H, 1)). */
@@ -71,38 +85,39 @@ type Kind = 'dot' | 'general' | 'concat' | 'additive';
  */
 export const FACTORED_LIMIT = 20;
 
-/** Resident weights of one attention module (pointers into Wasm memory; 0 = absent). */
+/** Resident weights of one attention module (matrices as `linear` reads them; pointers into Wasm memory, 0 = absent). */
 interface Weights {
   hidden: number;
-  /** Applied to h per step: h·Qᵀ (+ qBias), Q rows of length ldq. */
-  q: number;
-  ldq: number;
+  /** Applied to h per step: h·Qᵀ (+ qBias), Q [H, H]. */
+  q: Mat | Q8Rows | HalfRows | undefined;
   qBias: number;
-  /** Applied to hs at bind: hs·Kᵀ (+ kBias), K rows of length ldk. */
-  k: number;
-  ldk: number;
+  /** Applied to hs at bind: hs·Kᵀ (+ kBias), K [H, H]. */
+  k: Mat | Q8Rows | HalfRows | undefined;
   kBias: number;
   /** Additive scores: v [H] and its scalar bias. */
   v: number;
   vBias: number;
-  /** Attentional state. */
-  c: number;
+  /** Attentional state: Wc [H, 2H]. */
+  c: Mat | Q8Rows | HalfRows | undefined;
   cBias: number;
 }
 
 export class Seq2seqAttention {
   /** 'dot' | 'general' | 'concat' (Luong) or 'additive' (Bahdanau). */
   readonly score: Kind;
+  /** The dtype of the matrices (W, Wa, Wc; Wa and Ua): 'f32', 'q8' / 'q4' (H a multiple of 32), 'f16' or 'bf16'. */
+  readonly dtype: WeightDtype;
   private readonly ws: Workspace;
   private readonly w: Weights;
-  private readonly owned: Tensor[];
+  private readonly owned: { dispose(): void }[];
   private disposed = false;
   private readonly where: string;
 
   /** @internal use `runtime.luongAttention` / `runtime.bahdanauAttention` */
-  constructor(ws: Workspace, score: Kind, where: string, w: Weights, owned: Tensor[]) {
+  constructor(ws: Workspace, score: Kind, where: string, w: Weights, owned: { dispose(): void }[], dtype: WeightDtype) {
     this.ws = ws;
     this.score = score;
+    this.dtype = dtype;
     this.where = where;
     this.w = w;
     this.owned = owned;
@@ -209,10 +224,10 @@ export class BoundAttention {
         ws.heap.floats().set(hs.data!, this.hs >>> 2);
       }
       // Keys for scoring: hs itself (dot) or hs·Kᵀ + kBias, once per source sequence.
-      if (w.k === 0) this.keys = this.hs;
+      if (w.k === undefined) this.keys = this.hs;
       else {
         this.keys = alloc([batch, source, hidden]);
-        linear(ws, mat(this.hs, hidden), mat(w.k, w.ldk), mat(this.keys, hidden), batch * source, hidden, hidden, { bias: w.kBias });
+        linear(ws, mat(this.hs, hidden), w.k, mat(this.keys, hidden), batch * source, hidden, hidden, { bias: w.kBias });
       }
       // Additive scores: e^{2·keys} once, so a step needs no tanh (assembly/additive.ts, factored form).
       if (w.v !== 0) {
@@ -225,10 +240,10 @@ export class BoundAttention {
         } else this.blocks.pop()!.dispose();
       }
       this.cat = alloc([batch, 2 * hidden]);
-      this.query = w.q === 0 ? 0 : alloc([batch, hidden]);
+      this.query = w.q === undefined ? 0 : alloc([batch, hidden]);
       this.scores = alloc([batch, source]);
       this.weights = alloc([batch, source]);
-      this.state = w.c === 0 ? 0 : alloc([batch, hidden]);
+      this.state = w.c === undefined ? 0 : alloc([batch, hidden]);
     } catch (error) {
       for (const t of this.blocks) t.dispose();
       throw error;
@@ -249,8 +264,8 @@ export class BoundAttention {
     for (let b = 0; b < batch; b++) f32.set(hData.subarray(b * hidden, (b + 1) * hidden), ((this.cat >>> 2) + b * 2 * hidden + hidden));
     // [c; h] rows: the context goes into the first half, h is in the second
     const cat = mat(this.cat, 2 * hidden);
-    const query = w.q === 0 ? at(cat, 0, hidden) : mat(this.query, hidden);
-    if (w.q !== 0) linear(ws, at(cat, 0, hidden), mat(w.q, w.ldq), query, batch, hidden, hidden, { bias: w.qBias });
+    const query = w.q === undefined ? at(cat, 0, hidden) : mat(this.query, hidden);
+    if (w.q !== undefined) linear(ws, at(cat, 0, hidden), w.q, query, batch, hidden, hidden, { bias: w.qBias });
     // per batch entry: [B, S, H] as S rows of H, [B, S] as one row of S
     const keys = mat(this.keys, hidden), hs = mat(this.hs, hidden);
     const scores = mat(this.scores, source), weights = mat(this.weights, source);
@@ -269,7 +284,7 @@ export class BoundAttention {
       matmulNN(ws, at(weights, b), at(hs, b * source), at(cat, b), 1, hidden, this.lengths[b]!);
     }
     if (this.state !== 0) {
-      linear(ws, cat, mat(w.c, 2 * hidden), mat(this.state, hidden), batch, hidden, 2 * hidden, { bias: w.cBias });
+      linear(ws, cat, w.c!, mat(this.state, hidden), batch, hidden, 2 * hidden, { bias: w.cBias });
       k.tanhInPlace(this.state, batch * hidden);
     }
     const view = ws.heap.floats();
@@ -294,15 +309,40 @@ export class BoundAttention {
 
 // --- construction ------------------------------------------------------------------------------
 
-const NONE: Omit<Weights, 'hidden'> = { q: 0, ldq: 0, qBias: 0, k: 0, ldk: 0, kBias: 0, v: 0, vBias: 0, c: 0, cBias: 0 };
+const NONE: Omit<Weights, 'hidden'> = { q: undefined, qBias: 0, k: undefined, kBias: 0, v: 0, vBias: 0, c: undefined, cBias: 0 };
+
+/** columns [c0, c0 + n) of a checked [rows, cols] weight, as a [rows, n] tensor (Luong's Wa halves). */
+function columns(w: Checked, c0: number, n: number): TensorLike {
+  const [rows, cols] = w.shape as [number, number];
+  const data = w.tensor ? w.tensor.data : w.data!;
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * cols + c0, r * cols + c0 + n), r * n);
+  return { data: out, shape: [rows, n] };
+}
+
+/**
+ * The weights made resident: the named matrices in `dtype` (matricesAs), vectors f32; `rows` gives a
+ * matrix as `linear` reads it, `ptr` a vector's pointer (0 when absent), `owned` what to dispose.
+ */
+function hold<K extends string, M extends K>(ws: Workspace, checked: Record<K, Checked | undefined>, matrices: readonly M[], dtype: WeightDtype) {
+  const t = residentWeights(ws.heap, checked);
+  const present = Object.fromEntries(Object.entries(t).filter(([, x]) => x !== undefined)) as Record<K, Tensor>;
+  const m: Record<K, WeightMatrix | undefined> = matricesAs<K>(ws, present, matrices.filter((name) => present[name] !== undefined), dtype);
+  return {
+    rows: (name: M): Mat | Q8Rows | HalfRows | undefined => (m[name] === undefined ? undefined : weightRows(m[name]!)),
+    ptr: (name: Exclude<K, M>): number => ptrOf(m[name] as Tensor | undefined),
+    owned: Object.values(m) as WeightMatrix[],
+  };
+}
 
 export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAttention {
   const where = 'luongAttention';
-  const opts = checkOptions('options', options, ['score', 'W', 'Wa', 'ba', 'va', 'Wc', 'bc'], 'luongAttention');
+  const opts = checkOptions('options', options, ['score', 'W', 'Wa', 'ba', 'va', 'Wc', 'bc', 'dtype'], 'luongAttention');
   const score = opts.score;
   if (score !== 'dot' && score !== 'general' && score !== 'concat') {
     throw new TypeError(`${where}: options.score must be 'dot', 'general' or 'concat', received ${describe(score)}`);
   }
+  const dtype = checkWeightDtype(where, 'options.dtype', opts.dtype);
   const heap = ws.heap;
   // The hidden size comes from the first weight present; every other weight must agree.
   const first = (score === 'general' ? opts.W : score === 'concat' ? opts.Wa : opts.Wc) as TensorLike | undefined;
@@ -311,38 +351,38 @@ export function luongAttention(ws: Workspace, options: LuongOptions): Seq2seqAtt
     const probe = checkTensor(`${where}: ${score === 'general' ? 'W' : score === 'concat' ? 'Wa' : 'Wc'}`, first, heap);
     hidden = probe.shape[0]!;
   }
-  const checks: [keyof LuongOptions, Checked | undefined][] = [];
-  if (score === 'general') checks.push(['W', checkWeight(where, 'W', opts.W, heap, [hidden, hidden], 'W [H, H] with score = h·(W·hs)')]);
+  const checked: Partial<Record<'W' | 'Wq' | 'Wk' | 'ba' | 'va' | 'Wc' | 'bc', Checked>> = {};
+  if (score === 'general') checked.W = checkWeight(where, 'W', opts.W, heap, [hidden, hidden], 'W [H, H] with score = h·(W·hs)');
   if (score === 'concat') {
-    checks.push(['Wa', checkWeight(where, 'Wa', opts.Wa, heap, [hidden, 2 * hidden], 'Wa [H, 2H] applied to [h; hs]')]);
-    checks.push(['va', checkWeight(where, 'va', opts.va, heap, [hidden], 'va [H]')]);
-    if (opts.ba !== undefined) checks.push(['ba', checkWeight(where, 'ba', opts.ba, heap, [hidden], 'the bias of Wa, [H]')]);
+    // Wa·[h; hs] = Wa[:, :H]·h + Wa[:, H:]·hs: the h half per step, the hs half (and ba) to the keys at bind
+    const wa = checkWeight(where, 'Wa', opts.Wa, heap, [hidden, 2 * hidden], 'Wa [H, 2H] applied to [h; hs]');
+    checked.Wq = checkTensor(`${where}: Wa[:, :H]`, columns(wa, 0, hidden), heap);
+    checked.Wk = checkTensor(`${where}: Wa[:, H:]`, columns(wa, hidden, hidden), heap);
+    checked.va = checkWeight(where, 'va', opts.va, heap, [hidden], 'va [H]');
+    if (opts.ba !== undefined) checked.ba = checkWeight(where, 'ba', opts.ba, heap, [hidden], 'the bias of Wa, [H]');
   }
-  if (opts.Wc !== undefined) checks.push(['Wc', checkWeight(where, 'Wc', opts.Wc, heap, [hidden, 2 * hidden], 'Wc [H, 2H] applied to [c; h]')]);
+  if (opts.Wc !== undefined) checked.Wc = checkWeight(where, 'Wc', opts.Wc, heap, [hidden, 2 * hidden], 'Wc [H, 2H] applied to [c; h]');
   if (opts.bc !== undefined) {
     if (opts.Wc === undefined) throw new TypeError(`${where}: bc is given without Wc`);
-    checks.push(['bc', checkWeight(where, 'bc', opts.bc, heap, [hidden], 'the bias of Wc, [H]')]);
+    checked.bc = checkWeight(where, 'bc', opts.bc, heap, [hidden], 'the bias of Wc, [H]');
   }
-  const t = residentWeights(heap, Object.fromEntries(checks) as Record<keyof LuongOptions, Checked | undefined>);
+  const held = hold(ws, checked as Record<'W' | 'Wq' | 'Wk' | 'ba' | 'va' | 'Wc' | 'bc', Checked | undefined>, ['W', 'Wq', 'Wk', 'Wc'], dtype);
   const w: Weights = { hidden, ...NONE };
-  if (score === 'general') Object.assign(w, { k: ptrOf(t.W), ldk: hidden });
-  if (score === 'concat') {
-    const wa = ptrOf(t.Wa);
-    // Wa·[h; hs] = Wa[:, :H]·h + Wa[:, H:]·hs: the hs half (and ba) goes to the keys at bind.
-    Object.assign(w, { q: wa, ldq: 2 * hidden, k: offset(wa, hidden), ldk: 2 * hidden, kBias: ptrOf(t.ba), v: ptrOf(t.va) });
-  }
-  Object.assign(w, { c: ptrOf(t.Wc), cBias: ptrOf(t.bc) });
-  return new Seq2seqAttention(ws, score, where, w, Object.values(t).filter((x): x is Tensor => x !== undefined));
+  if (score === 'general') w.k = held.rows('W');
+  if (score === 'concat') Object.assign(w, { q: held.rows('Wq'), k: held.rows('Wk'), kBias: held.ptr('ba'), v: held.ptr('va') });
+  Object.assign(w, { c: held.rows('Wc'), cBias: held.ptr('bc') });
+  return new Seq2seqAttention(ws, score, where, w, held.owned, dtype);
 }
 
 const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weight', 'Va.bias'];
 
-export function bahdanauAttention(ws: Workspace, stateDict: BahdanauWeights | Record<string, unknown>, options?: { prefix?: string }): Seq2seqAttention {
+export function bahdanauAttention(ws: Workspace, stateDict: BahdanauWeights | Record<string, unknown>, options?: BahdanauOptions): Seq2seqAttention {
   const where = 'bahdanauAttention';
   // `prefix` picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.')
-  const prefix = checkOptions('options', options, ['prefix'], where)['prefix'];
+  const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
+  const dtype = checkWeightDtype(where, 'options.dtype', opts['dtype']);
   if (stateDict === undefined) throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received undefined`);
-  const under = underPrefix(where, stateDict, prefix);
+  const under = underPrefix(where, stateDict, opts['prefix']);
   checkNames(where, under, BAHDANAU_NAMES);
   const weights = under.record as unknown as BahdanauWeights;
   const heap = ws.heap;
@@ -358,18 +398,16 @@ export function bahdanauAttention(ws: Workspace, stateDict: BahdanauWeights | Re
     vab: checkWeight(where, "weights['Va.bias']", weights['Va.bias'], heap, [1], `Linear(${hidden}, 1) bias`),
   };
   const vBias = (args.vab.tensor ? args.vab.tensor.data : args.vab.data!)[0]!;
-  const t = residentWeights(heap, { wa, wab: args.wab, ua: args.ua, uab: args.uab, va: args.va });
+  const held = hold(ws, { wa, wab: args.wab, ua: args.ua, uab: args.uab, va: args.va }, ['wa', 'ua'], dtype);
   const w: Weights = {
     ...NONE,
     hidden,
-    q: ptrOf(t.wa),
-    ldq: hidden,
-    qBias: ptrOf(t.wab),
-    k: ptrOf(t.ua),
-    ldk: hidden,
-    kBias: ptrOf(t.uab),
-    v: ptrOf(t.va),
+    q: held.rows('wa'),
+    qBias: held.ptr('wab'),
+    k: held.rows('ua'),
+    kBias: held.ptr('uab'),
+    v: held.ptr('va'),
     vBias,
   };
-  return new Seq2seqAttention(ws, 'additive', where, w, Object.values(t).filter((x): x is Tensor => x !== undefined));
+  return new Seq2seqAttention(ws, 'additive', where, w, held.owned, dtype);
 }

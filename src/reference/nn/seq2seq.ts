@@ -14,6 +14,7 @@
 import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
+import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export type ReferenceLuongScore = 'dot' | 'general' | 'concat';
 
@@ -32,6 +33,8 @@ export interface ReferenceLuongOptions {
   Wc?: ReferenceTensor;
   /** Bias of Wc [H] (optional). */
   bc?: ReferenceTensor;
+  /** W, Wa and Wc held as the runtime holds them in this dtype (reference/dtype.ts); default 'f32'. */
+  dtype?: DtypeOption;
 }
 
 /** The state_dict of the PyTorch seq2seq tutorial's `BahdanauAttention` (Wa, Ua = Linear(H, H); Va = Linear(H, 1)). */
@@ -73,14 +76,33 @@ interface Weight {
   shape: number[];
 }
 
-/** y[r, o] = Σ_i x[r, i]·W[o, col0 + i] (+ b[o]) for x [rows, n], W [out, ldw] (a Linear weight, maybe a column slice). */
-function linear(x: ArrayLike<number>, rows: number, n: number, W: Weight, col0 = 0, b?: Weight): Float64Array {
+/**
+ * Columns [col0, col0 + n) of a Linear weight [out, ldw] as the runtime holds them in `dtype`
+ * (rounded by weightAs), and whether the product rounds its input rows as the Q8 / Q4 kernels do.
+ */
+interface Held {
+  w: ArrayLike<number>;
+  out: number;
+  n: number;
+  roundX: boolean;
+}
+
+function held(W: Weight, col0: number, n: number, dtype: WeightDtype): Held {
   const [out, ldw] = W.shape as [number, number];
+  const slice = new Float32Array(out * n);
+  for (let o = 0; o < out; o++) slice.set(W.data.subarray(o * ldw + col0, o * ldw + col0 + n), o * n);
+  return { w: weightAs(slice, out, n, dtype), out, n, roundX: isQuantized(n, dtype) };
+}
+
+/** y[r, o] = Σ_i x[r, i]·W[o, i] (+ b[o]) for x [rows, n] and a held W [out, n]. */
+function linear(x: ArrayLike<number>, rows: number, W: Held, b?: Weight): Float64Array {
+  const { out, n, w } = W;
   const y = new Float64Array(rows * out);
   for (let r = 0; r < rows; r++) {
+    const xr = W.roundX ? roundInput(x, r * n, n) : x, at = W.roundX ? 0 : r * n;
     for (let o = 0; o < out; o++) {
       let sum = b ? b.data[o]! : 0;
-      for (let i = 0; i < n; i++) sum += x[r * n + i]! * W.data[o * ldw + col0 + i]!;
+      for (let i = 0; i < n; i++) sum += xr[at + i]! * w[o * n + i]!;
       y[r * out + o] = sum;
     }
   }
@@ -99,7 +121,7 @@ interface Scorer {
 /** What an attention hands its bound memories: the scorer, the attentional state, and a liveness check. */
 interface Module {
   scorer: Scorer;
-  Wc?: Weight;
+  Wc?: Held;
   bc?: Weight;
   assertLive(): void;
 }
@@ -168,7 +190,7 @@ export class ReferenceBoundAttention {
         const cat = new Float64Array(2 * H);
         cat.set(c);
         cat.set(hb, H);
-        out.attentional!.set(linear(cat, 1, 2 * H, Wc, 0, bc).map(Math.tanh), b * H);
+        out.attentional!.set(linear(cat, 1, Wc, bc).map(Math.tanh), b * H);
       }
     }
     return out;
@@ -185,13 +207,16 @@ export class ReferenceBoundAttention {
 export class ReferenceSeq2seqAttention {
   /** 'dot' | 'general' | 'concat' (Luong) or 'additive' (Bahdanau). */
   readonly score: ReferenceLuongScore | 'additive';
+  /** The dtype its matrices are held in (as the runtime's `dtype`). */
+  readonly dtype: WeightDtype;
   readonly #hidden: number;
   readonly #where: string;
   #module: Module | undefined;
 
   /** @internal use `reference.luongAttention` / `reference.bahdanauAttention` */
-  constructor(score: ReferenceLuongScore | 'additive', where: string, hidden: number, scorer: Scorer, Wc?: Weight, bc?: Weight) {
+  constructor(score: ReferenceLuongScore | 'additive', where: string, hidden: number, scorer: Scorer, dtype: WeightDtype, Wc?: Held, bc?: Weight) {
     this.score = score;
+    this.dtype = dtype;
     this.#where = where;
     this.#hidden = hidden;
     const module: Module = { scorer, assertLive: () => this.#assertLive() };
@@ -246,11 +271,12 @@ export class ReferenceSeq2seqAttention {
 /** Luong: dot h·hs; general h·(W·hs); concat va·tanh(Wa·[h; hs] + ba) = va·tanh(Wa[:, :H]·h + (Wa[:, H:]·hs + ba)). */
 export function luongAttention(options: ReferenceLuongOptions): ReferenceSeq2seqAttention {
   const where = 'luongAttention';
-  const opts = checkOptions('options', options, ['score', 'W', 'Wa', 'ba', 'va', 'Wc', 'bc'], where);
+  const opts = checkOptions('options', options, ['score', 'W', 'Wa', 'ba', 'va', 'Wc', 'bc', 'dtype'], where);
   const score = opts['score'];
   if (score !== 'dot' && score !== 'general' && score !== 'concat') {
     throw new TypeError(`${where}: options.score must be 'dot', 'general' or 'concat', received ${describe(score)}`);
   }
+  const dtype = checkWeightDtype(where, 'options.dtype', opts['dtype']);
   // The hidden size comes from the first weight present (0 for dot without Wc); every other weight must agree.
   const firstName = score === 'general' ? 'W' : score === 'concat' ? 'Wa' : 'Wc';
   const first = opts[firstName];
@@ -259,30 +285,34 @@ export function luongAttention(options: ReferenceLuongOptions): ReferenceSeq2seq
   let scorer: Scorer;
   if (score === 'dot') scorer = { keys: (hs) => hs, query: (h) => h };
   else if (score === 'general') {
-    const W = weight('W', [hidden, hidden], 'W [H, H] with score = h·(W·hs)');
-    scorer = { keys: (hs, rows, H) => linear(hs, rows, H, W), query: (h) => h };
+    const W = held(weight('W', [hidden, hidden], 'W [H, H] with score = h·(W·hs)'), 0, hidden, dtype);
+    scorer = { keys: (hs, rows) => linear(hs, rows, W), query: (h) => h };
   } else {
     const Wa = weight('Wa', [hidden, 2 * hidden], 'Wa [H, 2H] applied to [h; hs]');
     const va = weight('va', [hidden], 'va [H]');
     const ba = opts['ba'] === undefined ? undefined : weight('ba', [hidden], 'the bias of Wa, [H]');
-    scorer = { keys: (hs, rows, H) => linear(hs, rows, H, Wa, H, ba), query: (h, H) => linear(h, 1, H, Wa, 0), v: va.data };
+    // the h half per step, the hs half (and ba) at bind: two [H, H] matrices, as the runtime holds them
+    const Wq = held(Wa, 0, hidden, dtype), Wk = held(Wa, hidden, hidden, dtype);
+    scorer = { keys: (hs, rows) => linear(hs, rows, Wk, ba), query: (h) => linear(h, 1, Wq), v: va.data };
   }
-  const Wc = opts['Wc'] === undefined ? undefined : weight('Wc', [hidden, 2 * hidden], 'Wc [H, 2H] applied to [c; h]');
+  const Wc = opts['Wc'] === undefined ? undefined : held(weight('Wc', [hidden, 2 * hidden], 'Wc [H, 2H] applied to [c; h]'), 0, 2 * hidden, dtype);
   let bc: Weight | undefined;
   if (opts['bc'] !== undefined) {
     if (Wc === undefined) throw new TypeError(`${where}: bc is given without Wc`);
     bc = weight('bc', [hidden], 'the bias of Wc, [H]');
   }
-  return new ReferenceSeq2seqAttention(score, where, hidden, scorer, Wc, bc);
+  return new ReferenceSeq2seqAttention(score, where, hidden, scorer, dtype, Wc, bc);
 }
 
 const BAHDANAU_NAMES = ['Wa.weight', 'Wa.bias', 'Ua.weight', 'Ua.bias', 'Va.weight', 'Va.bias'];
 
 /** Bahdanau as the PyTorch tutorial's module: scores = Va(tanh(Wa(h) + Ua(hs))). */
-export function bahdanauAttention(stateDict: ReferenceBahdanauWeights | Record<string, unknown>, options?: { prefix?: string }): ReferenceSeq2seqAttention {
+export function bahdanauAttention(stateDict: ReferenceBahdanauWeights | Record<string, unknown>, options?: { prefix?: string; dtype?: DtypeOption }): ReferenceSeq2seqAttention {
   const where = 'bahdanauAttention';
   // `prefix` picks the attention out of a whole model's state_dict (e.g. 'decoder.attention.')
-  const given = checkOptions('options', options, ['prefix'], where)['prefix'] ?? '';
+  const opts = checkOptions('options', options, ['prefix', 'dtype'], where);
+  const given = opts['prefix'] ?? '';
+  const dtype = checkWeightDtype(where, 'options.dtype', opts['dtype']);
   if (typeof given !== 'string') throw new TypeError(`${where}: prefix must be a string, received ${describe(given)}`);
   if (typeof stateDict !== 'object' || stateDict === null || Array.isArray(stateDict)) {
     throw new TypeError(`${where}: weights must be the state_dict of the tutorial's BahdanauAttention (${BAHDANAU_NAMES.join(', ')}), received ${describe(stateDict)}`);
@@ -300,10 +330,11 @@ export function bahdanauAttention(stateDict: ReferenceBahdanauWeights | Record<s
   const Uab = checkWeight(where, "weights['Ua.bias']", weights['Ua.bias'], [hidden], `${lin} bias`);
   const Va = checkWeight(where, "weights['Va.weight']", weights['Va.weight'], [1, hidden], `Linear(${hidden}, 1) weight as [out, in]`);
   const Vab = checkWeight(where, "weights['Va.bias']", weights['Va.bias'], [1], `Linear(${hidden}, 1) bias`);
+  const WaHeld = held(Wa, 0, hidden, dtype), UaHeld = held(Ua, 0, hidden, dtype);
   return new ReferenceSeq2seqAttention('additive', where, hidden, {
-    keys: (hs, rows, H) => linear(hs, rows, H, Ua, 0, Uab),
-    query: (h, H) => linear(h, 1, H, Wa, 0, Wab),
+    keys: (hs, rows) => linear(hs, rows, UaHeld, Uab),
+    query: (h) => linear(h, 1, WaHeld, Wab),
     v: Va.data,
     vBias: Vab.data[0]!,
-  });
+  }, dtype);
 }
