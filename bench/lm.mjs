@@ -435,6 +435,7 @@ async function runWorkload(w) {
       row.check = c.group === 'ours' || c.api === 'ids' ? { ids: r.ids, tops: r.tops } : { text: r.text, ids: r.logprobs?.content?.map((s) => s.id), tops: r.logprobs?.content?.map((s) => s.top_logprobs.map((t) => ({ id: t.id, logprob: t.logprob }))) };
     } catch (error) {
       row.status = `failed: ${String(error?.message ?? error).split('\n')[0]}`;
+      opened.delete(c); // not timed: its first failure is what the row says
       await c.close().catch(() => {});
     }
   };
