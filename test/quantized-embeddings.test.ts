@@ -1,7 +1,8 @@
 // Quantized embedding tables (loadModel's dtype 'q8' / 'q4'): the gather against the float64 twin
 // of dequantization (src/reference/ops/dequantize.ts) over the float32 replicas of the quantizers;
-// a tied output head holds no second copy of the table; runtime.memoryStats() and the models
-// report resident weights and KV caches by dtype. Every build, both thread projects.
+// a tied output head holds no second copy of the table; encoders hold their position tables in the
+// dtype too; runtime.memoryStats() and the models report resident weights and KV caches by dtype.
+// Every build, both thread projects.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { BUILDS, runtimeFor, uniform } from './helpers.js';
 import { quantizeRows4Reference, quantizeRows8Reference } from '../bench/kernel-cases.mjs';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
+const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
 const CASES = BUILDS.flatMap((backend) => (['q8', 'q4'] as const).map((dtype) => [dtype, backend] as const));
 
 /** Bytes of a [rows, cols] matrix in dtype (the table / Linear layouts: values and an f32 scale per 32). */
@@ -120,4 +122,22 @@ describe.each(CASES)('%s embeddings, %s build', (dtype, backend) => {
     expect(rt.memoryStats().weights).toEqual(before.weights);
   });
 
+  it.each(['bert-cls', 'roberta-mini', 'distilbert-cls'])("encoder %s: the word and position tables are held in the dtype with every matrix; the token-type table, norms and biases stay f32", async (name) => {
+    const m = await loadModel(rt, `${ENC_DIR}${name}`, { dtype });
+    try {
+      const file = readSafetensors(readFileSync(`${ENC_DIR}${name}/model.safetensors`));
+      let quantized = 0, f32 = 0;
+      for (const [tensor, t] of Object.entries(file)) {
+        if (m.unusedWeights.includes(tensor)) continue;
+        const size = t.shape.reduce((a, b) => a * b, 1);
+        if (t.shape.length === 2 && !tensor.includes('token_type')) quantized += matrixBytes(dtype, t.shape[0]!, t.shape[1]!);
+        else f32 += 4 * size;
+      }
+      expect(file[Object.keys(file).find((n) => n.includes('position_embeddings'))!]).toBeDefined();
+      expect(m.weightBytes[dtype]).toBe(quantized);
+      expect(m.weightBytes.f32).toBe(f32);
+    } finally {
+      m.dispose();
+    }
+  });
 });
