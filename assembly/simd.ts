@@ -33,11 +33,17 @@
 
 /**
  * 4×4 transpose: dst + c·dstStride ← [src[0][c], src[1][c], src[2][c], src[3][c]] for c < 4, where
- * row r of the source block is the 4 floats at src + r·srcStride (both strides in bytes).
+ * row r of the source block is the 4 floats at src + r·srcStride (both strides in bytes). The block
+ * is read whole before it is written, so dst may be src.
  */
 @inline export function transpose4x4(src: usize, srcStride: usize, dst: usize, dstStride: usize): void {
   const r0 = v128.load(src), r1 = v128.load(src + srcStride);
   const r2 = v128.load(src + (srcStride << 1)), r3 = v128.load(src + srcStride * 3);
+  storeTranspose4x4(r0, r1, r2, r3, dst, dstStride);
+}
+
+/** The 4×4 transpose of the 32-bit lanes of rows r0 … r3: dst + c·dstStride ← [r0[c], r1[c], r2[c], r3[c]]. */
+@inline export function storeTranspose4x4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, dstStride: usize): void {
   const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);   // a0 b0 a1 b1
   const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);   // a2 b2 a3 b3
   const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);   // c0 d0 c1 d1

@@ -5,6 +5,8 @@
 // in lane l (q4.ts, q4GroupDot). Readers that need a block whole (the prefill panels, the
 // dequantization, the scalar build) take it back with loadBlock4 / q4ByteOffset.
 
+import { transpose4x4 } from '../simd';
+
 /** Blocks of a k-wide row that lie in full groups (held transposed); the rest are canonical. */
 @inline export function q4GroupedBlocks(k: i32): i32 {
   return (k >> 7) << 2;
@@ -21,13 +23,7 @@ export function interleaveRows4(q: usize, rows: i32, k: i32): void {
     for (let g = 0; g < groups; g++) {
       const p = qr + (<usize>g << 6);
       if (ASC_FEATURE_SIMD) {
-        const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
-        const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
-        const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5), t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
-        v128.store(p, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-        v128.store(p, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
-        v128.store(p, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
-        v128.store(p, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+        transpose4x4(p, 16, p, 16);
       } else {
         for (let u: usize = 0; u < 4; u++) {
           for (let l: usize = u + 1; l < 4; l++) {

@@ -28,7 +28,7 @@
 //
 // Work range: output columns. Columns [j0, j1) are this call on wq + j0·k/2, ws + j0·k/32, c + j0,
 // bias + j0, n = j1 − j0; any split gives the same bits (as gemmQ8).
-import { madd4 } from '../simd';
+import { madd4, storeTranspose4x4 } from '../simd';
 import { store1 } from './epilogue';
 import { hsum4x4i, reduceLanes, tailScales } from './q8';
 import { gemmQ8Packed, Q8_PACKED_M } from './q8-packed';
@@ -131,16 +131,6 @@ export function gemmQ4(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
 /** Bytes of one prepared group of four blocks (prepRowQ4): relaxed SIMD 8 vectors + the corrections, SIMD 16 vectors. */
 const GROUP_PREP: usize = ASC_FEATURE_RELAXED_SIMD ? 144 : 256;
 
-/** [a, b, c, d] → their 4×4 transpose of 32-bit lanes, stored at dst, dst + step, dst + 2·step, dst + 3·step. */
-@inline function storeTransposed(a: v128, b: v128, c: v128, d: v128, dst: usize, step: usize): void {
-  const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
-  const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5), t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
-  v128.store(dst, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-  v128.store(dst + step, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7));
-  v128.store(dst + 2 * step, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5));
-  v128.store(dst + 3 * step, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
-}
-
 /**
  * One row of int8 x (k values) → the forms q4Column reads, at dst (at most 2k bytes):
  *   each full group of four blocks (GROUP_PREP bytes), in the held weights' order: vector u of the
@@ -158,8 +148,8 @@ function prepRowQ4(x: usize, k: i32, dst: usize): void {
     const a0 = v128.load(xg), b0 = v128.load(xg, 16), a1 = v128.load(xg, 32), b1 = v128.load(xg, 48);
     const a2 = v128.load(xg, 64), b2 = v128.load(xg, 80), a3 = v128.load(xg, 96), b3 = v128.load(xg, 112);
     if (ASC_FEATURE_RELAXED_SIMD) {
-      storeTransposed(a0, a1, a2, a3, d, 32);
-      storeTransposed(b0, b1, b2, b3, d + 16, 32);
+      storeTranspose4x4(a0, a1, a2, a3, d, 32);
+      storeTranspose4x4(b0, b1, b2, b3, d + 16, 32);
       // 8·Σx per block, exact in int32
       const s0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a0), i16x8.extadd_pairwise_i8x16_s(b0)));
       const s1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a1), i16x8.extadd_pairwise_i8x16_s(b1)));
@@ -169,8 +159,8 @@ function prepRowQ4(x: usize, k: i32, dst: usize): void {
     } else {
       // the int8 transposes first, at 64u and 64u + 16 of the group's own slot, then each 64-byte
       // piece widened in place (both its vectors are read before any of it is overwritten)
-      storeTransposed(a0, a1, a2, a3, d, 64);
-      storeTransposed(b0, b1, b2, b3, d + 16, 64);
+      storeTranspose4x4(a0, a1, a2, a3, d, 64);
+      storeTranspose4x4(b0, b1, b2, b3, d + 16, 64);
       for (let u: usize = 0; u < 4; u++) {
         const lo = v128.load(d + (u << 6)), hi = v128.load(d + (u << 6), 16);
         v128.store(d + (u << 6), i16x8.extend_low_i8x16_s(lo));

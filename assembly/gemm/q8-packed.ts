@@ -21,7 +21,7 @@
 // Loops: row blocks of Q8_MC rows (their int16 copy, 2·Q8_MC·k bytes, stays in L2), in each the
 // 8-column panels one at a time (16·k bytes, in L1 while the row tiles pass over it): a panel is
 // packed ⌈m/Q8_MC⌉ times, its cost shared by up to Q8_MC rows.
-import { madd4 } from '../simd';
+import { madd4, storeTranspose4x4 } from '../simd';
 import { storeRow8 } from './epilogue';
 import { loadBlock4, q4GroupedBlocks } from './q4-layout';
 
@@ -79,26 +79,15 @@ function widenRows(q: usize, count: i32, dst: usize): void {
 }
 
 /**
- * Four columns' 8 values each (int16 vectors a, b, c, d: pairs p … p + 3 as i32 lanes) → the panel
- * vectors of pairs p … p + 3 (each [a_p, b_p, c_p, d_p]) at dst, dst + 32, dst + 64, dst + 96.
+ * One block (32 values, int8 halves lo = values 0…15, hi = 16…31) of four columns → its 16 pairs of
+ * panel vectors at dst (32 bytes apart): each column's int16 vector holds 4 pairs as i32 lanes, so the
+ * 4×4 transpose of four columns' vectors gives the panel vectors [a_p, b_p, c_p, d_p] of pairs p … p + 3.
  */
-@inline function storePairs4(dst: usize, a: v128, b: v128, c: v128, d: v128): void {
-  const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
-  const t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
-  const t2 = v128.shuffle<i32>(c, d, 0, 4, 1, 5); // c0 d0 c1 d1
-  const t3 = v128.shuffle<i32>(c, d, 2, 6, 3, 7); // c2 d2 c3 d3
-  v128.store(dst, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-  v128.store(dst, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 32);
-  v128.store(dst, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 64);
-  v128.store(dst, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 96);
-}
-
-/** One block (32 values, int8 halves lo = values 0…15, hi = 16…31) of four columns → its 16 pairs of panel vectors at dst (32 bytes apart). */
 @inline function storeBlock4(dst: usize, lo0: v128, hi0: v128, lo1: v128, hi1: v128, lo2: v128, hi2: v128, lo3: v128, hi3: v128): void {
-  storePairs4(dst, i16x8.extend_low_i8x16_s(lo0), i16x8.extend_low_i8x16_s(lo1), i16x8.extend_low_i8x16_s(lo2), i16x8.extend_low_i8x16_s(lo3));
-  storePairs4(dst + 128, i16x8.extend_high_i8x16_s(lo0), i16x8.extend_high_i8x16_s(lo1), i16x8.extend_high_i8x16_s(lo2), i16x8.extend_high_i8x16_s(lo3));
-  storePairs4(dst + 256, i16x8.extend_low_i8x16_s(hi0), i16x8.extend_low_i8x16_s(hi1), i16x8.extend_low_i8x16_s(hi2), i16x8.extend_low_i8x16_s(hi3));
-  storePairs4(dst + 384, i16x8.extend_high_i8x16_s(hi0), i16x8.extend_high_i8x16_s(hi1), i16x8.extend_high_i8x16_s(hi2), i16x8.extend_high_i8x16_s(hi3));
+  storeTranspose4x4(i16x8.extend_low_i8x16_s(lo0), i16x8.extend_low_i8x16_s(lo1), i16x8.extend_low_i8x16_s(lo2), i16x8.extend_low_i8x16_s(lo3), dst, 32);
+  storeTranspose4x4(i16x8.extend_high_i8x16_s(lo0), i16x8.extend_high_i8x16_s(lo1), i16x8.extend_high_i8x16_s(lo2), i16x8.extend_high_i8x16_s(lo3), dst + 128, 32);
+  storeTranspose4x4(i16x8.extend_low_i8x16_s(hi0), i16x8.extend_low_i8x16_s(hi1), i16x8.extend_low_i8x16_s(hi2), i16x8.extend_low_i8x16_s(hi3), dst + 256, 32);
+  storeTranspose4x4(i16x8.extend_high_i8x16_s(hi0), i16x8.extend_high_i8x16_s(hi1), i16x8.extend_high_i8x16_s(hi2), i16x8.extend_high_i8x16_s(hi3), dst + 384, 32);
 }
 
 /** The scales of block b of the panel's columns: [8] f32 at dst, zeros past nv. */
