@@ -82,11 +82,11 @@ export class KVStorage {
    */
   write(ws: Workspace, b: number, slot: number, kSrc: number, vSrc: number, ld: number, rows: number): void {
     const { kvHeads: hk, headDim: dh, capacity } = this;
+    const f32 = this.dtype === 'f32' ? ws.heap.floats() : undefined; // nothing below allocates
     for (let h = 0; h < hk; h++) {
       const first = (b * hk + h) * capacity + slot; // element row of (b, h, slot)
       const ks = kSrc + 4 * h * dh, vs = vSrc + 4 * h * dh;
-      if (this.dtype === 'f32') {
-        const f32 = ws.heap.floats();
+      if (f32) {
         for (let t = 0; t < rows; t++) {
           f32.copyWithin((this.k.ptr >>> 2) + (first + t) * dh, (ks >>> 2) + t * ld, (ks >>> 2) + t * ld + dh);
           f32.copyWithin((this.v.ptr >>> 2) + (first + t) * dh, (vs >>> 2) + t * ld, (vs >>> 2) + t * ld + dh);
