@@ -70,6 +70,23 @@ describe.each(BUILDS)('scaledDotProductAttention on the %s build', (backend) => 
     }
   });
 
+  it('grouped-query decode with an odd number of query heads per kv head matches the reference', async () => {
+    const rt = await runtimeFor(backend);
+    // 3, 5 and 7 query heads per kv head (the 3-row score kernel, then row pairs); key counts around
+    // its 3-key step and the 4-key kernels; D with and without a tail of 4
+    for (const [h, hk, d] of [[9, 3, 64], [10, 2, 30], [7, 1, 3]] as const) {
+      for (const lk of [1, 2, 5, 6, 7, 128, 131, 300]) {
+        const seed = 7000 + 10 * lk + h;
+        const q = tensor([2, h, 1, d], seed, -2, 2);
+        const k = tensor([2, hk, lk, d], seed + 1, -2, 2);
+        const v = tensor([2, hk, lk, 20], seed + 2);
+        const got = rt.scaledDotProductAttention(q, k, v, { causal: true }).output;
+        const want = reference.scaledDotProductAttention(q, k, v, { causal: true }).output;
+        expect(maxAbsDiff(got, want), `H ${h} Hk ${hk} D ${d} Lk ${lk}`).toBeLessThanOrEqual(1e-5);
+      }
+    }
+  });
+
   it('outputs zeros, never NaN, for queries that see no key', async () => {
     const rt = await runtimeFor(backend);
     const { q, k, v } = qkv(2, 1, 6, 4, 8, 8, 9);

@@ -114,6 +114,46 @@ import { KB, PW } from './tiles';
 }
 
 /**
+ * 3 query rows × 3 row-major keys: 9 accumulators, enough independent multiply-adds to keep both FMA
+ * pipes busy (a lone row has 4, one per key, and waits on their latency); each key's lanes are
+ * reduced as hsum4x4 does, so every score has the bits the 2- and 1-row kernels give it. For the
+ * odd GROUP of grouped-query decoding (3 query heads per kv head, as SmolLM2's 9 over 3).
+ */
+@inline function qk3x3Rows(qa: usize, qb: usize, qc: usize, k0: usize, kRow: usize, d: i32, sa: usize, sb: usize, sc: usize): void {
+  const k1 = k0 + kRow, k2 = k1 + kRow;
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0, c0 = a0, c1 = a0, c2 = a0;
+  let dd = 0;
+  for (; dd + 4 <= d; dd += 4) {
+    const off = <usize>dd << 2;
+    const x = v128.load(qa + off), y = v128.load(qb + off), z = v128.load(qc + off);
+    let v = v128.load(k0 + off);
+    a0 = madd4(x, v, a0); b0 = madd4(y, v, b0); c0 = madd4(z, v, c0);
+    v = v128.load(k1 + off);
+    a1 = madd4(x, v, a1); b1 = madd4(y, v, b1); c1 = madd4(z, v, c1);
+    v = v128.load(k2 + off);
+    a2 = madd4(x, v, a2); b2 = madd4(y, v, b2); c2 = madd4(z, v, c2);
+  }
+  let ra = hsum4x4(a0, a1, a2, a2), rb = hsum4x4(b0, b1, b2, b2), rc = hsum4x4(c0, c1, c2, c2);
+  // dimension tail (d % 4): lane 3 (a copy of key 2) is never stored
+  for (; dd < d; dd++) {
+    const off = <usize>dd << 2;
+    let kt = f32x4.splat(load<f32>(k0 + off));
+    kt = f32x4.replace_lane(kt, 1, load<f32>(k1 + off));
+    kt = f32x4.replace_lane(kt, 2, load<f32>(k2 + off));
+    ra = madd4(v128.load32_splat(qa + off), kt, ra);
+    rb = madd4(v128.load32_splat(qb + off), kt, rb);
+    rc = madd4(v128.load32_splat(qc + off), kt, rc);
+  }
+  store3(sa, ra); store3(sb, rb); store3(sc, rc);
+}
+
+/** Lanes 0–2 of v → 3 floats at p (the word after them is not written). */
+@inline function store3(p: usize, v: v128): void {
+  v128.store64_lane(p, v, 0);
+  store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
  * Score tile from packed K: S[r][16p + j] = Qs[r]·k[key 16p + j] for r < nr, p < np (np panels
  * starting at kp; S row stride KB). Panels outer, row pairs inner: one panel (16·d floats) stays
  * in L1 across the query block.
@@ -163,6 +203,26 @@ export function scoreBlockRows(qs: usize, nr: i32, d: i32, k: usize, kRow: usize
   const qRow = <usize>d << 2;
   const sRow = <usize>KB << 2;
   let r = 0;
+  // an odd row count from 3 on: the first three rows together, three keys at a time over the keys
+  // the 4-key kernels cover (j < w4); keys left before w4 by the 1-row kernel on the last four (the
+  // same bits again), keys from w4 on by dot, as for the other rows
+  if (ASC_FEATURE_SIMD && nr >= 3 && (nr & 1)) {
+    const w4 = w & ~3;
+    let j = 0;
+    for (; j + 3 <= w4; j += 3) {
+      const jo = <usize>j << 2;
+      qk3x3Rows(qs, qs + qRow, qs + 2 * qRow, k + <usize>j * kRow, kRow, d, s + jo, s + sRow + jo, s + 2 * sRow + jo);
+    }
+    if (j < w4) {
+      const kj = k + <usize>(w4 - 4) * kRow, jo = <usize>(w4 - 4) << 2;
+      for (let t = 0; t < 3; t++) qk1x4Rows(qs + <usize>t * qRow, kj, kRow, d, s + <usize>t * sRow + jo);
+    }
+    for (j = w4; j < w; j++) {
+      const kj = k + <usize>j * kRow, jo = <usize>j << 2;
+      for (let t = 0; t < 3; t++) store<f32>(s + <usize>t * sRow + jo, dot(qs + <usize>t * qRow, kj, d));
+    }
+    r = 3;
+  }
   // row pairs
   for (; r + 2 <= nr; r += 2) {
     const qa = qs + <usize>r * qRow, qb = qa + qRow;
