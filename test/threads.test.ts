@@ -116,6 +116,22 @@ describe('threads 1, 2 and 3 give the same bits', () => {
     rts.forEach((rt) => rt.dispose());
   });
 
+  it('element-wise activations and SwiGLU over element ranges (odd counts, special values)', async () => {
+    const rts = await runtimes();
+    for (const count of [65537, 100003]) {
+      const x = tensor([count], count, -12, 12);
+      x.data[5] = NaN; x.data[40000] = Infinity; x.data[count - 1] = -Infinity;
+      for (const kind of ['relu', 'gelu', 'geluTanh', 'silu'] as const) expectSameBits(rts.map((rt) => rt.activation(x, kind)), `${kind} over ${count}`);
+    }
+    // rows × intermediate = 70,000 and 66,003 elements in the silu(gate)·up step
+    for (const [rows, h, f] of [[70, 32, 1000], [161, 24, 410]] as const) {
+      const weights = { 'gate_proj.weight': tensor([f, h], 1), 'up_proj.weight': tensor([f, h], 2), 'down_proj.weight': tensor([h, f], 3) };
+      const x = tensor([rows, h], rows);
+      expectSameBits(rts.map((rt) => rt.swigluFeedForward({ hiddenSize: h, intermediateSize: f, weights }).forward(x)), `swigluFeedForward ${rows}×${f}`);
+    }
+    rts.forEach((rt) => rt.dispose());
+  });
+
   it('multi-head attention forward and 500 KV-cache steps', async () => {
     const rts = await runtimes();
     const [e, heads] = [64, 8];

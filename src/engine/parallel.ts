@@ -145,3 +145,32 @@ export function runGemmHalf(
   const { base, stride } = ws.threadScratch(k.gemmHalfScratchBytes(m, per, kDim));
   pool.run(JOB.GEMM_HALF, Math.ceil(n / per), per, n, [x, ldx, w, c, ldc, m, kDim, format, bias, accumulate], base, stride);
 }
+
+/** Elements per chunk of an element-wise job, at least (a multiple of 4). */
+const ELEMENTWISE_CHUNK = 16384;
+/**
+ * An element-wise kernel's cost per element in the cut-off's units (GELU's erf, SiLU's exp: about
+ * 30 operations), so a decode step's few thousand elements stay on the calling thread and a
+ * prefill's or an encoder batch's millions split.
+ */
+const ELEMENTWISE_COST = 32;
+
+/** Chunk size of an element-wise job over `count` elements, or 0 when it stays on the calling thread. */
+function elementwiseChunk(ws: Workspace, count: number): number {
+  if (!ws.pool || count < 2 * ELEMENTWISE_CHUNK || count * ELEMENTWISE_COST < ws.parallelMinFlops) return 0;
+  return Math.max(ELEMENTWISE_CHUNK, Math.ceil(count / 64) * 4);
+}
+
+/** out[i] = act(x[i]) for i < count (kernel `activation`, kind: ACTIVATION), in element ranges. */
+export function runActivation(ws: Workspace, x: number, out: number, count: number, kind: number): void {
+  const per = elementwiseChunk(ws, count);
+  if (per === 0) ws.kernels.activation(x, out, count, kind);
+  else ws.pool!.run(JOB.ACTIVATION, Math.ceil(count / per), per, count, [x, out, kind], 0, 0);
+}
+
+/** out[i] = silu(gate[i])·up[i] for i < count (kernel `swiglu`; out may be gate or up), in element ranges. */
+export function runSwiglu(ws: Workspace, gate: number, up: number, out: number, count: number): void {
+  const per = elementwiseChunk(ws, count);
+  if (per === 0) ws.kernels.swiglu(gate, up, out, count);
+  else ws.pool!.run(JOB.SWIGLU, Math.ceil(count / per), per, count, [gate, up, out], 0, 0);
+}

@@ -6,6 +6,7 @@
  * The last projection can accumulate into y (a fused residual add).
  */
 import { ACTIVATION } from '../engine/kernels.js';
+import { runActivation, runSwiglu } from '../engine/parallel.js';
 import { mat, type Mat } from '../engine/linear.js';
 import type { TensorLike } from '../engine/validate.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
@@ -46,13 +47,13 @@ export class FeedForward {
     if (this.gate) {
       const g = mat(temps.tensor([rows, width]).ptr, width);
       this.gate.forwardRows(x, rows, g);
-      if (this.activation === 'silu') this.ws.kernels.swiglu(g.ptr, u.ptr, u.ptr, rows * width); // u = silu(g)·u
+      if (this.activation === 'silu') runSwiglu(this.ws, g.ptr, u.ptr, u.ptr, rows * width); // u = silu(g)·u
       else {
-        this.ws.kernels.activation(g.ptr, g.ptr, rows * width, ACTIVATION.geluTanh);
+        runActivation(this.ws, g.ptr, g.ptr, rows * width, ACTIVATION.geluTanh);
         this.ws.kernels.mulInPlace(u.ptr, g.ptr, rows * width); // u = gelu_tanh(g)·u
       }
     } else {
-      this.ws.kernels.activation(u.ptr, u.ptr, rows * width, this.activation === 'silu' ? ACTIVATION.silu : ACTIVATION.geluTanh);
+      runActivation(this.ws, u.ptr, u.ptr, rows * width, this.activation === 'silu' ? ACTIVATION.silu : ACTIVATION.geluTanh);
     }
     this.down.forwardRows(u, rows, y, accumulate);
   }

@@ -6,6 +6,7 @@
 import type { Tensor } from '../engine/memory.js';
 import { checkInteger, checkOptions, checkTensor, expectShape, formatShape, type TensorLike } from '../engine/validate.js';
 import { linear, mat, weightRows } from '../engine/linear.js';
+import { runSwiglu } from '../engine/parallel.js';
 import { checkWeightDtype, matricesAs, type DtypeOption, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import { residentWeights } from '../engine/weights.js';
 import { checkNames, underPrefix } from '../engine/state-dict.js';
@@ -73,7 +74,7 @@ export class SwigluFeedForward {
       const u = mat(temps.tensor([rows, i]).ptr, i);
       linear(ws, xm, weightRows(this.gate), g, rows, i, h);
       linear(ws, xm, weightRows(this.up), u, rows, i, h);
-      ws.kernels.swiglu(g.ptr, u.ptr, g.ptr, rows * i); // g = silu(g)·u
+      runSwiglu(ws, g.ptr, u.ptr, g.ptr, rows * i); // g = silu(g)·u
       const y = temps.tensor(arg.shape);
       linear(ws, g, weightRows(this.down), mat(y.ptr, h), rows, h, i);
       return y.toArray();

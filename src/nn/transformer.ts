@@ -18,6 +18,7 @@ import { checkVariants, type Variants } from '../ops/variants.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 import { Tensor, type Heap } from '../engine/memory.js';
 import { ACTIVATION } from '../engine/kernels.js';
+import { runActivation } from '../engine/parallel.js';
 
 /** 'gelu' is the exact (erf) form; 'gelu_tanh' the tanh approximation (PyTorch's approximate='tanh', Hugging Face's gelu_new). */
 export type Activation = 'relu' | 'gelu' | 'gelu_tanh';
@@ -215,7 +216,7 @@ class LayerCore {
     const f = this.dimFeedforward, e = this.dModel;
     const hidden = mat(temps.tensor([rows, f]).ptr, f);
     linear(this.ws, x, weightRows(w1), hidden, rows, f, e, { bias: b1.ptr });
-    this.ws.kernels.activation(hidden.ptr, hidden.ptr, rows * f, ACTIVATION_KIND[this.activation]);
+    runActivation(this.ws, hidden.ptr, hidden.ptr, rows * f, ACTIVATION_KIND[this.activation]);
     linear(this.ws, hidden, weightRows(w2), y, rows, e, f, { bias: b2.ptr, accumulate });
   }
 

@@ -1,6 +1,7 @@
 /** Elementwise activations: ReLU, GELU (exact erf form and tanh approximation), SiLU, tanh. */
 import type { Tensor } from '../engine/memory.js';
 import { ACTIVATION } from '../engine/kernels.js';
+import { runActivation } from '../engine/parallel.js';
 import { checkBoolean, checkOptions, checkTensor, describe, type TensorLike } from '../engine/validate.js';
 import type { Workspace } from '../engine/workspace.js';
 
@@ -51,7 +52,7 @@ function apply(ws: Workspace, xa: ReturnType<typeof checkTensor>, kind: Activati
       else f32.set(xa.data!, out.ptr >>> 2);
       ws.kernels.tanhInPlace(out.ptr, out.size);
     } else {
-      ws.kernels.activation(temps.input(xa), out.ptr, out.size, ACTIVATION[kind]);
+      runActivation(ws, temps.input(xa), out.ptr, out.size, ACTIVATION[kind]);
     }
     return resident ? temps.keep(out) : out.toArray();
   });

@@ -45,8 +45,8 @@ export const CONTROL = {
 /** What a worker slot's state word says. */
 export const WORKER_STATE = { STARTING: 0, READY: 1, GONE: 2 } as const;
 
-/** The kernel a job runs: fused attention items, materialised attention items, gemm, gemmQ8, gemmQ4 or gemmHalf column ranges. */
-export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4, GEMM_Q4: 5, GEMM_HALF: 6 } as const;
+/** The kernel a job runs: fused attention items, materialised attention items, gemm, gemmQ8, gemmQ4 or gemmHalf column ranges, activation or swiglu element ranges. */
+export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4, GEMM_Q4: 5, GEMM_HALF: 6, ACTIVATION: 7, SWIGLU: 8 } as const;
 
 /** The kernel exports a thread needs. */
 export interface JobKernels {
@@ -56,11 +56,15 @@ export interface JobKernels {
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
+  activation(x: number, out: number, count: number, kind: number): void;
+  swiglu(gate: number, up: number, out: number, count: number): void;
 }
 
 /**
  * Runs chunk `chunk` of the job in `ctl`. Attention: items [chunk·per, …) of `TOTAL`; gemm: columns
- * [chunk·per, …) of n = `TOTAL` (per is a multiple of GEMM_NB, so any split gives the same bits).
+ * [chunk·per, …) of n = `TOTAL` (per is a multiple of GEMM_NB, so any split gives the same bits);
+ * element-wise: elements [chunk·per, …) (per is a multiple of 4, so every element takes the vector
+ * or the scalar path it takes in one call).
  */
 export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch: number): void {
   const per = ctl[CONTROL.PER_CHUNK]!;
@@ -108,6 +112,12 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
       );
       return;
     }
+    case JOB.ACTIVATION:
+      k.activation(ctl[a]! + 4 * begin, ctl[a + 1]! + 4 * begin, end - begin, ctl[a + 2]!);
+      return;
+    case JOB.SWIGLU:
+      k.swiglu(ctl[a]! + 4 * begin, ctl[a + 1]! + 4 * begin, ctl[a + 2]! + 4 * begin, end - begin);
+      return;
   }
 }
 
