@@ -132,6 +132,19 @@ describe('threads 1, 2 and 3 give the same bits', () => {
     rts.forEach((rt) => rt.dispose());
   });
 
+  it('Q8 and Q4 products: few rows and many rows split by columns, from two row blocks on by rows', async () => {
+    const rts = await runtimes();
+    const [h, f] = [64, 96];
+    const weights = { 'gate_proj.weight': tensor([f, h], 4), 'up_proj.weight': tensor([f, h], 5), 'down_proj.weight': tensor([h, f], 6) };
+    for (const dtype of ['q8', 'q4'] as const) {
+      for (const rows of [1, 3, 70, 256, 300, 1100]) {
+        const x = tensor([rows, h], rows + 9);
+        expectSameBits(rts.map((rt) => rt.swigluFeedForward({ hiddenSize: h, intermediateSize: f, weights, dtype }).forward(x)), `swigluFeedForward ${dtype} ${rows} rows`);
+      }
+    }
+    rts.forEach((rt) => rt.dispose());
+  });
+
   it('multi-head attention forward and 500 KV-cache steps', async () => {
     const rts = await runtimes();
     const [e, heads] = [64, 8];

@@ -109,6 +109,18 @@ export function runGemmQ8(
   const nb = ws.tiles.gemm.NB;
   const xBytes = Math.ceil((m * kDim + m * kDim / 8) / 16) * 16;
   const few = m < ws.tiles.q8.PACKED_M;
+  const mc = ws.tiles.q8.MC;
+  if (pool && m >= 2 * mc && gemmCost(ws, m, n, kDim) >= ws.parallelMinFlops) {
+    // many rows: chunks of whole row blocks, each with every column (a column split would have
+    // every chunk quantize-widen all of x again; a row split packs each weight panel once per row
+    // block, as one thread does)
+    const perRows = mc * Math.ceil(Math.ceil(m / 16) / mc);
+    const rowStride = Math.ceil(k.gemmQ8ScratchBytes(perRows, n, kDim) / 64) * 64;
+    const xqr = ws.scratch(xBytes + rowStride * ws.threads);
+    k.quantizeRows8(x, ldx, m, kDim, xqr, xqr + m * kDim);
+    pool.run(q4 ? JOB.GEMM_Q4_ROWS : JOB.GEMM_Q8_ROWS, Math.ceil(m / perRows), perRows, m, [xqr, xqr + m * kDim, n, q, scales, c, ldc, kDim, bias, accumulate], xqr + xBytes, rowStride);
+    return;
+  }
   const single = !pool || n < 2 * nb || (few ? q8DecodeCost(m, n, kDim, q4) : gemmCost(ws, m, n, kDim)) < ws.parallelMinFlops;
   // a few rows: at most 4 chunks (each chunk prepares the rows of x again); else 16, as gemm
   const per = single ? n : Math.ceil(Math.ceil(n / (few ? 4 : 16)) / nb) * nb;

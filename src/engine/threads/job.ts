@@ -45,8 +45,8 @@ export const CONTROL = {
 /** What a worker slot's state word says. */
 export const WORKER_STATE = { STARTING: 0, READY: 1, GONE: 2 } as const;
 
-/** The kernel a job runs: fused attention items, materialised attention items, gemm, gemmQ8, gemmQ4 or gemmHalf column ranges, activation or swiglu element ranges. */
-export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4, GEMM_Q4: 5, GEMM_HALF: 6, ACTIVATION: 7, SWIGLU: 8 } as const;
+/** The kernel a job runs: fused attention items, materialised attention items, gemm, gemmQ8, gemmQ4 or gemmHalf column ranges, gemmQ8 or gemmQ4 row ranges, activation or swiglu element ranges. */
+export const JOB = { ATTENTION: 1, ATTENTION_WEIGHTS: 2, GEMM: 3, GEMM_Q8: 4, GEMM_Q4: 5, GEMM_HALF: 6, ACTIVATION: 7, SWIGLU: 8, GEMM_Q8_ROWS: 9, GEMM_Q4_ROWS: 10 } as const;
 
 /** The kernel exports a thread needs. */
 export interface JobKernels {
@@ -63,6 +63,7 @@ export interface JobKernels {
 /**
  * Runs chunk `chunk` of the job in `ctl`. Attention: items [chunk·per, …) of `TOTAL`; gemm: columns
  * [chunk·per, …) of n = `TOTAL` (per is a multiple of GEMM_NB, so any split gives the same bits);
+ * gemmQ8 / gemmQ4 by rows: rows [chunk·per, …) of m = `TOTAL` (each row's outputs are the same in any batch);
  * element-wise: elements [chunk·per, …) (per is a multiple of 4, so every element takes the vector
  * or the scalar path it takes in one call).
  */
@@ -99,6 +100,17 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
       (q4 ? k.gemmQ4 : k.gemmQ8)(
         ctl[a]!, ctl[a + 1]!, ctl[a + 2]!, ctl[a + 3]! + begin * (q4 ? kDim / 2 : kDim), ctl[a + 4]! + (begin * kDim) / 8, ctl[a + 5]! + 4 * begin, ctl[a + 6]!,
         end - begin, kDim, bias ? bias + 4 * begin : 0, ctl[a + 9]!, scratch,
+      );
+      return;
+    }
+    case JOB.GEMM_Q8_ROWS:
+    case JOB.GEMM_Q4_ROWS: {
+      // y[r0:r1, :]: x's quantized rows r0… (k int8 bytes and k/32 scales each), every column
+      const kDim = ctl[a + 7]!;
+      const ldc = ctl[a + 6]!;
+      (ctl[CONTROL.KIND] === JOB.GEMM_Q4_ROWS ? k.gemmQ4 : k.gemmQ8)(
+        ctl[a]! + begin * kDim, ctl[a + 1]! + (begin * kDim) / 8, end - begin, ctl[a + 3]!, ctl[a + 4]!, ctl[a + 5]! + 4 * begin * ldc, ldc,
+        ctl[a + 2]!, kDim, ctl[a + 8]!, ctl[a + 9]!, scratch,
       );
       return;
     }
