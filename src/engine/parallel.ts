@@ -111,14 +111,14 @@ export function runGemmQ8(
   const few = m < ws.tiles.q8.PACKED_M;
   const mc = ws.tiles.q8.MC;
   if (pool && m >= 2 * mc && gemmCost(ws, m, n, kDim) >= ws.parallelMinFlops) {
-    // many rows: chunks of whole row blocks, each with every column (a column split would have
-    // every chunk quantize-widen all of x again; a row split packs each weight panel once per row
-    // block, as one thread does)
+    // many rows: chunks of whole row blocks, each quantizing its rows and multiplying them by every
+    // column (a column split would have every chunk widen all of x again; a row split packs each
+    // weight panel once per row block, as one thread does)
     const perRows = mc * Math.ceil(Math.ceil(m / 16) / mc);
     const rowStride = Math.ceil(k.gemmQ8ScratchBytes(perRows, n, kDim) / 64) * 64;
     const xqr = ws.scratch(xBytes + rowStride * ws.threads);
-    k.quantizeRows8(x, ldx, m, kDim, xqr, xqr + m * kDim);
-    pool.run(q4 ? JOB.GEMM_Q4_ROWS : JOB.GEMM_Q8_ROWS, Math.ceil(m / perRows), perRows, m, [xqr, xqr + m * kDim, n, q, scales, c, ldc, kDim, bias, accumulate], xqr + xBytes, rowStride);
+    // each chunk quantizes its own rows of x first
+    pool.run(q4 ? JOB.GEMM_Q4_ROWS : JOB.GEMM_Q8_ROWS, Math.ceil(m / perRows), perRows, m, [xqr, xqr + m * kDim, n, q, scales, c, ldc, kDim, bias, accumulate, x, ldx], xqr + xBytes, rowStride);
     return;
   }
   const single = !pool || n < 2 * nb || (few ? q8DecodeCost(m, n, kDim, q4) : gemmCost(ws, m, n, kDim)) < ws.parallelMinFlops;

@@ -56,6 +56,7 @@ export interface JobKernels {
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
+  quantizeRows8(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
   activation(x: number, out: number, count: number, kind: number): void;
   swiglu(gate: number, up: number, out: number, count: number): void;
 }
@@ -63,7 +64,7 @@ export interface JobKernels {
 /**
  * Runs chunk `chunk` of the job in `ctl`. Attention: items [chunk·per, …) of `TOTAL`; gemm: columns
  * [chunk·per, …) of n = `TOTAL` (per is a multiple of GEMM_NB, so any split gives the same bits);
- * gemmQ8 / gemmQ4 by rows: rows [chunk·per, …) of m = `TOTAL` (each row's outputs are the same in any batch);
+ * gemmQ8 / gemmQ4 by rows: rows [chunk·per, …) of m = `TOTAL`, quantized by the chunk (each row's outputs are the same in any batch);
  * element-wise: elements [chunk·per, …) (per is a multiple of 4, so every element takes the vector
  * or the scalar path it takes in one call).
  */
@@ -105,11 +106,14 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
     }
     case JOB.GEMM_Q8_ROWS:
     case JOB.GEMM_Q4_ROWS: {
-      // y[r0:r1, :]: x's quantized rows r0… (k int8 bytes and k/32 scales each), every column
+      // y[r0:r1, :]: x's rows r0… quantized here (k int8 bytes and k/32 scales each), every column
       const kDim = ctl[a + 7]!;
       const ldc = ctl[a + 6]!;
+      const ldx = ctl[a + 11]!;
+      const xq = ctl[a]! + begin * kDim, xs = ctl[a + 1]! + (begin * kDim) / 8;
+      k.quantizeRows8(ctl[a + 10]! + 4 * begin * ldx, ldx, end - begin, kDim, xq, xs);
       (ctl[CONTROL.KIND] === JOB.GEMM_Q4_ROWS ? k.gemmQ4 : k.gemmQ8)(
-        ctl[a]! + begin * kDim, ctl[a + 1]! + (begin * kDim) / 8, end - begin, ctl[a + 3]!, ctl[a + 4]!, ctl[a + 5]! + 4 * begin * ldc, ldc,
+        xq, xs, end - begin, ctl[a + 3]!, ctl[a + 4]!, ctl[a + 5]! + 4 * begin * ldc, ldc,
         ctl[a + 2]!, kDim, ctl[a + 8]!, ctl[a + 9]!, scratch,
       );
       return;
