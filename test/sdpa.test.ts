@@ -7,7 +7,7 @@ const LENGTHS: [number, number][] = [[1, 1], [1, 129], [15, 16], [16, 17], [17, 
 const DIMS = [1, 3, 64, 80, 81, 128];
 
 /** [B, Hk, L, E] → [B, H, L, E]: kv head ⌊i / (H/Hk)⌋ copied for each head i (grouped-query as multi-head). */
-function repeatHeads(t: Tensor, h: number): Tensor {
+function repeatHeads(t: { data: Float32Array; shape: number[] }, h: number): { data: Float32Array; shape: number[] } {
   const [b, hk, l, e] = t.shape as [number, number, number, number];
   const out = new Float32Array(b * h * l * e);
   for (let n = 0; n < b; n++)
