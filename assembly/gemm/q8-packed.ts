@@ -50,12 +50,14 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
   const ldw: usize = q4 ? <usize>(k >> 1) : <usize>k;
   const rowsMax = m < Q8_MC ? m : Q8_MC;
   const acc = scratch, x16 = acc + ACC_BYTES, panel = x16 + <usize>rowsMax * ldx2, scales = panel + (<usize>k << 4);
+  let touch: u32 = 0;
   for (let r0 = 0; r0 < m; r0 += Q8_MC) {
     const rows = m - r0 < Q8_MC ? m - r0 : Q8_MC;
     widenRows(xq + <usize>r0 * <usize>k, rows * k, x16);
     const xsr = xs + <usize>r0 * lds, cr = c + <usize>r0 * ldc4;
     for (let j0 = 0; j0 < n; j0 += PANEL) {
       const nv = n - j0 < PANEL ? n - j0 : PANEL;
+      if (j0 + PANEL < n) touch += touchPanel(wq + <usize>(j0 + PANEL) * ldw, ldw, n - j0 - PANEL < PANEL ? n - j0 - PANEL : PANEL);
       if (q4) packPanelQ4(wq + <usize>j0 * ldw, ldw, ws + <usize>j0 * lds, lds, nv, blocks, panel, scales);
       else packPanelQ8(wq + <usize>j0 * ldw, ldw, ws + <usize>j0 * lds, lds, nv, blocks, panel, scales);
       const cj = cr + (<usize>j0 << 2);
@@ -67,6 +69,20 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
       for (; r < rows; r++) tile1x8(x16 + <usize>r * ldx2, xsr + <usize>r * lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, nv, bj, addC);
     }
   }
+  store<u32>(acc, touch);
+}
+
+/**
+ * One byte of every 64-byte line of the next panel's weight rows, read while this panel is packed:
+ * the loads start those lines' transfers from memory early (Wasm has no prefetch instruction), where
+ * the packing itself reads the rows 32 bytes at a time across eight rows. Returns their sum (kept,
+ * so the loads are not dropped).
+ */
+function touchPanel(w: usize, ldw: usize, nv: i32): u32 {
+  let t: u32 = 0;
+  const end = w + <usize>nv * ldw;
+  for (let p = w; p < end; p += 64) t += load<u8>(p);
+  return t;
 }
 
 /** count int8 at q (a multiple of 32) → int16 at dst. */
