@@ -57,7 +57,7 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
     const xsr = xs + <usize>r0 * lds, cr = c + <usize>r0 * ldc4;
     for (let j0 = 0; j0 < n; j0 += PANEL) {
       const nv = n - j0 < PANEL ? n - j0 : PANEL;
-      if (j0 + PANEL < n) touch += touchPanel(wq + <usize>(j0 + PANEL) * ldw, ldw, n - j0 - PANEL < PANEL ? n - j0 - PANEL : PANEL);
+      if (j0 + PANEL < n) touch += touchPanel(wq + <usize>(j0 + PANEL) * ldw, ldw, min<i32>(PANEL, n - j0 - PANEL));
       if (q4) packPanelQ4(wq + <usize>j0 * ldw, ldw, ws + <usize>j0 * lds, lds, nv, blocks, panel, scales);
       else packPanelQ8(wq + <usize>j0 * ldw, ldw, ws + <usize>j0 * lds, lds, nv, blocks, panel, scales);
       const cj = cr + (<usize>j0 << 2);

@@ -62,10 +62,10 @@ export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, s
     const v4 = v128.load(x, 64), v5 = v128.load(x, 80), v6 = v128.load(x, 96), v7 = v128.load(x, 112);
     // |x| as int32 bits orders like the magnitudes, and every NaN's bits lie above +Infinity's, so
     // the integer max is max|x| with a NaN winning (one instruction; f32x4.max is several on x86)
-    const abs = i32x4.splat(0x7fffffff);
+    const noSign = i32x4.splat(0x7fffffff);
     let m = i32x4.max_s(
-      i32x4.max_s(i32x4.max_s(v128.and(v0, abs), v128.and(v1, abs)), i32x4.max_s(v128.and(v2, abs), v128.and(v3, abs))),
-      i32x4.max_s(i32x4.max_s(v128.and(v4, abs), v128.and(v5, abs)), i32x4.max_s(v128.and(v6, abs), v128.and(v7, abs))),
+      i32x4.max_s(i32x4.max_s(v128.and(v0, noSign), v128.and(v1, noSign)), i32x4.max_s(v128.and(v2, noSign), v128.and(v3, noSign))),
+      i32x4.max_s(i32x4.max_s(v128.and(v4, noSign), v128.and(v5, noSign)), i32x4.max_s(v128.and(v6, noSign), v128.and(v7, noSign))),
     );
     m = i32x4.max_s(m, v128.shuffle<i32>(m, m, 2, 3, 0, 1));
     m = i32x4.max_s(m, v128.shuffle<i32>(m, m, 1, 0, 3, 2));
