@@ -11,7 +11,7 @@ import { DIRECT_MAX_LQ, KB, PW, QB, SPLIT_KEYS } from './attention/tiles';
 import { PARAMS_BYTES } from './attention/params';
 
 export { gemm, gemmScratchBytes } from './gemm/gemm';
-export { gemmQ8, gemmQ8ScratchBytes, quantizeRows8 } from './gemm/q8';
+export { gemmQ8, gemmQ8ScratchBytes, quantizeRows16, quantizeRows8 } from './gemm/q8';
 export { gemmQ4, quantizeRows4 } from './gemm/q4';
 export { interleaveRows4 } from './gemm/q4-layout';
 export { gemmHalf, gemmHalfScratchBytes } from './gemm/half';

@@ -11,7 +11,7 @@ export const LANES: number;
 export const PAD: number;
 export const SENTINEL: number;
 
-export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'storeRowsF16' | 'storeRowsQ8' | 'gemmHalf';
+export type KernelName = 'gemm' | 'attention' | 'attentionWeights' | 'softmax' | 'layerNorm' | 'rmsNorm' | 'activation' | 'swiglu' | 'addInPlace' | 'mulInPlace' | 'quantizeRows8' | 'quantizeRows16' | 'gemmQ8' | 'quantizeRows4' | 'gemmQ4' | 'dequantizeRows8' | 'dequantizeRows4' | 'storeRowsF16' | 'storeRowsQ8' | 'gemmHalf';
 export const KERNELS: KernelName[];
 
 export type ActivationKind = 'relu' | 'gelu' | 'geluTanh' | 'silu' | 'erf';
@@ -161,7 +161,7 @@ export type RmsNormCase = CaseBase & { kernel: 'rmsNorm'; dims: RmsNormDims };
 export type ActivationCase = CaseBase & { kernel: 'activation'; dims: ActivationDims };
 export type SwigluCase = CaseBase & { kernel: 'swiglu'; dims: SwigluDims };
 export type AddCase = CaseBase & { kernel: 'addInPlace' | 'mulInPlace'; dims: AddDims };
-export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows4'; dims: QuantizeDims };
+export type QuantizeCase = CaseBase & { kernel: 'quantizeRows8' | 'quantizeRows16' | 'quantizeRows4'; dims: QuantizeDims };
 export type GemmQ8Case = CaseBase & { kernel: 'gemmQ8' | 'gemmQ4'; dims: GemmQ8Dims };
 export type GemmHalfCase = CaseBase & { kernel: 'gemmHalf'; dims: GemmHalfDims };
 export type DequantizeCase = CaseBase & { kernel: 'dequantizeRows8' | 'dequantizeRows4'; dims: DequantizeDims };
@@ -189,7 +189,7 @@ export function makeCase(kernel: 'rmsNorm', dims: RmsNormDims, options?: { name?
 export function makeCase(kernel: 'activation', dims: ActivationDims, options?: { name?: string; edge?: boolean; perf?: boolean }): ActivationCase;
 export function makeCase(kernel: 'swiglu', dims: SwigluDims, options?: { name?: string; edge?: boolean; perf?: boolean }): SwigluCase;
 export function makeCase(kernel: 'addInPlace' | 'mulInPlace', dims: AddDims, options?: { name?: string; edge?: boolean; perf?: boolean }): AddCase;
-export function makeCase(kernel: 'quantizeRows8' | 'quantizeRows4', dims: QuantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): QuantizeCase;
+export function makeCase(kernel: 'quantizeRows8' | 'quantizeRows16' | 'quantizeRows4', dims: QuantizeDims, options?: { name?: string; edge?: boolean; perf?: boolean }): QuantizeCase;
 export function makeCase(kernel: 'gemmQ8' | 'gemmQ4', dims: GemmQ8Dims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmQ8Case;
 export function makeCase(kernel: 'gemmHalf', dims: GemmHalfDims, options?: { name?: string; edge?: boolean; perf?: boolean }): GemmHalfCase;
 export function gemmHalfDims(m: number, n: number, k: number, bf16: 0 | 1, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmHalfDims;
@@ -202,6 +202,10 @@ export function makeCase(kernel: 'storeRowsF16' | 'storeRowsQ8', dims: StoreRows
 export function gemmQ8Dims(m: number, n: number, k: number, options?: { bias?: boolean; accumulate?: boolean; strided?: boolean; data?: 'uniform' | 'special' }): GemmQ8Dims;
 /** The float32 replica of quantizeRows8 (x [rows, k] contiguous). */
 export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int8Array; scales: Float32Array };
+/** The float32 replica of quantizeRows16, the activations of Q8 products (x [rows, k] contiguous): int16 in [−X16_MAX, X16_MAX]. */
+export function quantizeRows16Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int16Array; scales: Float32Array };
+/** Largest level of quantizeRows16. */
+export const X16_MAX: number;
 /** The float32 replica of quantizeRows4 (ggml's Q4_0 rounding): packed bytes, the unpacked values q − 8, the scales. */
 export function quantizeRows4Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Uint8Array; values: Int8Array; scales: Float32Array };
 /** Σ_b xs·ws·Σ_i xq·wq (+ bias) (+ c0) in float64. */

@@ -21,7 +21,8 @@
 //   swiglu            dims { count, out: 'new' | 'gate' | 'up', data }                          flops 5·count
 //   addInPlace        dims { count }                                                            flops count
 //   mulInPlace        dims { count }                                                            flops count
-//   quantizeRows8     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
+//   quantizeRows8,    dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
+//   quantizeRows16
 //   gemmQ8            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 //   quantizeRows4     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
 //   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
@@ -50,13 +51,15 @@
 //
 // The Q8 kernels have their own rules. quantizeRows8 must equal, exactly (bits of every scale and
 // every int8), its literal float32 replica (quantizeRows8Reference): d = fround(max|x|/127),
-// q = round-half-even(fround(x/d)) clamped to [−127, 127]. gemmQ8 is checked against the float64
+// q = round-half-even(fround(x/d)) clamped to [−127, 127]; quantizeRows16 (the activations of Q8
+// products) the same with 4095 for 127 and int16 values. gemmQ8 (int16 activations in [−4095, 4095]
+// × int8 weights) is checked against the float64
 // product of the dequantized operands, Σ_b xs·ws·Σ_i xq·wq, with Q8_TOLERANCE (1e-6) relative to the
 // magnitude of its terms, ‖got − ref‖₂ / ‖|bias| + |y₀| + Σ_b |xs·ws·Σ_i xq·wq|‖₂ (an element whose
 // terms cancel, e.g. a 128-block sum of 0.9 from terms summing to 25 in magnitude, is as
 // well-conditioned as its terms allow, no better): its block sums are exact integers, so only the
 // per-block float scaling and the f32 sum over blocks round. Its
-// 'special' data puts a NaN scale (what quantizeRows8 makes of a NaN or ±Infinity) in one row.
+// 'special' data puts a NaN scale (what quantizeRows16 makes of a NaN or ±Infinity) in one row.
 // The Q4 kernels follow the same rules: quantizeRows4 must equal its float32 replica
 // (quantizeRows4Reference, ggml's quantize_row_q4_0_ref: d = fround(mx/−8) with mx the first element
 // of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5)))), every byte
@@ -89,7 +92,7 @@ export const PAD = 3;
 /** A quiet NaN with a payload: fills gaps, fresh outputs and scratch; a write leaves another value. */
 export const SENTINEL = 0x7fc0beef;
 
-export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'storeRowsF16', 'storeRowsQ8', 'gemmHalf'];
+export const KERNELS = ['gemm', 'attention', 'attentionWeights', 'softmax', 'layerNorm', 'rmsNorm', 'activation', 'swiglu', 'addInPlace', 'mulInPlace', 'quantizeRows8', 'quantizeRows16', 'gemmQ8', 'quantizeRows4', 'gemmQ4', 'dequantizeRows8', 'dequantizeRows4', 'storeRowsF16', 'storeRowsQ8', 'gemmHalf'];
 
 /** The `kind` argument of the activation kernel (src/engine/kernels.ts ACTIVATION; test/kernels.test.ts checks they agree). */
 export const ACTIVATION_KINDS = { relu: 0, gelu: 1, geluTanh: 2, silu: 3, erf: 4 };
@@ -139,6 +142,7 @@ export function describeDims(c) {
     case 'mulInPlace':
       return `count=${d.count}`;
     case 'quantizeRows8':
+    case 'quantizeRows16':
     case 'quantizeRows4':
       return `rows=${d.rows} k=${d.k} ldx=${d.ldx} data=${d.data}`;
     case 'gemmQ8':
@@ -179,6 +183,7 @@ export function shortDims(c) {
     case 'mulInPlace':
       return `count=${d.count}`;
     case 'quantizeRows8':
+    case 'quantizeRows16':
     case 'quantizeRows4':
       return `rows=${d.rows} k=${d.k}`;
     case 'gemmQ8':
@@ -210,6 +215,7 @@ export function tileSummary(kernel, tiles) {
     case 'attentionWeights': // per head: gemm (QKᵀ, W·V) and the row softmax
       return `${attention} ${gemm}`;
     case 'quantizeRows8':
+    case 'quantizeRows16':
     case 'quantizeRows4':
     case 'dequantizeRows8':
     case 'dequantizeRows4':
@@ -253,6 +259,7 @@ function flopsOf(kernel, d) {
     case 'mulInPlace':
       return d.count;
     case 'quantizeRows8':
+    case 'quantizeRows16':
     case 'quantizeRows4':
       return 3 * d.rows * d.k;
     case 'gemmQ8':
@@ -471,7 +478,8 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   const q8ks = [QBK, 2 * QBK, 3 * QBK];
   for (const rows of [1, 2, 5])
     for (const k of [...q8ks, 128 * QBK])
-      for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows8', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
+      for (const data of ['uniform', 'special'])
+        for (const kernel of ['quantizeRows8', 'quantizeRows16']) cases.push(makeCase(kernel, { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
   const q8ns = sizes([...Array.from({ length: 17 }, (_, i) => i + 1), 2 * NB + 1]);
   const { PACKED_M, MC: QMC } = tiles.q8;
   const q8ms = sizes([1, 2, 3, PACKED_M - 1, PACKED_M, PACKED_M + 1, PACKED_M + 3, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1]);
@@ -539,6 +547,7 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   const k8 = Math.max(QBK, L(576) - (L(576) % QBK));
   cases.push(makeCase('gemmQ8', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ8 1×${L(1536)}×${k8} (decoder step)` }));
   cases.push(makeCase('quantizeRows8', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows8 ${L(256)}×${k8}` }));
+  cases.push(makeCase('quantizeRows16', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows16 ${L(256)}×${k8}` }));
   cases.push(makeCase('gemmQ4', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ4 1×${L(1536)}×${k8} (decoder step)` }));
   cases.push(makeCase('quantizeRows4', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows4 ${L(256)}×${k8}` }));
   for (const bf16 of [0, 1]) {
@@ -908,6 +917,7 @@ export function prepareCase(env, c) {
     case 'mulInPlace':
       return prepareElementwise(env, c);
     case 'quantizeRows8':
+    case 'quantizeRows16':
     case 'quantizeRows4':
       return prepareQuantize(env, c);
     case 'gemmQ8':
@@ -1340,7 +1350,18 @@ function roundEven(v) {
  * clamped to [−127, 127]. x [rows, k] contiguous → { q: Int8Array [rows, k], scales: Float32Array [rows, k/32] }.
  */
 export function quantizeRows8Reference(x, rows, k, block = 32) {
-  const q = new Int8Array(rows * k);
+  return quantizeRowsReference(x, rows, k, 127, new Int8Array(rows * k), block);
+}
+
+/** The literal float32 replica of quantizeRows16 (the activations of Q8 products): as quantizeRows8Reference with 4095 for 127, q an Int16Array. */
+export function quantizeRows16Reference(x, rows, k, block = 32) {
+  return quantizeRowsReference(x, rows, k, X16_MAX, new Int16Array(rows * k), block);
+}
+
+/** Largest level of quantizeRows16 (assembly/gemm/q8.ts X16_MAX). */
+export const X16_MAX = 4095;
+
+function quantizeRowsReference(x, rows, k, levels, q, block) {
   const scales = new Float32Array((rows * k) / block);
   for (let b = 0; b < scales.length; b++) {
     let amax = 0;
@@ -1348,13 +1369,13 @@ export function quantizeRows8Reference(x, rows, k, block = 32) {
       const v = Math.abs(x[b * block + i]);
       amax = Number.isNaN(v) || Number.isNaN(amax) ? NaN : Math.max(amax, v);
     }
-    const d = Math.fround(amax / 127);
+    const d = Math.fround(amax / levels);
     if (!(d < Infinity) || d === 0) {
       scales[b] = d === 0 ? 0 : NaN;
       continue;
     }
     scales[b] = d;
-    for (let i = 0; i < block; i++) q[b * block + i] = Math.max(-127, Math.min(127, roundEven(Math.fround(x[b * block + i] / d))));
+    for (let i = 0; i < block; i++) q[b * block + i] = Math.max(-levels, Math.min(levels, roundEven(Math.fround(x[b * block + i] / d))));
   }
   return { q, scales };
 }
@@ -1422,7 +1443,7 @@ function int8Values(env, count, seed) {
 }
 
 /** Input rows of quantizeRows8: uniform, each row at its own scale; 'special' adds ties, a zero block, NaN and ±Infinity. */
-function quantizeData(env, d, seed, four = false) {
+function quantizeData(env, d, seed, four = false, wide = false) {
   const { rows, k } = d;
   const x = env.uniform(rows * k, seed);
   for (let r = 0; r < rows; r++) {
@@ -1431,11 +1452,12 @@ function quantizeData(env, d, seed, four = false) {
   }
   if (d.data === 'special') {
     // block 0 of row 0: d = 1 exactly, and halves that round to even
-    x.set([127, 2.5, -3.5, 0.5, -0.5, 1.5, 126.5, -126.5], 0);
+    const top = wide ? X16_MAX : 127;
+    x.set([top, 2.5, -3.5, 0.5, -0.5, 1.5, top - 0.5, -(top - 0.5)], 0);
     if (k > 32) x.fill(0, k - 32, k); // a zero block: d = 0, q = 0
     if (rows > 1) x[k + 5] = NaN;
     if (rows > 2) x[2 * k + 7] = -Infinity;
-    if (rows > 3) x[3 * k + 1] = 1e-40; // subnormal: d rounds, x/d may pass 127.5 (clamped)
+    if (rows > 3) x[3 * k + 1] = 1e-40; // subnormal: d rounds, x/d may pass the last level + 0.5 (clamped)
     if (four && k > 64) {
       // Q4, block 1 of row 0: mx = −8, so d = 1: halves round up (x + 8.5 truncated), 7.5 clamps to 15
       x.fill(0, 32, 64);
@@ -1452,12 +1474,12 @@ function prepareQuantize(env, c) {
   const { k: kernels, heap } = env;
   const d = c.dims;
   const { rows, k, ldx } = d;
-  const four = c.kernel === 'quantizeRows4';
+  const four = c.kernel === 'quantizeRows4', wide = c.kernel === 'quantizeRows16';
   const key = `${c.kernel} ${JSON.stringify(d)}`;
-  const x = quantizeData(env, d, hash32(key), four);
+  const x = quantizeData(env, d, hash32(key), four, wide);
   const arena = new Arena(heap);
   const xFloats = (rows - 1) * ldx + k;
-  const qFloats = (rows * k) / (four ? 8 : 4);
+  const qFloats = (rows * k) / (four ? 8 : wide ? 2 : 4);
   const sFloats = (rows * k) / 32;
   const ptr = { x: arena.alloc(xFloats), q: arena.alloc(qFloats), scales: arena.alloc(sFloats) };
   const xIdx = matrixIndices(rows, k, ldx);
@@ -1478,18 +1500,20 @@ function prepareQuantize(env, c) {
     },
     run() {
       if (four) kernels.quantizeRows4(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
+      else if (wide) kernels.quantizeRows16(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
       else kernels.quantizeRows8(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
     },
-    /** q as numbers (the int8s, or the bytes of packed nibbles), exact. */
+    /** q as numbers (the int8s or int16s, or the bytes of packed nibbles), exact. */
     readOutputs() {
       if (four) return { q: Float32Array.from(new Uint8Array(heap.memory.buffer, ptr.q, (rows * k) / 2)) };
+      if (wide) return { q: Float32Array.from(new Int16Array(heap.memory.buffer, ptr.q, rows * k)) };
       return { q: Float32Array.from(new Int8Array(heap.memory.buffer, ptr.q, rows * k)) };
     },
     references() {
       return cached(env, key, () => {
         const dense = new Float32Array(rows * k);
         for (let r = 0; r < rows; r++) dense.set(x.subarray(r * k, (r + 1) * k), r * k);
-        const r = four ? quantizeRows4Reference(dense, rows, k) : quantizeRows8Reference(dense, rows, k);
+        const r = four ? quantizeRows4Reference(dense, rows, k) : wide ? quantizeRows16Reference(dense, rows, k) : quantizeRows8Reference(dense, rows, k);
         return { q: Float64Array.from(r.q), scales: Float64Array.from(r.scales) };
       });
     },
@@ -1504,14 +1528,16 @@ function prepareGemmQ8(env, c) {
   const four = c.kernel === 'gemmQ4';
   const key = `${c.kernel} ${JSON.stringify(d)}`;
   const seed = hash32(key);
-  const xq = int8Values(env, m * k, seed + 1);
+  // activations: Q8's int16 in [−4095, 4095], Q4's int8
+  const xTop = four ? 127 : X16_MAX;
+  const xq = four ? int8Values(env, m * k, seed + 1) : Int16Array.from(env.uniform(m * k, seed + 1, -xTop - 0.49, xTop + 0.49), (v) => Math.round(v));
   const wq = int8Values(env, n * k, seed + 2);
   // Q4: weight values q − 8 in [−8, 7] (nibbles 0…15)
   if (four) for (let i = 0; i < wq.length; i++) wq[i] = (((wq[i] % 16) + 16) % 16) - 8;
-  // the largest block sums: row 0's first block ±127, column 0 the same signs (+32·127²), column 1 the opposite
+  // the largest block sums: row 0's first block ±xTop, column 0 the same signs (+32·xTop·127), column 1 the opposite
   for (let i = 0; i < 32; i++) {
     const s = (hash32(`${seed} ${i}`) & 1) === 1 ? 1 : -1;
-    xq[i] = 127 * s;
+    xq[i] = xTop * s;
     wq[i] = four ? (s > 0 ? 7 : -8) : 127 * s;
     if (n > 1) wq[k + i] = four ? (s > 0 ? -8 : 7) : -127 * s;
   }
@@ -1524,12 +1550,12 @@ function prepareGemmQ8(env, c) {
   const cFloats = (m - 1) * ldc + n;
   const wBytes = four ? k / 2 : k;
   const ptr = {
-    xq: arena.alloc((m * k) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * wBytes) / 4), ws: arena.alloc(n * blocks),
+    xq: arena.alloc((m * k * xq.BYTES_PER_ELEMENT) / 4), xs: arena.alloc(m * blocks), wq: arena.alloc((n * wBytes) / 4), ws: arena.alloc(n * blocks),
     bias: d.bias ? arena.alloc(n) : 0, c: arena.alloc(cFloats), scratch: 0,
   };
   const scratchBytes = kernels.gemmQ8ScratchBytes(m, n, k);
   ptr.scratch = arena.alloc(Math.ceil(scratchBytes / 4));
-  new Int8Array(heap.memory.buffer, ptr.xq, m * k).set(xq);
+  new (four ? Int8Array : Int16Array)(heap.memory.buffer, ptr.xq, m * k).set(xq);
   if (four) {
     const packed = new Uint8Array(heap.memory.buffer, ptr.wq, n * wBytes);
     for (let j = 0; j < n; j++)
@@ -1544,7 +1570,7 @@ function prepareGemmQ8(env, c) {
   arena.scatter(ptr.xs, all(m * blocks), xs);
   arena.scatter(ptr.ws, all(n * blocks), ws);
   if (biasValues) arena.scatter(ptr.bias, all(n), biasValues);
-  for (const [name, p, floats] of [['xq', ptr.xq, (m * k) / 4], ['xs', ptr.xs, m * blocks], ['wq', ptr.wq, (n * wBytes) / 4], ['ws', ptr.ws, n * blocks], ['bias', ptr.bias, n]]) {
+  for (const [name, p, floats] of [['xq', ptr.xq, (m * k * xq.BYTES_PER_ELEMENT) / 4], ['xs', ptr.xs, m * blocks], ['wq', ptr.wq, (n * wBytes) / 4], ['ws', ptr.ws, n * blocks], ['bias', ptr.bias, n]]) {
     if (p) arena.inputs.push({ name, ptr: p, floats, snapshot: arena.snapshot(p, floats) });
   }
   const cIdx = matrixIndices(m, n, ldc);
@@ -1570,7 +1596,7 @@ function prepareGemmQ8(env, c) {
     /** Rows [r0, r1) as their own call: a row's outputs must not depend on the other rows of the batch. */
     runRows(r0, r1) {
       // fewer rows never need more scratch than the whole call
-      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq + r0 * k, ptr.xs + 4 * r0 * blocks, r1 - r0, ptr.wq, ptr.ws, ptr.c + 4 * r0 * ldc, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
+      (four ? kernels.gemmQ4 : kernels.gemmQ8)(ptr.xq + r0 * k * xq.BYTES_PER_ELEMENT, ptr.xs + 4 * r0 * blocks, r1 - r0, ptr.wq, ptr.ws, ptr.c + 4 * r0 * ldc, ldc, n, k, ptr.bias, d.accumulate ? 1 : 0, ptr.scratch);
     },
     references() {
       return cached(env, key, () => ({ C: referenceGemmQ8(d, xq, xs, wq, ws, biasValues, c0) }));

@@ -165,18 +165,21 @@ describe.each(BUILDS)('loadDateNormalizer on the %s build', (backend) => {
     // The twin in the same dtype (weights and product inputs rounded as the kernels round them).
     // An input of a quantized product that sits on a rounding boundary can round to the neighbouring
     // integer on one side (float32 against float64 arithmetic before it): the GRU then carries that
-    // one step of d_x·w through the later steps (measured: one of these 12 texts on the scalar build
-    // in q4, 1.6e-2 in its log-probs from step 4 on; every other text and build below 4e-6).
+    // one step of d_x·w through the later steps. In q4 (int8 inputs) that is rare and large (one of
+    // these 12 texts on the scalar build, 1.6e-2 in its log-probs from step 4 on; every other text
+    // and build below 4e-6); in q8 (13-bit inputs, 32× finer steps) frequent and small (about half
+    // the texts, 1.3e-4 … 1.0e-3; the others below 4e-6).
     const twin = await loadDateNormalizer(reference, { dtype });
+    const [bound, closeTexts] = dtype === 'q8' ? [2e-3, 4] : [5e-2, 10];
     let close = 0;
     for (const c of greedy.cases.slice(0, 12)) {
       const got = dn.normalize(c.text), want = twin.normalize(c.text);
       expect(got.tokens, c.text).toEqual(want.tokens);
       const error = Math.max(maxAbsDiff(got.logProbs!, want.logProbs!), maxAbsDiff(got.attention, want.attention));
-      expect(error, c.text).toBeLessThanOrEqual(5e-2);
+      expect(error, c.text).toBeLessThanOrEqual(bound);
       if (error <= 1e-4) close++;
     }
-    expect(close).toBeGreaterThanOrEqual(10);
+    expect(close).toBeGreaterThanOrEqual(closeTexts);
     twin.dispose();
     dn.dispose();
   });

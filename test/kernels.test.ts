@@ -574,12 +574,13 @@ describe('the kernel case table', () => {
     expect(find('activation', { count: 256 * 2048, kind: 'gelu' })?.flops).toBe(5 * 256 * 2048);
     expect(find('swiglu', { count: 256 * 2048 })?.flops).toBe(5 * 256 * 2048);
     expect(find('gemmQ8', { m: 1, n: 1536, k: 576 })?.flops).toBe(2 * 1536 * 576);
+    expect(find('quantizeRows16', { rows: 256, k: 576 })?.flops).toBe(3 * 256 * 576);
     for (const bf16 of [0, 1]) {
       expect(find('gemmHalf', { m: 1, n: 1536, k: 576, bf16 })?.flops).toBe(2 * 1536 * 576);
       expect(find('gemmHalf', { m: 256, n: 1536, k: 512, bf16 })?.flops).toBe(2 * 256 * 1536 * 512);
     }
     for (const kvDtype of ['f16', 'q8']) expect(find('attention', { lq: 1, lk: 4096, d: 128, kvDtype })?.flops).toBe(4 * 8 * 4096 * 128);
-    expect(perf.length).toBe(23);
+    expect(perf.length).toBe(24);
     // K and V in f16 and q8: both paths of the fused kernel, the key split, and the append kernels
     const held = edge.filter((c): c is AttentionCase => c.kernel === 'attention' && c.dims.kvDtype !== undefined).map((c) => c.dims);
     for (const kvDtype of ['f16', 'q8'] as const) {
@@ -620,7 +621,7 @@ describe('the kernel case table', () => {
     }
     for (const out of ['new', 'gate', 'up']) expect(edge.some((c) => c.kernel === 'swiglu' && c.dims.out === out)).toBe(true);
     // Q8: every n 1…17 and 2·NB + 1 for k of 1, 2, 3 blocks, rows 1, 2, DIRECT_M ± 1; a model width; NaN scales
-    for (const [gemmName, quantName] of [['gemmQ8', 'quantizeRows8'], ['gemmQ4', 'quantizeRows4']] as const) {
+    for (const [gemmName, quantName] of [['gemmQ8', 'quantizeRows16'], ['gemmQ4', 'quantizeRows4'], ['gemmQ4', 'quantizeRows8']] as const) {
       const q8 = edge.filter((c): c is GemmQ8Case => c.kernel === gemmName).map((c) => c.dims);
       const QB8 = tiles.q8.BLOCK;
       for (const m of [1, 2, DIRECT_M - 1, DIRECT_M, DIRECT_M + 1])

@@ -10,7 +10,7 @@ import { loadModel, type AttentionRuntime, type CausalLMModel, type EncoderModel
 import { Linear } from '../src/nn/linear.js';
 import { Q8Matrix } from '../src/engine/quantized.js';
 import { BUILDS, initRuntime, runtimeFor, uniform } from './helpers.js';
-import { quantizeRows4Reference, quantizeRows8Reference, referenceGemmQ8 } from '../bench/kernel-cases.mjs';
+import { quantizeRows16Reference, quantizeRows4Reference, quantizeRows8Reference, referenceGemmQ8 } from '../bench/kernel-cases.mjs';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
@@ -83,8 +83,9 @@ describe.each(CASES)('%s weights, %s build', (dtype, backend) => {
           return rt.workspace.heap.view(y.ptr, rows * n).slice();
         });
         const w = dtype === 'q4' ? (({ values, scales }) => ({ q: values, scales }))(quantizeRows4Reference(wData, n, k)) : quantizeRows8Reference(wData, n, k);
-        const x8 = quantizeRows8Reference(x, rows, k);
-        const want = referenceGemmQ8({ m: rows, n, k }, x8.q, x8.scales, w.q, w.scales, bias);
+        // the activations: int16 in [−4095, 4095] for Q8 weights, int8 for Q4
+        const xq = dtype === 'q4' ? quantizeRows8Reference(x, rows, k) : quantizeRows16Reference(x, rows, k);
+        const want = referenceGemmQ8({ m: rows, n, k }, xq.q, xq.scales, w.q, w.scales, bias);
         expect(normwise(got, want), `${rows}×${n}×${k}`).toBeLessThan(1e-6);
       } finally {
         lin.dispose();

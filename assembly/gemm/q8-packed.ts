@@ -1,7 +1,7 @@
 // The many-rows path of gemmQ8 and gemmQ4 (prefill, encoders): int16 panels and a 4×8 register tile.
 //
-// Both operands are widened to int16 once per call (weights: per row block, into a panel; activations:
-// per row block), so the inner step is i32x4.dot_i16x8_s, exact and the same on every engine (no
+// Both operands are int16: the weights widened once per row block into a panel, the activations as
+// quantizeRows16 made them (Q8) or widened from int8 per row block (Q4), so the inner step is i32x4.dot_i16x8_s, exact and the same on every engine (no
 // relaxed operand ranges, no tier differences), and it is a plain-SIMD instruction: the SIMD and
 // relaxed-SIMD builds run the same integer code.
 //
@@ -10,7 +10,7 @@
 // Then the 8 columns' scales per block, [k/32][8] f32 (zeros past n). Activations: int16 rows [rows, k].
 // One step of the 4×8 tile broadcasts a pair of one row's activations to four lanes (one 32-bit load)
 // and takes dot_i16x8_s with a panel vector: each i32 lane gets x[2p]·W[j, 2p] + x[2p + 1]·W[j, 2p + 1],
-// so sixteen steps give the block's exact sum for four columns in one i32x4 (|Σ| ≤ 32·127² < 2²⁰).
+// so sixteen steps give the block's exact sum for four columns in one i32x4 (|Σ| ≤ 32·4095·127 < 2²⁴).
 // Per block and four columns: one convert, one f32x4 of the four scales × the row's scale, one
 // multiply-add into the accumulator of the block's lane l = b mod 4 (four per row and column group,
 // in the scratch):
@@ -18,7 +18,7 @@
 // which is exactly what the few-rows path (q8.ts, q4.ts) computes for every output, so a row gives
 // the same bits on either path, alone or in any batch, and any column split gives the same bits.
 //
-// Loops: row blocks of Q8_MC rows (their int16 copy, 2·Q8_MC·k bytes, stays in L2), in each the
+// Loops: row blocks of Q8_MC rows (their int16 rows, 2·Q8_MC·k bytes, stay in L2), in each the
 // 8-column panels one at a time (16·k bytes, in L1 while the row tiles pass over it): a panel is
 // packed ⌈m/Q8_MC⌉ times, its cost shared by up to Q8_MC rows.
 import { madd4, storeTranspose4x4 } from '../simd';
@@ -32,7 +32,7 @@ export const Q8_MC: i32 = 128;
 /** Columns per panel. */
 const PANEL: i32 = 8;
 
-/** Scratch bytes of the packed path (m ≥ Q8_PACKED_M, SIMD builds): accumulators, int16 activations, panel, scales. */
+/** Scratch bytes of the packed path (m ≥ Q8_PACKED_M, SIMD builds): accumulators, int16 activations (Q4's, widened), panel, scales. */
 export function q8ScratchBytes(m: i32, k: i32): i32 {
   if (!ASC_FEATURE_SIMD || m < Q8_PACKED_M) return 0;
   const rows = m < Q8_MC ? m : Q8_MC;
@@ -41,7 +41,8 @@ export function q8ScratchBytes(m: i32, k: i32): i32 {
 
 /**
  * y[m, n] (op)= Σ_b xs·ws·(exact block sum) (+ bias) over W's rows in Q8 (q4 = false: int8 rows k
- * bytes apart) or Q4 (q4 = true: 4-bit rows k/2 bytes apart, value q − 8); scratch: q8ScratchBytes(m, k).
+ * bytes apart; xq int16 rows 2k bytes apart) or Q4 (q4 = true: 4-bit rows k/2 bytes apart, value
+ * q − 8; xq int8 rows k bytes apart); scratch: q8ScratchBytes(m, k).
  */
 export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: usize, ldc: i32,
                              n: i32, k: i32, bias: usize, addC: bool, scratch: usize, q4: bool): void {
@@ -53,7 +54,8 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
   let touch: u32 = 0;
   for (let r0 = 0; r0 < m; r0 += Q8_MC) {
     const rows = m - r0 < Q8_MC ? m - r0 : Q8_MC;
-    widenRows(xq + <usize>r0 * <usize>k, rows * k, x16);
+    const xr = q4 ? x16 : xq + <usize>r0 * ldx2;
+    if (q4) widenRows(xq + <usize>r0 * <usize>k, rows * k, x16);
     const xsr = xs + <usize>r0 * lds, cr = c + <usize>r0 * ldc4;
     for (let j0 = 0; j0 < n; j0 += PANEL) {
       const nv = n - j0 < PANEL ? n - j0 : PANEL;
@@ -64,9 +66,9 @@ export function gemmQ8Packed(xq: usize, xs: usize, m: i32, wq: usize, ws: usize,
       const bj: usize = bias ? bias + (<usize>j0 << 2) : 0;
       let r = 0;
       for (; r + 4 <= rows; r += 4) {
-        tile4x8(x16 + <usize>r * ldx2, ldx2, xsr + <usize>r * lds, lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, ldc4, nv, bj, addC);
+        tile4x8(xr + <usize>r * ldx2, ldx2, xsr + <usize>r * lds, lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, ldc4, nv, bj, addC);
       }
-      for (; r < rows; r++) tile1x8(x16 + <usize>r * ldx2, xsr + <usize>r * lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, nv, bj, addC);
+      for (; r < rows; r++) tile1x8(xr + <usize>r * ldx2, xsr + <usize>r * lds, panel, scales, blocks, acc, cj + <usize>r * ldc4, nv, bj, addC);
     }
   }
   store<u32>(acc, touch);

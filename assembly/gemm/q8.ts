@@ -2,35 +2,29 @@
 // wq [n, k] (k a multiple of 32) and one f32 scale per block of 32 along k, ws [n, k/32]:
 // W[j, 32b + i] ≈ ws[j, b]·wq[j, 32b + i], scale = max|block|/127, q = round(w/scale) ∈ [−127, 127].
 //
-// The activations are quantized the same way at run time (quantizeRows8), so a product is
+// The activations are quantized per block at run time to 13-bit integers (quantizeRows16, int16 in
+// [−4095, 4095]), so a product is
 //   y[r, j] = Σ_b xs[r, b]·ws[j, b]·Σ_{i<32} xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) (+ y)
-// with each block's integer sum exact in int32 (|Σ| ≤ 32·127² < 2²⁰) and scaled once per block.
+// with each block's integer sum exact in int32 (|Σ| ≤ 32·4095·127 < 2²⁴, so its f32 is exact too) and
+// scaled once per block. (llama.cpp rounds Q8_0 activations to int8; here that rounding moved a
+// model's next-token distributions 2–5× more than the weights' own, for no speed: the int8 operands
+// widen to int16 for the multiplies either way.)
 //
 // Two paths, the same arithmetic. Few rows (m < Q8_PACKED_M: decode steps): the weights read in
-// place, one weight row at a time, against each row of x prepared once per call (prepRowsQ8). Many
-// rows (prefill, encoders; SIMD builds): int16 panels and a 4×8 register tile (q8-packed.ts).
+// place, one weight row at a time, against each row of x. Many rows (prefill, encoders; SIMD builds):
+// int16 panels and a 4×8 register tile (q8-packed.ts).
 //
-// Integer dot products of the few-rows path, by build:
-//   relaxed-SIMD: i16x8.relaxed_dot_i8x16_i7x16_s(a, b), then the pairs widened to i32. Its
-//     second operand gives the same result on every engine only when each byte is in [0, 127] (it
-//     may be read as signed or unsigned; x86 lowers it to pmaddubsw, whose 16-bit pair sums cannot
-//     saturate then: 2·127·128 < 2¹⁵). So the second operand is |xq| and the first wq with xq's sign
-//     moved onto it: (wq ⊕ m) − m, m = xq >> 7 (0 or −1). Both stay in [−127, 127] (q is never
-//     −128), so the product is exactly Σ xq·wq: full 8-bit weights and activations, no extra
-//     rounding. Not the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler
-//     (Liftoff) computes it wrongly (doubles the dot, drops the addend; the optimising tier is
-//     right), so a result would depend on the tier; the i16x8 form is right on both.
-//   SIMD: both operands sign-extended to i16, i32x4.dot_i16x8_s.
-//   scalar: plain loops.
-// Every build and path computes the same integer block sums S_b. The float steps (SIMD builds: four
-// lanes, lane l taking blocks b ≡ l mod 4, acc[l] += f32(S_b)·(xs·ws), then (l0 + l2) + (l1 + l3);
-// scalar: one sum in block order) differ between builds only by the multiply-add (relaxed_madd).
+// Integer dot products of the few-rows path: SIMD builds widen 8 weights at a time to int16 as they
+// load (v128.load8x8_s) and take i32x4.dot_i16x8_s with x; scalar: plain loops. Every build and path
+// computes the same integer block sums S_b. The float steps (SIMD builds: four lanes, lane l taking
+// blocks b ≡ l mod 4, acc[l] += f32(S_b)·(xs·ws), then (l0 + l2) + (l1 + l3); scalar: one sum in block
+// order) differ between builds only by the multiply-add (relaxed_madd).
 //
 // Work range: output columns. Columns [j0, j1) are this call on wq + j0·k, ws + j0·k/32,
 // c + j0, bias + j0, n = j1 − j0; each output's arithmetic is the same wherever its column and row
 // fall, so any split of the columns (threads) or of the rows (batches) gives the same bits. The
-// caller quantizes x once (quantizeRows8) and every thread reads it; each call has its own scratch
-// (gemmQ8ScratchBytes: the prepared rows, or the panels).
+// caller quantizes x once (quantizeRows16) and every thread reads it; each call has its own scratch
+// (gemmQ8ScratchBytes: a slot for the block sums, or the panels).
 import { madd4 } from '../simd';
 import { store1 } from './epilogue';
 import { gemmQ8Packed, Q8_PACKED_M, q8ScratchBytes } from './q8-packed';
@@ -42,21 +36,46 @@ export const QBLOCK: i32 = 32;
  * x [rows, k] (rows ldx floats apart, k a multiple of 32) → q [rows, k] int8 (rows k bytes apart)
  * and scales [rows, k/32] f32, per block of 32: d = max|x|/127, q = round-half-even(x/d) clamped to [−127, 127].
  * A block of zeros gets d = 0 and q = 0; a block holding NaN or ±Infinity gets d = NaN and q = 0,
- * so every product that reads it is NaN.
+ * so every product that reads it is NaN. (The activations of Q4 products, and Q8 weights at load.)
  */
 export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, scales: usize): void {
+  quantizeRows(x, ldx, rows, k, q, scales, false);
+}
+
+/**
+ * The activations of Q8 products: x [rows, k] → q [rows, k] int16 (rows 2k bytes apart) in
+ * [−X16_MAX, X16_MAX] and scales [rows, k/32], per block of 32: d = max|x|/X16_MAX,
+ * q = round-half-even(x/d) clamped; zeros and NaN / ±Infinity as quantizeRows8.
+ */
+export function quantizeRows16(x: usize, ldx: i32, rows: i32, k: i32, q: usize, scales: usize): void {
+  quantizeRows(x, ldx, rows, k, q, scales, true);
+}
+
+/**
+ * Largest activation level of Q8 products (13 bits): a block's integer sum stays below 2²⁴
+ * (32·4095·127 = 16,642,080), so it converts to f32 exactly, and each activation's rounding is
+ * 1/8190 of its block's largest value (int8 activations: 1/254, as large as the weights' own).
+ */
+export const X16_MAX: i32 = 4095;
+
+@inline function quantizeRows(x: usize, ldx: i32, rows: i32, k: i32, q: usize, scales: usize, wide: bool): void {
   const blocks = k >> 5;
   const ldx4 = <usize>ldx << 2;
+  const ldq: usize = wide ? <usize>k << 1 : <usize>k;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * ldx4;
-    const qr = q + <usize>r * <usize>k;
+    const qr = q + <usize>r * ldq;
     const sr = scales + (<usize>(r * blocks) << 2);
-    for (let b = 0; b < blocks; b++) quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << 5), sr + (<usize>b << 2));
+    for (let b = 0; b < blocks; b++) {
+      if (wide) quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << 6), sr + (<usize>b << 2), true);
+      else quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << 5), sr + (<usize>b << 2), false);
+    }
   }
 }
 
-/** One block of 32 floats at x → 32 int8 at q and its scale at s. */
-@inline function quantizeBlock(x: usize, q: usize, s: usize): void {
+/** One block of 32 floats at x → 32 int8 (wide: int16 in [−X16_MAX, X16_MAX]) at q and its scale at s. */
+@inline function quantizeBlock(x: usize, q: usize, s: usize, wide: bool): void {
+  const levels: f32 = wide ? <f32>X16_MAX : 127;
   if (ASC_FEATURE_SIMD) {
     const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
     const v4 = v128.load(x, 64), v5 = v128.load(x, 80), v6 = v128.load(x, 96), v7 = v128.load(x, 112);
@@ -70,16 +89,20 @@ export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, s
     m = i32x4.max_s(m, v128.shuffle<i32>(m, m, 2, 3, 0, 1));
     m = i32x4.max_s(m, v128.shuffle<i32>(m, m, 1, 0, 3, 2));
     const amax = reinterpret<f32>(i32x4.extract_lane(m, 0));
-    const d: f32 = amax / 127;
+    const d: f32 = amax / levels;
     if (!(d < Infinity) || d == 0) {
       // NaN / ±Infinity (d = NaN) or all zeros (d = 0): q = 0
       store<f32>(s, d == 0 ? 0 : NaN);
       v128.store(q, i32x4.splat(0));
       v128.store(q, i32x4.splat(0), 16);
+      if (wide) {
+        v128.store(q, i32x4.splat(0), 32);
+        v128.store(q, i32x4.splat(0), 48);
+      }
       return;
     }
     store<f32>(s, d);
-    const dv = f32x4.splat(d), lo = i8x16.splat(-127);
+    const dv = f32x4.splat(d);
     // round-half-even(x/d) as an int32: x/d + 1.5·2²³ lies in [2²³, 2²⁴) (|x/d| < 2²²), where the
     // float sum rounds to the nearest integer, ties to even, and that integer is its low bits
     const magic = f32x4.splat(12582912), bits = i32x4.splat(0x4b400000);
@@ -91,33 +114,45 @@ export function quantizeRows8(x: usize, ldx: i32, rows: i32, k: i32, q: usize, s
     const q5 = i32x4.sub(f32x4.add(f32x4.div(v5, dv), magic), bits);
     const q6 = i32x4.sub(f32x4.add(f32x4.div(v6, dv), magic), bits);
     const q7 = i32x4.sub(f32x4.add(f32x4.div(v7, dv), magic), bits);
-    // narrowing saturates at 127; −127 is the floor (a subnormal d can push x/d past ±127.5)
-    v128.store(q, i8x16.max_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)), lo));
-    v128.store(q, i8x16.max_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q4, q5), i16x8.narrow_i32x4_s(q6, q7)), lo), 16);
+    if (wide) {
+      // clamped on both sides (a subnormal d can push x/d past the last level)
+      const lo = i16x8.splat(<i16>-X16_MAX), hi = i16x8.splat(<i16>X16_MAX);
+      v128.store(q, i16x8.max_s(i16x8.min_s(i16x8.narrow_i32x4_s(q0, q1), hi), lo));
+      v128.store(q, i16x8.max_s(i16x8.min_s(i16x8.narrow_i32x4_s(q2, q3), hi), lo), 16);
+      v128.store(q, i16x8.max_s(i16x8.min_s(i16x8.narrow_i32x4_s(q4, q5), hi), lo), 32);
+      v128.store(q, i16x8.max_s(i16x8.min_s(i16x8.narrow_i32x4_s(q6, q7), hi), lo), 48);
+    } else {
+      // narrowing saturates at 127; −127 is the floor (a subnormal d can push x/d past ±127.5)
+      const lo = i8x16.splat(-127);
+      v128.store(q, i8x16.max_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)), lo));
+      v128.store(q, i8x16.max_s(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q4, q5), i16x8.narrow_i32x4_s(q6, q7)), lo), 16);
+    }
   } else {
     let amax: f32 = 0;
     for (let i: usize = 0; i < 128; i += 4) amax = max<f32>(amax, abs<f32>(load<f32>(x + i)));
-    const d: f32 = amax / 127;
+    const d: f32 = amax / levels;
     if (!(d < Infinity) || d == 0) {
       store<f32>(s, d == 0 ? 0 : NaN);
-      for (let i: usize = 0; i < 32; i += 4) store<i32>(q + i, 0);
+      for (let i: usize = 0, end: usize = wide ? 64 : 32; i < end; i += 4) store<i32>(q + i, 0);
       return;
     }
     store<f32>(s, d);
     for (let i: usize = 0; i < 32; i++) {
       const v = nearest<f32>(load<f32>(x + (i << 2)) / d);
-      store<i8>(q + i, <i8>(v >= 127 ? 127 : v <= -127 ? -127 : <i32>v));
+      const t: i32 = v >= levels ? <i32>levels : v <= -levels ? -<i32>levels : <i32>v;
+      if (wide) store<i16>(q + (i << 1), <i16>t);
+      else store<i8>(q + i, <i8>t);
     }
   }
 }
 
 /**
  * y[r, j] (op)= Σ_b xs[r, b]·ws[j, b]·Σ_i xq[r, 32b + i]·wq[j, 32b + i] (+ bias[j]) for r < m, j < n:
- * x quantized by quantizeRows8 (xq [m, k] rows k bytes apart, xs [m, k/32]), W [n, k] in Q8
+ * x quantized by quantizeRows16 (xq [m, k] int16, rows 2k bytes apart, xs [m, k/32]), W [n, k] in Q8
  * (wq rows k bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
  * scratch: gemmQ8ScratchBytes(m, n, k) bytes, 16-byte aligned. From Q8_PACKED_M rows on (SIMD builds)
- * the int16 panels of q8-packed.ts; below, each row of x prepared once (prepRowsQ8) and the weights
- * read in place, one weight row at a time (a single stream from memory), every row of x against it.
+ * the int16 panels of q8-packed.ts; below, the weights read in place, one weight row at a time (a
+ * single stream from memory), every row of x against it.
  * SIMD builds compute every output, on either path, as four f32 lanes, lane l over the blocks
  * b ≡ l (mod 4) in order from 0, then the lanes reduced:
  *   acc[l] ← acc[l] + f32(S_b)·(xs[r, b]·ws[j, b]),  y = ((acc[0] + acc[2]) + (acc[1] + acc[3])) (+ y) (+ bias)
@@ -129,17 +164,16 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
   if (m <= 0 || n <= 0) return;
   const addC = accumulate != 0;
   const blocks = k >> 5;
-  const ldw = <usize>k, lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
+  const ldw = <usize>k, ldx = <usize>k << 1, lds = <usize>blocks << 2, ldc4 = <usize>ldc << 2;
   if (ASC_FEATURE_SIMD) {
     if (m >= Q8_PACKED_M) {
       gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, false);
       return;
     }
-    prepRowsQ8(xq, m * k, scratch);
     for (let j = 0; j < n; j++) {
       const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds, cj = c + (<usize>j << 2);
       const bj: usize = bias ? bias + (<usize>j << 2) : 0;
-      for (let r = 0; r < m; r++) q8Column(scratch + (<usize>r * ldw << 1), xs + <usize>r * lds, wj, sj, blocks, cj + <usize>r * ldc4, bj, addC);
+      for (let r = 0; r < m; r++) q8Column(xq + <usize>r * ldx, xs + <usize>r * lds, wj, sj, blocks, cj + <usize>r * ldc4, bj, addC, scratch);
     }
     return;
   }
@@ -148,37 +182,20 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
     const bj: usize = bias ? bias + (<usize>j << 2) : 0;
     for (let r = 0; r < m; r++) {
       let acc: f32 = 0;
-      const x = xq + <usize>r * ldw, sx = xs + <usize>r * lds;
+      const x = xq + <usize>r * ldx, sx = xs + <usize>r * lds;
       for (let b = 0; b < blocks; b++) {
         const o = <usize>b << 5, so = <usize>b << 2;
-        acc += <f32>blockDotScalar(x + o, wj + o) * (load<f32>(sx + so) * load<f32>(sj + so));
+        acc += <f32>blockDotScalar(x + (o << 1), wj + o) * (load<f32>(sx + so) * load<f32>(sj + so));
       }
       store1(c + <usize>r * ldc4 + (<usize>j << 2), acc, bj, addC);
     }
   }
 }
 
-/** Scratch bytes gemmQ8 and gemmQ4 need for these sizes (16-byte multiple). */
+/** Scratch bytes gemmQ8 and gemmQ4 need for these sizes (16-byte multiple): below Q8_PACKED_M rows gemmQ4's prepared rows (gemmQ8 uses 64 of them), then the panels. */
 export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
   if (!ASC_FEATURE_SIMD || m <= 0 || n <= 0 || k <= 0) return 0;
   return m >= Q8_PACKED_M ? q8ScratchBytes(m, k) : 2 * m * k;
-}
-
-/**
- * count int8 of x (a multiple of 32) → 64 bytes per block of 32 at dst, the forms q8Column reads:
- * relaxed SIMD |x0|, |x1|, x0 >> 7, x1 >> 7 (x0, x1 the block's halves); SIMD x widened to int16.
- */
-function prepRowsQ8(x: usize, count: i32, dst: usize): void {
-  for (let i: usize = 0, end = <usize>count; i < end; i += 32) {
-    const x0 = v128.load(x + i), x1 = v128.load(x + i, 16), d = dst + (i << 1);
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      v128.store(d, i8x16.abs(x0)); v128.store(d, i8x16.abs(x1), 16);
-      v128.store(d, i8x16.shr_s(x0, 7), 32); v128.store(d, i8x16.shr_s(x1, 7), 48);
-    } else {
-      v128.store(d, i16x8.extend_low_i8x16_s(x0)); v128.store(d, i16x8.extend_high_i8x16_s(x0), 16);
-      v128.store(d, i16x8.extend_low_i8x16_s(x1), 32); v128.store(d, i16x8.extend_high_i8x16_s(x1), 48);
-    }
-  }
 }
 
 /** [Σ a, Σ b, Σ c, Σ d] of four i32x4 (exact: integer sums in any order). */
@@ -208,54 +225,48 @@ function prepRowsQ8(x: usize, count: i32, dst: usize): void {
   return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
 }
 
-/**
- * Σ_{i<32} x[i]·w[i] of one block as four int32 lanes, x prepared by prepRowsQ8 at p. `ones` is
- * i16x8.splat(1), made once per column by the caller: the i16 pair sums widen as dot_i16x8_s(·, ones)
- * (pmaddwd with a register), where extadd_pairwise_i16x8_s loads a constant from memory each time.
- */
-@inline function blockDot(w: usize, p: usize, ones: v128): v128 {
-  const w0 = v128.load(w), w1 = v128.load(w, 16);
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    // a = |x|, s = x >> 7: (w ⊕ s) − s = w·sign(x), so w·sign(x)·|x| = w·x, second operand in [0, 127]
-    // i16 pair sums (|·| ≤ 2·127² < 2¹⁵), widened pairwise to i32
-    const s0 = v128.load(p, 32), s1 = v128.load(p, 48);
-    const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w0, s0), s0), v128.load(p));
-    const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w1, s1), s1), v128.load(p, 16));
-    return i32x4.add(i32x4.dot_i16x8_s(p0, ones), i32x4.dot_i16x8_s(p1, ones));
-  } else {
-    const s0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w0), v128.load(p)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w0), v128.load(p, 16)));
-    const s1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w1), v128.load(p, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w1), v128.load(p, 48)));
-    return i32x4.add(s0, s1);
-  }
+/** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes: w 32 int8, x 32 int16 (64 bytes). */
+@inline function blockDot(w: usize, x: usize): v128 {
+  const s0 = i32x4.dot_i16x8_s(v128.load8x8_s(w), v128.load(x));
+  const s1 = i32x4.dot_i16x8_s(v128.load8x8_s(w, 8), v128.load(x, 16));
+  const s2 = i32x4.dot_i16x8_s(v128.load8x8_s(w, 16), v128.load(x, 32));
+  const s3 = i32x4.dot_i16x8_s(v128.load8x8_s(w, 24), v128.load(x, 48));
+  return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
 }
 
-/** Scalar: Σ_{i<32} x[i]·w[i] (int8 × int8 in int32). */
+/** Scalar: Σ_{i<32} x[i]·w[i] (int16 × int8 in int32). */
 @inline function blockDotScalar(x: usize, w: usize): i32 {
   let s: i32 = 0;
-  for (let i: usize = 0; i < 32; i++) s += <i32>load<i8>(x + i) * <i32>load<i8>(w + i);
+  for (let i: usize = 0; i < 32; i++) s += <i32>load<i16>(x + (i << 1)) * <i32>load<i8>(w + i);
   return s;
 }
 
 /**
- * One output: row x (prepared, 64 bytes per block; scales xs) · weight row w (scales ws), four blocks
- * per step into the lanes. Inlined into the column loop: a decode step makes one call per output
- * column (about 200,000 in a SmolLM2-135M step), and the call itself cost about 6% of the step.
+ * One output: row x (int16; scales xs) · weight row w (scales ws), four blocks per step into the
+ * lanes. Each block's sums go to the scratch slot t (64 bytes) as soon as they are made and are read
+ * back for the reduction: a store is a use V8 cannot move, so each block's multiplies are scheduled
+ * before the next block's loads (with the four sums kept as values, V8 issued all 32 loads of a step
+ * first and spilled half of them: 25% slower). Inlined into the column loop: a decode step makes one
+ * call per output column (about 200,000 in a SmolLM2-135M step), and the call itself cost about 6%.
  */
-@inline function q8Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool): void {
+@inline function q8Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool, t: usize): void {
   let acc = f32x4.splat(0);
-  const ones = i16x8.splat(1);
   let b = 0;
   for (; b + 4 <= blocks; b += 4) {
-    const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const s = hsum4x4i(blockDot(w + o, p, ones), blockDot(w + o + 32, p + 64, ones), blockDot(w + o + 64, p + 128, ones), blockDot(w + o + 96, p + 192, ones));
+    const o = <usize>b << 5, p = x + (o << 1), so = <usize>b << 2;
+    v128.store(t, blockDot(w + o, p));
+    v128.store(t, blockDot(w + o + 32, p + 64), 16);
+    v128.store(t, blockDot(w + o + 64, p + 128), 32);
+    v128.store(t, blockDot(w + o + 96, p + 192), 48);
+    const s = hsum4x4i(v128.load(t), v128.load(t, 16), v128.load(t, 32), v128.load(t, 48));
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
   if (b < blocks) {
     // lanes past the last block get a finite sum and a zero scale (tailScales)
     const left = blocks - b;
-    const o = <usize>b << 5, p = x + (<usize>b << 6), so = <usize>b << 2;
-    const d0 = blockDot(w + o, p, ones), d1 = left > 1 ? blockDot(w + o + 32, p + 64, ones) : d0;
-    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128, ones) : d0, d0);
+    const o = <usize>b << 5, p = x + (o << 1), so = <usize>b << 2;
+    const d0 = blockDot(w + o, p), d1 = left > 1 ? blockDot(w + o + 32, p + 64) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
   store1(c, reduceLanes(acc), bias, addC);

@@ -27,13 +27,18 @@ export interface Kernels {
    */
   quantizeRows8(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
   /**
-   * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows8 (xq, xs) and W [n, k] in Q8
+   * The activations of Q8 products (assembly/gemm/q8.ts): x [rows, k] → q [rows, k] int16 and scales
+   * [rows, k/32], per block of 32: d = max|x|/4095, q = round(x/d) in [−4095, 4095]; NaN as quantizeRows8.
+   */
+  quantizeRows16(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
+  /**
+   * y[m, n] (op)= x·Wᵀ (+ bias) with x quantized by quantizeRows16 (xq int16 rows 2k bytes apart, xs) and W [n, k] in Q8
    * (wq int8 rows k bytes apart, ws [n, k/32] scales): Σ over blocks of xs·ws·(exact int32 block sum).
    * Columns [j0, j1) are the call on wq + j0·k, ws + 4·j0·k/32, c + 4·j0, bias + 4·j0, n = j1 − j0.
    * scratch: gemmQ8ScratchBytes(m, n, k) bytes (the int16 panels of the many-rows path).
    */
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
-  /** Scratch bytes gemmQ8 and gemmQ4 need for these sizes: the prepared rows of x (2·m·k) below GEMM_Q8_PACKED_M rows, the int16 panels from there on, 0 in the scalar build. */
+  /** Scratch bytes gemmQ8 and gemmQ4 need for these sizes: gemmQ4's prepared rows of x (2·m·k) below GEMM_Q8_PACKED_M rows, the int16 panels from there on, 0 in the scalar build. */
   gemmQ8ScratchBytes(m: number, n: number, k: number): number;
   /**
    * Q4 weights (assembly/gemm/q4.ts, ggml's Q4_0 rounding): x [rows, k] (rows ldx floats apart, k a
@@ -186,6 +191,7 @@ export const KERNEL_ARITY: Arity = {
   gemmScratchBytes: 3,
   gemm: 13,
   quantizeRows8: 6,
+  quantizeRows16: 6,
   gemmQ8: 12,
   gemmQ8ScratchBytes: 3,
   quantizeRows4: 6,

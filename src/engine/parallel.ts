@@ -96,7 +96,7 @@ const DECODE_SPLIT_GAIN = 4;
 
 /**
  * y[m, n] (op)= x·Wᵀ (+ bias) with W in Q8, or Q4 if `q4` (engine/quantized.ts): x is quantized once, on the
- * calling thread, into the scratch (int8 [m, k], then scales [m, k/32]), followed by each thread's
+ * calling thread, into the scratch (int16 [m, k] for Q8, int8 for Q4, then scales [m, k/32]), followed by each thread's
  * kernel scratch (the int16 panels of the many-rows path); then column panels as for gemm (each
  * column's arithmetic is the same wherever a split falls, so any thread count gives the same bits).
  */
@@ -107,7 +107,8 @@ export function runGemmQ8(
   const k = ws.kernels;
   const pool = ws.pool;
   const nb = ws.tiles.gemm.NB;
-  const xBytes = Math.ceil((m * kDim + m * kDim / 8) / 16) * 16;
+  const qBytes = m * kDim * (q4 ? 1 : 2);
+  const xBytes = Math.ceil((qBytes + m * kDim / 8) / 16) * 16;
   const few = m < ws.tiles.q8.PACKED_M;
   const mc = ws.tiles.q8.MC;
   if (pool && m >= 2 * mc && gemmCost(ws, m, n, kDim) >= ws.parallelMinFlops) {
@@ -118,16 +119,16 @@ export function runGemmQ8(
     const rowStride = Math.ceil(k.gemmQ8ScratchBytes(perRows, n, kDim) / 64) * 64;
     const xqr = ws.scratch(xBytes + rowStride * ws.threads);
     // each chunk quantizes its own rows of x first
-    pool.run(q4 ? JOB.GEMM_Q4_ROWS : JOB.GEMM_Q8_ROWS, Math.ceil(m / perRows), perRows, m, [xqr, xqr + m * kDim, n, q, scales, c, ldc, kDim, bias, accumulate, x, ldx], xqr + xBytes, rowStride);
+    pool.run(q4 ? JOB.GEMM_Q4_ROWS : JOB.GEMM_Q8_ROWS, Math.ceil(m / perRows), perRows, m, [xqr, xqr + qBytes, n, q, scales, c, ldc, kDim, bias, accumulate, x, ldx], xqr + xBytes, rowStride);
     return;
   }
   const single = !pool || n < 2 * nb || (few ? q8DecodeCost(m, n, kDim, q4) : gemmCost(ws, m, n, kDim)) < ws.parallelMinFlops;
-  // a few rows: at most 4 chunks (each chunk prepares the rows of x again); else 16, as gemm
+  // a few rows: at most 4 chunks (each Q4 chunk prepares the rows of x again); else 16, as gemm
   const per = single ? n : Math.ceil(Math.ceil(n / (few ? 4 : 16)) / nb) * nb;
   const stride = Math.ceil(k.gemmQ8ScratchBytes(m, per, kDim) / 64) * 64;
   const xq = ws.scratch(xBytes + stride * (single ? 1 : ws.threads));
-  const xs = xq + m * kDim;
-  k.quantizeRows8(x, ldx, m, kDim, xq, xs);
+  const xs = xq + qBytes;
+  (q4 ? k.quantizeRows8 : k.quantizeRows16)(x, ldx, m, kDim, xq, xs);
   if (single) {
     (q4 ? k.gemmQ4 : k.gemmQ8)(xq, xs, m, q, scales, c, ldc, n, kDim, bias, accumulate, xq + xBytes);
     return;

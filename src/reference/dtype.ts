@@ -7,8 +7,9 @@
  *     Q8: d = fround(max|w|/127), q = round-half-even(fround(w/d)) ∈ [−127, 127], w ≈ d·q
  *     Q4: d = fround(m/−8) (m the first input of largest magnitude), id = fround(1/d),
  *         q = min(15, trunc(fround(fround(w·id) + 8.5))) ∈ [0, 15], w ≈ d·(q − 8)
- *   the input rows x of the product are rounded as Q8 too (per block of 32, from their float32
- *   values), so y = Σ_blocks d_x·d_w·Σ q_x·q_w + b.
+ *   the input rows x of the product are rounded per block of 32 too, from their float32 values:
+ *   for Q8 weights to 13-bit integers (d = fround(max|x|/4095), q ∈ [−4095, 4095]), for Q4 weights
+ *   as Q8 (d = fround(max|x|/127)); so y = Σ_blocks d_x·d_w·Σ q_x·q_w + b.
  *
  * A matrix whose input width is not a multiple of 32 stays f32, and its inputs are not rounded.
  * F16 and BF16 hold every weight rounded to the nearest 16-bit float (ties to even, as PyTorch's
@@ -75,18 +76,18 @@ function roundHalfEven(v: number): number {
   return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
 }
 
-/** One block of 32 values (from `at`) rounded to Q8 and back: d·q in float64 (NaN for a block holding NaN or ±∞). */
-function q8Block(x: ArrayLike<number>, at: number, out: Float64Array, to: number): void {
+/** One block of 32 values (from `at`) rounded to integers in [−levels, levels] and back (Q8: levels 127): d·q in float64 (NaN for a block holding NaN or ±∞). */
+function q8Block(x: ArrayLike<number>, at: number, out: Float64Array, to: number, levels = 127): void {
   let amax = 0;
   for (let i = 0; i < QUANT_BLOCK; i++) {
     const a = Math.abs(Math.fround(x[at + i]!));
     amax = Number.isNaN(a) || Number.isNaN(amax) ? NaN : Math.max(amax, a);
   }
-  const d = Math.fround(amax / 127);
+  const d = Math.fround(amax / levels);
   for (let i = 0; i < QUANT_BLOCK; i++) {
     if (d === 0) out[to + i] = 0;
     else if (!(d < Infinity)) out[to + i] = NaN;
-    else out[to + i] = d * (Math.max(-127, Math.min(127, roundHalfEven(Math.fround(Math.fround(x[at + i]!) / d)))) + 0); // q an integer: +0, not −0
+    else out[to + i] = d * (Math.max(-levels, Math.min(levels, roundHalfEven(Math.fround(Math.fround(x[at + i]!) / d)))) + 0); // q an integer: +0, not −0
   }
 }
 
@@ -123,17 +124,25 @@ export function weightAs<T extends ArrayLike<number>>(w: T, rows: number, cols: 
   return out;
 }
 
-/** An input row x[at … at + k) of a quantized product, rounded as the kernels round it (Q8 per block of 32, from float32). */
-export function roundInput(x: ArrayLike<number>, at: number, k: number): Float64Array {
+/**
+ * How a product with a weight [·, cols] held in `dtype` rounds its input rows: the largest integer
+ * level per block of 32 (Q8 weights 4095, Q4 weights 127), or 0 when the inputs are not rounded.
+ */
+export function inputLevels(cols: number, dtype: WeightDtype): number {
+  return isQuantized(cols, dtype) ? (dtype === 'q8' ? 4095 : 127) : 0;
+}
+
+/** An input row x[at … at + k) of a quantized product, rounded as the kernels round it (per block of 32 to `levels`, from float32). */
+export function roundInput(x: ArrayLike<number>, at: number, k: number, levels: number): Float64Array {
   const out = new Float64Array(k);
-  for (let i = 0; i < k; i += QUANT_BLOCK) q8Block(x, at + i, out, i);
+  for (let i = 0; i < k; i += QUANT_BLOCK) q8Block(x, at + i, out, i, levels);
   return out;
 }
 
-/** Rows [rows, k] of inputs, each rounded by `roundInput` when `quantized` (else x itself). */
-export function roundInputs(x: ArrayLike<number>, rows: number, k: number, quantized: boolean): ArrayLike<number> {
-  if (!quantized) return x;
+/** Rows [rows, k] of inputs, each rounded by `roundInput` to `levels` (0: x itself). */
+export function roundInputs(x: ArrayLike<number>, rows: number, k: number, levels: number): ArrayLike<number> {
+  if (!levels) return x;
   const out = new Float64Array(rows * k);
-  for (let r = 0; r < rows; r++) out.set(roundInput(x, r * k, k), r * k);
+  for (let r = 0; r < rows; r++) out.set(roundInput(x, r * k, k, levels), r * k);
   return out;
 }

@@ -57,6 +57,7 @@ export interface JobKernels {
   gemmQ4(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
   gemmHalf(a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number, format: number, bias: number, accumulate: number, scratch: number): void;
   quantizeRows8(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
+  quantizeRows16(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
   activation(x: number, out: number, count: number, kind: number): void;
   swiglu(gate: number, up: number, out: number, count: number): void;
 }
@@ -106,13 +107,14 @@ export function runChunk(k: JobKernels, ctl: Int32Array, chunk: number, scratch:
     }
     case JOB.GEMM_Q8_ROWS:
     case JOB.GEMM_Q4_ROWS: {
-      // y[r0:r1, :]: x's rows r0… quantized here (k int8 bytes and k/32 scales each), every column
+      // y[r0:r1, :]: x's rows r0… quantized here (Q4: k int8, Q8: k int16, and k/32 scales each), every column
+      const q4 = ctl[CONTROL.KIND] === JOB.GEMM_Q4_ROWS;
       const kDim = ctl[a + 7]!;
       const ldc = ctl[a + 6]!;
       const ldx = ctl[a + 11]!;
-      const xq = ctl[a]! + begin * kDim, xs = ctl[a + 1]! + (begin * kDim) / 8;
-      k.quantizeRows8(ctl[a + 10]! + 4 * begin * ldx, ldx, end - begin, kDim, xq, xs);
-      (ctl[CONTROL.KIND] === JOB.GEMM_Q4_ROWS ? k.gemmQ4 : k.gemmQ8)(
+      const xq = ctl[a]! + begin * kDim * (q4 ? 1 : 2), xs = ctl[a + 1]! + (begin * kDim) / 8;
+      (q4 ? k.quantizeRows8 : k.quantizeRows16)(ctl[a + 10]! + 4 * begin * ldx, ldx, end - begin, kDim, xq, xs);
+      (q4 ? k.gemmQ4 : k.gemmQ8)(
         xq, xs, end - begin, ctl[a + 3]!, ctl[a + 4]!, ctl[a + 5]! + 4 * begin * ldc, ldc,
         ctl[a + 2]!, kDim, ctl[a + 8]!, ctl[a + 9]!, scratch,
       );

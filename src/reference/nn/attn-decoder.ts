@@ -9,7 +9,7 @@ import { checkIds } from '../ids.js';
 import { gruCell64, gruParams, gruShapes64, namedWeights, type GruParams } from './gru.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
-import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
+import { checkWeightDtype, inputLevels, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export interface ReferenceAttnDecoderStep {
   /** [B, V] */
@@ -28,8 +28,8 @@ export interface DecoderParams {
   wa: ArrayLike<number>; wab: Float32Array; ua: ArrayLike<number>; uab: Float32Array; va: Float32Array; vb: number;
   gru: GruParams;
   out: ArrayLike<number>; outb: Float32Array;
-  /** Wa, Ua and out are quantized: their inputs (h, the source states, h') are rounded as the kernels round them */
-  roundH: boolean;
+  /** Wa, Ua and out are quantized: their inputs (h, the source states, h') are rounded as the kernels round them, to these levels (0: not rounded) */
+  roundH: number;
 }
 
 /** @internal A bound source: its states (float32) and keys Ua·hs + bu (float64). */
@@ -55,7 +55,7 @@ export function decoderParams(where: string, stateDict: unknown, prefix: unknown
     va: w['attention.Va.weight']!, vb: w['attention.Va.bias']![0]!,
     // W_ih is held as its token and context halves [3H, H]: quantized when H is a multiple of 32
     gru: gruParams(where, w, 'gru.', 2 * H, H, dtype, H), out: weightAs(w['out.weight']!, V, H, dtype), outb: w['out.bias']!,
-    roundH: isQuantized(H, dtype),
+    roundH: inputLevels(H, dtype),
   };
 }
 
@@ -64,7 +64,7 @@ export function source64(p: DecoderParams, hs: Float32Array, length: number): So
   const H = p.H;
   const keys = new Float64Array(length * H);
   for (let s = 0; s < length; s++) {
-    const x = p.roundH ? roundInput(hs, s * H, H) : hs.subarray(s * H, (s + 1) * H);
+    const x = p.roundH ? roundInput(hs, s * H, H, p.roundH) : hs.subarray(s * H, (s + 1) * H);
     for (let o = 0; o < H; o++) {
       let sum = p.uab[o]!;
       for (let i = 0; i < H; i++) sum += p.ua[o * H + i]! * x[i]!;
@@ -79,7 +79,7 @@ export function decoderStep64(p: DecoderParams, src: Source64, token: number, h:
   const { H, V } = p;
   const S = src.length;
   const q = new Float64Array(H);
-  const hr = p.roundH ? roundInput(h, 0, H) : h;
+  const hr = p.roundH ? roundInput(h, 0, H, p.roundH) : h;
   for (let o = 0; o < H; o++) {
     let sum = p.wab[o]!;
     for (let i = 0; i < H; i++) sum += p.wa[o * H + i]! * hr[i]!;
@@ -102,7 +102,7 @@ export function decoderStep64(p: DecoderParams, src: Source64, token: number, h:
     for (let i = 0; i < H; i++) x[H + i] += attention[s]! * src.hs[s * H + i]!;
   }
   const hidden = gruCell64(p.gru, x, 0, h);
-  const hn = p.roundH ? roundInput(hidden, 0, H) : hidden;
+  const hn = p.roundH ? roundInput(hidden, 0, H, p.roundH) : hidden;
   const logProbs = new Float64Array(V);
   let lmax = -Infinity;
   for (let v = 0; v < V; v++) {

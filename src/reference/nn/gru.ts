@@ -9,7 +9,7 @@ import { checkIds } from '../ids.js';
 import { checkInteger, checkLengths, checkOptions, checkShape, checkTensor, describe, formatShape, isOptionsObject } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
-import { checkWeightDtype, heldDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
+import { checkWeightDtype, heldDtype, inputLevels, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 /** The config of `runtime.gru`, by the same names. */
 export interface ReferenceGruConfig {
@@ -36,9 +36,9 @@ export interface GruParams {
   whh: ArrayLike<number>;
   bih: Float32Array;
   bhh: Float32Array;
-  /** W_ih, W_hh quantized: the products round x, h as the kernels do (reference/dtype.ts) */
-  roundX: boolean;
-  roundH: boolean;
+  /** W_ih, W_hh quantized: the products round x, h as the kernels do, to these levels (reference/dtype.ts; 0: not rounded) */
+  roundX: number;
+  roundH: number;
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -47,8 +47,8 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export function gruCell64(p: GruParams, x: ArrayLike<number>, xo: number, h: ArrayLike<number>): Float64Array {
   const { input: I, hidden: H, wih, whh, bih, bhh } = p;
   const gi = new Float64Array(3 * H), gh = new Float64Array(3 * H);
-  const xr = p.roundX ? roundInput(x, xo, I) : x, xro = p.roundX ? 0 : xo;
-  const hr = p.roundH ? roundInput(h, 0, H) : h;
+  const xr = p.roundX ? roundInput(x, xo, I, p.roundX) : x, xro = p.roundX ? 0 : xo;
+  const hr = p.roundH ? roundInput(h, 0, H, p.roundH) : h;
   for (let o = 0; o < 3 * H; o++) {
     let a = bih[o]!, b = bhh[o]!;
     for (let i = 0; i < I; i++) a += wih[o * I + i]! * xr[xro + i]!;
@@ -97,7 +97,7 @@ export function gruParams(where: string, w: Record<string, Float32Array>, prefix
     input, hidden,
     wih: weightAs(w[`${prefix}weight_ih_l0`]!, 3 * hidden, input, ihDtype), whh: weightAs(w[`${prefix}weight_hh_l0`]!, 3 * hidden, hidden, dtype),
     bih: w[`${prefix}bias_ih_l0`]!, bhh: w[`${prefix}bias_hh_l0`]!,
-    roundX: isQuantized(input, ihDtype), roundH: isQuantized(hidden, dtype),
+    roundX: inputLevels(input, ihDtype), roundH: inputLevels(hidden, dtype),
   };
 }
 

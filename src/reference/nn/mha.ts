@@ -30,7 +30,7 @@ import { broadcastMask } from '../ops/sdpa.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { visibleRange } from '../visibility.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
-import { checkWeightDtype, isQuantized, roundInputs, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
+import { checkWeightDtype, inputLevels, roundInputs, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 /** The state_dict of `torch.nn.MultiheadAttention(E, heads, batch_first=True)` (no biases with `bias: false`). */
 export interface ReferenceMultiHeadAttentionWeights {
@@ -105,9 +105,9 @@ interface Weights {
   wk: ArrayLike<number>;
   wv: ArrayLike<number>;
   wo: ArrayLike<number>;
-  /** Whether the in- and out-projections are quantized (their inputs are rounded too). */
-  quantizedIn: boolean;
-  quantizedOut: boolean;
+  /** The levels the in- and out-projections round their inputs to when quantized (0: not quantized). */
+  quantizedIn: number;
+  quantizedOut: number;
   bq?: Float32Array;
   bk?: Float32Array;
   bv?: Float32Array;
@@ -315,8 +315,8 @@ export class ReferenceMultiHeadAttention {
   }
 
   /** y [rows, n] = x [rows, m]·Wᵀ + b with W [n, m], in float64 (x's rows rounded as the kernels round them when W is quantized). */
-  #linear(input: ArrayLike<number>, rows: number, w: ArrayLike<number>, b: Float32Array | undefined, n: number, m: number, quantized: boolean): Float64Array {
-    const x = roundInputs(input, rows, m, quantized);
+  #linear(input: ArrayLike<number>, rows: number, w: ArrayLike<number>, b: Float32Array | undefined, n: number, m: number, levels: number): Float64Array {
+    const x = roundInputs(input, rows, m, levels);
     const y = new Float64Array(rows * n);
     for (let r = 0; r < rows; r++) {
       for (let o = 0; o < n; o++) {
@@ -547,7 +547,7 @@ function weightsAs(w: Omit<Weights, 'quantizedIn' | 'quantizedOut'>, e: number, 
     ...w,
     wq: weightAs(w.wq, heads * dh, e, dtype), wk: weightAs(w.wk, kvHeads * dh, e, dtype), wv: weightAs(w.wv, kvHeads * dh, e, dtype),
     wo: weightAs(w.wo, e, heads * dh, dtype),
-    quantizedIn: isQuantized(e, dtype), quantizedOut: isQuantized(heads * dh, dtype),
+    quantizedIn: inputLevels(e, dtype), quantizedOut: inputLevels(heads * dh, dtype),
   };
 }
 

@@ -14,7 +14,7 @@
 import { checkLengths, checkOptions, checkTensor, checkWeight, describe, expectShape, formatShape } from '../check.js';
 import type { ReferenceTensor } from '../tensor.js';
 import { entriesUnder, modulePrefix, nameMismatch } from '../state-dict.js';
-import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
+import { checkWeightDtype, inputLevels, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export type ReferenceLuongScore = 'dot' | 'general' | 'concat';
 
@@ -84,14 +84,15 @@ interface Held {
   w: ArrayLike<number>;
   out: number;
   n: number;
-  roundX: boolean;
+  /** the levels the product rounds its input rows to (0: not rounded) */
+  roundX: number;
 }
 
 function held(W: Weight, col0: number, n: number, dtype: WeightDtype): Held {
   const [out, ldw] = W.shape as [number, number];
   const slice = new Float32Array(out * n);
   for (let o = 0; o < out; o++) slice.set(W.data.subarray(o * ldw + col0, o * ldw + col0 + n), o * n);
-  return { w: weightAs(slice, out, n, dtype), out, n, roundX: isQuantized(n, dtype) };
+  return { w: weightAs(slice, out, n, dtype), out, n, roundX: inputLevels(n, dtype) };
 }
 
 /** y[r, o] = Σ_i x[r, i]·W[o, i] (+ b[o]) for x [rows, n] and a held W [out, n]. */
@@ -99,7 +100,7 @@ function linear(x: ArrayLike<number>, rows: number, W: Held, b?: Weight): Float6
   const { out, n, w } = W;
   const y = new Float64Array(rows * out);
   for (let r = 0; r < rows; r++) {
-    const xr = W.roundX ? roundInput(x, r * n, n) : x, at = W.roundX ? 0 : r * n;
+    const xr = W.roundX ? roundInput(x, r * n, n, W.roundX) : x, at = W.roundX ? 0 : r * n;
     for (let o = 0; o < out; o++) {
       let sum = b ? b.data[o]! : 0;
       for (let i = 0; i < n; i++) sum += xr[at + i]! * w[o * n + i]!;

@@ -1,7 +1,7 @@
 /** The SwiGLU feed-forward in float64: y = down(silu(gate(x)) ⊙ up(x)), silu(z) = z·σ(z). */
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
-import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
+import { checkWeightDtype, inputLevels, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export interface ReferenceSwigluFeedForwardConfig {
   hiddenSize: number;
@@ -35,9 +35,9 @@ export class ReferenceSwigluFeedForward {
     const gate = this.w['gate_proj.weight']!, up = this.w['up_proj.weight']!, down = this.w['down_proj.weight']!;
     const y = new Float32Array(rows * h);
     const mid = new Float64Array(n);
-    const qIn = isQuantized(h, this.dtype), qDown = isQuantized(n, this.dtype);
+    const qIn = inputLevels(h, this.dtype), qDown = inputLevels(n, this.dtype);
     for (let r = 0; r < rows; r++) {
-      const xr = qIn ? roundInput(x.data, r * h, h) : x.data.subarray(r * h, (r + 1) * h);
+      const xr = qIn ? roundInput(x.data, r * h, h, qIn) : x.data.subarray(r * h, (r + 1) * h);
       for (let o = 0; o < n; o++) {
         let g = 0, u = 0;
         for (let i = 0; i < h; i++) {
@@ -46,7 +46,7 @@ export class ReferenceSwigluFeedForward {
         }
         mid[o] = (g / (1 + Math.exp(-g))) * u;
       }
-      const m = qDown ? roundInput(mid, 0, n) : mid;
+      const m = qDown ? roundInput(mid, 0, n, qDown) : mid;
       for (let o = 0; o < h; o++) {
         let s = 0;
         for (let i = 0; i < n; i++) s += down[o * n + i]! * m[i]!;

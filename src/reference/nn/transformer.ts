@@ -11,7 +11,7 @@ import { multiHeadAttention, type ReferenceForwardOptions, type ReferenceMultiHe
 import type { ReferenceTensor } from '../tensor.js';
 import { modulePrefix } from '../state-dict.js';
 import { erf } from '../ops/activations.js';
-import { checkWeightDtype, isQuantized, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
+import { checkWeightDtype, inputLevels, roundInput, weightAs, type DtypeOption, type WeightDtype } from '../dtype.js';
 
 export interface ReferenceTransformerLayerConfig {
   dModel: number;
@@ -162,11 +162,11 @@ class Layer {
     const e = this.dModel, f = this.dimFeedforward, rows = x.length / e;
     const { w1, w2 } = this.ff;
     const b1 = this.w['linear1.bias']!, b2 = this.w['linear2.bias']!;
-    const q1 = isQuantized(e, this.dtype), q2 = isQuantized(f, this.dtype);
+    const q1 = inputLevels(e, this.dtype), q2 = inputLevels(f, this.dtype);
     const y = new Float64Array(rows * e);
     const h = new Float64Array(f);
     for (let r = 0; r < rows; r++) {
-      const xr = q1 ? roundInput(x, r * e, e) : x.subarray(r * e, (r + 1) * e);
+      const xr = q1 ? roundInput(x, r * e, e, q1) : x.subarray(r * e, (r + 1) * e);
       for (let o = 0; o < f; o++) {
         let s = b1[o]!;
         for (let i = 0; i < e; i++) s += w1[o * e + i]! * xr[i]!;
@@ -174,7 +174,7 @@ class Layer {
           : this.activation === 'gelu' ? 0.5 * s * (1 + erf(s / Math.SQRT2))
           : 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s * s * s))); // gelu_tanh
       }
-      const hr = q2 ? roundInput(h, 0, f) : h;
+      const hr = q2 ? roundInput(h, 0, f, q2) : h;
       for (let o = 0; o < e; o++) {
         let s = b2[o]!;
         for (let i = 0; i < f; i++) s += w2[o * f + i]! * hr[i]!;
