@@ -4,7 +4,8 @@
 // reads 1 + 4/32 (an int8 and its share of the block's f32 scale), Q4 1/2 + 4/32. Prefill-shaped
 // products (many rows, weights in cache): operations per second, 2·m·n·k, as fractions of one
 // core's f32x4 multiply-add peak (PEAK_GFLOPS, 54) and i32x4.dot_i16x8_s peak (PEAK_GOPS, 84). The
-// Q8 and Q4 times include quantizing the activation rows (quantizeRows8), as linear() does.
+// Q8 and Q4 times include quantizing the activation rows (Q8: quantizeRows16, 13-bit integers; Q4:
+// quantizeRows8), as linear() does.
 //
 // Timing: CPU time of this thread (process.cpuUsage), alternating f32, Q8 and Q4 in rounds, so a
 // core shared with other work slows them alike; the median round is reported.
@@ -60,11 +61,11 @@ for (const build of BUILDS) {
     // a model's decode step does (every layer's weights once per token)
     const copies = cold ? Math.ceil(COLD_BYTES / (4 * n * kDim)) : 1;
     const x = alloc(4 * kDim), y = alloc(4 * n), y8 = alloc(4 * n), y4 = alloc(4 * n);
-    const need = top + copies * (4 * n * kDim + n * kDim + n * kDim / 2 + 8 * n * (kDim / 32) + 320) + 12 * kDim + 4096;
+    const need = top + copies * (4 * n * kDim + n * kDim + n * kDim / 2 + 8 * n * (kDim / 32) + 320) + 13 * kDim + 4096;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
     const f32 = new Float32Array(memory.buffer); // after growing
     const blocks = kDim / 32;
-    const xq = alloc(kDim), xs = alloc(4 * blocks), qScratch = alloc(k.gemmQ8ScratchBytes(1, n, kDim));
+    const xq = alloc(2 * kDim), xs = alloc(4 * blocks), qScratch = alloc(k.gemmQ8ScratchBytes(1, n, kDim));
     const w = [], wq = [], ws = [], w4 = [], s4 = [];
     let seed = 1;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
@@ -83,7 +84,7 @@ for (const build of BUILDS) {
     let cf = 0, cq = 0, c4 = 0;
     const runF32 = () => { k.gemm(x, kDim, w[cf], kDim, y, n, 1, n, kDim, 1, 0, 0, 0); cf = (cf + 1) % copies; };
     const runQ8 = () => {
-      k.quantizeRows8(x, kDim, 1, kDim, xq, xs);
+      k.quantizeRows16(x, kDim, 1, kDim, xq, xs);
       k.gemmQ8(xq, xs, 1, wq[cq], ws[cq], y8, n, n, kDim, 0, 0, qScratch);
       cq = (cq + 1) % copies;
     };
@@ -122,7 +123,7 @@ for (const build of BUILDS) {
     top = start;
     const x = alloc(4 * m * kDim), y = alloc(4 * m * n), w = alloc(4 * n * kDim);
     const wq = alloc(n * kDim), ws = alloc(n * kDim / 8), w4 = alloc(n * kDim / 2), s4 = alloc(n * kDim / 8);
-    const xq = alloc(m * kDim), xs = alloc(m * kDim / 8);
+    const xq = alloc(2 * m * kDim), xs = alloc(m * kDim / 8);
     const scratch = alloc(Math.max(k.gemmScratchBytes(m, n, kDim), k.gemmQ8ScratchBytes(m, n, kDim)));
     if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
     const f32 = new Float32Array(memory.buffer);
@@ -135,7 +136,7 @@ for (const build of BUILDS) {
     k.interleaveRows4(w4, n, kDim);
     const runs = [
       () => k.gemm(x, kDim, w, kDim, y, n, m, n, kDim, 1, 0, 0, scratch),
-      () => { k.quantizeRows8(x, kDim, m, kDim, xq, xs); k.gemmQ8(xq, xs, m, wq, ws, y, n, n, kDim, 0, 0, scratch); },
+      () => { k.quantizeRows16(x, kDim, m, kDim, xq, xs); k.gemmQ8(xq, xs, m, wq, ws, y, n, n, kDim, 0, 0, scratch); },
       () => { k.quantizeRows8(x, kDim, m, kDim, xq, xs); k.gemmQ4(xq, xs, m, w4, s4, y, n, n, kDim, 0, 0, scratch); },
     ];
     const ops = 2 * m * n * kDim;
