@@ -26,7 +26,7 @@ const ENC = (JSON.parse(readFileSync(`${ENC_DIR}expected.json`, 'utf8')) as { ch
  * 1.5). Swapping modules between the f32 and the quantized model puts most of it in the attention
  * projections (40–76%), then the MLP (21–43%), the head least (5–19%). The products' inputs are
  * rounded to 13 bits for Q8 weights, so there the weights' own rounding gives nearly all of it (with
- * int8 inputs the mean KL was 1.6–5× higher); in q4 the weights give nearly all too. gemma3 and
+ * int8 inputs the mean KL was 1.4–5× higher); in q4 the weights give nearly all too. gemma3 and
  * llama3-scaled have hidden 48: every matrix reading the hidden state stays f32 (48 is not a multiple
  * of 32) and only o_proj / down_proj are quantized; in gemma3 those add little to a residual stream
  * scaled by √48, hence ~1e-11.
