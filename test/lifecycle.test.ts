@@ -41,8 +41,9 @@ describe('dropped without dispose()', () => {
     await collect();
     const after = rt.memoryStats();
     expect(after.rescued).toBeGreaterThanOrEqual(40 * 4);
-    // everything dropped came back (what stays is the workspace's scratch and the live modules)
-    expect(after.bytesInUse).toBeLessThanOrEqual(base.bytesInUse + 64 * 1024);
+    // everything dropped came back (what stays is the workspace's scratch, e.g. an attention score
+    // tile of 16 × 512 floats per thread, and the live modules)
+    expect(after.bytesInUse).toBeLessThanOrEqual(base.bytesInUse + 128 * 1024);
     // in a loop, memory stays bounded instead of growing with every dropped cache
     for (let round = 0; round < 3; round++) {
       drop();

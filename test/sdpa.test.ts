@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { reference, type Tensor } from '../src/index.js';
 import { BUILDS, maxAbsDiff, runtimeFor, tensor } from './helpers.js';
 
-// The fused kernel tiles 16 query rows × 128 keys over 16-key panels: sizes around those.
-const LENGTHS: [number, number][] = [[1, 1], [1, 129], [15, 16], [16, 17], [17, 15], [33, 127], [16, 128], [129, 130]];
+// The fused kernel tiles 16 query rows × 512 keys over 16-key panels: sizes around those (and
+// around 128, its earlier block).
+const LENGTHS: [number, number][] = [[1, 1], [1, 129], [15, 16], [16, 17], [17, 15], [33, 127], [16, 128], [129, 130], [1, 513], [17, 512], [16, 511]];
 const DIMS = [1, 3, 64, 80, 81, 128];
 
 /** [B, Hk, L, E] → [B, H, L, E]: kv head ⌊i / (H/Hk)⌋ copied for each head i (grouped-query as multi-head). */
@@ -87,7 +88,7 @@ describe.each(BUILDS)('scaledDotProductAttention on the %s build', (backend) => 
     // 3, 5 and 7 query heads per kv head (the 3-row score kernel, then row pairs); key counts around
     // its 3-key step and the 4-key kernels; D with and without a tail of 4
     for (const [h, hk, d] of [[9, 3, 64], [10, 2, 30], [7, 1, 3]] as const) {
-      for (const lk of [1, 2, 5, 6, 7, 128, 131, 300]) {
+      for (const lk of [1, 2, 5, 6, 7, 128, 131, 300, 513]) {
         const seed = 7000 + 10 * lk + h;
         const q = tensor([2, h, 1, d], seed, -2, 2);
         const k = tensor([2, hk, lk, d], seed + 1, -2, 2);

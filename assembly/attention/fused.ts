@@ -12,7 +12,7 @@
 // ((b·Hk + kvh)·⌈GROUP·Lq/QB⌉ + block). Items are independent: a range of them can run on any
 // thread with its own scratch, and every split gives the same bits. For each item:
 //   Qs = the block's query rows × scale·log2(e) (so the softmax needs only 2^x);
-//   for each KB = 128-key block between the block's first and last visible key:
+//   for each KB = 512-key block between the block's first and last visible key:
 //     1. QK micro-kernel (2 rows × 16 keys in 8 v128 accumulators) writes a QB×KB score tile S;
 //     2. the score step (softcap, bias, mask), when the problem has one;
 //     3. online softmax per row: m' = max(m, rowmax), α = 2^(m−m'), P = 2^(S−m'),
