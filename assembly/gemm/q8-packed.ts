@@ -1,9 +1,10 @@
 // The many-rows path of gemmQ8 and gemmQ4 (prefill, encoders): int16 panels and a 4×8 register tile.
 //
 // Both operands are int16: the weights widened once per row block into a panel, the activations as
-// quantizeRows16 made them (Q8) or widened from int8 per row block (Q4), so the inner step is i32x4.dot_i16x8_s, exact and the same on every engine (no
-// relaxed operand ranges, no tier differences), and it is a plain-SIMD instruction: the SIMD and
-// relaxed-SIMD builds run the same integer code.
+// quantizeRows16 made them (Q8) or widened from int8 per row block (Q4), so the inner step is
+// i32x4.dot_i16x8_s, exact and the same on every engine (no relaxed operand ranges, no tier
+// differences), and it is a plain-SIMD instruction: the SIMD and relaxed-SIMD builds run the same
+// integer code.
 //
 // Panel (8 columns j0 … j0 + 7, all of k): for each pair of k, p < k/2, 32 bytes: columns j0 … j0 + 3,
 // then j0 + 4 … j0 + 7, each column as two int16 (W[j, 2p], W[j, 2p + 1]); columns past n are zeros.

@@ -66,10 +66,7 @@ export const X16_MAX: i32 = 4095;
     const xr = x + <usize>r * ldx4;
     const qr = q + <usize>r * ldq;
     const sr = scales + (<usize>(r * blocks) << 2);
-    for (let b = 0; b < blocks; b++) {
-      if (wide) quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << 6), sr + (<usize>b << 2), true);
-      else quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << 5), sr + (<usize>b << 2), false);
-    }
+    for (let b = 0; b < blocks; b++) quantizeBlock(xr + (<usize>b << 7), qr + (<usize>b << (wide ? 6 : 5)), sr + (<usize>b << 2), wide);
   }
 }
 
