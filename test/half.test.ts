@@ -121,6 +121,20 @@ describe.each(BUILDS)('16-bit weights, %s build', (backend) => {
     expect(Array.from(toHalfBits('w', Float32Array.of(70000), 'bf16'))).toEqual([numberToHalf(70000, 'bf16')]);
   });
 
+  it('between 16-bit formats (a BF16 file loaded as f16, an F16 one as bf16): every pattern rounds as its float32 value does, reading the tensor once', () => {
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    for (const [from, to] of [['bf16', 'f16'], ['f16', 'bf16']] as const) {
+      // a safetensors tensor's `bits` is a getter that copies the bytes: read per element it made loading quadratic
+      let reads = 0;
+      const finite = all.filter((h) => (from === 'f16' ? (h & 0x7c00) !== 0x7c00 : Math.abs(halfToNumber(h, 'bf16')) < 65504));
+      const tensor = { dtype: from, get bits() { reads++; return finite.slice(); } };
+      const got = toHalfBits('w', tensor, to);
+      expect(reads).toBe(1);
+      const want = Uint16Array.from(finite, (h) => numberToHalf(halfToNumber(h, from), to));
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  });
+
   it.each([['f16', HALF_FORMAT.f16], ['f16', HALF_FORMAT.f16Finite], ['bf16', HALF_FORMAT.bf16]] as const)('gemmHalf (%s, format %i): both paths the same bits as gemm on the widened matrix; within 1e-6 of the float64 twin; column splits at multiples of GEMM_NB the same bits', (format, code) => {
     const { DIRECT_M, KC, NB } = rt.tiles.gemm;
     const k = rt.workspace.kernels;

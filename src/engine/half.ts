@@ -62,14 +62,16 @@ export function f16ToBits(h: number): number {
  */
 export function toHalfBits(name: string, values: Float32Array | { bits: Uint16Array; dtype: HalfDtype }, to: HalfDtype): Uint16Array {
   if (!(values instanceof Float32Array) && values.dtype === to) return values.bits;
-  const n = values instanceof Float32Array ? values.length : values.bits.length;
+  // read once: a safetensors tensor's `bits` is a getter that copies the tensor's bytes at each read
+  const halves = values instanceof Float32Array ? undefined : values.bits;
+  const n = halves ? halves.length : (values as Float32Array).length;
   const out = new Uint16Array(n);
   const source = values instanceof Float32Array ? new Uint32Array(values.buffer, values.byteOffset, n) : undefined;
-  const halves = values instanceof Float32Array ? undefined : values;
+  const fromBf16 = !(values instanceof Float32Array) && values.dtype === 'bf16';
   const narrow = to === 'f16' ? bitsToF16 : bitsToBf16;
   for (let i = 0; i < n; i++) {
     // u: the f32 bits of value i
-    const u = source ? source[i]! : halves!.dtype === 'bf16' ? (halves!.bits[i]! << 16) >>> 0 : f16ToBits(halves!.bits[i]!);
+    const u = source ? source[i]! : fromBf16 ? (halves![i]! << 16) >>> 0 : f16ToBits(halves![i]!);
     const h = narrow(u);
     if ((u & 0x7f800000) !== 0x7f800000 && (h & 0x7fff) === 0x7c00 && to === 'f16') {
       u32[0] = u;
