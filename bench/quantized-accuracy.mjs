@@ -8,6 +8,10 @@
 //     every position of the fixtures' prompts (allLogits), and how often the top token agrees;
 //   encoders (test/fixtures/checkpoints/*): cosine of each sentence embedding (the checkpoint's
 //     pooling) to the f32 one, the lowest and the mean over the fixture batch;
+//   the trained language models (test/fixtures/lm-trained/*: a Llama and a GPT-2 trained on the Debian
+//     license texts): the same KL over every position of four held-out prompts of 64 ids, and a
+//     second table with f16 / bf16 weights (KL and the logits' normwise error) and f16 / q8 caches
+//     (48 ids decoded one at a time after a 16-id prefill, against an f32 cache);
 //   LM1 and LM2, the language-model bench's SmolLM2-135M- and Qwen2.5-0.5B-shaped checkpoints
 //     (bench/lm-weights.mjs, random N(0, 0.02) weights, written once into --lm-cache): the same KL
 //     over three id prompts of 24, 48 and 64 tokens;
@@ -32,6 +36,7 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const LM_DIR = join(HERE, '../test/fixtures/lm/');
+const TRAINED_DIR = join(HERE, '../test/fixtures/lm-trained/');
 const ENC_DIR = join(HERE, '../test/fixtures/checkpoints/');
 const rt = await init({ threads: 1, ...(arg('--backend') ? { backend: arg('--backend') } : {}) });
 console.log(`build ${rt.backend}, 1 thread\n`);
@@ -122,6 +127,13 @@ for (const name of Object.keys(lmInputs)) {
   const { positions, cells } = await lmRow(join(LM_DIR, name), lmInputs[name].prompts.map((p) => p.input_ids));
   console.log(`| ${name} | ${positions} | ${cells.join(' | ')} |`);
 }
+// the trained checkpoints: q8 / q4 rows here, 16-bit weights and caches in their own table below
+const trained = JSON.parse(readFileSync(join(TRAINED_DIR, 'expected.json'), 'utf8')).checkpoints;
+const trainedPrompts = (name) => trained[name].prompts.map((p) => p.input_ids);
+for (const name of Object.keys(trained)) {
+  const { positions, cells } = await lmRow(join(TRAINED_DIR, name), trainedPrompts(name));
+  console.log(`| trained ${name} | ${positions} | ${cells.join(' | ')} |`);
+}
 // the language-model bench's random checkpoints (N(0, 0.02) weights, as Hugging Face initialises them) at real shapes
 if (!process.argv.includes('--no-lm-shapes')) {
   const cache = resolve(arg('--lm-cache', join(homedir(), '.cache', 'wasm-attention-bench')));
@@ -130,6 +142,51 @@ if (!process.argv.includes('--no-lm-shapes')) {
     const { positions, cells } = await lmRow(dir, lmPrompts(SHAPES[id].vocab_size));
     console.log(`| ${id}: ${title}, random N(0, 0.02) weights (\`bench/lm-weights.mjs\`) | ${positions} | ${cells.join(' | ')} |`);
   }
+}
+
+
+/** ‖a − b‖₂ / ‖b‖₂ over rows taken as one vector. */
+function normwiseRows(a, b) {
+  let d = 0, n = 0;
+  b.forEach((row, r) => row.forEach((v, i) => ((d += (a[r][i] - v) ** 2), (n += v * v))));
+  return Math.sqrt(d / n);
+}
+const meanKl = (ref, got) => ref.reduce((s, r, i) => s + kl(r, got[i]), 0) / ref.length;
+/** Logit rows of every position of every prompt. */
+function allRows(lm, prompts) {
+  const V = lm.vocabSize;
+  return prompts.flatMap((ids) => {
+    const data = lm.forward(ids, { allLogits: true }).logits.data;
+    return ids.map((_, t) => data.slice(t * V, (t + 1) * V));
+  });
+}
+/** 16 ids prefilled into a cache of kvDtype, the rest of each prompt fed one at a time: the rows of each step. */
+function decodedRows(lm, prompts, kvDtype) {
+  return prompts.flatMap((ids) => {
+    const cache = lm.createCache({ maxLength: ids.length, kvDtype });
+    const rows = [lm.forward(ids.slice(0, 16), { cache }).logits.data];
+    for (const t of ids.slice(16)) rows.push(lm.forward([t], { cache }).logits.data);
+    cache.dispose();
+    return rows;
+  });
+}
+console.log('\n| trained checkpoint | f16 weights: mean KL | f16 logits normwise | bf16 weights: mean KL | bf16 logits normwise | kv f16: logits normwise | kv q8: mean KL |');
+console.log('|---|---|---|---|---|---|---|');
+for (const name of Object.keys(trained)) {
+  const dir = join(TRAINED_DIR, name), prompts = trainedPrompts(name);
+  const f32 = await loadModel(rt, dir, { kind: 'causal-lm' });
+  const ref = allRows(f32, prompts);
+  const dec = decodedRows(f32, prompts, 'f32');
+  const kv = [normwiseRows(decodedRows(f32, prompts, 'f16'), dec), meanKl(dec, decodedRows(f32, prompts, 'q8'))];
+  f32.dispose();
+  const cells = [];
+  for (const dtype of ['f16', 'bf16']) {
+    const m = await loadModel(rt, dir, { kind: 'causal-lm', dtype });
+    const got = allRows(m, prompts);
+    m.dispose();
+    cells.push(fmt(meanKl(ref, got)), fmt(normwiseRows(got, ref)));
+  }
+  console.log(`| ${name} | ${cells.join(' | ')} | ${fmt(kv[0])} | ${fmt(kv[1])} |`);
 }
 
 // ---- encoders

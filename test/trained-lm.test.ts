@@ -1,0 +1,158 @@
+// Two small trained language models (test/fixtures/lm-trained: a Llama trained with the
+// transformers-following PyTorch of tools/lm_fixtures.py, stored BF16; a GPT-2 trained with
+// karpathy/nanoGPT's model.py, stored F32; both on the Debian license texts, evaluated on held-out
+// MPL-2.0 text, tools/trained_lm_fixtures.py). First, that f32 loads them as their trainers run them;
+// then how far each weight dtype and each cache dtype moves their next-token distributions, with the
+// targets mean KL ≤ 1e-3 (q8, kv q8), ≤ 2e-2 (q4) and logits within 1e-3 normwise (f16, bf16, kv f16).
+// Bounds are about 1.5× the figure measured (in the comments); docs/accuracy.md has the table.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadModel, type CausalLMModel } from '../src/index.js';
+import { BUILDS, runtimeFor } from './helpers.js';
+
+const DIR = fileURLToPath(new URL('./fixtures/lm-trained/', import.meta.url));
+interface Prompt { input_ids: number[]; last_logits: number[]; greedy_tokens?: number[] }
+const EXPECTED = (JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, { prompts: Prompt[] }> }).checkpoints;
+
+type WeightDtype = 'f16' | 'bf16' | 'q8' | 'q4';
+/**
+ * Per checkpoint and dtype: the bound on the mean KL and (f16, bf16) on the normwise logit error;
+ * about 1.5× the figure measured on every build (in the comments). Targets met: q8, f16 and both
+ * caches on both models; bf16 on the Llama (stored BF16: exact). Missed: q4 on both (Q4_0's rounding
+ * of a trained model: attention, MLP and the tied word table each move the Llama ~1e-2; the table
+ * alone gives ~70% of GPT-2's), and bf16 on the F32-stored GPT-2 (normwise 1.8e-3: bf16 keeps 8
+ * significant bits, its next-token KL is 3e-5).
+ */
+const BOUNDS: Record<string, Record<WeightDtype, { kl: number; normwise?: number }> & { kvF16: number; kvQ8: number }> = {
+  llama: {
+    f16: { kl: 1e-11, normwise: 1e-6 }, // 4.9e-13, 2.5e-7 (BF16 values below f16's normal range lose bits)
+    bf16: { kl: 0, normwise: 0 }, // stored BF16: the same bits as f32
+    q8: { kl: 2.1e-4 }, // 1.37e-4
+    q4: { kl: 4.7e-2 }, // 3.13e-2
+    kvF16: 2e-4, // 1.34e-4
+    kvQ8: 7.5e-5, // 5.0e-5
+  },
+  gpt2: {
+    f16: { kl: 6e-7, normwise: 2.7e-4 }, // 3.7e-7, 1.8e-4
+    bf16: { kl: 5e-5, normwise: 2.7e-3 }, // 3.2e-5, 1.8e-3
+    q8: { kl: 6e-4 }, // 4.0e-4
+    q4: { kl: 0.15 }, // 9.6e-2
+    kvF16: 1.3e-4, // 8.4e-5
+    kvQ8: 6e-5, // 4.0e-5
+  },
+};
+
+function logSoftmax(x: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of x) max = Math.max(max, v);
+  let z = 0;
+  for (const v of x) z += Math.exp(v - max);
+  const lse = max + Math.log(z);
+  return Float64Array.from(x, (v) => v - lse);
+}
+
+/** KL(p ‖ q) = Σ_v p(v)·(log p(v) − log q(v)) for the logit rows of p and q. */
+function kl(p: Float32Array, q: Float32Array): number {
+  const lp = logSoftmax(p), lq = logSoftmax(q);
+  let s = 0;
+  for (let v = 0; v < lp.length; v++) s += Math.exp(lp[v]!) * (lp[v]! - lq[v]!);
+  return s;
+}
+
+/** ‖a − b‖₂ / ‖b‖₂. */
+function normwise(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, n = 0;
+  for (let i = 0; i < b.length; i++) (d += (a[i]! - b[i]!) ** 2, n += b[i]! ** 2);
+  return Math.sqrt(d / n);
+}
+
+/** Logit rows of every position of every prompt, split per position. */
+function allRows(lm: CausalLMModel, prompts: number[][]): Float32Array[] {
+  const V = lm.vocabSize;
+  return prompts.flatMap((ids) => {
+    const data = lm.forward(ids, { allLogits: true }).logits.data;
+    return ids.map((_, t) => data.slice(t * V, (t + 1) * V));
+  });
+}
+
+/** Each prompt's first PREFILL ids prefilled into a cache of kvDtype, the rest fed one at a time: the last prefill row and each step's row. */
+const PREFILL = 16;
+function decodedRows(lm: CausalLMModel, prompts: number[][], kvDtype: 'f32' | 'f16' | 'q8'): Float32Array[] {
+  return prompts.flatMap((ids) => {
+    const cache = lm.createCache({ maxLength: ids.length, kvDtype });
+    try {
+      const rows = [lm.forward(ids.slice(0, PREFILL), { cache }).logits.data];
+      for (const t of ids.slice(PREFILL)) rows.push(lm.forward([t], { cache }).logits.data);
+      return rows;
+    } finally {
+      cache.dispose();
+    }
+  });
+}
+
+const meanKl = (ref: Float32Array[], got: Float32Array[]) => ref.reduce((s, r, i) => s + kl(r, got[i]!), 0) / ref.length;
+
+describe.each(BUILDS)('trained language models, %s build', (backend) => {
+  describe.each(Object.keys(EXPECTED))('%s', (name) => {
+    const expected = EXPECTED[name]!;
+    const prompts = expected.prompts.map((p) => p.input_ids);
+
+    it('f32: each prompt\'s last logits within 1e-4 normwise of its trainer\'s code, and the same 20 greedy tokens', async () => {
+      const rt = await runtimeFor(backend);
+      const lm = await loadModel(rt, `${DIR}${name}`, { kind: 'causal-lm' });
+      try {
+        for (const p of expected.prompts) expect(normwise(lm.forward(p.input_ids).logits.data, p.last_logits)).toBeLessThan(1e-4);
+        const first = expected.prompts[0]!;
+        const cache = lm.createCache({ maxLength: first.input_ids.length + first.greedy_tokens!.length });
+        let logits = lm.forward(first.input_ids, { cache }).logits.data;
+        const tokens: number[] = [];
+        for (let k = 0; k < first.greedy_tokens!.length; k++) {
+          const next = logits.reduce((best, v, i) => (v > logits[best]! ? i : best), 0);
+          tokens.push(next);
+          logits = lm.forward([next], { cache }).logits.data;
+        }
+        cache.dispose();
+        expect(tokens).toEqual(first.greedy_tokens);
+      } finally {
+        lm.dispose();
+      }
+    });
+
+    it('weights in f16, bf16, q8, q4: mean next-token KL (and f16 / bf16 logits normwise) within bounds', async () => {
+      const rt = await runtimeFor(backend);
+      const f32 = await loadModel(rt, `${DIR}${name}`, { kind: 'causal-lm' });
+      const ref = allRows(f32, prompts);
+      f32.dispose();
+      for (const dtype of ['f16', 'bf16', 'q8', 'q4'] as const) {
+        const lm = await loadModel(rt, `${DIR}${name}`, { kind: 'causal-lm', dtype });
+        const got = allRows(lm, prompts);
+        lm.dispose();
+        const bound = BOUNDS[name]![dtype];
+        const mean = meanKl(ref, got);
+        const nw = normwise(got.flatMap((r) => [...r]), ref.flatMap((r) => [...r]));
+        console.log(`${name} ${dtype} ${backend}: mean KL ${mean.toExponential(2)}, logits normwise ${nw.toExponential(2)} over ${ref.length} positions`);
+        expect(mean).toBeGreaterThanOrEqual(0);
+        expect(mean).toBeLessThanOrEqual(bound.kl);
+        if (bound.normwise !== undefined) expect(nw).toBeLessThanOrEqual(bound.normwise);
+      }
+    });
+
+    it('caches in f16 and q8: decoding logits within bounds of the f32 cache\'s', async () => {
+      const rt = await runtimeFor(backend);
+      const lm = await loadModel(rt, `${DIR}${name}`, { kind: 'causal-lm' });
+      try {
+        const ref = decodedRows(lm, prompts, 'f32');
+        const f16 = decodedRows(lm, prompts, 'f16');
+        const q8 = decodedRows(lm, prompts, 'q8');
+        const nw = normwise(f16.flatMap((r) => [...r]), ref.flatMap((r) => [...r]));
+        const klQ8 = meanKl(ref, q8);
+        console.log(`${name} kv ${backend}: f16 normwise ${nw.toExponential(2)}, q8 mean KL ${klQ8.toExponential(2)} over ${ref.length} rows`);
+        expect(nw).toBeLessThan(BOUNDS[name]!.kvF16);
+        expect(klQ8).toBeLessThan(BOUNDS[name]!.kvQ8);
+      } finally {
+        lm.dispose();
+      }
+    });
+  });
+});
