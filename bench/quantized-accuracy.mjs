@@ -2,7 +2,8 @@
 // how far q8 and q4 weights move each model from its f32 self, printed as the tables of
 // docs/accuracy.md ("Q8 and Q4 weights"). `--checkpoint DIR [--texts FILE]` measures one Hugging Face
 // checkpoint folder instead, on the lines of FILE (default: six sentences of the test fixtures): an
-// encoder's embedding cosines, or a language model's next-token KL over every position of each line.
+// encoder's embedding cosines, or a language model's next-token KL over every position of each line
+// (q8, q4) and the f16 / bf16 / cache table below.
 // The figures:
 //   language models (test/fixtures/lm/*): KL(f32 ‖ q) of the next-token distribution, mean over
 //     every position of the fixtures' prompts (allLogits), and how often the top token agrees;
@@ -101,6 +102,50 @@ const lmPrompts = (vocab) => [24, 48, 64].map((n, i) => prompt(n, 7 + i).ids.map
 const LM_HEADER = ['| checkpoint | positions | q8 mean KL | q8 max KL | q8 top-1 | q4 mean KL | q4 max KL | q4 top-1 |', '|---|---|---|---|---|---|---|---|'];
 const ENC_HEADER = ['| encoder | sentences | q8 lowest cosine | q8 mean cosine | q4 lowest cosine | q4 mean cosine |', '|---|---|---|---|---|---|'];
 
+/** ‖a − b‖₂ / ‖b‖₂ over rows taken as one vector. */
+function normwiseRows(a, b) {
+  let d = 0, n = 0;
+  b.forEach((row, r) => row.forEach((v, i) => ((d += (a[r][i] - v) ** 2), (n += v * v))));
+  return Math.sqrt(d / n);
+}
+const meanKl = (ref, got) => ref.reduce((s, r, i) => s + kl(r, got[i]), 0) / ref.length;
+/** Logit rows of every position of every prompt. */
+function allRows(lm, prompts) {
+  const V = lm.vocabSize;
+  return prompts.flatMap((ids) => {
+    const data = lm.forward(ids, { allLogits: true }).logits.data;
+    return ids.map((_, t) => data.slice(t * V, (t + 1) * V));
+  });
+}
+/** 16 ids (fewer in a shorter prompt) prefilled into a cache of kvDtype, the rest of each prompt fed one at a time: the rows of each step. */
+function decodedRows(lm, prompts, kvDtype) {
+  return prompts.filter((ids) => ids.length > 1).flatMap((ids) => {
+    const cache = lm.createCache({ maxLength: ids.length, kvDtype });
+    const prefill = Math.min(16, ids.length - 1);
+    const rows = [lm.forward(ids.slice(0, prefill), { cache }).logits.data];
+    for (const t of ids.slice(prefill)) rows.push(lm.forward([t], { cache }).logits.data);
+    cache.dispose();
+    return rows;
+  });
+}
+const HALF_HEADER = ['| checkpoint | f16 weights: mean KL | f16 logits normwise | bf16 weights: mean KL | bf16 logits normwise | kv f16: logits normwise | kv q8: mean KL |', '|---|---|---|---|---|---|---|'];
+/** f16 / bf16 weights against f32 (every position), and f16 / q8 caches against an f32 one (decoded rows). */
+async function halfRow(dir, prompts) {
+  const f32 = await loadModel(rt, dir, { kind: 'causal-lm' });
+  const ref = allRows(f32, prompts);
+  const dec = decodedRows(f32, prompts, 'f32');
+  const kv = [normwiseRows(decodedRows(f32, prompts, 'f16'), dec), meanKl(dec, decodedRows(f32, prompts, 'q8'))];
+  f32.dispose();
+  const cells = [];
+  for (const dtype of ['f16', 'bf16']) {
+    const m = await loadModel(rt, dir, { kind: 'causal-lm', dtype });
+    const got = allRows(m, prompts);
+    m.dispose();
+    cells.push(fmt(meanKl(ref, got)), fmt(normwiseRows(got, ref)));
+  }
+  return [...cells, fmt(kv[0]), fmt(kv[1])];
+}
+
 if (arg('--checkpoint')) {
   const dir = resolve(arg('--checkpoint'));
   const fixtureTexts = JSON.parse(readFileSync(join(HERE, '../test/fixtures/checkpoints/inputs.json'), 'utf8')).checkpoints['bert-mini-st'].batch.texts;
@@ -113,6 +158,7 @@ if (arg('--checkpoint')) {
   if (kind === 'causal-lm') {
     const { positions, cells } = await lmRow(dir, prompts);
     console.log([...LM_HEADER, `| ${dir} | ${positions} | ${cells.join(' | ')} |`].join('\n'));
+    console.log(['', ...HALF_HEADER, `| ${dir} | ${(await halfRow(dir, prompts)).join(' | ')} |`].join('\n'));
   } else {
     console.log([...ENC_HEADER, `| ${dir} | ${texts.length} | ${(await cosines(dir, texts)).join(' | ')} |`].join('\n'));
   }
@@ -144,50 +190,8 @@ if (!process.argv.includes('--no-lm-shapes')) {
   }
 }
 
-
-/** ‖a − b‖₂ / ‖b‖₂ over rows taken as one vector. */
-function normwiseRows(a, b) {
-  let d = 0, n = 0;
-  b.forEach((row, r) => row.forEach((v, i) => ((d += (a[r][i] - v) ** 2), (n += v * v))));
-  return Math.sqrt(d / n);
-}
-const meanKl = (ref, got) => ref.reduce((s, r, i) => s + kl(r, got[i]), 0) / ref.length;
-/** Logit rows of every position of every prompt. */
-function allRows(lm, prompts) {
-  const V = lm.vocabSize;
-  return prompts.flatMap((ids) => {
-    const data = lm.forward(ids, { allLogits: true }).logits.data;
-    return ids.map((_, t) => data.slice(t * V, (t + 1) * V));
-  });
-}
-/** 16 ids prefilled into a cache of kvDtype, the rest of each prompt fed one at a time: the rows of each step. */
-function decodedRows(lm, prompts, kvDtype) {
-  return prompts.flatMap((ids) => {
-    const cache = lm.createCache({ maxLength: ids.length, kvDtype });
-    const rows = [lm.forward(ids.slice(0, 16), { cache }).logits.data];
-    for (const t of ids.slice(16)) rows.push(lm.forward([t], { cache }).logits.data);
-    cache.dispose();
-    return rows;
-  });
-}
-console.log('\n| trained checkpoint | f16 weights: mean KL | f16 logits normwise | bf16 weights: mean KL | bf16 logits normwise | kv f16: logits normwise | kv q8: mean KL |');
-console.log('|---|---|---|---|---|---|---|');
-for (const name of Object.keys(trained)) {
-  const dir = join(TRAINED_DIR, name), prompts = trainedPrompts(name);
-  const f32 = await loadModel(rt, dir, { kind: 'causal-lm' });
-  const ref = allRows(f32, prompts);
-  const dec = decodedRows(f32, prompts, 'f32');
-  const kv = [normwiseRows(decodedRows(f32, prompts, 'f16'), dec), meanKl(dec, decodedRows(f32, prompts, 'q8'))];
-  f32.dispose();
-  const cells = [];
-  for (const dtype of ['f16', 'bf16']) {
-    const m = await loadModel(rt, dir, { kind: 'causal-lm', dtype });
-    const got = allRows(m, prompts);
-    m.dispose();
-    cells.push(fmt(meanKl(ref, got)), fmt(normwiseRows(got, ref)));
-  }
-  console.log(`| ${name} | ${cells.join(' | ')} | ${fmt(kv[0])} | ${fmt(kv[1])} |`);
-}
+console.log(`\n${HALF_HEADER.join('\n').replace('| checkpoint |', '| trained checkpoint |')}`);
+for (const name of Object.keys(trained)) console.log(`| ${name} | ${(await halfRow(join(TRAINED_DIR, name), trainedPrompts(name))).join(' | ')} |`);
 
 // ---- encoders
 const encInputs = JSON.parse(readFileSync(join(ENC_DIR, 'expected.json'), 'utf8')).checkpoints;
