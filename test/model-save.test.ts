@@ -1,13 +1,15 @@
 // model.save(): the weights as held (f32, Q8, Q4 with their scales, F16 / BF16) in a safetensors file that
 // loadModel reads back without quantizing again: the reloaded model gives the same bits as the one
 // that was saved (every LM fixture family, every dtype); the file's tensors and metadata; asking for
-// another dtype than the saved one is an error. Every build, both thread projects.
+// another dtype than the saved one is an error; tables and head in their own dtype (embeddingDtype);
+// the cache dtype asked at load. Every build, both thread projects.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, readSafetensors, type AttentionRuntime, type CausalLMModel, type EncoderModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
 import { numberToHalf } from '../src/reference/ops/half.js';
+import { writeSafetensors } from '../src/engine/safetensors-write.js';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
@@ -70,7 +72,7 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
     const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype: 'q4' });
     try {
       const file = readSafetensors(m.save(), { integers: true });
-      expect(file.__metadata__).toEqual({ format: 'wasm-attention', version: '1', dtype: 'q4', block: '32', kind: 'causal-lm' });
+      expect(file.__metadata__).toEqual({ format: 'wasm-attention', version: '1', dtype: 'q4', block: '32', kind: 'causal-lm', embeddingDtype: 'q4' });
       const e = m.hiddenSize, v = m.vocabSize;
       expect(file['embed.word']).toMatchObject({ dtype: 'U8', shape: [v, e / 2] });
       expect(file['embed.word.scales']).toMatchObject({ dtype: 'F32', shape: [v, e / 32] });
@@ -88,7 +90,7 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
       const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype });
       try {
         const file = readSafetensors(m.save(), { keep16: true });
-        expect(file.__metadata__).toEqual({ format: 'wasm-attention', version: '1', dtype, block: '32', kind: 'causal-lm' });
+        expect(file.__metadata__).toEqual({ format: 'wasm-attention', version: '1', dtype, block: '32', kind: 'causal-lm', embeddingDtype: dtype });
         const e = m.hiddenSize, v = m.vocabSize;
         const stored = dtype === 'f16' ? 'F16' : 'BF16';
         expect(file['embed.word']).toMatchObject({ dtype: stored, shape: [v, e] });
@@ -109,6 +111,76 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
     } finally {
       b.dispose();
     }
+  });
+
+  it('tables and head in another dtype than the layers (embeddingDtype): saved and loaded back bit for bit, tied or not; other tables asked for are an error; a file without the field holds them in its dtype', async () => {
+    for (const [name, tied] of [['llama', false], ['qwen2', true]] as const) {
+      const original = await loadModel(rt, `${LM_DIR}${name}`, { kind: 'causal-lm', dtype: 'q4', embeddingDtype: 'q8' });
+      let reloaded: CausalLMModel | undefined;
+      try {
+        expect([original.dtype, original.embeddingDtype]).toEqual(['q4', 'q8']);
+        const bytes = original.save();
+        const file = readSafetensors(bytes, { integers: true });
+        expect(file.__metadata__).toMatchObject({ dtype: 'q4', embeddingDtype: 'q8' });
+        expect(file['embed.word']).toMatchObject({ dtype: 'I8', shape: [original.vocabSize, original.hiddenSize] });
+        expect(file['layers.0.attention.q_proj.weight']).toMatchObject({ dtype: 'U8' });
+        if (tied) expect(file['head.weight']).toBeUndefined();
+        else expect(file['head.weight']).toMatchObject({ dtype: 'I8', shape: [original.vocabSize, original.hiddenSize] });
+        reloaded = await loadModel(rt, { config: config(name), weights: bytes }, { kind: 'causal-lm' });
+        expect([reloaded.dtype, reloaded.embeddingDtype]).toEqual(['q4', 'q8']);
+        expect(reloaded.weightBytes).toEqual(original.weightBytes);
+        const ids = LM[name]!.prompts[0]!.input_ids;
+        expect(bits(reloaded.forward(ids, { allLogits: true }).logits.data)).toEqual(bits(original.forward(ids, { allLogits: true }).logits.data));
+        await expect(loadModel(rt, { config: config(name), weights: bytes }, { embeddingDtype: 'q4' })).rejects.toThrow(/the embedding tables and head were saved as q8; loading them as q4 would round again values already rounded to q8 \(lossy\): load them with embeddingDtype 'q8'/);
+        const same = await loadModel(rt, { config: config(name), weights: bytes }, { dtype: 'q4' }); // the tables keep their saved dtype
+        expect(same.embeddingDtype).toBe('q8');
+        same.dispose();
+      } finally {
+        original.dispose();
+        reloaded?.dispose();
+      }
+    }
+    // a file written before the field existed: its tables are in its dtype
+    const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype: 'q8' });
+    const file = readSafetensors(m.save(), { integers: true });
+    m.dispose();
+    const { embeddingDtype: _, ...older } = file.__metadata__!;
+    const tensors = new Map(Object.entries(file).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, data: t.data }] as const));
+    const old = await loadModel(rt, { config: config('qwen2'), weights: writeSafetensors(tensors as never, older) }, { kind: 'causal-lm' });
+    expect([old.dtype, old.embeddingDtype]).toEqual(['q8', 'q8']);
+    old.dispose();
+    await expect(loadModel(rt, `${LM_DIR}qwen2`, { embeddingDtype: 'int4' as never })).rejects.toThrow(new TypeError(`loadModel: options.embeddingDtype must be 'f32' (or 'fp32'), 'f16' (or 'fp16'), 'bf16', 'q8' or 'q4', received "int4"`));
+  });
+
+  it('an encoder with q8 word and position tables and q4 layers: the tables\' bytes in q8 (token types stay f32), saved and loaded back bit for bit', async () => {
+    const name = 'bert-mini-st';
+    const encConfig = JSON.parse(readFileSync(`${ENC_DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
+    const original = await loadModel(rt, `${ENC_DIR}${name}`, { kind: 'encoder', dtype: 'q4', embeddingDtype: 'q8' });
+    let reloaded: EncoderModel | undefined;
+    try {
+      const vocab = encConfig['vocab_size'] as number, positions = encConfig['max_position_embeddings'] as number, e = original.hiddenSize;
+      expect(original.weightBytes.q8).toBe((vocab + positions) * e * (1 + 4 / 32));
+      const b = ENC[name]!.batch;
+      const input = { inputIds: b.input_ids, attentionMask: b.attention_mask, tokenTypeIds: b.token_type_ids };
+      reloaded = await loadModel(rt, { config: encConfig, weights: original.save() }, { kind: 'encoder' });
+      expect([reloaded.dtype, reloaded.embeddingDtype]).toEqual(['q4', 'q8']);
+      expect(bits(reloaded.forward(input).lastHiddenState.data)).toEqual(bits(original.forward(input).lastHiddenState.data));
+    } finally {
+      original.dispose();
+      reloaded?.dispose();
+    }
+  });
+
+  it('a saved model takes the cache dtype asked at load (kvDtype), as a checkpoint does', async () => {
+    const m = await loadModel(rt, `${LM_DIR}llama`, { kind: 'causal-lm', dtype: 'q8' });
+    const bytes = m.save();
+    m.dispose();
+    const q = await loadModel(rt, { config: config('llama'), weights: bytes }, { kind: 'causal-lm', kvDtype: 'q8' });
+    expect(q.kvDtype).toBe('q8');
+    const cache = q.createCache({ maxLength: 4 });
+    expect(cache.kvDtype).toBe('q8');
+    cache.dispose();
+    q.dispose();
   });
 
   it('a saved quantized model loads only in its own dtype; an f32 one may be quantized at load', async () => {

@@ -22,7 +22,7 @@ import { gemma3Spec } from './lm/gemma3.js';
 import { CausalLMModel } from './lm/model.js';
 import { tokenIdList, type LMSpec } from './lm/spec.js';
 import type { Pooling } from './encoders/pooling.js';
-import { SavedReader, savedFormat } from './saved-tensors.js';
+import { SavedReader, savedFormat, type SavedFormat } from './saved-tensors.js';
 import { savedLMTensors } from './lm/saved.js';
 
 export interface LoadModelOptions {
@@ -44,6 +44,15 @@ export interface LoadModelOptions {
    * except that an f32 file may be quantized or rounded to 16 bits).
    */
   dtype?: LoadDtype;
+  /**
+   * The dtype of the embedding tables (the word table and GPT-2's learned positions) and of the
+   * output head, tied to the word table or not; the same spellings as `dtype`, which it defaults to.
+   * `{ dtype: 'q4', embeddingDtype: 'q8' }` keeps the tables and the head at 8 bits while the layers
+   * are at 4, the mix llama.cpp's Q4_0 files use (their output head at Q6_K): on the small trained
+   * test models it cuts q4's next-token KL from f32 by 1.5–4.6× for 0.5 byte more per table weight
+   * (docs/accuracy.md). A file that model.save() wrote keeps the tables' dtype it was saved with.
+   */
+  embeddingDtype?: LoadDtype;
   /**
    * Language models: the element type of the keys and values of the caches the model makes
    * (`model.createCache`, generation): 'f32' (default), 'f16' (IEEE half: half the bytes) or 'q8'
@@ -107,16 +116,22 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   if (typeof (runtime as { workspace?: unknown })?.workspace !== 'object') {
     throw new TypeError(`${WHERE}: runtime must be a runtime from init(), received ${describe(runtime)}`);
   }
-  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype', 'kvDtype'], WHERE);
+  const opts = checkOptions('options', options, ['ignoreConfigFields', 'kind', 'dtype', 'embeddingDtype', 'kvDtype'], WHERE);
   const dtype = checkWeightDtype(WHERE, 'options.dtype', opts['dtype']);
+  const embeddingDtype = opts['embeddingDtype'] === undefined ? dtype : checkWeightDtype(WHERE, 'options.embeddingDtype', opts['embeddingDtype']);
   const kvDtype = checkKVDtype(WHERE, 'options.kvDtype', opts['kvDtype']);
   if (opts['kind'] !== undefined && opts['kind'] !== 'encoder' && opts['kind'] !== 'causal-lm') throw new TypeError(`${WHERE}: options.kind must be 'encoder' or 'causal-lm', received ${describe(opts['kind'])}`);
   const allowed = opts['ignoreConfigFields'] ?? [];
   if (!Array.isArray(allowed) || !allowed.every((f) => typeof f === 'string')) throw new TypeError(`${WHERE}: options.ignoreConfigFields must be an array of field names, received ${describe(allowed)}`);
-  const checkpoint = await readCheckpoint(source, WHERE, isHalfDtype(dtype) || opts['dtype'] === undefined);
+  const checkpoint = await readCheckpoint(source, WHERE, isHalfDtype(dtype) || isHalfDtype(embeddingDtype) || opts['dtype'] === undefined);
   const { family, architecture } = familyOf(checkpoint);
   const saved = savedFormat(checkpoint.weights, `${WHERE}: ${checkpoint.where}`);
-  if (saved) return loadSaved(runtime, checkpoint, saved, opts['dtype'] === undefined ? saved.dtype : dtype, family, architecture, allowed, opts['kind']);
+  if (saved) {
+    const savedDtype = opts['dtype'] === undefined ? saved.dtype : dtype;
+    // the tables keep the dtype they were saved in, unless asked otherwise (or saved f32 and a dtype is asked)
+    const savedEmbedding = opts['embeddingDtype'] !== undefined ? embeddingDtype : saved.embeddingDtype === 'f32' && opts['dtype'] !== undefined ? dtype : saved.embeddingDtype;
+    return loadSaved(runtime, checkpoint, saved, savedDtype, savedEmbedding, kvDtype, family, architecture, allowed, opts['kind']);
+  }
   const weights = renameLegacy(checkpoint.weights);
   const names = new Set(Object.keys(weights));
   const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
@@ -128,23 +143,26 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
     if (kvDtype !== undefined) throw new TypeError(`${WHERE}: options.kvDtype is the element type of a language model's key/value cache; ${architecture} is an encoder, which keeps none`);
     const spec = f.spec(checkpoint.config, names, architecture, allowed);
     const unused = checkNames(spec.architecture, encoderNames(spec), spec.unused, names, checkpoint.where);
-    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused, dtype);
+    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), unused, dtype, embeddingDtype);
   }
   const spec = f.spec(checkpoint.config, names, architecture, allowed);
   const unused = checkNames(spec.architecture, new Set(spec.required), spec.unused, names, checkpoint.where);
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
-  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype, kvDtype);
+  return new CausalLMModel(runtime, spec, spec.tensors(weights), tokenizer, unused, eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype, kvDtype, embeddingDtype);
 }
 
 /**
  * A file model.save() wrote, beside its config.json: the tensors as saved, held as they are
  * (f32 ones may still be quantized to `dtype`; quantized ones only load in their own dtype).
  */
-async function loadSaved(runtime: AttentionRuntime, checkpoint: Checkpoint, saved: { dtype: WeightDtype; kind: 'causal-lm' | 'encoder' }, dtype: WeightDtype, family: string, architecture: string, allowed: readonly string[], kind: unknown): Promise<LoadedModel> {
+async function loadSaved(runtime: AttentionRuntime, checkpoint: Checkpoint, saved: SavedFormat, dtype: WeightDtype, embeddingDtype: WeightDtype, kvDtype: KVDtype | undefined, family: string, architecture: string, allowed: readonly string[], kind: unknown): Promise<LoadedModel> {
   const where = `${WHERE}: ${checkpoint.where}`;
-  if (saved.dtype !== 'f32' && dtype !== saved.dtype) {
-    throw new Error(`${where}: the weights were saved as ${saved.dtype}; loading them as ${dtype} would ${dtype === 'f32' ? 'only widen values already rounded to' : 'round again values already rounded to'} ${saved.dtype} (lossy): load them with dtype '${saved.dtype}' (or without a dtype), or load the original checkpoint with dtype '${dtype}'`);
+  for (const [option, held, asked] of [['dtype', saved.dtype, dtype], ['embeddingDtype', saved.embeddingDtype, embeddingDtype]] as const) {
+    if (held !== 'f32' && asked !== held) {
+      const what = option === 'dtype' ? 'weights' : 'embedding tables and head';
+      throw new Error(`${where}: the ${what} were saved as ${held}; loading them as ${asked} would ${asked === 'f32' ? 'only widen values already rounded to' : 'round again values already rounded to'} ${held} (lossy): load them with ${option} '${held}' (or without a dtype), or load the original checkpoint with ${option} '${asked}'`);
+    }
   }
   const f = FAMILIES[family]!;
   if (f.kind !== saved.kind) throw new Error(`${where}: the saved weights are ${saved.kind === 'encoder' ? 'an encoder' : 'a causal language model'}'s, but config.json describes ${architecture}`);
@@ -152,17 +170,18 @@ async function loadSaved(runtime: AttentionRuntime, checkpoint: Checkpoint, save
   const tokenizer = checkpoint.tokenizer ? new TextTokenizer(await tokenizerLibrary(WHERE), checkpoint.tokenizer.json, checkpoint.tokenizer.config) : undefined;
   const reader = new SavedReader(checkpoint.weights, where);
   if (f.kind === 'encoder') {
+    if (kvDtype !== undefined) throw new TypeError(`${WHERE}: options.kvDtype is the element type of a language model's key/value cache; ${architecture} is an encoder, which keeps none`);
     // saved under the checkpoint's own names: the usual path, with the quantized matrices held as they are
     const weights = reader.stateDict() as StateDict;
     const spec = f.spec(checkpoint.config, new Set(Object.keys(weights)), architecture, allowed);
     checkNames(spec.architecture, encoderNames(spec), spec.unused, new Set(Object.keys(weights)), checkpoint.where);
-    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), [], dtype);
+    return new EncoderModel(runtime, spec, weights, tokenizer, checkpoint.tokenizerPlace, embedDefaults(checkpoint, spec), [], dtype, embeddingDtype);
   }
   const spec = f.spec(checkpoint.config, new Set(), architecture, allowed);
   const tensors = savedLMTensors(reader, spec);
   const eos = checkpoint.generationConfig?.['eos_token_id'];
   const eosTokenIds = eos === undefined ? spec.eosTokenIds : tokenIdList(eos);
-  return new CausalLMModel(runtime, spec, tensors, tokenizer, [], eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype);
+  return new CausalLMModel(runtime, spec, tensors, tokenizer, [], eosTokenIds, checkpoint.chatTemplate, checkpoint.tokenizer?.config ?? {}, dtype, kvDtype, embeddingDtype);
 }
 
 function familyOf(checkpoint: Checkpoint): { family: string; architecture: string } {

@@ -2,7 +2,9 @@
  * The weights file model.save() writes and loadModel reads back: safetensors whose tensors are the
  * weights as the model holds them, under the runtime's own names (models/lm/saved.ts,
  * models/encoders/saved.ts), and whose `__metadata__` says so:
- *   { format: 'wasm-attention', version: '1', dtype: 'f32' | 'q8' | 'q4' | 'f16' | 'bf16', block: '32', kind }
+ *   { format: 'wasm-attention', version: '1', dtype: 'f32' | 'q8' | 'q4' | 'f16' | 'bf16', block: '32', kind,
+ *     embeddingDtype } (embeddingDtype: the tables' and head's dtype, one of dtype's values; a file
+ *     without it holds them in `dtype`)
  * An f32 matrix, table or vector is one F32 tensor `<name>`. A quantized matrix [rows, cols] is
  *   `<name>`          Q8: I8 [rows, cols] (the int8 values); Q4: U8 [rows, cols/2] (byte i of a block
  *                     of 32 holds element i in its low nibble and 16 + i in its high one, q ∈ [0, 15])
@@ -52,13 +54,22 @@ export class SavedTensors {
   }
 
   /** The file: the tensors and the metadata of the format. */
-  bytes(dtype: WeightDtype, kind: 'causal-lm' | 'encoder'): Uint8Array {
-    return writeSafetensors(this.tensors, { format: SAVED_FORMAT, version: SAVED_VERSION, dtype, block: String(Q8_BLOCK), kind });
+  bytes(dtype: WeightDtype, kind: 'causal-lm' | 'encoder', embeddingDtype: WeightDtype): Uint8Array {
+    return writeSafetensors(this.tensors, { format: SAVED_FORMAT, version: SAVED_VERSION, dtype, block: String(Q8_BLOCK), kind, embeddingDtype });
   }
 }
 
+/** What a saved file's metadata says: the layers' dtype, the tables' and head's, and the kind of model. */
+export interface SavedFormat {
+  dtype: WeightDtype;
+  embeddingDtype: WeightDtype;
+  kind: 'causal-lm' | 'encoder';
+}
+
+const DTYPES: readonly string[] = ['f32', 'q8', 'q4', 'f16', 'bf16'];
+
 /** The metadata of a saved file, or undefined for any other checkpoint. */
-export function savedFormat(weights: StateDict, where: string): { dtype: WeightDtype; kind: 'causal-lm' | 'encoder' } | undefined {
+export function savedFormat(weights: StateDict, where: string): SavedFormat | undefined {
   const meta = (weights as { __metadata__?: Record<string, string> }).__metadata__;
   if (meta?.['format'] !== SAVED_FORMAT) {
     for (const [name, t] of Object.entries(weights)) {
@@ -69,11 +80,14 @@ export function savedFormat(weights: StateDict, where: string): { dtype: WeightD
   }
   const dtype = meta['dtype'];
   const kind = meta['kind'];
+  const embeddingDtype = meta['embeddingDtype'] ?? dtype;
   if (meta['version'] !== SAVED_VERSION) throw new Error(`${where}: the weights were saved in version ${describe(meta['version'])} of the ${SAVED_FORMAT} format; this runtime reads version ${SAVED_VERSION}`);
-  if (dtype !== 'f32' && dtype !== 'q8' && dtype !== 'q4' && dtype !== 'f16' && dtype !== 'bf16') throw new Error(`${where}: the saved weights' __metadata__ dtype is ${describe(dtype)}; expected 'f32', 'q8', 'q4', 'f16' or 'bf16'`);
+  for (const [key, value] of [['dtype', dtype], ['embeddingDtype', embeddingDtype]] as const) {
+    if (!DTYPES.includes(value as string)) throw new Error(`${where}: the saved weights' __metadata__ ${key} is ${describe(value)}; expected 'f32', 'q8', 'q4', 'f16' or 'bf16'`);
+  }
   if (meta['block'] !== String(Q8_BLOCK)) throw new Error(`${where}: the saved weights' block is ${describe(meta['block'])}; this runtime reads blocks of ${Q8_BLOCK}`);
   if (kind !== 'causal-lm' && kind !== 'encoder') throw new Error(`${where}: the saved weights' __metadata__ kind is ${describe(kind)}; expected 'causal-lm' or 'encoder'`);
-  return { dtype, kind };
+  return { dtype: dtype as WeightDtype, embeddingDtype: embeddingDtype as WeightDtype, kind };
 }
 
 /**

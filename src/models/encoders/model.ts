@@ -116,8 +116,10 @@ export class EncoderModel {
   /** Checkpoint tensors that were read but are not used (buffers, heads of other tasks). */
   readonly unusedWeights: readonly string[];
   readonly kind = 'encoder' as const;
-  /** The dtype of the Linear weights and the word table (loadModel's `dtype`); other tables, norms and biases are f32. */
+  /** The dtype of the layers' Linear weights and of a task head (loadModel's `dtype`); norms and biases are f32. */
   readonly dtype: WeightDtype;
+  /** The dtype of the word and position tables (loadModel's `embeddingDtype`, by default `dtype`); the token-type table stays f32. */
+  readonly embeddingDtype: WeightDtype;
   /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
 
@@ -130,9 +132,10 @@ export class EncoderModel {
   private disposed = false;
 
   /** @internal use `loadModel(runtime, source)` */
-  constructor(rt: AttentionRuntime, spec: EncoderSpec, weights: StateDict, tokenizer: TextTokenizer | undefined, tokenizerPlace: string, defaults: EmbedDefaults, unused: string[], dtype: WeightDtype = 'f32') {
+  constructor(rt: AttentionRuntime, spec: EncoderSpec, weights: StateDict, tokenizer: TextTokenizer | undefined, tokenizerPlace: string, defaults: EmbedDefaults, unused: string[], dtype: WeightDtype = 'f32', embeddingDtype: WeightDtype = dtype) {
     const ws = rt.workspace;
     this.dtype = dtype;
+    this.embeddingDtype = embeddingDtype;
     const tally = weightTally(ws.heap);
     const before = { ...tally };
     this.ws = ws;
@@ -155,7 +158,7 @@ export class EncoderModel {
       this.embeddings = new TextEmbeddings(ws, {
         word: w(e.word), position: w(e.position), tokenType: e.tokenType ? w(e.tokenType) : undefined,
         norm: { weight: w(e.norm.weight), bias: w(e.norm.bias), eps: spec.layerNormEps },
-      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias }, dtype);
+      }, { word: e.word, position: e.position, tokenType: e.tokenType ?? '', normWeight: e.norm.weight, normBias: e.norm.bias }, embeddingDtype);
       made.push(this.embeddings);
       this.layers = [];
       for (const names of spec.layers) {
@@ -274,7 +277,7 @@ export class EncoderModel {
     this.assertLive();
     const out = new SavedTensors(this.ws.heap);
     saveEncoder({ word: this.embeddings.wordTable.matrix, tables: this.embeddings.tensors, layers: this.layers, head: this.head }, this.spec, out);
-    return out.bytes(this.dtype, 'encoder');
+    return out.bytes(this.dtype, 'encoder', this.embeddingDtype);
   }
 
   /** Frees every weight. Idempotent. */

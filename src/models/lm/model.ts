@@ -232,8 +232,10 @@ export class CausalLMModel {
   /** bos_token, eos_token, … of tokenizer_config.json, for the chat template. */
   readonly specialTokens: Readonly<Record<string, string>>;
   readonly kind = 'causal-lm' as const;
-  /** The dtype of the Linear weights (loadModel's `dtype`); embeddings, norms and biases are f32. */
+  /** The dtype of the layers' Linear weights (loadModel's `dtype`); norms and biases are f32. */
   readonly dtype: WeightDtype;
+  /** The dtype of the word table, GPT-2's position table and the output head (loadModel's `embeddingDtype`, by default `dtype`). */
+  readonly embeddingDtype: WeightDtype;
   /** Bytes of resident weights by dtype (a Q8 matrix: one byte per weight and 4 per block of 32; Q4: half a byte per weight and 4 per block). */
   readonly weightBytes: Readonly<Record<WeightDtype, number>>;
   /** The element type of the keys and values of the caches this model makes by default (loadModel's `kvDtype`). */
@@ -248,8 +250,9 @@ export class CausalLMModel {
   private disposed = false;
 
   /** @internal use `loadModel(runtime, source)` */
-  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32', kvDtype: KVDtype = 'f32') {
+  constructor(rt: AttentionRuntime, spec: LMSpec, tensors: LMTensors, tokenizer: TextTokenizer | undefined, unused: string[], eosTokenIds: number[], chatTemplate: string | undefined, tokenizerConfig: Record<string, unknown>, dtype: WeightDtype = 'f32', kvDtype: KVDtype = 'f32', embeddingDtype: WeightDtype = dtype) {
     this.dtype = dtype;
+    this.embeddingDtype = embeddingDtype;
     this.kvDtype = kvDtype;
     const tally = weightTally(rt.workspace.heap);
     const before = { ...tally };
@@ -277,7 +280,7 @@ export class CausalLMModel {
       const e = spec.hiddenSize;
       this.embeddings = keep(new TextEmbeddings(ws, { word: tensors.embed.word, position: tensors.embed.position }, {
         word: 'embed_tokens.weight', position: 'wpe.weight', tokenType: '', normWeight: '', normBias: '',
-      }, dtype));
+      }, embeddingDtype));
       const norm = (where: string, w: { weight: unknown; bias?: unknown } | undefined) =>
         w === undefined ? undefined : keep(new Norm(ws, where, spec.norm, e, w as never, spec.normEps));
       tensors.layers.forEach((t, i) => {
@@ -299,7 +302,7 @@ export class CausalLMModel {
         });
       });
       this.finalNorm = norm('norm', tensors.finalNorm)!;
-      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, dtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, embeddingDtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;
@@ -423,7 +426,7 @@ export class CausalLMModel {
     const word = this.embeddings.wordTable.matrix;
     const tied = this.head.held.weight === word;
     saveLM({ word, position: this.embeddings.tensors.position, layers: this.layers, finalNorm: this.finalNorm, head: tied ? undefined : this.head }, this.spec, out);
-    return out.bytes(this.dtype, 'causal-lm');
+    return out.bytes(this.dtype, 'causal-lm', this.embeddingDtype);
   }
 
   /** Frees every weight (caches are separate: dispose them too). Idempotent. */
