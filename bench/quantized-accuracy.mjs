@@ -12,7 +12,8 @@
 //   the trained language models (test/fixtures/lm-trained/*: a Llama and a GPT-2 trained on the Debian
 //     license texts): the same KL over every position of four held-out prompts of 64 ids, and a
 //     second table with f16 / bf16 weights (KL and the logits' normwise error) and f16 / q8 caches
-//     (48 ids decoded one at a time after a 16-id prefill, against an f32 cache);
+//     (48 ids decoded one at a time after a 16-id prefill, against an f32 cache), and a third with
+//     the tables and head in another dtype than the layers (embeddingDtype);
 //   LM1 and LM2, the language-model bench's SmolLM2-135M- and Qwen2.5-0.5B-shaped checkpoints
 //     (bench/lm-weights.mjs, random N(0, 0.02) weights, written once into --lm-cache): the same KL
 //     over three id prompts of 24, 48 and 64 tokens;
@@ -192,6 +193,21 @@ if (!process.argv.includes('--no-lm-shapes')) {
 
 console.log(`\n${HALF_HEADER.join('\n').replace('| checkpoint |', '| trained checkpoint |')}`);
 for (const name of Object.keys(trained)) console.log(`| ${name} | ${(await halfRow(join(TRAINED_DIR, name), trainedPrompts(name))).join(' | ')} |`);
+// layers and tables in different dtypes (embeddingDtype): q4 layers with q8 tables and head, q8 layers with f16 ones
+console.log('\n| trained checkpoint | q4 layers, q8 tables and head: mean KL | q8 layers, f16 tables and head: mean KL |\n|---|---|---|');
+for (const name of Object.keys(trained)) {
+  const dir = join(TRAINED_DIR, name), prompts = trainedPrompts(name);
+  const f32 = await loadModel(rt, dir, { kind: 'causal-lm' });
+  const ref = allRows(f32, prompts);
+  f32.dispose();
+  const cells = [];
+  for (const [dtype, embeddingDtype] of [['q4', 'q8'], ['q8', 'f16']]) {
+    const m = await loadModel(rt, dir, { kind: 'causal-lm', dtype, embeddingDtype });
+    cells.push(fmt(meanKl(ref, allRows(m, prompts))));
+    m.dispose();
+  }
+  console.log(`| ${name} | ${cells.join(' | ')} |`);
+}
 
 // ---- encoders
 const encInputs = JSON.parse(readFileSync(join(ENC_DIR, 'expected.json'), 'utf8')).checkpoints;
