@@ -12,28 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatSession, generate, loadModel, reference, type AttentionRuntime, type CausalLMModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
+import { klDivergence } from './helpers/kl.js';
 import { tinyLlamaObjects } from './helpers/llama.js';
 import { dequantizeQ8, halfBits, halfValue, quantizeHeadQ8 } from '../src/reference/kv-dtype.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 interface Expected { prompts: { input_ids: number[]; greedy_tokens: number[] }[] }
 const EXPECTED = (JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { checkpoints: Record<string, Expected> }).checkpoints;
-
-/** KL(p ‖ q) of the softmax distributions of two logit rows, in float64. */
-function klDivergence(pLogits: Float32Array, qLogits: Float32Array): number {
-  const logSoftmax = (x: Float32Array): Float64Array => {
-    let m = -Infinity;
-    for (const v of x) m = Math.max(m, v);
-    let s = 0;
-    for (const v of x) s += Math.exp(v - m);
-    const ls = Math.log(s);
-    return Float64Array.from(x, (v) => v - m - ls);
-  };
-  const lp = logSoftmax(pLogits), lq = logSoftmax(qLogits);
-  let kl = 0;
-  for (let i = 0; i < lp.length; i++) kl += Math.exp(lp[i]!) * (lp[i]! - lq[i]!);
-  return kl;
-}
 
 /** q8's bound on the mean KL divergence: 1e-3, and what llama3-scaled reaches (see the top of the file). */
 const Q8_KL_BOUND: Record<string, number> = { 'llama3-scaled': 3e-3 };

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
+import { klDivergence } from './helpers/kl.js';
 
 const LM_DIR = fileURLToPath(new URL('./fixtures/lm/', import.meta.url));
 const ENC_DIR = fileURLToPath(new URL('./fixtures/checkpoints/', import.meta.url));
@@ -53,23 +54,6 @@ const KL_BOUNDS: Record<string, { q8: number; q4: number }> = {
  */
 const COSINE_FLOOR = { q8: 0.999, q4: 0.93 };
 
-function logSoftmax(x: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of x) max = Math.max(max, v);
-  let z = 0;
-  for (const v of x) z += Math.exp(v - max);
-  const lse = max + Math.log(z);
-  return Float64Array.from(x, (v) => v - lse);
-}
-
-/** KL(p ‖ q) = Σ_v p(v)·(log p(v) − log q(v)) for the logit rows of p and q. */
-function kl(p: Float32Array, q: Float32Array): number {
-  const lp = logSoftmax(p), lq = logSoftmax(q);
-  let s = 0;
-  for (let v = 0; v < lp.length; v++) s += Math.exp(lp[v]!) * (lp[v]! - lq[v]!);
-  return s;
-}
-
 function cosine(a: Float32Array, b: Float32Array): number {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) (ab += a[i]! * b[i]!, aa += a[i]! ** 2, bb += b[i]! ** 2);
@@ -89,7 +73,7 @@ describe.each(BUILDS)('q8 and q4 against f32, %s build', (backend) => {
       let sum = 0, positions = 0;
       prompts.forEach((ids, i) => {
         const got = m.forward(ids, { allLogits: true }).logits.data;
-        for (let t = 0; t < ids.length; t++, positions++) sum += kl(ref[i]!.subarray(t * V, (t + 1) * V), got.subarray(t * V, (t + 1) * V));
+        for (let t = 0; t < ids.length; t++, positions++) sum += klDivergence(ref[i]!.subarray(t * V, (t + 1) * V), got.subarray(t * V, (t + 1) * V));
       });
       m.dispose();
       const mean = sum / positions;

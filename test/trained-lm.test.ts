@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadModel, type CausalLMModel } from '../src/index.js';
 import { BUILDS, runtimeFor } from './helpers.js';
+import { klDivergence } from './helpers/kl.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/lm-trained/', import.meta.url));
 interface Prompt { input_ids: number[]; last_logits: number[]; greedy_tokens?: number[] }
@@ -46,23 +47,6 @@ const BOUNDS: Record<string, Record<WeightDtype, { kl: number; normwise?: number
   },
 };
 
-function logSoftmax(x: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of x) max = Math.max(max, v);
-  let z = 0;
-  for (const v of x) z += Math.exp(v - max);
-  const lse = max + Math.log(z);
-  return Float64Array.from(x, (v) => v - lse);
-}
-
-/** KL(p ‖ q) = Σ_v p(v)·(log p(v) − log q(v)) for the logit rows of p and q. */
-function kl(p: Float32Array, q: Float32Array): number {
-  const lp = logSoftmax(p), lq = logSoftmax(q);
-  let s = 0;
-  for (let v = 0; v < lp.length; v++) s += Math.exp(lp[v]!) * (lp[v]! - lq[v]!);
-  return s;
-}
-
 /** ‖a − b‖₂ / ‖b‖₂. */
 function normwise(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0, n = 0;
@@ -94,7 +78,7 @@ function decodedRows(lm: CausalLMModel, prompts: number[][], kvDtype: 'f32' | 'f
   });
 }
 
-const meanKl = (ref: Float32Array[], got: Float32Array[]) => ref.reduce((s, r, i) => s + kl(r, got[i]!), 0) / ref.length;
+const meanKl = (ref: Float32Array[], got: Float32Array[]) => ref.reduce((s, r, i) => s + klDivergence(r, got[i]!), 0) / ref.length;
 
 describe.each(BUILDS)('trained language models, %s build', (backend) => {
   describe.each(Object.keys(EXPECTED))('%s', (name) => {
