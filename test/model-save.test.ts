@@ -140,6 +140,19 @@ describe.each(BUILDS)('model.save(), %s build', (backend) => {
         reloaded?.dispose();
       }
     }
+    // q4 layers with f32 tables: asking for the layers' dtype again keeps the tables f32; a file saved all f32 may be quantized whole
+    const mixed = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype: 'q4', embeddingDtype: 'f32' });
+    const mixedBytes = mixed.save();
+    mixed.dispose();
+    const again = await loadModel(rt, { config: config('qwen2'), weights: mixedBytes }, { kind: 'causal-lm', dtype: 'q4' });
+    expect([again.dtype, again.embeddingDtype]).toEqual(['q4', 'f32']);
+    again.dispose();
+    const plain = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm' });
+    const plainBytes = plain.save();
+    plain.dispose();
+    const whole = await loadModel(rt, { config: config('qwen2'), weights: plainBytes }, { kind: 'causal-lm', dtype: 'q4' });
+    expect([whole.dtype, whole.embeddingDtype]).toEqual(['q4', 'q4']);
+    whole.dispose();
     // a file written before the field existed: its tables are in its dtype
     const m = await loadModel(rt, `${LM_DIR}qwen2`, { kind: 'causal-lm', dtype: 'q8' });
     const file = readSafetensors(m.save(), { integers: true });

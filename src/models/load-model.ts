@@ -128,8 +128,9 @@ export async function loadModel(runtime: AttentionRuntime, source: CheckpointSou
   const saved = savedFormat(checkpoint.weights, `${WHERE}: ${checkpoint.where}`);
   if (saved) {
     const savedDtype = opts['dtype'] === undefined ? saved.dtype : dtype;
-    // the tables keep the dtype they were saved in, unless asked otherwise (or saved f32 and a dtype is asked)
-    const savedEmbedding = opts['embeddingDtype'] !== undefined ? embeddingDtype : saved.embeddingDtype === 'f32' && opts['dtype'] !== undefined ? dtype : saved.embeddingDtype;
+    // the tables keep the dtype they were saved in unless asked otherwise, or follow the dtype asked for a file saved all f32
+    const allF32 = saved.dtype === 'f32' && saved.embeddingDtype === 'f32';
+    const savedEmbedding = opts['embeddingDtype'] !== undefined ? embeddingDtype : allF32 && opts['dtype'] !== undefined ? dtype : saved.embeddingDtype;
     return loadSaved(runtime, checkpoint, saved, savedDtype, savedEmbedding, kvDtype, family, architecture, allowed, opts['kind']);
   }
   const weights = renameLegacy(checkpoint.weights);
