@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadModel, type CausalLMModel } from '../src/index.js';
-import { BUILDS, runtimeFor } from './helpers.js';
+import { BUILDS, normwise, runtimeFor } from './helpers.js';
 import { klDivergence } from './helpers/kl.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/lm-trained/', import.meta.url));
@@ -46,13 +46,6 @@ const BOUNDS: Record<string, Record<WeightDtype, { kl: number; normwise?: number
     kvQ8: 6e-5, // 4.0e-5
   },
 };
-
-/** ‖a − b‖₂ / ‖b‖₂. */
-function normwise(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0, n = 0;
-  for (let i = 0; i < b.length; i++) (d += (a[i]! - b[i]!) ** 2, n += b[i]! ** 2);
-  return Math.sqrt(d / n);
-}
 
 /** Logit rows of every position of every prompt, split per position. */
 function allRows(lm: CausalLMModel, prompts: number[][]): Float32Array[] {
