@@ -14,8 +14,13 @@
 // place, one weight row at a time, against each row of x. Many rows (prefill, encoders; SIMD builds):
 // int16 panels and a 4×8 register tile (q8-packed.ts).
 //
-// Integer dot products of the few-rows path: SIMD builds widen 8 weights at a time to int16 as they
-// load (v128.load8x8_s) and take i32x4.dot_i16x8_s with x; scalar: plain loops. Every build and path
+// Integer dot products of the few-rows path (SIMD builds): each 16 weights are loaded once and their
+// int16 lanes (byte pairs w[2i] + 256·w[2i+1]) split without sign extension: lane << 8 = 256·w[2i],
+// lane & 0xFF00 = 256·w[2i+1]; i32x4.dot_i16x8_s takes them with x rearranged by parity (the 8 even
+// then the 8 odd entries of each 16, splitParity, once per call into the scratch). Every lane's sum of
+// a block is 256·(8 products) with |·| ≤ 256·8·127·4095 < 2³¹ and shifts back exactly (shr_s 8) before
+// the lanes are added. (Widening with v128.load8x8_s cost a load-and-extend per 8 weights: 25–40% slower.)
+// Scalar: plain loops. Every build and path
 // computes the same integer block sums S_b. The float steps (SIMD builds: four lanes, lane l taking
 // blocks b ≡ l mod 4, acc[l] += f32(S_b)·(xs·ws), then (l0 + l2) + (l1 + l3); scalar: one sum in block
 // order) differ between builds only by the multiply-add (relaxed_madd).
@@ -167,10 +172,12 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
       gemmQ8Packed(xq, xs, m, wq, ws, c, ldc, n, k, bias, addC, scratch, false);
       return;
     }
+    const xp = scratch + 64;
+    splitParity(xq, m * k, xp);
     for (let j = 0; j < n; j++) {
       const wj = wq + <usize>j * ldw, sj = ws + <usize>j * lds, cj = c + (<usize>j << 2);
       const bj: usize = bias ? bias + (<usize>j << 2) : 0;
-      for (let r = 0; r < m; r++) q8Column(xq + <usize>r * ldx, xs + <usize>r * lds, wj, sj, blocks, cj + <usize>r * ldc4, bj, addC, scratch);
+      for (let r = 0; r < m; r++) q8Column(xp + <usize>r * ldx, xs + <usize>r * lds, wj, sj, blocks, cj + <usize>r * ldc4, bj, addC, scratch);
     }
     return;
   }
@@ -189,10 +196,10 @@ export function gemmQ8(xq: usize, xs: usize, m: i32, wq: usize, ws: usize, c: us
   }
 }
 
-/** Scratch bytes gemmQ8 and gemmQ4 need for these sizes (16-byte multiple): below Q8_PACKED_M rows gemmQ4's prepared rows (gemmQ8 uses 64 of them), then the panels. */
+/** Scratch bytes gemmQ8 and gemmQ4 need for these sizes (16-byte multiple): below Q8_PACKED_M rows 64 + 2·m·k (gemmQ8: the block-sum slot and x by parity; gemmQ4: its prepared rows), then the panels. */
 export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
   if (!ASC_FEATURE_SIMD || m <= 0 || n <= 0 || k <= 0) return 0;
-  return m >= Q8_PACKED_M ? q8ScratchBytes(m, k) : 2 * m * k;
+  return m >= Q8_PACKED_M ? q8ScratchBytes(m, k) : 64 + 2 * m * k;
 }
 
 /** [Σ a, Σ b, Σ c, Σ d] of four i32x4 (exact: integer sums in any order). */
@@ -222,13 +229,26 @@ export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
   return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 2)) + (f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 3));
 }
 
-/** Σ_{i<32} x[i]·w[i] of one block as four int32 lanes: w 32 int8, x 32 int16 (64 bytes). */
-@inline function blockDot(w: usize, x: usize): v128 {
-  const s0 = i32x4.dot_i16x8_s(v128.load8x8_s(w), v128.load(x));
-  const s1 = i32x4.dot_i16x8_s(v128.load8x8_s(w, 8), v128.load(x, 16));
-  const s2 = i32x4.dot_i16x8_s(v128.load8x8_s(w, 16), v128.load(x, 32));
-  const s3 = i32x4.dot_i16x8_s(v128.load8x8_s(w, 24), v128.load(x, 48));
-  return i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
+/** int16 x [count] (count a multiple of 16) → dst: per 16 entries the 8 at even positions, then the 8 at odd ones. */
+function splitParity(x: usize, count: i32, dst: usize): void {
+  for (let o: usize = 0, end = <usize>count << 1; o < end; o += 32) {
+    const a = v128.load(x + o), b = v128.load(x + o, 16);
+    v128.store(dst + o, v128.shuffle<i16>(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
+    v128.store(dst + o, v128.shuffle<i16>(a, b, 1, 3, 5, 7, 9, 11, 13, 15), 16);
+  }
+}
+
+/**
+ * Σ_{i<32} x[i]·w[i] of one block as four int32 lanes: w 32 int8, x 32 int16 by parity (64 bytes;
+ * splitParity). high = splat 0xFF00. The lanes hold 256× their sums until the exact shift back.
+ */
+@inline function blockDot(w: usize, x: usize, high: v128): v128 {
+  const w0 = v128.load(w), w1 = v128.load(w, 16);
+  const s0 = i32x4.dot_i16x8_s(i16x8.shl(w0, 8), v128.load(x));
+  const s1 = i32x4.dot_i16x8_s(v128.and(w0, high), v128.load(x, 16));
+  const s2 = i32x4.dot_i16x8_s(i16x8.shl(w1, 8), v128.load(x, 32));
+  const s3 = i32x4.dot_i16x8_s(v128.and(w1, high), v128.load(x, 48));
+  return i32x4.shr_s(i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3)), 8);
 }
 
 /** Scalar: Σ_{i<32} x[i]·w[i] (int16 × int8 in int32). */
@@ -239,7 +259,7 @@ export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
 }
 
 /**
- * One output: row x (int16; scales xs) · weight row w (scales ws), four blocks per step into the
+ * One output: row x (int16 by parity; scales xs) · weight row w (scales ws), four blocks per step into the
  * lanes. Each block's sums go to the scratch slot t (64 bytes) as soon as they are made and are read
  * back for the reduction: a store is a use V8 cannot move, so each block's multiplies are scheduled
  * before the next block's loads (with the four sums kept as values, V8 issued all 32 loads of a step
@@ -247,14 +267,15 @@ export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
  * call per output column (about 200,000 in a SmolLM2-135M step), and the call itself cost about 6%.
  */
 @inline function q8Column(x: usize, xs: usize, w: usize, ws: usize, blocks: i32, c: usize, bias: usize, addC: bool, t: usize): void {
+  const high = i16x8.splat(<i16>0xFF00);
   let acc = f32x4.splat(0);
   let b = 0;
   for (; b + 4 <= blocks; b += 4) {
     const o = <usize>b << 5, p = x + (o << 1), so = <usize>b << 2;
-    v128.store(t, blockDot(w + o, p));
-    v128.store(t, blockDot(w + o + 32, p + 64), 16);
-    v128.store(t, blockDot(w + o + 64, p + 128), 32);
-    v128.store(t, blockDot(w + o + 96, p + 192), 48);
+    v128.store(t, blockDot(w + o, p, high));
+    v128.store(t, blockDot(w + o + 32, p + 64, high), 16);
+    v128.store(t, blockDot(w + o + 64, p + 128, high), 32);
+    v128.store(t, blockDot(w + o + 96, p + 192, high), 48);
     const s = hsum4x4i(v128.load(t), v128.load(t, 16), v128.load(t, 32), v128.load(t, 48));
     acc = madd4(f32x4.convert_i32x4_s(s), f32x4.mul(v128.load(xs + so), v128.load(ws + so)), acc);
   }
@@ -262,8 +283,8 @@ export function gemmQ8ScratchBytes(m: i32, n: i32, k: i32): i32 {
     // lanes past the last block get a finite sum and a zero scale (tailScales)
     const left = blocks - b;
     const o = <usize>b << 5, p = x + (o << 1), so = <usize>b << 2;
-    const d0 = blockDot(w + o, p), d1 = left > 1 ? blockDot(w + o + 32, p + 64) : d0;
-    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128) : d0, d0);
+    const d0 = blockDot(w + o, p, high), d1 = left > 1 ? blockDot(w + o + 32, p + 64, high) : d0;
+    const s = hsum4x4i(d0, d1, left > 2 ? blockDot(w + o + 64, p + 128, high) : d0, d0);
     acc = madd4(f32x4.convert_i32x4_s(s), tailScales(xs + so, ws + so, left), acc);
   }
   store1(c, reduceLanes(acc), bias, addC);

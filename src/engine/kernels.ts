@@ -38,7 +38,7 @@ export interface Kernels {
    * scratch: gemmQ8ScratchBytes(m, n, k) bytes (the int16 panels of the many-rows path).
    */
   gemmQ8(xq: number, xs: number, m: number, wq: number, ws: number, c: number, ldc: number, n: number, k: number, bias: number, accumulate: number, scratch: number): void;
-  /** Scratch bytes gemmQ8 and gemmQ4 need for these sizes: gemmQ4's prepared rows of x (2·m·k) below GEMM_Q8_PACKED_M rows, the int16 panels from there on, 0 in the scalar build. */
+  /** Scratch bytes gemmQ8 and gemmQ4 need for these sizes: 64 + 2·m·k below GEMM_Q8_PACKED_M rows (gemmQ8: a block-sum slot and x by parity; gemmQ4: its prepared rows of x), the int16 panels from there on, 0 in the scalar build. */
   gemmQ8ScratchBytes(m: number, n: number, k: number): number;
   /**
    * Q4 weights (assembly/gemm/q4.ts, ggml's Q4_0 rounding): x [rows, k] (rows ldx floats apart, k a
