@@ -29,7 +29,7 @@
 // c + j0, bias + j0, n = j1 − j0; each output's arithmetic is the same wherever its column and row
 // fall, so any split of the columns (threads) or of the rows (batches) gives the same bits. The
 // caller quantizes x once (quantizeRows16) and every thread reads it; each call has its own scratch
-// (gemmQ8ScratchBytes: a slot for the block sums, or the panels).
+// (gemmQ8ScratchBytes: a slot for the block sums and x by parity, or the panels).
 import { madd4 } from '../simd';
 import { store1 } from './epilogue';
 import { gemmQ8Packed, Q8_PACKED_M, q8ScratchBytes } from './q8-packed';
@@ -154,7 +154,7 @@ export const X16_MAX: i32 = 4095;
  * (wq rows k bytes apart, ws [n, k/32]); y rows ldc floats apart; accumulate != 0: y += product.
  * scratch: gemmQ8ScratchBytes(m, n, k) bytes, 16-byte aligned. From Q8_PACKED_M rows on (SIMD builds)
  * the int16 panels of q8-packed.ts; below, the weights read in place, one weight row at a time (a
- * single stream from memory), every row of x against it.
+ * single stream from memory), every row of x (rearranged by parity into the scratch) against it.
  * SIMD builds compute every output, on either path, as four f32 lanes, lane l over the blocks
  * b ≡ l (mod 4) in order from 0, then the lanes reduced:
  *   acc[l] ← acc[l] + f32(S_b)·(xs[r, b]·ws[j, b]),  y = ((acc[0] + acc[2]) + (acc[1] + acc[3])) (+ y) (+ bias)
