@@ -206,8 +206,10 @@ export function quantizeRows8Reference(x: ArrayLike<number>, rows: number, k: nu
 export function quantizeRows16Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Int16Array; scales: Float32Array };
 /** Largest level of quantizeRows16. */
 export const X16_MAX: number;
-/** The float32 replica of quantizeRows4 (ggml's Q4_0 rounding): packed bytes, the unpacked values q − 8, the scales. */
-export function quantizeRows4Reference(x: ArrayLike<number>, rows: number, k: number, block?: number): { q: Uint8Array; values: Int8Array; scales: Float32Array };
+/** The float32 replica of quantizeRows4 (ggml's Q4_0 rounding; search: the least-error scale of Linear weights): packed bytes, the unpacked values q − 8, the scales. */
+export function quantizeRows4Reference(x: ArrayLike<number>, rows: number, k: number, block?: number, search?: boolean): { q: Uint8Array; values: Int8Array; scales: Float32Array };
+/** The divisors c of the Q4 scale search, d = mx/c, as f32. */
+export const Q4_SEARCH_DIVISORS: number[];
 /** Σ_b xs·ws·Σ_i xq·wq (+ bias) (+ c0) in float64. */
 export function referenceGemmQ8(
   dims: { m: number; n: number; k: number },

@@ -62,8 +62,9 @@
 // 'special' data puts a NaN scale (what quantizeRows16 makes of a NaN or ±Infinity) in one row.
 // The Q4 kernels follow the same rules: quantizeRows4 must equal its float32 replica
 // (quantizeRows4Reference, ggml's quantize_row_q4_0_ref: d = fround(mx/−8) with mx the first element
-// of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5)))), every byte
-// and every scale; gemmQ4 is checked against the float64 product of the dequantized operands,
+// of largest magnitude, id = fround(1/d), q = min(15, trunc(fround(fround(x·id) + 8.5))); with search,
+// the d = fround(mx/c) of least f32 squared error for c in Q4_SEARCH_DIVISORS, the error summed in the
+// kernel's lane order), every byte and every scale; gemmQ4 is checked against the float64 product of the dequantized operands,
 // Σ_b xs·ws·Σ_i xq·(q − 8), with the same Q8_TOLERANCE.
 // gemmHalf (W [n, k] as f16 or bf16 patterns) follows the one TOLERANCE against the float64 product
 // with W's values decoded from the definition (halfValue: ±(1 + m/2^M)·2^(e − bias), subnormals, ±∞,
@@ -143,8 +144,9 @@ export function describeDims(c) {
       return `count=${d.count}`;
     case 'quantizeRows8':
     case 'quantizeRows16':
-    case 'quantizeRows4':
       return `rows=${d.rows} k=${d.k} ldx=${d.ldx} data=${d.data}`;
+    case 'quantizeRows4':
+      return `rows=${d.rows} k=${d.k} ldx=${d.ldx} search=${+d.search} data=${d.data}`;
     case 'gemmQ8':
     case 'gemmQ4':
       return `m=${d.m} n=${d.n} k=${d.k} bias=${+d.bias} accumulate=${+d.accumulate} ldc=${d.ldc} data=${d.data}`;
@@ -496,7 +498,8 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   // Q4: the same sizes (the same blocks, tiles and tails; gemmQ8Dims serves both).
   for (const rows of [1, 2, 5])
     for (const k of [...q8ks, 128 * QBK])
-      for (const data of ['uniform', 'special']) cases.push(makeCase('quantizeRows4', { rows, k, ldx: k + (rows === 2 ? PAD : 0), data }));
+      for (const data of ['uniform', 'special'])
+        for (const search of [false, true]) cases.push(makeCase('quantizeRows4', { rows, k, ldx: k + (rows === 2 ? PAD : 0), search, data }));
   for (const m of q8ms)
     for (const n of q8ns)
       for (const k of q8ks) {
@@ -549,7 +552,7 @@ export function kernelCases(tiles, { tiny = false } = {}) {
   cases.push(makeCase('quantizeRows8', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows8 ${L(256)}×${k8}` }));
   cases.push(makeCase('quantizeRows16', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows16 ${L(256)}×${k8}` }));
   cases.push(makeCase('gemmQ4', gemmQ8Dims(1, L(1536), k8, {}), { ...perf, name: `gemmQ4 1×${L(1536)}×${k8} (decoder step)` }));
-  cases.push(makeCase('quantizeRows4', { rows: L(256), k: k8, ldx: k8, data: 'uniform' }, { ...perf, name: `quantizeRows4 ${L(256)}×${k8}` }));
+  cases.push(makeCase('quantizeRows4', { rows: L(256), k: k8, ldx: k8, search: true, data: 'uniform' }, { ...perf, name: `quantizeRows4 ${L(256)}×${k8}` }));
   for (const bf16 of [0, 1]) {
     const f = bf16 ? 'bf16' : 'f16';
     cases.push(makeCase('gemmHalf', gemmHalfDims(1, L(1536), L(576), bf16), { ...perf, name: `gemmHalf ${f} 1×${L(1536)}×${L(576)} (decoder step)` }));
@@ -1405,37 +1408,61 @@ export function referenceGemmQ8({ m, n, k }, xq, xs, wq, ws, bias = null, c0 = n
  * The literal float32 replica of quantizeRows4 (ggml's quantize_row_q4_0_ref with an f32 scale): per
  * block of 32, mx = the first element of largest magnitude, d = fround(mx/−8), id = fround(1/d),
  * q = min(15, trunc(fround(fround(x·id) + 8.5))) (0 when that is below 0 or NaN); a zero block gets
- * d = 0 and q = 8, a block holding NaN or ±Infinity d = NaN and q = 8. x [rows, k] contiguous →
+ * d = 0 and q = 8, a block holding NaN or ±Infinity d = NaN and q = 8. search: d = fround(mx/c) of
+ * least f32 squared error Σ (x − d·(q − 8))² over c in Q4_SEARCH_DIVISORS (the first on a tie), the
+ * error summed in four lanes (i mod 4) then (l0 + l2) + (l1 + l3), as the kernel. x [rows, k] contiguous →
  * { q: Uint8Array [rows, k/2] (byte i of a block: element i low nibble, element 16 + i high),
  *   values: Int8Array [rows, k] (q − 8, unpacked), scales: Float32Array [rows, k/32] }.
  */
-export function quantizeRows4Reference(x, rows, k, block = 32) {
+export function quantizeRows4Reference(x, rows, k, block = 32, search = false) {
   const q = new Uint8Array((rows * k) / 2);
   const values = new Int8Array(rows * k);
   const scales = new Float32Array((rows * k) / block);
+  const f = Math.fround;
+  const nibble = (v, id) => {
+    const t = f(f(v * id) + 8.5);
+    return t >= 15 ? 15 : t > 0 ? Math.trunc(t) : 0;
+  };
   for (let b = 0; b < scales.length; b++) {
+    const xb = x.subarray ? x.subarray(b * block, (b + 1) * block) : Array.prototype.slice.call(x, b * block, (b + 1) * block);
     let amax = 0, mx = 0, finite = true;
     for (let i = 0; i < block; i++) {
-      const v = x[b * block + i], a = Math.abs(v);
+      const v = xb[i], a = Math.abs(v);
       if (!(a < Infinity)) finite = false;
       if (amax < a) (amax = a, mx = v);
     }
-    const d = Math.fround(mx / -8);
+    let d = f(mx / -8);
     const nib = new Int32Array(block).fill(8);
     if (!finite || d === 0) scales[b] = finite ? 0 : NaN;
     else {
-      scales[b] = d;
-      const id = Math.fround(1 / d);
-      for (let i = 0; i < block; i++) {
-        const t = Math.fround(Math.fround(x[b * block + i] * id) + 8.5);
-        nib[i] = t >= 15 ? 15 : t > 0 ? Math.trunc(t) : 0;
+      if (search) {
+        // Σ (x − d·(q − 8))² in f32: lane l over i ≡ l (mod 4), then (l0 + l2) + (l1 + l3)
+        const error = (dc) => {
+          const id = f(1 / dc), lanes = [0, 0, 0, 0];
+          for (let i = 0; i < block; i++) {
+            const e = f(xb[i] - f(dc * (nibble(xb[i], id) - 8)));
+            lanes[i % 4] = f(lanes[i % 4] + f(e * e));
+          }
+          return f(f(lanes[0] + lanes[2]) + f(lanes[1] + lanes[3]));
+        };
+        let best = error(d);
+        for (const c of Q4_SEARCH_DIVISORS.slice(1)) {
+          const dc = f(mx / c), e = error(dc);
+          if (e < best) (best = e, d = dc);
+        }
       }
+      scales[b] = d;
+      const id = f(1 / d);
+      for (let i = 0; i < block; i++) nib[i] = nibble(xb[i], id);
     }
     for (let i = 0; i < block / 2; i++) q[(b * block) / 2 + i] = nib[i] | (nib[i + block / 2] << 4);
     for (let i = 0; i < block; i++) values[b * block + i] = nib[i] - 8;
   }
   return { q, values, scales };
 }
+
+/** The divisors c of the Q4 scale search, d = mx/c (assembly/gemm/q4.ts), as f32. */
+export const Q4_SEARCH_DIVISORS = [-8, -7.8, -7.6, -7.4, -7.2, -7].map(Math.fround);
 
 /** int8 values in [−127, 127] from the seeded generator. */
 function int8Values(env, count, seed) {
@@ -1499,7 +1526,7 @@ function prepareQuantize(env, c) {
       arena.fill(ptr.scales, sFloats);
     },
     run() {
-      if (four) kernels.quantizeRows4(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
+      if (four) kernels.quantizeRows4(ptr.x, ldx, rows, k, ptr.q, ptr.scales, d.search ? 1 : 0);
       else if (wide) kernels.quantizeRows16(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
       else kernels.quantizeRows8(ptr.x, ldx, rows, k, ptr.q, ptr.scales);
     },
@@ -1513,7 +1540,7 @@ function prepareQuantize(env, c) {
       return cached(env, key, () => {
         const dense = new Float32Array(rows * k);
         for (let r = 0; r < rows; r++) dense.set(x.subarray(r * k, (r + 1) * k), r * k);
-        const r = four ? quantizeRows4Reference(dense, rows, k) : wide ? quantizeRows16Reference(dense, rows, k) : quantizeRows8Reference(dense, rows, k);
+        const r = four ? quantizeRows4Reference(dense, rows, k, 32, d.search) : wide ? quantizeRows16Reference(dense, rows, k) : quantizeRows8Reference(dense, rows, k);
         return { q: Float64Array.from(r.q), scales: Float64Array.from(r.scales) };
       });
     },

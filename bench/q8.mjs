@@ -78,7 +78,7 @@ for (const build of BUILDS) {
       k.quantizeRows8(w[c], kDim, n, kDim, wq[c], ws[c]); // the weights, once (as at load)
       w4.push(alloc(n * kDim / 2));
       s4.push(alloc(4 * n * blocks));
-      k.quantizeRows4(w[c], kDim, n, kDim, w4[c], s4[c]);
+      k.quantizeRows4(w[c], kDim, n, kDim, w4[c], s4[c], 1);
       k.interleaveRows4(w4[c], n, kDim); // the order gemmQ4 reads (assembly/gemm/q4-layout.ts), as loadModel holds them
     }
     let cf = 0, cq = 0, c4 = 0;
@@ -132,7 +132,7 @@ for (const build of BUILDS) {
     for (let i = 0; i < m * kDim; i++) f32[(x >> 2) + i] = rnd();
     for (let i = 0; i < n * kDim; i++) f32[(w >> 2) + i] = rnd() * 0.05;
     k.quantizeRows8(w, kDim, n, kDim, wq, ws);
-    k.quantizeRows4(w, kDim, n, kDim, w4, s4);
+    k.quantizeRows4(w, kDim, n, kDim, w4, s4, 1);
     k.interleaveRows4(w4, n, kDim);
     const runs = [
       () => k.gemm(x, kDim, w, kDim, y, n, m, n, kDim, 1, 0, 0, scratch),

@@ -82,7 +82,7 @@ describe.each(CASES)('%s weights, %s build', (dtype, backend) => {
           const y = lin.apply(temps, { ptr: xp, ld: k }, rows);
           return rt.workspace.heap.view(y.ptr, rows * n).slice();
         });
-        const w = dtype === 'q4' ? (({ values, scales }) => ({ q: values, scales }))(quantizeRows4Reference(wData, n, k)) : quantizeRows8Reference(wData, n, k);
+        const w = dtype === 'q4' ? (({ values, scales }) => ({ q: values, scales }))(quantizeRows4Reference(wData, n, k, 32, true)) : quantizeRows8Reference(wData, n, k);
         // the activations: int16 in [−4095, 4095] for Q8 weights, int8 for Q4
         const xq = dtype === 'q4' ? quantizeRows8Reference(x, rows, k) : quantizeRows16Reference(x, rows, k);
         const want = referenceGemmQ8({ m: rows, n, k }, xq.q, xq.scales, w.q, w.scales, bias);
@@ -158,7 +158,7 @@ describe.each(CASES)('%s weights, %s build', (dtype, backend) => {
     const m = Q8Matrix.fromFloats(rt.workspace, w, n, k, dtype);
     try {
       const data = m.toData(rt.workspace.heap);
-      const ref = dtype === 'q4' ? quantizeRows4Reference(w, n, k) : quantizeRows8Reference(w, n, k);
+      const ref = dtype === 'q4' ? quantizeRows4Reference(w, n, k, 32, true) : quantizeRows8Reference(w, n, k);
       const want = ref.q; // Q8: int8 values; Q4: the packed bytes (element i low nibble, 16 + i high)
       expect(Array.from(new Uint8Array(data.values.buffer, data.values.byteOffset, data.values.byteLength))).toEqual(Array.from(new Uint8Array(want.buffer, want.byteOffset, want.byteLength)));
       expect(Array.from(data.scales)).toEqual(Array.from(ref.scales));

@@ -1,7 +1,7 @@
 // Two small trained language models (test/fixtures/lm-trained: a Llama trained with the
 // transformers-following PyTorch of tools/lm_fixtures.py, stored BF16; a GPT-2 trained with
-// karpathy/nanoGPT's model.py, stored F32; both on the Debian license texts, evaluated on held-out
-// MPL-2.0 text, tools/trained_lm_fixtures.py). First, that f32 loads them as their trainers run them;
+// karpathy/nanoGPT's model.py, stored F32; both on Moby-Dick chapters 1–125, evaluated on held-out
+// chapters, tools/trained_lm_fixtures.py). First, that f32 loads them as their trainers run them;
 // then how far each weight dtype and each cache dtype moves their next-token distributions, with the
 // targets mean KL ≤ 1e-3 (q8, kv q8), ≤ 2e-2 (q4) and logits within 1e-3 normwise (f16, bf16, kv f16);
 // and q4 layers with the word table and head kept at q8 (embeddingDtype).
@@ -21,18 +21,19 @@ type WeightDtype = 'f16' | 'bf16' | 'q8' | 'q4';
 /**
  * Per checkpoint and dtype: the bound on the mean KL and (f16, bf16) on the normwise logit error;
  * about 1.5× the figure measured on every build (in the comments). Targets met: q8, f16 and both
- * caches on both models; bf16 on the Llama (stored BF16: exact). Missed: q4 on both (Q4_0's rounding
- * of a trained model: attention, MLP and the tied word table each move the Llama ~1e-2; the tables
- * alone give ~70% of GPT-2's; with them at q8, 2.1e-2 on both), and bf16 on the F32-stored GPT-2 (normwise 1.8e-3: bf16 keeps 8
- * significant bits, its next-token KL is 3e-5).
+ * caches on both models; bf16 on the Llama (stored BF16: exact); q4 layers with q8 tables on both
+ * (asserted at the target itself). Missed: q4 alone on both (Q4_0's rounding of a trained model:
+ * attention, MLP and the tied word table each move the Llama ~1e-2; the tables alone give ~70% of
+ * GPT-2's), and bf16 on the F32-stored GPT-2 (normwise 1.8e-3: bf16 keeps 8 significant bits, its
+ * next-token KL is 3e-5).
  */
 const BOUNDS: Record<string, Record<WeightDtype, { kl: number; normwise?: number }> & { kvF16: number; kvQ8: number; q4Q8Tables: number }> = {
   llama: {
     f16: { kl: 1e-11, normwise: 1e-6 }, // 4.9e-13, 2.5e-7 (BF16 values below f16's normal range lose bits)
     bf16: { kl: 0, normwise: 0 }, // stored BF16: the same bits as f32
     q8: { kl: 2.1e-4 }, // 1.37e-4
-    q4: { kl: 4.7e-2 }, // 3.13e-2
-    q4Q8Tables: 3.2e-2, // 2.10e-2
+    q4: { kl: 4.4e-2 }, // 2.92e-2
+    q4Q8Tables: 2e-2, // 1.77e-2 (the target)
     kvF16: 2e-4, // 1.34e-4
     kvQ8: 7.5e-5, // 5.0e-5
   },
@@ -40,8 +41,8 @@ const BOUNDS: Record<string, Record<WeightDtype, { kl: number; normwise?: number
     f16: { kl: 6e-7, normwise: 2.7e-4 }, // 3.7e-7, 1.8e-4
     bf16: { kl: 5e-5, normwise: 2.7e-3 }, // 3.2e-5, 1.8e-3
     q8: { kl: 6e-4 }, // 4.0e-4
-    q4: { kl: 0.15 }, // 9.6e-2
-    q4Q8Tables: 3.1e-2, // 2.08e-2
+    q4: { kl: 0.13 }, // 8.69e-2
+    q4Q8Tables: 2e-2, // 1.76e-2 (the target)
     kvF16: 1.3e-4, // 8.4e-5
     kvQ8: 6e-5, // 4.0e-5
   },

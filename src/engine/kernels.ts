@@ -45,8 +45,9 @@ export interface Kernels {
    * multiple of 32) → q [rows, k/2] bytes (per block of 32: byte i = element i in the low nibble,
    * element 16 + i in the high one) and scales [rows, k/32] f32: d = (first element of largest
    * magnitude)/−8, q = min(15, trunc(x/d + 8.5)), value ≈ d·(q − 8); NaN or ±Infinity: d = NaN.
+   * search ≠ 0: d = mx/c of least squared error for c in −8, −7.8, …, −7 (the first on a tie).
    */
-  quantizeRows4(x: number, ldx: number, rows: number, k: number, q: number, scales: number): void;
+  quantizeRows4(x: number, ldx: number, rows: number, k: number, q: number, scales: number, search: number): void;
   /**
    * Q4 rows q [rows, k/2] between the canonical order quantizeRows4 writes and the order gemmQ4 and
    * dequantizeRows4 read (each full group of four blocks transposed by 4-byte units,
@@ -194,7 +195,7 @@ export const KERNEL_ARITY: Arity = {
   quantizeRows16: 6,
   gemmQ8: 12,
   gemmQ8ScratchBytes: 3,
-  quantizeRows4: 6,
+  quantizeRows4: 7,
   interleaveRows4: 3,
   gemmQ4: 12,
   gemmHalfScratchBytes: 3,

@@ -70,6 +70,12 @@ function canonicalQ4(bytes: Uint8Array, rows: number, cols: number): void {
     }
 }
 
+/**
+ * How Q4 picks a block's scale: 'search' (Linear weights) the d of least squared error among mx/c for
+ * c in −8, −7.8, …, −7 (assembly/gemm/q4.ts); 'ggml' (embedding tables) ggml's d = mx/−8.
+ */
+export type Q4Rounding = 'search' | 'ggml';
+
 /** A Linear weight [rows = out, cols = in] in Q8 (int8 rows) or Q4 (4-bit rows, held as q4-layout.ts says), with per-block f32 scales, resident. */
 export class Q8Matrix {
   readonly dtype: 'q8' | 'q4';
@@ -80,7 +86,7 @@ export class Q8Matrix {
   private readonly scaleTensor: Tensor;
 
   /** @internal Quantizes `rows` × `cols` f32 values at byte offset `src` (rows `cols` floats apart); src < 0: leaves the memory to fill. */
-  constructor(ws: Workspace, src: number, rows: number, cols: number, dtype: 'q8' | 'q4' = 'q8') {
+  constructor(ws: Workspace, src: number, rows: number, cols: number, dtype: 'q8' | 'q4' = 'q8', private readonly rounding: Q4Rounding = 'search') {
     this.dtype = dtype;
     this.rows = rows;
     this.cols = cols;
@@ -98,8 +104,8 @@ export class Q8Matrix {
    * @internal Quantizes f32 `data` [rows, cols] held in JavaScript a slice of rows at a time (at most
    * STAGE_FLOATS staged in Wasm memory), so the f32 matrix is never whole in Wasm memory.
    */
-  static fromFloats(ws: Workspace, data: Float32Array, rows: number, cols: number, dtype: 'q8' | 'q4'): Q8Matrix {
-    const m = new Q8Matrix(ws, -1, rows, cols, dtype);
+  static fromFloats(ws: Workspace, data: Float32Array, rows: number, cols: number, dtype: 'q8' | 'q4', rounding: Q4Rounding = 'search'): Q8Matrix {
+    const m = new Q8Matrix(ws, -1, rows, cols, dtype, rounding);
     const step = Math.max(1, Math.min(rows, Math.floor(STAGE_FLOATS / cols)));
     try {
       const stage = new Tensor(ws.heap, [step, cols]);
@@ -135,7 +141,7 @@ export class Q8Matrix {
     const q = this.q + row0 * this.rowBytes;
     const s = this.scales + (4 * row0 * this.cols) / Q8_BLOCK;
     if (this.dtype === 'q4') {
-      ws.kernels.quantizeRows4(src, this.cols, count, this.cols, q, s);
+      ws.kernels.quantizeRows4(src, this.cols, count, this.cols, q, s, this.rounding === 'search' ? 1 : 0);
       ws.kernels.interleaveRows4(q, count, this.cols);
     } else ws.kernels.quantizeRows8(src, this.cols, count, this.cols, q, s);
   }
@@ -284,7 +290,7 @@ export function halfMatrix(heap: Heap, bits: Uint16Array, rows: number, cols: nu
  * not a multiple of 32), else a Q8, Q4, F16 or BF16 copy, and `t` is freed. On failure `t` is freed too
  * (`name` is the weight's, for the error of a value beyond f16's range).
  */
-export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype, name = 'weight'): WeightMatrix {
+export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype, name = 'weight', rounding: Q4Rounding = 'search'): WeightMatrix {
   const [rows, cols] = t.shape as [number, number];
   if (isHalfDtype(dtype)) {
     try {
@@ -297,7 +303,7 @@ export function asDtype(ws: Workspace, t: Tensor, dtype: WeightDtype, name = 'we
   }
   if (dtype === 'f32' || cols % Q8_BLOCK !== 0) return t;
   try {
-    const q = new Q8Matrix(ws, t.ptr, rows, cols, dtype);
+    const q = new Q8Matrix(ws, t.ptr, rows, cols, dtype, rounding);
     countWeight(ws.heap, q);
     weightTally(ws.heap).f32 -= 4 * rows * cols;
     return q;

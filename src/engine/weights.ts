@@ -1,7 +1,7 @@
 /** Module weights copied into Wasm memory once, at construction: all of them or none. */
 import { Tensor, type Heap } from './memory.js';
 import type { Checked } from './validate.js';
-import { asDtype, countWeight, halfMatrix, isHalfMatrixData, isHalfDtype, isQuantizedData, Q8Matrix, Q8_BLOCK, type HalfMatrixData, type QuantizedData, type WeightDtype, type WeightMatrix } from './quantized.js';
+import { asDtype, countWeight, halfMatrix, isHalfMatrixData, isHalfDtype, isQuantizedData, Q8Matrix, Q8_BLOCK, type HalfMatrixData, type Q4Rounding, type QuantizedData, type WeightDtype, type WeightMatrix } from './quantized.js';
 import { toHalfBits } from './half.js';
 import type { Workspace } from './workspace.js';
 
@@ -38,12 +38,12 @@ export function ptrOf(t: Tensor | undefined): number {
 /**
  * A matrix weight [rows, cols] resident in `dtype`: f32 `{ data, shape }` is quantized a slice of rows
  * at a time (the f32 matrix is never whole in Wasm memory) when `dtype` is 'q8' or 'q4' and cols is
- * a multiple of 32, else copied in; QuantizedData (a file model.save() wrote) is copied in as it is.
+ * a multiple of 32 (Q4 blocks' scales by `rounding`), else copied in; QuantizedData (a file model.save() wrote) is copied in as it is.
  * With 'f16' / 'bf16' the 16-bit values are copied in as they are when the tensor was read in that
  * format (readSafetensors' keep16), else rounded to nearest even (f32 → f16 / bf16, bf16 ↔ f16; a
  * value beyond f16's range is a RangeError naming the tensor): never an f32 copy in Wasm memory.
  */
-export function residentMatrix(ws: Workspace, value: Checked | QuantizedData | HalfMatrixData, dtype: WeightDtype): WeightMatrix {
+export function residentMatrix(ws: Workspace, value: Checked | QuantizedData | HalfMatrixData, dtype: WeightDtype, rounding: Q4Rounding = 'search'): WeightMatrix {
   if (isQuantizedData(value)) {
     const q = Q8Matrix.fromData(ws, value);
     countWeight(ws.heap, q);
@@ -61,9 +61,9 @@ export function residentMatrix(ws: Workspace, value: Checked | QuantizedData | H
   if (dtype === 'f32' || cols % Q8_BLOCK !== 0 || value.tensor) {
     const t = residentWeights(ws.heap, { w: value }).w!;
     if (dtype === 'f32' || cols % Q8_BLOCK !== 0) return t;
-    return asDtype(ws, t, dtype);
+    return asDtype(ws, t, dtype, 'weight', rounding);
   }
-  const q = Q8Matrix.fromFloats(ws, value.data!, rows, cols, dtype);
+  const q = Q8Matrix.fromFloats(ws, value.data!, rows, cols, dtype, rounding);
   countWeight(ws.heap, q);
   return q;
 }

@@ -103,7 +103,9 @@ class HalfTable implements EmbeddingTable {
  * 'f16' / 'bf16' (any E), or of QuantizedData / HalfMatrixData as saved (held as it is).
  */
 export function embeddingTable(ws: Workspace, weight: Checked | QuantizedData | HalfMatrixData, dtype: WeightDtype): EmbeddingTable {
-  const m = residentMatrix(ws, weight, isQuantizedData(weight) || isHalfMatrixData(weight) ? weight.dtype : dtype);
+  // Q4 tables keep ggml's scales: the least-error scale search of Linear weights moved a trained
+  // GPT-2's next-token distributions more when its tied table was searched too (docs/accuracy.md)
+  const m = residentMatrix(ws, weight, isQuantizedData(weight) || isHalfMatrixData(weight) ? weight.dtype : dtype, 'ggml');
   if (m instanceof HalfMatrix) return new HalfTable(ws, m);
   return m instanceof Q8Matrix ? new QuantizedTable(ws, m) : new F32Table(ws, m);
 }

@@ -6,7 +6,7 @@
 import { checkTensor, describe, formatShape, type Checked, type TensorLike } from '../engine/validate.js';
 import { linear, mat, weightRows, type Mat } from '../engine/linear.js';
 import { residentMatrix, residentWeights } from '../engine/weights.js';
-import { dtypeOf, isQ8, isQuantizedData, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { dtypeOf, isQ8, isQuantizedData, type Q4Rounding, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { Tensor } from '../engine/memory.js';
 import type { Temps, Workspace } from '../engine/workspace.js';
 
@@ -25,8 +25,9 @@ export class Linear {
    * @internal weights: `{ weight [out, in], bias? [out] }` (`where` names the module in errors; the
    * weight f32, or QuantizedData as a saved model holds it), or `{ shared }`: a resident [out, in]
    * matrix of another module, used in place in its dtype (a head tied to the input embeddings).
+   * `rounding`: how a Q4 weight picks its block scales (an output head over the vocabulary: 'ggml', as the tables).
    */
-  constructor(ws: Workspace, where: string, weights: { weight: TensorLike | QuantizedData; bias?: TensorLike } | { shared: WeightMatrix }, dtype: WeightDtype = 'f32') {
+  constructor(ws: Workspace, where: string, weights: { weight: TensorLike | QuantizedData; bias?: TensorLike } | { shared: WeightMatrix }, dtype: WeightDtype = 'f32', rounding: Q4Rounding = 'search') {
     this.ws = ws;
     if ('shared' in weights) {
       const m = weights.shared;
@@ -48,7 +49,7 @@ export class Linear {
     }
     const t = residentWeights(ws.heap, { b });
     try {
-      this.weight = residentMatrix(ws, w, dtype);
+      this.weight = residentMatrix(ws, w, dtype, rounding);
     } catch (error) {
       t.b?.dispose();
       throw error;

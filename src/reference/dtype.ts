@@ -6,7 +6,9 @@
  *   weight rows, per block of 32 inputs:
  *     Q8: d = fround(max|w|/127), q = round-half-even(fround(w/d)) ∈ [−127, 127], w ≈ d·q
  *     Q4: d = fround(m/−8) (m the first input of largest magnitude), id = fround(1/d),
- *         q = min(15, trunc(fround(fround(w·id) + 8.5))) ∈ [0, 15], w ≈ d·(q − 8)
+ *         q = min(15, trunc(fround(fround(w·id) + 8.5))) ∈ [0, 15], w ≈ d·(q − 8); Linear weights
+ *         (not the embedding tables and output heads) take instead the d = fround(m/c), c in −8,
+ *         −7.8, …, −7, of least f32 squared error Σ (w − d·(q − 8))² (the first on a tie)
  *   the input rows x of the product are rounded per block of 32 too, from their float32 values:
  *   for Q8 weights to 13-bit integers (d = fround(max|x|/4095), q ∈ [−4095, 4095]), for Q4 weights
  *   as Q8 (d = fround(max|x|/127)); so y = Σ_blocks d_x·d_w·Σ q_x·q_w + b.
@@ -91,36 +93,65 @@ function q8Block(x: ArrayLike<number>, at: number, out: Float64Array, to: number
   }
 }
 
-/** One block rounded to Q4 and back: d·(q − 8) in float64 (ggml's quantize_row_q4_0_ref with an f32 scale). */
-function q4Block(x: ArrayLike<number>, at: number, out: Float64Array, to: number): void {
+/** ggml's 4-bit value of x for id = 1/d, as f32 arithmetic: min(15, trunc(fround(fround(x·id) + 8.5))), 0 below 0. */
+function nibble(x: number, id: number): number {
+  const t = Math.fround(Math.fround(x * id) + 8.5);
+  return t >= 15 ? 15 : t > 0 ? Math.trunc(t) : 0;
+}
+
+/** The divisors c of the Q4 scale search of Linear weights, d = fround(mx/c) (assembly/gemm/q4.ts). */
+const Q4_SEARCH_DIVISORS = [-8, -7.8, -7.6, -7.4, -7.2, -7].map(Math.fround);
+
+/** Σ (x − d·(q − 8))² of one block in f32, lane l over i ≡ l (mod 4), then (l0 + l2) + (l1 + l3): the kernel's order. */
+function q4BlockError(x: ArrayLike<number>, at: number, d: number): number {
+  const f = Math.fround, id = f(1 / d), lanes = [0, 0, 0, 0];
+  for (let i = 0; i < QUANT_BLOCK; i++) {
+    const v = f(x[at + i]!), e = f(v - f(d * (nibble(v, id) - 8)));
+    lanes[i % 4] = f(lanes[i % 4]! + f(e * e));
+  }
+  return f(f(lanes[0]! + lanes[2]!) + f(lanes[1]! + lanes[3]!));
+}
+
+/**
+ * One block rounded to Q4 and back: d·(q − 8) in float64 (ggml's quantize_row_q4_0_ref with an f32
+ * scale; `search`: the scale of least squared error among mx/c, c in Q4_SEARCH_DIVISORS, the first on a tie).
+ */
+function q4Block(x: ArrayLike<number>, at: number, out: Float64Array, to: number, search: boolean): void {
   let amax = 0, mx = 0, finite = true;
   for (let i = 0; i < QUANT_BLOCK; i++) {
     const v = Math.fround(x[at + i]!), a = Math.abs(v);
     if (!(a < Infinity)) finite = false;
     if (amax < a) (amax = a, mx = v);
   }
-  const d = Math.fround(mx / -8);
+  let d = Math.fround(mx / -8);
+  if (search && finite && d !== 0) {
+    let best = q4BlockError(x, at, d);
+    for (const c of Q4_SEARCH_DIVISORS.slice(1)) {
+      const dc = Math.fround(mx / c), e = q4BlockError(x, at, dc);
+      if (e < best) (best = e, d = dc);
+    }
+  }
   const id = Math.fround(1 / d);
   for (let i = 0; i < QUANT_BLOCK; i++) {
     if (!finite) out[to + i] = NaN;
     else if (d === 0) out[to + i] = 0;
-    else {
-      const t = Math.fround(Math.fround(Math.fround(x[at + i]!) * id) + 8.5);
-      out[to + i] = d * ((t >= 15 ? 15 : t > 0 ? Math.trunc(t) : 0) - 8);
-    }
+    else out[to + i] = d * (nibble(Math.fround(x[at + i]!), id) - 8);
   }
 }
 
 /**
  * A Linear weight [rows, cols] as the runtime holds it in `dtype`: the values the kernels use
  * (d·q, float64) when it is quantized, the nearest 16-bit floats in f16 / bf16, else `w` itself.
+ * `table`: an embedding table or output head (Q4 keeps ggml's scales there; Linear weights search).
  */
-export function weightAs<T extends ArrayLike<number>>(w: T, rows: number, cols: number, dtype: WeightDtype): T | Float64Array {
+export function weightAs<T extends ArrayLike<number>>(w: T, rows: number, cols: number, dtype: WeightDtype, table = false): T | Float64Array {
   if (isHalfDtype(dtype)) return Float64Array.from({ length: rows * cols }, (_, i) => halfToNumber(numberToHalf(Math.fround(w[i]!), dtype), dtype));
   if (!isQuantized(cols, dtype)) return w;
   const out = new Float64Array(rows * cols);
-  const block = dtype === 'q8' ? q8Block : q4Block;
-  for (let at = 0; at < rows * cols; at += QUANT_BLOCK) block(w, at, out, at);
+  for (let at = 0; at < rows * cols; at += QUANT_BLOCK) {
+    if (dtype === 'q8') q8Block(w, at, out, at);
+    else q4Block(w, at, out, at, !table);
+  }
   return out;
 }
 

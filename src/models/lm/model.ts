@@ -302,7 +302,7 @@ export class CausalLMModel {
         });
       });
       this.finalNorm = norm('norm', tensors.finalNorm)!;
-      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, embeddingDtype) : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
+      this.head = keep(tensors.head ? new Linear(ws, 'lm_head', tensors.head, embeddingDtype, 'ggml') : new Linear(ws, 'lm_head', { shared: this.embeddings.wordTable.matrix }));
     } catch (error) {
       for (const m of made) m.dispose();
       throw error;

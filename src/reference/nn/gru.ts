@@ -202,7 +202,7 @@ export class ReferenceEmbedding {
     this.embeddingDim = e;
     this.dtype = heldDtype(e, dtype);
     // the values the runtime's gather returns: rounded to 16 bits, or dequantized (scale·q) rounded once to f32
-    this.#table = this.dtype === 'f32' ? table : Float32Array.from(weightAs(table, v, e, this.dtype));
+    this.#table = this.dtype === 'f32' ? table : Float32Array.from(weightAs(table, v, e, this.dtype, true));
   }
 
   /** ids → their rows, [...shape, E]. */
