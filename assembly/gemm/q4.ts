@@ -5,7 +5,8 @@
 //
 // Quantization is ggml's quantize_row_q4_0_ref in f32: mx = the first element of largest magnitude,
 // d = mx / −8, id = 1/d, q = min(15, trunc(x·id + 8.5)) (round half up of x/d + 8; mx itself maps to
-// q = 0, i.e. −8). The scale is kept as the f32 d the values were rounded with (Q4_0 stores it as
+// q = 0, i.e. −8); for Linear weights (search != 0) with d the least-error one of mx/c for c from −8
+// to −7 (the scale search below). The scale is kept as the f32 d the values were rounded with (Q4_0 stores it as
 // f16), so dequantization uses exactly that d.
 //
 // The activations are Q8 (quantizeRows8, as for gemmQ8), so a product is

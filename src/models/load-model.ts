@@ -49,7 +49,7 @@ export interface LoadModelOptions {
    * output head, tied to the word table or not; the same spellings as `dtype`, which it defaults to.
    * `{ dtype: 'q4', embeddingDtype: 'q8' }` keeps the tables and the head at 8 bits while the layers
    * are at 4, the mix llama.cpp's Q4_0 files use (their output head at Q6_K): on the small trained
-   * test models it cuts q4's next-token KL from f32 by 1.5–4.6× for 0.5 byte more per table weight
+   * test models it cuts q4's next-token KL from f32 by 1.6–4.8× for 0.5 byte more per table weight
    * (docs/accuracy.md). A file that model.save() wrote keeps the tables' dtype it was saved with.
    */
   embeddingDtype?: LoadDtype;
