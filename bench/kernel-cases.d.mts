@@ -113,6 +113,8 @@ export interface QuantizeDims {
   k: number;
   ldx: number;
   data: 'uniform' | 'special';
+  /** quantizeRows4 only: the least-error scale search of Linear weights (else ggml's d = mx/−8). */
+  search?: boolean;
 }
 
 export interface DequantizeDims {

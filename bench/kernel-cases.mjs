@@ -24,7 +24,7 @@
 //   quantizeRows8,    dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
 //   quantizeRows16
 //   gemmQ8            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
-//   quantizeRows4     dims { rows, k, ldx, data: 'uniform' | 'special' }                         flops 3·rows·k
+//   quantizeRows4     dims { rows, k, ldx, search, data: 'uniform' | 'special' }                 flops 3·rows·k
 //   gemmQ4            dims { m, n, k, bias, accumulate, ldc, data: 'uniform' | 'special' }       flops 2mnk (integer)
 //   gemmHalf          dims { m, n, k, bf16, bias, accumulate, lda, ldc, data: 'uniform' | 'special' }  flops 2mnk
 //   dequantizeRows8,  dims { rows, k, ldo, data: 'uniform' | 'special' }                         flops rows·k

@@ -631,6 +631,8 @@ describe('the kernel case table', () => {
       const quant = edge.filter((c): c is QuantizeCase => c.kernel === quantName);
       expect(quant.some((c) => c.dims.data === 'special' && c.dims.rows >= 5) && quant.some((c) => c.dims.ldx > c.dims.k)).toBe(true);
     }
+    // Q4 rounding: ggml's scale and the scale search, each on special data
+    for (const search of [false, true]) expect(edge.some((c) => c.kernel === 'quantizeRows4' && !!c.dims.search === search && c.dims.data === 'special'), `quantizeRows4 search=${search}`).toBe(true);
   });
 
   it('erf64, the float64 reference of erf / GELU, matches tabulated values (mpmath, 20 digits)', () => {
