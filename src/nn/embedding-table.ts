@@ -104,7 +104,7 @@ class HalfTable implements EmbeddingTable {
  */
 export function embeddingTable(ws: Workspace, weight: Checked | QuantizedData | HalfMatrixData, dtype: WeightDtype): EmbeddingTable {
   // Q4 tables keep ggml's scales: the least-error scale search of Linear weights moved a trained
-  // GPT-2's next-token distributions more when its tied table was searched too (docs/accuracy.md)
+  // GPT-2's next-token distributions more when its tied table was searched too (docs/kernels.md, Q4)
   const m = residentMatrix(ws, weight, isQuantizedData(weight) || isHalfMatrixData(weight) ? weight.dtype : dtype, 'ggml');
   if (m instanceof HalfMatrix) return new HalfTable(ws, m);
   return m instanceof Q8Matrix ? new QuantizedTable(ws, m) : new F32Table(ws, m);
