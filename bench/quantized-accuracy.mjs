@@ -10,8 +10,8 @@
 //   encoders (test/fixtures/checkpoints/*, and the trained BERT of test/fixtures/encoder-trained on
 //     its 32 held-out sentences): cosine of each sentence embedding (the checkpoint's pooling) to the
 //     f32 one, the lowest and the mean over the batch;
-//   the trained language models (test/fixtures/lm-trained/*: a Llama and a GPT-2 trained on the Debian
-//     license texts): the same KL over every position of four held-out prompts of 64 ids, and a
+//   the trained language models (test/fixtures/lm-trained/*: a Llama and a GPT-2 trained on Moby-Dick
+//     chapters 1–125): the same KL over every position of four held-out prompts of 64 ids, and a
 //     second table with f16 / bf16 weights (KL and the logits' normwise error) and f16 / q8 caches
 //     (48 ids decoded one at a time after a 16-id prefill, against an f32 cache), and a third with
 //     the tables and head in another dtype than the layers (embeddingDtype);

@@ -59,7 +59,7 @@ export function quantizeRows4(x: usize, ldx: i32, rows: i32, k: i32, q: usize, s
 // better). |mx/d| ≤ 8: the largest magnitude is never clipped. The error in f32, four lanes (lane l
 // over i ≡ l mod 4 in order, e = x − d·(q − 8) then err += e·e, unfused), then (l0 + l2) + (l1 + l3):
 // the same bits in every build. On two small trained language models this lowered the mean
-// next-token KL of q4 layers by 7–25% (docs/accuracy.md); searching the tables too raised it on one.
+// next-token KL of q4 by 6–14% (docs/kernels.md, "Q4 weights"); searching the tables too raised it on one.
 @inline const Q4_SEARCH_CANDIDATES: i32 = 6;
 const Q4_SEARCH_DIVISORS: usize = memory.data<f32>([-8.0, -7.8, -7.6, -7.4, -7.2, -7.0]);
 

@@ -26,7 +26,7 @@ import { toHalfBits, type HalfDtype } from './half.js';
 import { HALF_FORMAT } from './kernels.js';
 
 /** The weight dtypes ('f32', 'q8', 'q4'), the `dtype` option's check and its accepted spellings: one definition for the runtime and the twins. */
-export { checkWeightDtype, isHalfDtype, type DtypeOption, type WeightDtype } from '../reference/dtype.js';
+export { checkWeightDtype, isHalfDtype, WEIGHT_DTYPES, type DtypeOption, type WeightDtype } from '../reference/dtype.js';
 
 /** Elements per Q8 block (one scale each); the kernels export the same as Q8_BLOCK. */
 export const Q8_BLOCK = 32;

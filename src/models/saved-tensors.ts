@@ -13,7 +13,7 @@
  * An f16 / bf16 matrix or table is one F16 / BF16 tensor `<name>`: its 16-bit values as held.
  */
 import type { Heap, Tensor } from '../engine/memory.js';
-import { isHalf, isQ8, isQuantizedData, Q8_BLOCK, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
+import { isHalf, isQ8, isQuantizedData, Q8_BLOCK, WEIGHT_DTYPES, type QuantizedData, type WeightDtype, type WeightMatrix } from '../engine/quantized.js';
 import type { SafetensorsByteTensor, SafetensorsTensor } from '../engine/safetensors.js';
 import { writeSafetensors, type TensorToWrite } from '../engine/safetensors-write.js';
 import { describe, type TensorLike } from '../engine/validate.js';
@@ -66,8 +66,6 @@ export interface SavedFormat {
   kind: 'causal-lm' | 'encoder';
 }
 
-const DTYPES: readonly string[] = ['f32', 'q8', 'q4', 'f16', 'bf16'];
-
 /** The metadata of a saved file, or undefined for any other checkpoint. */
 export function savedFormat(weights: StateDict, where: string): SavedFormat | undefined {
   const meta = (weights as { __metadata__?: Record<string, string> }).__metadata__;
@@ -83,7 +81,7 @@ export function savedFormat(weights: StateDict, where: string): SavedFormat | un
   const embeddingDtype = meta['embeddingDtype'] ?? dtype;
   if (meta['version'] !== SAVED_VERSION) throw new Error(`${where}: the weights were saved in version ${describe(meta['version'])} of the ${SAVED_FORMAT} format; this runtime reads version ${SAVED_VERSION}`);
   for (const [key, value] of [['dtype', dtype], ['embeddingDtype', embeddingDtype]] as const) {
-    if (!DTYPES.includes(value as string)) throw new Error(`${where}: the saved weights' __metadata__ ${key} is ${describe(value)}; expected 'f32', 'q8', 'q4', 'f16' or 'bf16'`);
+    if (!(WEIGHT_DTYPES as readonly unknown[]).includes(value)) throw new Error(`${where}: the saved weights' __metadata__ ${key} is ${describe(value)}; expected ${WEIGHT_DTYPES.slice(0, -1).map((d) => `'${d}'`).join(', ')} or '${WEIGHT_DTYPES.at(-1)}'`);
   }
   if (meta['block'] !== String(Q8_BLOCK)) throw new Error(`${where}: the saved weights' block is ${describe(meta['block'])}; this runtime reads blocks of ${Q8_BLOCK}`);
   if (kind !== 'causal-lm' && kind !== 'encoder') throw new Error(`${where}: the saved weights' __metadata__ kind is ${describe(kind)}; expected 'causal-lm' or 'encoder'`);

@@ -34,6 +34,9 @@ export const QUANT_BLOCK = 32;
 /** Each accepted spelling of a `dtype` option → the dtype it names, the canonical spelling first. */
 const SPELLINGS: Readonly<Record<string, WeightDtype>> = { f32: 'f32', fp32: 'f32', f16: 'f16', fp16: 'f16', bf16: 'bf16', q8: 'q8', q4: 'q4' };
 
+/** Every weight dtype, in its canonical spelling. */
+export const WEIGHT_DTYPES: readonly WeightDtype[] = [...new Set(Object.values(SPELLINGS))];
+
 /** Dtypes that are known but not computed by this version: named as such in the error. */
 const NOT_YET = ['q4f16', 'int8', 'uint8', 'bnb4'];
 
@@ -53,7 +56,7 @@ function accepted(): string {
 export function checkWeightDtype(where: string, name: string, value: unknown): WeightDtype {
   if (value === undefined) return 'f32';
   if (typeof value === 'string' && Object.hasOwn(SPELLINGS, value)) return SPELLINGS[value]!;
-  const canonical = [...new Set(Object.values(SPELLINGS))].map((d) => `'${d}'`);
+  const canonical = WEIGHT_DTYPES.map((d) => `'${d}'`);
   if (typeof value === 'string' && NOT_YET.includes(value)) throw new Error(`${where}: ${name} '${value}' is not supported yet; use ${canonical.slice(0, -1).join(', ')} or ${canonical.at(-1)}`);
   throw new TypeError(`${where}: ${name} must be ${accepted()}, received ${describe(value)}`);
 }
